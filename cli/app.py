@@ -1,0 +1,216 @@
+"""The `dltui` command line (typer). Imports torch only in commands that train."""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .core.errors import BadInput
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    invoke_without_command=True,
+    help="dltui: a terminal learning-dynamics lab. Run `dltui` for the app, `dltui list` for the presets.",
+    rich_markup_mode=None,
+)
+
+RunsDir = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]")
+DataDir = typer.Option(None, "--data-dir", help="where datasets live [env DLTUI_DATA_DIR, default the user cache dir]")
+
+
+def guarded(fn):
+    """Bad input becomes one line on stderr and exit 2; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except BadInput as e:
+            from .console import print_error
+
+            print_error(str(e))
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _store(runs_dir: Optional[Path]):
+    from .core.store import RunStore
+
+    return RunStore(runs_dir)
+
+
+def _data_dir(data_dir: Optional[Path]) -> Path:
+    from .core.data import default_data_dir
+
+    return data_dir or default_data_dir()
+
+
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    """Open the lab (the TUI) when no command is given."""
+    if ctx.invoked_subcommand is None:
+        _open_tui(None, None, None)
+
+
+@app.command("tui")
+@guarded
+def tui_cmd(
+    preset: Optional[str] = typer.Argument(None, help="preset to select"),
+    runs_dir: Optional[Path] = RunsDir,
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Open the lab with PRESET selected."""
+    _open_tui(preset, runs_dir, data_dir)
+
+
+def _open_tui(preset, runs_dir, data_dir) -> None:
+    try:
+        from .tui.app import run_app
+    except ImportError as e:  # pragma: no cover - the TUI is part of the package
+        raise BadInput(f"the TUI could not load ({e}); run presets headless with `dltui run PRESET`") from None
+    if preset is not None:
+        from .core import presets
+
+        presets.load(preset)  # unknown preset: one line, exit 2, before the screen opens
+    code = run_app(preset=preset, runs_dir=runs_dir, data_dir=data_dir)
+    raise typer.Exit(code or 0)
+
+
+@app.command("list")
+@guarded
+def list_cmd() -> None:
+    """The presets: name, title, what each shows."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .core import presets
+
+    t = Table(title="dltui presets", expand=False)
+    t.add_column("name", style="bold", no_wrap=True)
+    t.add_column("title")
+    t.add_column("what it shows")
+    t.add_column("runs", justify="right")
+    t.add_column("seed")
+    for p in presets.load_all():
+        t.add_row(p.name, escape(p.title), escape(p.shows), str(len(p.variants)), escape(p.seeds))
+    Console().print(t)
+
+
+@app.command("run")
+@guarded
+def run_cmd(
+    preset: str = typer.Argument(..., help="a preset name (see `dltui list`) or a path to your own .toml"),
+    set_: Optional[List[str]] = typer.Option(None, "--set", "-s", help="KEY=VALUE for every variant, e.g. lr=0.5, batch_size=full, hidden=[20,20]"),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="short for --set epochs=N"),
+    device: Optional[str] = typer.Option(None, "--device", help="auto|cpu|cuda|mps"),
+    variant: Optional[List[str]] = typer.Option(None, "--variant", "-v", help="run only these variants"),
+    runs_dir: Optional[Path] = RunsDir,
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Run every variant of PRESET headless, save each run, and print a summary."""
+    from .core import presets, runner
+    from .core.config import parse_sets
+
+    p = presets.load(preset)
+    overrides = parse_sets(set_, epochs)
+    if device is not None:
+        from .core.config import check_value
+
+        overrides["device"] = check_value("device", device, "--device")
+    plans = runner.plan(p, overrides)
+    if variant:
+        names = [pl.variant for pl in plans]
+        unknown = [v for v in variant if v not in names]
+        if unknown:
+            raise BadInput(f"--variant {unknown[0]}: preset {p.name} has no such variant; its variants: {', '.join(names)}")
+        plans = [pl for pl in plans if pl.variant in variant]
+    store, ddir = _store(runs_dir), _data_dir(data_dir)
+    runner.preflight(plans, store, ddir)
+    raise typer.Exit(_run_plans(p.name, plans, store, ddir))
+
+
+def _run_plans(name, plans, store, ddir) -> int:
+    from rich.console import Console
+
+    from .console import ConsoleSink, summary_table
+    from .core import runner
+    from .core.engine import KeyboardInterruptAfterEnd
+
+    console = Console()
+    sink = ConsoleSink(name, len(plans), console)
+    statuses = []
+    try:
+        with sink:
+            for pl in plans:
+                statuses.append(runner.run_one(pl, store, ddir, [sink]).status)
+    except KeyboardInterrupt as e:
+        if isinstance(e, KeyboardInterruptAfterEnd):
+            sink.ended.append(e.ended)
+        console.print(summary_table(sink.ended, f"{name}: interrupted"))
+        console.print(f"runs saved in {store.root}")
+        return 130
+    console.print(summary_table(sink.ended, name))
+    console.print(f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
+    return runner.exit_code(statuses)
+
+
+@app.command("runs")
+@guarded
+def runs_cmd(runs_dir: Optional[Path] = RunsDir) -> None:
+    """The runs in the runs dir: status, preset, variant, epochs, final losses."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .console import fmt, pct
+
+    store = _store(runs_dir)
+    runs = store.list()
+    if not runs:
+        Console().print(f"no runs in {store.root} yet; start one with `dltui run polynomial`")
+        return
+    t = Table(title=f"runs in {store.root}")
+    for col in ("run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "test acc"):
+        t.add_column(col, justify="right" if col in ("epochs", "train loss", "test loss", "test acc") else "left")
+    for r in runs:
+        s, m = r.summary, None
+        if not s:
+            metrics = r.metrics()
+            m = metrics[-1] if metrics else {}
+        get = (lambda k: s.get(f"final_{k}")) if s else (lambda k: m.get(k))
+        epochs = s.get("epochs") if s else (m.get("epoch") if m else 0)
+        t.add_row(r.run_id, _state_style(r.state), r.status.get("preset", "?"), r.status.get("variant", "?"), str(epochs),
+                  fmt(get("train_loss")), fmt(get("test_loss")), pct(get("test_acc")))
+    Console().print(t)
+
+
+def _state_style(state: str) -> str:
+    colour = {"finished": "green", "running": "cyan", "diverged": "yellow", "failed": "red", "crashed": "red", "interrupted": "magenta"}
+    return f"[{colour.get(state, 'white')}]{state}[/]"
+
+
+@app.command("show")
+@guarded
+def show_cmd(
+    run: str = typer.Argument("latest", help="a run id (or a unique prefix, or `latest`)"),
+    log: bool = typer.Option(False, "--log", help="log scale for the loss"),
+    runs_dir: Optional[Path] = RunsDir,
+) -> None:
+    """A run's curves as a plot in the terminal, and its summary."""
+    from .show import show_run
+
+    show_run(_store(runs_dir).get(run), log=log)
+
+
+def entry() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,54 @@
+"""What every classification task does after loading: subset, validation split, normalization, to device."""
+from __future__ import annotations
+
+import torch
+
+from . import TaskData
+
+
+def split_validation(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train indices, validation indices): a seeded permutation, disjoint, covering 0..n-1."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = int(round(n * fraction))
+    return perm[n_val:].sort().values, perm[:n_val].sort().values
+
+
+def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std per channel (dim 1) for images N×C×H×W, per feature for N×D."""
+    x = x.float()
+    if x.dim() == 4:
+        return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3))
+    return x.mean(dim=0), x.std(dim=0)
+
+
+def finish_classification(cfg, device, name, train_x, train_y, test_x, test_y, n_classes, input_shape, extras=None) -> TaskData:
+    """Apply train_size, the validation split and normalization (train statistics only), then move to device."""
+    if cfg.train_size:
+        train_x, train_y = train_x[: cfg.train_size], train_y[: cfg.train_size]
+    val_x = val_y = None
+    if cfg.val_fraction > 0:
+        tr, va = split_validation(len(train_y), cfg.val_fraction, cfg.seed)
+        val_x, val_y = train_x[va], train_y[va]
+        train_x, train_y = train_x[tr], train_y[tr]
+    extras = dict(extras or {})
+    if cfg.normalize:
+        mean, std = channel_stats(train_x)
+        std = std.clamp_min(1e-6)
+        shape = (1, -1, 1, 1) if train_x.dim() == 4 else (1, -1)
+        norm = lambda t: None if t is None else (t.float() - mean.view(shape)) / std.view(shape)  # noqa: E731
+        train_x, test_x, val_x = norm(train_x), norm(test_x), norm(val_x)
+        extras.update(mean=mean.tolist(), std=std.tolist())
+    to = lambda t: None if t is None else t.to(device)  # noqa: E731
+    return TaskData(
+        name=name,
+        kind="classification",
+        train_x=to(train_x),
+        train_y=to(train_y),
+        test_x=to(test_x),
+        test_y=to(test_y),
+        val_x=to(val_x),
+        val_y=to(val_y),
+        n_classes=n_classes,
+        input_shape=tuple(input_shape),
+        extras=extras,
+    )

@@ -1,0 +1,359 @@
+"""The trainer: data on the device, batches by randperm slicing, one host sync per epoch.
+
+It knows nothing of who listens: it emits RunStarted, EpochEnded, Progress, Snapshot and RunEnded
+to plain callbacks. It checks a stop flag (and a pause flag) every step and never imports a UI.
+"""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import probes as probes_mod
+from .config import RunConfig
+from .data import TaskData, build as build_task
+from .device import describe, resolve_device
+from .errors import BadInput
+from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
+from .models import build_model, count_params
+
+PROGRESS_EVERY_S = 0.5
+EVAL_CHUNK = 8192
+CHECKPOINT_EVERY_S = 1.0  # short epochs: at most one checkpoint a second (and always the last epoch)
+
+
+class Stopped(Exception):
+    """Raised inside the loop when the stop flag is set."""
+
+
+@dataclass
+class Control:
+    """Flags the trainer polls: `stop` ends the run as interrupted, `pause` holds it while set.
+
+    Anything with `is_set()` works: threading.Event, multiprocessing.Event.
+    """
+
+    stop: Any = None
+    pause: Any = None
+
+
+class Trainer:
+    """Trains one resolved config and tells its listeners what happens."""
+
+    def __init__(self, cfg: RunConfig, *, run_id: str, preset: str = "", variant: str = "default",
+                 listeners: list[Listener] | None = None, data_dir: Path | str | None = None,
+                 control: Control | None = None, run_dir: Path | str | None = None):
+        self.cfg = cfg
+        self.run_id, self.preset, self.variant = run_id, preset, variant
+        self.listeners = list(listeners or [])
+        from .data import default_data_dir
+
+        self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        self.control = control or Control()
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.epoch = 0
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
+        self.model: nn.Module | None = None
+        self.data: TaskData | None = None
+        self._paused_s = 0.0
+        self._t0 = 0.0
+        self.best: dict[str, Any] = {}
+        self._last_ckpt = -math.inf
+
+    # -- events -------------------------------------------------------------------------------
+    def emit(self, event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0 - self._paused_s
+
+    # -- set-up -------------------------------------------------------------------------------
+    def setup(self) -> None:
+        cfg = self.cfg
+        torch.manual_seed(cfg.seed)
+        self.device = resolve_device(cfg.device)
+        self.data = build_task(cfg, self.device, self.data_dir)
+        n = self.data.n_train
+        bs = n if cfg.batch_size == "full" else cfg.batch_size
+        if bs > n:
+            raise BadInput(f"batch_size = {bs} is larger than the training set ({n} samples); use at most {n} or \"full\"")
+        self.batch_size = bs
+        self.steps_per_epoch = math.ceil(n / bs)
+        self.model = build_model(cfg, self.data, self.device)
+        self.loss_fn = make_loss(cfg.loss)
+        self.optimizer = make_optimizer(cfg, self.model, self.device)
+        gen_device = self.device if self.device.type == "cuda" else "cpu"
+        self.gen = torch.Generator(device=gen_device).manual_seed(cfg.seed)
+        self.classify = self.data.kind == "classification"
+        if cfg.order == "stratified":
+            # Sorted by label (a stable sort keeps each class in its original order), the same every epoch.
+            self.fixed_order = torch.argsort(self.data.train_y, stable=True)
+        else:
+            self.fixed_order = None
+        self.probes = probes_mod.make(self.data.probes + probes_mod.DEFAULT_PROBES + tuple(cfg.probes), self)
+
+    def info(self) -> dict[str, Any]:
+        d = self.data
+        return {
+            "n_params": count_params(self.model),
+            "n_train": d.n_train,
+            "n_test": int(d.test_x.shape[0]),
+            "n_val": int(d.val_x.shape[0]) if d.val_x is not None else 0,
+            "batch_size": self.batch_size,
+            "steps_per_epoch": self.steps_per_epoch,
+            "kind": d.kind,
+            "n_classes": d.n_classes,
+            "device_name": describe(self.device),
+            "torch": torch.__version__,
+            "cuda": torch.version.cuda,
+            "python": platform.python_version(),
+            "host": platform.node(),
+            "pid": os.getpid(),
+        }
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self) -> RunEnded:
+        """Train to the end (or a stop), emitting events; returns the RunEnded event it emitted."""
+        self._t0 = time.perf_counter()
+        status, reason = "finished", ""
+        try:
+            self.setup()
+            self.emit(RunStarted(self.run_id, self.preset, self.variant, self.cfg.to_dict(), str(self.device), self.info()))
+            status, reason = self._train()
+        except Stopped:
+            status, reason = "interrupted", "stopped by the user"
+        except KeyboardInterrupt:
+            ended = self._end("interrupted", "interrupted (Ctrl-C)")
+            raise KeyboardInterruptAfterEnd(ended) from None
+        except BadInput:
+            raise
+        except Exception as e:  # a run's failure is a result, not a crash of the lab
+            status, reason = "failed", f"{type(e).__name__}: {e}".strip()
+            self.traceback = traceback.format_exc()
+        return self._end(status, reason)
+
+    def _train(self) -> tuple[str, str]:
+        cfg, d = self.cfg, self.data
+        n, bs = d.n_train, self.batch_size
+        full = bs >= n
+        for epoch in range(self.epoch + 1, cfg.epochs + 1):
+            self.epoch = epoch
+            self.model.train()
+            loss_sum = torch.zeros((), device=self.device)
+            correct = torch.zeros((), device=self.device, dtype=torch.long)
+            order = None
+            if not full:
+                order = self.fixed_order if self.fixed_order is not None else self._perm(n)
+            last_progress = time.perf_counter()
+            for start in range(0, n, bs):
+                self._poll()
+                if full:
+                    xb, yb = d.train_x, d.train_y
+                else:
+                    idx = order[start:start + bs]
+                    xb, yb = d.train_x[idx], d.train_y[idx]
+                if d.transform is not None:
+                    xb = d.transform(xb)
+                out = self.model(xb)
+                loss = self.loss_fn(out, yb)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                self.step += 1
+                loss_sum += loss.detach() * yb.shape[0]
+                if self.classify:
+                    correct += (out.detach().argmax(1) == yb).sum()
+                for p in self.probes:
+                    p.after_step()
+                if not full and time.perf_counter() - last_progress >= PROGRESS_EVERY_S:
+                    last_progress = time.perf_counter()
+                    done = min(start + bs, n)
+                    running = (loss_sum / done).item()
+                    self.emit(Progress(self.run_id, self.variant, epoch, self.step, done / n, running, self.elapsed()))
+                    if not math.isfinite(running):
+                        break
+            record = self._epoch_record(epoch, loss_sum, correct)
+            self.history.append(record)
+            self.emit(EpochEnded(self.run_id, self.variant, record))
+            if record["train_loss"] is None or not math.isfinite(record["train_loss"]):
+                return "diverged", f"the training loss became non-finite in epoch {epoch} (step {self.step}); try a smaller lr"
+            for p in self.probes:
+                for kind, data in p.snapshots(epoch):
+                    self.emit(Snapshot(self.run_id, self.variant, epoch, kind, data))
+            self.after_epoch(record)
+            if self._early_stop(epoch):
+                return "finished", f"early stop: no better validation score for {cfg.early_stop_patience} epochs"
+        return "finished", ""
+
+    def _perm(self, n: int) -> torch.Tensor:
+        if self.gen.device.type == self.device.type:
+            return torch.randperm(n, generator=self.gen, device=self.device)
+        return torch.randperm(n, generator=self.gen).to(self.device)
+
+    def _poll(self) -> None:
+        c = self.control
+        if c.pause is not None and c.pause.is_set():
+            t = time.perf_counter()
+            while c.pause.is_set() and not (c.stop is not None and c.stop.is_set()):
+                time.sleep(0.05)
+            self._paused_s += time.perf_counter() - t
+        if c.stop is not None and c.stop.is_set():
+            raise Stopped()
+
+    @torch.no_grad()
+    def evaluate(self, x, y) -> tuple[torch.Tensor, torch.Tensor]:
+        """(summed loss, correct count) over a set, in chunks, on the device (no sync)."""
+        self.model.eval()
+        total = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        for s in range(0, x.shape[0], EVAL_CHUNK):
+            xb, yb = x[s:s + EVAL_CHUNK], y[s:s + EVAL_CHUNK]
+            if self.data.transform is not None:
+                xb = self.data.transform(xb)
+            out = self.model(xb)
+            total += self.loss_fn(out, yb) * yb.shape[0]
+            if self.classify:
+                correct += (out.argmax(1) == yb).sum()
+        return total, correct
+
+    def _epoch_record(self, epoch: int, loss_sum, correct) -> dict[str, Any]:
+        d = self.data
+        vals = [loss_sum, correct.float()]
+        test_loss, test_correct = self.evaluate(d.test_x, d.test_y)
+        vals += [test_loss, test_correct.float()]
+        has_val = d.val_x is not None
+        if has_val:
+            val_loss, val_correct = self.evaluate(d.val_x, d.val_y)
+            vals += [val_loss, val_correct.float()]
+        host = torch.stack(vals).tolist()  # the epoch's one host sync
+        n, nt = d.n_train, int(d.test_x.shape[0])
+        rec: dict[str, Any] = {
+            "epoch": epoch,
+            "step": self.step,
+            "time": round(self.elapsed(), 4),
+            "train_loss": _finite(host[0] / n),
+            "test_loss": _finite(host[2] / nt),
+            "train_acc": host[1] / n if self.classify else None,
+            "test_acc": host[3] / nt if self.classify else None,
+            "val_loss": _finite(host[4] / d.val_x.shape[0]) if has_val else None,
+            "val_acc": (host[5] / d.val_x.shape[0] if self.classify else None) if has_val else None,
+            "lr": self.optimizer.param_groups[0]["lr"],
+        }
+        if rec["train_loss"] is not None:
+            for p in self.probes:
+                rec.update(p.measure(epoch))
+        return rec
+
+    # -- best epoch, early stopping, checkpoints ----------------------------------------------------
+    def score_key(self) -> tuple[str, bool]:
+        """(metric, higher is better) that picks the best epoch."""
+        split = "val" if self.data.val_x is not None else "test"
+        return (f"{split}_acc", True) if self.classify else (f"{split}_loss", False)
+
+    def after_epoch(self, record: dict[str, Any]) -> None:
+        key, higher = self.score_key()
+        value = record.get(key)
+        if value is not None and ("value" not in self.best or (value > self.best["value"] if higher else value < self.best["value"])):
+            self.best = {"epoch": record["epoch"], "metric": key, "value": value}
+            if self.run_dir is not None and self.cfg.checkpoint and self.data.val_x is not None:
+                self._save(self.run_dir / "best.pt", weights_only=True)
+        if self.run_dir is not None and self.cfg.checkpoint:
+            now = time.perf_counter()
+            if now - self._last_ckpt >= CHECKPOINT_EVERY_S or record["epoch"] == self.cfg.epochs:
+                self._last_ckpt = now
+                self._save(self.run_dir / "checkpoint.pt")
+
+    def _early_stop(self, epoch: int) -> bool:
+        p = self.cfg.early_stop_patience
+        return bool(p) and "epoch" in self.best and epoch - self.best["epoch"] >= p
+
+    def state(self, weights_only: bool = False) -> dict[str, Any]:
+        s: dict[str, Any] = {"model": self.model.state_dict(), "epoch": self.epoch, "step": self.step}
+        if not weights_only:
+            s.update(optimizer=self.optimizer.state_dict(), time=self.elapsed(), gen=self.gen.get_state(),
+                     rng=torch.get_rng_state(), best=dict(self.best))
+        return s
+
+    def _save(self, path: Path, weights_only: bool = False) -> None:
+        tmp = path.with_name(f".{path.name}.tmp")
+        torch.save(self.state(weights_only), tmp)
+        os.replace(tmp, path)
+
+    # -- the end ------------------------------------------------------------------------------
+    def summary(self, status: str, reason: str) -> dict[str, Any]:
+        last = self.history[-1] if self.history else {}
+        dur = self.elapsed()
+        s: dict[str, Any] = {
+            "status": status,
+            "reason": reason,
+            "preset": self.preset,
+            "variant": self.variant,
+            "epochs": len(self.history) and self.history[-1]["epoch"],
+            "steps": self.step,
+            "duration_s": round(dur, 3),
+            "steps_per_s": round(self.step / dur, 1) if dur > 0 else None,
+        }
+        for k in ("train_loss", "test_loss", "train_acc", "test_acc", "val_loss", "val_acc"):
+            s[f"final_{k}"] = last.get(k)
+        if self.best:
+            s["best_epoch"] = self.best["epoch"]
+            s["best_metric"] = self.best["metric"]
+            s["best_value"] = self.best["value"]
+            best = next((r for r in self.history if r["epoch"] == self.best["epoch"]), {})
+            for k in ("test_loss", "test_acc", "val_loss", "val_acc"):
+                s[f"best_{k}"] = best.get(k)
+        if self.model is not None and self.data is not None:
+            s.update(self.info())
+            for p in getattr(self, "probes", []):
+                try:
+                    s.update(p.summary())
+                except Exception:  # a probe must never lose the run's summary
+                    pass
+        return s
+
+    def _end(self, status: str, reason: str) -> RunEnded:
+        ended = RunEnded(self.run_id, self.variant, status, reason, self.summary(status, reason))
+        self.emit(ended)
+        return ended
+
+
+class KeyboardInterruptAfterEnd(KeyboardInterrupt):
+    """A Ctrl-C that arrived mid-run, after the run was ended as interrupted and its files written."""
+
+    def __init__(self, ended: RunEnded):
+        super().__init__()
+        self.ended = ended
+
+
+def _finite(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
+def make_loss(name: str) -> nn.Module:
+    if name == "cross_entropy":
+        return nn.CrossEntropyLoss()
+    if name == "smooth_l1":
+        return nn.SmoothL1Loss()
+    if name == "mse":
+        return nn.MSELoss()
+    raise BadInput(f"loss = {name} is unknown; use cross_entropy, smooth_l1 or mse")
+
+
+def make_optimizer(cfg: RunConfig, model: nn.Module, device) -> torch.optim.Optimizer:
+    params = list(model.parameters())
+    fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fast)
+    raise BadInput(f"optimizer = {cfg.optimizer} is unknown; use sgd or adam")

@@ -1,0 +1,75 @@
+"""Models built from a config and a task's shapes. The device is passed in, never hard-coded."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .errors import BadInput
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "identity": nn.Identity,
+    "gelu": nn.GELU,
+    "leaky_relu": nn.LeakyReLU,
+}
+
+
+class MLP(nn.Module):
+    """Flatten, then Linear → activation (→ dropout) for each hidden width, then a Linear head."""
+
+    def __init__(self, in_features: int, hidden: tuple[int, ...], out_features: int, activation: str = "relu", dropout: float = 0.0):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = in_features
+        for h in hidden:
+            layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        layers.append(nn.Linear(width, out_features))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+MODEL_BUILDERS = {}
+
+
+def register(name):
+    def deco(fn):
+        MODEL_BUILDERS[name] = fn
+        return fn
+
+    return deco
+
+
+@register("mlp")
+def _mlp(cfg, data) -> nn.Module:
+    out = data.n_classes if data.kind == "classification" else int(data.train_y.shape[1]) if data.train_y.dim() > 1 else 1
+    return MLP(math.prod(data.input_shape), tuple(cfg.hidden), out, cfg.activation, cfg.dropout)
+
+
+def build_model(cfg, data, device) -> nn.Module:
+    """The model for `cfg` and `data`, on `device`, initialised as `cfg.init` says."""
+    if cfg.model not in MODEL_BUILDERS:
+        raise BadInput(f"model = {cfg.model} is not available for task {cfg.task}; known models: {', '.join(sorted(MODEL_BUILDERS))}")
+    model = MODEL_BUILDERS[cfg.model](cfg, data)
+    if cfg.init == "zeros":
+        with torch.no_grad():
+            for p in model.parameters():
+                p.zero_()
+    return model.to(device)
+
+
+def linear_layers(model: nn.Module) -> list[nn.Module]:
+    """The layers with weights (Linear, Conv), in order: what per-layer diagnostics look at."""
+    return [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))]
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

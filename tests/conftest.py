@@ -1,0 +1,44 @@
+"""Shared fixtures: every test gets its own runs dir and data dir, and never touches ./runs."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("DLTUI_RUNS_DIR", str(runs))
+    monkeypatch.setenv("DLTUI_DATA_DIR", str(data))
+    monkeypatch.setenv("DLTUI_OFFLINE", "1")  # tests never try to download
+    monkeypatch.setenv("COLUMNS", "160")
+    yield
+
+
+@pytest.fixture
+def runs_dir() -> Path:
+    return Path(os.environ["DLTUI_RUNS_DIR"])
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return Path(os.environ["DLTUI_DATA_DIR"])
+
+
+@pytest.fixture
+def cli():
+    """Invoke `dltui ARGS...` in-process; returns typer's Result (exit_code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from dltui.app import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke

@@ -1,0 +1,1 @@
+"""The Textual lab. Talks to dltui.core only; never touches torch directly."""
