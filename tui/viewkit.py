@@ -1,0 +1,94 @@
+"""What every plot view needs: the data of a run as the TUI holds it, options, and a registry.
+
+A view is a function `draw(plt, runs, opts)` that draws on a plotext-like object (`plotext` itself in
+tests, `PlotextPlot.plt` in the app). Views live in tui/views/*.py, are found by name from a preset's
+`views` list, and register themselves with `@view("name")`. No torch, no textual here.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# 256-colour-safe colours, one per variant, in order.
+PALETTE = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", "gray", 141, 208, 118, 39)
+MAX_POINTS = 1000
+
+
+@dataclass
+class RunData:
+    """One run as the TUI holds it: its config, the metrics records so far, snapshots and summary."""
+
+    run_id: str
+    variant: str
+    config: dict[str, Any] = field(default_factory=dict)
+    status: str = "running"
+    records: list[dict[str, Any]] = field(default_factory=list)  # metrics.jsonl lines
+    snapshots: list[dict[str, Any]] = field(default_factory=list)  # {"epoch", "kind", ...}
+    summary: dict[str, Any] = field(default_factory=dict)
+    index: int = 0  # position in the preset: picks the colour
+
+    @property
+    def colour(self):
+        return PALETTE[self.index % len(PALETTE)]
+
+
+@dataclass
+class ViewOptions:
+    """How to draw: the x-axis (epoch, step or time), log y-axis, the selected run, smoothing."""
+
+    x: str = "epoch"
+    log: bool = False
+    selected: str | None = None
+    smooth: float = 0.0
+
+
+Drawer = Callable[[Any, list[RunData], ViewOptions], None]
+VIEWS: dict[str, tuple[str, Drawer]] = {}
+
+
+def view(name: str, title: str = ""):
+    """Register a drawer under `name` (a preset's `views` entry)."""
+
+    def deco(fn: Drawer) -> Drawer:
+        VIEWS[name] = (title or name, fn)
+        return fn
+
+    return deco
+
+
+def decimate(xs: list, ys: list, max_points: int = MAX_POINTS) -> tuple[list, list]:
+    """At most `max_points` points, keeping the first and the last."""
+    n = len(xs)
+    if n <= max_points:
+        return list(xs), list(ys)
+    stride = math.ceil(n / max_points)
+    idx = list(range(0, n, stride))
+    if idx[-1] != n - 1:
+        idx.append(n - 1)
+    return [xs[i] for i in idx], [ys[i] for i in idx]
+
+
+def series(run: RunData, key: str, opts: ViewOptions) -> tuple[list, list]:
+    """(x, y) of a metric over the run's records, skipping missing values (and y <= 0 on a log axis)."""
+    xs, ys = [], []
+    for r in run.records:
+        y = r.get(key)
+        x = r.get(opts.x)
+        if y is None or x is None or (opts.log and y <= 0):
+            continue
+        xs.append(x)
+        ys.append(y)
+    return decimate(xs, ys)
+
+
+def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:
+    """The run a one-run view shows: the selected one, else the last that has records."""
+    for r in runs:
+        if r.run_id == opts.selected:
+            return r
+    with_data = [r for r in runs if r.records or r.snapshots]
+    return with_data[-1] if with_data else (runs[-1] if runs else None)
+
+
+X_LABELS = {"epoch": "epoch", "step": "update", "time": "wall-clock seconds"}
