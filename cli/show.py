@@ -62,6 +62,8 @@ def summary_table(run) -> Table:
     t.add_row("status", run.state + (f" ({st.get('reason')})" if st.get("reason") else ""))
     t.add_row("preset / variant", f"{st.get('preset', '?')} / {st.get('variant', '?')}")
     card = {**{k: st[k] for k in ("device_name", "n_params") if k in st}, **s, "seed": run.config.get("seed")}
+    if "torch" in s and not s.get("cuda"):
+        card["cuda"] = "none (a CPU build of torch)"
     for key, label in (("epochs", "epochs"), ("steps", "steps"), ("duration_s", "duration (s)"), ("steps_per_s", "steps/s"),
                        ("seed", "seed"), ("device_name", "device"), ("torch", "torch"), ("cuda", "CUDA"), ("n_params", "parameters")):
         if card.get(key) is not None:
