@@ -22,7 +22,7 @@ def compare_cmd(
     """One metric of several runs overlaid in the terminal, and their final and best figures."""
     from rich.console import Console
 
-    from .core.export import check_x
+    from .core.export import check_x, labels
     from .core.smoothing import check_alpha
     from .core.store import RunStore
 
@@ -45,14 +45,6 @@ def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None
     if metric not in keys:
         known = ", ".join(sorted(keys - {"epoch", "step", "time"})) or "none yet"
         raise BadInput(f"--metric {metric}: these runs do not record it; they record: {known}")
-
-
-def labels(infos) -> dict[str, str]:
-    """run_id -> a short label: the variant (with the preset if presets differ); ids added to tell twins apart."""
-    presets = {i.status.get("preset") for i in infos}
-    base = {i.run_id: (f"{i.status.get('preset', '?')} " if len(presets) > 1 else "") + i.status.get("variant", i.run_id) for i in infos}
-    counts = {v: list(base.values()).count(v) for v in base.values()}
-    return {rid: (f"{b} [{rid[-4:]}]" if counts[b] > 1 else b) for rid, b in base.items()}
 
 
 def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: float) -> str:

@@ -140,6 +140,14 @@ def label(run) -> str:
     return f"{st.get('preset', '')} {st.get('variant', '')}".strip() or run.run_id
 
 
+def labels(runs: Sequence[Any]) -> dict[str, str]:
+    """run_id -> a short label: the variant (with the preset if presets differ); ids added to tell twins apart."""
+    presets = {r.status.get("preset") for r in runs}
+    base = {r.run_id: (f"{r.status.get('preset', '?')} " if len(presets) > 1 else "") + r.status.get("variant", r.run_id) for r in runs}
+    counts = {v: list(base.values()).count(v) for v in base.values()}
+    return {rid: (f"{b} [{rid[-4:]}]" if counts[b] > 1 else b) for rid, b in base.items()}
+
+
 def series(records: Sequence[dict[str, Any]], key: str, x: str = "epoch") -> tuple[list, list]:
     """(x, y) of a metric, skipping records where either is missing."""
     pts = [(r[x], r[key]) for r in records if r.get(x) is not None and isinstance(r.get(key), (int, float))]
@@ -219,7 +227,8 @@ def function_figure(run):
 
 def compare_figure(runs: Sequence[Any], metric: str, x: str = "epoch", smooth: float = 0.0):
     """One metric of several runs overlaid, linear and log scale side by side. None without data."""
-    data = [(label(r), series(r.metrics(), metric, x)) for r in runs]
+    names = labels(runs)
+    data = [(names[r.run_id], series(r.metrics(), metric, x)) for r in runs]
     data = [(name, xy) for name, xy in data if xy[1]]
     if not data:
         return None
@@ -228,7 +237,8 @@ def compare_figure(runs: Sequence[Any], metric: str, x: str = "epoch", smooth: f
         for i, (name, (xs, ys)) in enumerate(data):
             plot_line(ax, xs, ys, f"C{i % 10}", name, smooth)
         _decorate(ax, x, metric.replace("_", " "), f"{scale} scale", scale)
-    fig.suptitle(f"{metric.replace('_', ' ')} of {len(data)} runs")
+    presets = {r.status.get("preset", "") for r in runs}
+    fig.suptitle((f"{presets.pop()}: " if len(presets) == 1 else "") + f"{metric.replace('_', ' ')} of {len(data)} runs")
     return fig
 
 
