@@ -16,7 +16,7 @@ Files (FMT = png or svg):
   <run_id>-loss.FMT      train vs test (and val) loss, linear and log scale side by side
   <run_id>-accuracy.FMT  train vs test (and val) accuracy, if the run records accuracy
   <run_id>-function.FMT  the polynomial's learned vs target function at the recorded epochs
-  compare-METRIC.FMT     test loss of all the runs overlaid, when you export more than one
+  compare-METRIC.FMT     test loss of the runs overlaid, when two or more have data
 
 \b
 CSV columns: epoch, step (optimizer updates so far), time (seconds since the run began),

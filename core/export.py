@@ -10,7 +10,7 @@ No torch here. Files (see docs/export.md):
   <run_id>-loss.FMT       train vs test (and val) loss, linear and log scale side by side
   <run_id>-accuracy.FMT   train vs test (and val) accuracy, if the run records it
   <run_id>-function.FMT   the polynomial's learned vs target function at the recorded epochs
-  compare-METRIC.FMT      one metric of all runs overlaid (when more than one run is exported)
+  compare-METRIC.FMT      one metric of all runs overlaid (when more than one run has data)
 """
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ import csv
 import io
 import json
 import os
+import threading
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
@@ -67,12 +69,16 @@ def check_out_dir(out_dir: Path) -> Path:
 
 def write_atomic(path: Path, data: str | bytes) -> Path:
     """Write `data` to a temp file beside `path`, fsync it, and rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -89,9 +95,9 @@ def flat(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def columns(rows: Sequence[dict[str, Any]], first: Sequence[str] = ()) -> list[str]:
-    """`first`, then the usual columns that occur, then the others in name order (k_10 after k_9)."""
+    """`first`, epoch, step, time, the usual columns that occur, then the others by name (k_10 after k_9)."""
     seen = {k for r in rows for k in r}
-    usual = [c for c in FIRST_COLUMNS if c in seen]
+    usual = [c for c in FIRST_COLUMNS if c in seen or c in ("epoch", "step", "time")]
     rest = sorted(seen - set(usual) - set(first), key=_column_order)
     return list(first) + usual + rest
 
@@ -226,11 +232,11 @@ def function_figure(run):
 
 
 def compare_figure(runs: Sequence[Any], metric: str, x: str = "epoch", smooth: float = 0.0):
-    """One metric of several runs overlaid, linear and log scale side by side. None without data."""
+    """One metric of several runs overlaid, linear and log scale side by side. None unless two have data."""
     names = labels(runs)
     data = [(names[r.run_id], series(r.metrics(), metric, x)) for r in runs]
     data = [(name, xy) for name, xy in data if xy[1]]
-    if not data:
+    if len(data) < 2:
         return None
     fig, axes = _new_figure(2)
     for ax, scale in zip(axes, ("linear", "log")):
@@ -243,7 +249,9 @@ def compare_figure(runs: Sequence[Any], metric: str, x: str = "epoch", smooth: f
 
 
 def _decorate(ax, x: Optional[str], ylabel: str, title: str, scale: str) -> None:
-    ax.set_yscale(scale)
+    with warnings.catch_warnings():  # a log axis with no positive value left stays empty, quietly
+        warnings.simplefilter("ignore", UserWarning)
+        ax.set_yscale(scale, **({"nonpositive": "mask"} if scale == "log" else {}))
     if x is not None:
         ax.set_xlabel(X_LABELS[x])
     ax.set_ylabel(ylabel)

@@ -191,3 +191,11 @@ def test_export_is_headless_and_never_imports_torch_or_pyplot(poly, tmp_path):
     mods = set(out.split())
     assert "matplotlib" in mods and "matplotlib.pyplot" not in mods and "torch" not in mods
     assert list((tmp_path / "out").glob("*-loss.png"))
+
+
+def test_a_run_without_epochs_yet_exports_a_header_and_no_figure(tmp_path):
+    runs = tmp_path / "runs"
+    _fake_run(runs, "just-started", [])
+    paths = export_runs(RunStore(runs).list(), tmp_path / "out", ["csv", "png"])
+    assert [p.name for p in paths] == ["just-started.csv"]
+    assert paths[0].read_text() == "epoch,step,time\n"
