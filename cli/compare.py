@@ -22,7 +22,8 @@ def compare_cmd(
     """One metric of several runs overlaid in the terminal, and their final and best figures."""
     from rich.console import Console
 
-    from .core.export import check_x, labels
+    from .core.export import check_x
+    from .core.figures import labels
     from .core.smoothing import check_alpha
     from .core.store import RunStore
 
@@ -50,7 +51,7 @@ def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None
 def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: float) -> str:
     import plotext as plt
 
-    from .core.export import X_LABELS, series
+    from .core.figures import X_LABELS, series
     from .core.smoothing import ema
     from .show import _size
 

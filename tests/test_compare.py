@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from dltui.app import app
 from dltui.compare import best_of
 from dltui.console import fmt
-from dltui.core.export import labels
+from dltui.core.figures import labels
 from dltui.core.store import RunStore
 
 VARIANTS = ["lr=0.1", "lr=0.01", "lr=0.001"]

@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dltui.app import app
-from dltui.core.export import FIRST_COLUMNS, export_runs, loss_figure
+from dltui.core.export import FIRST_COLUMNS, export_runs
+from dltui.core.figures import loss_figure
 from dltui.core.store import RunStore
 
 EPOCHS = 20
@@ -189,7 +190,7 @@ def test_export_is_headless_and_never_imports_torch_or_pyplot(poly, tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if k not in ("DISPLAY", "MPLBACKEND", "WAYLAND_DISPLAY")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     mods = set(out.split())
-    assert "matplotlib" in mods and "matplotlib.pyplot" not in mods and "torch" not in mods
+    assert "matplotlib" in mods and "matplotlib.pyplot" not in mods and "torch" not in mods and "textual" not in mods
     assert list((tmp_path / "out").glob("*-loss.png"))
 
 
