@@ -208,6 +208,13 @@ def show_cmd(
     show_run(_store(runs_dir).get(run), log=log)
 
 
+from .compare import compare_cmd  # noqa: E402  (torch-free: imports inside the commands)
+from .export import HELP as EXPORT_HELP, export_cmd  # noqa: E402
+
+app.command("compare")(guarded(compare_cmd))
+app.command("export", help=EXPORT_HELP)(guarded(export_cmd))
+
+
 def entry() -> None:  # pragma: no cover
     app()
 

@@ -5,6 +5,7 @@ import shutil
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .console import fmt, pct
@@ -60,10 +61,13 @@ def summary_table(run) -> Table:
     t.add_column("value")
     t.add_row("status", run.state + (f" ({st.get('reason')})" if st.get("reason") else ""))
     t.add_row("preset / variant", f"{st.get('preset', '?')} / {st.get('variant', '?')}")
+    card = {**{k: st[k] for k in ("device_name", "n_params") if k in st}, **s, "seed": run.config.get("seed")}
+    if "torch" in s and not s.get("cuda"):
+        card["cuda"] = "none (a CPU build of torch)"
     for key, label in (("epochs", "epochs"), ("steps", "steps"), ("duration_s", "duration (s)"), ("steps_per_s", "steps/s"),
-                       ("device_name", "device"), ("torch", "torch"), ("n_params", "parameters")):
-        if s.get(key) is not None:
-            t.add_row(label, fmt(s[key]) if isinstance(s[key], float) else str(s[key]))
+                       ("seed", "seed"), ("device_name", "device"), ("torch", "torch"), ("cuda", "CUDA"), ("n_params", "parameters")):
+        if card.get(key) is not None:
+            t.add_row(label, fmt(card[key]) if isinstance(card[key], float) else str(card[key]))
     for k in ("train_loss", "test_loss", "val_loss"):
         if s.get(f"final_{k}") is not None:
             t.add_row(f"final {k.replace('_', ' ')}", fmt(s[f"final_{k}"]))
@@ -73,11 +77,11 @@ def summary_table(run) -> Table:
     if s.get("best_epoch") is not None:
         t.add_row("best epoch", f"{s['best_epoch']} ({s.get('best_metric')} {fmt(s.get('best_value'))})")
     if "learned_coefficients" in s:
-        t.add_row("target  w·[x,x²,x³,x⁴] + b", _poly(s["target_coefficients"], s["target_bias"]))
-        t.add_row("learned w·[x,x²,x³,x⁴] + b", _poly(s["learned_coefficients"], s["learned_bias"]))
+        t.add_row(escape("target  w·[x,x²,x³,x⁴] + b"), _poly(s["target_coefficients"], s["target_bias"]))
+        t.add_row(escape("learned w·[x,x²,x³,x⁴] + b"), _poly(s["learned_coefficients"], s["learned_bias"]))
     cfg = run.config
     if cfg:
-        t.add_row("config", ", ".join(f"{k}={v}" for k, v in cfg.items()))
+        t.add_row("config", escape(", ".join(f"{k}={v}" for k, v in cfg.items())))
     return t
 
 

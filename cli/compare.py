@@ -1,0 +1,107 @@
+"""`dltui compare RUN RUN...`: one metric of several runs overlaid in the terminal, and a table."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+
+COLOURS = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", 141)
+RAW_COLOUR = 245  # a mid grey: faint on dark and light terminals alike (plotext ignores a "dim" style on lines)
+
+
+def compare_cmd(
+    runs: List[str] = typer.Argument(..., help="the runs to compare: ids, unique prefixes, or `latest`"),
+    metric: str = typer.Option("test_loss", "--metric", "-m", help="the record key to compare: train_loss, test_loss, val_loss, test_acc, ..."),
+    x: str = typer.Option("epoch", "--x", help="x-axis: epoch, step (optimizer updates) or time (seconds)"),
+    log: bool = typer.Option(False, "--log", help="log scale for the y-axis"),
+    smooth: float = typer.Option(0.0, "--smooth", help="EMA factor in [0, 1): smoothed line on top, raw faint behind"),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"),
+) -> None:
+    """One metric of several runs overlaid in the terminal, and their final and best figures."""
+    from rich.console import Console
+
+    from .core.export import check_x
+    from .core.figures import labels
+    from .core.smoothing import check_alpha
+    from .core.store import RunStore
+
+    check_x(x)
+    check_alpha(smooth)
+    store = RunStore(runs_dir)
+    infos = list({info.run_id: info for info in (store.get(r) for r in runs)}.values())
+    records = {r.run_id: r.metrics() for r in infos}
+    _check_metric(metric, records)
+    names = labels(infos)
+    sys.stdout.write(compare_plot(infos, records, names, metric, x, log, smooth) + "\n")
+    sys.stdout.flush()
+    Console().print(compare_table(infos, records, names, metric))
+
+
+def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None:
+    from .core.errors import BadInput
+
+    keys = {k for recs in records.values() for r in recs for k, v in r.items() if isinstance(v, (int, float))}
+    if metric not in keys:
+        known = ", ".join(sorted(keys - {"epoch", "step", "time"})) or "none yet"
+        raise BadInput(f"--metric {metric}: these runs do not record it; they record: {known}")
+
+
+def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: float) -> str:
+    import plotext as plt
+
+    from .core.figures import X_LABELS, series
+    from .core.smoothing import ema
+    from .show import _size
+
+    plt.clear_figure()
+    plt.plotsize(*_size())
+    curves = [(names[i.run_id], COLOURS[n % len(COLOURS)], *series(records[i.run_id], metric, x)) for n, i in enumerate(infos)]
+    if smooth > 0:  # every raw curve first, so that no raw curve hides a smoothed one
+        for _, _, xs, ys in curves:
+            _plot(plt, xs, ys, log, colour=RAW_COLOUR)
+        curves = [(name, colour, xs, ema(ys, smooth)) for name, colour, xs, ys in curves]
+    for name, colour, xs, ys in curves:
+        _plot(plt, xs, ys, log, colour=colour, label=name)
+    if log:
+        plt.yscale("log")
+    plt.title(f"{metric.replace('_', ' ')}" + (f" (EMA {smooth:g}; raw in grey behind)" if smooth > 0 else ""))
+    plt.xlabel(X_LABELS[x])
+    plt.theme("clear")
+    return plt.build()
+
+
+def _plot(plt, xs: list, ys: list, log: bool, colour, label: Optional[str] = None) -> None:
+    pts = [(a, b) for a, b in zip(xs, ys) if b is not None and (not log or b > 0)]
+    if pts:
+        plt.plot([p[0] for p in pts], [p[1] for p in pts], label=label, color=colour, marker="braille")
+
+
+def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[Optional[float], Optional[int]]:
+    """The best value of `metric` (highest for accuracies, lowest otherwise) and its epoch."""
+    pts = [(r[metric], r.get("epoch")) for r in recs if isinstance(r.get(metric), (int, float))]
+    if not pts:
+        return None, None
+    pick = max if "acc" in metric else min
+    return pick(pts, key=lambda p: p[0])
+
+
+def compare_table(infos, records, names, metric: str):
+    from rich.table import Table
+
+    from .console import fmt, pct
+
+    show = pct if "acc" in metric else fmt
+    name = metric.replace("_", " ")
+    t = Table(title=f"{name}: final and best")
+    for col in ("run", "status", "epochs", f"final {name}", f"best {name}", "best at epoch", "time", "run id"):
+        t.add_column(col, justify="left" if col in ("run", "status", "run id") else "right", overflow="fold")
+    for info in infos:
+        recs = records[info.run_id]
+        last = next((r[metric] for r in reversed(recs) if isinstance(r.get(metric), (int, float))), None)
+        best, at = best_of(recs, metric)
+        dur = info.summary.get("duration_s") or (recs[-1].get("time") if recs else None)
+        t.add_row(names[info.run_id], info.state, str(recs[-1].get("epoch", "-") if recs else 0), show(last), show(best),
+                  str(at if at is not None else "-"), f"{dur:.1f}s" if dur is not None else "-", info.run_id)
+    return t

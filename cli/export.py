@@ -1,0 +1,52 @@
+"""`dltui export RUN... --to DIR`: metrics as CSV/JSON and figures as PNG/SVG, for a report."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+HELP = """Write runs' metrics and figures into DIR (made if missing), for a report.
+
+\b
+Files (FMT = png or svg):
+  <run_id>.csv           one row per epoch (--format csv)
+  metrics.csv            all runs in one file, with --tidy: run_id, preset, variant first
+  <run_id>.json          {run_id, preset, variant, status, config, summary, metrics} (--format json)
+  <run_id>-loss.FMT      train vs test (and val) loss, linear and log scale side by side
+  <run_id>-accuracy.FMT  train vs test (and val) accuracy, if the run records accuracy
+  <run_id>-function.FMT  the polynomial's learned vs target function at the recorded epochs
+  compare-METRIC.FMT     test loss of the runs overlaid, when two or more have data
+
+\b
+CSV columns: epoch, step (optimizer updates so far), time (seconds since the run began),
+train_loss, test_loss, val_loss, train_acc, test_acc, val_acc (fractions 0..1), lr, then any other
+value the run records, by name; a list value such as grad_norm (one per layer) or class_acc (one
+per class) becomes grad_norm_0, grad_norm_1, ... An empty cell is a value not recorded that epoch
+(or not finite: JSON and CSV never hold NaN). See docs/export.md.
+"""
+
+
+def export_cmd(
+    runs: List[str] = typer.Argument(..., help="run ids (or unique prefixes, or `latest`)"),
+    to: Path = typer.Option(..., "--to", help="the folder to write into (made if missing)"),
+    fmt: Optional[List[str]] = typer.Option(None, "--format", "-f", help="csv, json, png, svg; repeat or comma-separate [default: csv,json,png]"),
+    tidy: bool = typer.Option(False, "--tidy", help="one metrics.csv for all runs, with a run_id column"),
+    smooth: float = typer.Option(0.0, "--smooth", help="EMA factor in [0, 1) for the figures: smoothed line on top, raw faint behind"),
+    x: str = typer.Option("epoch", "--x", help="x-axis of the curves: epoch, step or time"),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"),
+) -> None:
+    """Export runs' metrics and figures (the full help is HELP)."""
+    from rich.console import Console
+
+    from .core.export import export_runs, parse_formats
+    from .core.store import RunStore
+
+    formats = parse_formats(fmt)
+    store = RunStore(runs_dir)
+    infos = list({info.run_id: info for info in (store.get(r) for r in runs)}.values())
+    written = export_runs(infos, to, formats, tidy=tidy, smooth=smooth, x=x)
+    console = Console(highlight=False)
+    for path in written:
+        console.print(str(path), soft_wrap=True)
+    console.print(f"{len(written)} files from {len(infos)} run(s) written to {to}", soft_wrap=True)
