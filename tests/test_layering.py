@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-HEADLESS = ["dltui.core.config", "dltui.core.presets", "dltui.core.store", "dltui.core.runner", "dltui.core.engine",
+HEADLESS = ["dltui.core.config", "dltui.core.export", "dltui.core.figures", "dltui.core.smoothing", "dltui.core.presets", "dltui.core.store", "dltui.core.runner", "dltui.core.engine",
             "dltui.core.worker", "dltui.core.probes", "dltui.core.data", "dltui.core.models"]
 
 
