@@ -30,6 +30,7 @@ def _run(tmp_path, variant: str, **overrides):
     return ended, store.get(ended.run_id)
 
 
+@pytest.mark.slow
 def test_the_seeds_network_reaches_95_percent_on_the_gmm(tmp_path):
     ended, run = _run(tmp_path, "gmm", n_samples=1000, epochs=10)
     assert ended.status == "finished"
