@@ -221,18 +221,22 @@ def net_gradient_check(x, y, g, widths: list[int]) -> dict[str, Any]:
 def run_checks(seed: int, hidden: tuple[int, ...]) -> list[dict[str, Any]]:
     """All four tests on the seed's example, with weights and directions drawn from `seed`."""
     g = torch.Generator().manual_seed(seed)
-    x = torch.tensor([EXAMPLE], dtype=DTYPE)
-    y = torch.tensor([LABEL])
+    x, y = example()
     widths = [x.shape[1], *hidden, N_CLASSES]
     return [softmax_check(x, y, g), layer_check(x, g, hidden[0] if hidden else N_CLASSES),
             net_jacobian_check(x, g, widths), net_gradient_check(x, y, g, widths)]
 
 
+def example() -> tuple[torch.Tensor, torch.Tensor]:
+    """The seed's one example, [1,2,3,4] with label 0: where the tests differentiate."""
+    return torch.tensor([EXAMPLE], dtype=DTYPE), torch.tensor([LABEL])
+
+
 def build(cfg: RunConfig, device, data_dir):
-    """The task's data: the seed's one example (what the tests differentiate at)."""
+    """The task's data (what `dltui` checks a task by): the seed's one example."""
     from .data import TaskData
 
-    x, y = torch.tensor([EXAMPLE], dtype=DTYPE), torch.tensor([LABEL])
+    x, y = example()
     return TaskData("gradcheck", "classification", x, y, x, y, n_classes=N_CLASSES, input_shape=(len(EXAMPLE),))
 
 
@@ -257,7 +261,11 @@ def describe(checks: list[dict[str, Any]]) -> str:
 
 
 class GradCheck:
-    """Runs the tests for one config and tells its listeners, as the Trainer does for training."""
+    """Runs the tests for one config and tells its listeners, as the Trainer does for training.
+
+    It takes the Trainer's arguments; data_dir, control and run_dir go unused (nothing to load,
+    the tests take milliseconds, nothing to checkpoint).
+    """
 
     def __init__(self, cfg: RunConfig, *, run_id: str, preset: str = "", variant: str = "default",
                  listeners: list[Listener] | None = None, data_dir: Path | str | None = None,

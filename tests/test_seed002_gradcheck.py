@@ -31,8 +31,7 @@ def test_slopes_hold_for_other_seeds_and_widths():
 
 
 def test_a_wrong_derivative_leaves_the_remainder_first_order():
-    x = torch.tensor([gc.EXAMPLE], dtype=DT)
-    y = torch.tensor([gc.LABEL])
+    x, y = gc.example()
     g = torch.Generator().manual_seed(0)
     shapes = gc.net_shapes([4, 10, 7, 5])
     theta, d = gc._random(shapes, g), gc._random(shapes, g, unit=True)
