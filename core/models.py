@@ -63,7 +63,18 @@ def build_model(cfg, data, device) -> nn.Module:
         with torch.no_grad():
             for p in model.parameters():
                 p.zero_()
+    elif cfg.init in SCALED_INITS:
+        for m in linear_layers(model):
+            SCALED_INITS[cfg.init](m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
     return model.to(device)
+
+
+SCALED_INITS = {
+    "kaiming": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
+    "xavier": nn.init.xavier_normal_,
+}
 
 
 def linear_layers(model: nn.Module) -> list[nn.Module]:

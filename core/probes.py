@@ -17,6 +17,8 @@ from .errors import BadInput
 REGISTRY: dict[str, str] = {
     "poly_function": "dltui.core.probes:PolyFunction",
     "grad_norm": "dltui.core.probes:GradNorm",
+    "regions": "dltui.core.probes_seed002:Regions",
+    "layer_grad_norms": "dltui.core.probes_seed002:LayerGradNorms",
 }
 DEFAULT_PROBES = ("grad_norm",)
 

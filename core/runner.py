@@ -86,11 +86,14 @@ class StoreSink:
 def run_one(p: RunPlan, store: RunStore, data_dir: Path, listeners: list[Listener] | None = None,
             control=None) -> RunEnded:
     """Make the run dir, train, and return how it ended. A Ctrl-C propagates after the files are written."""
-    from .engine import Trainer
+    if p.config.task == "gradcheck":  # not training: the gradient tests, through the same events
+        from .gradcheck import GradCheck as Runner
+    else:
+        from .engine import Trainer as Runner
 
     writer = store.create(p.preset, p.variant, p.config.to_dict())
     sink = StoreSink(writer)
-    trainer = Trainer(p.config, run_id=writer.run_id, preset=p.preset, variant=p.variant,
+    trainer = Runner(p.config, run_id=writer.run_id, preset=p.preset, variant=p.variant,
                       listeners=[sink, *(listeners or [])], data_dir=data_dir, control=control, run_dir=writer.path)
     try:
         return trainer.run()

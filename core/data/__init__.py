@@ -17,6 +17,8 @@ from ..errors import BadInput
 REGISTRY: dict[str, tuple[str, str | None]] = {
     "polynomial": ("dltui.core.data.polynomial:build", None),
     "digits": ("dltui.core.data.digits:build", None),
+    "toy2d": ("dltui.core.data.toy2d:build", None),
+    "gradcheck": ("dltui.core.gradcheck:build", None),
 }
 
 

@@ -1,0 +1,89 @@
+"""Seed 002's probes: decision regions of a 2-D classifier, and per-layer gradient norms over an epoch."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .errors import BadInput
+from .probes import Probe
+
+GRID = 40  # the regions grid is GRID x GRID points
+MAX_POINTS = 300  # data points drawn over the regions
+N_SNAPSHOTS = 25  # regions snapshots over a run when record_epochs is not given
+
+
+class Regions(Probe):
+    """Snapshots kind "regions": the predicted class on a grid over the data, and a sample of the points."""
+
+    def __init__(self, trainer):
+        super().__init__(trainer)
+        d = trainer.data
+        if tuple(d.input_shape) != (2,) or d.kind != "classification":
+            raise BadInput(f"probes: 'regions' needs a classifier of 2-D points (task toy2d), not task {trainer.cfg.task}; remove it from probes")
+        pts = d.test_x[:MAX_POINTS]
+        self.points = {"x": _rounded(pts[:, 0]), "y": _rounded(pts[:, 1]), "label": d.test_y[:MAX_POINTS].tolist()}
+        both = torch.cat([d.train_x, d.test_x])
+        lo, hi = both.min(0).values, both.max(0).values
+        pad = 0.05 * (hi - lo)
+        self.xs = torch.linspace(float(lo[0] - pad[0]), float(hi[0] + pad[0]), GRID)
+        self.ys = torch.linspace(float(lo[1] - pad[1]), float(hi[1] + pad[1]), GRID)
+        gy, gx = torch.meshgrid(self.ys, self.xs, indexing="ij")
+        self.grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).to(d.train_x.device)
+
+    def due(self, epoch: int) -> bool:
+        """At record_epochs if given, else at the first, the last and about N_SNAPSHOTS epochs between."""
+        cfg = self.trainer.cfg
+        if cfg.record_epochs:
+            return epoch in cfg.record_epochs or epoch == cfg.epochs
+        return epoch == 1 or epoch == cfg.epochs or epoch % max(1, cfg.epochs // N_SNAPSHOTS) == 0
+
+    @torch.no_grad()
+    def predict_grid(self) -> list[list[int]]:
+        """The predicted class at each grid point, one row per y value."""
+        model = self.trainer.model
+        model.eval()
+        return model(self.grid).argmax(1).view(GRID, GRID).tolist()
+
+    def snapshots(self, epoch):
+        if not self.due(epoch):
+            return []
+        data: dict[str, Any] = {"xs": _rounded(self.xs), "ys": _rounded(self.ys), "classes": self.predict_grid(),
+                                "points": self.points, "n_classes": self.trainer.data.n_classes}
+        return [("regions", data)]
+
+
+def _rounded(t: torch.Tensor) -> list[float]:
+    """Coordinates to 4 decimals: plenty for a terminal plot, and a third of the JSON."""
+    return [round(v, 4) for v in t.tolist()]
+
+
+class LayerGradNorms(Probe):
+    """Record key "grad_norm": each weighted layer's gradient norm averaged over the epoch's steps.
+
+    Less noisy than the default probe's last-step value, which it replaces in the record; it adds
+    a few small kernels per step and no host sync.
+    """
+
+    def __init__(self, trainer):
+        super().__init__(trainer)
+        from .models import linear_layers
+
+        self.layers = linear_layers(trainer.model)
+        self.total: torch.Tensor | None = None
+        self.steps = 0
+
+    def after_step(self) -> None:
+        grads = [m.weight.grad for m in self.layers if m.weight.grad is not None]
+        if not grads:
+            return
+        norms = torch.stack([g.norm() for g in grads])
+        self.total = norms if self.total is None else self.total + norms
+        self.steps += 1
+
+    def measure(self, epoch):
+        if self.total is None:
+            return {}
+        out = {"grad_norm": (self.total / self.steps).tolist()}
+        self.total, self.steps = None, 0
+        return out
