@@ -20,6 +20,7 @@ from typing import Any, Iterator
 from .errors import BadInput
 
 ENDED = ("finished", "diverged", "failed", "interrupted")
+RESUMABLE = ("interrupted", "crashed")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]{0,150}$")
 
 
@@ -74,6 +75,31 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     except OSError:
         pass
     return out
+
+
+def truncate_jsonl(path: Path, epoch: int) -> list[dict[str, Any]]:
+    """Keep only the complete lines with `epoch` <= the given one (atomically); returns them."""
+    kept = [r for r in read_jsonl(path) if isinstance(r.get("epoch"), int) and r["epoch"] <= epoch]
+    if path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.writelines(dumps(r) + "\n" for r in kept)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    return kept
+
+
+def check_resumable(run: "RunInfo") -> None:
+    """Raise BadInput unless the run is interrupted or crashed (a running one is still going)."""
+    state = run.state
+    if state in RESUMABLE:
+        return
+    if state == "running":
+        raise BadInput(f"run {run.run_id} is still running (pid {run.status.get('pid')} on {run.status.get('host')}); "
+                       f"stop it first (Ctrl-C in its terminal) or wait for it")
+    raise BadInput(f"run {run.run_id} is {state}, so there is nothing to resume: only interrupted or crashed runs can be "
+                   f"resumed; start a new one with `dltui run {run.status.get('preset') or 'PRESET'}`")
 
 
 def safe_part(text: str) -> str:
@@ -206,6 +232,20 @@ class RunStore:
 
     def __iter__(self) -> Iterator[RunInfo]:
         return iter(self.list())
+
+    def reopen(self, run: RunInfo, epoch: int) -> tuple["RunWriter", list[dict[str, Any]]]:
+        """Take an interrupted or crashed run up again from `epoch`: drop later lines, mark it running.
+
+        Returns the writer and the metrics records kept (epochs 1..epoch).
+        """
+        check_resumable(run)
+        kept = truncate_jsonl(run.path / "metrics.jsonl", epoch)
+        truncate_jsonl(run.path / "snapshots.jsonl", epoch)
+        writer = RunWriter(run.path, run.run_id, run.status.get("preset", ""), run.status.get("variant", ""))
+        writer.status.update(started=run.status.get("started", writer.status["started"]), epoch=epoch,
+                             resumed=int(run.status.get("resumed", 0)) + 1)
+        writer.set_status("running")
+        return writer, kept
 
 
 class RunWriter:
