@@ -200,7 +200,7 @@ class Trainer:
             self.history.append(record)
             self.emit(EpochEnded(self.run_id, self.variant, record))
             if record["train_loss"] is None or not math.isfinite(record["train_loss"]):
-                return "diverged", f"the training loss became non-finite in epoch {epoch} (step {self.step}); try a smaller lr"
+                return "diverged", f"the training loss became non-finite in epoch {epoch} (by step {self.step}); try a smaller lr"
             for p in self.probes:
                 for kind, data in p.snapshots(epoch):
                     self.emit(Snapshot(self.run_id, self.variant, epoch, kind, data))
