@@ -38,7 +38,7 @@ def guarded(fn):
         except KeyboardInterrupt:  # Ctrl-C before any run started (while loading, say): nothing was made
             from .console import print_error
 
-            print_error("interrupted before any run started; nothing was saved")
+            print_error("interrupted; no run was left running (see them with `dltui runs`)")
             raise typer.Exit(130) from None
 
     return wrapper
@@ -168,7 +168,7 @@ def _run_plans(name, plans, store, ddir, start=None) -> int:
 
     from .console import ConsoleSink, summary_table
     from .core import runner
-    from .core.engine import Control, KeyboardInterruptAfterEnd
+    from .core.engine import Control
     from .signals import StopOnSignal
 
     start = start or runner.run_one
@@ -183,17 +183,15 @@ def _run_plans(name, plans, store, ddir, start=None) -> int:
                     if control.stop.is_set():
                         break
                     statuses.append(start(pl, store, ddir, [sink], control).status)
-        except KeyboardInterrupt as e:  # a second signal (or a Ctrl-C the handlers did not see)
-            if isinstance(e, KeyboardInterruptAfterEnd):
-                sink.ended.append(e.ended)
+        except KeyboardInterrupt:  # a second signal: the run in flight was ended as interrupted on the way out
             _say(console, summary_table(sink.ended, f"{name}: interrupted"), f"runs saved in {store.root}")
             return stopper.exit_code or 130
-    if stopper.signum:
-        _say(console, summary_table(sink.ended, f"{name}: interrupted"),
-             f"runs saved in {store.root}; continue one with `dltui run --resume RUN`")
-        return stopper.exit_code
-    _say(console, summary_table(sink.ended, name), f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
-    return runner.exit_code(statuses)
+        if stopper.signum:
+            _say(console, summary_table(sink.ended, f"{name}: interrupted"),
+                 f"runs saved in {store.root}; continue one with `dltui run --resume RUN`")
+            return stopper.exit_code
+        _say(console, summary_table(sink.ended, name), f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
+        return stopper.exit_code or runner.exit_code(statuses)
 
 
 def _say(console, *things) -> None:

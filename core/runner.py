@@ -95,6 +95,9 @@ def prepare_resume(run: RunInfo, store: RunStore, data_dir: Path) -> tuple[RunPl
     from .config import from_dict
 
     check_resumable(run)
+    if not run.config:
+        raise BadInput(f"run {run.run_id}: its config.json is missing or unreadable, so it cannot be resumed; "
+                       f"start it again with `dltui run {run.status.get('preset') or 'PRESET'}`")
     plan = RunPlan(run.status.get("preset", ""), run.status.get("variant", ""), from_dict(run.config, str(run.path / "config.json")))
     preflight([plan], store, data_dir)
     ckpt = run.path / "checkpoint.pt"

@@ -125,6 +125,16 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def process_stamp(pid: int) -> str | None:
+    """The boot and start time of process `pid` (Linux), to tell it from a later process given the same pid."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        start = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+    return f"{boot}:{start}"
+
+
 @dataclass
 class RunInfo:
     """What `dltui runs` and the past-runs screen show of one run."""
@@ -149,7 +159,10 @@ class RunInfo:
             # Another machine's run: trust a recent heartbeat only.
             beat = self.status.get("heartbeat") or 0
             return time.time() - beat < 120
-        return isinstance(pid, int) and pid_alive(pid)
+        if not (isinstance(pid, int) and pid_alive(pid)):
+            return False
+        stamp = self.status.get("proc")  # after a reboot or pid reuse, the pid is someone else's
+        return stamp is None or process_stamp(pid) in (None, stamp)
 
     def metrics(self) -> list[dict[str, Any]]:
         return read_jsonl(self.path / "metrics.jsonl")
@@ -263,6 +276,7 @@ class RunWriter:
             "status": "running",
             "pid": os.getpid(),
             "host": socket.gethostname(),
+            "proc": process_stamp(os.getpid()),
             "started": time.time(),
             "heartbeat": time.time(),
             "epoch": 0,

@@ -216,3 +216,19 @@ def test_checkpoints_and_configs_are_read_safely():
         for call in re.findall(r"torch\.load\([^)]*\)", text):
             assert "weights_only=True" in call, (path, call)
         assert not re.search(r"(?<![.\w])(eval|exec)\(|pickle\.loads?\(|yaml\.(unsafe_)?load\(", text), path
+
+
+@pytest.mark.parametrize("pid, proc, state", [
+    (os.getpid(), "same", "running"),
+    (os.getpid(), "another-boot:42", "crashed"),  # a power cut, then the pid was given to someone else
+    (2 ** 22 + 12345, None, "crashed"),  # no such process
+])
+def test_a_running_run_whose_process_is_gone_reads_as_crashed(tmp_path, pid, proc, state):
+    from dltui.core.store import RunStore, process_stamp
+
+    store = RunStore(tmp_path / "runs")
+    writer = store.create("p", "v", {"lr": 0.1})
+    st = status(writer.path)
+    st.update(pid=pid, proc=process_stamp(pid) if proc == "same" else proc)
+    (writer.path / "status.json").write_text(json.dumps(st))
+    assert store.get(writer.run_id).state == state
