@@ -120,7 +120,7 @@ def run_cmd(
     runs_dir: Optional[Path] = RunsDir,
     data_dir: Optional[Path] = DataDir,
 ) -> None:
-    """Run every variant of PRESET headless, save each run, and print a summary."""
+    """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
     from .core import presets, runner
     from .core.config import parse_sets
 
