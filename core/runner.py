@@ -13,7 +13,7 @@ from typing import Any
 
 from .config import RunConfig
 from .errors import BadInput
-from .events import EpochEnded, Listener, RunEnded, RunStarted, Snapshot
+from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .presets import Preset
 from .store import RunInfo, RunStore, RunWriter, check_resumable
 
@@ -75,6 +75,8 @@ class StoreSink:
             w.set_status("running", device=event.device, **{k: event.info[k] for k in ("device_name", "n_params") if k in event.info})
         elif isinstance(event, EpochEnded):
             w.append_metrics(event.record)
+        elif isinstance(event, Progress):  # long epochs: keep the heartbeat fresh between records
+            w.beat()
         elif isinstance(event, Snapshot):
             w.append_snapshot({"epoch": event.epoch, "kind": event.kind, **event.data})
         elif isinstance(event, RunEnded):

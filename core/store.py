@@ -305,6 +305,10 @@ class RunWriter:
         self._metrics.write(dumps(record) + "\n")
         self._metrics.flush()
         self.status["epoch"] = record.get("epoch", self.status["epoch"])
+        self.beat()
+
+    def beat(self) -> None:
+        """Refresh the heartbeat in status.json, at most once every HEARTBEAT_S."""
         now = time.time()
         if now - self._last_beat >= self.HEARTBEAT_S:
             self._last_beat = now

@@ -232,3 +232,17 @@ def test_a_running_run_whose_process_is_gone_reads_as_crashed(tmp_path, pid, pro
     st.update(pid=pid, proc=process_stamp(pid) if proc == "same" else proc)
     (writer.path / "status.json").write_text(json.dumps(st))
     assert store.get(writer.run_id).state == state
+
+
+def test_long_epochs_keep_the_heartbeat_fresh(tmp_path, monkeypatch):
+    """Progress within an epoch refreshes status.json's heartbeat, so another host does not read it as crashed."""
+    from dltui.core.events import Progress
+    from dltui.core.runner import StoreSink
+    from dltui.core.store import RunStore, RunWriter
+
+    monkeypatch.setattr(RunWriter, "HEARTBEAT_S", 0.0)
+    writer = RunStore(tmp_path / "runs").create("p", "v", {"lr": 0.1})
+    first = status(writer.path)["heartbeat"]
+    StoreSink(writer)(Progress(writer.run_id, "v", 1, 10, 0.5, 1.0, 2.0))
+    assert status(writer.path)["heartbeat"] > first
+    assert status(writer.path)["status"] == "running"
