@@ -169,7 +169,7 @@ def _run_plans(name, plans, store, ddir, start=None) -> int:
     from .console import ConsoleSink, summary_table
     from .core import runner
     from .core.engine import Control
-    from .signals import StopOnSignal
+    from .signals import StopOnSignal, survive_lost_output
 
     start = start or runner.run_one
     console = Console()
@@ -182,7 +182,7 @@ def _run_plans(name, plans, store, ddir, start=None) -> int:
                 for pl in plans:
                     if control.stop.is_set():
                         break
-                    statuses.append(start(pl, store, ddir, [sink], control).status)
+                    statuses.append(start(pl, store, ddir, [survive_lost_output(sink)], control).status)
         except KeyboardInterrupt:  # a second signal: the run in flight was ended as interrupted on the way out
             _say(console, summary_table(sink.ended, f"{name}: interrupted"), f"runs saved in {store.root}")
             return stopper.exit_code or 130

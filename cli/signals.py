@@ -4,7 +4,7 @@ The first signal sets the trainer's stop flag: the loop stops at its next step, 
 flight's checkpoint and an `interrupted` status, and no further run starts. A second signal does not
 wait: it raises KeyboardInterrupt where the program is (every file is written by temp file + rename,
 so what is on disk stays readable). SIGHUP (the SSH session dropped) also points stdout and stderr at
-/dev/null, since writing to a terminal that is gone would fail.
+/dev/null, since writing to a terminal that is gone would fail; so does a display listener's failed write.
 """
 from __future__ import annotations
 
@@ -50,6 +50,18 @@ class StopOnSignal:
         self.signum = signum
         self.control.reason = f"interrupted by {NAMES[signum]}"
         self.control.stop.set()
+
+
+def survive_lost_output(listener):
+    """Wrap a display listener so that a closed pipe or a vanished terminal never stops training."""
+
+    def call(event) -> None:
+        try:
+            listener(event)
+        except OSError:  # BrokenPipeError (`dltui run ... | head`), EIO after a hangup
+            _detach_terminal()
+
+    return call
 
 
 def _detach_terminal() -> None:

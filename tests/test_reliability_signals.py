@@ -102,3 +102,15 @@ def test_resume_after_ctrl_c_continues_mid_epoch_exactly(tmp_path, runs_dir, cli
     reference = records(ref)
     for key in ("step", "train_loss", "test_loss"):
         assert [r[key] for r in resumed] == pytest.approx([r[key] for r in reference], rel=1e-6), key
+
+
+def test_a_closed_output_pipe_does_not_stop_training(tmp_path, runs_dir):
+    """`dltui run ... | head -1`: the reader goes away, the runs still finish and exit 0."""
+    preset = preset_file(tmp_path, {"a": 0.01, "b": 0.01}, epochs=30)
+    proc = start("run", preset)
+    assert proc.stdout.readline()  # the first line, then the reader is gone
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    runs = run_dirs(runs_dir)
+    assert [status(d)["status"] for d in runs] == ["finished", "finished"]
+    assert all(len(records(d)) == 30 for d in runs)
