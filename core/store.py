@@ -292,12 +292,13 @@ class RunWriter:
     def set_status(self, status: str, reason: str = "", **extra: Any) -> None:
         if self.ended:
             return
-        self.status.update(status=status, heartbeat=time.time(), **extra)
+        new = {**self.status, "status": status, "heartbeat": time.time(), **extra}
         if reason:
-            self.status["reason"] = reason
+            new["reason"] = reason
         if status in ENDED:
-            self.status["ended"] = time.time()
-        write_json_atomic(self.path / "status.json", self.status)
+            new["ended"] = time.time()
+        write_json_atomic(self.path / "status.json", new)
+        self.status = new  # only once it is on disk: a write cut short by a second Ctrl-C is done again
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         if self._metrics is None:
