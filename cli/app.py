@@ -35,10 +35,10 @@ def guarded(fn):
 
             print_error(str(e))
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:  # Ctrl-C before any run started (while loading, say): nothing was made
+        except KeyboardInterrupt:  # Ctrl-C outside training (while loading, say): no run is running yet
             from .console import print_error
 
-            print_error("interrupted; no run was left running (see them with `dltui runs`)")
+            print_error("interrupted by Ctrl-C")
             raise typer.Exit(130) from None
 
     return wrapper
