@@ -130,7 +130,7 @@ def test_resume_drops_lines_after_the_checkpoint_and_cut_off_lines(tmp_path, run
     assert cli("run", preset_file(tmp_path, {"only": 0.1}, epochs=6)).exit_code == 0
     [run] = run_dirs(runs_dir)
     full = records(run)
-    # As if kill -9 hit in epoch 7 with the last checkpoint from epoch 3 (checkpoints come at most once a second).
+    # As if kill -9 hit while writing a 7th line, the last checkpoint being from epoch 3 (at most one a second).
     torch.save(_checkpoint_at(tmp_path, 3), run / "checkpoint.pt")
     st = status(run)
     st.update(status="running", pid=2 ** 22 + 12345)  # no such process
