@@ -155,6 +155,8 @@ def _resume_run(run_id: str, store, ddir) -> int:
 
     run = store.get(run_id)
     plan, ckpt = runner.prepare_resume(run, store, ddir)
+    where = f"epoch {ckpt['epoch']}, step {ckpt['step']}" if ckpt else "the start (it had no checkpoint yet)"
+    print(f"resuming {run.run_id} ({run.state}) from {where}", flush=True)
 
     def start(pl, store, ddir, listeners, control):
         return runner.resume_one(run, pl, ckpt, store, ddir, listeners, control)
