@@ -136,10 +136,13 @@ def _drive(p: RunPlan, writer: RunWriter, data_dir: Path, listeners: list[Listen
 
 
 def _train(p: RunPlan, writer: RunWriter, sink: StoreSink, data_dir: Path, listeners, control, checkpoint, kept) -> RunEnded:
-    from .engine import Trainer
+    if p.config.task == "gradcheck":  # not training: the gradient tests, through the same events
+        from .gradcheck import GradCheck as Runner
+    else:
+        from .engine import Trainer as Runner
 
-    trainer = Trainer(p.config, run_id=writer.run_id, preset=p.preset, variant=p.variant,
-                      listeners=[sink, *(listeners or [])], data_dir=data_dir, control=control, run_dir=writer.path)
+    trainer = Runner(p.config, run_id=writer.run_id, preset=p.preset, variant=p.variant,
+                     listeners=[sink, *(listeners or [])], data_dir=data_dir, control=control, run_dir=writer.path)
     if checkpoint is not None:
         trainer.resume_from(checkpoint, kept)
     try:
