@@ -35,6 +35,11 @@ def guarded(fn):
 
             print_error(str(e))
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:  # Ctrl-C outside training (while loading, say): no run is running yet
+            from .console import print_error
+
+            print_error("interrupted by Ctrl-C")
+            raise typer.Exit(130) from None
 
     return wrapper
 
@@ -106,18 +111,26 @@ def list_cmd() -> None:
 @app.command("run")
 @guarded
 def run_cmd(
-    preset: str = typer.Argument(..., help="a preset name (see `dltui list`) or a path to your own .toml"),
+    preset: Optional[str] = typer.Argument(None, help="a preset name (see `dltui list`) or a path to your own .toml"),
     set_: Optional[List[str]] = typer.Option(None, "--set", "-s", help="KEY=VALUE for every variant, e.g. lr=0.5, batch_size=full, hidden=[20,20]"),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="short for --set epochs=N"),
     device: Optional[str] = typer.Option(None, "--device", help="auto|cpu|cuda|mps"),
     variant: Optional[List[str]] = typer.Option(None, "--variant", "-v", help="run only these variants"),
+    resume: Optional[str] = typer.Option(None, "--resume", help="continue an interrupted or crashed RUN from its last checkpoint"),
     runs_dir: Optional[Path] = RunsDir,
     data_dir: Optional[Path] = DataDir,
 ) -> None:
-    """Run every variant of PRESET headless, save each run, and print a summary."""
+    """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
     from .core import presets, runner
     from .core.config import parse_sets
 
+    if resume is not None:
+        if preset is not None or set_ or epochs is not None or device is not None or variant:
+            raise BadInput(f"--resume {resume}: a resumed run keeps its own preset and config; drop the other arguments "
+                           f"(run `dltui run --resume {resume}` alone)")
+        raise typer.Exit(_resume_run(resume, _store(runs_dir), _data_dir(data_dir)))
+    if preset is None:
+        raise BadInput("dltui run: no preset given; name one (see `dltui list`), give a .toml file, or --resume RUN")
     p = presets.load(preset)
     overrides = parse_sets(set_, epochs)
     if device is not None:
@@ -136,29 +149,60 @@ def run_cmd(
     raise typer.Exit(_run_plans(p.name, plans, store, ddir))
 
 
-def _run_plans(name, plans, store, ddir) -> int:
+def _resume_run(run_id: str, store, ddir) -> int:
+    """`dltui run --resume RUN`: check everything, then go on from the run's last checkpoint."""
+    from .core import runner
+
+    run = store.get(run_id)
+    plan, ckpt = runner.prepare_resume(run, store, ddir)
+    where = f"epoch {ckpt['epoch']}, step {ckpt['step']}" if ckpt else "the start (it had no checkpoint yet)"
+    print(f"resuming {run.run_id} ({run.state}) from {where}", flush=True)
+
+    def start(pl, store, ddir, listeners, control):
+        return runner.resume_one(run, pl, ckpt, store, ddir, listeners, control)
+
+    return _run_plans(plan.preset, [plan], store, ddir, start)
+
+
+def _run_plans(name, plans, store, ddir, start=None) -> int:
+    """Run the plans in order under signal handling; returns the exit code."""
     from rich.console import Console
 
     from .console import ConsoleSink, summary_table
     from .core import runner
-    from .core.engine import KeyboardInterruptAfterEnd
+    from .core.engine import Control
+    from .signals import StopOnSignal, survive_lost_output
 
+    start = start or runner.run_one
     console = Console()
     sink = ConsoleSink(name, len(plans), console)
+    control = Control()
     statuses = []
+    with StopOnSignal(control) as stopper:
+        try:
+            with sink:
+                for pl in plans:
+                    if control.stop.is_set():
+                        break
+                    statuses.append(start(pl, store, ddir, [survive_lost_output(sink)], control).status)
+        except KeyboardInterrupt:  # a second signal: the run in flight was ended as interrupted on the way out
+            _say(console, summary_table(sink.ended, f"{name}: interrupted"), f"runs saved in {store.root}")
+            return stopper.exit_code or 130
+        if stopper.signum:
+            _say(console, summary_table(sink.ended, f"{name}: interrupted"),
+                 f"runs saved in {store.root}; continue one with `dltui run --resume RUN`")
+            return stopper.exit_code
+        _say(console, summary_table(sink.ended, name), f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
+        return stopper.exit_code or runner.exit_code(statuses)
+
+
+def _say(console, *things) -> None:
+    """Print the closing lines; a terminal that is gone (SIGHUP, closed pipe) must not turn into a traceback."""
     try:
-        with sink:
-            for pl in plans:
-                statuses.append(runner.run_one(pl, store, ddir, [sink]).status)
-    except KeyboardInterrupt as e:
-        if isinstance(e, KeyboardInterruptAfterEnd):
-            sink.ended.append(e.ended)
-        console.print(summary_table(sink.ended, f"{name}: interrupted"))
-        console.print(f"runs saved in {store.root}")
-        return 130
-    console.print(summary_table(sink.ended, name))
-    console.print(f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
-    return runner.exit_code(statuses)
+        for thing in things:
+            console.print(thing)
+    except OSError:
+        pass
 
 
 @app.command("runs")

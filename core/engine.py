@@ -28,6 +28,7 @@ from .models import build_model, count_params
 PROGRESS_EVERY_S = 0.5
 EVAL_CHUNK = 8192
 CHECKPOINT_EVERY_S = 1.0  # short epochs: at most one checkpoint a second (and always the last epoch)
+CHECKPOINT_KEYS = frozenset({"model", "optimizer", "epoch", "step", "time", "gen", "rng"})
 
 
 class Stopped(Exception):
@@ -43,6 +44,7 @@ class Control:
 
     stop: Any = None
     pause: Any = None
+    reason: str = ""  # why `stop` was set (e.g. "SIGTERM"); the interrupted run's reason
 
 
 class Trainer:
@@ -68,6 +70,9 @@ class Trainer:
         self._t0 = 0.0
         self.best: dict[str, Any] = {}
         self._last_ckpt = -math.inf
+        self._resume: dict[str, Any] | None = None  # a checkpoint to continue from (resume_from)
+        self._partial: dict[str, Any] | None = None  # the interrupted epoch's order, position and sums
+        self._inflight: tuple | None = None  # (start, order, loss_sum, correct) of the step about to run
 
     # -- events -------------------------------------------------------------------------------
     def emit(self, event) -> None:
@@ -128,10 +133,13 @@ class Trainer:
         status, reason = "finished", ""
         try:
             self.setup()
+            if self._resume is not None:
+                self._restore(self._resume)
             self.emit(RunStarted(self.run_id, self.preset, self.variant, self.cfg.to_dict(), str(self.device), self.info()))
             status, reason = self._train()
         except Stopped:
-            status, reason = "interrupted", "stopped by the user"
+            status, reason = "interrupted", self.control.reason or "stopped by the user"
+            reason += self._save_interrupted()
         except KeyboardInterrupt:
             ended = self._end("interrupted", "interrupted (Ctrl-C)")
             raise KeyboardInterruptAfterEnd(ended) from None
@@ -139,6 +147,8 @@ class Trainer:
             raise
         except Exception as e:  # a run's failure is a result, not a crash of the lab
             status, reason = "failed", f"{type(e).__name__}: {e}".strip()
+            if isinstance(e, torch.cuda.OutOfMemoryError):
+                reason = "CUDA out of memory; try a smaller batch_size or model, or --device cpu (" + reason + ")"
             self.traceback = traceback.format_exc()
         return self._end(status, reason)
 
@@ -151,11 +161,14 @@ class Trainer:
             self.model.train()
             loss_sum = torch.zeros((), device=self.device)
             correct = torch.zeros((), device=self.device, dtype=torch.long)
-            order = None
-            if not full:
+            order, first = None, 0
+            if self._partial is not None:  # resuming mid-epoch: the same order, from the same step
+                order, first, loss_sum, correct = self._take_partial()
+            elif not full:
                 order = self.fixed_order if self.fixed_order is not None else self._perm(n)
             last_progress = time.perf_counter()
-            for start in range(0, n, bs):
+            for start in range(first, n, bs):
+                self._inflight = (start, order, loss_sum, correct)
                 self._poll()
                 if full:
                     xb, yb = d.train_x, d.train_y
@@ -182,11 +195,12 @@ class Trainer:
                     self.emit(Progress(self.run_id, self.variant, epoch, self.step, done / n, running, self.elapsed()))
                     if not math.isfinite(running):
                         break
+            self._inflight = None
             record = self._epoch_record(epoch, loss_sum, correct)
             self.history.append(record)
             self.emit(EpochEnded(self.run_id, self.variant, record))
             if record["train_loss"] is None or not math.isfinite(record["train_loss"]):
-                return "diverged", f"the training loss became non-finite in epoch {epoch} (step {self.step}); try a smaller lr"
+                return "diverged", f"the training loss became non-finite in epoch {epoch} (by step {self.step}); try a smaller lr"
             for p in self.probes:
                 for kind, data in p.snapshots(epoch):
                     self.emit(Snapshot(self.run_id, self.variant, epoch, kind, data))
@@ -282,12 +296,55 @@ class Trainer:
         if not weights_only:
             s.update(optimizer=self.optimizer.state_dict(), time=self.elapsed(), gen=self.gen.get_state(),
                      rng=torch.get_rng_state(), best=dict(self.best))
+            if self.device.type == "cuda":
+                s["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return s
 
     def _save(self, path: Path, weights_only: bool = False) -> None:
-        tmp = path.with_name(f".{path.name}.tmp")
-        torch.save(self.state(weights_only), tmp)
-        os.replace(tmp, path)
+        _write_checkpoint(path, self.state(weights_only))
+
+    def _save_interrupted(self) -> str:
+        """On a stop, checkpoint the epoch in flight too; returns a note for the reason if that failed."""
+        if self.run_dir is None or not self.cfg.checkpoint or self._inflight is None:
+            return ""
+        start, order, loss_sum, correct = self._inflight
+        s = self.state()
+        s.update(epoch=self.epoch - 1, partial={"start": start, "order": order, "loss_sum": loss_sum, "correct": correct})
+        try:
+            _write_checkpoint(self.run_dir / "checkpoint.pt", s)
+        except OSError as e:
+            return f"; the checkpoint could not be written ({e})"
+        return ""
+
+    # -- resume -------------------------------------------------------------------------------
+    def resume_from(self, checkpoint: dict[str, Any] | Path | str, history: list[dict[str, Any]] | None = None) -> int:
+        """Continue from a checkpoint (see load_checkpoint) and the metrics records kept; returns its epoch."""
+        s = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(Path(checkpoint))
+        self._resume = s
+        self.history = list(history or [])
+        return int(s["epoch"])
+
+    def _restore(self, s: dict[str, Any]) -> None:
+        """Put the model, optimizer, counters, random state, best info and clock back as saved."""
+        self.model.load_state_dict(s["model"])
+        self.optimizer.load_state_dict(s["optimizer"])
+        self.epoch, self.step = int(s["epoch"]), int(s["step"])
+        try:
+            self.gen.set_state(s["gen"])
+        except RuntimeError:  # saved on another kind of device: keep the seeded generator
+            pass
+        torch.set_rng_state(s["rng"])
+        if "cuda_rng" in s and self.device.type == "cuda":
+            torch.cuda.set_rng_state(s["cuda_rng"], self.device)
+        self.best = dict(s.get("best") or {})
+        self._t0, self._paused_s = time.perf_counter() - float(s["time"]), 0.0  # the clock goes on from the save
+        self._partial = s.get("partial")
+
+    def _take_partial(self) -> tuple:
+        """(order, first batch start, loss sum, correct count) of the epoch interrupted mid-way."""
+        p, self._partial = self._partial, None
+        order = p["order"].to(self.device) if p["order"] is not None else None
+        return order, int(p["start"]), p["loss_sum"].to(self.device), p["correct"].to(self.device)
 
     # -- the end ------------------------------------------------------------------------------
     def summary(self, status: str, reason: str) -> dict[str, Any]:
@@ -333,6 +390,29 @@ class KeyboardInterruptAfterEnd(KeyboardInterrupt):
     def __init__(self, ended: RunEnded):
         super().__init__()
         self.ended = ended
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe."""
+    try:
+        s = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, refuse it and say so
+        raise BadInput(f"{path}: cannot be loaded safely ({type(e).__name__}); this run cannot be resumed, "
+                       f"start it again with `dltui run`") from None
+    if not isinstance(s, dict) or not CHECKPOINT_KEYS <= s.keys():
+        raise BadInput(f"{path}: not a dltui training checkpoint (it needs {', '.join(sorted(CHECKPOINT_KEYS))}); "
+                       f"start the run again with `dltui run`")
+    return s
+
+
+def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """torch.save to a temp file, fsync it, and rename it over `path`: a crash leaves the old one whole."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _finite(v: float) -> float | None:

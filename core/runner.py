@@ -13,9 +13,9 @@ from typing import Any
 
 from .config import RunConfig
 from .errors import BadInput
-from .events import EpochEnded, Listener, RunEnded, RunStarted, Snapshot
+from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .presets import Preset
-from .store import RunStore, RunWriter
+from .store import RunInfo, RunStore, RunWriter, check_resumable
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,6 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     from . import data
     from .device import resolve_device
 
-    store.check_writable()
     for p in plans:
         resolve_device(p.config.device)
         data.check(p.config, data_dir)
@@ -47,6 +46,7 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
                 f"variant '{p.variant}': batch_size = {bs} is larger than the training set ({n} samples); "
                 f"use at most {n} or batch_size=full"
             )
+    store.check_writable()
 
 
 def train_size(cfg: RunConfig, data_dir: Path) -> int | None:
@@ -75,6 +75,8 @@ class StoreSink:
             w.set_status("running", device=event.device, **{k: event.info[k] for k in ("device_name", "n_params") if k in event.info})
         elif isinstance(event, EpochEnded):
             w.append_metrics(event.record)
+        elif isinstance(event, Progress):  # long epochs: keep the heartbeat fresh between records
+            w.beat()
         elif isinstance(event, Snapshot):
             w.append_snapshot({"epoch": event.epoch, "kind": event.kind, **event.data})
         elif isinstance(event, RunEnded):
@@ -86,28 +88,85 @@ class StoreSink:
 def run_one(p: RunPlan, store: RunStore, data_dir: Path, listeners: list[Listener] | None = None,
             control=None) -> RunEnded:
     """Make the run dir, train, and return how it ended. A Ctrl-C propagates after the files are written."""
+    writer = store.create(p.preset, p.variant, p.config.to_dict())
+    return _drive(p, writer, data_dir, listeners, control)
+
+
+def prepare_resume(run: RunInfo, store: RunStore, data_dir: Path) -> tuple[RunPlan, dict[str, Any] | None]:
+    """Check that a run can go on (its state, config, device, data, checkpoint) before touching it."""
+    from .config import from_dict
+
+    check_resumable(run)
+    if not run.config:
+        raise BadInput(f"run {run.run_id}: its config.json is missing or unreadable, so it cannot be resumed; "
+                       f"start it again with `dltui run {run.status.get('preset') or 'PRESET'}`")
+    plan = RunPlan(run.status.get("preset", ""), run.status.get("variant", ""), from_dict(run.config, str(run.path / "config.json")))
+    preflight([plan], store, data_dir)
+    ckpt = run.path / "checkpoint.pt"
+    if not ckpt.exists():
+        return plan, None  # it stopped before its first checkpoint: it starts over, in the same dir
+    from .engine import load_checkpoint
+
+    return plan, load_checkpoint(ckpt)
+
+
+def resume_one(run: RunInfo, plan: RunPlan, checkpoint: dict[str, Any] | None, store: RunStore, data_dir: Path,
+               listeners: list[Listener] | None = None, control=None) -> RunEnded:
+    """Continue an interrupted or crashed run from its checkpoint, in its own dir and metrics file."""
+    writer, kept = store.reopen(run, int(checkpoint["epoch"]) if checkpoint else 0)
+    return _drive(plan, writer, data_dir, listeners, control, checkpoint, kept)
+
+
+def _drive(p: RunPlan, writer: RunWriter, data_dir: Path, listeners: list[Listener] | None, control,
+           checkpoint: dict[str, Any] | None = None, kept: list[dict[str, Any]] | None = None) -> RunEnded:
+    """Train one run into `writer`; whatever happens, its status ends as something other than running."""
+    sink = StoreSink(writer)
+    try:
+        ended = _train(p, writer, sink, data_dir, listeners, control, checkpoint, kept)
+    except KeyboardInterrupt:  # a second Ctrl-C: end it as interrupted, files whole, and let it propagate
+        writer.set_status("interrupted", "interrupted at once (a second signal)")
+        raise
+    finally:
+        if not writer.ended:  # an exception nobody caught: never leave a run 'running'
+            writer.set_status("failed", "the run stopped unexpectedly")
+        writer.close()
+    if ended.status == "failed":
+        _release_gpu_memory()
+    return ended
+
+
+def _train(p: RunPlan, writer: RunWriter, sink: StoreSink, data_dir: Path, listeners, control, checkpoint, kept) -> RunEnded:
     if p.config.task == "gradcheck":  # not training: the gradient tests, through the same events
         from .gradcheck import GradCheck as Runner
     else:
         from .engine import Trainer as Runner
 
-    writer = store.create(p.preset, p.variant, p.config.to_dict())
-    sink = StoreSink(writer)
     trainer = Runner(p.config, run_id=writer.run_id, preset=p.preset, variant=p.variant,
-                      listeners=[sink, *(listeners or [])], data_dir=data_dir, control=control, run_dir=writer.path)
+                     listeners=[sink, *(listeners or [])], data_dir=data_dir, control=control, run_dir=writer.path)
+    if checkpoint is not None:
+        trainer.resume_from(checkpoint, kept)
     try:
-        return trainer.run()
+        ended = trainer.run()
     except BadInput as e:
         # Checked in preflight; if it still happens the run is failed, never left 'running'.
         ended = RunEnded(writer.run_id, p.variant, "failed", str(e), trainer.summary("failed", str(e)))
         sink(ended)
         for listener in listeners or []:
             listener(ended)
-        return ended
-    finally:
-        if not writer.ended:  # an exception nobody caught: never leave a run 'running'
-            writer.set_status("failed", "the run stopped unexpectedly")
-        writer.close()
+    if ended.status == "failed" and getattr(trainer, "traceback", ""):
+        (writer.path / "traceback.txt").write_text(trainer.traceback, encoding="utf-8")
+    return ended
+
+
+def _release_gpu_memory() -> None:
+    """After a failed run (CUDA out of memory, say), give its cached GPU memory back for the next run."""
+    import gc
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        gc.collect()
+        torch.cuda.empty_cache()
 
 
 def exit_code(statuses: list[str]) -> int:

@@ -20,6 +20,7 @@ from typing import Any, Iterator
 from .errors import BadInput
 
 ENDED = ("finished", "diverged", "failed", "interrupted")
+RESUMABLE = ("interrupted", "crashed")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]{0,150}$")
 
 
@@ -76,6 +77,31 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def truncate_jsonl(path: Path, epoch: int) -> list[dict[str, Any]]:
+    """Keep only the complete lines with `epoch` <= the given one (atomically); returns them."""
+    kept = [r for r in read_jsonl(path) if isinstance(r.get("epoch"), int) and r["epoch"] <= epoch]
+    if path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.writelines(dumps(r) + "\n" for r in kept)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    return kept
+
+
+def check_resumable(run: "RunInfo") -> None:
+    """Raise BadInput unless the run is interrupted or crashed (a running one is still going)."""
+    state = run.state
+    if state in RESUMABLE:
+        return
+    if state == "running":
+        raise BadInput(f"run {run.run_id} is still running (pid {run.status.get('pid')} on {run.status.get('host')}); "
+                       f"stop it first (Ctrl-C in its terminal) or wait for it")
+    raise BadInput(f"run {run.run_id} is {state}, so there is nothing to resume: only interrupted or crashed runs can be "
+                   f"resumed; start a new one with `dltui run {run.status.get('preset') or 'PRESET'}`")
+
+
 def safe_part(text: str) -> str:
     """A piece of a run id: only letters, digits and -_.=,+ survive."""
     return re.sub(r"[^A-Za-z0-9_.=,+-]+", "_", text).strip("._-") or "run"
@@ -97,6 +123,16 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def process_stamp(pid: int) -> str | None:
+    """The boot and start time of process `pid` (Linux), to tell it from a later process given the same pid."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        start = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+    return f"{boot}:{start}"
 
 
 @dataclass
@@ -123,7 +159,10 @@ class RunInfo:
             # Another machine's run: trust a recent heartbeat only.
             beat = self.status.get("heartbeat") or 0
             return time.time() - beat < 120
-        return isinstance(pid, int) and pid_alive(pid)
+        if not (isinstance(pid, int) and pid_alive(pid)):
+            return False
+        stamp = self.status.get("proc")  # after a reboot or pid reuse, the pid is someone else's
+        return stamp is None or process_stamp(pid) in (None, stamp)
 
     def metrics(self) -> list[dict[str, Any]]:
         return read_jsonl(self.path / "metrics.jsonl")
@@ -207,6 +246,20 @@ class RunStore:
     def __iter__(self) -> Iterator[RunInfo]:
         return iter(self.list())
 
+    def reopen(self, run: RunInfo, epoch: int) -> tuple["RunWriter", list[dict[str, Any]]]:
+        """Take an interrupted or crashed run up again from `epoch`: drop later lines, mark it running.
+
+        Returns the writer and the metrics records kept (epochs 1..epoch).
+        """
+        check_resumable(run)
+        kept = truncate_jsonl(run.path / "metrics.jsonl", epoch)
+        truncate_jsonl(run.path / "snapshots.jsonl", epoch)
+        writer = RunWriter(run.path, run.run_id, run.status.get("preset", ""), run.status.get("variant", ""))
+        writer.status.update(started=run.status.get("started", writer.status["started"]), epoch=epoch,
+                             resumed=int(run.status.get("resumed", 0)) + 1)
+        writer.set_status("running")
+        return writer, kept
+
 
 class RunWriter:
     """Writes one run's files as it goes. Ended statuses are never overwritten."""
@@ -223,6 +276,7 @@ class RunWriter:
             "status": "running",
             "pid": os.getpid(),
             "host": socket.gethostname(),
+            "proc": process_stamp(os.getpid()),
             "started": time.time(),
             "heartbeat": time.time(),
             "epoch": 0,
@@ -238,12 +292,13 @@ class RunWriter:
     def set_status(self, status: str, reason: str = "", **extra: Any) -> None:
         if self.ended:
             return
-        self.status.update(status=status, heartbeat=time.time(), **extra)
+        new = {**self.status, "status": status, "heartbeat": time.time(), **extra}
         if reason:
-            self.status["reason"] = reason
+            new["reason"] = reason
         if status in ENDED:
-            self.status["ended"] = time.time()
-        write_json_atomic(self.path / "status.json", self.status)
+            new["ended"] = time.time()
+        write_json_atomic(self.path / "status.json", new)
+        self.status = new  # only once it is on disk: a write cut short by a second Ctrl-C is done again
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         if self._metrics is None:
@@ -251,6 +306,10 @@ class RunWriter:
         self._metrics.write(dumps(record) + "\n")
         self._metrics.flush()
         self.status["epoch"] = record.get("epoch", self.status["epoch"])
+        self.beat()
+
+    def beat(self) -> None:
+        """Refresh the heartbeat in status.json, at most once every HEARTBEAT_S."""
         now = time.time()
         if now - self._last_beat >= self.HEARTBEAT_S:
             self._last_beat = now

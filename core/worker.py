@@ -30,6 +30,13 @@ def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, q, stop, pause) -
 
     store = RunStore(runs_dir)
     control = Control(stop=stop, pause=pause)
+
+    def on_signal(signum, frame) -> None:  # SIGTERM, or SIGHUP from a dropped session: end the run as interrupted
+        control.reason = f"interrupted by {signal.Signals(signum).name}"
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     error = ""
     try:
         for p in plans:
