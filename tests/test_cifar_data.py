@@ -38,6 +38,12 @@ class Py2Pickler(pickle._Pickler):
         self.write(pickle.GLOBAL + b"numpy.core.multiarray\n_reconstruct\n")
         self.memoize(obj)
 
+    def memoize(self, obj) -> None:
+        """Memo slots from 1, as cPickle numbered them (the pure-Python pickler starts at 0)."""
+        idx = len(self.memo) + 1
+        self.write(self.put(idx))
+        self.memo[id(obj)] = idx, obj
+
     dispatch[bytes] = save_bytes
     dispatch[str] = save_str
     dispatch[type(np.zeros(0).__reduce__()[0])] = save_reconstruct  # builtin functions: only _reconstruct here
@@ -200,3 +206,19 @@ def test_a_truncated_batch_is_refused(data_dir):
     path.write_bytes(path.read_bytes()[:500])
     with pytest.raises(BadInput, match="test_batch cannot be read"):
         build(data_dir)
+
+
+def test_the_fixture_writes_the_official_format_byte_for_byte_and_it_passes_the_md5_check(data_dir):
+    """The official batches.meta is small enough to rebuild: same bytes, so torchvision's md5 matches."""
+    import hashlib
+
+    from torchvision.datasets import CIFAR10
+
+    from dltui.core.data import cifar
+
+    folder = write_cifar(data_dir)
+    official = py2_dumps({b"num_cases_per_batch": 10000, b"label_names": NAMES, b"num_vis": 3072})
+    assert hashlib.md5(official).hexdigest() == CIFAR10.meta["md5"]
+    (folder / "batches.meta").write_bytes(official)
+    cifar.check(RunConfig(task="cifar10"), data_dir)  # official size, official md5: accepted
+    assert build(data_dir).extras["classes"][-1] == "truck"
