@@ -222,3 +222,36 @@ def test_the_fixture_writes_the_official_format_byte_for_byte_and_it_passes_the_
     (folder / "batches.meta").write_bytes(official)
     cifar.check(RunConfig(task="cifar10"), data_dir)  # official size, official md5: accepted
     assert build(data_dir).extras["classes"][-1] == "truck"
+
+
+def test_online_a_failed_download_is_data_missing(data_dir, monkeypatch):
+    from torchvision.datasets import utils
+
+    from dltui.core.data import cifar
+
+    def fail(*a, **k):
+        raise OSError("network unreachable")
+
+    monkeypatch.delenv("DLTUI_OFFLINE")
+    monkeypatch.setattr(utils, "download_and_extract_archive", fail)
+    with pytest.raises(DataMissing, match=r"the download failed \(OSError: network unreachable\).*--set task=digits"):
+        cifar.check(RunConfig(task="cifar10"), data_dir)
+
+
+def test_online_missing_files_are_fetched_through_torchvision_with_the_archive_md5(data_dir, monkeypatch):
+    from torchvision.datasets import CIFAR10, utils
+
+    from dltui.core.data import cifar
+
+    calls = []
+
+    def fetch(url, root, filename, md5):
+        calls.append((url, filename, md5))
+        write_cifar(root)
+
+    monkeypatch.delenv("DLTUI_OFFLINE")
+    monkeypatch.setattr(utils, "download_and_extract_archive", fetch)
+    cifar.check(RunConfig(task="cifar10"), data_dir)
+    assert calls == [(CIFAR10.url, CIFAR10.filename, CIFAR10.tgz_md5)]
+    cifar.check(RunConfig(task="cifar10"), data_dir)  # all there now: no second download
+    assert len(calls) == 1

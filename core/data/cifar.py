@@ -11,7 +11,9 @@ the validation or test images), the same for all three splits.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -56,8 +58,8 @@ def check(cfg, data_dir: Path) -> None:
 def _missing_message(data_dir: Path, missing: list[str], why: str) -> str:
     return (
         f"task cifar10: CIFAR-10 is not in {folder(data_dir)} (missing {', '.join(missing)}) and {why}; "
-        f"put the python batches from cifar-10-python.tar.gz there (or pass --data-dir DIR), "
-        f"or run offline with task=digits (scikit-learn's bundled 8x8 digits)"
+        f"put the python batches from cifar-10-python.tar.gz there, or give another --data-dir, "
+        f"or run offline on scikit-learn's digits with --set task=digits"
     )
 
 
@@ -69,7 +71,8 @@ def _download(data_dir: Path, missing: list[str]) -> None:
     from torchvision.datasets.utils import download_and_extract_archive
 
     try:
-        download_and_extract_archive(CIFAR10.url, str(data_dir), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+        with contextlib.redirect_stdout(io.StringIO()):  # torchvision prints each step; the progress bar stays
+            download_and_extract_archive(CIFAR10.url, str(data_dir), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
     except Exception as e:  # no network, a proxy page, a bad archive: all mean the data is not here
         why = f"the download failed ({type(e).__name__}: {e})".replace("\n", " ")
         raise DataMissing(_missing_message(data_dir, missing, why)) from None
