@@ -15,9 +15,9 @@ from ..errors import BadInput
 
 # task -> (builder "module:function", check "module:function" or None)
 REGISTRY: dict[str, tuple[str, str | None]] = {
+    "cifar10": ("dltui.core.data.cifar:build", "dltui.core.data.cifar:check"),
     "polynomial": ("dltui.core.data.polynomial:build", None),
     "digits": ("dltui.core.data.digits:build", None),
-    "cifar10": ("dltui.core.data.cifar:build", "dltui.core.data.cifar:check"),
 }
 
 
