@@ -255,3 +255,14 @@ def test_online_missing_files_are_fetched_through_torchvision_with_the_archive_m
     assert calls == [(CIFAR10.url, CIFAR10.filename, CIFAR10.tgz_md5)]
     cifar.check(RunConfig(task="cifar10"), data_dir)  # all there now: no second download
     assert len(calls) == 1
+
+
+def test_the_gpu_layout_gives_the_same_numbers_in_channels_last(data_dir):
+    from dltui.core.data.cifar import Normalize
+
+    write_cifar(data_dir)
+    d = build(data_dir)
+    mean, std = (torch.tensor(d.extras[k], dtype=torch.float64) for k in ("mean", "std"))
+    out = Normalize(mean, std, "cpu", channels_last=True)(d.test_x)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(out, d.transform(d.test_x))
