@@ -369,6 +369,8 @@ class Trainer:
             best = next((r for r in self.history if r["epoch"] == self.best["epoch"]), {})
             for k in ("test_loss", "test_acc", "val_loss", "val_acc"):
                 s[f"best_{k}"] = best.get(k)
+            if status != "failed":
+                s.update(self.test_best_weights())
         if self.model is not None and self.data is not None:
             s.update(self.info())
             for p in getattr(self, "probes", []):
@@ -377,6 +379,22 @@ class Trainer:
                 except Exception:  # a probe must never lose the run's summary
                     pass
         return s
+
+    def test_best_weights(self) -> dict[str, Any]:
+        """Test loss/accuracy of the best epoch's weights, read back from best.pt with weights_only=True."""
+        path = self.run_dir / "best.pt" if self.run_dir is not None else None
+        if path is None or not path.exists() or self.model is None or self.data is None:
+            return {}
+        final = {k: v.clone() for k, v in self.model.state_dict().items()}
+        saved = torch.load(path, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(saved["model"])
+        loss, correct = self.evaluate(self.data.test_x, self.data.test_y)
+        self.model.load_state_dict(final)  # probes and checkpoint.pt keep the last epoch's weights
+        n = int(self.data.test_x.shape[0])
+        out = {"best_weights_epoch": saved["epoch"], "best_weights_test_loss": _finite(loss.item() / n)}
+        if self.classify:
+            out["best_weights_test_acc"] = correct.item() / n
+        return out
 
     def _end(self, status: str, reason: str) -> RunEnded:
         ended = RunEnded(self.run_id, self.variant, status, reason, self.summary(status, reason))

@@ -54,6 +54,46 @@ def _mlp(cfg, data) -> nn.Module:
     return MLP(math.prod(data.input_shape), tuple(cfg.hidden), out, cfg.activation, cfg.dropout)
 
 
+class CNN(nn.Module):
+    """Seed 004's small CNN: two blocks of two 3×3 convs and a 2×2 max-pool (→ dropout), then an MLP head.
+
+    No softmax layer: the cross-entropy loss applies it.
+    """
+
+    CHANNELS = ((32, 32), (64, 64))
+
+    def __init__(self, input_shape: tuple[int, ...], hidden: tuple[int, ...], n_classes: int,
+                 activation: str = "relu", dropout: float = 0.0):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = input_shape[0]
+        for block in self.CHANNELS:
+            for ch in block:
+                layers += [nn.Conv2d(width, ch, 3), ACTIVATIONS[activation]()]
+                width = ch
+            layers.append(nn.MaxPool2d(2))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+        self.features = nn.Sequential(*layers)
+        with torch.no_grad():
+            size = self.features(torch.zeros(1, *input_shape)).numel()
+        self.head = MLP(size, hidden, n_classes, activation, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+@register("cnn")
+def _cnn(cfg, data) -> nn.Module:
+    shape = tuple(data.input_shape)
+    if len(shape) != 3 or min(shape[1:]) < 16 or data.kind != "classification":
+        raise BadInput(f"model = cnn needs images of at least 16×16 pixels to classify; task {cfg.task} has inputs {shape}; use model=mlp")
+    model = CNN(shape, tuple(cfg.hidden), data.n_classes, cfg.activation, cfg.dropout)
+    if data.train_x.device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)  # cuDNN's fast layout for convs
+    return model
+
+
 def build_model(cfg, data, device) -> nn.Module:
     """The model for `cfg` and `data`, on `device`, initialised as `cfg.init` says."""
     if cfg.model not in MODEL_BUILDERS:

@@ -15,6 +15,7 @@ from ..errors import BadInput
 
 # task -> (builder "module:function", check "module:function" or None)
 REGISTRY: dict[str, tuple[str, str | None]] = {
+    "cifar10": ("dltui.core.data.cifar:build", "dltui.core.data.cifar:check"),
     "polynomial": ("dltui.core.data.polynomial:build", None),
     "digits": ("dltui.core.data.digits:build", None),
     "toy2d": ("dltui.core.data.toy2d:build", None),
