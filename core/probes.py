@@ -17,6 +17,8 @@ from .errors import BadInput
 REGISTRY: dict[str, str] = {
     "poly_function": "dltui.core.probes:PolyFunction",
     "grad_norm": "dltui.core.probes:GradNorm",
+    "class_acc": "dltui.core.probes_mnist:ClassAcc",
+    "hidden_similarity": "dltui.core.probes_mnist:HiddenSimilarity",
 }
 DEFAULT_PROBES = ("grad_norm",)
 

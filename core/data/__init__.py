@@ -17,6 +17,7 @@ from ..errors import BadInput
 REGISTRY: dict[str, tuple[str, str | None]] = {
     "polynomial": ("dltui.core.data.polynomial:build", None),
     "digits": ("dltui.core.data.digits:build", None),
+    "mnist": ("dltui.core.data.mnist:build", "dltui.core.data.mnist:check"),
 }
 
 
