@@ -42,7 +42,10 @@ def lr_points(runs: list[RunData]) -> tuple[dict[str, list[tuple[float, float]]]
 def draw_lr_curve(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Final train loss against lr on a log x-axis, one line per optimizer; diverged runs as red x at the top."""
     curves, bad = lr_points(runs)
-    plt.xscale("log")
+    if not curves and not bad:
+        plt.title("final train loss vs learning rate: no epochs yet")
+        return
+    plt.xscale("log")  # plotext fails on a log axis without data, hence after the check
     if opts.log:
         plt.yscale("log")
     for i, (opt, pts) in enumerate(sorted(curves.items())):
