@@ -18,6 +18,7 @@ class ClassAcc(Probe):
     """
 
     TRACE_POINTS = 10
+    CHUNK = 8192  # test samples per forward pass
 
     def __init__(self, trainer):
         super().__init__(trainer)
@@ -37,8 +38,8 @@ class ClassAcc(Probe):
         was_training = t.model.training
         t.model.eval()
         correct = torch.zeros(d.n_classes, device=d.test_y.device, dtype=torch.long)
-        for s in range(0, d.test_x.shape[0], 8192):
-            xb, yb = d.test_x[s:s + 8192], d.test_y[s:s + 8192]
+        for s in range(0, d.test_x.shape[0], self.CHUNK):
+            xb, yb = d.test_x[s:s + self.CHUNK], d.test_y[s:s + self.CHUNK]
             if d.transform is not None:
                 xb = d.transform(xb)
             hit = t.model(xb).argmax(1) == yb
