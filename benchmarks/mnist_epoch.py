@@ -4,6 +4,8 @@ The plain loop is what a course notebook does: DataLoader(TensorDataset(x, y), b
 shuffle=True), forward, cross-entropy, zero_grad, backward, SGD step, loss.item() and the correct
 count every step, then the test set. The lab runs the same work through its Trainer (task mnist,
 read from IDX files written to a temp dir). Also one full-batch step (60,000 samples) each way.
+The "floor" column is the arithmetic alone (the same steps on contiguous slices, no shuffling, no
+bookkeeping): no loop can beat it, so floor/loop bounds the ratio a CPU can reach.
 Both run in this process, alternately, several times; the table shows the median wall-clock seconds
 and the median CPU seconds of this process (steadier than wall time on a shared machine).
 
@@ -75,15 +77,35 @@ def lab_epoch(data_dir: Path, batch_size, device: str) -> tuple[float, float]:
     return w1 - w0, c1 - c0
 
 
-def loop_epoch(t: dict[str, torch.Tensor], batch_size: int, device: torch.device) -> tuple[float, float]:
-    """(wall, CPU) seconds for one epoch of the plain DataLoader loop plus its test-set evaluation."""
+def plain_setup(t: dict[str, torch.Tensor], device: torch.device):
+    """The loop's data (train on the host, test on the device), model, optimizer and loss."""
     x = t["train-images-idx3-ubyte"].unsqueeze(1).float() / 255
     y = t["train-labels-idx1-ubyte"].long()
     xt = t["t10k-images-idx3-ubyte"].unsqueeze(1).float().div(255).to(device)
     yt = t["t10k-labels-idx1-ubyte"].long().to(device)
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 10)).to(device)
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    loss_fn = nn.CrossEntropyLoss()
+    return x, y, xt, yt, model, torch.optim.SGD(model.parameters(), lr=LR), nn.CrossEntropyLoss()
+
+
+def floor_epoch(t: dict[str, torch.Tensor], batch_size: int, device: torch.device) -> tuple[float, float]:
+    """(wall, CPU) seconds for the arithmetic alone: the same steps on contiguous device slices, then the test set."""
+    x, y, xt, yt, model, opt, loss_fn = plain_setup(t, device)
+    x, y = x.to(device), y.to(device)
+    w0, c0 = clocks()
+    for s in range(0, len(y), batch_size):
+        loss = loss_fn(model(x[s:s + batch_size]), y[s:s + batch_size])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        _ = loss_fn(model(xt), yt).item()
+    w1, c1 = clocks()
+    return w1 - w0, c1 - c0
+
+
+def loop_epoch(t: dict[str, torch.Tensor], batch_size: int, device: torch.device) -> tuple[float, float]:
+    """(wall, CPU) seconds for one epoch of the plain DataLoader loop plus its test-set evaluation."""
+    x, y, xt, yt, model, opt, loss_fn = plain_setup(t, device)
     loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
     w0, c0 = clocks()
     model.train()
@@ -115,24 +137,30 @@ def measure(repeats: int, device_name: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t = make_data(Path(tmp))
         for name, (lab_bs, loop_bs) in cases.items():
-            lab, loop = [], []
+            lab, loop, floor = [], [], []
             for _ in range(repeats):
                 lab.append(lab_epoch(Path(tmp), lab_bs, device_name))
                 loop.append(loop_epoch(t, loop_bs, device))
+                floor.append(floor_epoch(t, loop_bs, device))
             med = lambda runs, i: statistics.median(r[i] for r in runs)  # noqa: E731
             out["cases"][name] = {"lab_s": med(lab, 0), "loop_s": med(loop, 0), "ratio": med(lab, 0) / med(loop, 0),
                                   "lab_cpu_s": med(lab, 1), "loop_cpu_s": med(loop, 1), "cpu_ratio": med(lab, 1) / med(loop, 1),
-                                  "lab_all": lab, "loop_all": loop}
+                                  "floor_s": med(floor, 0), "floor_cpu_s": med(floor, 1),
+                                  "lab_all": lab, "loop_all": loop, "floor_all": floor}
     return out
 
 
 def table(result: dict) -> str:
     lines = [f"784-{HIDDEN}-10, {N_TRAIN:,} train / {N_TEST:,} test samples, SGD lr {LR}, on {result['device']} "
              f"({result['threads']} threads, torch {result['torch']}), median of {result['repeats']}",
-             f"{'case':<22}{'lab s':>9}{'loop s':>9}{'lab/loop':>10}{'lab cpu s':>11}{'loop cpu s':>11}{'lab/loop':>10}"]
+             f"{'':<22}{'wall-clock seconds':^37}{'CPU seconds':^37}",
+             f"{'case':<22}" + f"{'lab':>8}{'loop':>8}{'floor':>8}{'lab/loop':>9}{'floor/loop':>11}" * 2]
     for name, c in result["cases"].items():
-        lines.append(f"{name:<22}{c['lab_s']:>9.3f}{c['loop_s']:>9.3f}{c['ratio']:>10.2f}"
-                     f"{c['lab_cpu_s']:>11.3f}{c['loop_cpu_s']:>11.3f}{c['cpu_ratio']:>10.2f}")
+        row = f"{name:<22}"
+        for sfx in ("s", "cpu_s"):
+            lab, loop, floor = c[f"lab_{sfx}"], c[f"loop_{sfx}"], c[f"floor_{sfx}"]
+            row += f"{lab:>8.3f}{loop:>8.3f}{floor:>8.3f}{lab / loop:>9.2f}{floor / loop:>11.2f}"
+        lines.append(row)
     return "\n".join(lines)
 
 
