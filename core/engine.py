@@ -174,7 +174,7 @@ class Trainer:
                     xb, yb = d.train_x, d.train_y
                 else:
                     idx = order[start:start + bs]
-                    xb, yb = d.train_x[idx], d.train_y[idx]
+                    xb, yb = d.train_x.index_select(0, idx), d.train_y.index_select(0, idx)  # half the time of x[idx]
                 if d.transform is not None:
                     xb = d.transform(xb)
                 out = self.model(xb)

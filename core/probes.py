@@ -19,6 +19,8 @@ REGISTRY: dict[str, str] = {
     "grad_norm": "dltui.core.probes:GradNorm",
     "regions": "dltui.core.probes_seed002:Regions",
     "layer_grad_norms": "dltui.core.probes_seed002:LayerGradNorms",
+    "class_acc": "dltui.core.probes_mnist:ClassAcc",
+    "hidden_similarity": "dltui.core.probes_mnist:HiddenSimilarity",
 }
 DEFAULT_PROBES = ("grad_norm",)
 

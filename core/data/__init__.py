@@ -20,6 +20,7 @@ REGISTRY: dict[str, tuple[str, str | None]] = {
     "digits": ("dltui.core.data.digits:build", None),
     "toy2d": ("dltui.core.data.toy2d:build", None),
     "gradcheck": ("dltui.core.gradcheck:build", None),
+    "mnist": ("dltui.core.data.mnist:build", "dltui.core.data.mnist:check"),
 }
 
 

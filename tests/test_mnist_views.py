@@ -1,0 +1,70 @@
+"""The MNIST views draw what the presets record: lr curve, per-class accuracy, hidden-unit similarity."""
+from __future__ import annotations
+
+import plotext as plt
+import pytest
+
+from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
+from dltui.tui.views import load_all
+from dltui.tui.views.mnist import class_points, diverged, lr_points
+
+
+def run(i, lr, opt, losses, status="finished", **extra):
+    records = [{"epoch": e + 1, "step": 10 * (e + 1), "time": 0.5 * (e + 1), "train_loss": v, **extra} for e, v in enumerate(losses)]
+    return RunData(f"r{i}", f"{opt},lr={lr}", {"lr": lr, "optimizer": opt}, status, records, index=i)
+
+
+def draw(name, runs, **opts) -> str:
+    load_all()
+    plt.clear_figure()
+    plt.plotsize(100, 30)
+    VIEWS[name][1](plt, runs, ViewOptions(**opts))
+    return plt.build()
+
+
+def test_lr_points_one_curve_per_optimizer_and_diverged_apart():
+    runs = [
+        run(0, 0.1, "sgd", [2.0, 0.5]),
+        run(1, 0.01, "sgd", [2.0, 1.0]),
+        run(2, 1.0, "sgd", [2.0, None], status="diverged"),
+        run(3, 0.001, "adam", [1.0, 0.2]),
+        run(4, 1.0, "adam", [2.3, 9.0]),  # ended above where it began
+    ]
+    curves, bad = lr_points(runs)
+    assert curves == {"sgd": [(0.01, 1.0), (0.1, 0.5)], "adam": [(0.001, 0.2)]}
+    assert sorted(bad) == [("adam", 1.0), ("sgd", 1.0)]
+
+
+def test_a_run_without_records_is_not_diverged():
+    assert not diverged(run(0, 0.1, "sgd", []))
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_lr_curve_draws_on_a_log_axis_with_diverged_marked(log):
+    out = draw("lr_curve", [run(0, 0.1, "sgd", [2.0, 0.5]), run(1, 0.01, "sgd", [2.0, 1.0]), run(2, 8.0, "sgd", [2.0, None], status="diverged")], log=log)
+    assert "1 diverged" in out and "sgd" in out
+
+
+def test_class_points_put_the_trace_before_each_epoch_end():
+    trace = [{"epoch": 0.5, "step": 5, "time": 0.2, "acc": [1.0, 0.0]}]
+    r = run(0, 0.1, "sgd", [1.0], class_acc=[0.2, 0.9], class_acc_trace=trace)
+    assert class_points(r, "epoch") == ([0.5, 1], [[1.0, 0.0], [0.2, 0.9]])
+    assert class_points(r, "step")[0] == [5, 10]
+
+
+def test_class_acc_draws_one_line_per_class_of_the_selected_run():
+    trace = [{"epoch": 0.5, "step": 5, "time": 0.2, "acc": [0.1 * c for c in range(10)]}]
+    runs = [run(i, 0.1, "sgd", [1.0, 0.8], class_acc=[0.5] * 10, class_acc_trace=trace) for i in range(2)]
+    out = draw("class_acc", runs, selected="r0", x="step")
+    assert "sgd,lr=0.1" in out and "update" in out
+
+
+def test_hidden_similarity_draws_each_run():
+    runs = [run(0, 0.1, "sgd", [1.0, 0.8], hidden_similarity=1.0), run(1, 0.1, "adam", [1.0, 0.8], hidden_similarity=0.01)]
+    out = draw("hidden_similarity", runs)
+    assert "all units identical" in out
+
+
+def test_views_draw_nothing_without_data():
+    for name in ("lr_curve", "class_acc", "hidden_similarity"):
+        draw(name, [])
