@@ -113,6 +113,7 @@ def run_cmd(
     variant: Optional[List[str]] = typer.Option(None, "--variant", "-v", help="run only these variants"),
     runs_dir: Optional[Path] = RunsDir,
     data_dir: Optional[Path] = DataDir,
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]"),
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary."""
     from .core import presets, runner
@@ -133,6 +134,13 @@ def run_cmd(
         plans = [pl for pl in plans if pl.variant in variant]
     store, ddir = _store(runs_dir), _data_dir(data_dir)
     runner.preflight(plans, store, ddir)
+    from . import jobs as jobs_mod
+    from .core.parallel import default_jobs
+
+    jobs_mod.check_jobs(jobs)
+    n_jobs = jobs if jobs is not None else default_jobs(plans)
+    if n_jobs > 1:
+        raise typer.Exit(jobs_mod.run_jobs(p.name, plans, store, ddir, n_jobs))
     raise typer.Exit(_run_plans(p.name, plans, store, ddir))
 
 
@@ -206,6 +214,11 @@ def show_cmd(
     from .show import show_run
 
     show_run(_store(runs_dir).get(run), log=log)
+
+
+from .bench import bench_cmd  # noqa: E402  (torch-free: imports inside the command)
+
+app.command("bench")(guarded(bench_cmd))
 
 
 def entry() -> None:  # pragma: no cover
