@@ -113,6 +113,7 @@ class Trainer:
         n, bs = self.data.n_train, self.batch_size
         sizes = [min(bs, n - s) for s in range(0, n, bs)]  # samples per step; the last batch may be smaller
         self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=dev)
+        self.preds = torch.empty(n if self.classify else 0, dtype=torch.long, device=dev)
         # Probes that do work after each step (most only measure at the epoch's end).
         self.step_probes = [p for p in self.probes if type(p).after_step is not probes_mod.Probe.after_step]
         self.autocast = contextlib.nullcontext
@@ -173,8 +174,8 @@ class Trainer:
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
             self.epoch = epoch
             self.model.train()
-            losses: list[torch.Tensor] = []  # per-step losses and correct counts stay on the device:
-            corrects: list[torch.Tensor] = []  # summed at the epoch's end (or for a progress report)
+            losses: list[torch.Tensor] = []  # per-step losses stay on the device, summed at the epoch's end
+            seen = 0
             order = None
             if not full:
                 order = self.fixed_order if self.fixed_order is not None else self._perm(n)
@@ -197,8 +198,9 @@ class Trainer:
                 self.optimizer.step()
                 self.step += 1
                 losses.append(loss.detach())
-                if self.classify:
-                    corrects.append((out.detach().argmax(1) == yb).sum())
+                if self.classify:  # predictions land in one buffer, compared with the labels once per epoch
+                    torch.argmax(out.detach(), 1, out=self.preds[start:start + bs])
+                seen = min(start + bs, n)
                 for p in self.step_probes:
                     p.after_step()
                 if not full and time.perf_counter() - last_progress >= PROGRESS_EVERY_S:
@@ -208,7 +210,7 @@ class Trainer:
                     self.emit(Progress(self.run_id, self.variant, epoch, self.step, done / n, running, self.elapsed()))
                     if not math.isfinite(running):
                         break
-            record = self._epoch_record(epoch, self._loss_sum(losses), self._total(corrects, torch.long))
+            record = self._epoch_record(epoch, self._loss_sum(losses), self._correct(order, seen))
             self.history.append(record)
             self.emit(EpochEnded(self.run_id, self.variant, record))
             if record["train_loss"] is None or not math.isfinite(record["train_loss"]):
@@ -226,6 +228,13 @@ class Trainer:
         if not losses:
             return torch.zeros((), device=self.device)
         return torch.dot(torch.stack(losses), self.batch_sizes[:len(losses)])
+
+    def _correct(self, order: torch.Tensor | None, seen: int) -> torch.Tensor:
+        """How many of the epoch's first `seen` training samples were predicted right."""
+        if not self.classify or seen == 0:
+            return torch.zeros((), device=self.device, dtype=torch.long)
+        labels = self.data.train_y[:seen] if order is None else self.data.train_y.index_select(0, order[:seen])
+        return (self.preds[:seen] == labels).sum()
 
     def _total(self, values: list[torch.Tensor], dtype=None) -> torch.Tensor:
         """The sum of a few device scalars, with as few ops as possible (zero when there are none)."""
