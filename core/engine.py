@@ -106,7 +106,7 @@ class Trainer:
         self._fast_path()
 
     def _fast_path(self) -> None:
-        """Set up amp (bf16 autocast) and torch.compile where they help (CUDA); elsewhere a no-op with a note."""
+        """Buffers for a loop without per-step syncs; amp (bf16 autocast) and torch.compile on CUDA, else a note."""
         cfg, dev = self.cfg, self.device
         self.notes: list[str] = []
         self.params = list(self.model.parameters())
@@ -205,9 +205,8 @@ class Trainer:
                     p.after_step()
                 if not full and time.perf_counter() - last_progress >= PROGRESS_EVERY_S:
                     last_progress = time.perf_counter()
-                    done = min(start + bs, n)
-                    running = (self._loss_sum(losses) / done).item()
-                    self.emit(Progress(self.run_id, self.variant, epoch, self.step, done / n, running, self.elapsed()))
+                    running = (self._loss_sum(losses) / seen).item()
+                    self.emit(Progress(self.run_id, self.variant, epoch, self.step, seen / n, running, self.elapsed()))
                     if not math.isfinite(running):
                         break
             record = self._epoch_record(epoch, self._loss_sum(losses), self._correct(order, seen))
@@ -227,7 +226,7 @@ class Trainer:
         """The summed per-sample loss of the steps so far: each step's mean loss times its batch size."""
         if not losses:
             return torch.zeros((), device=self.device)
-        return torch.dot(torch.stack(losses), self.batch_sizes[:len(losses)])
+        return torch.dot(torch.stack(losses).float(), self.batch_sizes[:len(losses)])
 
     def _correct(self, order: torch.Tensor | None, seen: int) -> torch.Tensor:
         """How many of the epoch's first `seen` training samples were predicted right."""
