@@ -419,8 +419,9 @@ def run_all(device_name: str = "auto", quick: bool = False, say: Callable[[str],
     from .device import resolve_device
 
     device, scale = resolve_device(device_name), QUICK if quick else FULL
-    say(f"matmul rate on {device} ({scale.mm_size}x{scale.mm_size} torch.mm)")
-    rate = matmul_rate(device, scale.mm_size)
+    mm = scale.mm_size * (4 if device.type == "cuda" else 1)  # a GPU needs a bigger product to reach its rate
+    say(f"matmul rate on {device} ({mm}x{mm} torch.mm)")
+    rate = matmul_rate(device, mm)
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="dltui-bench-") as tmp:
         work = Path(tmp)
