@@ -53,8 +53,27 @@ def _setup_child(slot: int, jobs: int) -> None:
         torch.cuda.set_device(slot % torch.cuda.device_count())
 
 
+def _stop_with_parent(stop, q) -> None:
+    """If the parent dies (killed, its terminal gone), stop: the runs end as interrupted, nothing waits on it."""
+    import threading
+    from multiprocessing import parent_process
+    from multiprocessing.connection import wait
+
+    parent = parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        q.cancel_join_thread()  # nobody reads the queue any more: exit without flushing it
+        stop.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, counter, q, stop, pause, slot: int, jobs: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and sets `stop`
+    _stop_with_parent(stop, q)
     from .engine import Control
     from .runner import run_one
     from .store import RunStore

@@ -113,3 +113,32 @@ def test_the_loss_sum_weights_the_smaller_last_batch(data_dir):
     losses = [torch.tensor(1.0), torch.tensor(2.0), torch.tensor(3.0)]
     assert t._loss_sum(losses).item() == pytest.approx(1.0 * 500 + 2.0 * 500 + 3.0 * last)
     assert t._loss_sum(losses[:2]).item() == pytest.approx(1500.0)
+
+
+def test_no_host_sync_per_step(monkeypatch, data_dir):
+    """What keeps a GPU busy: the loop reads values back once per epoch, never once per step."""
+    from dltui.core import engine
+    from dltui.core.events import EpochEnded, RunStarted
+
+    monkeypatch.setattr(engine, "PROGRESS_EVERY_S", float("inf"))
+    reads = {"on": False, "n": 0}
+    for name in ("item", "tolist", "__bool__", "__float__", "__int__"):
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *a, _original=original, **k):
+            reads["n"] += reads["on"]
+            return _original(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+
+    def listen(ev):
+        if isinstance(ev, RunStarted):
+            reads["on"] = True
+        elif isinstance(ev, EpochEnded) and ev.record["epoch"] == 2:
+            reads["on"] = False
+
+    cfg = RunConfig(task="digits", hidden=(20,), batch_size=16, epochs=2, device="cpu")
+    t = Trainer(cfg, run_id="t", data_dir=data_dir, listeners=[listen])
+    assert t.run().status == "finished"
+    assert t.steps_per_epoch >= 80
+    assert 0 < reads["n"] <= 2 * 3  # per epoch: the record, the gradient norms (and nothing per step)

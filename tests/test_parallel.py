@@ -92,3 +92,55 @@ def test_stopping_a_pool_ends_its_runs_as_interrupted(runs_dir, data_dir):
     assert len(done) == 1 and done[0].error == ""
     for rid in started:
         assert json.loads((runs_dir / rid / "status.json").read_text())["status"] == "interrupted"
+
+
+def test_on_cuda_a_few_runs_share_each_gpu(monkeypatch):
+    import torch
+
+    from dltui.core import device, parallel
+
+    monkeypatch.setattr(device, "resolve_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 16)
+    plans = plan(presets.load("polynomial"), {})
+    assert default_jobs(plans) == 3  # never more processes than runs
+    assert default_jobs(plans * 10) == 2 * parallel.RUNS_PER_GPU
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 3)
+    assert default_jobs(plans * 10) == 3  # nor more than CPU cores to drive them
+
+
+@pytest.mark.slow
+def test_runs_stop_cleanly_when_the_parent_dies(tmp_path):
+    """A parent killed outright (SIGKILL) leaves no orphan training on: its runs end as interrupted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    runs = tmp_path / "runs"
+    script = (
+        "import time\n"
+        "from dltui.core import presets\nfrom dltui.core.parallel import Pool\nfrom dltui.core.runner import plan\n"
+        "if __name__ == '__main__':\n"
+        f"    plans = plan(presets.load('polynomial'), {{'epochs': 1000000, 'device': 'cpu', 'checkpoint': False}})\n"
+        f"    pool = Pool(plans, {str(runs)!r}, {str(tmp_path)!r}, 2).start()\n"
+        "    while True:\n        pool.drain(timeout=0.2)\n"
+    )
+    (tmp_path / "parent.py").write_text(script)
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "parent.py")])
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(runs.glob("*/metrics.jsonl"))) < 2:
+            time.sleep(0.2)
+        assert len(list(runs.glob("*/metrics.jsonl"))) == 2
+    finally:
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 60
+    statuses: list[str] = []
+    while time.monotonic() < deadline:
+        statuses = [json.loads(p.read_text())["status"] for p in runs.glob("*/status.json")]
+        if statuses and all(s == "interrupted" for s in statuses):
+            break
+        time.sleep(0.2)
+    assert statuses == ["interrupted", "interrupted"]
