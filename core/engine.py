@@ -222,18 +222,19 @@ class Trainer:
                 return "finished", f"early stop: no better validation score for {cfg.early_stop_patience} epochs"
         return "finished", ""
 
-    def _loss_sum(self, losses: list[torch.Tensor]) -> torch.Tensor:
-        """The summed per-sample loss of the steps so far: each step's mean loss times its batch size."""
+    def _loss_sum(self, losses: list[torch.Tensor], first: int = 0) -> torch.Tensor:
+        """The summed per-sample loss of the steps from sample `first` on: each step's mean loss times its batch size."""
         if not losses:
             return torch.zeros((), device=self.device)
-        return torch.dot(torch.stack(losses).float(), self.batch_sizes[:len(losses)])
+        k = first // self.batch_size
+        return torch.dot(torch.stack(losses).float(), self.batch_sizes[k:k + len(losses)])
 
-    def _correct(self, order: torch.Tensor | None, seen: int) -> torch.Tensor:
-        """How many of the epoch's first `seen` training samples were predicted right."""
-        if not self.classify or seen == 0:
+    def _correct(self, order: torch.Tensor | None, seen: int, first: int = 0) -> torch.Tensor:
+        """How many of the epoch's samples `first` to `seen` were predicted right."""
+        if not self.classify or seen <= first:
             return torch.zeros((), device=self.device, dtype=torch.long)
-        labels = self.data.train_y[:seen] if order is None else self.data.train_y.index_select(0, order[:seen])
-        return (self.preds[:seen] == labels).sum()
+        labels = self.data.train_y[first:seen] if order is None else self.data.train_y.index_select(0, order[first:seen])
+        return (self.preds[first:seen] == labels).sum()
 
     def _total(self, values: list[torch.Tensor], dtype=None) -> torch.Tensor:
         """The sum of a few device scalars, with as few ops as possible (zero when there are none)."""

@@ -142,3 +142,17 @@ def test_no_host_sync_per_step(monkeypatch, data_dir):
     assert t.run().status == "finished"
     assert t.steps_per_epoch >= 80
     assert 0 < reads["n"] <= 2 * 3  # per epoch: the record, the gradient norms (and nothing per step)
+
+
+def test_sums_of_part_of_an_epoch(data_dir):
+    """The sums from a step on (what a run resumed mid-epoch adds to the part before it)."""
+    cfg = RunConfig(task="digits", hidden=(10,), batch_size=500, epochs=1, device="cpu")
+    t = Trainer(cfg, run_id="t", data_dir=data_dir)
+    t.setup()
+    last = t.data.n_train - 1000
+    assert t._loss_sum([torch.tensor(2.0), torch.tensor(3.0)], first=500).item() == pytest.approx(2.0 * 500 + 3.0 * last)
+    t.preds.copy_(t.data.train_y)
+    t.preds[:10] = (t.data.train_y[:10] + 1) % 10  # the first ten predicted wrong
+    assert t._correct(None, t.data.n_train).item() == t.data.n_train - 10
+    assert t._correct(None, t.data.n_train, first=5).item() == t.data.n_train - 10
+    assert t._correct(None, 600, first=500).item() == 100
