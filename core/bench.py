@@ -32,12 +32,14 @@ class Scale:
     repeats: int = 3
     full_batch_epochs: int = 4
     poly_epochs: int = 500
+    jobs_epochs: int = 5000  # long enough that starting the processes does not decide the comparison
     mm_size: int = 2048
     startup_repeats: int = 3
 
 
 FULL = Scale()
-QUICK = Scale(n_train=2_000, n_test=500, repeats=1, full_batch_epochs=2, poly_epochs=40, mm_size=512, startup_repeats=1)
+QUICK = Scale(n_train=2_000, n_test=500, repeats=1, full_batch_epochs=2, poly_epochs=40, jobs_epochs=40, mm_size=512,
+              startup_repeats=1)
 
 
 @dataclass
@@ -370,7 +372,7 @@ def case_jobs(device, scale: Scale, work: Path) -> Case:
     from .runner import plan, run_one
     from .store import RunStore
 
-    plans = plan(presets.load("polynomial"), {"epochs": scale.poly_epochs, "device": device.type})
+    plans = plan(presets.load("polynomial"), {"epochs": scale.jobs_epochs, "device": device.type})
     jobs = max(2, min(len(plans), os.cpu_count() or 1))
     t = time.perf_counter()
     for p in plans:
@@ -384,7 +386,7 @@ def case_jobs(device, scale: Scale, work: Path) -> Case:
     if pool.errors:
         raise RuntimeError("; ".join(pool.errors))
     many = time.perf_counter() - t
-    c = Case("jobs_speedup", f"--jobs {jobs} vs --jobs 1", f"preset polynomial, {len(plans)} runs of {scale.poly_epochs} "
+    c = Case("jobs_speedup", f"--jobs {jobs} vs --jobs 1", f"preset polynomial, {len(plans)} runs of {scale.jobs_epochs} "
              "epochs, wall time; reference: one by one in this process", "s", many, one, None, "< 1x when the device has room", many / one)
     c.note = f"wall time; --jobs {jobs} includes starting {jobs} processes (each imports torch); {os.cpu_count()} CPU cores"
     return c
