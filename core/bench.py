@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -58,7 +58,6 @@ class Case:
     bound_ratio: float | None = None  # lab / bound
     met: bool | None = None
     note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # -- timing helpers ----------------------------------------------------------------------------
