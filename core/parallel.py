@@ -78,10 +78,18 @@ def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, counter, q, stop,
     from .runner import run_one
     from .store import RunStore
 
+    control = Control(stop=stop, pause=pause)
+
+    def on_signal(signum, frame) -> None:  # SIGTERM, or SIGHUP from a dropped session: end the run as interrupted
+        control.reason = f"interrupted by {signal.Signals(signum).name}"
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     error = ""
     try:
         _setup_child(slot, jobs)
-        store, control = RunStore(runs_dir), Control(stop=stop, pause=pause)
+        store = RunStore(runs_dir)
         while not stop.is_set():
             i = _claim(counter, len(plans))
             if i is None:
