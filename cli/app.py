@@ -119,6 +119,7 @@ def run_cmd(
     resume: Optional[str] = typer.Option(None, "--resume", help="continue an interrupted or crashed RUN from its last checkpoint"),
     runs_dir: Optional[Path] = RunsDir,
     data_dir: Optional[Path] = DataDir,
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]"),
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
     from .core import presets, runner
@@ -146,6 +147,13 @@ def run_cmd(
         plans = [pl for pl in plans if pl.variant in variant]
     store, ddir = _store(runs_dir), _data_dir(data_dir)
     runner.preflight(plans, store, ddir)
+    from . import jobs as jobs_mod
+    from .core.parallel import default_jobs
+
+    jobs_mod.check_jobs(jobs)
+    n_jobs = jobs if jobs is not None else default_jobs(plans)
+    if n_jobs > 1:
+        raise typer.Exit(jobs_mod.run_jobs(p.name, plans, store, ddir, n_jobs))
     raise typer.Exit(_run_plans(p.name, plans, store, ddir))
 
 
@@ -252,9 +260,11 @@ def show_cmd(
     show_run(_store(runs_dir).get(run), log=log)
 
 
+from .bench import bench_cmd  # noqa: E402  (torch-free: imports inside the command)
 from .compare import compare_cmd  # noqa: E402  (torch-free: imports inside the commands)
 from .export import HELP as EXPORT_HELP, export_cmd  # noqa: E402
 
+app.command("bench")(guarded(bench_cmd))
 app.command("compare")(guarded(compare_cmd))
 app.command("export", help=EXPORT_HELP)(guarded(export_cmd))
 

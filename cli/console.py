@@ -58,6 +58,8 @@ class ConsoleSink:
             info = event.info
             line = (f"{self.preset} {event.variant}: {info.get('n_params', '?'):,} parameters, {info.get('n_train', '?'):,} training samples, "
                     f"batch {info.get('batch_size')}, {info.get('steps_per_epoch')} steps/epoch on {info.get('device_name', event.device)}")
+            if info.get("notes"):  # e.g. amp or compile asked for where it does not apply
+                line += "; " + "; ".join(info["notes"])
             if self.progress is not None:
                 self.progress.console.print(f"[dim]{line}[/]")
                 self.tasks[event.run_id] = self.progress.add_task(event.variant, total=event.config["epochs"], loss="")

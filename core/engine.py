@@ -5,6 +5,8 @@ to plain callbacks. It checks a stop flag (and a pause flag) every step and neve
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import os
 import platform
@@ -72,7 +74,7 @@ class Trainer:
         self._last_ckpt = -math.inf
         self._resume: dict[str, Any] | None = None  # a checkpoint to continue from (resume_from)
         self._partial: dict[str, Any] | None = None  # the interrupted epoch's order, position and sums
-        self._inflight: tuple | None = None  # (start, order, loss_sum, correct) of the step about to run
+        self._inflight: tuple | None = None  # (start, order, first, losses, loss_sum, correct) of the step about to run
 
     # -- events -------------------------------------------------------------------------------
     def emit(self, event) -> None:
@@ -106,6 +108,28 @@ class Trainer:
         else:
             self.fixed_order = None
         self.probes = probes_mod.make(self.data.probes + probes_mod.DEFAULT_PROBES + tuple(cfg.probes), self)
+        self._fast_path()
+
+    def _fast_path(self) -> None:
+        """Buffers for a loop without per-step syncs; amp (bf16 autocast) and torch.compile on CUDA, else a note."""
+        cfg, dev = self.cfg, self.device
+        self.notes: list[str] = []
+        self.params = list(self.model.parameters())
+        n, bs = self.data.n_train, self.batch_size
+        sizes = [min(bs, n - s) for s in range(0, n, bs)]  # samples per step; the last batch may be smaller
+        self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=dev)
+        self.preds = torch.empty(n if self.classify else 0, dtype=torch.long, device=dev)
+        # Probes that do work after each step (most only measure at the epoch's end).
+        self.step_probes = [p for p in self.probes if type(p).after_step is not probes_mod.Probe.after_step]
+        self.autocast = contextlib.nullcontext
+        if cfg.amp and dev.type == "cuda":
+            self.autocast = functools.partial(torch.autocast, device_type="cuda", dtype=torch.bfloat16)
+        elif cfg.amp:
+            self.notes.append(f"amp = true ignored on {dev.type}: bf16 autocast is used on CUDA only; training in float32")
+        if cfg.compile and dev.type == "cuda":
+            self.model.compile()  # in place: state_dict keys, probes and checkpoints see the plain module
+        elif cfg.compile:
+            self.notes.append(f"compile = true ignored on {dev.type}: compiling costs more than it saves for small models off the GPU")
 
     def info(self) -> dict[str, Any]:
         d = self.data
@@ -124,6 +148,7 @@ class Trainer:
             "python": platform.python_version(),
             "host": platform.node(),
             "pid": os.getpid(),
+            **({"notes": list(self.notes)} if getattr(self, "notes", None) else {}),
         }
 
     # -- the loop -----------------------------------------------------------------------------
@@ -159,16 +184,17 @@ class Trainer:
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
             self.epoch = epoch
             self.model.train()
-            loss_sum = torch.zeros((), device=self.device)
+            losses: list[torch.Tensor] = []  # per-step losses stay on the device, summed at the epoch's end
+            loss_sum = torch.zeros((), device=self.device)  # sums carried over from an interrupted epoch
             correct = torch.zeros((), device=self.device, dtype=torch.long)
             order, first = None, 0
             if self._partial is not None:  # resuming mid-epoch: the same order, from the same step
                 order, first, loss_sum, correct = self._take_partial()
             elif not full:
                 order = self.fixed_order if self.fixed_order is not None else self._perm(n)
-            last_progress = time.perf_counter()
+            seen, last_progress = first, time.perf_counter()
             for start in range(first, n, bs):
-                self._inflight = (start, order, loss_sum, correct)
+                self._inflight = (start, order, first, losses, loss_sum, correct)  # references only: no work per step
                 self._poll()
                 if full:
                     xb, yb = d.train_x, d.train_y
@@ -177,26 +203,28 @@ class Trainer:
                     xb, yb = d.train_x.index_select(0, idx), d.train_y.index_select(0, idx)  # half the time of x[idx]
                 if d.transform is not None:
                     xb = d.transform(xb)
-                out = self.model(xb)
-                loss = self.loss_fn(out, yb)
-                self.optimizer.zero_grad(set_to_none=True)
+                with self.autocast():
+                    out = self.model(xb)
+                    loss = self.loss_fn(out, yb)
+                for p in self.params:  # zero_grad(set_to_none=True) without its per-call overhead
+                    p.grad = None
                 loss.backward()
                 self.optimizer.step()
                 self.step += 1
-                loss_sum += loss.detach() * yb.shape[0]
-                if self.classify:
-                    correct += (out.detach().argmax(1) == yb).sum()
-                for p in self.probes:
+                losses.append(loss.detach())
+                if self.classify:  # predictions land in one buffer, compared with the labels once per epoch
+                    torch.argmax(out.detach(), 1, out=self.preds[start:start + bs])
+                seen = min(start + bs, n)
+                for p in self.step_probes:
                     p.after_step()
                 if not full and time.perf_counter() - last_progress >= PROGRESS_EVERY_S:
                     last_progress = time.perf_counter()
-                    done = min(start + bs, n)
-                    running = (loss_sum / done).item()
-                    self.emit(Progress(self.run_id, self.variant, epoch, self.step, done / n, running, self.elapsed()))
+                    running = ((loss_sum + self._loss_sum(losses, first)) / seen).item()
+                    self.emit(Progress(self.run_id, self.variant, epoch, self.step, seen / n, running, self.elapsed()))
                     if not math.isfinite(running):
                         break
             self._inflight = None
-            record = self._epoch_record(epoch, loss_sum, correct)
+            record = self._epoch_record(epoch, loss_sum + self._loss_sum(losses, first), correct + self._correct(order, seen, first))
             self.history.append(record)
             self.emit(EpochEnded(self.run_id, self.variant, record))
             if record["train_loss"] is None or not math.isfinite(record["train_loss"]):
@@ -208,6 +236,26 @@ class Trainer:
             if self._early_stop(epoch):
                 return "finished", f"early stop: no better validation score for {cfg.early_stop_patience} epochs"
         return "finished", ""
+
+    def _loss_sum(self, losses: list[torch.Tensor], first: int = 0) -> torch.Tensor:
+        """The summed per-sample loss of the steps from sample `first` on: each step's mean loss times its batch size."""
+        if not losses:
+            return torch.zeros((), device=self.device)
+        k = first // self.batch_size
+        return torch.dot(torch.stack(losses).float(), self.batch_sizes[k:k + len(losses)])
+
+    def _correct(self, order: torch.Tensor | None, seen: int, first: int = 0) -> torch.Tensor:
+        """How many of the epoch's samples `first` to `seen` were predicted right."""
+        if not self.classify or seen <= first:
+            return torch.zeros((), device=self.device, dtype=torch.long)
+        labels = self.data.train_y[first:seen] if order is None else self.data.train_y.index_select(0, order[first:seen])
+        return (self.preds[first:seen] == labels).sum()
+
+    def _total(self, values: list[torch.Tensor], dtype=None) -> torch.Tensor:
+        """The sum of a few device scalars, with as few ops as possible (zero when there are none)."""
+        if not values:
+            return torch.zeros((), device=self.device, dtype=dtype)
+        return values[0] if len(values) == 1 else torch.stack(values).sum()
 
     def _perm(self, n: int) -> torch.Tensor:
         if self.gen.device.type == self.device.type:
@@ -224,21 +272,21 @@ class Trainer:
         if c.stop is not None and c.stop.is_set():
             raise Stopped()
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def evaluate(self, x, y) -> tuple[torch.Tensor, torch.Tensor]:
         """(summed loss, correct count) over a set, in chunks, on the device (no sync)."""
         self.model.eval()
-        total = torch.zeros((), device=self.device)
-        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        totals, corrects = [], []
         for s in range(0, x.shape[0], EVAL_CHUNK):
             xb, yb = x[s:s + EVAL_CHUNK], y[s:s + EVAL_CHUNK]
             if self.data.transform is not None:
                 xb = self.data.transform(xb)
-            out = self.model(xb)
-            total += self.loss_fn(out, yb) * yb.shape[0]
+            with self.autocast():
+                out = self.model(xb)
+                totals.append(self.loss_fn(out, yb) * yb.shape[0])
             if self.classify:
-                correct += (out.argmax(1) == yb).sum()
-        return total, correct
+                corrects.append((out.argmax(1) == yb).sum())
+        return self._total(totals), self._total(corrects, torch.long)
 
     def _epoch_record(self, epoch: int, loss_sum, correct) -> dict[str, Any]:
         d = self.data
@@ -307,7 +355,9 @@ class Trainer:
         """On a stop, checkpoint the epoch in flight too; returns a note for the reason if that failed."""
         if self.run_dir is None or not self.cfg.checkpoint or self._inflight is None:
             return ""
-        start, order, loss_sum, correct = self._inflight
+        start, order, first, losses, loss_sum, correct = self._inflight
+        loss_sum = loss_sum + self._loss_sum(losses, first)  # the steps run so far in this epoch
+        correct = correct + self._correct(order, start, first)
         s = self.state()
         s.update(epoch=self.epoch - 1, partial={"start": start, "order": order, "loss_sum": loss_sum, "correct": correct})
         try:
@@ -449,9 +499,21 @@ def make_loss(name: str) -> nn.Module:
 
 def make_optimizer(cfg: RunConfig, model: nn.Module, device) -> torch.optim.Optimizer:
     params = list(model.parameters())
-    fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    fast = _fast_kwargs(cfg, params, device)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fast)
     raise BadInput(f"optimizer = {cfg.optimizer} is unknown; use sgd or adam")
+
+
+TINY_MODEL = 10_000  # parameters; below this, plain SGD's per-tensor loop has the least per-step overhead
+
+
+def _fast_kwargs(cfg: RunConfig, params: list[nn.Parameter], device) -> dict[str, bool]:
+    """The fastest optimizer implementation measured for this device and size (docs/performance.md)."""
+    if device.type not in ("cuda", "cpu"):
+        return {"foreach": True}
+    if device.type == "cpu" and cfg.optimizer == "sgd" and sum(p.numel() for p in params) < TINY_MODEL:
+        return {"foreach": False}
+    return {"fused": True}

@@ -63,7 +63,9 @@ class GradNorm(Probe):
     def measure(self, epoch):
         from .models import linear_layers
 
-        norms = [m.weight.grad.norm() for m in linear_layers(self.trainer.model) if m.weight.grad is not None]
+        if not hasattr(self, "weights"):  # the layers never change during a run: find them once
+            self.weights = [m.weight for m in linear_layers(self.trainer.model)]
+        norms = [torch.linalg.vector_norm(w.grad) for w in self.weights if w.grad is not None]
         return {"grad_norm": torch.stack(norms).tolist()} if norms else {}
 
 

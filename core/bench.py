@@ -1,0 +1,453 @@
+"""`dltui bench`: the lab's speed beside plain PyTorch loops written as the seeds wrote them, and beside
+the arithmetic bound (FLOPs at this device's measured matmul rate). Every figure is measured in this
+process (or in subprocesses for start-up times), best of a few repeats, so the ratios compare like
+with like on whatever machine runs it.
+
+The MNIST-shaped cases train on random tensors of MNIST's shapes (no download): the lab's Trainer is
+built the normal way on a task registered here only while the bench runs.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+SYNTH_TASK = "bench-synthetic"  # registered only inside `synthetic_task()`, never a public task
+SIZES = (784, 300, 10)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big the cases are: the full bench, or --quick (seconds, for tests and a first look)."""
+
+    n_train: int = 60_000
+    n_test: int = 10_000
+    repeats: int = 3
+    full_batch_epochs: int = 3
+    poly_epochs: int = 500
+    jobs_epochs: int = 5000  # long enough that starting the processes does not decide the comparison
+    mm_size: int = 2048
+    startup_repeats: int = 3
+
+
+FULL = Scale()
+QUICK = Scale(n_train=2_000, n_test=500, repeats=1, full_batch_epochs=2, poly_epochs=40, jobs_epochs=40, mm_size=512,
+              startup_repeats=1)
+
+
+@dataclass
+class Case:
+    """One row of the table: the lab's figure beside its reference loop and its arithmetic bound."""
+
+    name: str
+    title: str  # short, for the table
+    detail: str  # what exactly was measured
+    unit: str
+    lab: float | None = None
+    reference: float | None = None
+    bound: float | None = None
+    goal: str = ""
+    ratio: float | None = None  # lab / reference for times, reference-relative speed for rates
+    bound_ratio: float | None = None  # lab / bound
+    met: bool | None = None
+    note: str = ""
+
+
+# -- timing helpers ----------------------------------------------------------------------------
+def sync(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def best_of(fn: Callable[[], float], repeats: int) -> float:
+    """The smallest of `repeats` measurements (each call returns seconds): the least disturbed one."""
+    return min(fn() for _ in range(max(1, repeats)))
+
+
+def in_turns(lab: Callable[[], float], ref: Callable[[], float], repeats: int) -> tuple[list[float], list[float]]:
+    """Measure the lab and its reference in turns, so that a change in the machine's load hits both."""
+    pairs = [(lab(), ref()) for _ in range(max(1, repeats))]
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
+def matmul_rate(device, n: int, repeats: int = 3) -> float:
+    """FLOP/s of one large float32 torch.mm on `device` (2·n³ per product)."""
+    import torch
+
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    torch.mm(a, b)  # warm-up
+
+    def once() -> float:
+        sync(device)
+        t = time.perf_counter()
+        torch.mm(a, b)
+        sync(device)
+        return time.perf_counter() - t
+
+    return 2 * n**3 / best_of(once, repeats)
+
+
+def mlp_flops(sizes: tuple[int, ...], n_train: int, n_test: int) -> tuple[float, float]:
+    """(training, test) FLOPs of one epoch of an MLP: forward 2·W, weight gradients 2·W, input
+    gradients 2·W for every layer but the first, per training sample; forward 2·W per test sample."""
+    weights = [a * b for a, b in zip(sizes, sizes[1:])]
+    per_train = 4 * sum(weights) + 2 * sum(weights[1:])
+    return float(per_train * n_train), float(2 * sum(weights) * n_test)
+
+
+# -- the synthetic task ------------------------------------------------------------------------
+_SYNTH: dict[str, Any] = {}
+
+
+def synthetic_data(n_train: int, n_test: int, seed: int = 0):
+    """MNIST-shaped random tensors on the CPU: (train_x, train_y, test_x, test_y)."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n_train + n_test, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (n_train + n_test,), generator=g)
+    return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+
+
+def build_synthetic(cfg, device, data_dir):
+    """The task builder: the tensors `synthetic_task` holds, moved to the device."""
+    from .data import TaskData
+
+    x, y, tx, ty = _SYNTH["tensors"]
+    return TaskData(name=SYNTH_TASK, kind="classification", train_x=x.to(device), train_y=y.to(device),
+                    test_x=tx.to(device), test_y=ty.to(device), n_classes=10, input_shape=(1, 28, 28))
+
+
+@contextlib.contextmanager
+def synthetic_task(tensors) -> Iterator[None]:
+    """Register the bench's synthetic task while the lab's Trainer runs on it."""
+    from .data import REGISTRY
+
+    REGISTRY[SYNTH_TASK] = (f"{__name__}:build_synthetic", None)
+    _SYNTH["tensors"] = tensors
+    try:
+        yield
+    finally:
+        REGISTRY.pop(SYNTH_TASK, None)
+        _SYNTH.clear()
+
+
+def synthetic_config(device_name: str, batch_size, epochs: int):
+    """A RunConfig for the synthetic task (its name bypasses the public task list on purpose)."""
+    from .config import RunConfig
+
+    return replace(RunConfig(), task=SYNTH_TASK, hidden=SIZES[1:-1], batch_size=batch_size, epochs=epochs, lr=0.01,
+                   device=device_name, checkpoint=False)
+
+
+# -- the lab -----------------------------------------------------------------------------------
+def lab_epoch_times(cfg, tensors) -> list[float]:
+    """Seconds of each epoch of the lab's Trainer (training, test evaluation, probes), set-up excluded."""
+    from .engine import Trainer
+    from .events import EpochEnded, RunStarted
+
+    marks: list[float] = []
+
+    def listen(ev) -> None:
+        if isinstance(ev, (RunStarted, EpochEnded)):
+            marks.append(time.perf_counter())
+
+    with synthetic_task(tensors):
+        ended = Trainer(cfg, run_id="bench", preset="bench", listeners=[listen], data_dir=tempfile.gettempdir()).run()
+    if ended.status != "finished":
+        raise RuntimeError(f"the bench run {ended.status}: {ended.reason}")
+    return [b - a for a, b in zip(marks, marks[1:])]
+
+
+# -- the reference loops, written the way the seeds wrote them ---------------------------------
+def seed_mlp(device):
+    from torch import nn
+
+    layers: list[nn.Module] = [nn.Flatten()]
+    for a, b in zip(SIZES, SIZES[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*layers[:-1]).to(device)
+
+
+def reference_epoch(tensors, device, batch_size: int, lr: float = 0.01) -> float:
+    """Seconds of one epoch of the seeds' loop: DataLoader(TensorDataset, shuffle=True), batches moved
+    to the device, loss.item() every step, then a test pass; set-up excluded."""
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    x, y, tx, ty = tensors
+    model, criterion = seed_mlp(device), nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
+    test_loader = DataLoader(TensorDataset(tx, ty), batch_size=1000)
+    sync(device)
+    t = time.perf_counter()
+    model.train()
+    accum_loss = 0.0
+    for xb, yb in loader:
+        xb, yb = xb.to(device), yb.to(device)
+        loss = criterion(model(xb), yb)
+        accum_loss += loss.item()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    _reference_test(model, test_loader, device)
+    return time.perf_counter() - t
+
+
+def _reference_test(model, loader, device) -> float:
+    import torch
+
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for xb, yb in loader:
+            correct += (model(xb.to(device)).argmax(1) == yb.to(device)).sum().item()
+    return correct / len(loader.dataset)
+
+
+def reference_full_batch_step(tensors, device, steps: int, lr: float = 0.5) -> float:
+    """Seconds per step of the seeds' full-batch loop (all of the data in one forward), with its test pass."""
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    x, y, tx, ty = (t.to(device) for t in tensors)
+    model, criterion = seed_mlp(device), nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    test_loader = DataLoader(TensorDataset(tx, ty), batch_size=len(ty))
+
+    def once() -> float:
+        sync(device)
+        t = time.perf_counter()
+        model.train()
+        loss = criterion(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        loss.item()
+        _reference_test(model, test_loader, device)
+        return time.perf_counter() - t
+
+    return best_of(once, steps)
+
+
+def reference_polynomial(cfg, device, epochs: int) -> float:
+    """Optimizer steps per second of seed 003's `fit` loop: DataLoader, loss.item() per step."""
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from .data.polynomial import build
+
+    d = build(cfg, torch.device("cpu"), None)
+    model = nn.Sequential(nn.Linear(d.train_x.shape[1], 1)).to(device)
+    criterion = nn.SmoothL1Loss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    loader = DataLoader(TensorDataset(d.train_x, d.train_y), batch_size=cfg.batch_size, shuffle=True)
+    steps, t = 0, time.perf_counter()
+    for _ in range(epochs):
+        accum_loss = 0.0
+        for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
+            loss = criterion(model(xb), yb)
+            accum_loss += loss.item()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            steps += 1
+    return steps / (time.perf_counter() - t)
+
+
+# -- the cases ---------------------------------------------------------------------------------
+def _subset(tensors, n: int):
+    return tuple(t[:n] for t in tensors)
+
+
+def case_mnist_epoch(device, scale: Scale, rate: float) -> Case:
+    """MLP 784-300-10, batch 64, one epoch: the lab vs the seeds' DataLoader loop vs the FLOP bound."""
+    tensors = synthetic_data(scale.n_train, scale.n_test)
+    cfg = synthetic_config(device.type, 64, epochs=1)
+    lab_epoch_times(cfg, _subset(tensors, 640))  # warm-up: first calls, caches
+    reference_epoch(_subset(tensors, 640), device, 64)
+    labs, refs = in_turns(lambda: lab_epoch_times(cfg, tensors)[0], lambda: reference_epoch(tensors, device, 64), scale.repeats)
+    lab, ref = min(labs), min(refs)
+    train_f, test_f = mlp_flops(SIZES, scale.n_train, scale.n_test)
+    bound = (train_f + test_f) / rate
+    goal = 0.2 if device.type == "cuda" else 0.7
+    c = Case("mnist_mlp_epoch", "MNIST MLP epoch", f"784-300-10, batch 64, one epoch on {scale.n_train:,} samples + "
+             f"{scale.n_test:,} test; loop: DataLoader(TensorDataset, shuffle=True)", "s",
+             lab, ref, bound, f"lab <= {goal}x loop, <= 2x bound", lab / ref, lab / bound)
+    c.met = c.ratio <= goal and c.bound_ratio <= 2
+    c.note = f"{train_f / 1e9:.1f} GFLOP train + {test_f / 1e9:.1f} test at {rate / 1e9:.0f} GFLOP/s"
+    return c
+
+
+def case_full_batch(device, scale: Scale, rate: float) -> Case:
+    """One full-batch gradient step on all the training data (with the epoch's test pass) vs the bound."""
+    tensors = synthetic_data(scale.n_train, scale.n_test)
+    cfg = synthetic_config(device.type, "full", epochs=scale.full_batch_epochs)
+    labs, refs = in_turns(lambda: min(lab_epoch_times(cfg, tensors)[1:]),  # the first epoch pays for first calls
+                          lambda: reference_full_batch_step(tensors, device, scale.full_batch_epochs - 1), scale.repeats)
+    lab, ref = min(labs), min(refs)
+    train_f, test_f = mlp_flops(SIZES, scale.n_train, scale.n_test)
+    bound = (train_f + test_f) / rate
+    c = Case("full_batch_step", "full-batch GD step", f"784-300-10 on {scale.n_train:,} x 784 at once, with the epoch's "
+             f"test pass; loop: the seeds' net(inputs) on all the data", "s",
+             lab, ref, bound, "<= 1.5x bound", lab / ref, lab / bound)
+    c.met = c.bound_ratio <= 1.5
+    c.note = f"{(train_f + test_f) / 1e9:.1f} GFLOP per step"
+    return c
+
+
+def polynomial_config(device_name: str, epochs: int):
+    from . import presets
+
+    cfg = dict(presets.load("polynomial").configs({}))["lr=0.1"]
+    return replace(cfg, epochs=epochs, device=device_name)
+
+
+def lab_steps_per_s(cfg, runs_dir: Path) -> float:
+    """Optimizer steps per second of one real run (run store, metrics, checkpoints), set-up excluded."""
+    from .events import RunEnded, RunStarted
+    from .runner import RunPlan, run_one
+    from .store import RunStore
+
+    marks: dict[str, float] = {}
+
+    def listen(ev) -> None:
+        if isinstance(ev, (RunStarted, RunEnded)):
+            marks[type(ev).__name__] = time.perf_counter()
+
+    ended = run_one(RunPlan("bench", "polynomial", cfg), RunStore(runs_dir), runs_dir, [listen])
+    return ended.summary["steps"] / (marks["RunEnded"] - marks["RunStarted"])
+
+
+def case_polynomial(device, scale: Scale, work: Path) -> Case:
+    """The polynomial preset (overhead-bound): optimizer steps per second, lab vs seed 003's loop."""
+    cfg = polynomial_config(device.type, scale.poly_epochs)
+    lab_steps_per_s(replace(cfg, epochs=5), work)  # warm-up
+    reference_polynomial(cfg, device, 5)
+    labs, refs = in_turns(lambda: lab_steps_per_s(cfg, work), lambda: reference_polynomial(cfg, device, scale.poly_epochs),
+                          scale.repeats)
+    lab, ref = max(labs), max(refs)
+    c = Case("polynomial_steps", "polynomial steps/s", f"preset polynomial, lr=0.1, {scale.poly_epochs} epochs of 4 steps; "
+             "loop: seed 003's fit() with a DataLoader", "steps/s",
+             lab, ref, None, ">= 2500 steps/s on the CPU", lab / ref)
+    c.met = lab >= 2500 if device.type == "cpu" else None
+    c.note = "lab: a real run (run store, metrics.jsonl, checkpoints); ratio = lab / loop speed"
+    return c
+
+
+def startup_s(args: list[str], repeats: int) -> float:
+    """Wall seconds of a fresh Python subprocess running `args`, best of `repeats`."""
+    env = dict(os.environ, COLUMNS="100")
+
+    def once() -> float:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - t
+
+    return best_of(once, repeats)
+
+
+def case_help(scale: Scale) -> Case:
+    """`dltui --help` (never imports torch) vs `python -c "import torch"`."""
+    lab = startup_s(["-m", "dltui", "--help"], scale.startup_repeats)
+    ref = startup_s(["-c", "import torch"], scale.startup_repeats)
+    c = Case("help_startup", "dltui --help", "wall time of `dltui --help` vs `python -c \"import torch\"` (reference)", "s", lab, ref, None, "<= 0.3x import torch", lab / ref)
+    c.met = c.ratio <= 0.3
+    return c
+
+
+def case_jobs(device, scale: Scale, work: Path) -> Case:
+    """The polynomial preset's three runs: `--jobs N` (N spawned processes) vs `--jobs 1` (one by one, here)."""
+    from . import presets
+    from .parallel import Pool
+    from .runner import plan, run_one
+    from .store import RunStore
+
+    plans = plan(presets.load("polynomial"), {"epochs": scale.jobs_epochs, "device": device.type})
+    jobs = max(2, min(len(plans), os.cpu_count() or 1))
+    t = time.perf_counter()
+    for p in plans:
+        run_one(p, RunStore(work / "jobs1"), work)
+    one = time.perf_counter() - t
+    t = time.perf_counter()
+    pool = Pool(plans, work / f"jobs{jobs}", work, jobs).start()
+    while not pool.done:
+        pool.drain(timeout=0.2)
+    pool.join(5)
+    if pool.errors:
+        raise RuntimeError("; ".join(pool.errors))
+    many = time.perf_counter() - t
+    c = Case("jobs_speedup", f"--jobs {jobs} vs --jobs 1", f"preset polynomial, {len(plans)} runs of {scale.jobs_epochs} "
+             "epochs, wall time; reference: one by one in this process", "s", many, one, None, "< 1x when the device has room", many / one)
+    c.note = f"wall time; --jobs {jobs} includes starting {jobs} processes (each imports torch); {os.cpu_count()} CPU cores"
+    return c
+
+
+def tui_cases() -> list[Case]:
+    """Places for the figures the TUI's own benchmark measures."""
+    return [
+        Case("tui_throughput", "TUI throughput", "training with the TUI attached vs headless", "x", goal=">= 0.9x headless",
+             note="measured by the TUI's benchmark, not here"),
+        Case("tui_stall", "TUI stall", "longest UI stall while training", "s", goal="<= 50 ms", note="measured by the TUI's benchmark, not here"),
+    ]
+
+
+CASES = ("mnist_mlp_epoch", "full_batch_step", "polynomial_steps", "help_startup", "jobs_speedup", "tui_throughput", "tui_stall")
+
+
+def machine(device, rate: float, quick: bool) -> dict[str, Any]:
+    import torch
+
+    from .device import describe
+
+    return {
+        "device": describe(device), "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version(),
+        "cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
+        "matmul_gflops": round(rate / 1e9, 1), "quick": quick, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def run_all(device_name: str = "auto", quick: bool = False, say: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Run every case; returns {"machine": ..., "cases": [...]} (strict-JSON-ready)."""
+    from .device import resolve_device
+
+    device, scale = resolve_device(device_name), QUICK if quick else FULL
+    mm = scale.mm_size * (4 if device.type == "cuda" else 1)  # a GPU needs a bigger product to reach its rate
+    say(f"matmul rate on {device} ({mm}x{mm} torch.mm)")
+    rates = [matmul_rate(device, mm)]
+
+    def rate() -> float:
+        """The best rate seen so far, measured again next to the case that uses it."""
+        rates.append(matmul_rate(device, mm))
+        return max(rates)
+
+    cases: list[Case] = []
+    with tempfile.TemporaryDirectory(prefix="dltui-bench-") as tmp:
+        work = Path(tmp)
+        steps: list[tuple[str, Callable[[], Case]]] = [
+            ("MNIST MLP epoch", lambda: case_mnist_epoch(device, scale, rate())),
+            ("full-batch step", lambda: case_full_batch(device, scale, rate())),
+            ("polynomial steps/s", lambda: case_polynomial(device, scale, work)),
+            ("dltui --help start-up", lambda: case_help(scale)),
+            ("--jobs speed-up", lambda: case_jobs(device, scale, work)),
+        ]
+        for title, fn in steps:
+            say(title)
+            cases.append(fn())
+    cases += tui_cases()
+    return {"machine": machine(device, max(rates), quick), "cases": [asdict(c) for c in cases]}

@@ -1,0 +1,179 @@
+"""Run a preset's variants concurrently: N spawned processes, each taking the next plan when it is free.
+
+`Pool` has the interface of core/worker.py's `Worker` (start, drain, stop, toggle_pause, join), so a UI
+or the console can drive either. Each child writes its runs to the run store itself and sends every
+event back over one queue. On CUDA each process is one of a few per GPU (small models leave a GPU
+mostly idle: several runs hide each other's launch overhead); with several GPUs, slot i uses GPU
+i mod count. On the CPU the torch threads are split between the processes.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue as queue_mod
+import signal
+from pathlib import Path
+from typing import Any
+
+from .runner import RunPlan
+from .worker import WorkerDone
+
+RUNS_PER_GPU = 4  # default concurrent runs on one GPU for the small models of the presets
+
+
+def default_jobs(plans: list[RunPlan]) -> int:
+    """1 on the CPU (one run already uses every core); on CUDA a few runs per GPU, at most one per core."""
+    if len(plans) < 2:
+        return 1
+    from .device import resolve_device
+
+    if {resolve_device(p.config.device).type for p in plans} != {"cuda"}:
+        return 1
+    import torch
+
+    return max(1, min(len(plans), RUNS_PER_GPU * torch.cuda.device_count(), os.cpu_count() or 1))
+
+
+def _claim(counter, n: int) -> int | None:
+    """The index of the next plan nobody has taken yet, or None when all are taken."""
+    with counter.get_lock():
+        i = counter.value
+        if i >= n:
+            return None
+        counter.value = i + 1
+        return i
+
+
+def _setup_child(slot: int, jobs: int) -> None:
+    """Split the CPU threads between the processes; put this slot on its GPU."""
+    import torch
+
+    torch.set_num_threads(max(1, torch.get_num_threads() // jobs))
+    if torch.cuda.is_available() and torch.cuda.device_count() > 1:
+        torch.cuda.set_device(slot % torch.cuda.device_count())
+
+
+def _stop_with_parent(stop, q) -> None:
+    """If the parent dies (killed, its terminal gone), stop: the runs end as interrupted, nothing waits on it."""
+    import threading
+    from multiprocessing import parent_process
+    from multiprocessing.connection import wait
+
+    parent = parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        q.cancel_join_thread()  # nobody reads the queue any more: exit without flushing it
+        stop.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, counter, q, stop, pause, slot: int, jobs: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and sets `stop`
+    _stop_with_parent(stop, q)
+    from .engine import Control
+    from .runner import run_one
+    from .store import RunStore
+
+    control = Control(stop=stop, pause=pause)
+
+    def on_signal(signum, frame) -> None:  # SIGTERM, or SIGHUP from a dropped session: end the run as interrupted
+        control.reason = f"interrupted by {signal.Signals(signum).name}"
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    error = ""
+    try:
+        _setup_child(slot, jobs)
+        store = RunStore(runs_dir)
+        while not stop.is_set():
+            i = _claim(counter, len(plans))
+            if i is None:
+                break
+            run_one(plans[i], store, Path(data_dir), [q.put], control)
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which stays up
+        error = f"{type(e).__name__}: {e}"
+    q.put(WorkerDone(error))
+
+
+class Pool:
+    """`jobs` training processes sharing `plans`; events from all of them on one queue."""
+
+    def __init__(self, plans: list[RunPlan], runs_dir: Path | str, data_dir: Path | str, jobs: int):
+        ctx = mp.get_context("spawn")
+        self.jobs = max(1, min(jobs, len(plans)))
+        self.queue = ctx.Queue()
+        self.stop_event = ctx.Event()
+        self.pause_event = ctx.Event()
+        self.counter = counter = ctx.Value("i", 0)  # kept: the children open it by name
+        self.processes = [
+            ctx.Process(target=_child, args=(plans, str(runs_dir), str(data_dir), counter, self.queue, self.stop_event,
+                                             self.pause_event, slot, self.jobs), daemon=True)
+            for slot in range(self.jobs)
+        ]
+        self.n_done = 0  # processes whose WorkerDone arrived, or that died
+        self.crashed: set[int] = set()
+        self.errors: list[str] = []
+        self.done = False
+
+    def start(self) -> "Pool":
+        for p in self.processes:
+            p.start()
+        return self
+
+    def drain(self, limit: int = 10_000, timeout: float = 0.0) -> list[Any]:
+        """Events that have arrived (waiting up to `timeout` for the first); one WorkerDone once all are done."""
+        out: list[Any] = []
+        for k in range(limit):
+            try:
+                ev = self.queue.get(timeout=timeout) if k == 0 and timeout > 0 else self.queue.get_nowait()
+            except queue_mod.Empty:
+                break
+            if isinstance(ev, WorkerDone):
+                self._slot_done(ev.error)
+            else:
+                out.append(ev)
+        if not out:
+            self._reap_dead()
+        if not self.done and self.n_done >= self.jobs:
+            self.done = True
+            out.append(WorkerDone("; ".join(self.errors)))
+        return out
+
+    def _slot_done(self, error: str) -> None:
+        self.n_done += 1
+        if error:
+            self.errors.append(error)
+
+    def _reap_dead(self) -> None:
+        """A process that died without saying so (killed, out of memory) counts as done, with an error."""
+        for i, p in enumerate(self.processes):
+            if i not in self.crashed and p.exitcode not in (None, 0):
+                self.crashed.add(i)
+                self._slot_done(f"a training process died (exit code {p.exitcode})")
+
+    def stop(self) -> None:
+        self.pause_event.clear()
+        self.stop_event.set()
+
+    @property
+    def paused(self) -> bool:
+        return self.pause_event.is_set()
+
+    def toggle_pause(self) -> bool:
+        if self.pause_event.is_set():
+            self.pause_event.clear()
+        else:
+            self.pause_event.set()
+        return self.pause_event.is_set()
+
+    def join(self, timeout: float | None = None) -> None:
+        for p in self.processes:
+            p.join(timeout)
+            if p.is_alive():
+                p.terminate()
+                p.join(1)

@@ -1,0 +1,78 @@
+"""`dltui bench`: every case measured (or its place kept), a table, and strict JSON."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from dltui.core import bench
+
+
+def test_flop_count_of_the_mnist_mlp_matches_a_hand_count():
+    train, test = bench.mlp_flops((784, 300, 10), 60_000, 10_000)
+    # forward 2·W, weight gradients 2·W, input gradient of the second layer 2·300·10, per sample
+    w = 784 * 300 + 300 * 10
+    assert train == 60_000 * (4 * w + 2 * 300 * 10)
+    assert train / 1e9 == pytest.approx(57.5, abs=0.05)
+    assert test == 10_000 * 2 * w
+
+
+def test_the_matmul_rate_is_a_plausible_number():
+    import torch
+
+    rate = bench.matmul_rate(torch.device("cpu"), 128, repeats=2)
+    assert 1e7 < rate < 1e14
+
+
+def test_the_synthetic_task_exists_only_while_the_bench_uses_it():
+    from dltui.core.data import REGISTRY
+
+    tensors = bench.synthetic_data(256, 64)
+    times = bench.lab_epoch_times(bench.synthetic_config("cpu", 64, epochs=2), tensors)
+    assert len(times) == 2 and all(t > 0 for t in times)
+    assert bench.SYNTH_TASK not in REGISTRY
+
+
+def test_reference_loops_run():
+    import torch
+
+    tensors = bench.synthetic_data(256, 64)
+    cpu = torch.device("cpu")
+    assert bench.reference_epoch(tensors, cpu, 64) > 0
+    assert bench.reference_full_batch_step(tensors, cpu, 2) > 0
+    assert bench.reference_polynomial(bench.polynomial_config("cpu", 2), cpu, 2) > 0
+
+
+@pytest.mark.slow
+def test_quick_bench_prints_a_table_and_writes_json_with_every_case(cli, tmp_path):
+    out = tmp_path / "bench.json"
+    result = cli("bench", "--quick", "--device", "cpu", "--json", out)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    cases = {c["name"]: c for c in data["cases"]}
+    assert set(cases) == set(bench.CASES)
+    for name in ("mnist_mlp_epoch", "full_batch_step", "polynomial_steps", "help_startup", "jobs_speedup"):
+        c = cases[name]
+        assert c["lab"] > 0 and c["reference"] > 0 and math.isfinite(c["ratio"]), name
+        assert c["title"] in result.output
+    assert cases["mnist_mlp_epoch"]["bound"] > 0 and cases["full_batch_step"]["bound_ratio"] > 0
+    assert cases["tui_throughput"]["lab"] is None and "TUI" in cases["tui_stall"]["note"]
+    assert data["machine"]["quick"] is True and data["machine"]["matmul_gflops"] > 0
+    assert "lab/bound" in result.output and str(out) in result.output
+
+
+def test_bench_json_into_a_missing_folder_is_bad_input(cli, tmp_path):
+    result = cli("bench", "--quick", "--json", tmp_path / "nowhere" / "b.json")
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "Traceback" not in result.output
+
+
+def test_bench_on_a_device_that_is_not_there_is_bad_input(cli):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = cli("bench", "--quick", "--device", "cuda")
+    assert result.exit_code == 2
+    assert "no CUDA GPU" in result.output

@@ -1,0 +1,146 @@
+"""`dltui run PRESET --jobs N`: every variant runs, each run dir complete, the same results as one by one."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from dltui.core import presets
+from dltui.core.events import RunEnded, RunStarted
+from dltui.core.parallel import Pool, default_jobs
+from dltui.core.runner import plan
+from dltui.core.worker import WorkerDone
+
+RUN_FILES = ("config.json", "metrics.jsonl", "status.json", "summary.json", "snapshots.jsonl", "checkpoint.pt")
+
+
+def finals(runs_dir) -> dict[str, dict]:
+    """variant -> summary of every run in a runs dir."""
+    out = {}
+    for run in runs_dir.iterdir():
+        if run.is_dir():
+            summary = json.loads((run / "summary.json").read_text())
+            out[summary["variant"]] = summary
+    return out
+
+
+@pytest.mark.slow
+def test_jobs_2_runs_every_variant_with_the_same_results_as_one_by_one(cli, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    r1 = cli("run", "polynomial", "--epochs", "6", "--jobs", "1", "--runs-dir", one)
+    r2 = cli("run", "polynomial", "--epochs", "6", "--jobs", "2", "--runs-dir", two)
+    assert r1.exit_code == r2.exit_code == 0, r2.output
+    variants = [name for name, _ in presets.load("polynomial").configs({})]
+    for v in variants:
+        assert f"polynomial {v} epoch 6/6" in r2.output  # each run's progress is shown
+    assert "2 at a time" in r2.output
+    a, b = finals(one), finals(two)
+    assert sorted(a) == sorted(b) == sorted(variants)
+    for v in variants:
+        assert b[v]["status"] == "finished" and b[v]["epochs"] == 6
+        for key in ("final_train_loss", "final_test_loss"):
+            assert b[v][key] == pytest.approx(a[v][key], rel=1e-5), (v, key)
+        assert b[v]["learned_coefficients"] == pytest.approx(a[v]["learned_coefficients"], rel=1e-5)
+    for run in two.iterdir():
+        assert all((run / f).exists() for f in RUN_FILES), run
+        assert len((run / "metrics.jsonl").read_text().splitlines()) == 6
+        assert json.loads((run / "status.json").read_text())["status"] == "finished"
+    # the summary table lists the runs in the preset's order, as one by one does
+    table = r2.output[r2.output.rindex("┃ variant"):] if "┃ variant" in r2.output else r2.output
+    positions = [table.index(v) for v in variants]
+    assert positions == sorted(positions)
+
+
+def test_jobs_below_one_is_bad_input_and_makes_no_run(cli, runs_dir):
+    result = cli("run", "polynomial", "--jobs", "0")
+    assert result.exit_code == 2
+    assert "--jobs 0" in result.output and "Traceback" not in result.output
+    assert not runs_dir.exists() or not any(p.is_dir() for p in runs_dir.iterdir())
+
+
+def test_one_by_one_is_the_default_on_the_cpu():
+    plans = plan(presets.load("polynomial"), {"device": "cpu"})
+    assert default_jobs(plans) == 1
+    assert default_jobs(plans[:1]) == 1
+
+
+def wait_for(pool: Pool, pred, timeout: float = 120) -> list:
+    events, end = [], time.monotonic() + timeout
+    while time.monotonic() < end:
+        events += pool.drain(timeout=0.2)
+        if pred(events):
+            return events
+    raise AssertionError(f"timed out; events so far: {[type(e).__name__ for e in events]}")
+
+
+@pytest.mark.slow
+def test_stopping_a_pool_ends_its_runs_as_interrupted(runs_dir, data_dir):
+    plans = plan(presets.load("polynomial"), {"epochs": 1_000_000, "device": "cpu", "checkpoint": False})
+    pool = Pool(plans, runs_dir, data_dir, jobs=2).start()
+    try:
+        events = wait_for(pool, lambda evs: sum(isinstance(e, RunStarted) for e in evs) >= 2)
+        pool.stop()
+        events += wait_for(pool, lambda evs: any(isinstance(e, WorkerDone) for e in evs))
+    finally:
+        pool.join(10)
+    ended = [e for e in events if isinstance(e, RunEnded)]
+    started = {e.run_id for e in events if isinstance(e, RunStarted)}
+    assert {e.run_id for e in ended} == started and len(started) == 2  # the third plan never started
+    assert {e.status for e in ended} == {"interrupted"}
+    done = [e for e in events if isinstance(e, WorkerDone)]
+    assert len(done) == 1 and done[0].error == ""
+    for rid in started:
+        assert json.loads((runs_dir / rid / "status.json").read_text())["status"] == "interrupted"
+
+
+def test_on_cuda_a_few_runs_share_each_gpu(monkeypatch):
+    import torch
+
+    from dltui.core import device, parallel
+
+    monkeypatch.setattr(device, "resolve_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 16)
+    plans = plan(presets.load("polynomial"), {})
+    assert default_jobs(plans) == 3  # never more processes than runs
+    assert default_jobs(plans * 10) == 2 * parallel.RUNS_PER_GPU
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 3)
+    assert default_jobs(plans * 10) == 3  # nor more than CPU cores to drive them
+
+
+@pytest.mark.slow
+def test_runs_stop_cleanly_when_the_parent_dies(tmp_path):
+    """A parent killed outright (SIGKILL) leaves no orphan training on: its runs end as interrupted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    runs = tmp_path / "runs"
+    script = (
+        "import time\n"
+        "from dltui.core import presets\nfrom dltui.core.parallel import Pool\nfrom dltui.core.runner import plan\n"
+        "if __name__ == '__main__':\n"
+        f"    plans = plan(presets.load('polynomial'), {{'epochs': 1000000, 'device': 'cpu', 'checkpoint': False}})\n"
+        f"    pool = Pool(plans, {str(runs)!r}, {str(tmp_path)!r}, 2).start()\n"
+        "    while True:\n        pool.drain(timeout=0.2)\n"
+    )
+    (tmp_path / "parent.py").write_text(script)
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "parent.py")])
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(runs.glob("*/metrics.jsonl"))) < 2:
+            time.sleep(0.2)
+        assert len(list(runs.glob("*/metrics.jsonl"))) == 2
+    finally:
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 60
+    statuses: list[str] = []
+    while time.monotonic() < deadline:
+        statuses = [json.loads(p.read_text())["status"] for p in runs.glob("*/status.json")]
+        if statuses and all(s == "interrupted" for s in statuses):
+            break
+        time.sleep(0.2)
+    assert statuses == ["interrupted", "interrupted"]
