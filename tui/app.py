@@ -65,17 +65,19 @@ class LabApp(App):
         Binding("question_mark", "help", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("ctrl+q", "quit", "quit", show=False, priority=True),
+        Binding("escape", "leave_field", "leave the form", show=False),
     ]
     DRAIN_S = 0.1
     REDRAW_S = 0.2
 
     def __init__(self, preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None, *,
-                 worker_factory: Callable[..., Any] = Worker, device_probe: Callable[[], str] = probe_device):
+                 presets: list[Preset] | None = None, worker_factory: Callable[..., Any] = Worker,
+                 device_probe: Callable[[], str] = probe_device):
         super().__init__()
         # Training processes need multiprocessing's resource tracker, which must start while sys.stderr is
         # still the real one (inside the app it is Textual's capture, which has no file descriptor).
         resource_tracker.ensure_running()
-        self.presets = presets_mod.load_all()
+        self.presets = list(presets) if presets is not None else presets_mod.load_all()
         names = [p.name for p in self.presets]
         if preset is not None and preset not in names:
             self.presets.insert(0, presets_mod.load(preset))  # a user's own preset file
@@ -298,6 +300,10 @@ class LabApp(App):
     def run_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.selected_variant = event.row_key.value
         self.dirty = True
+
+    def action_leave_field(self) -> None:
+        """Back from a form field to the preset list, where the one-letter keys work."""
+        self.query_one("#presets", ListView).focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.BINDINGS))

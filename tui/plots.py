@@ -1,6 +1,7 @@
 """A panel of plotext plots, one per view a preset names; unknown views are skipped."""
 from __future__ import annotations
 
+from rich.text import Text
 from textual.containers import Container
 from textual_plotext import PlotextPlot
 
@@ -16,18 +17,27 @@ def known_views(names: list[str] | tuple[str, ...]) -> list[str]:
 
 
 class ViewPlot(PlotextPlot):
-    """One view: redrawn from the run buffers by `draw`, never from a worker thread."""
+    """One view, drawn afresh from the run buffers at each render (plotext transforms the data it builds,
+    so a figure is never built twice); `draw` only says what to draw and asks for a render."""
 
     def __init__(self, view_name: str, **kw):
         super().__init__(**kw)
         self.view_name = view_name
-        self.border_title = VIEWS[view_name][0]
+        self.runs: list[RunData] = []
+        self.opts = ViewOptions()
 
     def draw(self, runs: list[RunData], opts: ViewOptions) -> None:
-        plt = self.plt
-        plt.clear_figure()
-        VIEWS[self.view_name][1](plt, runs, opts)
+        self.runs, self.opts = runs, opts
         self.refresh()
+
+    def render(self):
+        """The plot, or a short note where plotext cannot draw it (a very small area, say)."""
+        self.plt.clear_figure()
+        VIEWS[self.view_name][1](self.plt, self.runs, self.opts)
+        try:
+            return super().render()
+        except (IndexError, ValueError, ZeroDivisionError) as e:
+            return Text(f"{self.view_name}: cannot draw here ({type(e).__name__})", style="dim")
 
 
 class PlotPanel(Container):
