@@ -7,6 +7,7 @@ torch is imported in a background thread, so the first screen paints before it h
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from multiprocessing import resource_tracker
 from pathlib import Path
@@ -34,25 +35,32 @@ from .session import Batch
 from .viewkit import X_LABELS, ViewOptions
 
 X_AXES = ("epoch", "step", "time")
-COLUMNS = (("variant", "variant"), ("status", "status"), ("epoch", "epoch"), ("train", "train loss"),
-           ("test", "test loss"), ("acc", "accuracy"), ("best", "best epoch"), ("note", "note"))
+# (key, label, width): fixed widths, so that live updates never re-lay out the screen (None: fit the content)
+COLUMNS = (("variant", "variant", None), ("status", "status", 11), ("epoch", "epoch", 13), ("train", "train loss", 10),
+           ("test", "test loss", 10), ("acc", "accuracy", 8), ("best", "best epoch", 10), ("note", "note", None))
 STATUS_STYLE = {"finished": "green", "running": "cyan", "diverged": "yellow", "failed": "bold red",
                 "interrupted": "magenta", "queued": "dim", "skipped": "dim"}
 NARROW = 110  # columns below which the layout stacks the plots and shrinks the side bar
 QUIT_WAIT_S = 1.5
+TABLE_S = 0.25  # the runs table is rewritten at most 4 times a second
 
 
 def probe_device() -> str:
     """Import torch (slow) and describe the device `auto` picks; runs in a thread."""
-    from ..core.device import describe, resolve_device
+    gc.disable()  # importing torch makes a million objects: no collector passes over them meanwhile
+    try:
+        from ..core.device import describe, resolve_device
 
-    return describe(resolve_device("auto"))
+        return describe(resolve_device("auto"))
+    finally:
+        gc.freeze()  # and none later: full passes over them would stall the UI for 100s of ms
+        gc.enable()
 
 
 class LabApp(App):
     """Presets on the left, their parameters and description; live plots and the runs table on the right."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
     TITLE = "dltui"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
@@ -68,7 +76,7 @@ class LabApp(App):
         Binding("escape", "leave_field", "leave the form", show=False),
     ]
     DRAIN_S = 0.1
-    REDRAW_S = 0.2
+    REDRAW_S = 0.1  # a tick redraws at most one plot (see PlotPanel.draw_next)
 
     def __init__(self, preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None, *,
                  presets: list[Preset] | None = None, worker_factory: Callable[..., Any] = Worker,
@@ -90,8 +98,10 @@ class LabApp(App):
         self.batch: Batch | None = None
         self.worker: Any = None
         self.opts = ViewOptions()
-        self.dirty = False
         self.starting = False
+        self.panel: PlotPanel | None = None  # set on mount, with the runs table and the status line
+        self.stale_rows: set[str] = set()  # table rows with news not yet shown
+        self.rows_at = 0.0
         self.selected_variant: str | None = None  # the runs table's cursor row: the run one-run views show
 
     # -- layout -------------------------------------------------------------------------------
@@ -111,14 +121,17 @@ class LabApp(App):
 
     async def on_mount(self) -> None:
         self.sub_title = "loading torch…"
-        table = self.query_one("#runs", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        # The main screen's widgets, held so that timers and keys reach them while another screen is on top.
+        self.panel = self.main.query_one(PlotPanel)
+        self.table = self.main.query_one("#runs", DataTable)
+        self.status_bar = self.main.query_one("#status", Static)
+        for key, label, width in COLUMNS:
+            self.table.add_column(label, key=key, width=width)
         self.set_interval(self.DRAIN_S, self.drain)
         self.set_interval(self.REDRAW_S, self.redraw)
         self.load_device()
         await self.select_preset(self.preset)
-        self.query_one("#presets", ListView).focus()
+        self.main.query_one("#presets", ListView).focus()
         self.set_class(self.size.width < NARROW, "-narrow")
 
     def on_resize(self, event) -> None:
@@ -132,12 +145,12 @@ class LabApp(App):
     # -- presets and the form -------------------------------------------------------------------
     @on(ListView.Highlighted, "#presets")
     async def preset_highlighted(self, event: ListView.Highlighted) -> None:
-        if event.item is not None:
+        if event.item is not None and self.panel is not None:
             await self.select_preset(self.presets[int(event.item.id.split("-")[1])])
 
     @on(ListView.Selected, "#presets")
     def preset_chosen(self) -> None:
-        inputs = self.query("#form-box Input")
+        inputs = self.main.query("#form-box Input")
         if inputs:
             inputs.first().focus()
 
@@ -146,20 +159,20 @@ class LabApp(App):
         if self.is_mounted_form(preset):
             return
         self.preset = preset
-        self.query_one("#about", Static).update(describe(preset))
-        box = self.query_one("#form-box", Container)
+        self.main.query_one("#about", Static).update(describe(preset))
+        box = self.main.query_one("#form-box", Container)
         await box.remove_children()
         await box.mount(ParamForm(preset, id="form"))
         if self.batch is None or not self.batch.live:
             await self.show_batch(None)
 
     def is_mounted_form(self, preset: Preset) -> bool:
-        forms = self.query(ParamForm)
+        forms = self.main.query(ParamForm)
         return bool(forms) and forms.first().preset is preset
 
     @on(Input.Changed, "#form-box Input")
     def field_changed(self) -> None:
-        self.query_one(ParamForm).show_errors()
+        self.main.query_one(ParamForm).show_errors()
 
     @on(Input.Submitted, "#form-box Input")
     def field_submitted(self) -> None:
@@ -169,15 +182,14 @@ class LabApp(App):
         """Point the plots and the table at a batch of runs (or an empty one for the selected preset)."""
         self.batch = batch
         preset = self.preset if batch is None else next(p for p in self.presets if p.name == batch.preset)
-        await self.query_one(PlotPanel).show(preset.views)
-        table = self.query_one("#runs", DataTable)
+        await self.panel.show(preset.views)
+        table = self.table
         table.clear()
+        self.stale_rows.clear()
         for run in batch.list() if batch else []:
             table.add_row(*self.cells(run.variant), key=run.variant)
         self.selected_variant = None
-        self.dirty = True
-        self.redraw()
-        self.update_status()
+        self.replot()
 
     # -- running ----------------------------------------------------------------------------------
     def action_run(self) -> None:
@@ -185,7 +197,7 @@ class LabApp(App):
         if self.starting or (self.batch is not None and self.batch.live):
             self.notify("a run is already going; press s to stop it first", severity="warning")
             return
-        form = self.query_one(ParamForm)
+        form = self.main.query_one(ParamForm)
         form.show_errors()
         errors = form.errors()
         if errors:
@@ -226,9 +238,19 @@ class LabApp(App):
                         title="cannot run", severity="error", timeout=10)
             self.update_status()
 
+    @property
+    def main(self):
+        """The lab's own screen (the keys and past-runs screens go on top of it)."""
+        return self.screen_stack[0]
+
+    @property
+    def closing(self) -> bool:
+        """True once the app is taking its widgets down (timers may still fire then)."""
+        return not self.table.is_attached
+
     def drain(self) -> None:
         """Move the worker's events into the run buffers (no redraw here)."""
-        if self.worker is None or self.batch is None:
+        if self.worker is None or self.batch is None or self.closing:
             return
         events = self.worker.drain()
         if not events:
@@ -236,14 +258,14 @@ class LabApp(App):
         applied = self.batch.apply(events)
         for message, severity in applied.notices:
             self.notify(message, severity=severity, timeout=10)
-        table = self.query_one("#runs", DataTable)
-        for variant in applied.rows:
-            for (key, _), value in zip(COLUMNS, self.cells(variant)):
-                table.update_cell(variant, key, value, update_width=True)
-        self.dirty = self.dirty or applied.data
+        self.stale_rows |= applied.rows
+        if applied.data:
+            self.panel.mark_stale()
         if applied.done:
             self.reap(self.worker)
             self.worker = None
+            self.flush_rows()
+            self.replot()  # the final picture, every plot at once
         self.update_status()
 
     @work(thread=True, group="reap")
@@ -256,17 +278,33 @@ class LabApp(App):
         row[1] = Text(row[1], style=STATUS_STYLE.get(row[1], ""))
         return row
 
-    def redraw(self) -> None:
-        """Redraw the plots if new data arrived (called by a ~5 Hz timer)."""
-        if not self.dirty:
-            return
-        self.dirty = False
+    def shown_runs(self) -> list:
+        """The runs the plots show, with the runs table's cursor row as the selected run."""
         runs = self.batch.runs if self.batch else {}
         self.opts.selected = runs[self.selected_variant].run_id if self.selected_variant in runs else None
-        self.query_one(PlotPanel).draw(list(runs.values()), self.opts)
+        return list(runs.values())
+
+    def redraw(self) -> None:
+        """One piece of screen work per tick, so that no frame is long: the table's changed rows (at most
+        TABLE_S apart), or one plot with new data (see PlotPanel.draw_next)."""
+        if self.closing:
+            return
+        if self.stale_rows and time.monotonic() - self.rows_at >= TABLE_S:
+            self.flush_rows()
+        else:
+            self.panel.draw_next(self.shown_runs(), self.opts)
+
+    def flush_rows(self) -> None:
+        """Write the changed rows into the runs table."""
+        table = self.table
+        for variant in self.stale_rows:
+            for (key, _, width), value in zip(COLUMNS, self.cells(variant)):
+                table.update_cell(variant, key, value, update_width=width is None and bool(value))
+        self.stale_rows.clear()
+        self.rows_at = time.monotonic()
 
     def update_status(self) -> None:
-        self.query_one("#status", Static).update(status_line(self))
+        self.status_bar.update(status_line(self), layout=False)  # one fixed line
 
     # -- keys -------------------------------------------------------------------------------------
     def action_stop(self) -> None:
@@ -292,18 +330,18 @@ class LabApp(App):
         self.replot()
 
     def replot(self) -> None:
-        self.dirty = True
-        self.redraw()
+        """Redraw every plot now: the axes or the runs changed."""
+        self.panel.draw(self.shown_runs(), self.opts)
         self.update_status()
 
     @on(DataTable.RowHighlighted, "#runs")
     def run_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.selected_variant = event.row_key.value
-        self.dirty = True
+        self.panel.mark_stale()
 
     def action_leave_field(self) -> None:
         """Back from a form field to the preset list, where the one-letter keys work."""
-        self.query_one("#presets", ListView).focus()
+        self.main.query_one("#presets", ListView).focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.BINDINGS))

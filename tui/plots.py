@@ -1,6 +1,9 @@
 """A panel of plotext plots, one per view a preset names; unknown views are skipped."""
 from __future__ import annotations
 
+import math
+import time
+
 from rich.text import Text
 from textual.containers import Container
 from textual_plotext import PlotextPlot
@@ -9,6 +12,7 @@ from .viewkit import VIEWS, RunData, ViewOptions
 from .views import load_all
 
 load_all()
+MIN_INTERVAL_S = 0.2  # each plot at most 5 times a second
 
 
 def known_views(names: list[str] | tuple[str, ...]) -> list[str]:
@@ -25,9 +29,17 @@ class ViewPlot(PlotextPlot):
         self.view_name = view_name
         self.runs: list[RunData] = []
         self.opts = ViewOptions()
+        self.stale = False
+        self.drawn_at = -math.inf
+        self.drawn_key: tuple = ()
 
     def draw(self, runs: list[RunData], opts: ViewOptions) -> None:
-        self.runs, self.opts = runs, opts
+        """Draw `runs` at the next render; skipped when nothing this view reads has changed."""
+        self.stale, self.drawn_at = False, time.monotonic()
+        key = signature(self.view_name, runs, opts)
+        if key == self.drawn_key:
+            return
+        self.runs, self.opts, self.drawn_key = runs, opts, key
         self.refresh()
 
     def render(self):
@@ -38,6 +50,13 @@ class ViewPlot(PlotextPlot):
             return super().render()
         except (IndexError, ValueError, ZeroDivisionError) as e:
             return Text(f"{self.view_name}: cannot draw here ({type(e).__name__})", style="dim")
+
+
+def signature(view_name: str, runs: list[RunData], opts: ViewOptions) -> tuple:
+    """What a view's picture depends on. A drawer marked `reads = "snapshots"` ignores new metric records."""
+    snaps_only = getattr(VIEWS[view_name][1], "reads", "") == "snapshots"
+    data = tuple((r.run_id, r.status, 0 if snaps_only else len(r.records), len(r.snapshots)) for r in runs)
+    return data, opts.x, opts.log, opts.selected, opts.smooth
 
 
 class PlotPanel(Container):
@@ -58,5 +77,21 @@ class PlotPanel(Container):
         self.set_class(len(names) > 1, "-multi")
 
     def draw(self, runs: list[RunData], opts: ViewOptions) -> None:
+        """Redraw every plot now (after a key press or a new batch)."""
         for plot in self.query(ViewPlot):
             plot.draw(runs, opts)
+
+    def mark_stale(self) -> None:
+        for plot in self.query(ViewPlot):
+            plot.stale = True
+
+    def draw_next(self, runs: list[RunData], opts: ViewOptions) -> None:
+        """Redraw one stale plot, the one drawn longest ago, if that was at least MIN_INTERVAL_S ago.
+
+        One plot per frame keeps each frame short (a plotext build takes tens of ms), and each plot is
+        redrawn at most 1 / MIN_INTERVAL_S times a second, only when new data arrived.
+        """
+        now = time.monotonic()
+        stale = [p for p in self.query(ViewPlot) if p.stale and now - p.drawn_at >= MIN_INTERVAL_S]
+        if stale:
+            min(stale, key=lambda p: p.drawn_at).draw(runs, opts)

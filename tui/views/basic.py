@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, selected_run, series, view
+from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, decimate, selected_run, series, view
 
+POINTS = 150  # per line: more than a plot's braille columns; plotext's build time grows with it
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
 
 
@@ -20,7 +21,7 @@ def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: flo
             key = f"{split}_{metric}"
             if split != "train" and _same(run, key, f"train_{metric}"):
                 continue
-            xs, ys = series(run, key, opts)
+            xs, ys = decimate(*series(run, key, opts), POINTS)
             if not xs:
                 continue
             label = run.variant if split == "train" else None  # the title says which marker is which split
@@ -68,3 +69,6 @@ def draw_function(plt, runs: list[RunData], opts: ViewOptions) -> None:
         plt.plot(s["x"], s["learned"], color=colours[i % len(colours)], marker="dot", label=f"epoch {s['epoch']}")
     plt.title(f"{run.variant}: learned vs target")
     plt.xlabel("x")
+
+
+draw_function.reads = "snapshots"  # redrawn only when a snapshot arrives, not at every epoch
