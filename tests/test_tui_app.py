@@ -201,3 +201,15 @@ async def test_past_runs_screen_lists_and_overlays(runs_dir, data_dir, cli):
 
 def test_named_preset_loads():
     assert load("polynomial").views == ("loss", "function")
+
+
+async def test_small_terminal_shows_one_plot_and_v_cycles(runs_dir, data_dir):
+    app = LabApp(presets=[toy_preset()], device_probe=lambda: CPU)
+    async with app.run_test(size=(80, 24)) as pilot:
+        shown = lambda: [p.view_name for p in app.query(ViewPlot) if p.display and p.styles.display != "none"]  # noqa: E731
+        assert app.has_class("-short", "-narrow") and shown() == ["loss"]
+        await pilot.press("v")
+        assert shown() == ["function"]
+        await pilot.resize_terminal(140, 45)
+        await pilot.pause()
+        assert not app.has_class("-short") and shown() == ["loss", "function"]

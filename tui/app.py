@@ -41,6 +41,7 @@ COLUMNS = (("variant", "variant", None), ("status", "status", 11), ("epoch", "ep
 STATUS_STYLE = {"finished": "green", "running": "cyan", "diverged": "yellow", "failed": "bold red",
                 "interrupted": "magenta", "queued": "dim", "skipped": "dim"}
 NARROW = 110  # columns below which the layout stacks the plots and shrinks the side bar
+SHORT = 32  # rows below which one plot is shown at a time
 QUIT_WAIT_S = 1.5
 TABLE_S = 0.25  # the runs table is rewritten at most 4 times a second
 
@@ -68,8 +69,9 @@ class LabApp(App):
         Binding("s", "stop", "stop"),
         Binding("space", "pause", "pause"),
         Binding("l", "log", "log y"),
-        Binding("x", "xaxis", "x-axis"),
-        Binding("p", "past", "past runs"),
+        Binding("x", "xaxis", "x axis"),
+        Binding("v", "next_view", "view"),
+        Binding("p", "past", "past"),
         Binding("question_mark", "help", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("ctrl+q", "quit", "quit", show=False, priority=True),
@@ -132,10 +134,15 @@ class LabApp(App):
         self.load_device()
         await self.select_preset(self.preset)
         self.main.query_one("#presets", ListView).focus()
-        self.set_class(self.size.width < NARROW, "-narrow")
+        self.fit(self.size)
 
     def on_resize(self, event) -> None:
-        self.set_class(event.size.width < NARROW, "-narrow")
+        self.fit(event.size)
+
+    def fit(self, size) -> None:
+        """Narrow: plots stacked, a slimmer side bar. Short: one plot at a time (v shows the next)."""
+        self.set_class(size.width < NARROW, "-narrow")
+        self.set_class(size.height < SHORT, "-short")
 
     @work(thread=True, exit_on_error=False, group="device")
     def load_device(self) -> str:
@@ -338,6 +345,10 @@ class LabApp(App):
     def run_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.selected_variant = event.row_key.value
         self.panel.mark_stale()
+
+    def action_next_view(self) -> None:
+        self.panel.cycle()
+        self.replot()
 
     def action_leave_field(self) -> None:
         """Back from a form field to the preset list, where the one-letter keys work."""

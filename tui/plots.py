@@ -65,6 +65,7 @@ class PlotPanel(Container):
     def __init__(self, **kw):
         super().__init__(**kw)
         self.names: list[str] = []
+        self.current = 0  # the one view shown on a short terminal
 
     async def show(self, names: list[str] | tuple[str, ...]) -> None:
         """Replace the plots with the known views among `names`."""
@@ -75,6 +76,18 @@ class PlotPanel(Container):
         await self.remove_children()
         await self.mount_all([ViewPlot(n, classes="plot") for n in names])
         self.set_class(len(names) > 1, "-multi")
+        self.current = 0
+        self.mark_current()
+
+    def cycle(self) -> None:
+        """Show the next view where only one fits (a short terminal)."""
+        if self.names:
+            self.current = (self.current + 1) % len(self.names)
+            self.mark_current()
+
+    def mark_current(self) -> None:
+        for i, plot in enumerate(self.query(ViewPlot)):
+            plot.set_class(i == self.current, "-current")
 
     def draw(self, runs: list[RunData], opts: ViewOptions) -> None:
         """Redraw every plot now (after a key press or a new batch)."""
