@@ -183,7 +183,10 @@ class LabApp(App):
 
     @on(Input.Submitted, "#form-box Input")
     def field_submitted(self) -> None:
+        """Enter in a field runs; the runs table takes the focus, so that the one-letter keys work again."""
         self.action_run()
+        if self.starting:
+            self.table.focus()
 
     async def show_batch(self, batch: Batch | None) -> None:
         """Point the plots and the table at a batch of runs (or an empty one for the selected preset)."""
