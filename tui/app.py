@@ -1,5 +1,423 @@
-"""The Textual app (placeholder until the TUI lands)."""
+"""The Textual lab: pick a preset, tune it, watch it learn live, compare runs.
+
+Training runs in a separate process (core/worker.py); a timer drains its events into the run
+buffers, and another redraws the plots at most ~5 times a second when new data has arrived.
+torch is imported in a background thread, so the first screen paints before it has loaded.
+"""
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from multiprocessing import resource_tracker
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Input, Label, ListItem, ListView, Static
+from textual.worker import Worker as TaskWorker, WorkerState
+
+from ..core import presets as presets_mod
+from ..core import runner
+from ..core.data import default_data_dir
+from ..core.errors import BadInput
+from ..core.presets import Preset
+from ..core.store import RunStore
+from ..core.worker import Worker
+from .form import ParamForm
+from .plots import PlotPanel
+from .screens import HelpScreen, PastRunsScreen
+from .session import Batch
+from .viewkit import X_LABELS, ViewOptions
+
+X_AXES = ("epoch", "step", "time")
+# (key, label, width): fixed widths, so that live updates never re-lay out the screen (None: fit the content)
+COLUMNS = (("variant", "variant", None), ("status", "status", 11), ("epoch", "epoch", 13), ("train", "train loss", 10),
+           ("test", "test loss", 10), ("acc", "accuracy", 8), ("best", "best epoch", 10), ("note", "note", None))
+STATUS_STYLE = {"finished": "green", "running": "cyan", "diverged": "yellow", "failed": "bold red",
+                "interrupted": "magenta", "queued": "dim", "skipped": "dim"}
+NARROW = 110  # columns below which the layout stacks the plots and shrinks the side bar
+SHORT = 32  # rows below which one plot is shown at a time
+QUIT_WAIT_S = 1.5
+TABLE_S = 0.25  # the runs table is rewritten at most 4 times a second
 
 
-def run_app(preset=None, runs_dir=None, data_dir=None) -> int:
-    raise SystemExit("the TUI is not built yet; use `dltui run PRESET`")
+def probe_device() -> str:
+    """Import torch (slow) and describe the device `auto` picks; runs in a thread."""
+    gc.disable()  # importing torch makes a million objects: no collector passes over them meanwhile
+    try:
+        from ..core.device import describe, resolve_device
+
+        return describe(resolve_device("auto"))
+    finally:
+        gc.freeze()  # and none later: full passes over them would stall the UI for 100s of ms
+        gc.enable()
+
+
+class LabApp(App):
+    """Presets on the left, their parameters and description; live plots and the runs table on the right."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
+    TITLE = "dltui"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("r", "run", "run"),
+        Binding("s", "stop", "stop"),
+        Binding("space", "pause", "pause"),
+        Binding("l", "log", "log y"),
+        Binding("x", "xaxis", "x axis"),
+        Binding("v", "next_view", "view"),
+        Binding("p", "past", "past"),
+        Binding("question_mark", "help", "keys", key_display="?"),
+        Binding("q", "quit", "quit"),
+        Binding("ctrl+q", "quit", "quit", show=False, priority=True),
+        Binding("escape", "leave_field", "leave the form", show=False),
+    ]
+    DRAIN_S = 0.1
+    REDRAW_S = 0.1  # a tick redraws at most one plot (see PlotPanel.draw_next)
+
+    def __init__(self, preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None, *,
+                 presets: list[Preset] | None = None, worker_factory: Callable[..., Any] = Worker,
+                 device_probe: Callable[[], str] = probe_device):
+        super().__init__()
+        # Training processes need multiprocessing's resource tracker, which must start while sys.stderr is
+        # still the real one (inside the app it is Textual's capture, which has no file descriptor).
+        resource_tracker.ensure_running()
+        self.presets = list(presets) if presets is not None else presets_mod.load_all()
+        names = [p.name for p in self.presets]
+        if preset is not None and preset not in names:
+            self.presets.insert(0, presets_mod.load(preset))  # a user's own preset file
+        self.first = 0 if preset is None or preset not in names else names.index(preset)
+        self.store = RunStore(runs_dir)
+        self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        self.worker_factory = worker_factory
+        self.device_probe = device_probe
+        self.preset: Preset = self.presets[self.first]
+        self.batch: Batch | None = None
+        self.worker: Any = None
+        self.opts = ViewOptions()
+        self.starting = False
+        self.panel: PlotPanel | None = None  # set on mount, with the runs table and the status line
+        self.stale_rows: set[str] = set()  # table rows with news not yet shown
+        self.rows_at = 0.0
+        self.selected_variant: str | None = None  # the runs table's cursor row: the run one-run views show
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with VerticalScroll(id="sidebar"):
+                yield ListView(*[ListItem(Label(p.name), id=f"preset-{i}") for i, p in enumerate(self.presets)],
+                               id="presets", initial_index=self.first)
+                yield Container(id="form-box")
+                yield Static(id="about")
+            with Vertical(id="work"):
+                yield PlotPanel(id="plots")
+                yield Static(id="status")
+                yield DataTable(id="runs", cursor_type="row")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.sub_title = "loading torch…"
+        # The main screen's widgets, held so that timers and keys reach them while another screen is on top.
+        self.panel = self.main.query_one(PlotPanel)
+        self.table = self.main.query_one("#runs", DataTable)
+        self.status_bar = self.main.query_one("#status", Static)
+        for key, label, width in COLUMNS:
+            self.table.add_column(label, key=key, width=width)
+        self.set_interval(self.DRAIN_S, self.drain)
+        self.set_interval(self.REDRAW_S, self.redraw)
+        self.load_device()
+        await self.select_preset(self.preset)
+        self.main.query_one("#presets", ListView).focus()
+        self.fit(self.size)
+
+    def on_resize(self, event) -> None:
+        self.fit(event.size)
+
+    def fit(self, size) -> None:
+        """Narrow: plots stacked, a slimmer side bar. Short: one plot at a time (v shows the next)."""
+        self.set_class(size.width < NARROW, "-narrow")
+        self.set_class(size.height < SHORT, "-short")
+
+    @work(thread=True, exit_on_error=False, group="device")
+    def load_device(self) -> str:
+        """Import torch in the background and put the device in the header."""
+        return self.device_probe()
+
+    # -- presets and the form -------------------------------------------------------------------
+    @on(ListView.Highlighted, "#presets")
+    async def preset_highlighted(self, event: ListView.Highlighted) -> None:
+        if event.item is not None and self.panel is not None:
+            await self.select_preset(self.presets[int(event.item.id.split("-")[1])])
+
+    @on(ListView.Selected, "#presets")
+    def preset_chosen(self) -> None:
+        inputs = self.main.query("#form-box Input")
+        if inputs:
+            inputs.first().focus()
+
+    async def select_preset(self, preset: Preset) -> None:
+        """Show a preset's description and form; its plots too, unless a run of another is live."""
+        if self.is_mounted_form(preset):
+            return
+        self.preset = preset
+        self.main.query_one("#about", Static).update(describe(preset))
+        box = self.main.query_one("#form-box", Container)
+        await box.remove_children()
+        await box.mount(ParamForm(preset, id="form"))
+        if self.batch is None or not self.batch.live:
+            await self.show_batch(None)
+
+    def is_mounted_form(self, preset: Preset) -> bool:
+        forms = self.main.query(ParamForm)
+        return bool(forms) and forms.first().preset is preset
+
+    @on(Input.Changed, "#form-box Input")
+    def field_changed(self) -> None:
+        self.main.query_one(ParamForm).show_errors()
+
+    @on(Input.Submitted, "#form-box Input")
+    def field_submitted(self) -> None:
+        """Enter in a field runs; the runs table takes the focus, so that the one-letter keys work again."""
+        self.action_run()
+        if self.starting:
+            self.table.focus()
+
+    async def show_batch(self, batch: Batch | None) -> None:
+        """Point the plots and the table at a batch of runs (or an empty one for the selected preset)."""
+        self.batch = batch
+        preset = self.preset if batch is None else next(p for p in self.presets if p.name == batch.preset)
+        await self.panel.show(preset.views)
+        table = self.table
+        table.clear()
+        self.stale_rows.clear()
+        for run in batch.list() if batch else []:
+            table.add_row(*self.cells(run.variant), key=run.variant)
+        self.selected_variant = None
+        self.replot()
+
+    # -- running ----------------------------------------------------------------------------------
+    def action_run(self) -> None:
+        """Run every variant of the selected preset with the form's values."""
+        if self.starting or (self.batch is not None and self.batch.live):
+            self.notify("a run is already going; press s to stop it first", severity="warning")
+            return
+        form = self.main.query_one(ParamForm)
+        form.show_errors()
+        errors = form.errors()
+        if errors:
+            self.notify("\n".join(errors.values()), title="cannot run: fix the marked field", severity="error")
+            return
+        try:
+            plans = runner.plan(form.preset, form.overrides())
+        except BadInput as e:
+            self.notify(str(e), title="cannot run", severity="error")
+            return
+        self.starting = True
+        self.update_status()
+        self.start_runs(form.preset, plans)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="start")
+    def start_runs(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[Batch, Any]:
+        """Check everything a user could get wrong, then start the training process."""
+        runner.preflight(plans, self.store, self.data_dir)
+        return Batch(preset.name, plans), self.worker_factory(plans, self.store.root, self.data_dir).start()
+
+    @on(TaskWorker.StateChanged)
+    async def task_changed(self, event: TaskWorker.StateChanged) -> None:
+        """The one place that handles the background tasks' results and failures."""
+        w = event.worker
+        if w.group == "device" and w.state == WorkerState.SUCCESS:
+            self.sub_title = w.result
+        elif w.group == "device" and w.state == WorkerState.ERROR:
+            self.sub_title = "torch did not load"
+            self.notify(f"torch could not be loaded: {w.error}", severity="error")
+        elif w.group == "start" and w.state == WorkerState.SUCCESS:
+            self.starting = False
+            batch, self.worker = w.result
+            await self.show_batch(batch)
+        elif w.group == "start" and w.state == WorkerState.ERROR:
+            self.starting = False
+            err = w.error
+            self.notify(str(err) if isinstance(err, BadInput) else f"{type(err).__name__}: {err}",
+                        title="cannot run", severity="error", timeout=10)
+            self.update_status()
+
+    @property
+    def main(self):
+        """The lab's own screen (the keys and past-runs screens go on top of it)."""
+        return self.screen_stack[0]
+
+    @property
+    def closing(self) -> bool:
+        """True once the app is taking its widgets down (timers may still fire then)."""
+        return not self.table.is_attached
+
+    def drain(self) -> None:
+        """Move the worker's events into the run buffers (no redraw here)."""
+        if self.worker is None or self.batch is None or self.closing:
+            return
+        events = self.worker.drain()
+        if not events:
+            return
+        applied = self.batch.apply(events)
+        for message, severity in applied.notices:
+            self.notify(message, severity=severity, timeout=10)
+        self.stale_rows |= applied.rows
+        if applied.data:
+            self.panel.mark_stale()
+        if applied.done:
+            self.reap(self.worker)
+            self.worker = None
+            self.flush_rows()
+            self.replot()  # the final picture, every plot at once
+        self.update_status()
+
+    @work(thread=True, group="reap")
+    def reap(self, worker: Any) -> None:
+        """Wait for a finished training process to exit, off the UI thread."""
+        worker.join(5)
+
+    def cells(self, variant: str) -> list[Any]:
+        row = list(self.batch.row(variant))
+        row[1] = Text(row[1], style=STATUS_STYLE.get(row[1], ""))
+        return row
+
+    def shown_runs(self) -> list:
+        """The runs the plots show, with the runs table's cursor row as the selected run."""
+        runs = self.batch.runs if self.batch else {}
+        self.opts.selected = runs[self.selected_variant].run_id if self.selected_variant in runs else None
+        return list(runs.values())
+
+    def redraw(self) -> None:
+        """One piece of screen work per tick, so that no frame is long: the table's changed rows (at most
+        TABLE_S apart), or one plot with new data (see PlotPanel.draw_next)."""
+        if self.closing:
+            return
+        if self.stale_rows and time.monotonic() - self.rows_at >= TABLE_S:
+            self.flush_rows()
+        else:
+            self.panel.draw_next(self.shown_runs(), self.opts)
+
+    def flush_rows(self) -> None:
+        """Write the changed rows into the runs table."""
+        table = self.table
+        for variant in self.stale_rows:
+            for (key, _, width), value in zip(COLUMNS, self.cells(variant)):
+                table.update_cell(variant, key, value, update_width=width is None and bool(value))
+        self.stale_rows.clear()
+        self.rows_at = time.monotonic()
+
+    def update_status(self) -> None:
+        self.status_bar.update(status_line(self), layout=False)  # one fixed line
+
+    # -- keys -------------------------------------------------------------------------------------
+    def action_stop(self) -> None:
+        if self.worker is None:
+            self.notify("nothing is running", severity="warning")
+            return
+        self.worker.stop()
+        self.notify("stopping: the running run ends as interrupted")
+
+    def action_pause(self) -> None:
+        if self.worker is None:
+            self.notify("nothing is running", severity="warning")
+            return
+        self.worker.toggle_pause()
+        self.update_status()
+
+    def action_log(self) -> None:
+        self.opts.log = not self.opts.log
+        self.replot()
+
+    def action_xaxis(self) -> None:
+        self.opts.x = X_AXES[(X_AXES.index(self.opts.x) + 1) % len(X_AXES)]
+        self.replot()
+
+    def replot(self) -> None:
+        """Redraw every plot now: the axes or the runs changed."""
+        self.panel.draw(self.shown_runs(), self.opts)
+        self.update_status()
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def run_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.selected_variant = event.row_key.value
+        self.panel.mark_stale()
+
+    def action_next_view(self) -> None:
+        self.panel.cycle()
+        self.replot()
+
+    def action_leave_field(self) -> None:
+        """Back from a form field to the preset list, where the one-letter keys work."""
+        self.main.query_one("#presets", ListView).focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.BINDINGS))
+
+    def action_past(self) -> None:
+        self.push_screen(PastRunsScreen(self.store, self.presets))
+
+    async def action_quit(self) -> None:
+        """Stop the runs cleanly (their status `interrupted`), then leave."""
+        await self.wind_down()
+        self.exit(0)
+
+    async def wind_down(self) -> None:
+        """Ask the training process to stop and wait briefly for its last events."""
+        if self.worker is None:
+            return
+        self.worker.stop()
+        deadline = time.monotonic() + QUIT_WAIT_S
+        while self.worker is not None and time.monotonic() < deadline:
+            self.drain()
+            await asyncio.sleep(0.05)
+        if self.worker is not None:
+            self.worker.join(0.2)
+
+    async def on_unmount(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker.join(1)
+
+
+def describe(preset: Preset) -> Text:
+    """The description panel: title, what it shows, the seed question, the variants."""
+    t = Text()
+    t.append(preset.title + "\n", style="bold")
+    t.append(preset.shows + "\n", style="italic")
+    if preset.seeds:
+        t.append(f"answers: {preset.seeds}\n", style="dim")
+    t.append(f"runs: {', '.join(v.name for v in preset.variants)}\n\n", style="dim")
+    t.append(" ".join(preset.description.split()))
+    return t
+
+
+def status_line(app: LabApp) -> Text:
+    """One line under the plots: what is running, and how the plots are drawn."""
+    t = Text()
+    b = app.batch
+    if app.starting:
+        t.append(f"{app.preset.name}: checking and starting…", style="cyan")
+    elif b is not None:
+        ended = sum(r.status not in ("queued", "running") for r in b.list())
+        state = "running" if b.live else "done"
+        if b.live and app.worker is not None and app.worker.paused:
+            state = "paused"
+        t.append(f"{b.preset}: {state}, {ended}/{len(b.runs)} runs ended", style="cyan" if b.live else "")
+    else:
+        t.append(f"{app.preset.name}: press r to run {len(app.preset.variants)} runs")
+    t.append(f"   x: {X_LABELS[app.opts.x]}  y: {'log' if app.opts.log else 'linear'}", style="dim")
+    return t
+
+
+def run_app(preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None) -> int:
+    """Open the lab; returns the exit code."""
+    app = LabApp(preset, runs_dir, data_dir)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,147 @@
+"""The keys screen and the past-runs screen (the runs dir: open one run's curves, overlay several)."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from ..core.presets import Preset
+from ..core.store import RunInfo, RunStore
+from .plots import PlotPanel
+from .session import fmt, pct
+from .viewkit import RunData, ViewOptions
+
+MORE_KEYS = (
+    ("enter", "in a form field: run with these values"),
+    ("escape", "leave a form field / close a screen"),
+    ("tab", "next widget (presets, form, runs table)"),
+    ("ctrl+q", "quit from anywhere"),
+)
+PAST_VIEWS = ("loss", "accuracy")
+
+
+class HelpScreen(ModalScreen):
+    """The keys, and what they do."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "close")]
+
+    def __init__(self, bindings: list[Binding]):
+        super().__init__()
+        self.keys = [(b.key_display or b.key, b.description) for b in bindings if b.show]
+
+    def compose(self) -> ComposeResult:
+        t = Text()
+        t.append("keys\n\n", style="bold")
+        for key, what in [*self.keys, *MORE_KEYS]:
+            t.append(f"{key:>8}  ", style="bold cyan")
+            t.append(what + "\n")
+        t.append("\nx cycles the x-axis: epoch, update (step), wall-clock seconds: the fair axes\n"
+                 "to compare full-batch with minibatch runs. Space pauses and resumes training.\n"
+                 "In past runs: space marks runs, enter overlays the marked ones (or the one under the cursor).",
+                 style="dim")
+        yield Static(t, id="help-text")
+
+
+class PastRunsScreen(Screen):
+    """The runs dir as a table; enter opens the marked runs (or the one under the cursor) as curves."""
+
+    BINDINGS = [
+        Binding("space", "mark", "mark"),
+        Binding("enter", "open", "open/overlay", priority=True),
+        Binding("l", "log", "log y"),
+        Binding("x", "xaxis", "x-axis"),
+        Binding("escape,p", "app.pop_screen", "back"),
+        Binding("q", "app.quit", "quit"),
+    ]
+
+    def __init__(self, store: RunStore, presets: list[Preset]):
+        super().__init__()
+        self.store = store
+        self.views = {p.name: p.views for p in presets}
+        self.infos: dict[str, RunInfo] = {}
+        self.marked: list[str] = []
+        self.opts = ViewOptions()
+        self.shown: list[RunData] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="past"):
+            yield Static(f"runs in {self.store.root}: space marks, enter opens or overlays", id="past-title")
+            yield DataTable(id="past-runs", cursor_type="row")
+            yield PlotPanel(id="past-plots")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#past-runs", DataTable)
+        for key in ("mark", "run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "accuracy"):
+            table.add_column(key, key=key)
+        for info in reversed(self.store.list()):  # newest first
+            self.infos[info.run_id] = info
+            table.add_row(*row_of(info), key=info.run_id)
+        if not self.infos:
+            self.query_one("#past-title", Static).update(f"no runs in {self.store.root} yet: press escape, then r")
+        table.focus()
+
+    def action_mark(self) -> None:
+        table = self.query_one("#past-runs", DataTable)
+        if not self.infos:
+            return
+        run_id = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if run_id in self.marked:
+            self.marked.remove(run_id)
+        else:
+            self.marked.append(run_id)
+        table.update_cell(run_id, "mark", "✓" if run_id in self.marked else "")
+
+    async def action_open(self) -> None:
+        """Show the marked runs' curves overlaid (or the cursor's run)."""
+        table = self.query_one("#past-runs", DataTable)
+        if not self.infos:
+            return
+        ids = self.marked or [table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value]
+        self.shown = run_datas([self.infos[i] for i in ids])
+        first = self.infos[ids[0]].status.get("preset", "")
+        views = self.views.get(first, PAST_VIEWS)
+        await self.query_one(PlotPanel).show(views if len(ids) == 1 else [v for v in views if v in PAST_VIEWS] or PAST_VIEWS)
+        self.redraw()
+
+    def action_log(self) -> None:
+        self.opts.log = not self.opts.log
+        self.redraw()
+
+    def action_xaxis(self) -> None:
+        axes = ("epoch", "step", "time")
+        self.opts.x = axes[(axes.index(self.opts.x) + 1) % len(axes)]
+        self.redraw()
+
+    def redraw(self) -> None:
+        self.query_one(PlotPanel).draw(self.shown, self.opts)
+
+
+def row_of(info: RunInfo) -> tuple[str, ...]:
+    """A past run's table cells (from its summary, or its last metrics line if it has none)."""
+    s = info.summary
+    last = {} if s else (info.metrics() or [{}])[-1]
+
+    def get(k):
+        return s.get(f"final_{k}") if s else last.get(k)
+
+    acc = get("val_acc") if get("val_acc") is not None else get("test_acc")
+    epochs = s.get("epochs") if s else last.get("epoch", 0)
+    return ("", info.run_id, info.state, info.status.get("preset", "?"), info.status.get("variant", "?"),
+            str(epochs), fmt(get("train_loss")), fmt(get("test_loss")), pct(acc))
+
+
+def run_datas(infos: list[RunInfo]) -> list[RunData]:
+    """The runs as plot buffers, named by variant (with the run's time when two share a variant)."""
+    variants = [i.status.get("variant", i.run_id) for i in infos]
+    out = []
+    for n, (info, variant) in enumerate(zip(infos, variants)):
+        if variants.count(variant) > 1:
+            variant = f"{variant} {info.run_id[9:15]}"
+        out.append(RunData(info.run_id, variant, info.config, info.state, info.metrics(), info.snapshots(),
+                           info.summary, index=n))
+    return out

@@ -1,0 +1,141 @@
+"""The runs of one press of `r`: a RunData per variant, fed by the worker's events. No textual here.
+
+The app drains the worker on a timer and hands the events to `Batch.apply`, which updates the
+buffers and says what changed; plots and the table are redrawn from the buffers on their own timer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
+from ..core.runner import RunPlan
+from ..core.worker import WorkerDone
+from .viewkit import RunData
+
+LIVE = ("queued", "starting", "running")
+
+
+@dataclass
+class Applied:
+    """What a batch of events changed: new data to plot, rows to refresh, notices to show."""
+
+    data: bool = False
+    rows: set[str] = field(default_factory=set)
+    notices: list[tuple[str, str]] = field(default_factory=list)  # (message, severity)
+    done: bool = False
+
+
+class Batch:
+    """The variants of one preset run together, in order, by one worker."""
+
+    def __init__(self, preset: str, plans: list[RunPlan]):
+        self.preset = preset
+        self.runs: dict[str, RunData] = {
+            p.variant: RunData(run_id="", variant=p.variant, config=p.config.to_dict(), status="queued", index=i)
+            for i, p in enumerate(plans)
+        }
+        self.progress: dict[str, Progress] = {}
+        self.reasons: dict[str, str] = {}
+        self.done = False
+
+    def list(self) -> list[RunData]:
+        return list(self.runs.values())
+
+    @property
+    def live(self) -> bool:
+        return not self.done
+
+    def apply(self, events: list[Any]) -> Applied:
+        """Update the buffers from the worker's events."""
+        out = Applied()
+        for ev in events:
+            self._apply_one(ev, out)
+        return out
+
+    def _apply_one(self, ev: Any, out: Applied) -> None:
+        if isinstance(ev, WorkerDone):
+            self._finish(ev.error, out)
+            return
+        run = self.runs.get(getattr(ev, "variant", ""))
+        if run is None:
+            return
+        out.rows.add(run.variant)
+        if isinstance(ev, RunStarted):
+            run.run_id, run.config, run.status = ev.run_id, ev.config, "running"
+        elif isinstance(ev, EpochEnded):
+            run.records.append(ev.record)
+            self.progress.pop(run.variant, None)
+            out.data = True
+        elif isinstance(ev, Progress):
+            self.progress[run.variant] = ev
+        elif isinstance(ev, Snapshot):
+            run.snapshots.append({"epoch": ev.epoch, "kind": ev.kind, **ev.data})
+            out.data = True
+        elif isinstance(ev, RunEnded):
+            self._ended(run, ev, out)
+
+    def _ended(self, run: RunData, ev: RunEnded, out: Applied) -> None:
+        run.run_id = run.run_id or ev.run_id
+        run.status, run.summary = ev.status, ev.summary
+        self.progress.pop(run.variant, None)
+        if ev.reason:
+            self.reasons[run.variant] = ev.reason
+        if ev.status == "failed":
+            out.notices.append((f"{self.preset} {run.variant} failed: {ev.reason}", "error"))
+        elif ev.status == "diverged":
+            out.notices.append((f"{self.preset} {run.variant} diverged: {ev.reason}", "warning"))
+        out.data = True
+
+    def _finish(self, error: str, out: Applied) -> None:
+        """The worker is gone: runs it never ended are failed (on an error) or skipped (on a stop)."""
+        self.done = out.done = True
+        for run in self.runs.values():
+            if run.status in LIVE:
+                out.rows.add(run.variant)
+                if error or run.status != "queued":
+                    run.status = "failed"
+                    self.reasons[run.variant] = error or "the training process ended before this run did"
+                else:
+                    run.status = "skipped"
+        if error:
+            out.notices.append((f"{self.preset}: training stopped: {error}", "error"))
+
+    def row(self, variant: str) -> tuple[str, ...]:
+        """The table's cells for a variant: variant, status, epoch, losses, accuracy, best epoch, note."""
+        run = self.runs[variant]
+        last = run.records[-1] if run.records else {}
+        epochs = run.config.get("epochs", "?")
+        prog = self.progress.get(variant)
+        epoch = f"{last.get('epoch', 0)}/{epochs}"
+        if prog is not None and run.status == "running":
+            epoch = f"{prog.epoch - 1 + prog.fraction:.1f}/{epochs}"
+        acc = last.get("val_acc") if last.get("val_acc") is not None else last.get("test_acc")
+        return (variant, run.status, epoch, fmt(last.get("train_loss")), fmt(last.get("test_loss")),
+                pct(acc), str(best_epoch(run) or "-"), self.reasons.get(variant, ""))
+
+
+def best_epoch(run: RunData) -> int | None:
+    """The summary's best epoch, or while running the epoch with the best val/test score so far."""
+    if run.summary.get("best_epoch") is not None:
+        return run.summary["best_epoch"]
+    best, best_val = None, None
+    for r in run.records:
+        for key, sign in (("val_acc", -1), ("test_acc", -1), ("val_loss", 1), ("test_loss", 1)):
+            if r.get(key) is not None:
+                score = sign * r[key]
+                if best_val is None or score < best_val:
+                    best, best_val = r["epoch"], score
+                break
+    return best
+
+
+def fmt(v: Any) -> str:
+    """A loss for a table cell: 4 significant digits, '-' when missing."""
+    if v is None:
+        return "-"
+    return f"{v:.4g}"
+
+
+def pct(v: Any) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
