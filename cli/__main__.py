@@ -3,6 +3,11 @@ from __future__ import annotations
 
 
 def main() -> None:
+    import os
+    import sys
+
+    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+        os.environ["COLUMNS"] = "160"  # piped or logged: tables at full width, not cut to 80 columns
     from .app import app
 
     app()

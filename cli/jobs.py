@@ -16,32 +16,35 @@ def run_jobs(name: str, plans: list, store, ddir, jobs: int) -> int:
 
     from .console import ConsoleSink, summary_table
     from .core import runner
+    from .core.engine import Control
     from .core.parallel import Pool
+    from .signals import StopOnSignal, survive_lost_output
 
     console = Console()
     sink = ConsoleSink(name, len(plans), console)
     pool, started = Pool(plans, store.root, ddir, jobs), {}
-    interrupted = False
-    with sink:
+    show = survive_lost_output(sink)
+    # Ctrl-C, SIGTERM, SIGHUP: every process stops at its next step and ends its run as interrupted.
+    with StopOnSignal(Control(stop=pool.stop_event)) as stopper, sink:
         console.print(f"[dim]{name}: {len(plans)} runs, {pool.jobs} at a time[/]")
         pool.start()
         try:
-            error = _follow(pool, sink, started)
-        except KeyboardInterrupt:
-            interrupted = True
-            pool.stop()  # each run ends as interrupted and writes its files
-            error = _follow(pool, sink, started)
+            error = _follow(pool, show, started)
+        except KeyboardInterrupt:  # a second signal: stop waiting; the children see the parent gone and stop
+            pool.join(2)
+            return stopper.exit_code or 130
     pool.join(5)
+    interrupted = bool(stopper.signum)
     ended = _in_plan_order(sink.ended + _lost(sink.ended, started, error), plans)
     console.print(summary_table(ended, f"{name}: interrupted" if interrupted else name))
     console.print(f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
     if error:
         console.print(f"[red]{error}[/]")
     statuses = [e.status for e in ended] + (["failed"] if error and not interrupted else [])
-    return 130 if interrupted else runner.exit_code(statuses)
+    return stopper.exit_code if interrupted else runner.exit_code(statuses)
 
 
-def _follow(pool, sink, started: dict[str, str]) -> str:
+def _follow(pool, show, started: dict[str, str]) -> str:
     """Pass the pool's events to the console until every process is done; returns the pool's error."""
     from .core.events import RunStarted
     from .core.worker import WorkerDone
@@ -52,7 +55,7 @@ def _follow(pool, sink, started: dict[str, str]) -> str:
                 return ev.error
             if isinstance(ev, RunStarted):
                 started[ev.run_id] = ev.variant
-            sink(ev)
+            show(ev)
 
 
 def _lost(ended: list, started: dict[str, str], error: str) -> list:

@@ -12,13 +12,50 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 import signal
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .events import RunEnded, RunStarted
 from .runner import RunPlan
-from .worker import WorkerDone
 
 RUNS_PER_GPU = 4  # default concurrent runs on one GPU for the small models of the presets
+BATCH_S = 0.05  # a training process sends its events in batches at most this often (starts and ends at once)
+
+
+@dataclass
+class WorkerDone:
+    """A training process has run its plans (or was stopped); `error` is set if it broke."""
+
+    error: str = ""
+
+
+class _Batcher:
+    """A listener that puts events on the queue in lists: one pickle and one pipe write per batch, not per epoch."""
+
+    def __init__(self, q):
+        self.q, self.buf, self.last = q, [], time.monotonic()
+
+    def __call__(self, event) -> None:
+        self.buf.append(event)
+        now = time.monotonic()
+        if isinstance(event, (RunStarted, RunEnded)) or now - self.last >= BATCH_S:
+            self.q.put(self.buf)
+            self.buf, self.last = [], now
+
+
+def _log_to(path: Path) -> None:
+    """Send this process's stdout and stderr (fds 1 and 2, so C libraries too) to a file: never over a UI."""
+    import sys
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
 
 
 def default_jobs(plans: list[RunPlan]) -> int:
@@ -71,8 +108,11 @@ def _stop_with_parent(stop, q) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, counter, q, stop, pause, slot: int, jobs: int) -> None:
+def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, counter, q, stop, pause, slot: int, jobs: int,
+           log: str | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and sets `stop`
+    if log:
+        _log_to(Path(log))
     _stop_with_parent(stop, q)
     from .engine import Control
     from .runner import run_one
@@ -94,7 +134,7 @@ def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, counter, q, stop,
             i = _claim(counter, len(plans))
             if i is None:
                 break
-            run_one(plans[i], store, Path(data_dir), [q.put], control)
+            run_one(plans[i], store, Path(data_dir), [_Batcher(q)], control)
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which stays up
         error = f"{type(e).__name__}: {e}"
     q.put(WorkerDone(error))
@@ -103,7 +143,7 @@ def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, counter, q, stop,
 class Pool:
     """`jobs` training processes sharing `plans`; events from all of them on one queue."""
 
-    def __init__(self, plans: list[RunPlan], runs_dir: Path | str, data_dir: Path | str, jobs: int):
+    def __init__(self, plans: list[RunPlan], runs_dir: Path | str, data_dir: Path | str, jobs: int, log: Path | None = None):
         ctx = mp.get_context("spawn")
         self.jobs = max(1, min(jobs, len(plans)))
         self.queue = ctx.Queue()
@@ -112,7 +152,7 @@ class Pool:
         self.counter = counter = ctx.Value("i", 0)  # kept: the children open it by name
         self.processes = [
             ctx.Process(target=_child, args=(plans, str(runs_dir), str(data_dir), counter, self.queue, self.stop_event,
-                                             self.pause_event, slot, self.jobs), daemon=True)
+                                             self.pause_event, slot, self.jobs, str(log) if log else None), daemon=True)
             for slot in range(self.jobs)
         ]
         self.n_done = 0  # processes whose WorkerDone arrived, or that died
@@ -136,7 +176,7 @@ class Pool:
             if isinstance(ev, WorkerDone):
                 self._slot_done(ev.error)
             else:
-                out.append(ev)
+                out.extend(ev)  # a batch
         if not out:
             self._reap_dead()
         if not self.done and self.n_done >= self.jobs:

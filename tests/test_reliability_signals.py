@@ -6,7 +6,7 @@ import signal
 import pytest
 
 from reliability_helpers import (
-    finish, load_checkpoint, metrics_lines_at_least, preset_file, records, run_dirs, start, status, strict_json, wait_for,
+    finish, lines, load_checkpoint, metrics_lines_at_least, preset_file, records, run_dirs, start, status, strict_json, wait_for,
 )
 
 
@@ -114,3 +114,19 @@ def test_a_closed_output_pipe_does_not_stop_training(tmp_path, runs_dir):
     runs = run_dirs(runs_dir)
     assert [status(d)["status"] for d in runs] == ["finished", "finished"]
     assert all(len(records(d)) == 30 for d in runs)
+
+
+def test_sigterm_with_jobs_ends_every_run_interrupted(tmp_path, runs_dir):
+    """`--jobs 2`: a SIGTERM to dltui stops both training processes; each run ends interrupted; exit 143."""
+    preset = preset_file(tmp_path, {"a": 0.01, "b": 0.01})
+    proc = start("run", preset, "--jobs", "2")
+    wait_for(lambda: len(run_dirs(runs_dir)) == 2 and all(lines(r / "metrics.jsonl") >= 3 for r in run_dirs(runs_dir)),
+             "3 epochs in both runs", proc)
+    proc.send_signal(signal.SIGTERM)
+    rc, _, err = finish(proc)
+
+    assert rc == 143
+    assert "Traceback" not in err
+    for run in run_dirs(runs_dir):
+        assert status(run)["status"] == "interrupted"
+        strict_json((run / "summary.json").read_text())
