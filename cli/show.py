@@ -16,42 +16,42 @@ def _size() -> tuple[int, int]:
     return max(60, min(cols, 160)), max(15, min(rows - 8, 30))
 
 
-def loss_plot(metrics: list[dict], title: str, log: bool = False) -> str:
+def view_plots(run, log: bool = False) -> list[str]:
+    """The run's plots as text: the views its preset names (loss, accuracy, learned function, gradient norms, ...),
+    drawn by the same drawers as the lab's live plots."""
     import plotext as plt
 
-    plt.clear_figure()
-    plt.plotsize(*_size())
-    epochs = [m["epoch"] for m in metrics]
-    for key, colour in (("train_loss", "blue"), ("test_loss", "red"), ("val_loss", "green")):
-        pts = [(e, m.get(key)) for e, m in zip(epochs, metrics) if m.get(key) is not None and (not log or m[key] > 0)]
-        if pts and not (key == "test_loss" and metrics[0].get("test_loss") == metrics[0].get("train_loss")
-                        and all(m.get("test_loss") == m.get("train_loss") for m in metrics)):
-            xs, ys = zip(*pts)
-            plt.plot(list(xs), list(ys), label=key.replace("_", " "), color=colour, marker="braille")
-    if log:
-        plt.yscale("log")
-    plt.title(title)
-    plt.xlabel("epoch")
-    plt.ylabel("loss")
-    plt.theme("clear")
-    return plt.build()
+    from .core import presets
+    from .core.errors import BadInput
+    from .tui.viewkit import VIEWS, ViewOptions
+    from .tui.views import load_all
+
+    load_all()
+    try:
+        names = presets.load(run.status.get("preset", "")).views
+    except BadInput:  # a user's own preset file, or one renamed since
+        names = ("loss", "accuracy")
+    records = run.metrics()
+    if not any(r.get("train_acc") is not None or r.get("test_acc") is not None for r in records):
+        names = tuple(n for n in names if n != "accuracy")
+    data = _run_data(run, records)
+    out = []
+    for name in names:
+        if name not in VIEWS:
+            continue
+        plt.clear_figure()
+        plt.plotsize(*_size())
+        plt.theme("clear")
+        VIEWS[name][1](plt, [data], ViewOptions(log=log, selected=run.run_id))
+        out.append(plt.build())
+    return out
 
 
-def function_plot(snaps: list[dict]) -> str:
-    import plotext as plt
+def _run_data(run, records):
+    from .tui.viewkit import RunData
 
-    plt.clear_figure()
-    plt.plotsize(*_size())
-    colours = ["cyan", "magenta", "yellow", "green", "blue", "orange"]
-    funcs = [s for s in snaps if s.get("kind") == "function"]
-    if not funcs:
-        return ""
-    plt.plot(funcs[0]["x"], funcs[0]["target"], label="target", color="red", marker="braille")
-    for i, s in enumerate(funcs):
-        plt.plot(s["x"], s["learned"], label=f"epoch {s['epoch']}", color=colours[i % len(colours)], marker="braille")
-    plt.title("learned vs target function")
-    plt.theme("clear")
-    return plt.build()
+    return RunData(run.run_id, run.status.get("variant", run.run_id), run.config, run.state, records, run.snapshots(),
+                   run.summary)
 
 
 def summary_table(run) -> Table:
@@ -67,7 +67,9 @@ def summary_table(run) -> Table:
     for key, label in (("epochs", "epochs"), ("steps", "steps"), ("duration_s", "duration (s)"), ("steps_per_s", "steps/s"),
                        ("seed", "seed"), ("device_name", "device"), ("torch", "torch"), ("cuda", "CUDA"), ("n_params", "parameters")):
         if card.get(key) is not None:
-            t.add_row(label, fmt(card[key]) if isinstance(card[key], float) else str(card[key]))
+            v = card[key]
+            t.add_row(label, f"{v:,.0f}" if key == "steps_per_s" else f"{v:.1f}" if key == "duration_s" else
+                      fmt(v) if isinstance(v, float) else str(v))
     for k in ("train_loss", "test_loss", "val_loss"):
         if s.get(f"final_{k}") is not None:
             t.add_row(f"final {k.replace('_', ' ')}", fmt(s[f"final_{k}"]))
@@ -90,14 +92,10 @@ def _poly(w: list[float], b: float) -> str:
 
 
 def show_run(run, log: bool = False) -> None:
-    metrics = run.metrics()
     out = sys.stdout
-    if metrics:
-        out.write(loss_plot(metrics, f"{run.status.get('preset', '')} {run.status.get('variant', '')}: loss", log) + "\n")
-        snaps = run.snapshots()
-        fp = function_plot(snaps)
-        if fp:
-            out.write(fp + "\n")
+    plots = view_plots(run, log)
+    if run.metrics() or run.snapshots():
+        out.write("\n".join(plots) + "\n")
     else:
         out.write("no epochs recorded yet\n")
     out.flush()

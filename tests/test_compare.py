@@ -129,5 +129,5 @@ def test_run_card_without_cuda_and_from_status(tmp_path):
     (d / "config.json").write_text(json.dumps({"task": "digits", "seed": 7}))
     (d / "summary.json").write_text(json.dumps({"torch": "2.0.0+cpu", "cuda": None, "duration_s": 1.5}))
     out = ANSI.sub("", invoke("show", "fake-run", "--runs-dir", tmp_path / "runs").stdout)
-    for row in ("seed", "7", "cpu, 2 threads", "2.0.0+cpu", "none (a CPU build of torch)", "1.5000", "task=digits"):
+    for row in ("seed", "7", "cpu, 2 threads", "2.0.0+cpu", "none (a CPU build of torch)", "1.5", "task=digits"):
         assert row in out, row
