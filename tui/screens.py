@@ -42,10 +42,9 @@ class HelpScreen(ModalScreen):
             t.append(what + "\n")
         t.append("\nx cycles the x-axis: epoch, update (step), wall-clock seconds: the fair axes\n"
                  "to compare full-batch with minibatch runs. Space pauses and resumes training.\n"
-                 "m smooths the curves (a causal, debiased moving average; the raw curve stays in grey).\n"
-                 "e exports the runs shown (or those marked in past runs) to ./exports/<time>/ as PNG and CSV.\n"
-                 "R re-runs the selected run's exact config; i (or enter on a run) shows its card.\n"
-                 "In past runs: space marks runs, enter overlays the marked ones (or the one under the cursor).",
+                 "m: smoothing off/0.6/0.9/0.97 (causal, debiased; the raw curve stays in grey).\n"
+                 "e: PNG+CSV of the runs to ./exports/<time>/. R: same config again. i: run card.\n"
+                 "In past runs: space marks, enter overlays, e exports the marked runs.",
                  style="dim")
         yield Static(t, id="help-text")
 
