@@ -127,3 +127,11 @@ def test_smoothed_accuracy_also_keeps_the_raw_curve():
     VIEWS["accuracy"][1](plt, runs, ViewOptions(smooth=0.6))
     plt.build()
     assert len(plotext_core._figure._active.monitor.y) == 2
+
+
+def test_log_loss_view_with_no_records_yet_builds():
+    """A run just started (no records) on a log axis: plotext cannot build an empty log axis, so it stays linear."""
+    plt.clear_figure()
+    plt.plotsize(60, 20)
+    VIEWS["loss"][1](plt, [RunData("", "lr=0.1", status="queued")], ViewOptions(log=True, smooth=0.9))
+    assert "loss (log)" in plt.build()

@@ -21,8 +21,9 @@ def _same(run: RunData, a: str, b: str) -> bool:
     return all(r.get(a) == r.get(b) for r in run.records)
 
 
-def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: float = 1.0) -> None:
-    """One line per run and split: the run's colour, braille for train and dots for val/test."""
+def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: float = 1.0) -> bool:
+    """One line per run and split: the run's colour, braille for train and dots for val/test; True if any was drawn."""
+    drawn = False
     for run in runs:
         for split, marker in SPLITS:
             key = f"{split}_{metric}"
@@ -38,11 +39,13 @@ def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: flo
                 ys = ema(ys, opts.smooth)  # over every point, before thinning them out
             xs, ys = decimate(xs, ys, POINTS)
             plt.plot(xs, [y * scale for y in ys], color=run.colour, marker=marker, label=label)
+            drawn = True
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
+    return drawn
 
 
 def _smoothing(opts: ViewOptions) -> str:
-    return f", smoothed {opts.smooth:g} (raw in grey)" if opts.smooth else ""
+    return f", ema {opts.smooth:g}" if opts.smooth else ""  # short: plotext drops a title wider than the plot
 
 
 def _key(runs: list[RunData], metric: str) -> str:
@@ -58,8 +61,7 @@ def _key(runs: list[RunData], metric: str) -> str:
 @view("loss", "loss")
 def draw_loss(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Train (braille) and val/test (dots) loss of every run, one colour per run."""
-    _curves(plt, runs, opts, "loss")
-    if opts.log:
+    if _curves(plt, runs, opts, "loss") and opts.log:  # plotext cannot build an empty log axis
         plt.yscale("log")
     plt.title(("loss (log)" if opts.log else "loss") + _key(runs, "loss") + _smoothing(opts))
 
