@@ -362,14 +362,16 @@ class LabApp(App):
         """Export the runs in the table (those that have started) as PNG and CSV."""
         self.export([r.run_id for r in self.batch.list() if r.run_id] if self.batch else [])
 
-    def export(self, run_ids: list[str]) -> None:
-        """Export these runs to ./exports/<time>/ in a thread; a notice says where, or what went wrong."""
+    def export(self, run_ids: list[str], opts: ViewOptions | None = None) -> None:
+        """Export these runs to ./exports/<time>/ in a thread, smoothed and on the x-axis of `opts` (the
+        calling screen's); a notice says where, or what went wrong."""
         if not run_ids:
             self.notify("no runs to export yet: press r (or mark runs in past runs, p)", severity="warning")
             return
         out_dir = Path.cwd() / "exports" / datetime.now().strftime("%Y%m%d-%H%M%S")
         self.notify(f"exporting {len(run_ids)} runs to {out_dir}…")
-        self.export_in_thread(run_ids, out_dir, self.opts.smooth, self.opts.x)
+        opts = opts or self.opts
+        self.export_in_thread(run_ids, out_dir, opts.smooth, opts.x)
 
     @work(thread=True, exit_on_error=False, group="export")
     def export_in_thread(self, run_ids: list[str], out_dir: Path, smooth: float, x: str) -> tuple[Path, int]:

@@ -125,7 +125,7 @@ class PastRunsScreen(Screen):
     def action_export(self) -> None:
         """Export the marked runs (or the one under the cursor)."""
         ids = self.marked or [r for r in [self.cursor_run()] if r]
-        self.app.export(ids)
+        self.app.export(ids, self.opts)
 
     def action_card(self) -> None:
         if self.cursor_run():
