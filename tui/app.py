@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from datetime import datetime
 from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any, Callable
@@ -23,18 +24,21 @@ from textual.worker import Worker as TaskWorker, WorkerState
 
 from ..core import presets as presets_mod
 from ..core import runner
+from ..core.config import from_dict
 from ..core.data import default_data_dir
 from ..core.errors import BadInput
+from ..core.export import export_runs
 from ..core.presets import Preset
 from ..core.store import RunStore
 from ..core.worker import Worker
 from .form import ParamForm
 from .plots import PlotPanel
-from .screens import HelpScreen, PastRunsScreen
+from .screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
 from .session import Batch
 from .viewkit import X_LABELS, ViewOptions
 
 X_AXES = ("epoch", "step", "time")
+EXPORT_FORMATS = ("png", "csv")
 # (key, label, width): fixed widths, so that live updates never re-lay out the screen (None: fit the content)
 COLUMNS = (("variant", "variant", None), ("status", "status", 11), ("epoch", "epoch", 13), ("train", "train loss", 10),
            ("test", "test loss", 10), ("acc", "accuracy", 8), ("best", "best epoch", 10), ("note", "note", None))
@@ -71,6 +75,10 @@ class LabApp(App):
         Binding("l", "log", "log y"),
         Binding("x", "xaxis", "x axis"),
         Binding("v", "next_view", "view"),
+        Binding("m", "smooth", "smooth"),
+        Binding("e", "export", "export"),
+        Binding("R", "rerun", "re-run"),
+        Binding("i", "card", "card"),
         Binding("p", "past", "past"),
         Binding("question_mark", "help", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
@@ -241,6 +249,13 @@ class LabApp(App):
             self.starting = False
             batch, self.worker = w.result
             await self.show_batch(batch)
+        elif w.group == "export" and w.state == WorkerState.SUCCESS:
+            out_dir, n = w.result
+            self.notify(f"{n} files in {out_dir}", title="exported", timeout=10)
+        elif w.group == "export" and w.state == WorkerState.ERROR:
+            err = w.error
+            self.notify(str(err) if isinstance(err, BadInput) else f"{type(err).__name__}: {err}",
+                        title="export failed", severity="error", timeout=10)
         elif w.group == "start" and w.state == WorkerState.ERROR:
             self.starting = False
             err = w.error
@@ -331,6 +346,77 @@ class LabApp(App):
         self.worker.toggle_pause()
         self.update_status()
 
+    def action_smooth(self) -> None:
+        """Cycle the curves' smoothing: off, 0.6, 0.9, 0.97."""
+        self.opts.smooth = SMOOTHING[(SMOOTHING.index(self.opts.smooth) + 1) % len(SMOOTHING)]
+        self.replot()
+
+    def cursor_run(self) -> str | None:
+        """The run id of the runs table's cursor row, if that run has started."""
+        if self.batch is None or not self.table.row_count:
+            return None
+        variant = self.table.coordinate_to_cell_key(self.table.cursor_coordinate).row_key.value
+        return self.batch.runs[variant].run_id or None
+
+    def action_export(self) -> None:
+        """Export the runs in the table (those that have started) as PNG and CSV."""
+        self.export([r.run_id for r in self.batch.list() if r.run_id] if self.batch else [])
+
+    def export(self, run_ids: list[str], opts: ViewOptions | None = None) -> None:
+        """Export these runs to ./exports/<time>/ in a thread, smoothed and on the x-axis of `opts` (the
+        calling screen's); a notice says where, or what went wrong."""
+        if not run_ids:
+            self.notify("no runs to export yet: press r (or mark runs in past runs, p)", severity="warning")
+            return
+        out_dir = Path.cwd() / "exports" / datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.notify(f"exporting {len(run_ids)} runs to {out_dir}…")
+        opts = opts or self.opts
+        self.export_in_thread(run_ids, out_dir, opts.smooth, opts.x)
+
+    @work(thread=True, exit_on_error=False, group="export")
+    def export_in_thread(self, run_ids: list[str], out_dir: Path, smooth: float, x: str) -> tuple[Path, int]:
+        """matplotlib is slow: never on the UI thread."""
+        infos = [self.store.get(r) for r in run_ids]
+        return out_dir, len(export_runs(infos, out_dir, EXPORT_FORMATS, smooth=smooth, x=x))
+
+    def action_rerun(self) -> None:
+        run_id = self.cursor_run()
+        if run_id is None:
+            self.notify("no run selected: press r first, then pick a row in the runs table", severity="warning")
+            return
+        self.rerun(run_id)
+
+    def rerun(self, run_id: str) -> None:
+        """Run `run_id` again with its exact config (from its config.json): a new run id, the same names."""
+        if self.starting or (self.batch is not None and self.batch.live):
+            self.notify("a run is already going; press s to stop it first", severity="warning")
+            return
+        try:
+            info = self.store.get(run_id)
+            preset = next((p for p in self.presets if p.name == info.status.get("preset")), None)
+            if preset is None:
+                raise BadInput(f"run {run_id}: its preset '{info.status.get('preset')}' is not loaded; "
+                               f"use `dltui run` with its config instead")
+            plans = [runner.RunPlan(preset.name, info.status.get("variant", "run"), from_dict(info.config))]
+        except BadInput as e:
+            self.notify(str(e), title="cannot re-run", severity="error")
+            return
+        self.starting = True
+        self.update_status()
+        self.start_runs(preset, plans)
+
+    @on(DataTable.RowSelected, "#runs")
+    def action_card(self) -> None:
+        """The selected run's card: seed, device, versions, config, duration, status."""
+        run_id = self.cursor_run()
+        if run_id is None:
+            self.notify("no run selected: press r first, then pick a row in the runs table", severity="warning")
+            return
+        try:
+            self.push_screen(RunCardScreen(self.store.get(run_id)))
+        except BadInput as e:
+            self.notify(str(e), title="no run card", severity="error")
+
     def action_log(self) -> None:
         self.opts.log = not self.opts.log
         self.replot()
@@ -413,6 +499,8 @@ def status_line(app: LabApp) -> Text:
     else:
         t.append(f"{app.preset.name}: press r to run {len(app.preset.variants)} runs")
     t.append(f"   x: {X_LABELS[app.opts.x]}  y: {'log' if app.opts.log else 'linear'}", style="dim")
+    if app.opts.smooth:
+        t.append(f"  smoothed {app.opts.smooth:g}", style="dim")
     return t
 
 

@@ -48,7 +48,7 @@ class ViewPlot(PlotextPlot):
         VIEWS[self.view_name][1](self.plt, self.runs, self.opts)
         try:
             return super().render()
-        except (IndexError, ValueError, ZeroDivisionError) as e:
+        except (IndexError, TypeError, ValueError, ZeroDivisionError) as e:  # a view's bug must not end the app
             return Text(f"{self.view_name}: cannot draw here ({type(e).__name__})", style="dim")
 
 

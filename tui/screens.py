@@ -1,15 +1,16 @@
-"""The keys screen and the past-runs screen (the runs dir: open one run's curves, overlay several)."""
+"""The keys screen, the run card, and the past-runs screen (the runs dir: open one run's curves, overlay several)."""
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ..core.presets import Preset
 from ..core.store import RunInfo, RunStore
+from ..show import summary_table  # the run card, the same as `dltui show`'s
 from .plots import PlotPanel
 from .session import fmt, pct
 from .viewkit import RunData, ViewOptions
@@ -20,6 +21,7 @@ MORE_KEYS = (
     ("tab", "next widget (presets, form, runs table)"),
     ("ctrl+q", "quit from anywhere"),
 )
+SMOOTHING = (0.0, 0.6, 0.9, 0.97)  # m cycles through these
 PAST_VIEWS = ("loss", "accuracy")
 
 
@@ -40,9 +42,25 @@ class HelpScreen(ModalScreen):
             t.append(what + "\n")
         t.append("\nx cycles the x-axis: epoch, update (step), wall-clock seconds: the fair axes\n"
                  "to compare full-batch with minibatch runs. Space pauses and resumes training.\n"
-                 "In past runs: space marks runs, enter overlays the marked ones (or the one under the cursor).",
+                 "m: smoothing off/0.6/0.9/0.97 (causal, debiased; the raw curve stays in grey).\n"
+                 "e: PNG+CSV of the runs to ./exports/<time>/. R: same config again. i: run card.\n"
+                 "In past runs: space marks, enter overlays, e exports the marked runs.",
                  style="dim")
         yield Static(t, id="help-text")
+
+
+class RunCardScreen(ModalScreen):
+    """One run's card: seed, device, torch and CUDA, duration, status and reason, the resolved config."""
+
+    BINDINGS = [Binding("escape,i,q", "dismiss", "close")]
+
+    def __init__(self, info: RunInfo):
+        super().__init__()
+        self.card = summary_table(info)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="card"):
+            yield Static(self.card, id="card-text")
 
 
 class PastRunsScreen(Screen):
@@ -53,6 +71,10 @@ class PastRunsScreen(Screen):
         Binding("enter", "open", "open/overlay", priority=True),
         Binding("l", "log", "log y"),
         Binding("x", "xaxis", "x-axis"),
+        Binding("m", "smooth", "smooth"),
+        Binding("e", "export", "export"),
+        Binding("i", "card", "card"),
+        Binding("R", "rerun", "re-run"),
         Binding("escape,p", "app.pop_screen", "back"),
         Binding("q", "app.quit", "quit"),
     ]
@@ -95,6 +117,30 @@ class PastRunsScreen(Screen):
         else:
             self.marked.append(run_id)
         table.update_cell(run_id, "mark", "✓" if run_id in self.marked else "")
+
+    def cursor_run(self) -> str | None:
+        table = self.query_one("#past-runs", DataTable)
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if self.infos else None
+
+    def action_export(self) -> None:
+        """Export the marked runs (or the one under the cursor)."""
+        ids = self.marked or [r for r in [self.cursor_run()] if r]
+        self.app.export(ids, self.opts)
+
+    def action_card(self) -> None:
+        if self.cursor_run():
+            self.app.push_screen(RunCardScreen(self.infos[self.cursor_run()]))
+
+    def action_rerun(self) -> None:
+        """Back to the lab, running the cursor's run again with its exact config."""
+        run_id = self.cursor_run()
+        if run_id:
+            self.app.pop_screen()
+            self.app.rerun(run_id)
+
+    def action_smooth(self) -> None:
+        self.opts.smooth = SMOOTHING[(SMOOTHING.index(self.opts.smooth) + 1) % len(SMOOTHING)]
+        self.redraw()
 
     async def action_open(self) -> None:
         """Show the marked runs' curves overlaid (or the cursor's run)."""

@@ -1,11 +1,18 @@
-"""The views every preset can use: loss and accuracy curves per run, and the polynomial's learned function."""
+"""The views every preset can use: loss and accuracy curves per run, and the polynomial's learned function.
+
+With smoothing on (ViewOptions.smooth > 0) a curve is drawn twice: the raw values faint behind, and their
+causal, debiased moving average (core.smoothing.ema) in the run's colour, so the smoothing never hides
+what the data did.
+"""
 from __future__ import annotations
 
 from dataclasses import replace
 
+from ...core.smoothing import ema
 from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, decimate, selected_run, series, view
 
 POINTS = 150  # per line: more than a plot's braille columns; plotext's build time grows with it
+RAW_COLOUR = 244  # the raw curve behind a smoothed one: a mid grey of the 256-colour palette
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
 
 
@@ -14,19 +21,31 @@ def _same(run: RunData, a: str, b: str) -> bool:
     return all(r.get(a) == r.get(b) for r in run.records)
 
 
-def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: float = 1.0) -> None:
-    """One line per run and split: the run's colour, braille for train and dots for val/test."""
+def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: float = 1.0) -> bool:
+    """One line per run and split: the run's colour, braille for train and dots for val/test; True if any was drawn."""
+    drawn = False
     for run in runs:
         for split, marker in SPLITS:
             key = f"{split}_{metric}"
             if split != "train" and _same(run, key, f"train_{metric}"):
                 continue
-            xs, ys = decimate(*series(run, key, opts), POINTS)
+            xs, ys = series(run, key, opts)
             if not xs:
                 continue
             label = run.variant if split == "train" else None  # the title says which marker is which split
+            if opts.smooth:
+                raw_xs, raw_ys = decimate(xs, ys, POINTS)
+                plt.plot(raw_xs, [y * scale for y in raw_ys], color=RAW_COLOUR, marker=marker)
+                ys = ema(ys, opts.smooth)  # over every point, before thinning them out
+            xs, ys = decimate(xs, ys, POINTS)
             plt.plot(xs, [y * scale for y in ys], color=run.colour, marker=marker, label=label)
+            drawn = True
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
+    return drawn
+
+
+def _smoothing(opts: ViewOptions) -> str:
+    return f", ema {opts.smooth:g}" if opts.smooth else ""  # short: plotext drops a title wider than the plot
 
 
 def _key(runs: list[RunData], metric: str) -> str:
@@ -42,17 +61,16 @@ def _key(runs: list[RunData], metric: str) -> str:
 @view("loss", "loss")
 def draw_loss(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Train (braille) and val/test (dots) loss of every run, one colour per run."""
-    _curves(plt, runs, opts, "loss")
-    if opts.log:
+    if _curves(plt, runs, opts, "loss") and opts.log:  # plotext cannot build an empty log axis
         plt.yscale("log")
-    plt.title(("loss (log)" if opts.log else "loss") + _key(runs, "loss"))
+    plt.title(("loss (log)" if opts.log else "loss") + _key(runs, "loss") + _smoothing(opts))
 
 
 @view("accuracy", "accuracy")
 def draw_accuracy(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Train and val/test accuracy in percent of every run (never on a log axis)."""
     _curves(plt, runs, replace(opts, log=False), "acc", scale=100.0)
-    plt.title("accuracy %" + _key(runs, "acc"))
+    plt.title("accuracy %" + _key(runs, "acc") + _smoothing(opts))
 
 
 @view("function", "learned vs target")
