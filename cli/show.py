@@ -23,7 +23,7 @@ def view_plots(run, log: bool = False) -> list[str]:
 
     from .core import presets
     from .core.errors import BadInput
-    from .tui.viewkit import VIEWS, ViewOptions
+    from .tui.viewkit import VIEWS, ViewOptions, run_datas
     from .tui.views import load_all
 
     load_all()
@@ -31,10 +31,9 @@ def view_plots(run, log: bool = False) -> list[str]:
         names = presets.load(run.status.get("preset", "")).views
     except BadInput:  # a user's own preset file, or one renamed since
         names = ("loss", "accuracy")
-    records = run.metrics()
-    if not any(r.get("train_acc") is not None or r.get("test_acc") is not None for r in records):
+    (data,) = run_datas([run])
+    if not any(r.get("train_acc") is not None or r.get("test_acc") is not None for r in data.records):
         names = tuple(n for n in names if n != "accuracy")
-    data = _run_data(run, records)
     out = []
     for name in names:
         if name not in VIEWS:
@@ -45,13 +44,6 @@ def view_plots(run, log: bool = False) -> list[str]:
         VIEWS[name][1](plt, [data], ViewOptions(log=log, selected=run.run_id))
         out.append(plt.build())
     return out
-
-
-def _run_data(run, records):
-    from .tui.viewkit import RunData
-
-    return RunData(run.run_id, run.status.get("variant", run.run_id), run.config, run.state, records, run.snapshots(),
-                   run.summary)
 
 
 def summary_table(run) -> Table:
@@ -94,7 +86,7 @@ def _poly(w: list[float], b: float) -> str:
 def show_run(run, log: bool = False) -> None:
     out = sys.stdout
     plots = view_plots(run, log)
-    if run.metrics() or run.snapshots():
+    if (run.path / "metrics.jsonl").exists() or (run.path / "snapshots.jsonl").exists():
         out.write("\n".join(plots) + "\n")
     else:
         out.write("no epochs recorded yet\n")

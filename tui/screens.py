@@ -13,7 +13,7 @@ from ..core.store import RunInfo, RunStore
 from ..show import summary_table  # the run card, the same as `dltui show`'s
 from .plots import PlotPanel
 from .session import fmt, pct
-from .viewkit import RunData, ViewOptions
+from .viewkit import RunData, ViewOptions, run_datas
 
 MORE_KEYS = (
     ("enter", "in a form field: run with these values"),
@@ -179,15 +179,3 @@ def row_of(info: RunInfo) -> tuple[str, ...]:
     epochs = s.get("epochs") if s else last.get("epoch", 0)
     return ("", info.run_id, info.state, info.status.get("preset", "?"), info.status.get("variant", "?"),
             str(epochs), fmt(get("train_loss")), fmt(get("test_loss")), pct(acc))
-
-
-def run_datas(infos: list[RunInfo]) -> list[RunData]:
-    """The runs as plot buffers, named by variant (with the run's time when two share a variant)."""
-    variants = [i.status.get("variant", i.run_id) for i in infos]
-    out = []
-    for n, (info, variant) in enumerate(zip(infos, variants)):
-        if variants.count(variant) > 1:
-            variant = f"{variant} {info.run_id[9:15]}"
-        out.append(RunData(info.run_id, variant, info.config, info.state, info.metrics(), info.snapshots(),
-                           info.summary, index=n))
-    return out

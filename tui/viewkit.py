@@ -92,3 +92,16 @@ def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:
 
 
 X_LABELS = {"epoch": "epoch", "step": "update", "time": "wall-clock seconds"}
+
+
+def run_datas(infos: list) -> list[RunData]:  # infos: dltui.core.store.RunInfo
+    """The runs as plot buffers, named by variant (with the run's time when two share a variant)."""
+    variants = [i.status.get("variant", i.run_id) for i in infos]
+    out = []
+    for n, (info, variant) in enumerate(zip(infos, variants)):
+        if variants.count(variant) > 1:
+            variant = f"{variant} {info.run_id[9:15]}"
+        out.append(RunData(info.run_id, variant, info.config, info.state, info.metrics(), info.snapshots(),
+                           info.summary, index=n))
+    return out
+
