@@ -20,6 +20,7 @@ from typing import Any
 
 from ..core import presets as presets_mod
 from ..core import runner
+from ..core.data import default_data_dir
 from ..core.errors import BadInput
 from ..core.presets import Preset
 from ..core.store import RunStore
@@ -43,7 +44,7 @@ class TuiScale:
 
 
 FULL = TuiScale()
-QUICK = TuiScale(epochs=100, repeats=1, timeout_s=180.0)
+QUICK = TuiScale(epochs=300, repeats=1, timeout_s=180.0)
 
 
 class StallMeter:
@@ -70,14 +71,19 @@ def trimmed(preset: Preset, variants: int) -> Preset:
     return replace(preset, variants=preset.variants[:variants])
 
 
+def check_overrides(preset: Preset, overrides: dict[str, Any]) -> None:
+    """BadInput for an override the TUI's form has no field for (a user could not type it either)."""
+    keys = form_keys(preset)
+    for k in overrides:
+        if k not in keys:
+            raise BadInput(f"override {k}: the TUI's form for {preset.name} has no such field; use one of {', '.join(keys)}")
+
+
 def set_fields(app: LabApp, overrides: dict[str, Any]) -> None:
     """Type the overrides into the form's fields (what `r` reads)."""
     from textual.widgets import Input
 
-    keys = form_keys(app.preset)
     for k, v in overrides.items():
-        if k not in keys:
-            raise BadInput(f"override {k}: the TUI's form for {app.preset.name} has no such field; use one of {', '.join(keys)}")
         app.main.query_one(f"#field-{k}", Input).value = show_value(v)
 
 
@@ -150,10 +156,11 @@ def measure_tui(preset: str = "polynomial", overrides: dict[str, Any] | None = N
     scale = QUICK if quick else FULL
     p = trimmed(presets_mod.load(preset), scale.variants)
     overrides = {"epochs": scale.epochs, **(overrides or {})}
+    check_overrides(p, overrides)
     plans = runner.plan(p, overrides)
     with tempfile.TemporaryDirectory(prefix="dltui-tuibench-") as tmp:
         root = Path(runs_dir) if runs_dir is not None else Path(tmp)
-        data = Path(data_dir) if data_dir is not None else Path(tmp) / "data"
+        data = Path(data_dir) if data_dir is not None else default_data_dir()
         tui_rates, head_rates, stalls, statuses = [], [], [], []
         for i in range(scale.repeats):
             head_dir, tui_dir = root / f"headless-{i}", root / f"tui-{i}"
