@@ -32,7 +32,7 @@ def test_quick_measurement_gives_finite_figures_and_every_run_finished(quick):
     for key in FIGURES:
         assert math.isfinite(figures[key]) and figures[key] >= 0, key
     assert figures["tui_steps_per_s"] > 0 and figures["headless_steps_per_s"] > 0
-    assert figures["n_ticks"] > 0
+    assert figures["n_ticks"] > 0 and math.isfinite(figures["ui_cpu_pct"])
     assert figures["statuses"] == ["finished"] * 4  # 2 variants, in the TUI and headless
     saved = [json.loads(p.read_text()) for p in runs.glob("*/*/summary.json")]
     assert len(saved) == 4 and all(s["status"] == "finished" and s["epochs"] == figures["epochs"] for s in saved)

@@ -96,8 +96,17 @@ async def wait_for(pilot, cond, timeout_s: float, what: str) -> None:
         await pilot.pause(POLL_S)
 
 
-async def drive_tui(preset: Preset, overrides: dict[str, Any], runs_dir: Path, data_dir: Path, timeout_s: float) -> list[float]:
-    """Run the preset in the lab as a user does; the UI stalls (seconds) while it trained."""
+@dataclass
+class Watched:
+    """What one drive of the lab saw while its runs trained."""
+
+    stalls: list[float]  # seconds each tick came late
+    wall_s: float  # from the first run starting to the last ending
+    cpu_s: float  # CPU seconds the UI's process used meanwhile (the training process is another)
+
+
+async def drive_tui(preset: Preset, overrides: dict[str, Any], runs_dir: Path, data_dir: Path, timeout_s: float) -> Watched:
+    """Run the preset in the lab as a user does; what the UI did while it trained."""
     app = LabApp(preset.name, runs_dir, data_dir, presets=[preset])
     meter = StallMeter(app)
     async with app.run_test(size=SIZE) as pilot:
@@ -107,12 +116,13 @@ async def drive_tui(preset: Preset, overrides: dict[str, Any], runs_dir: Path, d
         app.set_interval(TICK_S, meter.tick)
         await pilot.press("r")
         await wait_for(pilot, lambda: app.batch is not None, timeout_s, "the runs to start")
-        await wait_for(pilot, lambda: any(r.status != "queued" for r in app.batch.list()), timeout_s, "the first run")
-        start = time.perf_counter()
+        await wait_for(pilot, lambda: not app.batch.live or any(r.status != "queued" for r in app.batch.list()), timeout_s,
+                       "the first run")
+        start, cpu = time.perf_counter(), time.process_time()
         await wait_for(pilot, lambda: not app.batch.live, timeout_s, "every run to end")
-        end = time.perf_counter()
+        end, cpu = time.perf_counter(), time.process_time() - cpu
         await pilot.press("q")
-    return meter.stalls(start, end)
+    return Watched(meter.stalls(start, end), end - start, cpu)
 
 
 def run_headless(plans: list[runner.RunPlan], runs_dir: Path, data_dir: Path, timeout_s: float) -> None:
@@ -161,11 +171,12 @@ def measure_tui(preset: str = "polynomial", overrides: dict[str, Any] | None = N
     with tempfile.TemporaryDirectory(prefix="dltui-tuibench-") as tmp:
         root = Path(runs_dir) if runs_dir is not None else Path(tmp)
         data = Path(data_dir) if data_dir is not None else default_data_dir()
-        tui_rates, head_rates, stalls, statuses = [], [], [], []
+        tui_rates, head_rates, stalls, statuses, wall, cpu = [], [], [], [], 0.0, 0.0
         for i in range(scale.repeats):
             head_dir, tui_dir = root / f"headless-{i}", root / f"tui-{i}"
             run_headless(plans, head_dir, data, scale.timeout_s)
-            stalls += asyncio.run(drive_tui(p, overrides, tui_dir, data, scale.timeout_s))
+            seen = asyncio.run(drive_tui(p, overrides, tui_dir, data, scale.timeout_s))
+            stalls, wall, cpu = stalls + seen.stalls, wall + seen.wall_s, cpu + seen.cpu_s
             head, tui = summaries(head_dir), summaries(tui_dir)
             statuses += [s["status"] for s in head + tui]
             head_rates.append(steps_per_s(head))
@@ -175,5 +186,5 @@ def measure_tui(preset: str = "polynomial", overrides: dict[str, Any] | None = N
         "preset": p.name, "variants": [v.name for v in p.variants], "epochs": overrides["epochs"], "repeats": scale.repeats,
         "tui_steps_per_s": tui_rate, "headless_steps_per_s": head_rate, "throughput_ratio": tui_rate / head_rate,
         "max_stall_ms": 1000 * max(stalls, default=math.nan), "p99_stall_ms": 1000 * percentile(stalls, 0.99),
-        "n_ticks": len(stalls), "statuses": statuses, "headless": "spawned Worker (the TUI's training process), no UI",
+        "n_ticks": len(stalls), "ui_cpu_pct": 100 * cpu / wall if wall > 0 else math.nan, "statuses": statuses, "headless": "spawned Worker (the TUI's training process), no UI",
     }
