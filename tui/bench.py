@@ -181,6 +181,8 @@ def measure_tui(preset: str = "polynomial", overrides: dict[str, Any] | None = N
             statuses += [s["status"] for s in head + tui]
             head_rates.append(steps_per_s(head))
             tui_rates.append(steps_per_s(tui))
+    if set(statuses) != {"finished"}:
+        raise RuntimeError(f"the TUI bench runs did not all finish: {', '.join(statuses)}")
     tui_rate, head_rate = max(tui_rates), max(head_rates)
     return {
         "preset": p.name, "variants": [v.name for v in p.variants], "epochs": overrides["epochs"], "repeats": scale.repeats,
