@@ -57,6 +57,13 @@ def write_json(path: Path, result: dict[str, Any]) -> None:
         raise BadInput(f"--json {path}: cannot write there ({e.strerror or e}); give a path in a writable folder") from None
 
 
+def measure_tui(quick: bool) -> dict[str, Any]:
+    """The TUI's figures, for core/bench.py's TUI cases (textual is imported here: core never imports it)."""
+    from .tui.bench import measure_tui as measure
+
+    return measure(quick=quick)
+
+
 def bench_cmd(
     json_path: Optional[Path] = typer.Option(None, "--json", help="also write the figures to this file as JSON"),
     quick: bool = typer.Option(False, "--quick", help="small sizes, one repeat: seconds, for a first look (ratios are rougher)"),
@@ -76,7 +83,7 @@ def bench_cmd(
     resolve_device(device)
     console = Console()
     with console.status("benchmarking") as status:
-        result = bench.run_all(device, quick, say=lambda s: status.update(f"benchmarking: {s}"))
+        result = bench.run_all(device, quick, say=lambda s: status.update(f"benchmarking: {s}"), tui=measure_tui)
     console.print(table(result))
     for line in notes(result):
         console.print(f"[dim]{line}[/]", highlight=False)
