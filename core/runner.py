@@ -31,6 +31,9 @@ def plan(preset: Preset, overrides: dict[str, Any] | None = None) -> list[RunPla
     return [RunPlan(preset.name, name, cfg) for name, cfg in preset.configs(overrides)]
 
 
+IMAGE_TASKS = ("cifar10", "mnist")  # what the CNN can take (digits are 8x8)
+
+
 def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     """Raise BadInput for anything that would stop a run before its first step."""
     from . import data
@@ -38,6 +41,9 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
 
     for p in plans:
         resolve_device(p.config.device)
+        if p.config.model == "cnn" and p.config.task not in IMAGE_TASKS:
+            raise BadInput(f"variant '{p.variant}': model = cnn needs images of at least 16x16 pixels, and task "
+                           f"{p.config.task} has none; use it with task {' or '.join(IMAGE_TASKS)}, or set model=mlp")
         data.check(p.config, data_dir)
         n = train_size(p.config, data_dir)
         bs = p.config.batch_size

@@ -131,3 +131,10 @@ def test_the_real_command_prints_one_line_and_exits_2(tmp_path, runs_dir):
     assert proc.stderr.startswith("error: ") and proc.stderr.strip().count("\n") == 0
     assert "unknown key 'bogus'" in proc.stderr
     assert not runs_dir.exists()
+
+
+def test_a_cnn_on_data_without_images_is_refused_before_any_run(cli, runs_dir):
+    r = cli("run", "cifar-dropout", "--set", "task=digits", "--epochs", "1")
+    assert r.exit_code == 2
+    assert "model = cnn needs images" in r.stderr and "model=mlp" in r.stderr
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())

@@ -59,7 +59,7 @@ def _missing_message(data_dir: Path, missing: list[str], why: str) -> str:
     return (
         f"task cifar10: CIFAR-10 is not in {folder(data_dir)} (missing {', '.join(missing)}) and {why}; "
         f"put the python batches from cifar-10-python.tar.gz there, or give another --data-dir, "
-        f"or run offline on scikit-learn's digits with --set task=digits"
+        f"or run offline on scikit-learn's digits with --set task=digits --set model=mlp"
     )
 
 
