@@ -269,9 +269,5 @@ app.command("compare")(guarded(compare_cmd))
 app.command("export", help=EXPORT_HELP)(guarded(export_cmd))
 
 
-def entry() -> None:  # pragma: no cover
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
