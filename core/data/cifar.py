@@ -24,7 +24,7 @@ import torch
 from .. import safe_pickle
 from ..errors import BadInput, DataMissing
 from . import TaskData
-from .common import split_validation
+from .common import on_device, subset_and_split
 
 FOLDER = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -174,13 +174,7 @@ def build(cfg, device, data_dir) -> TaskData:
     train_x, train_y = load_split([d / f for f in TRAIN_FILES])
     test_x, test_y = load_split([d / TEST_FILE])
     classes = read_classes(d / META_FILE)
-    if cfg.train_size:
-        train_x, train_y = train_x[: cfg.train_size], train_y[: cfg.train_size]
-    val_x = val_y = None
-    if cfg.val_fraction > 0:
-        tr, va = split_validation(len(train_y), cfg.val_fraction, cfg.seed)
-        val_x, val_y = train_x[va], train_y[va]
-        train_x, train_y = train_x[tr], train_y[tr]
+    train_x, train_y, val_x, val_y = subset_and_split(cfg, train_x, train_y)
     if cfg.normalize:
         mean, std = channel_stats(train_x)
         extras = {"mean": mean.tolist(), "std": std.tolist()}
@@ -189,21 +183,8 @@ def build(cfg, device, data_dir) -> TaskData:
     cuda = torch.device(device).type == "cuda"
     if cuda:
         torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
-    to = lambda t: None if t is None else t.to(device)  # noqa: E731
-    return TaskData(
-        name="cifar10",
-        kind="classification",
-        train_x=to(train_x),
-        train_y=to(train_y),
-        test_x=to(test_x),
-        test_y=to(test_y),
-        val_x=to(val_x),
-        val_y=to(val_y),
-        n_classes=N_CLASSES,
-        input_shape=SHAPE,
-        extras={**extras, "classes": classes},
-        transform=Normalize(mean, std, device, channels_last=cuda),
-    )
+    return on_device("cifar10", device, (train_x, train_y), (test_x, test_y), (val_x, val_y), N_CLASSES, SHAPE,
+                     {**extras, "classes": classes}, transform=Normalize(mean, std, device, channels_last=cuda))
 
 
 def train_size(cfg, data_dir) -> int:

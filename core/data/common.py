@@ -21,15 +21,38 @@ def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x.mean(dim=0), x.std(dim=0)
 
 
-def finish_classification(cfg, device, name, train_x, train_y, test_x, test_y, n_classes, input_shape, extras=None) -> TaskData:
-    """Apply train_size, the validation split and normalization (train statistics only), then move to device."""
+def subset_and_split(cfg, train_x, train_y):
+    """(train_x, train_y, val_x, val_y): the first `train_size` samples, then the seeded validation split."""
     if cfg.train_size:
         train_x, train_y = train_x[: cfg.train_size], train_y[: cfg.train_size]
-    val_x = val_y = None
-    if cfg.val_fraction > 0:
-        tr, va = split_validation(len(train_y), cfg.val_fraction, cfg.seed)
-        val_x, val_y = train_x[va], train_y[va]
-        train_x, train_y = train_x[tr], train_y[tr]
+    if cfg.val_fraction <= 0:
+        return train_x, train_y, None, None
+    tr, va = split_validation(len(train_y), cfg.val_fraction, cfg.seed)
+    return train_x[tr], train_y[tr], train_x[va], train_y[va]
+
+
+def on_device(name, device, train, test, val, n_classes, input_shape, extras, transform=None) -> TaskData:
+    """A classification task's TaskData with every split moved to `device` (val may be (None, None))."""
+    to = lambda t: None if t is None else t.to(device)  # noqa: E731
+    return TaskData(
+        name=name,
+        kind="classification",
+        train_x=to(train[0]),
+        train_y=to(train[1]),
+        test_x=to(test[0]),
+        test_y=to(test[1]),
+        val_x=to(val[0]),
+        val_y=to(val[1]),
+        n_classes=n_classes,
+        input_shape=tuple(input_shape),
+        extras=extras,
+        transform=transform,
+    )
+
+
+def finish_classification(cfg, device, name, train_x, train_y, test_x, test_y, n_classes, input_shape, extras=None) -> TaskData:
+    """Apply train_size, the validation split and normalization (train statistics only), then move to device."""
+    train_x, train_y, val_x, val_y = subset_and_split(cfg, train_x, train_y)
     extras = dict(extras or {})
     if cfg.normalize:
         mean, std = channel_stats(train_x)
@@ -38,17 +61,4 @@ def finish_classification(cfg, device, name, train_x, train_y, test_x, test_y, n
         norm = lambda t: None if t is None else (t.float() - mean.view(shape)) / std.view(shape)  # noqa: E731
         train_x, test_x, val_x = norm(train_x), norm(test_x), norm(val_x)
         extras.update(mean=mean.tolist(), std=std.tolist())
-    to = lambda t: None if t is None else t.to(device)  # noqa: E731
-    return TaskData(
-        name=name,
-        kind="classification",
-        train_x=to(train_x),
-        train_y=to(train_y),
-        test_x=to(test_x),
-        test_y=to(test_y),
-        val_x=to(val_x),
-        val_y=to(val_y),
-        n_classes=n_classes,
-        input_shape=tuple(input_shape),
-        extras=extras,
-    )
+    return on_device(name, device, (train_x, train_y), (test_x, test_y), (val_x, val_y), n_classes, input_shape, extras)
