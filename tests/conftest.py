@@ -42,3 +42,19 @@ def cli():
         return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture(scope="module")
+def poly(tmp_path_factory) -> Path:
+    """A runs dir with the polynomial preset's three variants, 20 epochs each (made once per test module)."""
+    from typer.testing import CliRunner
+
+    from dltui.app import app
+
+    root = tmp_path_factory.mktemp("poly-runs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DLTUI_OFFLINE", "1")
+        args = ["run", "polynomial", "--epochs", "20", "--runs-dir", str(root), "--data-dir", str(root)]
+        r = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert r.exit_code == 0, r.stdout
+    return root

@@ -24,17 +24,6 @@ def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def poly(tmp_path_factory) -> Path:
-    """A runs dir with the polynomial preset's three variants, 20 epochs each (made once)."""
-    root = tmp_path_factory.mktemp("poly-runs")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DLTUI_OFFLINE", "1")
-        r = invoke("run", "polynomial", "--epochs", "20", "--runs-dir", root, "--data-dir", root)
-    assert r.exit_code == 0, r.stdout
-    return root
-
-
 def ids(runs: Path) -> dict[str, str]:
     return {x.status["variant"]: x.run_id for x in RunStore(runs).list()}
 

@@ -25,17 +25,6 @@ def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def poly(tmp_path_factory) -> Path:
-    """A runs dir with the polynomial preset's three variants, 20 epochs each (made once)."""
-    root = tmp_path_factory.mktemp("poly-runs")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DLTUI_OFFLINE", "1")
-        r = invoke("run", "polynomial", "--epochs", EPOCHS, "--runs-dir", root, "--data-dir", root)
-    assert r.exit_code == 0, r.stdout
-    return root
-
-
 def rid(runs: Path, variant: str) -> str:
     """The id of the run of `variant` in `runs`."""
     (run_id,) = [x.run_id for x in RunStore(runs).list() if x.status["variant"] == variant]
