@@ -18,6 +18,19 @@ ACTIVATIONS = {
 }
 
 
+class Linear(nn.Linear):
+    """nn.Linear that, on the CPU and for a layer of at least TRANSPOSE_MIN weights, computes its output
+    transposed, (W·xᵀ)ᵀ: the same numbers up to rounding, and MKL runs that product faster for an MLP's
+    shapes (docs/performance.md). Elsewhere it is nn.Linear (a tiny layer pays only for the extra views)."""
+
+    TRANSPOSE_MIN = 10_000
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.weight.numel() < self.TRANSPOSE_MIN or x.device.type != "cpu" or x.dim() != 2 or self.bias is None:
+            return super().forward(x)
+        return torch.addmm(self.bias.unsqueeze(1), self.weight, x.t()).t()
+
+
 class MLP(nn.Module):
     """Flatten, then Linear → activation (→ dropout) for each hidden width, then a Linear head."""
 
@@ -26,11 +39,11 @@ class MLP(nn.Module):
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features
         for h in hidden:
-            layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
+            layers += [Linear(width, h), ACTIVATIONS[activation]()]
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = h
-        layers.append(nn.Linear(width, out_features))
+        layers.append(Linear(width, out_features))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -79,6 +79,41 @@ def test_same_seed_same_metrics_as_the_plain_loop(name, data_dir):
                 assert got[key] == pytest.approx(value, rel=1e-4, abs=1e-6), (name, got["epoch"], key)
 
 
+@pytest.mark.parametrize("name", ["digits full batch", "digits minibatch, last batch smaller", "digits stratified, momentum"])
+def test_steps_in_chunks_give_the_same_metrics(name, monkeypatch, data_dir):
+    """A step larger than the CPU's micro-batch goes in chunks whose gradients add up to the step's own."""
+    from dltui.core import engine
+
+    monkeypatch.setattr(engine, "MICRO_BATCH_CPU", 37)  # chunks of 37 (and a smaller last one) in every step
+    cfg = CONFIGS[name]
+    trainer = Trainer(cfg, run_id="t", data_dir=data_dir)
+    assert trainer.run().status == "finished"
+    assert trainer.micro == 37 < trainer.batch_size
+    for got, want in zip(trainer.history, plain_loop(cfg, data_dir), strict=True):
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, rel=1e-4, abs=1e-6), (name, got["epoch"], key)
+
+
+def test_the_cpu_linear_layer_is_nn_linear_up_to_rounding():
+    """models.Linear's transposed product on the CPU: the outputs and gradients of nn.Linear."""
+    from torch import nn
+
+    from dltui.core.models import Linear
+
+    torch.manual_seed(0)
+    fast, plain = Linear(784, 300), nn.Linear(784, 300)
+    plain.load_state_dict(fast.state_dict())
+    x = torch.randn(64, 784)
+    out_fast, out_plain = fast(x), plain(x)
+    assert out_fast.shape == out_plain.shape == (64, 300)
+    assert torch.allclose(out_fast, out_plain, rtol=1e-5, atol=1e-5)
+    (out_fast.relu() ** 2).sum().backward()
+    (out_plain.relu() ** 2).sum().backward()
+    for a, b in zip(fast.parameters(), plain.parameters(), strict=True):
+        assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-4)
+    assert list(fast.state_dict()) == ["weight", "bias"]
+
+
 def test_amp_and_compile_are_harmless_on_the_cpu(data_dir):
     base = RunConfig(task="digits", hidden=(20,), batch_size=64, epochs=2, device="cpu", seed=1)
     fast = base.with_overrides({"amp": True, "compile": True})
