@@ -241,6 +241,9 @@ async def test_plots_are_built_off_the_ui_thread(monkeypatch):
         await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
         assert "2 runs" in await drawn_text(pilot, "thread_probe")
     assert threads and threading.main_thread() not in threads
+    for t in threads:
+        t.join(5)  # and the build thread ends with the app
+    assert not any(t.is_alive() for t in threads)
 
 
 async def test_a_failing_view_is_a_note_and_the_app_stays_up(monkeypatch):

@@ -9,6 +9,7 @@ import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from typing import Callable
 
 from rich.text import Text
@@ -83,6 +84,14 @@ class ViewPlot(PlotextPlot):
     """One view: `draw` hands the data to the build thread when what the view reads has changed; render
     shows the last picture built, and asks for a new one when the size or theme has changed too."""
 
+    # After a resize the old picture is shown until the new one is built: cropped, not wrapped.
+    DEFAULT_CSS = """
+    ViewPlot {
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+    """
+
     class Built(Message, bubble=False):
         """A picture is ready for `key` (signature, width, height, theme)."""
 
@@ -125,10 +134,11 @@ class ViewPlot(PlotextPlot):
         """Build the picture for the current key, unless it is shown already or a build is going (its end
         asks again, so data that came meanwhile is drawn next, once)."""
         key = self.key()
-        if self.building is not None or key == self.shown_key or not self.size.width or not self.size.height:
+        if self.building is not None or key == self.shown_key or not self.size.area:
             return
-        job = (self._plot, self.view_name, VIEWS[self.view_name][1], self.runs, self.opts, key[1:3], key[3])
-        if self.builder.submit(lambda: build(*job), lambda text: self.post_built(key, text)):
+        drawer = VIEWS[self.view_name][1]
+        job = partial(build, self._plot, self.view_name, drawer, self.runs, self.opts, key[1:3], key[3])
+        if self.builder.submit(job, partial(self.post_built, key)):
             self.building = key
 
     def post_built(self, key: tuple, text: Text) -> None:
