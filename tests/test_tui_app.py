@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import replace
 
@@ -11,6 +12,7 @@ from dltui.core.presets import load
 from dltui.tui.app import LabApp
 from dltui.tui.plots import ViewPlot
 from dltui.tui.screens import HelpScreen, PastRunsScreen
+from dltui.tui.viewkit import VIEWS
 from tui_fakes import curve_events, fake_worker, toy_preset
 
 SIZE = (120, 40)
@@ -35,8 +37,15 @@ def notices(app) -> str:
 
 
 def plot_text(app, view: str) -> str:
-    plot = next(p for p in app.query(ViewPlot) if p.view_name == view)
+    """The picture the view shows now (maybe one a build in the background is about to replace)."""
+    plot = next(p for p in app.screen.query(ViewPlot) if p.view_name == view)
     return plot.render().plain
+
+
+async def drawn_text(pilot, view: str) -> str:
+    """The view's picture once no plot on the screen waits for a build (plots are built in a thread)."""
+    await wait_until(pilot, lambda: not any(p.pending for p in pilot.app.screen.query(ViewPlot)))
+    return plot_text(pilot.app, view)
 
 
 async def set_field(pilot, key: str, text: str) -> None:
@@ -62,8 +71,9 @@ async def test_select_tune_run_watch_quit(runs_dir, data_dir):
         table = app.query_one("#runs", DataTable)
         assert [str(table.get_cell(r, "epoch")) for r in table.rows] == ["30/30"] * 3
         await wait_until(pilot, lambda: "lr=0.001" in plot_text(app, "loss"))
-        assert any(ch in plot_text(app, "loss") for ch in "⠁⠂⠄⡀⢀⣀⠉⠒⠤")  # braille points: the curves
-        assert "learned vs target" in plot_text(app, "function")
+        loss = await drawn_text(pilot, "loss")
+        assert any(ch in loss for ch in "⠁⠂⠄⡀⢀⣀⠉⠒⠤")  # braille points: the curves
+        assert "learned vs target" in await drawn_text(pilot, "function")
         await pilot.press("q")
     assert app.return_code == 0
     assert saved_statuses(runs_dir) == ["finished"] * 3
@@ -161,9 +171,10 @@ async def test_keys_axes_and_unknown_views(runs_dir, data_dir):
         await pilot.press("r")
         await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
         await pilot.press("x")
-        assert "update" in plot_text(app, "loss")
+        assert "update" in await drawn_text(pilot, "loss")
         await pilot.press("x", "l")
-        assert "wall-clock seconds" in plot_text(app, "loss") and "loss (log)" in plot_text(app, "loss")
+        loss = await drawn_text(pilot, "loss")
+        assert "wall-clock seconds" in loss and "loss (log)" in loss
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
@@ -192,8 +203,7 @@ async def test_past_runs_screen_lists_and_overlays(runs_dir, data_dir, cli):
         table = app.screen.query_one("#past-runs", DataTable)
         assert table.row_count == 2
         await pilot.press("space", "down", "space", "enter")
-        plots = app.screen.query(ViewPlot)
-        loss = next(p for p in plots if p.view_name == "loss").render().plain
+        loss = await drawn_text(pilot, "loss")
         assert "lr=0.1" in loss and "lr=0.01" in loss
         await pilot.press("escape")
         assert not isinstance(app.screen, PastRunsScreen)
@@ -213,3 +223,42 @@ async def test_small_terminal_shows_one_plot_and_v_cycles(runs_dir, data_dir):
         await pilot.resize_terminal(140, 45)
         await pilot.pause()
         assert not app.has_class("-short") and shown() == ["loss", "function"]
+
+
+async def test_plots_are_built_off_the_ui_thread(monkeypatch):
+    threads = []
+
+    def probe(plt, runs, opts):
+        threads.append(threading.current_thread())
+        plt.plot([0, 1, 2], [1, 0, 2], label=f"{len(runs)} runs")
+
+    monkeypatch.setitem(VIEWS, "thread_probe", ("thread probe", probe))
+    preset = replace(toy_preset(), views=("thread_probe",))
+    app = LabApp(presets=[preset], worker_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
+                 device_probe=lambda: CPU)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
+        assert "2 runs" in await drawn_text(pilot, "thread_probe")
+    assert threads and threading.main_thread() not in threads
+    for t in threads:
+        t.join(5)  # and the build thread ends with the app
+    assert not any(t.is_alive() for t in threads)
+
+
+async def test_a_failing_view_is_a_note_and_the_app_stays_up(monkeypatch):
+    def broken(plt, runs, opts):
+        if runs:
+            raise KeyError("train_loss")
+
+    monkeypatch.setitem(VIEWS, "broken", ("broken", broken))
+    preset = replace(toy_preset(), views=("broken", "loss"))
+    app = LabApp(presets=[preset], worker_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
+                 device_probe=lambda: CPU)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
+        assert "broken: cannot draw here (KeyError)" in await drawn_text(pilot, "broken")
+        assert "lr=0.1" in await drawn_text(pilot, "loss")
+        await pilot.press("q")
+    assert app.return_code == 0

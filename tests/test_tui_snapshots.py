@@ -13,15 +13,21 @@ import pytest
 
 from dltui.core.store import write_json_atomic
 from dltui.tui.app import LabApp
+from dltui.tui.plots import ViewPlot
 from tui_fakes import curve_events, fake_worker, toy_preset
 
 CPU = "cpu, 2 threads"
 
 
+def plots_pending(app) -> bool:
+    return any(p.pending for p in app.screen.query(ViewPlot))
+
+
 async def settle(pilot, cond=lambda app: True, timeout: float = 30.0) -> None:
-    """Wait (bounded) until the device is shown and `cond(app)` holds, then let the screen catch up."""
+    """Wait (bounded) until the device is shown, `cond(app)` holds and no plot on the screen waits for its
+    picture (they are built in a thread), then let the screen catch up."""
     deadline = time.monotonic() + timeout
-    while not (pilot.app.sub_title == CPU and cond(pilot.app)):
+    while not (pilot.app.sub_title == CPU and cond(pilot.app) and not plots_pending(pilot.app)):
         assert time.monotonic() < deadline, "timed out waiting for the app"
         await pilot.pause(0.05)
     await pilot.pause()
