@@ -249,6 +249,11 @@ class LabApp(App):
             self.starting = False
             batch, self.worker = w.result
             await self.show_batch(batch)
+            # What the app holds while it trains goes out of the collector's full passes (20-40 ms each,
+            # stalls of the UI). The young generations' garbage goes first (a few ms; a full pass now would
+            # be the stall); garbage cycles already old stay until the app exits.
+            gc.collect(1)
+            gc.freeze()
         elif w.group == "export" and w.state == WorkerState.SUCCESS:
             out_dir, n = w.result
             self.notify(f"{n} files in {out_dir}", title="exported", timeout=10)
