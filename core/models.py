@@ -23,7 +23,7 @@ class Linear(nn.Linear):
     transposed, (W·xᵀ)ᵀ: the same numbers up to rounding, and MKL runs that product faster for an MLP's
     shapes (docs/performance.md). Elsewhere it is nn.Linear (a tiny layer pays only for the extra views)."""
 
-    TRANSPOSE_MIN = 10_000
+    TRANSPOSE_MIN = 1024
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.weight.numel() < self.TRANSPOSE_MIN or x.device.type != "cpu" or x.dim() != 2 or self.bias is None:
