@@ -116,22 +116,22 @@ def products_floor(device, sizes: tuple[int, ...], batch: int, n_train: int, n_t
 
     g = torch.Generator(device=device.type if device.type == "cuda" else "cpu").manual_seed(0)
     ws = [torch.randn(b, a, device=device, generator=g) for a, b in zip(sizes, sizes[1:])]
-    acts = [torch.randn(a, batch, device=device, generator=g) for a in sizes]  # each layer's input, transposed
-    grads = [torch.randn(b, batch, device=device, generator=g) for b in sizes[1:]]  # each layer's output gradient
+    acts = [torch.randn(batch, a, device=device, generator=g) for a in sizes]  # each layer's input
+    grads = [torch.randn(b, batch, device=device, generator=g) for b in sizes[1:]]  # each output's gradient, transposed
     steps, test_chunks = math.ceil(n_train / batch), math.ceil(n_test / batch)
 
     def once() -> float:
         sync(device)
         t = time.perf_counter()
         for _ in range(steps):
-            for i, w in enumerate(ws):
-                torch.mm(w, acts[i])  # forward
-                torch.mm(grads[i], acts[i].t())  # weight gradient
+            for i, w in enumerate(ws):  # in the layouts of the lab's CPU step (core/mlpstep.py)
+                torch.mm(w, acts[i].t())  # forward
+                torch.mm(grads[i], acts[i])  # weight gradient
                 if i > 0:
                     torch.mm(w.t(), grads[i])  # input gradient
         for _ in range(test_chunks):
             for i, w in enumerate(ws):
-                torch.mm(w, acts[i])
+                torch.mm(w, acts[i].t())
         sync(device)
         return time.perf_counter() - t
 
