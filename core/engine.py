@@ -553,7 +553,7 @@ def make_optimizer(cfg: RunConfig, model: nn.Module, device) -> torch.optim.Opti
     raise BadInput(f"optimizer = {cfg.optimizer} is unknown; use sgd or adam")
 
 
-TINY_MODEL = 10_000  # parameters; below this, plain SGD's per-tensor loop has the least per-step overhead
+TINY_MODEL = 10_000  # parameters; below this, SGD's per-tensor loop has the least per-step overhead (momentum too)
 
 
 def _fast_kwargs(cfg: RunConfig, params: list[nn.Parameter], device) -> dict[str, bool]:
