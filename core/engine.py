@@ -33,7 +33,6 @@ EVAL_CHUNK = 8192
 # On the CPU, a larger step's forward and backward (and evaluation) go in chunks of this many samples:
 # the activations stay in the cache; a full-batch MNIST step took 0.49 s instead of 0.68 s (performance.md).
 MICRO_BATCH_CPU = 4096
-FAST_MLP_STEP = True  # the hand-written MLP step on the CPU (False: autograd for every model)
 CHECKPOINT_EVERY_S = 1.0  # short epochs: at most one checkpoint a second (and always the last epoch)
 CHECKPOINT_KEYS = frozenset({"model", "optimizer", "epoch", "step", "time", "gen", "rng"})
 
@@ -124,10 +123,9 @@ class Trainer:
         sizes = [min(bs, n - s) for s in range(0, n, bs)]  # samples per step; the last batch may be smaller
         self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=dev)
         self.micro = MICRO_BATCH_CPU if dev.type == "cpu" else max(bs, 1)
-        plain = isinstance(self.optimizer, PlainSGD) and self.optimizer.is_plain()
-        self.update = self.optimizer.plain_step if plain else self.optimizer.step
+        self.update = self.optimizer.plain_step if isinstance(self.optimizer, PlainSGD) else self.optimizer.step
         # On the CPU, an MLP under cross-entropy trains with a hand-written backward (core/mlpstep.py).
-        self.mlp_step = MLPStep.build(self.model, self.loss_fn) if dev.type == "cpu" and FAST_MLP_STEP else None
+        self.mlp_step = MLPStep.build(self.model, self.loss_fn) if dev.type == "cpu" else None
         self.preds = torch.empty(n if self.classify else 0, dtype=torch.long, device=dev)
         # Probes that do work after each step (most only measure at the epoch's end).
         self.step_probes = [p for p in self.probes if type(p).after_step is not probes_mod.Probe.after_step]
@@ -526,12 +524,9 @@ def make_loss(name: str) -> nn.Module:
 
 
 class PlainSGD(torch.optim.SGD):
-    """torch's SGD whose plain update (no momentum, weight decay, nesterov or maximize) can also be done as
-    one foreach op, `plain_step`: torch's `step` spends ~50 µs of Python around it, 7% of a batch-64 MNIST
-    step on the CPU. State, param groups (a changed lr included) and checkpoints are torch's."""
-
-    def is_plain(self) -> bool:
-        return not any(g["momentum"] or g["weight_decay"] or g["maximize"] or g["nesterov"] for g in self.param_groups)
+    """torch's SGD made for the plain update only (no momentum or weight decay: make_optimizer sees to it),
+    which `plain_step` does as one foreach op: torch's `step` spends ~50 µs of Python around it, 7% of a
+    batch-64 MNIST step on the CPU. State, param groups (a changed lr included) and checkpoints are torch's."""
 
     @torch.no_grad()
     def plain_step(self) -> None:
@@ -543,9 +538,9 @@ class PlainSGD(torch.optim.SGD):
 
 def make_optimizer(cfg: RunConfig, model: nn.Module, device) -> torch.optim.Optimizer:
     params = list(model.parameters())
-    fast = _fast_kwargs(cfg, params, device)
     if cfg.optimizer == "sgd" and device.type == "cpu" and cfg.momentum == 0 and cfg.weight_decay == 0:
         return PlainSGD(params, lr=cfg.lr)
+    fast = _fast_kwargs(cfg, params, device)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
     if cfg.optimizer == "adam":

@@ -225,6 +225,17 @@ async def test_small_terminal_shows_one_plot_and_v_cycles(runs_dir, data_dir):
         assert not app.has_class("-short") and shown() == ["loss", "function"]
 
 
+def lab_with_views(*views: str) -> LabApp:
+    """The lab on the toy preset showing `views`, its runs scripted (five epochs of the first plan)."""
+    return LabApp(presets=[replace(toy_preset(), views=views)],
+                  worker_factory=fake_worker(lambda plans: curve_events(plans[0], 5)), device_probe=lambda: CPU)
+
+
+async def run_to_the_end(pilot) -> None:
+    await pilot.press("r")
+    await wait_until(pilot, lambda: pilot.app.batch is not None and pilot.app.batch.done)
+
+
 async def test_plots_are_built_off_the_ui_thread(monkeypatch):
     threads = []
 
@@ -233,12 +244,9 @@ async def test_plots_are_built_off_the_ui_thread(monkeypatch):
         plt.plot([0, 1, 2], [1, 0, 2], label=f"{len(runs)} runs")
 
     monkeypatch.setitem(VIEWS, "thread_probe", ("thread probe", probe))
-    preset = replace(toy_preset(), views=("thread_probe",))
-    app = LabApp(presets=[preset], worker_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
-                 device_probe=lambda: CPU)
+    app = lab_with_views("thread_probe")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("r")
-        await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
+        await run_to_the_end(pilot)
         assert "2 runs" in await drawn_text(pilot, "thread_probe")
     assert threads and threading.main_thread() not in threads
     for t in threads:
@@ -252,12 +260,9 @@ async def test_a_failing_view_is_a_note_and_the_app_stays_up(monkeypatch):
             raise KeyError("train_loss")
 
     monkeypatch.setitem(VIEWS, "broken", ("broken", broken))
-    preset = replace(toy_preset(), views=("broken", "loss"))
-    app = LabApp(presets=[preset], worker_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
-                 device_probe=lambda: CPU)
+    app = lab_with_views("broken", "loss")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("r")
-        await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
+        await run_to_the_end(pilot)
         assert "broken: cannot draw here (KeyError)" in await drawn_text(pilot, "broken")
         assert "lr=0.1" in await drawn_text(pilot, "loss")
         await pilot.press("q")

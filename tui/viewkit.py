@@ -91,6 +91,11 @@ def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:
     return with_data[-1] if with_data else (runs[-1] if runs else None)
 
 
+def snapshots_of(run: RunData | None, kind: str) -> list[dict[str, Any]]:
+    """The run's snapshots of one kind, oldest first (none for no run)."""
+    return [s for s in (run.snapshots if run else []) if s.get("kind") == kind]
+
+
 X_LABELS = {"epoch": "epoch", "step": "update", "time": "wall-clock seconds"}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ...core.smoothing import ema
-from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, decimate, selected_run, series, view
+from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, decimate, selected_run, series, snapshots_of, view
 
 POINTS = 150  # per line: more than a plot's braille columns; plotext's build time grows with it
 RAW_COLOUR = 244  # the raw curve behind a smoothed one: a mid grey of the 256-colour palette
@@ -77,7 +77,7 @@ def draw_accuracy(plt, runs: list[RunData], opts: ViewOptions) -> None:
 def draw_function(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """The selected run's learned curve at each recorded epoch, over the target curve."""
     run = selected_run(runs, opts)
-    snaps = [s for s in (run.snapshots if run else []) if s.get("kind") == "function"]
+    snaps = snapshots_of(run, "function")
     if not snaps:
         plt.title("learned vs target (no snapshot yet)")
         return

@@ -4,13 +4,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, decimate, selected_run, view
+from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, decimate, selected_run, snapshots_of, view
 
 REGION_MARK, POINT_MARK = "·", "●"
 
 
 def _latest(run: RunData | None, kind: str) -> dict[str, Any] | None:
-    snaps = [s for s in (run.snapshots if run else []) if s.get("kind") == kind]
+    snaps = snapshots_of(run, kind)
     return snaps[-1] if snaps else None
 
 
@@ -103,7 +103,7 @@ def draw_regions(plt, runs: list[RunData], opts: ViewOptions) -> None:
 def draw_gradcheck(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Log-log error against eps for each test: ⣿ first-order change (slope 1), • Taylor remainder (slope 2)."""
     run = selected_run(runs, opts)
-    checks = [s for s in (run.snapshots if run else []) if s.get("kind") == "gradcheck"]
+    checks = snapshots_of(run, "gradcheck")
     if not checks:
         plt.title("gradient and Jacobian tests (no result yet)")
         return
