@@ -100,6 +100,17 @@ async def test_stop_then_quit_while_running_leaves_runs_interrupted(runs_dir, da
     assert saved_statuses(runs_dir) == ["interrupted", "interrupted"]
 
 
+async def test_ctrl_c_mid_run_stops_it_and_leaves(runs_dir, data_dir):
+    app = LabApp("polynomial", runs_dir, data_dir, device_probe=lambda: CPU)
+    async with app.run_test(size=SIZE) as pilot:
+        await set_field(pilot, "epochs", "1000000")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.batch is not None and len(app.batch.list()[0].records) >= 3)
+        await pilot.press("ctrl+c")
+    assert app.return_code == 0
+    assert saved_statuses(runs_dir) == ["interrupted"]
+
+
 async def test_bad_value_is_marked_and_blocks_the_run(runs_dir, data_dir):
     app = LabApp("polynomial", runs_dir, data_dir, device_probe=lambda: CPU)
     async with app.run_test(size=SIZE) as pilot:

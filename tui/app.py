@@ -83,6 +83,7 @@ class LabApp(App):
         Binding("question_mark", "help", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("ctrl+q", "quit", "quit", show=False, priority=True),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),  # what a terminal user reaches for
         Binding("escape", "leave_field", "leave the form", show=False),
     ]
     DRAIN_S = 0.1

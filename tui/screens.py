@@ -19,7 +19,7 @@ MORE_KEYS = (
     ("enter", "in a form field: run with these values"),
     ("escape", "leave a form field / close a screen"),
     ("tab", "next widget (presets, form, runs table)"),
-    ("ctrl+q", "quit from anywhere"),
+    ("ctrl+c, ctrl+q", "quit from anywhere (running runs end interrupted)"),
 )
 SMOOTHING = (0.0, 0.6, 0.9, 0.97)  # m cycles through these
 PAST_VIEWS = ("loss", "accuracy")
