@@ -148,17 +148,20 @@ def run_cmd(
     store, ddir = _store(runs_dir), _data_dir(data_dir)
     runner.preflight(plans, store, ddir)
     from . import jobs as jobs_mod
-    from .core.parallel import default_jobs
+    from .core.parallel import Pool, default_jobs
 
     jobs_mod.check_jobs(jobs)
     n_jobs = jobs if jobs is not None else default_jobs(plans)
     if n_jobs > 1:
-        raise typer.Exit(jobs_mod.run_jobs(p.name, plans, store, ddir, n_jobs))
-    raise typer.Exit(_run_plans(p.name, plans, store, ddir))
+        pool = Pool(plans, store.root, ddir, n_jobs)
+        intro = f"{p.name}: {len(plans)} runs, {pool.jobs} at a time"
+        raise typer.Exit(jobs_mod.drive(p.name, plans, store, jobs_mod.on_executor(pool), intro))
+    raise typer.Exit(jobs_mod.drive(p.name, plans, store, jobs_mod.in_order(plans, store, ddir)))
 
 
 def _resume_run(run_id: str, store, ddir) -> int:
     """`dltui run --resume RUN`: check everything, then go on from the run's last checkpoint."""
+    from . import jobs as jobs_mod
     from .core import runner
 
     run = store.get(run_id)
@@ -169,48 +172,7 @@ def _resume_run(run_id: str, store, ddir) -> int:
     def start(pl, store, ddir, listeners, control):
         return runner.resume_one(run, pl, ckpt, store, ddir, listeners, control)
 
-    return _run_plans(plan.preset, [plan], store, ddir, start)
-
-
-def _run_plans(name, plans, store, ddir, start=None) -> int:
-    """Run the plans in order under signal handling; returns the exit code."""
-    from rich.console import Console
-
-    from .console import ConsoleSink, summary_table
-    from .core import runner
-    from .core.engine import Control
-    from .signals import StopOnSignal, survive_lost_output
-
-    start = start or runner.run_one
-    console = Console()
-    sink = ConsoleSink(name, len(plans), console)
-    control = Control()
-    statuses = []
-    with StopOnSignal(control) as stopper:
-        try:
-            with sink:
-                for pl in plans:
-                    if control.stop.is_set():
-                        break
-                    statuses.append(start(pl, store, ddir, [survive_lost_output(sink)], control).status)
-        except KeyboardInterrupt:  # a second signal: the run in flight was ended as interrupted on the way out
-            _say(console, summary_table(sink.ended, f"{name}: interrupted"), f"runs saved in {store.root}")
-            return stopper.exit_code or 130
-        if stopper.signum:
-            _say(console, summary_table(sink.ended, f"{name}: interrupted"),
-                 f"runs saved in {store.root}; continue one with `dltui run --resume RUN`")
-            return stopper.exit_code
-        _say(console, summary_table(sink.ended, name), f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
-        return stopper.exit_code or runner.exit_code(statuses)
-
-
-def _say(console, *things) -> None:
-    """Print the closing lines; a terminal that is gone (SIGHUP, closed pipe) must not turn into a traceback."""
-    try:
-        for thing in things:
-            console.print(thing)
-    except OSError:
-        pass
+    return jobs_mod.drive(plan.preset, [plan], store, jobs_mod.in_order([plan], store, ddir, start))
 
 
 @app.command("runs")

@@ -30,7 +30,7 @@ from ..core.errors import BadInput
 from ..core.export import export_runs
 from ..core.presets import Preset
 from ..core.store import RunStore
-from ..core.worker import Worker
+from ..core.worker import TrainingProcess
 from .form import ParamForm
 from .plots import PlotPanel
 from .screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
@@ -90,7 +90,7 @@ class LabApp(App):
     REDRAW_S = 0.1  # a tick redraws at most one plot (see PlotPanel.draw_next)
 
     def __init__(self, preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None, *,
-                 presets: list[Preset] | None = None, worker_factory: Callable[..., Any] = Worker,
+                 presets: list[Preset] | None = None, worker_factory: Callable[..., Any] = TrainingProcess,
                  device_probe: Callable[[], str] = probe_device):
         super().__init__()
         # Training processes need multiprocessing's resource tracker, which must start while sys.stderr is
