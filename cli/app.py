@@ -22,6 +22,8 @@ app = typer.Typer(
 RunsDir = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]")
 DataDir = typer.Option(None, "--data-dir", help="where datasets live [env DLTUI_DATA_DIR, default the user cache dir]")
 
+from .jobs import AddressOpt, CpusOpt, EngineOpt, GpusOpt  # noqa: E402  (typer options only; no torch, no ray)
+
 
 def guarded(fn):
     """Bad input becomes one line on stderr and exit 2; never a traceback."""
@@ -69,12 +71,22 @@ def tui_cmd(
     preset: Optional[str] = typer.Argument(None, help="preset to select"),
     runs_dir: Optional[Path] = RunsDir,
     data_dir: Optional[Path] = DataDir,
+    engine: str = EngineOpt,
+    address: Optional[str] = AddressOpt,
+    gpus_per_run: Optional[float] = GpusOpt,
+    cpus_per_run: Optional[float] = CpusOpt,
 ) -> None:
     """Open the lab with PRESET selected."""
-    _open_tui(preset, runs_dir, data_dir)
+    from . import jobs as jobs_mod
+
+    choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run)
+    if choice is None:
+        _open_tui(preset, runs_dir, data_dir)  # raises typer.Exit
+    with jobs_mod.ray_session(choice) as session:
+        _open_tui(preset, runs_dir, data_dir, jobs_mod.ray_executors(session, choice))
 
 
-def _open_tui(preset, runs_dir, data_dir) -> None:
+def _open_tui(preset, runs_dir, data_dir, executors=None) -> None:
     try:
         from .tui.app import run_app
     except ImportError as e:  # pragma: no cover - the TUI is part of the package
@@ -83,7 +95,7 @@ def _open_tui(preset, runs_dir, data_dir) -> None:
         from .core import presets
 
         presets.load(preset)  # unknown preset: one line, exit 2, before the screen opens
-    code = run_app(preset=preset, runs_dir=runs_dir, data_dir=data_dir)
+    code = run_app(preset=preset, runs_dir=runs_dir, data_dir=data_dir, executors=executors)
     raise typer.Exit(code or 0)
 
 
@@ -120,16 +132,22 @@ def run_cmd(
     runs_dir: Optional[Path] = RunsDir,
     data_dir: Optional[Path] = DataDir,
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]"),
+    engine: str = EngineOpt,
+    address: Optional[str] = AddressOpt,
+    gpus_per_run: Optional[float] = GpusOpt,
+    cpus_per_run: Optional[float] = CpusOpt,
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
+    from . import jobs as jobs_mod
     from .core import presets, runner
     from .core.config import parse_sets
 
+    choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run, jobs)
     if resume is not None:
         if preset is not None or set_ or epochs is not None or device is not None or variant:
             raise BadInput(f"--resume {resume}: a resumed run keeps its own preset and config; drop the other arguments "
                            f"(run `dltui run --resume {resume}` alone)")
-        raise typer.Exit(_resume_run(resume, _store(runs_dir), _data_dir(data_dir)))
+        raise typer.Exit(_resume_run(resume, _store(runs_dir), _data_dir(data_dir), choice))
     if preset is None:
         raise BadInput("dltui run: no preset given; name one (see `dltui list`), give a .toml file, or --resume RUN")
     p = presets.load(preset)
@@ -147,7 +165,8 @@ def run_cmd(
         plans = [pl for pl in plans if pl.variant in variant]
     store, ddir = _store(runs_dir), _data_dir(data_dir)
     runner.preflight(plans, store, ddir)
-    from . import jobs as jobs_mod
+    if choice is not None:
+        raise typer.Exit(jobs_mod.run_on_ray(p.name, plans, store, ddir, choice))
     from .core.parallel import Pool, default_jobs
 
     jobs_mod.check_jobs(jobs)
@@ -159,7 +178,7 @@ def run_cmd(
     raise typer.Exit(jobs_mod.drive(p.name, plans, store, jobs_mod.in_order(plans, store, ddir)))
 
 
-def _resume_run(run_id: str, store, ddir) -> int:
+def _resume_run(run_id: str, store, ddir, choice=None) -> int:
     """`dltui run --resume RUN`: check everything, then go on from the run's last checkpoint."""
     from . import jobs as jobs_mod
     from .core import runner
@@ -168,6 +187,8 @@ def _resume_run(run_id: str, store, ddir) -> int:
     plan, ckpt = runner.prepare_resume(run, store, ddir)
     where = f"epoch {ckpt['epoch']}, step {ckpt['step']}" if ckpt else "the start (it had no checkpoint yet)"
     print(f"resuming {run.run_id} ({run.state}) from {where}", flush=True)
+    if choice is not None:
+        return jobs_mod.run_on_ray(plan.preset, [plan], store, ddir, choice, resume=run)
 
     def start(pl, store, ddir, listeners, control):
         return runner.resume_one(run, pl, ckpt, store, ddir, listeners, control)

@@ -7,12 +7,34 @@ prints the same summary and exit code for all of them.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Optional
+
+import typer
 
 from .core.errors import BadInput
 
 POLL_S = 0.2  # how long the driver waits on an executor's events before it looks at the stop flag again
+ENGINES = ("local", "ray")
+
+# The options `run` and `tui` share for where runs execute.
+EngineOpt = typer.Option("local", "--engine", help="where runs execute: local (processes on this machine) or ray "
+                         "(a Ray cluster; needs pip install -e '.[ray]')")
+AddressOpt = typer.Option(None, "--address", help="with --engine ray: auto, HOST:PORT or ray://HOST:10001 "
+                          "[env DLTUI_RAY_ADDRESS; default: a local Ray, started for the run]")
+GpusOpt = typer.Option(None, "--gpus-per-run", help="with --engine ray on a CUDA cluster: the GPU share of one run "
+                       "[default 0.25 for MLPs, 1 for CNNs]")
+CpusOpt = typer.Option(None, "--cpus-per-run", help="with --engine ray: the CPUs one run asks for [default 1]")
+
+
+@dataclass
+class RayChoice:
+    """`--engine ray` and its options, checked."""
+
+    address: Optional[str]
+    resources: Any
 
 
 @dataclass
@@ -30,6 +52,54 @@ def check_jobs(jobs: int | None) -> None:
     if jobs is not None and jobs < 1:
         raise BadInput(f"--jobs {jobs}: the number of runs at once must be a whole number >= 1; "
                        "use --jobs 1 to run the variants one by one")
+
+
+def engine_choice(engine: str, address: Optional[str], gpus: Optional[float], cpus: Optional[float],
+                  jobs: Optional[int] = None) -> RayChoice | None:
+    """None for the local engine; the Ray options for `--engine ray`; BadInput for a mix that means nothing."""
+    if engine not in ENGINES:
+        raise BadInput(f"--engine {engine}: not an engine; use local (the default) or ray")
+    ray_only = [flag for flag, v in (("--address", address), ("--gpus-per-run", gpus), ("--cpus-per-run", cpus)) if v is not None]
+    if engine == "local":
+        if ray_only:
+            raise BadInput(f"{ray_only[0]} goes with --engine ray; add --engine ray, or drop {ray_only[0]}")
+        return None
+    if jobs is not None:
+        raise BadInput("--jobs is for the local engine; on Ray every run is a task, placed by --cpus-per-run and "
+                       "--gpus-per-run; drop --jobs")
+    from .core.raypool import Resources, check_resources
+
+    res = Resources(gpus_per_run=gpus, cpus_per_run=cpus)
+    check_resources(res)
+    return RayChoice(address, res)
+
+
+@contextlib.contextmanager
+def ray_session(choice: RayChoice):
+    """Connected to Ray (BadInput if it is missing or nobody answers); a Ray started here is shut down after."""
+    from .core.raysession import RaySession
+
+    session = RaySession(choice.address)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def ray_executors(session, choice: RayChoice) -> Callable:
+    """What the lab makes an executor with: (plans, runs_dir, data_dir) -> a RayPool on `session`."""
+    from .core.raypool import RayPool
+
+    return functools.partial(RayPool, session=session, res=choice.resources)
+
+
+def run_on_ray(name: str, plans: list, store, ddir, choice: RayChoice, resume=None) -> int:
+    """The plans as Ray tasks, with the usual console, summary and exit code (or one stored run, resumed)."""
+    from .core.raypool import RayPool
+
+    with ray_session(choice) as session:
+        pool = RayPool(plans, store.root, ddir, session, choice.resources, resume)
+        return drive(name, plans, store, on_executor(pool), f"{name}: {len(plans)} runs on {session.describe()}")
 
 
 def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") -> int:

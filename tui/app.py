@@ -510,8 +510,9 @@ def status_line(app: LabApp) -> Text:
     return t
 
 
-def run_app(preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None) -> int:
-    """Open the lab; returns the exit code."""
-    app = LabApp(preset, runs_dir, data_dir)
+def run_app(preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None,
+            executors: Callable[..., Any] | None = None) -> int:
+    """Open the lab; returns the exit code. `executors` makes where a batch runs (default: a TrainingProcess)."""
+    app = LabApp(preset, runs_dir, data_dir, worker_factory=executors or TrainingProcess)
     app.run()
     return app.return_code or 0
