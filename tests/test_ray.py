@@ -21,7 +21,7 @@ ray = pytest.importorskip("ray")
 from dltui.core import presets  # noqa: E402
 from dltui.core.events import RunEnded  # noqa: E402
 from dltui.core.parallel import WorkerDone  # noqa: E402
-from dltui.core.raypool import RayPool  # noqa: E402
+from dltui.core.raypool import RayPool, Resources  # noqa: E402
 from dltui.core.raysession import RaySession  # noqa: E402
 from dltui.core.runner import plan  # noqa: E402
 
@@ -93,6 +93,37 @@ def test_a_worker_killed_mid_run_is_sent_again_and_its_curve_joins(local_ray, tm
     assert steps == [4 * e for e in epochs]  # 200 samples, batch 50: the step count goes on from the checkpoint
     assert status(run)["status"] == "interrupted"
     assert [e.status for e in events if isinstance(e, RunEnded)] == ["interrupted"]
+
+
+def test_a_run_whose_retries_are_used_up_fails_saying_its_node_was_lost(local_ray, tmp_path, runs_dir, data_dir):
+    plans = plan(presets.load(str(preset_file(tmp_path, {"a": 0.01}))), {"device": "cpu"})
+    pool = RayPool(plans, runs_dir, data_dir, RaySession(None), Resources(retries=0)).start()
+    events: list = []
+    try:
+        wait_for(lambda: bool(events.extend(pool.drain()) or any(lines(d / "metrics.jsonl") >= 2 for d in run_dirs(runs_dir))),
+                 "2 epochs")
+        [run] = run_dirs(runs_dir)
+        os.kill(int(status(run)["node_pid"]), signal.SIGKILL)
+        wait_for(lambda: bool(events.extend(pool.drain()) or any(isinstance(e, WorkerDone) for e in events)), "the pool done")
+    finally:
+        pool.join(10)
+    assert status(run)["status"] == "failed"
+    assert status(run)["reason"].startswith("node lost (") and status(run)["node"] in status(run)["reason"]
+    assert [e.status for e in events if isinstance(e, RunEnded)] == ["failed"]
+
+
+def test_remote_tasks_stop_when_their_driver_dies(local_ray, tmp_path, runs_dir):
+    """A driver killed outright (kill -9) leaves no training on the cluster; its run reads as crashed."""
+    from dltui.core.store import RunStore, pid_alive
+
+    proc = start("run", preset_file(tmp_path, {"a": 0.01}), "--engine", "ray", "--address", local_ray)
+    wait_for(lambda: any(lines(d / "metrics.jsonl") >= 2 for d in run_dirs(runs_dir)), "2 epochs", proc)
+    [run] = run_dirs(runs_dir)
+    worker = int(status(run)["node_pid"])
+    proc.kill()
+    proc.wait()
+    wait_for(lambda: not pid_alive(worker), "the Ray worker gone", timeout=60)
+    assert RunStore(runs_dir).get(run.name).state == "crashed"
 
 
 def test_ctrl_c_on_the_driver_ends_every_run_interrupted_and_resumable(local_ray, tmp_path, runs_dir, cli):
