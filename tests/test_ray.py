@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 from reliability_helpers import finish, lines, preset_file, records, run_dirs, start, status, wait_for
@@ -145,6 +146,32 @@ def test_ctrl_c_on_the_driver_ends_every_run_interrupted_and_resumable(local_ray
     store = RunStore(runs_dir)
     _, checkpoint = prepare_resume(store.get(run_dirs(runs_dir)[0].name), store, tmp_path)  # resumable here, locally
     assert checkpoint["epoch"] >= 3
+
+
+def test_a_local_run_stopped_mid_way_goes_on_with_engine_ray_to_the_same_end(local_ray, tmp_path, runs_dir, data_dir, cli):
+    """Stopped at epoch 3 here, resumed on Ray: its curve joins and it ends as a run never stopped."""
+    from dltui.core.engine import Control
+    from dltui.core.events import EpochEnded
+    from dltui.core.runner import run_one
+    from dltui.core.store import RunStore
+
+    [p] = plan(presets.load(str(preset_file(tmp_path, {"a": 0.01}, epochs=12))), {"device": "cpu"})
+    control = Control(stop=threading.Event())
+
+    def stop_at_3(ev) -> None:
+        if isinstance(ev, EpochEnded) and ev.record["epoch"] == 3:
+            control.stop.set()
+
+    stopped = run_one(p, RunStore(runs_dir), data_dir, [stop_at_3], control)
+    reference = run_one(p, RunStore(tmp_path / "reference"), data_dir)
+    assert stopped.status == "interrupted"
+    result = cli("run", "--resume", stopped.run_id, "--engine", "ray")
+    assert result.exit_code == 0, result.output
+    run = runs_dir / stopped.run_id
+    assert status(run)["status"] == "finished" and status(run)["node"]
+    assert [r["epoch"] for r in records(run)] == list(range(1, 13))
+    ref = records(tmp_path / "reference" / reference.run_id)
+    assert [r["train_loss"] for r in records(run)] == pytest.approx([r["train_loss"] for r in ref], rel=1e-6)
 
 
 def test_an_address_where_no_ray_answers_is_bad_input(cli, runs_dir):
