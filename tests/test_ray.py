@@ -208,3 +208,27 @@ def test_bad_engine_options_are_bad_input(cli, runs_dir):
         result = cli("run", "polynomial", *args)
         assert result.exit_code == 2 and says in result.output, (args, result.output)
     assert not run_dirs(runs_dir)
+
+
+async def test_the_lab_runs_its_batches_on_ray(local_ray, runs_dir, data_dir):
+    """`dltui tui --engine ray`: r runs the preset's variants as Ray tasks; q mid-run leaves them interrupted."""
+    from test_tui_app import SIZE, saved_statuses, set_field, statuses, wait_until
+
+    from dltui.jobs import RayChoice, ray_executors
+    from dltui.tui.app import LabApp
+
+    executors = ray_executors(RaySession(None), RayChoice(None, Resources()))
+    app = LabApp("polynomial", runs_dir, data_dir, worker_factory=executors, device_probe=lambda: "cpu")
+    async with app.run_test(size=SIZE) as pilot:
+        await set_field(pilot, "epochs", "8")
+        await pilot.press("escape", "r")
+        await wait_until(pilot, lambda: statuses(app) == ["finished"] * 3, timeout=180)
+        assert saved_statuses(runs_dir) == ["finished"] * 3
+        assert all(json.loads((d / "summary.json").read_text())["node"] for d in run_dirs(runs_dir))
+        await set_field(pilot, "epochs", "1000000")
+        await pilot.press("escape", "r")
+        await wait_until(pilot, lambda: len(app.batch.list()[0].records) >= 3, timeout=180)
+        await pilot.press("q")
+    assert app.return_code == 0
+    after = saved_statuses(runs_dir)
+    assert after.count("finished") == 3 and set(after) == {"finished", "interrupted"}  # nothing left running
