@@ -14,7 +14,7 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ class Job:
     node: str = ""
     attempts: int = 0
     ended: bool = False
-    history: list[str] = field(default_factory=list)
 
 
 class Flags:
@@ -111,6 +110,8 @@ class RayPool:
         return out
 
     def stop(self, reason: str = "") -> None:
+        if self._stop_reason is not None or self.flags is None:
+            return
         self._stop_reason = reason or "stopped by the user"
         self._stopped_at = time.monotonic()
         self._paused = False
@@ -121,7 +122,7 @@ class RayPool:
         return self._paused
 
     def toggle_pause(self) -> bool:
-        if self._stop_reason is None:
+        if self._stop_reason is None and self.flags is not None:
             self._paused = not self._paused
             self.flags.set.remote(False, self._paused, "")
         return self._paused
@@ -221,7 +222,6 @@ class RayPool:
     def _placed(self, job: Job, node: dict[str, str]) -> None:
         """The task runs on `node`: make the run on disk (or take it up again), and say where it runs."""
         job.node = f"{node.get('host', '?')} ({node.get('ip', '?')})"
-        job.history.append(job.node)
         extra = {"node": job.node, "node_pid": node.get("pid", "")}
         if job.writer is None:
             if job.reopen is not None:

@@ -202,9 +202,10 @@ def test_help_and_the_local_engine_never_import_ray(tmp_path):
         assert result.stdout.rstrip().endswith("NO RAY"), args
 
 
-def test_bad_engine_options_are_bad_input(cli, runs_dir):
+def test_bad_engine_options_are_bad_input(local_ray, cli, runs_dir):
     for args, says in ((["--engine", "spark"], "--engine spark"), (["--address", "auto"], "goes with --engine ray"),
-                       (["--engine", "ray", "--jobs", "2"], "--jobs"), (["--engine", "ray", "--cpus-per-run", "0"], "--cpus-per-run 0")):
+                       (["--engine", "ray", "--jobs", "2"], "--jobs"), (["--engine", "ray", "--cpus-per-run", "0"], "--cpus-per-run 0"),
+                       (["--engine", "ray", "--cpus-per-run", "3"], "no node of the cluster has 3 CPUs (the largest has 2)")):
         result = cli("run", "polynomial", *args)
         assert result.exit_code == 2 and says in result.output, (args, result.output)
     assert not run_dirs(runs_dir)
