@@ -9,7 +9,6 @@ Ray is imported only here and in core/raytask.py, and only when `--engine ray` i
 """
 from __future__ import annotations
 
-import io
 import os
 import queue
 import threading
@@ -175,13 +174,11 @@ class RayPool:
             batch = ray.get(next(job.gen))
         except StopIteration:
             job.gen = None
-            if job.writer is not None and not job.ended:
-                self._end(job, "failed", f"its Ray task on {job.node} ended without ending the run")
+            self._end(job, "failed", f"its Ray task on {job.node} ended without ending the run")
             return
         except ray.exceptions.TaskCancelledError:
             job.gen = None
-            if job.writer is not None:
-                self._end(job, "interrupted", self._stop_reason or "its Ray task was cancelled")
+            self._end(job, "interrupted", self._stop_reason or "its Ray task was cancelled")
             return
         except ray.exceptions.RayTaskError as e:  # the task raised: a bug or a broken install on that node
             job.gen = None
@@ -224,15 +221,19 @@ class RayPool:
         job.node = f"{node.get('host', '?')} ({node.get('ip', '?')})"
         extra = {"node": job.node, "node_pid": node.get("pid", "")}
         if job.writer is None:
-            if job.reopen is not None:
-                epoch = int(job.resume["epoch"]) if job.resume else 0
-                job.writer, _ = self.store.reopen(job.reopen, epoch)
-            else:
-                job.writer = self.store.create(job.plan.preset, job.plan.variant, job.plan.config.to_dict(), run_id=job.run_id)
-            job.sink = StoreSink(job.writer)
+            self._open(job)
         if job.attempts:
             extra["retries"] = job.attempts
         job.writer.set_status("running", **extra)
+
+    def _open(self, job: Job) -> None:
+        """Make the run's folder (or take a stored run up again from its checkpoint's epoch)."""
+        if job.reopen is not None:
+            epoch = int(job.resume["epoch"]) if job.resume else 0
+            job.writer, _ = self.store.reopen(job.reopen, epoch)
+        else:
+            job.writer = self.store.create(job.plan.preset, job.plan.variant, job.plan.config.to_dict(), run_id=job.run_id)
+        job.sink = StoreSink(job.writer)
 
     def _save_file(self, job: Job, name: str, data: bytes) -> None:
         if job.writer is None:
@@ -243,10 +244,11 @@ class RayPool:
 
     def _lost(self, job: Job, error: Exception) -> None:
         """The task's worker or node died: send it again from the last checkpoint held, or fail it."""
+        if job.ended:  # it died after its run had ended: nothing is lost
+            return
         where = job.node or "a node that had not started it yet"
         if self._stop_reason is not None or self._abort.is_set():
-            if job.writer is not None:
-                self._end(job, "interrupted", self._stop_reason or "interrupted")
+            self._end(job, "interrupted", self._stop_reason or "interrupted")
             return
         if job.attempts >= self.res.retries:
             self._end(job, "failed", f"node lost ({where}): {type(error).__name__}, after {job.attempts} retries")
@@ -286,14 +288,16 @@ class RayPool:
             if job.gen is not None:
                 ray.cancel(job.gen, force=True)
                 job.gen = None
-            if job.writer is not None and not job.ended:
-                self._end(job, status, why)
+            self._end(job, status, why)
 
     def _end(self, job: Job, status: str, reason: str) -> None:
-        """End a run the driver had to end itself (its task is gone): status and a RunEnded for the faces."""
+        """End a run the driver had to end itself (its task is gone): status and a RunEnded for the faces.
+        One that ended on its node keeps that end; one never placed is made to fail, and skipped otherwise."""
+        if job.ended or (job.writer is None and status != "failed"):
+            return
         job.ended = True
         if job.writer is None:
-            return
+            self._open(job)
         job.writer.set_status(status, reason, node=job.node)
         job.writer.close()
         self.events.put([RunEnded(job.run_id, job.plan.variant, status, reason, {"node": job.node})])
@@ -315,12 +319,11 @@ def resume_payload(run_dir: Path) -> dict[str, Any] | None:
 
 def check_checkpoint(data: bytes, name: str) -> None:
     """Raise BadMessage unless `data` loads with weights_only=True (no code runs) as a dltui checkpoint."""
-    import torch
-
     from .engine import CHECKPOINT_KEYS
+    from .raytask import load_bytes
 
     try:
-        s = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        s = load_bytes(data)
     except Exception as e:  # noqa: BLE001 - whatever is wrong with it, refuse it
         raise BadMessage(f"{name} does not load safely ({type(e).__name__})") from None
     need = CHECKPOINT_KEYS if name == "checkpoint.pt" else BEST_KEYS

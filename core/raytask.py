@@ -137,15 +137,21 @@ def _unpack(resume: dict[str, Any] | None, scratch: Path) -> tuple[dict[str, Any
     """The checkpoint (loaded with weights_only=True) and records a resumed run goes on from; best.pt into scratch."""
     if not resume:
         return None, None
-    import torch
-
     if resume.get("best"):
         (scratch / "best.pt").write_bytes(resume["best"])
     checkpoint = None
     if resume.get("checkpoint"):
-        checkpoint = torch.load(io.BytesIO(resume["checkpoint"]), map_location="cpu", weights_only=True)
+        checkpoint = load_bytes(resume["checkpoint"])
         (scratch / "checkpoint.pt").write_bytes(resume["checkpoint"])
     return checkpoint, list(resume.get("kept") or [])
+
+
+def load_bytes(data: bytes) -> Any:
+    """A checkpoint sent as bytes, loaded with weights_only=True: tensors and plain values, never code."""
+    import torch
+
+    buf = io.BytesIO(data)
+    return torch.load(buf, map_location="cpu", weights_only=True)
 
 
 def _train(plan, run_id: str, scratch: Path, data_dir: str, outbox: Outbox, files: FileWatch, control, checkpoint,
