@@ -115,6 +115,8 @@ def run_variant(plan, run_id: str, data_dir: str, flags, threads: int, resume: d
     from .engine import Control
 
     control, done = Control(stop=threading.Event(), pause=threading.Event()), threading.Event()
+    if pause:  # a batch paused while this task waited for its node: it starts paused
+        control.pause.set()
     failure: list[BaseException] = []
     trainer = threading.Thread(target=_train, args=(plan, run_id, scratch, data_dir, outbox, files, control, checkpoint,
                                                     kept, failure), daemon=True)
