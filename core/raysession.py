@@ -6,9 +6,11 @@ console or the lab's screen.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import sys
 from typing import Any
 
 from .errors import BadInput
@@ -96,9 +98,24 @@ def _init(ray, address: str | None) -> None:
         ray.init(include_dashboard=False, **quiet)
         return
     try:
-        ray.init(address=address, **quiet)
+        with _stderr_to_devnull():  # Ray's C++ client logs each retry there: the one line below says it all
+            ray.init(address=address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise BadInput(_unreachable(address, str(e).splitlines()[0][:200])) from None
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    """File descriptor 2 points at /dev/null meanwhile (C++ code writes there, past Python's sys.stderr)."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _reachable(address: str) -> None:
