@@ -220,7 +220,7 @@ def runs_cmd(runs_dir: Optional[Path] = RunsDir) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .console import fmt, pct
+    from .core.present import fmt, pct, status_text
 
     store = _store(runs_dir)
     runs = store.list()
@@ -237,14 +237,9 @@ def runs_cmd(runs_dir: Optional[Path] = RunsDir) -> None:
             m = metrics[-1] if metrics else {}
         get = (lambda k: s.get(f"final_{k}")) if s else (lambda k: m.get(k))
         epochs = s.get("epochs") if s else (m.get("epoch") if m else 0)
-        t.add_row(r.run_id, _state_style(r.state), r.status.get("preset", "?"), r.status.get("variant", "?"), str(epochs),
+        t.add_row(r.run_id, status_text(r.state), r.status.get("preset", "?"), r.status.get("variant", "?"), str(epochs),
                   fmt(get("train_loss")), fmt(get("test_loss")), pct(get("test_acc")))
     Console().print(t)
-
-
-def _state_style(state: str) -> str:
-    colour = {"finished": "green", "running": "cyan", "diverged": "yellow", "failed": "red", "crashed": "red", "interrupted": "magenta"}
-    return f"[{colour.get(state, 'white')}]{state}[/]"
 
 
 @app.command("show")

@@ -7,8 +7,6 @@ from typing import Any, List, Optional
 
 import typer
 
-COLOURS = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", 141)
-RAW_COLOUR = 245  # a mid grey: faint on dark and light terminals alike (plotext ignores a "dim" style on lines)
 
 
 def compare_cmd(
@@ -51,13 +49,13 @@ def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None
 def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: float) -> str:
     import plotext as plt
 
-    from .core.figures import X_LABELS, series
+    from .core.present import PALETTE, RAW_COLOUR, X_LABELS, series
     from .core.smoothing import ema
     from .show import _size
 
     plt.clear_figure()
     plt.plotsize(*_size())
-    curves = [(names[i.run_id], COLOURS[n % len(COLOURS)], *series(records[i.run_id], metric, x)) for n, i in enumerate(infos)]
+    curves = [(names[i.run_id], PALETTE[n % len(PALETTE)], *series(records[i.run_id], metric, x)) for n, i in enumerate(infos)]
     if smooth > 0:  # every raw curve first, so that no raw curve hides a smoothed one
         for _, _, xs, ys in curves:
             _plot(plt, xs, ys, log, colour=RAW_COLOUR)
@@ -80,17 +78,16 @@ def _plot(plt, xs: list, ys: list, log: bool, colour, label: Optional[str] = Non
 
 def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[Optional[float], Optional[int]]:
     """The best value of `metric` (highest for accuracies, lowest otherwise) and its epoch."""
-    pts = [(r[metric], r.get("epoch")) for r in recs if isinstance(r.get(metric), (int, float))]
-    if not pts:
-        return None, None
-    pick = max if "acc" in metric else min
-    return pick(pts, key=lambda p: p[0])
+    from .core.present import best_record
+
+    best = best_record(recs, metric)
+    return (best[metric], best.get("epoch")) if best else (None, None)
 
 
 def compare_table(infos, records, names, metric: str):
     from rich.table import Table
 
-    from .console import fmt, pct
+    from .core.present import fmt, pct, seconds
 
     show = pct if "acc" in metric else fmt
     name = metric.replace("_", " ")
@@ -103,5 +100,5 @@ def compare_table(infos, records, names, metric: str):
         best, at = best_of(recs, metric)
         dur = info.summary.get("duration_s") or (recs[-1].get("time") if recs else None)
         t.add_row(names[info.run_id], info.state, str(recs[-1].get("epoch", "-") if recs else 0), show(last), show(best),
-                  str(at if at is not None else "-"), f"{dur:.1f}s" if dur is not None else "-", info.run_id)
+                  str(at if at is not None else "-"), seconds(dur), info.run_id)
     return t

@@ -8,20 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .core.events import EpochEnded, Progress, RunEnded, RunStarted
-
-
-def fmt(v: Any, digits: int = 4) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
-            return f"{v:.{digits - 1}e}"
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
-def pct(v: Any) -> str:
-    return "-" if v is None else f"{100 * v:.2f}%"
+from .core.present import fmt, pct, per_second, seconds
 
 
 class ConsoleSink:
@@ -93,8 +80,8 @@ def summary_table(ended: list, title: str = "") -> Table:
         s = e.summary
         t.add_row(
             e.variant, e.status, str(s.get("epochs", "-")), fmt(s.get("final_train_loss")), fmt(s.get("final_test_loss")),
-            pct(s.get("final_test_acc")), str(s.get("best_epoch", "-")), f"{s.get('duration_s', 0):.1f}s",
-            fmt(s.get("steps_per_s"), 0) if s.get("steps_per_s") else "-", e.run_id,
+            pct(s.get("final_test_acc")), str(s.get("best_epoch", "-")), seconds(s.get("duration_s", 0)),
+            per_second(s.get("steps_per_s")), e.run_id,
         )
     return t
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .console import fmt, pct
+from .core.present import fmt, pct
 
 
 def _size() -> tuple[int, int]:

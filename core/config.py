@@ -11,6 +11,7 @@ import math
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
+from .data import REGISTRY
 from .errors import BadInput
 
 try:  # Python 3.11+
@@ -18,7 +19,7 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-TASKS = ("polynomial", "mnist", "digits", "cifar10", "toy2d", "gradcheck")
+TASKS = tuple(REGISTRY)  # one source: a task is a name with a data builder
 MODELS = ("mlp", "cnn")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity", "gelu", "leaky_relu")
 OPTIMIZERS = ("sgd", "adam")

@@ -27,6 +27,7 @@ from .errors import BadInput
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .mlpstep import MLPStep
 from .models import build_model, count_params
+from .present import better, higher_is_better, score_metric
 
 PROGRESS_EVERY_S = 0.5
 EVAL_CHUNK = 8192
@@ -345,13 +346,13 @@ class Trainer:
     # -- best epoch, early stopping, checkpoints ----------------------------------------------------
     def score_key(self) -> tuple[str, bool]:
         """(metric, higher is better) that picks the best epoch."""
-        split = "val" if self.data.val_x is not None else "test"
-        return (f"{split}_acc", True) if self.classify else (f"{split}_loss", False)
+        key = score_metric(self.classify, self.data.val_x is not None)
+        return key, higher_is_better(key)
 
     def after_epoch(self, record: dict[str, Any]) -> None:
-        key, higher = self.score_key()
+        key, _ = self.score_key()
         value = record.get(key)
-        if value is not None and ("value" not in self.best or (value > self.best["value"] if higher else value < self.best["value"])):
+        if value is not None and better(value, self.best.get("value"), key):
             self.best = {"epoch": record["epoch"], "metric": key, "value": value}
             if self.run_dir is not None and self.cfg.checkpoint and self.data.val_x is not None:
                 self._save(self.run_dir / "best.pt", weights_only=True)

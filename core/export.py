@@ -23,13 +23,13 @@ from typing import Any, Iterable, Optional, Sequence
 
 from .errors import BadInput
 from .figures import compare_figure, compare_metric, figure_bytes, run_figures
+from .present import X_AXES
 from .smoothing import check_alpha
 from .store import clean
 
 FORMATS = ("csv", "json", "png", "svg")
 FIGURE_FORMATS = ("png", "svg")
 DEFAULT_FORMATS = ("csv", "json", "png")
-X_AXES = ("epoch", "step", "time")
 FIRST_COLUMNS = ("epoch", "step", "time", "train_loss", "test_loss", "val_loss", "train_acc", "test_acc", "val_acc", "lr")
 RUN_COLUMNS = ("run_id", "preset", "variant")
 

@@ -15,12 +15,9 @@ from typing import Any
 
 from .config import FIELDS, RunConfig, build_config, check_value, tomllib, unknown_key
 from .errors import BadInput
+from .present import VIEW_NAMES
 
 PRESET_KEYS = ("name", "title", "description", "shows", "seeds", "views", "base", "variants", "sweep")
-VIEWS = (
-    "loss", "accuracy", "function", "lr_curve", "class_acc", "hidden_similarity",
-    "grad_norm", "regions", "gradcheck", "best_epoch",
-)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]*$")
 
 
@@ -122,8 +119,8 @@ def parse(text: str, source: str) -> Preset:
     shows = _need_str(data, "shows", source, default=title)
     seeds = _need_str(data, "seeds", source, default="")
     views = data.get("views", ["loss", "accuracy"])
-    if not isinstance(views, list) or any(v not in VIEWS for v in views):
-        raise BadInput(f"{source}: views = {views!r} is not allowed; each view must be one of {', '.join(VIEWS)}")
+    if not isinstance(views, list) or any(v not in VIEW_NAMES for v in views):
+        raise BadInput(f"{source}: views = {views!r} is not allowed; each view must be one of {', '.join(VIEW_NAMES)}")
     base = data.get("base", {})
     if not isinstance(base, dict):
         raise BadInput(f"{source}: 'base' must be a table; write [base] then key = value lines")

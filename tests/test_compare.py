@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from dltui.app import app
 from dltui.compare import best_of
-from dltui.console import fmt
+from dltui.core.present import fmt
 from dltui.core.figures import labels
 from dltui.core.store import RunStore
 

@@ -28,6 +28,7 @@ from ..core.config import from_dict
 from ..core.data import default_data_dir
 from ..core.errors import BadInput
 from ..core.export import export_runs
+from ..core.present import X_AXES, X_LABELS, status_text
 from ..core.presets import Preset
 from ..core.store import RunStore
 from ..core.worker import Worker
@@ -35,15 +36,12 @@ from .form import ParamForm
 from .plots import PlotPanel
 from .screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
 from .session import Batch
-from .viewkit import X_LABELS, ViewOptions
+from .viewkit import ViewOptions
 
-X_AXES = ("epoch", "step", "time")
 EXPORT_FORMATS = ("png", "csv")
 # (key, label, width): fixed widths, so that live updates never re-lay out the screen (None: fit the content)
 COLUMNS = (("variant", "variant", None), ("status", "status", 11), ("epoch", "epoch", 13), ("train", "train loss", 10),
            ("test", "test loss", 10), ("acc", "accuracy", 8), ("best", "best epoch", 10), ("note", "note", None))
-STATUS_STYLE = {"finished": "green", "running": "cyan", "diverged": "yellow", "failed": "bold red",
-                "interrupted": "magenta", "queued": "dim", "skipped": "dim"}
 NARROW = 110  # columns below which the layout stacks the plots and shrinks the side bar
 SHORT = 32  # rows below which one plot is shown at a time
 QUIT_WAIT_S = 1.5
@@ -306,7 +304,7 @@ class LabApp(App):
 
     def cells(self, variant: str) -> list[Any]:
         row = list(self.batch.row(variant))
-        row[1] = Text(row[1], style=STATUS_STYLE.get(row[1], ""))
+        row[1] = status_text(row[1])
         return row
 
     def shown_runs(self) -> list:

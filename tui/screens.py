@@ -8,11 +8,11 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from ..core.present import X_AXES, fmt, pct
 from ..core.presets import Preset
 from ..core.store import RunInfo, RunStore
 from ..show import summary_table  # the run card, the same as `dltui show`'s
 from .plots import PlotPanel
-from .session import fmt, pct
 from .viewkit import RunData, ViewOptions, run_datas
 
 MORE_KEYS = (
@@ -159,8 +159,7 @@ class PastRunsScreen(Screen):
         self.redraw()
 
     def action_xaxis(self) -> None:
-        axes = ("epoch", "step", "time")
-        self.opts.x = axes[(axes.index(self.opts.x) + 1) % len(axes)]
+        self.opts.x = X_AXES[(X_AXES.index(self.opts.x) + 1) % len(X_AXES)]
         self.redraw()
 
     def redraw(self) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
+from ..core.present import best_epoch, fmt, pct
 from ..core.runner import RunPlan
 from ..core.worker import WorkerDone
 from .viewkit import RunData
@@ -112,30 +113,5 @@ class Batch:
             epoch = f"{prog.epoch - 1 + prog.fraction:.1f}/{epochs}"
         acc = last.get("val_acc") if last.get("val_acc") is not None else last.get("test_acc")
         return (variant, run.status, epoch, fmt(last.get("train_loss")), fmt(last.get("test_loss")),
-                pct(acc), str(best_epoch(run) or "-"), self.reasons.get(variant, ""))
+                pct(acc), str(best_epoch(run.records, run.summary) or "-"), self.reasons.get(variant, ""))
 
-
-def best_epoch(run: RunData) -> int | None:
-    """The summary's best epoch, or while running the epoch with the best val/test score so far."""
-    if run.summary.get("best_epoch") is not None:
-        return run.summary["best_epoch"]
-    best, best_val = None, None
-    for r in run.records:
-        for key, sign in (("val_acc", -1), ("test_acc", -1), ("val_loss", 1), ("test_loss", 1)):
-            if r.get(key) is not None:
-                score = sign * r[key]
-                if best_val is None or score < best_val:
-                    best, best_val = r["epoch"], score
-                break
-    return best
-
-
-def fmt(v: Any) -> str:
-    """A loss for a table cell: 4 significant digits, '-' when missing."""
-    if v is None:
-        return "-"
-    return f"{v:.4g}"
-
-
-def pct(v: Any) -> str:
-    return "-" if v is None else f"{100 * v:.1f}%"

@@ -10,8 +10,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-# 256-colour-safe colours, one per variant, in order.
-PALETTE = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", "gray", 141, 208, 118, 39)
+from ..core import present
+from ..core.present import PALETTE, VIEW_NAMES
+
 MAX_POINTS = 1000
 
 
@@ -48,7 +49,9 @@ VIEWS: dict[str, tuple[str, Drawer]] = {}
 
 
 def view(name: str, title: str = ""):
-    """Register a drawer under `name` (a preset's `views` entry)."""
+    """Register a drawer under `name` (a preset's `views` entry, one of core.present.VIEW_NAMES)."""
+    if name not in VIEW_NAMES:
+        raise ValueError(f"view '{name}' is not in core.present.VIEW_NAMES; add it there so that presets may name it")
 
     def deco(fn: Drawer) -> Drawer:
         VIEWS[name] = (title or name, fn)
@@ -70,16 +73,8 @@ def decimate(xs: list, ys: list, max_points: int = MAX_POINTS) -> tuple[list, li
 
 
 def series(run: RunData, key: str, opts: ViewOptions) -> tuple[list, list]:
-    """(x, y) of a metric over the run's records, skipping missing values (and y <= 0 on a log axis)."""
-    xs, ys = [], []
-    for r in run.records:
-        y = r.get(key)
-        x = r.get(opts.x)
-        if y is None or x is None or (opts.log and y <= 0):
-            continue
-        xs.append(x)
-        ys.append(y)
-    return decimate(xs, ys)
+    """(x, y) of a metric over the run's records, skipping missing values (and y <= 0 on a log axis), thinned out."""
+    return decimate(*present.series(run.records, key, opts.x, opts.log))
 
 
 def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:
@@ -94,9 +89,6 @@ def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:
 def snapshots_of(run: RunData | None, kind: str) -> list[dict[str, Any]]:
     """The run's snapshots of one kind, oldest first (none for no run)."""
     return [s for s in (run.snapshots if run else []) if s.get("kind") == kind]
-
-
-X_LABELS = {"epoch": "epoch", "step": "update", "time": "wall-clock seconds"}
 
 
 def run_datas(infos: list) -> list[RunData]:  # infos: dltui.core.store.RunInfo

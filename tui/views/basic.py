@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ...core.present import PALETTE, RAW_COLOUR, X_LABELS
 from ...core.smoothing import ema
-from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, decimate, selected_run, series, snapshots_of, view
+from ..viewkit import RunData, ViewOptions, decimate, selected_run, series, snapshots_of, view
 
 POINTS = 150  # per line: more than a plot's braille columns; plotext's build time grows with it
-RAW_COLOUR = 244  # the raw curve behind a smoothed one: a mid grey of the 256-colour palette
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, decimate, selected_run, snapshots_of, view
+from ...core.present import PALETTE, X_LABELS
+from ..viewkit import RunData, ViewOptions, decimate, selected_run, snapshots_of, view
 
 REGION_MARK, POINT_MARK = "·", "●"
 
