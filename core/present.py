@@ -7,6 +7,7 @@ only: no textual, no torch.
 """
 from __future__ import annotations
 
+import shutil
 from typing import Any, Optional, Sequence
 
 from rich.text import Text
@@ -50,6 +51,12 @@ def seconds(v: Any) -> str:
 def per_second(v: Any) -> str:
     """A rate (steps/s): whole units with thousands separators; '-' when missing or zero."""
     return f"{v:,.0f}" if v else "-"
+
+
+def terminal_plot_size() -> tuple[int, int]:
+    """(width, height) of a plot printed in this terminal: its size, less room for the text around it, within bounds."""
+    cols, rows = shutil.get_terminal_size((100, 30))
+    return max(60, min(cols, 160)), max(15, min(rows - 8, 30))
 
 
 def status_text(state: str) -> Text:

@@ -10,8 +10,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from ..core.present import X_AXES, fmt, pct
 from ..core.presets import Preset
+from ..core.runcard import run_card  # the same card as `dltui show`'s
 from ..core.store import RunInfo, RunStore
-from ..show import summary_table  # the run card, the same as `dltui show`'s
 from .plots import PlotPanel
 from .viewkit import RunData, ViewOptions, run_datas
 
@@ -56,7 +56,7 @@ class RunCardScreen(ModalScreen):
 
     def __init__(self, info: RunInfo):
         super().__init__()
-        self.card = summary_table(info)
+        self.card = run_card(info)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="card"):
