@@ -7,8 +7,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .core.events import EpochEnded, Progress, RunEnded, RunStarted
+from .core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
 from .core.present import fmt, pct, per_second, seconds
+from .core.poly_text import function_lines
 
 
 class ConsoleSink:
@@ -65,6 +66,14 @@ class ConsoleSink:
         elif isinstance(event, Progress):
             if self.progress is not None and event.run_id in self.tasks:
                 self.progress.update(self.tasks[event.run_id], completed=event.epoch - 1 + event.fraction)
+        elif isinstance(event, Snapshot) and event.kind == "function":  # the polynomial, printed as seed 003 did
+            head = f"{self.preset} {event.variant} epoch {event.epoch}"
+            for line in function_lines(event.data):
+                if self.progress is not None:
+                    self.progress.console.print(f"{head} {line}", highlight=False, markup=False)
+                else:
+                    print(f"{head} {line}", flush=True)
+                head = " " * len(head)
         elif isinstance(event, RunEnded):
             self.ended.append(event)
             if event.status != "finished" or event.reason:

@@ -105,7 +105,8 @@ class Trainer:
         self.loss_fn = make_loss(cfg.loss)
         self.optimizer = make_optimizer(cfg, self.model, self.device)
         gen_device = self.device if self.device.type == "cuda" else "cpu"
-        self.gen = torch.Generator(device=gen_device).manual_seed(cfg.seed)
+        shuffler = self.data.shuffler  # its generator is the one checkpoints save, so a resumed run keeps its order
+        self.gen = shuffler.gen if shuffler is not None else torch.Generator(device=gen_device).manual_seed(cfg.seed)
         self.classify = self.data.kind == "classification"
         if cfg.order == "stratified":
             # Sorted by label (a stable sort keeps each class in its original order), the same every epoch.
@@ -284,6 +285,8 @@ class Trainer:
         return values[0] if len(values) == 1 else torch.stack(values).sum()
 
     def _perm(self, n: int) -> torch.Tensor:
+        if self.data.shuffler is not None:
+            return self.data.shuffler.order(n).to(self.device)
         if self.gen.device.type == self.device.type:
             return torch.randperm(n, generator=self.gen, device=self.device)
         return torch.randperm(n, generator=self.gen).to(self.device)

@@ -91,7 +91,8 @@ class PolyFunction(Probe):
         f = features(x)
         learned = (f @ torch.tensor(w) + b).tolist()
         target = (f @ torch.tensor(tw) + tb).tolist()
-        return [("function", {"x": x.tolist(), "learned": learned, "target": target, "coefficients": w, "bias": b})]
+        return [("function", {"x": x.tolist(), "learned": learned, "target": target, "coefficients": w, "bias": b,
+                              "target_coefficients": tw, "target_bias": tb})]
 
     def summary(self):
         w, b = self._coefficients()
