@@ -161,7 +161,7 @@ def _resume_run(run_id: str, store, ddir) -> int:
     """`dltui run --resume RUN`: check everything, then go on from the run's last checkpoint."""
     from .core import runner
 
-    run = store.get(run_id)
+    run = store.claim(run_id)  # locked before its state is read: one process owns a run
     plan, ckpt = runner.prepare_resume(run, store, ddir)
     where = f"epoch {ckpt['epoch']}, step {ckpt['step']}" if ckpt else "the start (it had no checkpoint yet)"
     print(f"resuming {run.run_id} ({run.state}) from {where}", flush=True)
@@ -218,6 +218,7 @@ def _say(console, *things) -> None:
 def runs_cmd(runs_dir: Optional[Path] = RunsDir) -> None:
     """The runs in the runs dir: status, preset, variant, epochs, final losses."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from .console import fmt, pct
@@ -237,7 +238,7 @@ def runs_cmd(runs_dir: Optional[Path] = RunsDir) -> None:
             m = metrics[-1] if metrics else {}
         get = (lambda k: s.get(f"final_{k}")) if s else (lambda k: m.get(k))
         epochs = s.get("epochs") if s else (m.get("epoch") if m else 0)
-        t.add_row(r.run_id, _state_style(r.state), r.status.get("preset", "?"), r.status.get("variant", "?"), str(epochs),
+        t.add_row(r.run_id, _state_style(r.state) + (f" ({escape(r.problem)})" if r.problem else ""), r.status.get("preset", "?"), r.status.get("variant", "?"), str(epochs),
                   fmt(get("train_loss")), fmt(get("test_loss")), pct(get("test_acc")))
     Console().print(t)
 

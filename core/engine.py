@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from . import probes as probes_mod
+from .atomic import write_with
 from .config import RunConfig
 from .data import TaskData, build as build_task
 from .device import describe, resolve_device
@@ -500,13 +501,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """torch.save to a temp file, fsync it, and rename it over `path`: a crash leaves the old one whole."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """torch.save it atomically (core/atomic.py): a crash or a full disk leaves the old checkpoint whole."""
+    write_with(path, lambda f: torch.save(state, f))
 
 
 def _finite(v: float) -> float | None:
