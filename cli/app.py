@@ -196,12 +196,12 @@ def _run_plans(name, plans, store, ddir, start=None) -> int:
         except KeyboardInterrupt:  # a second signal: the run in flight was ended as interrupted on the way out
             _say(console, summary_table(sink.ended, f"{name}: interrupted"), f"runs saved in {store.root}")
             return stopper.exit_code or 130
-        if stopper.signum:
+        if stopper.stopped(statuses, len(plans)):
             _say(console, summary_table(sink.ended, f"{name}: interrupted"),
                  f"runs saved in {store.root}; continue one with `dltui run --resume RUN`")
             return stopper.exit_code
         _say(console, summary_table(sink.ended, name), f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
-        return stopper.exit_code or runner.exit_code(statuses)
+        return runner.exit_code(statuses)
 
 
 def _say(console, *things) -> None:

@@ -113,7 +113,7 @@ def prepare_resume(run: RunInfo, store: RunStore, data_dir: Path) -> tuple[RunPl
         return plan, None  # it stopped before its first checkpoint: it starts over, in the same dir
     from .engine import load_checkpoint
 
-    return plan, load_checkpoint(ckpt)
+    return plan, load_checkpoint(ckpt, plan.config, data_dir)  # checked against the config before anything changes
 
 
 def resume_one(run: RunInfo, plan: RunPlan, checkpoint: dict[str, Any] | None, store: RunStore, data_dir: Path,

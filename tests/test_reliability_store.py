@@ -109,3 +109,44 @@ def test_a_link_out_of_the_runs_dir_is_never_followed(two_runs, cli, tmp_path, n
     resumed = cli("run", "--resume", name, "--runs-dir", good.parent)
     assert resumed.exit_code == 2
     assert sorted(p.name for p in outside.iterdir()) == before
+
+
+def _files(run: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and p.name != ".lock"}
+
+
+def _poke_checkpoint(run: Path, **changes) -> None:
+    import torch
+
+    s = torch.load(run / "checkpoint.pt", weights_only=True)
+    torch.save({**s, **changes}, run / "checkpoint.pt")
+
+
+MISFITS = {
+    "a changed hidden": lambda run: _edit(run / "config.json", lambda c: {**c, "hidden": [5]}),
+    "a negative epoch": lambda run: _poke_checkpoint(run, epoch=-5),
+    "an epoch that is text": lambda run: _poke_checkpoint(run, epoch="x"),
+    "a step that is a float": lambda run: _poke_checkpoint(run, step=1.5),
+    "a model of other shapes": lambda run: _poke_checkpoint(run, model={"net.0.weight": __import__("torch").zeros(3, 3)}),
+}
+
+
+@pytest.mark.parametrize("misfit", MISFITS)
+def test_a_checkpoint_that_does_not_fit_refuses_the_resume_and_changes_nothing(two_runs, cli, misfit):
+    """Exit 2 with one line; every file of the run (status, summary, metrics, checkpoint) is as it was."""
+    _, run = two_runs
+    _edit(run / "status.json", lambda s: {**s, "status": "interrupted"})
+    MISFITS[misfit](run)
+    before = _files(run)
+
+    result = cli("run", "--resume", BAD)
+    assert result.exit_code == 2
+    assert "does not fit" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert _files(run) == before
+
+
+def test_a_checkpoint_that_fits_resumes(two_runs, cli):
+    _, run = two_runs
+    _edit(run / "status.json", lambda s: {**s, "status": "interrupted"})
+    assert cli("run", "--resume", BAD).exit_code == 0
+    assert json.loads((run / "status.json").read_text())["status"] == "finished"
