@@ -40,6 +40,12 @@ def guarded(fn):
 
             print_error("interrupted by Ctrl-C")
             raise typer.Exit(130) from None
+        except OSError as e:  # the machine's fault (a full disk, an output that is gone): one line, exit 1
+            from .console import print_error, stdout_failed
+
+            where = "the output" if stdout_failed() or not e.filename else e.filename
+            print_error(f"cannot write {where}: {(e.strerror or str(e)).lower()}")
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -230,7 +236,7 @@ def runs_cmd(runs_dir: Optional[Path] = RunsDir) -> None:
         return
     t = Table(title=f"runs in {store.root}")
     for col in ("run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "test acc"):
-        t.add_column(col, justify="right" if col in ("epochs", "train loss", "test loss", "test acc") else "left")
+        t.add_column(col, justify="right" if col in ("epochs", "train loss", "test loss", "test acc") else "left", overflow="fold")
     for r in runs:
         s, m = r.summary, None
         if not s:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .console import fmt, pct
+from .console import fmt, for_terminal, pct
 
 
 def _size() -> tuple[int, int]:
@@ -88,7 +88,7 @@ def show_run(run, log: bool = False) -> None:
     out = sys.stdout
     plots = view_plots(run, log)
     if (run.path / "metrics.jsonl").exists() or (run.path / "snapshots.jsonl").exists():
-        out.write("\n".join(plots) + "\n")
+        out.write(for_terminal("\n".join(plots)) + "\n")
     else:
         out.write("no epochs recorded yet\n")
     out.flush()

@@ -36,7 +36,7 @@ def write_with(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     return path
 
 
-def write_atomic(path: Path, data: str | bytes) -> Path:
+def write_atomic(path: Path, data: str | bytes | memoryview) -> Path:
     """Replace the file at `path` with `data` (text is written as UTF-8)."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     return write_with(path, lambda f: f.write(raw))

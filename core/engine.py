@@ -6,7 +6,9 @@ to plain callbacks. It checks a stop flag (and a pause flag) every step and neve
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import io
 import math
 import os
 import platform
@@ -20,13 +22,14 @@ import torch
 from torch import nn
 
 from . import probes as probes_mod
-from .atomic import write_with
+from .atomic import write_atomic
 from .config import RunConfig
 from .data import TaskData, build as build_task
 from .device import describe, resolve_device
 from .errors import BadInput
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .mlpstep import MLPStep
+from .store import NO_SPACE
 from .models import build_model, count_params
 
 PROGRESS_EVERY_S = 0.5
@@ -183,7 +186,10 @@ class Trainer:
             status, reason = "failed", f"{type(e).__name__}: {e}".strip()
             if isinstance(e, torch.cuda.OutOfMemoryError):
                 reason = "CUDA out of memory; try a smaller batch_size or model, or --device cpu (" + reason + ")"
-            self.traceback = traceback.format_exc()
+            if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):  # the machine's fault, not the code's
+                reason = f"{NO_SPACE}; free some space, then continue with `dltui run --resume {self.run_id}`"
+            else:
+                self.traceback = traceback.format_exc()
         return self._end(status, reason)
 
     def _train(self) -> tuple[str, str]:
@@ -541,8 +547,11 @@ def checkpoint_problem(s: dict[str, Any], cfg: RunConfig, data_dir: Path | None)
 
 
 def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """torch.save it atomically (core/atomic.py): a crash or a full disk leaves the old checkpoint whole."""
-    write_with(path, lambda f: torch.save(state, f))
+    """torch.save it atomically (core/atomic.py): a crash or a full disk leaves the old checkpoint whole.
+    Saved to memory first, so that a full disk is an OSError (torch's own writer makes it a RuntimeError)."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    write_atomic(path, buf.getbuffer())
 
 
 def _finite(v: float) -> float | None:

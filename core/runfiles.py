@@ -23,7 +23,7 @@ STATES = ("running", "finished", "diverged", "failed", "interrupted")
 STATUS_TYPES: dict[str, tuple[type, ...]] = {
     "status": (str,), "run_id": (str,), "preset": (str,), "variant": (str,), "reason": (str,), "host": (str,),
     "pid": (int,), "proc": (str, type(None)), "started": NUM, "heartbeat": NUM, "ended": NUM, "epoch": (int,),
-    "resumed": (int,), "device": (str,), "device_name": (str,), "n_params": (int,),
+    "resumed": (int,), "resumable": (bool,), "device": (str,), "device_name": (str,), "n_params": (int,),
 }
 SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
     "status": (str,), "reason": (str,), "preset": (str,), "variant": (str,), "epochs": (int,), "steps": (int,),
@@ -76,7 +76,7 @@ def check_types(obj: Any, types: dict[str, tuple[type, ...]], what: str) -> dict
 
 
 def _kind(allowed: tuple[type, ...]) -> str:
-    names = {int: "a whole number", float: "a number", str: "text", list: "a list", type(None): "null"}
+    names = {int: "a whole number", float: "a number", str: "text", list: "a list", bool: "true or false", type(None): "null"}
     return " or ".join(names[t] for t in allowed if not (t is int and float in allowed))
 
 

@@ -30,6 +30,7 @@ ENDED = ("finished", "diverged", "failed", "interrupted")
 RESUMABLE = ("interrupted", "crashed")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]{0,150}$")
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+NO_SPACE = "no space left on device"  # a run failed for this can be resumed once there is room
 
 
 def default_runs_dir() -> Path:
@@ -71,7 +72,7 @@ def truncate_jsonl(path: Path, epoch: int) -> list[dict[str, Any]]:
 def check_resumable(run: "RunInfo") -> None:
     """Raise BadInput unless the run is interrupted or crashed (a running one is still going)."""
     state = run.state
-    if state in RESUMABLE:
+    if state in RESUMABLE or state == "failed" and run.status.get("resumable") is True:
         return
     if state == "damaged":
         raise BadInput(f"run {run.run_id} is damaged ({run.problem}), so it cannot be resumed; "
@@ -308,6 +309,8 @@ class RunWriter:
             return
         if status in ENDED and self.unsaved and status != "failed":
             status, reason = "failed", self.unsaved
+        if status == "failed" and reason.startswith(NO_SPACE):
+            extra["resumable"] = True
         new = {**self.status, "status": status, "heartbeat": time.time(), **extra}
         if reason:
             new["reason"] = reason
@@ -353,7 +356,7 @@ class RunWriter:
         except OSError as e:
             if not disk_full(e):
                 raise
-            self.unsaved = f"no space left on device (summary.json not written; free some space and see `dltui show {self.run_id}`)"
+            self.unsaved = f"{NO_SPACE} (summary.json not written); free some space, then `dltui run --resume {self.run_id}`"
 
     def close(self) -> None:
         for f in (self._metrics, self._snapshots):
