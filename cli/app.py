@@ -126,6 +126,7 @@ def run_cmd(
     runs_dir: Optional[Path] = RunsDir,
     data_dir: Optional[Path] = DataDir,
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]"),
+    yes: bool = typer.Option(False, "--yes", help="run a sweep however many runs it makes (without it, a very large sweep is refused)"),
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
     from .core import presets, runner
@@ -138,7 +139,7 @@ def run_cmd(
         raise typer.Exit(_resume_run(resume, _store(runs_dir), _data_dir(data_dir)))
     if preset is None:
         raise BadInput("dltui run: no preset given; name one (see `dltui list`), give a .toml file, or --resume RUN")
-    p = presets.load(preset)
+    p = presets.load(preset, max_runs=None if yes else presets.MAX_RUNS)
     overrides = parse_sets(set_, epochs)
     if device is not None:
         from .core.config import check_value
