@@ -17,10 +17,10 @@ import csv
 import io
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
+from .atomic import write_atomic
 from .errors import BadInput
 from .figures import compare_figure, compare_metric, figure_bytes, run_figures
 from .present import X_AXES
@@ -61,21 +61,6 @@ def check_out_dir(out_dir: Path) -> Path:
     except OSError as e:
         raise BadInput(f"--to {out_dir}: cannot write there ({e.strerror or e}); pick a folder you can write to") from None
     return out_dir
-
-
-def write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write `data` to a temp file beside `path`, fsync it, and rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 # -- CSV and JSON ----------------------------------------------------------------------------

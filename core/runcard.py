@@ -17,7 +17,8 @@ def run_card(run) -> Table:  # run: core.store.RunInfo
     t = Table(title=f"{run.run_id}", show_header=False)
     t.add_column("key", style="bold")
     t.add_column("value")
-    t.add_row("status", run.state + (f" ({st.get('reason')})" if st.get("reason") else ""))
+    why = run.problem or st.get("reason")
+    t.add_row("status", run.state + (f" ({escape(why)})" if why else ""))
     t.add_row("preset / variant", f"{st.get('preset', '?')} / {st.get('variant', '?')}")
     card = {**{k: st[k] for k in ("device_name", "n_params") if k in st}, **s, "seed": run.config.get("seed")}
     if "torch" in s and not s.get("cuda"):

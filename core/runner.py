@@ -38,9 +38,12 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     """Raise BadInput for anything that would stop a run before its first step."""
     from . import data
     from .device import resolve_device
+    from .memory import check_fits
+    from .probes import check_names
 
     for p in plans:
-        resolve_device(p.config.device)
+        check_fits(p.config, resolve_device(p.config.device), p.variant)
+        check_names(p.config.probes)
         if p.config.model == "cnn" and p.config.task not in IMAGE_TASKS:
             raise BadInput(f"variant '{p.variant}': model = cnn needs images of at least 16x16 pixels, and task "
                            f"{p.config.task} has none; use it with task {' or '.join(IMAGE_TASKS)}, or set model=mlp")
@@ -113,7 +116,7 @@ def prepare_resume(run: RunInfo, store: RunStore, data_dir: Path) -> tuple[RunPl
         return plan, None  # it stopped before its first checkpoint: it starts over, in the same dir
     from .engine import load_checkpoint
 
-    return plan, load_checkpoint(ckpt)
+    return plan, load_checkpoint(ckpt, plan.config, data_dir)  # checked against the config before anything changes
 
 
 def resume_one(run: RunInfo, plan: RunPlan, checkpoint: dict[str, Any] | None, store: RunStore, data_dir: Path,
