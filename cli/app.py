@@ -120,10 +120,14 @@ def run_cmd(
     runs_dir: Optional[Path] = RunsDir,
     data_dir: Optional[Path] = DataDir,
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="also write TensorBoard event files live, into DIR/<run id>/ [env DLTUI_TENSORBOARD_DIR]"),
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
     from .core import presets, runner
     from .core.config import parse_sets
+    from .core.tensorboard import live_dir
+
+    live_dir(tensorboard)  # checked before any run; the training processes find it in the environment
 
     if resume is not None:
         if preset is not None or set_ or epochs is not None or device is not None or variant:
