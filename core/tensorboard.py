@@ -1,7 +1,8 @@
 """TensorBoard event files for runs: exported from the run store, or written live beside it.
 
 One folder per run, named by its run id, holding one event file (a live run that was resumed gets
-a second one; TensorBoard reads them in order and drops the epochs redone):
+a second one, which starts with a restart marker at the resumed epoch: TensorBoard reads the files in
+order and drops the first file's epochs from there on, which the resume does again):
 
 - a scalar for every value in metrics.jsonl (core/tags.py names them: `test_loss`,
   `grad_norm/layer1`, `updates`), with the epoch as the step and the run's start plus the record's
@@ -18,6 +19,7 @@ protobufs and its record writer (written synchronously: no thread, no queue). No
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -59,8 +61,7 @@ class EventFile:
     def __init__(self, folder: Path, created: float):
         self.pb = tbx()
         folder.mkdir(parents=True, exist_ok=True)
-        # TensorBoard reads a folder's files in name order: the creation time first keeps a resumed run's second file last.
-        self.path = folder / f"events.out.tfevents.{int(created):010d}.{socket.gethostname()}.{os.getpid()}.dltui"
+        self.path = _new_name(folder, created)
         self.records = self.pb.RecordWriter(str(self.path))
         self.write(self.pb.event.Event(wall_time=created, file_version="brain.Event:2"))
 
@@ -93,6 +94,14 @@ class EventFile:
         self.records.close()
 
 
+def _new_name(folder: Path, created: float) -> Path:
+    """A file name no file in `folder` has yet, as TensorFlow names them: TensorBoard reads a folder's files in name
+    order, so the creation time comes first (a resumed run's second file sorts last), then host, process, a count."""
+    names = (folder / f"events.out.tfevents.{int(created):010d}.{socket.gethostname()}.{os.getpid()}.{n}.dltui"
+             for n in itertools.count())
+    return next(p for p in names if not p.exists())
+
+
 def hparam_values(config: dict[str, Any], preset: str, variant: str) -> dict[str, Any]:
     """The config as HParams values: numbers, strings and bools as they are, lists as JSON text, None left out."""
     out: dict[str, Any] = {"preset": preset, "variant": variant}
@@ -119,8 +128,10 @@ class RunEvents:
         self.last_epoch = 0
         self.flushed = time.monotonic()
 
-    def started(self, config: dict[str, Any], preset: str, variant: str) -> None:
+    def started(self, config: dict[str, Any], preset: str, variant: str, first_epoch: int = 1) -> None:
+        """The hparams; and a restart at `first_epoch`, so TensorBoard drops what an earlier file holds from there on."""
         pb = self.file.pb
+        self.file.write(pb.event.Event(wall_time=self.start, step=first_epoch, session_log=pb.event.SessionLog(status=pb.event.SessionLog.START)))
         info = pb.hparams.SessionStartInfo(start_time_secs=self.start)  # no group name: each run is its own group
         for k, v in hparam_values(config, preset, variant).items():
             field = "string_value" if isinstance(v, str) else "bool_value" if isinstance(v, bool) else "number_value"
@@ -250,7 +261,8 @@ class TensorBoardSink:
         if isinstance(event, RunStarted):
             start = tags.number(w.status.get("started")) or time.time()
             self.events = RunEvents(self.root / w.run_id, start, created=time.time())
-            self.events.started(event.config, event.preset, event.variant)
+            resumed_after = w.status.get("epoch") if isinstance(w.status.get("epoch"), int) else 0  # the checkpoint's epoch
+            self.events.started(event.config, event.preset, event.variant, first_epoch=resumed_after + 1)
         elif self.events is None:
             return
         elif isinstance(event, EpochEnded):

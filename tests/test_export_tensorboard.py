@@ -198,3 +198,24 @@ def test_bad_tensorboard_dir_is_refused_before_any_run(tmp_path):
     err = _one_line_error(invoke("run", "polynomial", "--tensorboard", blocker / "tb", "--runs-dir", tmp_path / "runs"))
     assert "--tensorboard" in err and "cannot write" in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_resumed_live_run_shows_each_epoch_once(tmp_path, monkeypatch, runs_dir):
+    """Epochs after the checkpoint are in the first file and again in the resumed run's: TensorBoard shows them once."""
+    from reliability_helpers import preset_file, run_dirs, status
+    from test_reliability_faults import _checkpoint_at
+    import torch
+
+    live = tmp_path / "live"
+    monkeypatch.setenv(ENV, str(live))
+    assert invoke("run", preset_file(tmp_path, {"only": 0.1}, epochs=6)).exit_code == 0
+    [run] = run_dirs(runs_dir)
+    torch.save(_checkpoint_at(tmp_path, 3), run / "checkpoint.pt")  # as if it was killed after epoch 6, checkpointed at 3
+    (run / "status.json").write_text(json.dumps({**status(run), "status": "running", "pid": 2 ** 22 + 12345}))
+    assert invoke("run", "--resume", run.name).exit_code == 0
+    assert len(list((live / run.name).iterdir())) == 2
+    acc = read(live / run.name)
+    assert [e.step for e in acc.Scalars("test_loss")] == [1, 2, 3, 4, 5, 6]
+    resumed_walls = [e.wall_time for e in acc.Scalars("test_loss")][3:]
+    stored = RunStore(runs_dir).get(run.name)
+    assert resumed_walls == [stored.status["started"] + r["time"] for r in stored.metrics()[3:]]  # the resumed run's epochs
