@@ -83,6 +83,9 @@ def _open_tui(preset, runs_dir, data_dir) -> None:
         from .core import presets
 
         presets.load(preset)  # unknown preset: one line, exit 2, before the screen opens
+    from .core.tensorboard import live_dir
+
+    live_dir()  # DLTUI_TENSORBOARD_DIR, if set: checked before the screen opens; the lab's runs write there
     code = run_app(preset=preset, runs_dir=runs_dir, data_dir=data_dir)
     raise typer.Exit(code or 0)
 

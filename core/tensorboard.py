@@ -15,13 +15,15 @@ order and drops the first file's epochs from there on, which the resume does aga
 
 The export and the live sink go through the same `RunEvents`, so they write the same events.
 tensorboardX is an optional extra, imported only here and only when asked for; it is used for its
-protobufs and its record writer (written synchronously: no thread, no queue). No torch here.
+protobufs and its record writer (written synchronously: no thread, no queue). This module imports
+no torch (tensorboardX does, when torch is installed).
 """
 from __future__ import annotations
 
 import itertools
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -181,8 +183,8 @@ def export_run(run, out_dir: Path) -> Path:
     """Write `run`'s event file into out_dir/<run_id>/ (its earlier event files there are replaced); return it."""
     tmp = out_dir / f".{run.run_id}.{os.getpid()}.tmp"
     start, records = tags.run_start(run), run.metrics()
-    events = RunEvents(tmp, start)
     try:
+        events = RunEvents(tmp, start)
         events.started(run.config, run.status.get("preset", ""), run.status.get("variant", ""))
         for r in records:
             events.epoch(r)
@@ -191,9 +193,7 @@ def export_run(run, out_dir: Path) -> Path:
         events.close()
         return _replace_events(events.file.path, out_dir / run.run_id)
     finally:
-        for left in tmp.glob("*"):
-            left.unlink()
-        tmp.rmdir()
+        shutil.rmtree(tmp, ignore_errors=True)  # this export's own temp folder
 
 
 def _replace_events(new: Path, folder: Path) -> Path:
@@ -255,6 +255,15 @@ class TensorBoardSink:
         except Exception as e:  # noqa: BLE001 - a mirror must never fail the run it mirrors
             self.broken = True
             print(f"warning: TensorBoard files for {self.writer.run_id} stopped: {e}", file=sys.stderr)
+            self._close_quietly()
+
+    def _close_quietly(self) -> None:
+        try:
+            if self.events is not None:
+                self.events.close()
+        except Exception:  # noqa: BLE001 - already broken and said so
+            pass
+        self.events = None
 
     def _handle(self, event) -> None:
         w = self.writer
@@ -270,8 +279,8 @@ class TensorBoardSink:
         elif isinstance(event, RunEnded):
             from .store import RunStore
 
-            run = RunStore(w.path.parent).get(w.run_id)  # what the store holds now (its snapshots)
-            self.events.ended(event.status, event.summary, time.time(), snapshot_images(run))
+            run = RunStore(w.path.parent).get(w.run_id)  # as the store holds it now: its end time, its snapshots
+            self.events.ended(event.status, event.summary, end_time(run, self.events.start, []), snapshot_images(run))
             self.events.close()
             self.events = None
 
