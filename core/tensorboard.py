@@ -15,11 +15,11 @@ order and drops the first file's epochs from there on, which the resume does aga
 
 The export and the live sink go through the same `RunEvents`, so they write the same events.
 tensorboardX is an optional extra, imported only here and only when asked for; it is used for its
-protobufs and its record writer (written synchronously: no thread, no queue). This module imports
-no torch (tensorboardX does, when torch is installed).
+protobufs and its record writer (written synchronously: no thread, no queue). No torch here.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -48,13 +48,28 @@ FIGURE_TAG = "figures/function"
 def tbx() -> SimpleNamespace:
     """tensorboardX's protobufs and record writer, or BadInput saying how to install it."""
     try:
-        from tensorboardX.proto import api_pb2, event_pb2, plugin_hparams_pb2, summary_pb2
-        from tensorboardX.record_writer import RecordWriter
+        with _torch_hidden():
+            from tensorboardX.proto import api_pb2, event_pb2, plugin_hparams_pb2, summary_pb2
+            from tensorboardX.record_writer import RecordWriter
     except ImportError:
         raise BadInput(f"TensorBoard files need the tensorboardX package, which is not installed; "
                        f"install it with `{INSTALL}` (or `pip install tensorboardX`)") from None
     return SimpleNamespace(api=api_pb2, event=event_pb2, hparams=plugin_hparams_pb2, summary=summary_pb2,
                            RecordWriter=RecordWriter)
+
+
+@contextlib.contextmanager
+def _torch_hidden():
+    """tensorboardX's package imports torch, when installed, for its SummaryWriter (not used here): seconds that
+    `dltui export` (torch-free) would spend for nothing. Unless torch is loaded already, it looks absent meanwhile."""
+    if "torch" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError
+    try:
+        yield
+    finally:
+        del sys.modules["torch"]
 
 
 class EventFile:

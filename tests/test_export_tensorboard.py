@@ -224,3 +224,17 @@ def test_a_resumed_live_run_shows_each_epoch_once(tmp_path, monkeypatch, runs_di
     resumed_walls = [e.wall_time for e in acc.Scalars("test_loss")][3:]
     stored = RunStore(runs_dir).get(run.name)
     assert resumed_walls == [stored.status["started"] + r["time"] for r in stored.metrics()[3:]]  # the resumed run's epochs
+
+
+def test_the_export_never_imports_torch(poly, tmp_path):
+    """tensorboardX's package would pull torch in for its SummaryWriter: seconds for nothing; the export keeps it out."""
+    out = tmp_path / "tb"
+    code = ("import sys\n"
+            f"sys.argv = ['dltui', 'export', 'latest', '--to', {str(out)!r}, '-f', 'tensorboard', '--runs-dir', {str(poly)!r}]\n"
+            "from dltui.app import app\n"
+            "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print(' '.join(sys.modules))\n")
+    mods = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+    assert "tensorboardX" in mods and "torch" not in mods
+    (folder,) = out.iterdir()
+    assert [e.step for e in read(folder).Scalars("test_loss")] == list(range(1, EPOCHS + 1))
