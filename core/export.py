@@ -85,11 +85,14 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
 
 # -- CSV and JSON ----------------------------------------------------------------------------
 def flat(record: dict[str, Any]) -> dict[str, Any]:
-    """A metrics record with each list value k spread over columns k_0, k_1, ...; non-finite -> None."""
+    """A metrics record with each list value k spread over columns k_0, k_1, ...; non-finite -> None.
+
+    Lists of lists or dicts (a trace inside the epoch, such as class_acc_trace) are left out: no one cell holds them."""
     out: dict[str, Any] = {}
     for k, v in clean(record).items():
         if isinstance(v, list):
-            out.update({f"{k}_{i}": x for i, x in enumerate(v)})
+            if not any(isinstance(x, (list, dict)) for x in v):
+                out.update({f"{k}_{i}": x for i, x in enumerate(v)})
         elif not isinstance(v, dict):
             out[k] = v
     return out
@@ -99,12 +102,7 @@ def columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     """epoch, step, time, the usual columns that occur, then the others by name (k_10 after k_9)."""
     seen = {k for r in rows for k in r}
     usual = [c for c in FIRST_COLUMNS if c in seen or c in ("epoch", "step", "time")]
-    return usual + sorted(seen - set(usual), key=_column_order)
-
-
-def _column_order(name: str) -> tuple[str, int]:
-    base, _, idx = name.rpartition("_")
-    return (base, int(idx)) if idx.isdigit() else (name, -1)
+    return usual + sorted(seen - set(usual), key=tags.order)
 
 
 def csv_text(rows: Sequence[dict[str, Any]], cols: Sequence[str]) -> str:

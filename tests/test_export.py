@@ -166,7 +166,8 @@ def test_accuracy_lists_and_non_finite_values(tmp_path):
     runs = tmp_path / "runs"
     acc = ",".join(["0.5"] * 12)
     _fake_run(runs, "fake-acc", [
-        f'{{"epoch":1,"step":10,"time":0.5,"train_loss":NaN,"test_loss":2.0,"train_acc":0.3,"test_acc":0.25,"class_acc":[{acc}]}}',
+        f'{{"epoch":1,"step":10,"time":0.5,"train_loss":NaN,"test_loss":2.0,"train_acc":0.3,"test_acc":0.25,"class_acc":[{acc}],'
+        '"class_acc_trace":[{"epoch":0.5,"acc":[0.1]}]}',
         f'{{"epoch":2,"step":20,"time":1.0,"train_loss":1.0,"test_loss":Infinity,"train_acc":0.6,"test_acc":0.55,"class_acc":[{acc}]}}',
     ])
     paths = export_runs(RunStore(runs).list(), tmp_path / "out", ["csv", "json", "svg"])
@@ -174,6 +175,7 @@ def test_accuracy_lists_and_non_finite_values(tmp_path):
     rows = read_csv(tmp_path / "out" / "fake-acc.csv")
     cols = list(rows[0])
     assert cols[cols.index("class_acc_0"):] == [f"class_acc_{i}" for i in range(12)]  # class_acc_10 after class_acc_9
+    assert not [c for c in cols if "trace" in c]  # a trace inside the epoch has no one cell
     assert rows[0]["train_loss"] == "" and rows[1]["test_loss"] == ""
     d = strict_json(tmp_path / "out" / "fake-acc.json")
     assert d["metrics"][0]["train_loss"] is None and d["metrics"][1]["test_loss"] is None
