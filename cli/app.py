@@ -89,6 +89,9 @@ def _open_tui(preset, runs_dir, data_dir) -> None:
         from .core import presets
 
         presets.load(preset)  # unknown preset: one line, exit 2, before the screen opens
+    from .core.tensorboard import live_dir
+
+    live_dir()  # DLTUI_TENSORBOARD_DIR, if set: checked before the screen opens; the lab's runs write there
     code = run_app(preset=preset, runs_dir=runs_dir, data_dir=data_dir)
     raise typer.Exit(code or 0)
 
@@ -127,10 +130,14 @@ def run_cmd(
     data_dir: Optional[Path] = DataDir,
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]"),
     yes: bool = typer.Option(False, "--yes", help="run a sweep however many runs it makes (without it, a very large sweep is refused)"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="also write TensorBoard event files live, into DIR/<run id>/ [env DLTUI_TENSORBOARD_DIR]"),
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
     from .core import presets, runner
     from .core.config import parse_sets
+    from .core.tensorboard import live_dir
+
+    live_dir(tensorboard)  # checked before any run; the training processes find it in the environment
 
     if resume is not None:
         if preset is not None or set_ or epochs is not None or device is not None or variant:

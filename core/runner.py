@@ -129,7 +129,10 @@ def resume_one(run: RunInfo, plan: RunPlan, checkpoint: dict[str, Any] | None, s
 def _drive(p: RunPlan, writer: RunWriter, data_dir: Path, listeners: list[Listener] | None, control,
            checkpoint: dict[str, Any] | None = None, kept: list[dict[str, Any]] | None = None) -> RunEnded:
     """Train one run into `writer`; whatever happens, its status ends as something other than running."""
+    from .tensorboard import sinks as tensorboard_sinks
+
     sink = StoreSink(writer)
+    listeners = [*tensorboard_sinks(writer), *(listeners or [])]  # TensorBoard files beside the store, if asked for
     try:
         ended = _train(p, writer, sink, data_dir, listeners, control, checkpoint, kept)
     except KeyboardInterrupt:  # a second Ctrl-C: end it as interrupted, files whole, and let it propagate
