@@ -116,13 +116,13 @@ def test_lists_dicts_gaps_and_garbage_in_metrics_jsonl(tmp_path):
         f'{{"epoch":1,"step":10,"time":0.5,"train_loss":NaN,"test_loss":2.0,"class_acc":{acc12},"grad_norm":[1,2,3],'
         f'"class_acc_trace":[{{"epoch":0.5,"acc":[0.1]}}],"margin":{{"min":0.1,"max":0.9}},"note":"text","flag":true}}',
         '{"step":15,"train_loss":1.5}',  # no epoch: not a point anywhere
-        '{"epoch":2,"step":20,"time":"soon","train_loss":1.0,"test_loss":Infinity,"class_acc":null,"grad_norm":[1,null,3]}',
+        '{"epoch":2,"step":20,"time":null,"train_loss":1.0,"test_loss":Infinity,"class_acc":null,"grad_norm":[1,null,3]}',
     ])
     run = RunStore(runs).get("fake")
     invoke("export", "fake", "--to", tmp_path / "tb", "-f", "tensorboard", "--runs-dir", runs)
     got = scalars(read(tmp_path / "tb" / "fake"))
     start = 1  # the fake status.json's `started`
-    assert got["train_loss"] == [(2, start, 1.0)]  # NaN left out; a `time` that is not a number counts as 0
+    assert got["train_loss"] == [(2, start, 1.0)]  # NaN left out; a missing (null) `time` counts as 0
     assert got["test_loss"] == [(1, start + 0.5, 2.0)]
     assert got["updates"] == [(1, start + 0.5, 10), (2, start, 20)]
     assert [t for t in got if t.startswith("class_acc/")] == [f"class_acc/class{i}" for i in range(12)]
