@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -21,6 +20,8 @@ app = typer.Typer(
 
 RunsDir = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]")
 DataDir = typer.Option(None, "--data-dir", help="where datasets live [env DLTUI_DATA_DIR, default the user cache dir]")
+
+from .jobs import AddressOpt, CpusOpt, EngineOpt, GpusOpt  # noqa: E402  (typer options only; no torch, no ray)
 
 
 def guarded(fn):
@@ -75,12 +76,22 @@ def tui_cmd(
     preset: Optional[str] = typer.Argument(None, help="preset to select"),
     runs_dir: Optional[Path] = RunsDir,
     data_dir: Optional[Path] = DataDir,
+    engine: str = EngineOpt,
+    address: Optional[str] = AddressOpt,
+    gpus_per_run: Optional[float] = GpusOpt,
+    cpus_per_run: Optional[float] = CpusOpt,
 ) -> None:
     """Open the lab with PRESET selected."""
-    _open_tui(preset, runs_dir, data_dir)
+    from . import jobs as jobs_mod
+
+    choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run)
+    if choice is None:
+        _open_tui(preset, runs_dir, data_dir)  # raises typer.Exit
+    with jobs_mod.ray_session(choice) as session:
+        _open_tui(preset, runs_dir, data_dir, jobs_mod.ray_executors(session, choice))
 
 
-def _open_tui(preset, runs_dir, data_dir) -> None:
+def _open_tui(preset, runs_dir, data_dir, executors=None) -> None:
     try:
         from .tui.app import run_app
     except ImportError as e:  # pragma: no cover - the TUI is part of the package
@@ -92,7 +103,7 @@ def _open_tui(preset, runs_dir, data_dir) -> None:
     from .core.tensorboard import live_dir
 
     live_dir()  # DLTUI_TENSORBOARD_DIR, if set: checked before the screen opens; the lab's runs write there
-    code = run_app(preset=preset, runs_dir=runs_dir, data_dir=data_dir)
+    code = run_app(preset=preset, runs_dir=runs_dir, data_dir=data_dir, executors=executors)
     raise typer.Exit(code or 0)
 
 
@@ -131,19 +142,25 @@ def run_cmd(
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]"),
     yes: bool = typer.Option(False, "--yes", help="run a sweep however many runs it makes (without it, a very large sweep is refused)"),
     tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="also write TensorBoard event files live, into DIR/<run id>/ [env DLTUI_TENSORBOARD_DIR]"),
+    engine: str = EngineOpt,
+    address: Optional[str] = AddressOpt,
+    gpus_per_run: Optional[float] = GpusOpt,
+    cpus_per_run: Optional[float] = CpusOpt,
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
+    from . import jobs as jobs_mod
     from .core import presets, runner
     from .core.config import parse_sets
     from .core.tensorboard import live_dir
 
     live_dir(tensorboard)  # checked before any run; the training processes find it in the environment
 
+    choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run, jobs)
     if resume is not None:
         if preset is not None or set_ or epochs is not None or device is not None or variant:
             raise BadInput(f"--resume {resume}: a resumed run keeps its own preset and config; drop the other arguments "
                            f"(run `dltui run --resume {resume}` alone)")
-        raise typer.Exit(_resume_run(resume, _store(runs_dir), _data_dir(data_dir)))
+        raise typer.Exit(_resume_run(resume, _store(runs_dir), _data_dir(data_dir), choice))
     if preset is None:
         raise BadInput("dltui run: no preset given; name one (see `dltui list`), give a .toml file, or --resume RUN")
     p = presets.load(preset, max_runs=None if yes else presets.MAX_RUNS)
@@ -161,70 +178,35 @@ def run_cmd(
         plans = [pl for pl in plans if pl.variant in variant]
     store, ddir = _store(runs_dir), _data_dir(data_dir)
     runner.preflight(plans, store, ddir)
-    from . import jobs as jobs_mod
-    from .core.parallel import default_jobs
+    if choice is not None:
+        raise typer.Exit(jobs_mod.run_on_ray(p.name, plans, store, ddir, choice))
+    from .core.parallel import Pool, default_jobs
 
     jobs_mod.check_jobs(jobs)
     n_jobs = jobs if jobs is not None else default_jobs(plans)
     if n_jobs > 1:
-        raise typer.Exit(jobs_mod.run_jobs(p.name, plans, store, ddir, n_jobs))
-    raise typer.Exit(_run_plans(p.name, plans, store, ddir))
+        pool = Pool(plans, store.root, ddir, n_jobs)
+        intro = f"{p.name}: {len(plans)} runs, {pool.jobs} at a time"
+        raise typer.Exit(jobs_mod.drive(p.name, plans, store, jobs_mod.on_executor(pool), intro))
+    raise typer.Exit(jobs_mod.drive(p.name, plans, store, jobs_mod.in_order(plans, store, ddir)))
 
 
-def _resume_run(run_id: str, store, ddir) -> int:
+def _resume_run(run_id: str, store, ddir, choice=None) -> int:
     """`dltui run --resume RUN`: check everything, then go on from the run's last checkpoint."""
+    from . import jobs as jobs_mod
     from .core import runner
 
     run = store.claim(run_id)  # locked before its state is read: one process owns a run
     plan, ckpt = runner.prepare_resume(run, store, ddir)
     where = f"epoch {ckpt['epoch']}, step {ckpt['step']}" if ckpt else "the start (it had no checkpoint yet)"
     print(f"resuming {run.run_id} ({run.state}) from {where}", flush=True)
+    if choice is not None:
+        return jobs_mod.run_on_ray(plan.preset, [plan], store, ddir, choice, resume=run)
 
     def start(pl, store, ddir, listeners, control):
         return runner.resume_one(run, pl, ckpt, store, ddir, listeners, control)
 
-    return _run_plans(plan.preset, [plan], store, ddir, start)
-
-
-def _run_plans(name, plans, store, ddir, start=None) -> int:
-    """Run the plans in order under signal handling; returns the exit code."""
-    from rich.console import Console
-
-    from .console import ConsoleSink, summary_table
-    from .core import runner
-    from .core.engine import Control
-    from .signals import StopOnSignal, survive_lost_output
-
-    start = start or runner.run_one
-    console = Console()
-    sink = ConsoleSink(name, len(plans), console)
-    control = Control()
-    statuses = []
-    with StopOnSignal(control) as stopper:
-        try:
-            with sink:
-                for pl in plans:
-                    if control.stop.is_set():
-                        break
-                    statuses.append(start(pl, store, ddir, [survive_lost_output(sink)], control).status)
-        except KeyboardInterrupt:  # a second signal: the run in flight was ended as interrupted on the way out
-            _say(console, summary_table(sink.ended, f"{name}: interrupted"), f"runs saved in {store.root}")
-            return stopper.exit_code or 130
-        if stopper.stopped(statuses, len(plans)):
-            _say(console, summary_table(sink.ended, f"{name}: interrupted"),
-                 f"runs saved in {store.root}; continue one with `dltui run --resume RUN`")
-            return stopper.exit_code
-        _say(console, summary_table(sink.ended, name), f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
-        return runner.exit_code(statuses)
-
-
-def _say(console, *things) -> None:
-    """Print the closing lines; a terminal that is gone (SIGHUP, closed pipe) must not turn into a traceback."""
-    try:
-        for thing in things:
-            console.print(thing)
-    except OSError:
-        pass
+    return jobs_mod.drive(plan.preset, [plan], store, jobs_mod.in_order([plan], store, ddir, start))
 
 
 @app.command("runs")

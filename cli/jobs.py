@@ -1,7 +1,51 @@
-"""`dltui run PRESET --jobs N`: the variants in N processes, shown and summed up as when run one by one."""
+"""The headless driver of `dltui run`: one loop for every way runs can go, with the start strategy passed in.
+
+A strategy runs the plans and hands back how they ended: one by one in this process (`in_order`), or on an
+executor (`on_executor`: local processes, core/parallel.py's Pool, or a Ray cluster, core/raypool.py's
+RayPool). The driver shows their events, handles Ctrl-C, SIGTERM and SIGHUP, a closed output pipe, and
+prints the same summary and exit code for all of them.
+"""
 from __future__ import annotations
 
+import contextlib
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import typer
+
 from .core.errors import BadInput
+
+POLL_S = 0.2  # how long the driver waits on an executor's events before it looks at the stop flag again
+ENGINES = ("local", "ray")
+
+# The options `run` and `tui` share for where runs execute.
+EngineOpt = typer.Option("local", "--engine", help="where runs execute: local (processes on this machine) or ray "
+                         "(a Ray cluster; needs pip install -e '.[ray]')")
+AddressOpt = typer.Option(None, "--address", help="with --engine ray: auto, HOST:PORT or ray://HOST:10001 "
+                          "[env DLTUI_RAY_ADDRESS; default: a local Ray, started for the run]")
+GpusOpt = typer.Option(None, "--gpus-per-run", help="with --engine ray on a CUDA cluster: the GPU share of one run "
+                       "[default 0.25 for MLPs, 1 for CNNs]")
+CpusOpt = typer.Option(None, "--cpus-per-run", help="with --engine ray: the CPUs one run asks for [default 1]")
+
+
+@dataclass
+class RayChoice:
+    """`--engine ray` and its options, checked."""
+
+    address: Optional[str]
+    resources: Any
+
+
+@dataclass
+class Outcome:
+    """How the strategy's runs ended (a RunEnded each), and the error that stopped it early, if any."""
+
+    ended: list = field(default_factory=list)
+    error: str = ""
+
+
+Strategy = Callable[[Callable, Any], Outcome]  # (show: a listener, control: the stop flag) -> Outcome
 
 
 def check_jobs(jobs: int | None) -> None:
@@ -10,56 +54,148 @@ def check_jobs(jobs: int | None) -> None:
                        "use --jobs 1 to run the variants one by one")
 
 
-def run_jobs(name: str, plans: list, store, ddir, jobs: int) -> int:
-    """Run `plans` in `jobs` processes with the usual console, summary table and exit code."""
+def engine_choice(engine: str, address: Optional[str], gpus: Optional[float], cpus: Optional[float],
+                  jobs: Optional[int] = None) -> RayChoice | None:
+    """None for the local engine; the Ray options for `--engine ray`; BadInput for a mix that means nothing."""
+    if engine not in ENGINES:
+        raise BadInput(f"--engine {engine}: not an engine; use local (the default) or ray")
+    ray_only = [flag for flag, v in (("--address", address), ("--gpus-per-run", gpus), ("--cpus-per-run", cpus)) if v is not None]
+    if engine == "local":
+        if ray_only:
+            raise BadInput(f"{ray_only[0]} goes with --engine ray; add --engine ray, or drop {ray_only[0]}")
+        return None
+    if jobs is not None:
+        raise BadInput("--jobs is for the local engine; on Ray every run is a task, placed by --cpus-per-run and "
+                       "--gpus-per-run; drop --jobs")
+    from .core.raypool import Resources, check_resources
+
+    res = Resources(gpus_per_run=gpus, cpus_per_run=cpus)
+    check_resources(res)
+    return RayChoice(address, res)
+
+
+@contextlib.contextmanager
+def ray_session(choice: RayChoice):
+    """Connected to Ray (BadInput if it is missing or nobody answers); a Ray started here is shut down after."""
+    from .core.raysession import RaySession
+
+    session = RaySession(choice.address)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def ray_executors(session, choice: RayChoice) -> Callable:
+    """What the lab makes an executor with: (plans, runs_dir, data_dir) -> a RayPool on `session`."""
+    from .core.raypool import RayPool
+
+    return functools.partial(RayPool, session=session, res=choice.resources)
+
+
+def run_on_ray(name: str, plans: list, store, ddir, choice: RayChoice, resume=None) -> int:
+    """The plans as Ray tasks, with the usual console, summary and exit code (or one stored run, resumed)."""
+    from .core.raypool import RayPool
+
+    with ray_session(choice) as session:
+        pool = RayPool(plans, store.root, ddir, session, choice.resources, resume)
+        return drive(name, plans, store, on_executor(pool), f"{name}: {len(plans)} runs on {session.describe()}")
+
+
+def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") -> int:
+    """Run `plans` by `strategy` under signal handling, with the console and summary table; the exit code."""
     from rich.console import Console
 
     from .console import ConsoleSink, summary_table
-    from .core import runner
     from .core.engine import Control
-    from .core.parallel import Pool
     from .signals import StopOnSignal, survive_lost_output
 
     console = Console()
     sink = ConsoleSink(name, len(plans), console)
-    pool, started = Pool(plans, store.root, ddir, jobs), {}
-    show = survive_lost_output(sink)
-    # Ctrl-C, SIGTERM, SIGHUP: every process stops at its next step and ends its run as interrupted.
-    with StopOnSignal(Control(stop=pool.stop_event)) as stopper, sink:
-        console.print(f"[dim]{name}: {len(plans)} runs, {pool.jobs} at a time[/]")
-        pool.start()
+    with StopOnSignal(Control()) as stopper:
         try:
-            error = _follow(pool, show, started)
-        except KeyboardInterrupt:  # a second signal: stop waiting; the children see the parent gone and stop
-            pool.join(2)
+            with sink:
+                if intro:
+                    _say(console, f"[dim]{intro}[/]")
+                outcome = strategy(survive_lost_output(sink), stopper.control)
+        except KeyboardInterrupt:  # a second signal: the runs in flight were ended as interrupted on the way out
+            _say(console, summary_table(_in_plan_order(sink.ended, plans), f"{name}: interrupted"), f"runs saved in {store.root}")
             return stopper.exit_code or 130
-    pool.join(5)
-    interrupted = bool(stopper.signum)
-    ended = _in_plan_order(sink.ended + _lost(sink.ended, started, error), plans)
-    console.print(summary_table(ended, f"{name}: interrupted" if interrupted else name))
-    console.print(f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
+        return _close(console, name, store, _in_plan_order(outcome.ended, plans), outcome.error, stopper, len(plans))
+
+
+def _close(console, name: str, store, ended: list, error: str, stopper, planned: int) -> int:
+    """The summary table and the closing lines; the exit code."""
+    from .console import summary_table
+    from .core import runner
+
+    if stopper.stopped([e.status for e in ended], planned):
+        _say(console, summary_table(ended, f"{name}: interrupted"),
+             f"runs saved in {store.root}; continue one with `dltui run --resume RUN`")
+        return stopper.exit_code
+    _say(console, summary_table(ended, name), f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
     if error:
-        console.print(f"[red]{error}[/]")
-    statuses = [e.status for e in ended] + (["failed"] if error and not interrupted else [])
-    return stopper.exit_code if interrupted else runner.exit_code(statuses)
+        _say(console, f"[red]{error}[/]")
+    return runner.exit_code([e.status for e in ended] + (["failed"] if error else []))
 
 
-def _follow(pool, show, started: dict[str, str]) -> str:
-    """Pass the pool's events to the console until every process is done; returns the pool's error."""
-    from .core.events import RunStarted
-    from .core.worker import WorkerDone
+def in_order(plans: list, store, ddir, start_one=None) -> Strategy:
+    """The plans one after another in this process; `start_one` is core.runner's run_one (or a resume)."""
+    from .core import runner
 
+    start_one = start_one or runner.run_one
+
+    def run(show, control) -> Outcome:
+        ended = []
+        for pl in plans:
+            if control.stop.is_set():
+                break
+            ended.append(start_one(pl, store, ddir, [show], control))
+        return Outcome(ended)
+
+    return run
+
+
+def on_executor(executor) -> Strategy:
+    """The plans on an executor (local processes or Ray): started, followed to the end, joined."""
+
+    def run(show, control) -> Outcome:
+        executor.start()
+        try:
+            outcome = _follow(executor, show, control)
+        except KeyboardInterrupt:  # a second signal: stop waiting; what is still running ends interrupted
+            executor.join(2)
+            raise
+        executor.join(5)
+        return outcome
+
+    return run
+
+
+def _follow(executor, show, control) -> Outcome:
+    """Pass the executor's events on until it is done; forward a stop once. Runs it lost are failed."""
+    from .core.events import RunEnded, RunStarted
+    from .core.parallel import WorkerDone
+
+    started: dict[str, str] = {}
+    ended: list = []
+    stopping = False
     while True:
-        for ev in pool.drain(timeout=0.2):
+        if control.stop.is_set() and not stopping:
+            stopping = True
+            executor.stop(control.reason)
+        for ev in executor.drain(timeout=POLL_S):
             if isinstance(ev, WorkerDone):
-                return ev.error
+                return Outcome(ended + _lost(ended, started, ev.error), ev.error)
             if isinstance(ev, RunStarted):
                 started[ev.run_id] = ev.variant
+            elif isinstance(ev, RunEnded):
+                ended.append(ev)
             show(ev)
 
 
 def _lost(ended: list, started: dict[str, str], error: str) -> list:
-    """Runs that started in a process that died: failed, for the table and the exit code."""
+    """Runs that started where the executor lost them (a process died): failed, for the table and the exit code."""
     from .core.events import RunEnded
 
     done = {e.run_id for e in ended}
@@ -70,3 +206,12 @@ def _lost(ended: list, started: dict[str, str], error: str) -> list:
 def _in_plan_order(ended: list, plans: list) -> list:
     order = {pl.variant: i for i, pl in enumerate(plans)}
     return sorted(ended, key=lambda e: order.get(e.variant, len(plans)))
+
+
+def _say(console, *things) -> None:
+    """Print the closing lines; a terminal that is gone (SIGHUP, closed pipe) must not turn into a traceback."""
+    try:
+        for thing in things:
+            console.print(thing)
+    except OSError:
+        pass

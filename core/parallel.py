@@ -1,8 +1,9 @@
 """Run a preset's variants concurrently: N spawned processes, each taking the next plan when it is free.
 
-`Pool` has the interface of core/worker.py's `Worker` (start, drain, stop, toggle_pause, join), so a UI
-or the console can drive either. Each child writes its runs to the run store itself and sends every
-event back over one queue. On CUDA each process is one of a few per GPU (small models leave a GPU
+Where runs execute is one small interface, `Executor` (start, drain, stop, toggle_pause, join): `Pool`
+(local processes, this module; core/worker.py's `TrainingProcess` is a Pool of one) and `RayPool`
+(core/raypool.py, a Ray cluster) implement it, and the console and the lab drive either. Each child here
+writes its runs to the run store itself and sends every event back over one queue. On CUDA each process is one of a few per GPU (small models leave a GPU
 mostly idle: several runs hide each other's launch overhead); with several GPUs, slot i uses GPU
 i mod count. On the CPU the torch threads are split between the processes.
 """
@@ -15,7 +16,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .events import RunEnded, RunStarted
 from .runner import RunPlan
@@ -26,9 +27,30 @@ BATCH_S = 0.05  # a training process sends its events in batches at most this of
 
 @dataclass
 class WorkerDone:
-    """A training process has run its plans (or was stopped); `error` is set if it broke."""
+    """An executor has run its plans (or was stopped); `error` is set if it broke."""
 
     error: str = ""
+
+
+class Executor(Protocol):
+    """Where a batch of runs executes. `drain` returns their events (WorkerDone last, once); stop ends the
+    running runs as interrupted and starts no more; pause holds them; join waits, then ends what is left."""
+
+    done: bool
+    errors: list[str]
+
+    def start(self) -> "Executor": ...
+
+    def drain(self, limit: int = 10_000, timeout: float = 0.0) -> list[Any]: ...
+
+    def stop(self, reason: str = "") -> None: ...
+
+    @property
+    def paused(self) -> bool: ...
+
+    def toggle_pause(self) -> bool: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
 
 
 class _Batcher:
@@ -196,7 +218,8 @@ class Pool:
                 self.crashed.add(i)
                 self._slot_done(f"a training process died (exit code {p.exitcode})")
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "") -> None:
+        """Stop every process at its next step (each child gives its own reason: "stopped by the user")."""
         self.pause_event.clear()
         self.stop_event.set()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from .config import RunConfig
 from .errors import BadInput
@@ -58,12 +58,16 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     store.check_writable()
 
 
-def train_size(cfg: RunConfig, data_dir: Path) -> int | None:
-    """The number of training samples a config will see, if the task can tell without loading it."""
+def task_module(cfg: RunConfig):
+    """The module that builds a config's task: it may also say its training-set size and its runner."""
     from .data import REGISTRY
 
-    mod = importlib.import_module(REGISTRY[cfg.task][0].split(":")[0])
-    fn = getattr(mod, "train_size", None)
+    return importlib.import_module(REGISTRY[cfg.task][0].split(":")[0])
+
+
+def train_size(cfg: RunConfig, data_dir: Path) -> int | None:
+    """The number of training samples a config will see, if the task can tell without loading it."""
+    fn = getattr(task_module(cfg), "train_size", None)
     if fn is None:
         return None
     n = fn(cfg, data_dir)
@@ -131,10 +135,10 @@ def _drive(p: RunPlan, writer: RunWriter, data_dir: Path, listeners: list[Listen
     """Train one run into `writer`; whatever happens, its status ends as something other than running."""
     from .tensorboard import sinks as tensorboard_sinks
 
-    sink = StoreSink(writer)
-    listeners = [*tensorboard_sinks(writer), *(listeners or [])]  # TensorBoard files beside the store, if asked for
     try:
-        ended = _train(p, writer, sink, data_dir, listeners, control, checkpoint, kept)
+        # TensorBoard files beside the store, if asked for (--tensorboard, DLTUI_TENSORBOARD_DIR)
+        sinks = [StoreSink(writer), *tensorboard_sinks(writer), *(listeners or [])]
+        ended = train(p, writer.run_id, writer.path, data_dir, sinks, control, checkpoint, kept)
     except KeyboardInterrupt:  # a second Ctrl-C: end it as interrupted, files whole, and let it propagate
         writer.set_status("interrupted", "interrupted at once (a second signal)")
         raise
@@ -147,26 +151,45 @@ def _drive(p: RunPlan, writer: RunWriter, data_dir: Path, listeners: list[Listen
     return ended
 
 
-def _train(p: RunPlan, writer: RunWriter, sink: StoreSink, data_dir: Path, listeners, control, checkpoint, kept) -> RunEnded:
-    if p.config.task == "gradcheck":  # not training: the gradient tests, through the same events
-        from .gradcheck import GradCheck as Runner
-    else:
-        from .engine import Trainer as Runner
+@runtime_checkable
+class ConfigRunner(Protocol):
+    """Something that runs one resolved config and tells its listeners: the Trainer, the gradient tests.
 
-    trainer = Runner(p.config, run_id=writer.run_id, preset=p.preset, variant=p.variant,
-                     listeners=[sink, *(listeners or [])], data_dir=data_dir, control=control, run_dir=writer.path)
+    It is made with the Trainer's keywords (run_id, preset, variant, listeners, data_dir, control, run_dir);
+    one that can go on from a checkpoint also has `resume_from(checkpoint, kept_records)`.
+    """
+
+    def run(self) -> RunEnded: ...
+
+    def summary(self, status: str, reason: str) -> dict[str, Any]: ...
+
+
+def runner_class(cfg: RunConfig) -> type:
+    """The runner a task names in its module (`RUNNER`), or the Trainer; it must be a ConfigRunner."""
+    cls = getattr(task_module(cfg), "RUNNER", None)
+    if cls is None:
+        from .engine import Trainer as cls
+    if not issubclass(cls, ConfigRunner):
+        raise TypeError(f"task {cfg.task}: its RUNNER {cls.__name__} has no run() and summary()")
+    return cls
+
+
+def train(p: RunPlan, run_id: str, run_dir: Path, data_dir: Path, listeners: list[Listener], control=None,
+          checkpoint: dict[str, Any] | None = None, kept: list[dict[str, Any]] | None = None) -> RunEnded:
+    """Run one plan with its task's runner, files in `run_dir`, events to `listeners`; returns how it ended."""
+    runner = runner_class(p.config)(p.config, run_id=run_id, preset=p.preset, variant=p.variant, listeners=listeners,
+                                    data_dir=data_dir, control=control, run_dir=run_dir)
     if checkpoint is not None:
-        trainer.resume_from(checkpoint, kept)
+        runner.resume_from(checkpoint, kept)
     try:
-        ended = trainer.run()
+        ended = runner.run()
     except BadInput as e:
         # Checked in preflight; if it still happens the run is failed, never left 'running'.
-        ended = RunEnded(writer.run_id, p.variant, "failed", str(e), trainer.summary("failed", str(e)))
-        sink(ended)
-        for listener in listeners or []:
+        ended = RunEnded(run_id, p.variant, "failed", str(e), runner.summary("failed", str(e)))
+        for listener in listeners:
             listener(ended)
-    if ended.status == "failed" and getattr(trainer, "traceback", ""):
-        (writer.path / "traceback.txt").write_text(trainer.traceback, encoding="utf-8")
+    if ended.status == "failed" and getattr(runner, "traceback", ""):
+        (Path(run_dir) / "traceback.txt").write_text(runner.traceback, encoding="utf-8")
     return ended
 
 

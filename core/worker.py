@@ -14,10 +14,10 @@ from pathlib import Path
 from .parallel import Pool, WorkerDone
 from .runner import RunPlan
 
-__all__ = ["Worker", "WorkerDone"]
+__all__ = ["TrainingProcess", "WorkerDone"]
 
 
-class Worker(Pool):
+class TrainingProcess(Pool):
     """One training process running `plans` in order (a Pool of one)."""
 
     def __init__(self, plans: list[RunPlan], runs_dir: Path | str, data_dir: Path | str):

@@ -144,3 +144,18 @@ def test_runs_stop_cleanly_when_the_parent_dies(tmp_path):
             break
         time.sleep(0.2)
     assert statuses == ["interrupted", "interrupted"]
+
+
+@pytest.mark.slow
+def test_a_closed_output_pipe_does_not_stop_a_jobs_run(tmp_path, runs_dir):
+    """`dltui run ... --jobs 2 | head -1`: the reader goes away; both runs still finish and it exits 0."""
+    from reliability_helpers import preset_file, run_dirs, start
+
+    preset = preset_file(tmp_path, {"a": 0.01, "b": 0.01}, epochs=30)
+    proc = start("run", preset, "--jobs", "2")
+    assert proc.stdout.readline()  # the first line, then the reader is gone
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    runs = run_dirs(runs_dir)
+    assert [json.loads((d / "status.json").read_text())["status"] for d in runs] == ["finished", "finished"]
+    assert all(len((d / "metrics.jsonl").read_text().splitlines()) == 30 for d in runs)

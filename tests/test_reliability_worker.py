@@ -12,10 +12,10 @@ from reliability_helpers import load_checkpoint, metrics_lines_at_least, preset_
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_signal_to_the_training_process_ends_the_run_interrupted(tmp_path, runs_dir, data_dir, sig):
     from dltui.core import presets, runner
-    from dltui.core.worker import Worker, WorkerDone
+    from dltui.core.worker import TrainingProcess, WorkerDone
 
     plans = runner.plan(presets.load(str(preset_file(tmp_path, {"a": 0.01, "b": 0.01}))))
-    worker = Worker(plans, runs_dir, data_dir).start()
+    worker = TrainingProcess(plans, runs_dir, data_dir).start()
     try:
         wait_for(metrics_lines_at_least(runs_dir, 3), "3 epochs in metrics.jsonl")
         os.kill(worker.process.pid, sig)

@@ -54,7 +54,7 @@ def curve_events(plan, n_epochs: int, status: str = "finished", reason: str = ""
 
 
 class FakeWorker:
-    """Plays scripted events a few per drain, like core.worker.Worker, without a process."""
+    """Plays scripted events a few per drain, like core.worker.TrainingProcess, without a process."""
 
     script = None  # set per test: plans -> list of events (WorkerDone is added if missing)
 

@@ -31,7 +31,7 @@ from ..core.export import export_runs
 from ..core.present import X_AXES, X_LABELS, status_text
 from ..core.presets import Preset
 from ..core.store import RunStore
-from ..core.worker import Worker
+from ..core.worker import TrainingProcess
 from .form import ParamForm
 from .plots import PlotPanel
 from .screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
@@ -88,7 +88,7 @@ class LabApp(App):
     REDRAW_S = 0.1  # a tick redraws at most one plot (see PlotPanel.draw_next)
 
     def __init__(self, preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None, *,
-                 presets: list[Preset] | None = None, worker_factory: Callable[..., Any] = Worker,
+                 presets: list[Preset] | None = None, worker_factory: Callable[..., Any] = TrainingProcess,
                  device_probe: Callable[[], str] = probe_device):
         super().__init__()
         # Training processes need multiprocessing's resource tracker, which must start while sys.stderr is
@@ -508,8 +508,9 @@ def status_line(app: LabApp) -> Text:
     return t
 
 
-def run_app(preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None) -> int:
-    """Open the lab; returns the exit code."""
-    app = LabApp(preset, runs_dir, data_dir)
+def run_app(preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None,
+            executors: Callable[..., Any] | None = None) -> int:
+    """Open the lab; returns the exit code. `executors` makes where a batch runs (default: a TrainingProcess)."""
+    app = LabApp(preset, runs_dir, data_dir, worker_factory=executors or TrainingProcess)
     app.run()
     return app.return_code or 0

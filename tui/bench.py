@@ -5,7 +5,7 @@ written nowhere), shows the preset, takes the form's values and starts the runs 
 user does. While they train, a timer installed from outside ticks every TICK_S and each tick posts a
 callback through the app's message queue (the path a key press takes): the gap between two handled
 callbacks, less TICK_S, is how long the UI could not answer. Then the same plans run headless in a
-spawned `Worker`, the process the TUI trains in, drained by a plain loop: like with like, so the ratio
+spawned `TrainingProcess`, the process the TUI trains in, drained by a plain loop: like with like, so the ratio
 is what the UI costs training. Throughput is read from each run's summary.json (set-up excluded).
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..core.data import default_data_dir
 from ..core.errors import BadInput
 from ..core.presets import Preset
 from ..core.store import RunStore
-from ..core.worker import Worker
+from ..core.worker import TrainingProcess
 from .app import LabApp
 from .form import form_keys, show_value
 
@@ -126,8 +126,8 @@ async def drive_tui(preset: Preset, overrides: dict[str, Any], runs_dir: Path, d
 
 
 def run_headless(plans: list[runner.RunPlan], runs_dir: Path, data_dir: Path, timeout_s: float) -> None:
-    """The same plans in a spawned Worker, drained by a plain loop (no UI)."""
-    worker = Worker(plans, runs_dir, data_dir).start()
+    """The same plans in a spawned TrainingProcess, drained by a plain loop (no UI)."""
+    worker = TrainingProcess(plans, runs_dir, data_dir).start()
     deadline = time.monotonic() + timeout_s
     while not worker.done:
         worker.drain(timeout=POLL_S)
@@ -188,5 +188,5 @@ def measure_tui(preset: str = "polynomial", overrides: dict[str, Any] | None = N
         "preset": p.name, "variants": [v.name for v in p.variants], "epochs": overrides["epochs"], "repeats": scale.repeats,
         "tui_steps_per_s": tui_rate, "headless_steps_per_s": head_rate, "throughput_ratio": tui_rate / head_rate,
         "max_stall_ms": 1000 * max(stalls, default=math.nan), "p99_stall_ms": 1000 * percentile(stalls, 0.99),
-        "n_ticks": len(stalls), "ui_cpu_pct": 100 * cpu / wall if wall > 0 else math.nan, "statuses": statuses, "headless": "spawned Worker (the TUI's training process), no UI",
+        "n_ticks": len(stalls), "ui_cpu_pct": 100 * cpu / wall if wall > 0 else math.nan, "statuses": statuses, "headless": "spawned TrainingProcess (the TUI's training process), no UI",
     }

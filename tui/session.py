@@ -65,6 +65,8 @@ class Batch:
         if isinstance(ev, RunStarted):
             run.run_id, run.config, run.status = ev.run_id, ev.config, "running"
         elif isinstance(ev, EpochEnded):
+            while run.records and run.records[-1].get("epoch", 0) >= ev.record.get("epoch", 0):
+                run.records.pop()  # a run sent again from an earlier checkpoint (Ray): its curve joins there
             run.records.append(ev.record)
             self.progress.pop(run.variant, None)
             out.data = True
