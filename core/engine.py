@@ -59,7 +59,7 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, *, run_id: str, preset: str = "", variant: str = "default",
                  listeners: list[Listener] | None = None, data_dir: Path | str | None = None,
-                 control: Control | None = None, run_dir: Path | str | None = None):
+                 control: Control | None = None, run_dir: Path | str | None = None, data: TaskData | None = None):
         self.cfg = cfg
         self.run_id, self.preset, self.variant = run_id, preset, variant
         self.listeners = list(listeners or [])
@@ -72,7 +72,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.model: nn.Module | None = None
-        self.data: TaskData | None = None
+        self.data: TaskData | None = data  # given (on the config's device): used as is; else built in setup()
         self._paused_s = 0.0
         self._t0 = 0.0
         self.best: dict[str, Any] = {}
@@ -94,7 +94,8 @@ class Trainer:
         cfg = self.cfg
         torch.manual_seed(cfg.seed)
         self.device = resolve_device(cfg.device)
-        self.data = build_task(cfg, self.device, self.data_dir)
+        if self.data is None:
+            self.data = build_task(cfg, self.device, self.data_dir)
         n = self.data.n_train
         bs = n if cfg.batch_size == "full" else cfg.batch_size
         if bs > n:
