@@ -35,7 +35,7 @@ from ..core.worker import Worker
 from .form import ParamForm
 from .plots import PlotPanel
 from .screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
-from .session import Batch
+from .session import RunGroup
 from .viewkit import ViewOptions
 
 EXPORT_FORMATS = ("png", "csv")
@@ -104,7 +104,7 @@ class LabApp(App):
         self.worker_factory = worker_factory
         self.device_probe = device_probe
         self.preset: Preset = self.presets[self.first]
-        self.batch: Batch | None = None
+        self.batch: RunGroup | None = None  # the runs the last r started
         self.worker: Any = None
         self.opts = ViewOptions()
         self.starting = False
@@ -195,7 +195,7 @@ class LabApp(App):
         if self.starting:
             self.table.focus()
 
-    async def show_batch(self, batch: Batch | None) -> None:
+    async def show_batch(self, batch: RunGroup | None) -> None:
         """Point the plots and the table at a batch of runs (or an empty one for the selected preset)."""
         self.batch = batch
         preset = self.preset if batch is None else next(p for p in self.presets if p.name == batch.preset)
@@ -230,10 +230,10 @@ class LabApp(App):
         self.start_runs(form.preset, plans)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="start")
-    def start_runs(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[Batch, Any]:
+    def start_runs(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[RunGroup, Any]:
         """Check everything a user could get wrong, then start the training process."""
         runner.preflight(plans, self.store, self.data_dir)
-        return Batch(preset.name, plans), self.worker_factory(plans, self.store.root, self.data_dir).start()
+        return RunGroup(preset.name, plans), self.worker_factory(plans, self.store.root, self.data_dir).start()
 
     @on(TaskWorker.StateChanged)
     async def task_changed(self, event: TaskWorker.StateChanged) -> None:
