@@ -34,9 +34,10 @@ from .models import build_model, count_params
 from .present import better, higher_is_better, score_metric
 
 PROGRESS_EVERY_S = 0.5
+PAUSE_POLL_S = 0.05  # while paused, how often the stop and pause flags are looked at
 EVAL_CHUNK = 8192
-# On the CPU, a larger step's forward and backward (and evaluation) go in chunks of this many samples:
-# the activations stay in the cache; a full-batch MNIST step took 0.49 s instead of 0.68 s (performance.md).
+# On the CPU, a larger step's forward and backward (and evaluation) go in chunks of this many samples, so
+# that the activations stay in the cache instead of being written out and read back (docs/performance.md).
 MICRO_BATCH_CPU = 4096
 CHECKPOINT_EVERY_S = 1.0  # short epochs: at most one checkpoint a second (and always the last epoch)
 CHECKPOINT_KEYS = frozenset({"model", "optimizer", "epoch", "step", "time", "gen", "rng"})
@@ -63,7 +64,7 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, *, run_id: str, preset: str = "", variant: str = "default",
                  listeners: list[Listener] | None = None, data_dir: Path | str | None = None,
-                 control: Control | None = None, run_dir: Path | str | None = None):
+                 control: Control | None = None, run_dir: Path | str | None = None, data: TaskData | None = None):
         self.cfg = cfg
         self.run_id, self.preset, self.variant = run_id, preset, variant
         self.listeners = list(listeners or [])
@@ -76,7 +77,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.model: nn.Module | None = None
-        self.data: TaskData | None = None
+        self.data: TaskData | None = data  # given (on the config's device): used as is; else built in setup()
         self._paused_s = 0.0
         self._t0 = 0.0
         self.best: dict[str, Any] = {}
@@ -98,7 +99,8 @@ class Trainer:
         cfg = self.cfg
         torch.manual_seed(cfg.seed)
         self.device = resolve_device(cfg.device)
-        self.data = build_task(cfg, self.device, self.data_dir)
+        if self.data is None:
+            self.data = build_task(cfg, self.device, self.data_dir)
         n = self.data.n_train
         bs = n if cfg.batch_size == "full" else cfg.batch_size
         if bs > n:
@@ -303,7 +305,7 @@ class Trainer:
         if c.pause is not None and c.pause.is_set():
             t = time.perf_counter()
             while c.pause.is_set() and not (c.stop is not None and c.stop.is_set()):
-                time.sleep(0.05)
+                time.sleep(PAUSE_POLL_S)
             self._paused_s += time.perf_counter() - t
         if c.stop is not None and c.stop.is_set():
             raise Stopped()
@@ -574,8 +576,8 @@ def make_loss(name: str) -> nn.Module:
 
 class PlainSGD(torch.optim.SGD):
     """torch's SGD made for the plain update only (no momentum or weight decay: make_optimizer sees to it),
-    which `plain_step` does as one foreach op: torch's `step` spends ~50 µs of Python around it, 7% of a
-    batch-64 MNIST step on the CPU. State, param groups (a changed lr included) and checkpoints are torch's."""
+    which `plain_step` does as one foreach op: torch's `step` wraps it in enough Python to matter for the
+    small steps the presets take (docs/performance.md). State, param groups (a changed lr included) and checkpoints are torch's."""
 
     @torch.no_grad()
     def plain_step(self) -> None:

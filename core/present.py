@@ -54,10 +54,15 @@ def per_second(v: Any) -> str:
     return f"{v:,.0f}" if v else "-"
 
 
+PLOT_COLUMNS = (60, 160)  # a plot printed in the terminal: at least, at most this many columns
+PLOT_ROWS = (15, 30)  # and rows
+TEXT_ROWS = 8  # rows left for the lines printed around a plot
+
+
 def terminal_plot_size() -> tuple[int, int]:
     """(width, height) of a plot printed in this terminal: its size, less room for the text around it, within bounds."""
     cols, rows = shutil.get_terminal_size((100, 30))
-    return max(60, min(cols, 160)), max(15, min(rows - 8, 30))
+    return max(PLOT_COLUMNS[0], min(cols, PLOT_COLUMNS[1])), max(PLOT_ROWS[0], min(rows - TEXT_ROWS, PLOT_ROWS[1]))
 
 
 def status_text(state: str) -> Text:

@@ -17,8 +17,8 @@ from .errors import BadInput
 REGISTRY: dict[str, str] = {
     "poly_function": "dltui.core.probes:PolyFunction",
     "grad_norm": "dltui.core.probes:GradNorm",
-    "regions": "dltui.core.probes_seed002:Regions",
-    "layer_grad_norms": "dltui.core.probes_seed002:LayerGradNorms",
+    "regions": "dltui.core.probes_regions:Regions",
+    "layer_grad_norms": "dltui.core.probes_gradients:LayerGradNorms",
     "class_acc": "dltui.core.probes_mnist:ClassAcc",
     "hidden_similarity": "dltui.core.probes_mnist:HiddenSimilarity",
 }

@@ -35,7 +35,7 @@ from ..core.worker import TrainingProcess
 from .form import ParamForm
 from .plots import PlotPanel
 from .screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
-from .session import Batch
+from .session import RunGroup
 from .viewkit import ViewOptions
 
 EXPORT_FORMATS = ("png", "csv")
@@ -46,6 +46,7 @@ NARROW = 110  # columns below which the layout stacks the plots and shrinks the 
 SHORT = 32  # rows below which one plot is shown at a time
 QUIT_WAIT_S = 1.5
 TABLE_S = 0.25  # the runs table is rewritten at most 4 times a second
+NOTICE_S = 10  # how long a notice about a run or an export stays up
 
 
 def probe_device() -> str:
@@ -56,7 +57,7 @@ def probe_device() -> str:
 
         return describe(resolve_device("auto"))
     finally:
-        gc.freeze()  # and none later: full passes over them would stall the UI for 100s of ms
+        gc.freeze()  # and none later: full passes over them would stall the UI (docs/performance.md)
         gc.enable()
 
 
@@ -104,7 +105,7 @@ class LabApp(App):
         self.worker_factory = worker_factory
         self.device_probe = device_probe
         self.preset: Preset = self.presets[self.first]
-        self.batch: Batch | None = None
+        self.batch: RunGroup | None = None  # the runs the last r started
         self.worker: Any = None
         self.opts = ViewOptions()
         self.starting = False
@@ -195,7 +196,7 @@ class LabApp(App):
         if self.starting:
             self.table.focus()
 
-    async def show_batch(self, batch: Batch | None) -> None:
+    async def show_batch(self, batch: RunGroup | None) -> None:
         """Point the plots and the table at a batch of runs (or an empty one for the selected preset)."""
         self.batch = batch
         preset = self.preset if batch is None else next(p for p in self.presets if p.name == batch.preset)
@@ -230,10 +231,10 @@ class LabApp(App):
         self.start_runs(form.preset, plans)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="start")
-    def start_runs(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[Batch, Any]:
+    def start_runs(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[RunGroup, Any]:
         """Check everything a user could get wrong, then start the training process."""
         runner.preflight(plans, self.store, self.data_dir)
-        return Batch(preset.name, plans), self.worker_factory(plans, self.store.root, self.data_dir).start()
+        return RunGroup(preset.name, plans), self.worker_factory(plans, self.store.root, self.data_dir).start()
 
     @on(TaskWorker.StateChanged)
     async def task_changed(self, event: TaskWorker.StateChanged) -> None:
@@ -248,23 +249,23 @@ class LabApp(App):
             self.starting = False
             batch, self.worker = w.result
             await self.show_batch(batch)
-            # What the app holds while it trains goes out of the collector's full passes (20-40 ms each,
-            # stalls of the UI). The young generations' garbage goes first (a few ms; a full pass now would
-            # be the stall); garbage cycles already old stay until the app exits.
+            # What the app holds while it trains goes out of the collector's full passes (each one a stall
+            # of the UI, docs/performance.md). The young generations' garbage goes first (a short pass; a full
+            # one now would be the stall); garbage cycles already old stay until the app exits.
             gc.collect(1)
             gc.freeze()
         elif w.group == "export" and w.state == WorkerState.SUCCESS:
             out_dir, n = w.result
-            self.notify(f"{n} files in {out_dir}", title="exported", timeout=10)
+            self.notify(f"{n} files in {out_dir}", title="exported", timeout=NOTICE_S)
         elif w.group == "export" and w.state == WorkerState.ERROR:
             err = w.error
             self.notify(str(err) if isinstance(err, BadInput) else f"{type(err).__name__}: {err}",
-                        title="export failed", severity="error", timeout=10)
+                        title="export failed", severity="error", timeout=NOTICE_S)
         elif w.group == "start" and w.state == WorkerState.ERROR:
             self.starting = False
             err = w.error
             self.notify(str(err) if isinstance(err, BadInput) else f"{type(err).__name__}: {err}",
-                        title="cannot run", severity="error", timeout=10)
+                        title="cannot run", severity="error", timeout=NOTICE_S)
             self.update_status()
 
     @property
@@ -286,7 +287,7 @@ class LabApp(App):
             return
         applied = self.batch.apply(events)
         for message, severity in applied.notices:
-            self.notify(message, severity=severity, timeout=10)
+            self.notify(message, severity=severity, timeout=NOTICE_S)
         self.stale_rows |= applied.rows
         if applied.data:
             self.panel.mark_stale()

@@ -1,6 +1,6 @@
 """The runs of one press of `r`: a RunData per variant, fed by the worker's events. No textual here.
 
-The app drains the worker on a timer and hands the events to `Batch.apply`, which updates the
+The app drains the worker on a timer and hands the events to `RunGroup.apply`, which updates the
 buffers and says what changed; plots and the table are redrawn from the buffers on their own timer.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ LIVE = ("queued", "starting", "running")
 
 @dataclass
 class Applied:
-    """What a batch of events changed: new data to plot, rows to refresh, notices to show."""
+    """What a drain's events changed: new data to plot, rows to refresh, notices to show."""
 
     data: bool = False
     rows: set[str] = field(default_factory=set)
@@ -27,7 +27,7 @@ class Applied:
     done: bool = False
 
 
-class Batch:
+class RunGroup:
     """The variants of one preset run together, in order, by one worker."""
 
     def __init__(self, preset: str, plans: list[RunPlan]):
