@@ -36,12 +36,13 @@ IMAGE_TASKS = ("cifar10", "mnist")  # what the CNN can take (digits are 8x8)
 
 def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     """Raise BadInput for anything that would stop a run before its first step."""
-    from . import data, losses
+    from . import data, losses, probes
     from .device import resolve_device
 
     for p in plans:
         resolve_device(p.config.device)
         losses.check(p.config, f"variant '{p.variant}'")
+        probes.check_names(p.config.probes)
         if p.config.model == "cnn" and p.config.task not in IMAGE_TASKS:
             raise BadInput(f"variant '{p.variant}': model = cnn needs images of at least 16x16 pixels, and task "
                            f"{p.config.task} has none; use it with task {' or '.join(IMAGE_TASKS)}, or set model=mlp")

@@ -35,7 +35,7 @@ from .form import ParamForm
 from .plots import PlotPanel
 from .screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
 from .session import Batch
-from .viewkit import X_LABELS, ViewOptions
+from .viewkit import X_LABELS, ViewOptions, views_for
 
 X_AXES = ("epoch", "step", "time")
 EXPORT_FORMATS = ("png", "csv")
@@ -201,7 +201,7 @@ class LabApp(App):
         """Point the plots and the table at a batch of runs (or an empty one for the selected preset)."""
         self.batch = batch
         preset = self.preset if batch is None else next(p for p in self.presets if p.name == batch.preset)
-        await self.panel.show(preset.views)
+        await self.panel.show(views_for(preset.views, [p for _, c in preset.configs() for p in c.probes]))
         table = self.table
         table.clear()
         self.stale_rows.clear()
