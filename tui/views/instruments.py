@@ -6,6 +6,12 @@ import math
 from ...core.instruments import confusion_of, row_shares
 from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, selected_run, series, view
 
+HELP = (  # the lab's `?` screen: one line on how to read each instrument
+    "sharpness: top Hessian eigenvalue; GD is unstable above 2/lr (dotted), full batch hovers there",
+    "update_ratio: log10 ‖lr·update‖/‖W‖ per layer: ≈ -3 healthy, ≪ -3 frozen, ≳ -1 thrashed",
+    "dead_units: share of units never active (ReLU) or saturated (sigmoid, tanh) per layer",
+    "confusion: % of each true class (row) predicted as each class (column); bright column: it eats",
+)
 GUIDE_COLOUR = "gray"
 HEALTHY_RATIO = -3.0  # log10(update / weight) of a layer that learns at a steady pace (a rule of thumb)
 HEAT = (236, 239, 242, 245, 248, 251, 254)  # 256-colour greys, dark to light: the heatmap's cells
