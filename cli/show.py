@@ -32,6 +32,8 @@ def view_plots(run, log: bool = False) -> list[str]:
     except BadInput:  # a user's own preset file, or one renamed since
         names = ("loss", "accuracy")
     names = views_for(names, run.config.get("probes"))
+    if run.status.get("kind") == "lrfind":
+        names = ("lrfind",)
     (data,) = run_datas([run])
     if not any(r.get("train_acc") is not None or r.get("test_acc") is not None for r in data.records):
         names = tuple(n for n in names if n != "accuracy")
@@ -71,6 +73,10 @@ def summary_table(run) -> Table:
             t.add_row(f"final {k.replace('_', ' ')}", pct(s[f"final_{k}"]))
     if s.get("best_epoch") is not None:
         t.add_row("best epoch", f"{s['best_epoch']} ({s.get('best_metric')} {fmt(s.get('best_value'))})")
+    for key, what in (("steepest_lr", "steepest descent at lr (a hint)"), ("min_loss_lr", "lowest loss at lr"),
+                      ("diverged_lr", "diverged at lr")):
+        if isinstance(s.get(key), float):
+            t.add_row(what, f"{s[key]:.3g}")
     if "learned_coefficients" in s:
         t.add_row(escape("target  w·[x,x²,x³,x⁴] + b"), _poly(s["target_coefficients"], s["target_bias"]))
         t.add_row(escape("learned w·[x,x²,x³,x⁴] + b"), _poly(s["learned_coefficients"], s["learned_bias"]))

@@ -20,7 +20,7 @@ PRESET_KEYS = ("name", "title", "description", "shows", "seeds", "views", "base"
 VIEWS = (
     "loss", "accuracy", "function", "lr_curve", "class_acc", "hidden_similarity",
     "grad_norm", "regions", "gradcheck", "best_epoch",
-    "sharpness", "update_ratio", "dead_units", "confusion",
+    "sharpness", "update_ratio", "dead_units", "confusion", "lrfind",
 )
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]*$")
 
