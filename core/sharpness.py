@@ -27,7 +27,9 @@ def hvp_operator(model: nn.Module, loss_fn: Callable, x: Tensor, y: Tensor) -> t
     """(v ↦ H v, number of parameters) for the loss of `model` on (x, y), over the flattened parameters."""
     params = [p for p in model.parameters() if p.requires_grad]
     with torch.enable_grad():
-        loss = loss_fn(model(x), y)
+        # forward, not __call__: a model compiled in place (compile = true) runs eagerly here, as double
+        # backward through a compiled graph is not supported
+        loss = loss_fn(model.forward(x), y)
         grads = torch.autograd.grad(loss, params, create_graph=True)
     flat = torch.cat([g.reshape(-1) for g in grads])
 

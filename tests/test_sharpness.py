@@ -10,6 +10,7 @@ from torch import nn
 from dltui.core import probes_dynamics
 from dltui.core.config import build_config
 from dltui.core.engine import Trainer
+from dltui.core.probes import ProbeContext
 from dltui.core.sharpness import sharpness
 
 
@@ -71,3 +72,18 @@ def test_an_unknown_probe_is_bad_input_before_any_run_dir(cli, runs_dir):
     assert result.exit_code == 2
     assert "unknown probe 'sharpnes'" in result.output
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_measurements_wait_while_they_have_cost_more_than_the_budget():
+    t = digits_gd(0.5, 100)
+    t.setup()
+    now = [0.0]
+    ctx = ProbeContext(t.model, t.data, t.cfg, t.device, t.optimizer, t.loss_fn, lambda: now[0])
+    p = probes_dynamics.Sharpness(ctx)
+    assert p.every == 2 and p.due(1)  # 100 epochs: every other one; the first is always measured
+    p.measure(1)
+    p.spent_s = 1.0  # as if it took a second
+    now[0] = 10.0
+    assert not p.due(3)  # 1 s of 10 is over 5%
+    now[0] = 20.0
+    assert p.due(3) and not p.due(2)  # within budget, and never more often than the cadence
