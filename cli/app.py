@@ -254,10 +254,12 @@ def show_cmd(
 from .bench import bench_cmd  # noqa: E402  (torch-free: imports inside the command)
 from .compare import compare_cmd  # noqa: E402  (torch-free: imports inside the commands)
 from .export import HELP as EXPORT_HELP, export_cmd  # noqa: E402
+from .lrfind import lrfind_cmd  # noqa: E402  (torch-free: imports inside the command)
 
 app.command("bench")(guarded(bench_cmd))
 app.command("compare")(guarded(compare_cmd))
 app.command("export", help=EXPORT_HELP)(guarded(export_cmd))
+app.command("lrfind")(guarded(lrfind_cmd))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,6 +18,8 @@ Files (FMT = png or svg):
   <run_id>-loss.FMT      train vs test (and val) loss, linear and log scale side by side
   <run_id>-accuracy.FMT  train vs test (and val) accuracy, if the run records accuracy
   <run_id>-function.FMT  the polynomial's learned vs target function at the recorded epochs
+  <run_id>-sharpness.FMT sharpness against 2/lr, if the run measured it (probe sharpness)
+  <run_id>-confusion.FMT the last confusion matrix; <run_id>-confusion.csv its counts (probe confusion)
   compare-METRIC.FMT     test loss of the runs overlaid, when two or more have data
   <run_id>/events.out.tfevents.*  TensorBoard (--format tensorboard; needs `pip install 'dltui[tensorboard]'`):
                          every metric by epoch, the config as hparams, the learned function as an image;

@@ -17,7 +17,7 @@ def view_plots(run, log: bool = False) -> list[str]:
 
     from .core import presets
     from .core.errors import BadInput
-    from .tui.viewkit import VIEWS, ViewOptions, run_datas
+    from .tui.viewkit import VIEWS, ViewOptions, run_datas, views_for
     from .tui.views import load_all
 
     load_all()
@@ -25,6 +25,9 @@ def view_plots(run, log: bool = False) -> list[str]:
         names = presets.load(run.status.get("preset", "")).views
     except BadInput:  # a user's own preset file, or one renamed since
         names = ("loss", "accuracy")
+    names = views_for(names, run.config.get("probes"))
+    if run.status.get("kind") == "lrfind":
+        names = ("lrfind",)
     (data,) = run_datas([run])
     if not any(r.get("train_acc") is not None or r.get("test_acc") is not None for r in data.records):
         names = tuple(n for n in names if n != "accuracy")

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import probes as probes_mod
+from . import losses, probes as probes_mod
 from .atomic import write_atomic
 from .config import RunConfig
 from .data import TaskData, build as build_task
@@ -108,7 +108,7 @@ class Trainer:
         self.batch_size = bs
         self.steps_per_epoch = math.ceil(n / bs)
         self.model = build_model(cfg, self.data, self.device)
-        self.loss_fn = make_loss(cfg.loss)
+        self.loss_fn = losses.for_task(make_loss(cfg.loss), self.data)
         self.optimizer = make_optimizer(cfg, self.model, self.device)
         gen_device = self.device if self.device.type == "cuda" else "cpu"
         shuffler = self.data.shuffler  # its generator is the one checkpoints save, so a resumed run keeps its order

@@ -10,6 +10,8 @@ SVG; headless). No torch here. Files (see docs/export.md):
   <run_id>-loss.FMT       train vs test (and val) loss, linear and log scale side by side
   <run_id>-accuracy.FMT   train vs test (and val) accuracy, if the run records it
   <run_id>-function.FMT   the polynomial's learned vs target function at the recorded epochs
+  <run_id>-sharpness.FMT  sharpness against 2/lr, if the run measured it (probe sharpness)
+  <run_id>-confusion.FMT  the last confusion matrix, and <run_id>-confusion.csv (probe confusion)
   compare-METRIC.FMT      one metric of all runs overlaid (when more than one run has data)
   <run_id>/events.out.tfevents.*   TensorBoard event files (tensorboard; core/tensorboard.py)
 """
@@ -28,6 +30,7 @@ from .atomic import write_atomic
 from .errors import BadInput
 from .figures import compare_figure, compare_metric, figure_bytes, run_figures
 from .present import X_AXES
+from .instruments import confusion_csv, confusion_of
 from .smoothing import check_alpha
 from .store import clean
 
@@ -142,6 +145,11 @@ def cell(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
+def write_confusion_csv(run, out_dir: Path) -> Path:
+    _, m = confusion_of(run.summary, run.snapshots())
+    return write_atomic(out_dir / f"{run.run_id}-confusion.csv", confusion_csv(m))
+
+
 def run_json(run) -> dict[str, Any]:
     return {**_run_fields(run), "status": run.state, "config": run.config, "summary": run.summary, "metrics": run.metrics()}
 
@@ -165,6 +173,7 @@ def export_runs(run_infos: Sequence[Any], out_dir: Path, formats: Iterable[str] 
     written: list[Path] = []
     if "csv" in formats:
         written += [write_tidy_csv(run_infos, out_dir)] if tidy else [write_csv(r, out_dir) for r in run_infos]
+        written += [write_confusion_csv(r, out_dir) for r in run_infos if confusion_of(r.summary, r.snapshots())[1]]
     if "json" in formats:
         written += [write_json(r, out_dir) for r in run_infos]
     for fmt in (f for f in formats if f in FIGURE_FORMATS):

@@ -141,6 +141,9 @@ def figure_bytes(fig, fmt: str) -> bytes:
 def run_figures(run, x: str = "epoch", smooth: float = 0.0) -> dict[str, Any]:
     """name -> figure for one run: loss, accuracy, function (those it has data for)."""
     figs = {"loss": loss_figure(run, x, smooth), "accuracy": accuracy_figure(run, x, smooth), "function": function_figure(run)}
+    from .instruments import confusion_figure, sharpness_figure
+
+    figs.update(sharpness=sharpness_figure(run, x), confusion=confusion_figure(run))
     return {k: f for k, f in figs.items() if f is not None}
 
 

@@ -16,6 +16,7 @@ from rich.text import Text
 VIEW_NAMES = (
     "loss", "accuracy", "function", "lr_curve", "class_acc", "hidden_similarity",
     "grad_norm", "regions", "gradcheck", "best_epoch",
+    "sharpness", "update_ratio", "dead_units", "confusion", "lrfind",
 )
 
 X_LABELS = {"epoch": "epoch", "step": "update (optimizer step)", "time": "wall-clock seconds"}

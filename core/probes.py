@@ -1,14 +1,17 @@
 """Probes: per-epoch measurements beyond the losses (learned function, gradient norms, ...).
 
-A probe is made with the trainer, and at each epoch's end returns values for the metrics record
+A probe is made with the trainer (or, for a `ContextProbe`, with a narrow `ProbeContext`: the model,
+data, config, device, optimizer and loss, and nothing of the loop), and at each epoch's end returns values for the metrics record
 (`measure`) and, at the epochs it cares about, snapshots (`snapshots`). At the end it may add to the
 summary. Tasks name the probes they always want; `probes = [...]` in a config adds more.
 The registry maps a name to "module:Class" so that naming costs no import.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
 
@@ -21,6 +24,10 @@ REGISTRY: dict[str, str] = {
     "layer_grad_norms": "dltui.core.probes_gradients:LayerGradNorms",
     "class_acc": "dltui.core.probes_mnist:ClassAcc",
     "hidden_similarity": "dltui.core.probes_mnist:HiddenSimilarity",
+    "sharpness": "dltui.core.probes_dynamics:Sharpness",
+    "update_ratio": "dltui.core.probes_dynamics:UpdateRatio",
+    "dead_units": "dltui.core.probes_dynamics:DeadUnits",
+    "confusion": "dltui.core.probes_dynamics:Confusion",
 }
 DEFAULT_PROBES = ("grad_norm",)
 
@@ -47,8 +54,43 @@ class Probe:
         return {}
 
 
+@dataclass(frozen=True)
+class ProbeContext:
+    """What a probe may see of a run: no loop state, no listeners, no run dir."""
+
+    model: Any  # torch.nn.Module
+    data: Any  # TaskData
+    cfg: Any  # RunConfig
+    device: Any  # torch.device
+    optimizer: Any  # torch.optim.Optimizer
+    loss_fn: Callable
+    clock: Callable[[], float]  # seconds of training so far (pauses left out)
+
+    @classmethod
+    def of(cls, trainer) -> ProbeContext:
+        return cls(trainer.model, trainer.data, trainer.cfg, trainer.device, trainer.optimizer, trainer.loss_fn, trainer.elapsed)
+
+
+class ContextProbe(Probe):
+    """A probe made with a ProbeContext rather than the whole trainer."""
+
+    def __init__(self, ctx: ProbeContext):  # noqa: D107 - deliberately not calling Probe.__init__
+        self.ctx = ctx
+
+
+@contextlib.contextmanager
+def eval_mode(model):
+    """The model in eval mode (dropout off) inside the block, and back as it was after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 def check_names(names: tuple[str, ...]) -> None:
-    """BadInput for the first name that is not a probe (checked before any run starts)."""
+    """BadInput for a probe name that is not known."""
     for name in names:
         if name not in REGISTRY:
             raise BadInput(f"probes: unknown probe '{name}'; known probes: {', '.join(sorted(REGISTRY))}")
@@ -57,9 +99,15 @@ def check_names(names: tuple[str, ...]) -> None:
 def make(names: tuple[str, ...], trainer) -> list[Probe]:
     check_names(names)
     out = []
+    ctx = None
     for name in dict.fromkeys(names):  # keep order, drop repeats
-        mod, cls = REGISTRY[name].split(":")
-        out.append(getattr(importlib.import_module(mod), cls)(trainer))
+        mod, cls_name = REGISTRY[name].split(":")
+        cls = getattr(importlib.import_module(mod), cls_name)
+        if issubclass(cls, ContextProbe):
+            ctx = ctx or ProbeContext.of(trainer)
+            out.append(cls(ctx))
+        else:
+            out.append(cls(trainer))
     return out
 
 

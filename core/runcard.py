@@ -37,6 +37,10 @@ def run_card(run) -> Table:  # run: core.store.RunInfo
             t.add_row(f"final {k.replace('_', ' ')}", pct(s[f"final_{k}"]))
     if s.get("best_epoch") is not None:
         t.add_row("best epoch", f"{s['best_epoch']} ({s.get('best_metric')} {fmt(s.get('best_value'))})")
+    for key, what in (("steepest_lr", "steepest descent at lr (a hint)"), ("min_loss_lr", "lowest loss at lr"),
+                      ("diverged_lr", "diverged at lr")):
+        if isinstance(s.get(key), float):
+            t.add_row(what, f"{s[key]:.3g}")
     for label, line in function_rows(run):
         t.add_row(label, escape(line))
     cfg = run.config

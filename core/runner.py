@@ -36,13 +36,14 @@ IMAGE_TASKS = ("cifar10", "mnist")  # what the CNN can take (digits are 8x8)
 
 def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     """Raise BadInput for anything that would stop a run before its first step."""
-    from . import data
+    from . import data, losses
     from .device import resolve_device
     from .memory import check_fits
     from .probes import check_names
 
     for p in plans:
         check_fits(p.config, resolve_device(p.config.device), p.variant)
+        losses.check(p.config, f"variant '{p.variant}'")
         check_names(p.config.probes)
         if p.config.model == "cnn" and p.config.task not in IMAGE_TASKS:
             raise BadInput(f"variant '{p.variant}': model = cnn needs images of at least 16x16 pixels, and task "

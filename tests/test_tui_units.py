@@ -89,7 +89,7 @@ def test_batch_worker_death_fails_live_runs_and_stop_skips_queued():
 def test_a_run_sent_again_from_a_checkpoint_joins_its_curve():
     """On Ray a run whose node died starts again from epoch 3: its curve in the lab has each epoch once."""
     plans = runner.plan(toy_preset())
-    batch = Batch("toy-poly", plans)
+    batch = RunGroup("toy-poly", plans)
     first, again = curve_events(plans[0], 5), curve_events(plans[0], 8)
     batch.apply(first[:6] + [again[0]] + again[4:])  # epochs 1-5, then RunStarted and epochs 4-8 again
     assert [r["epoch"] for r in batch.runs["lr=0.1"].records] == list(range(1, 9))

@@ -36,7 +36,7 @@ from .form import ParamForm
 from .plots import PlotPanel
 from .screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
 from .session import RunGroup
-from .viewkit import ViewOptions
+from .viewkit import ViewOptions, views_for
 
 EXPORT_FORMATS = ("png", "csv")
 # (key, label, width): fixed widths, so that live updates never re-lay out the screen (None: fit the content)
@@ -200,7 +200,7 @@ class LabApp(App):
         """Point the plots and the table at a batch of runs (or an empty one for the selected preset)."""
         self.batch = batch
         preset = self.preset if batch is None else next(p for p in self.presets if p.name == batch.preset)
-        await self.panel.show(preset.views)
+        await self.panel.show(views_for(preset.views, [p for _, c in preset.configs() for p in c.probes]))
         table = self.table
         table.clear()
         self.stale_rows.clear()

@@ -13,6 +13,7 @@ from ..core.presets import Preset
 from ..core.runcard import run_card  # the same card as `dltui show`'s
 from ..core.store import RunInfo, RunStore
 from .plots import PlotPanel
+from .views.instruments import HELP as INSTRUMENT_HELP
 from .viewkit import RunData, ViewOptions, run_datas
 
 MORE_KEYS = (
@@ -46,7 +47,10 @@ class HelpScreen(ModalScreen):
                  "e: PNG+CSV of the runs to ./exports/<time>/. R: same config again. i: run card.\n"
                  "In past runs: space marks, enter overlays, e exports the marked runs.",
                  style="dim")
-        yield Static(t, id="help-text")
+        t.append("\n\ninstruments (probes)\n", style="bold")
+        t.append("\n".join(INSTRUMENT_HELP), style="dim")
+        with VerticalScroll(id="help-scroll"):  # a short terminal scrolls the help (arrow keys, wheel)
+            yield Static(t, id="help-text")
 
 
 class RunCardScreen(ModalScreen):

@@ -60,6 +60,16 @@ def view(name: str, title: str = ""):
     return deco
 
 
+INSTRUMENT_VIEWS = ("sharpness", "update_ratio", "dead_units", "confusion")  # each probe's view has its name
+
+
+def views_for(views, probes) -> tuple[str, ...]:
+    """A preset's views, then the view of each instrument among `probes` that they leave out."""
+    probes = probes if isinstance(probes, (list, tuple)) else ()
+    extra = [p for p in probes if isinstance(p, str) and p in INSTRUMENT_VIEWS and p not in views]
+    return tuple(views) + tuple(dict.fromkeys(extra))
+
+
 def decimate(xs: list, ys: list, max_points: int = MAX_POINTS) -> tuple[list, list]:
     """At most `max_points` points, keeping the first and the last."""
     n = len(xs)
