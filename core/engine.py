@@ -498,7 +498,8 @@ def load_checkpoint(path: Path, cfg: RunConfig | None = None, data_dir: Path | N
     """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe, and,
     given the run's config, if it does not fit it (see check_checkpoint)."""
     try:  # a regular file only (a FIFO would hang torch.load), read whole, then loaded with no code run
-        s = torch.load(io.BytesIO(read_bytes(path, limit=None) or b""), map_location="cpu", weights_only=True)
+        raw = io.BytesIO(read_bytes(path, limit=None) or b"")
+        s = torch.load(raw, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, refuse it and say so
         why = str(e) if isinstance(e, Damaged) else type(e).__name__
         raise BadInput(f"{path}: cannot be loaded safely ({why}); this run cannot be resumed, "
