@@ -29,6 +29,7 @@ from .device import describe, resolve_device
 from .errors import BadInput
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .mlpstep import MLPStep
+from .runfiles import Damaged, read_bytes
 from .store import NO_SPACE
 from .models import build_model, count_params
 from .present import better, higher_is_better, score_metric
@@ -502,10 +503,12 @@ class KeyboardInterruptAfterEnd(KeyboardInterrupt):
 def load_checkpoint(path: Path, cfg: RunConfig | None = None, data_dir: Path | None = None) -> dict[str, Any]:
     """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe, and,
     given the run's config, if it does not fit it (see check_checkpoint)."""
-    try:
-        s = torch.load(path, map_location="cpu", weights_only=True)
+    try:  # a regular file only (a FIFO would hang torch.load), read whole, then loaded with no code run
+        raw = io.BytesIO(read_bytes(path, limit=None) or b"")
+        s = torch.load(raw, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, refuse it and say so
-        raise BadInput(f"{path}: cannot be loaded safely ({type(e).__name__}); this run cannot be resumed, "
+        why = str(e) if isinstance(e, Damaged) else type(e).__name__
+        raise BadInput(f"{path}: cannot be loaded safely ({why}); this run cannot be resumed, "
                        f"start it again with `dltui run`") from None
     if not isinstance(s, dict) or not CHECKPOINT_KEYS <= s.keys():
         raise BadInput(f"{path}: not a dltui training checkpoint (it needs {', '.join(sorted(CHECKPOINT_KEYS))}); "

@@ -27,14 +27,14 @@ class RunLock:
 
     def release(self) -> None:
         if self.fd >= 0:
-            _held.pop(str(self.path), None)
+            _held.pop(str(self.path.resolve()), None)
             os.close(self.fd)  # closing the file drops the flock
             self.fd = -1
 
 
 def acquire(run_dir: Path, run_id: str, role: str = "run") -> RunLock:
     """Lock `run_dir` for this process, or raise BadInput naming the process that holds it."""
-    key = str(Path(run_dir))
+    key = str(Path(run_dir).resolve())
     if key in _held:
         return _held[key]
     fd = _open(Path(run_dir), run_id)
@@ -45,6 +45,8 @@ def acquire(run_dir: Path, run_id: str, role: str = "run") -> RunLock:
         os.close(fd)
         raise BadInput(f"run {run_id} is being {holder}; wait for it to end or stop it there "
                        f"(Ctrl-C in its terminal), then try again") from None
+    except OSError:  # a file system without locks (some NFS): go on; a live run's status still refuses a resume
+        pass
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()} {socket.gethostname()} {role}\n".encode(), 0)

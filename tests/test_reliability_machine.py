@@ -65,3 +65,39 @@ def test_a_model_larger_than_memory_is_refused_before_allocation(cli, runs_dir):
     assert result.exit_code == 2
     assert "parameters" in result.stderr and "GB" in result.stderr
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def _no_new_files(monkeypatch):
+    """A disk with no room for a new file: every atomic write (temp file + rename) fails with ENOSPC."""
+    import errno
+
+    from dltui.core import store
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(store, "write_atomic", full)
+
+
+def test_the_ending_is_written_in_place_when_no_new_file_fits(tmp_path, monkeypatch):
+    """The run's last status goes over the old status.json's own bytes; it says why, and that it can resume."""
+    from dltui.core.store import RunStore
+
+    writer = RunStore(tmp_path / "runs").create("p", "v", {"lr": 0.1})
+    _no_new_files(monkeypatch)
+    writer.set_status("failed", "no space left on device; free some space")
+    st = json.loads((writer.path / "status.json").read_text())
+    assert st["status"] == "failed" and st["resumable"] is True
+    assert not [p for p in writer.path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_summary_a_full_disk_kept_back_makes_the_run_failed_not_finished(tmp_path, monkeypatch):
+    from dltui.core.store import RunStore
+
+    writer = RunStore(tmp_path / "runs").create("p", "v", {"lr": 0.1})
+    _no_new_files(monkeypatch)
+    writer.write_summary({"epochs": 3})
+    writer.set_status("finished")
+    st = json.loads((writer.path / "status.json").read_text())
+    assert st["status"] == "failed" and "summary.json not written" in st["reason"]
+    assert not (writer.path / "summary.json").exists()

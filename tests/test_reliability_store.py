@@ -150,3 +150,12 @@ def test_a_checkpoint_that_fits_resumes(two_runs, cli):
     _edit(run / "status.json", lambda s: {**s, "status": "interrupted"})
     assert cli("run", "--resume", BAD).exit_code == 0
     assert json.loads((run / "status.json").read_text())["status"] == "finished"
+
+
+def test_a_checkpoint_that_is_a_fifo_is_refused_at_once(two_runs, cli):
+    _, run = two_runs
+    _edit(run / "status.json", lambda s: {**s, "status": "interrupted"})
+    (run / "checkpoint.pt").unlink()
+    os.mkfifo(run / "checkpoint.pt")
+    result = cli("run", "--resume", BAD)
+    assert result.exit_code == 2 and "checkpoint.pt is not a regular file" in result.stderr
