@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
+from torch import nn
 
 from .errors import BadInput
 
@@ -124,12 +125,16 @@ class GradNorm(Probe):
 
 
 class PolyFunction(Probe):
-    """The polynomial's learned coefficients, and its learned vs target curve at `record_epochs`."""
+    """The polynomial's learned vs target curve at `record_epochs`, and its learned coefficients when the
+    model is linear in the features (no hidden layers: the seed's model)."""
 
     POINTS = 60
 
-    def _coefficients(self):
-        lin = self.trainer.model.net[-1]
+    def _coefficients(self) -> tuple[list[float] | None, float | None]:
+        layers = [m for m in self.trainer.model.net if isinstance(m, nn.Linear)]
+        if len(layers) != 1:  # an MLP on [x..x^4] has no coefficients to print; its curve is still drawn
+            return None, None
+        lin = layers[0]
         return lin.weight.detach().view(-1).tolist(), float(lin.bias.detach().item())
 
     def snapshots(self, epoch):
@@ -143,7 +148,9 @@ class PolyFunction(Probe):
         w, b = self._coefficients()
         tw, tb = extras["target_coefficients"], extras["target_bias"]
         f = features(x)
-        learned = (f @ torch.tensor(w) + b).tolist()
+        model = self.trainer.model
+        with torch.no_grad(), eval_mode(model):
+            learned = model(f.to(self.trainer.device)).view(-1).cpu().tolist()
         target = (f @ torch.tensor(tw) + tb).tolist()
         return [("function", {"x": x.tolist(), "learned": learned, "target": target, "coefficients": w, "bias": b,
                               "target_coefficients": tw, "target_bias": tb})]
@@ -151,9 +158,5 @@ class PolyFunction(Probe):
     def summary(self):
         w, b = self._coefficients()
         extras = self.trainer.data.extras
-        return {
-            "target_coefficients": extras["target_coefficients"],
-            "target_bias": extras["target_bias"],
-            "learned_coefficients": w,
-            "learned_bias": b,
-        }
+        out = {"target_coefficients": extras["target_coefficients"], "target_bias": extras["target_bias"]}
+        return out if w is None else {**out, "learned_coefficients": w, "learned_bias": b}

@@ -144,3 +144,13 @@ def test_a_garbled_snapshot_prints_nothing_rather_than_failing(cli, runs_dir):
     shown = cli("show", run.run_id)
     assert r.exit_code == 0 and shown.exit_code == 0
     assert "learned, epoch 5" in shown.stdout and "learned, epoch 6" not in shown.stdout and "learned, epoch 7" not in shown.stdout
+
+
+def test_an_mlp_on_the_polynomial_draws_its_curve_and_prints_no_coefficients(runs_dir, data_dir):
+    """`--set hidden=[32]` is a model with no coefficients to print; the run must not fail on it."""
+    ended = _run("lr=0.01", runs_dir, data_dir, epochs=2, hidden=[32], init="default", record_epochs=[2])
+    assert ended.status == "finished"
+    assert "learned_coefficients" not in ended.summary and ended.summary["target_bias"] == pytest.approx(4.40, abs=5e-3)
+    (run,) = RunStore(runs_dir).list()
+    (snap,) = [s for s in run.snapshots() if s["kind"] == "function"]
+    assert len(snap["learned"]) == len(snap["target"]) == len(snap["x"]) and snap["coefficients"] is None
