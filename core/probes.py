@@ -111,33 +111,35 @@ def make(names: tuple[str, ...], trainer) -> list[Probe]:
     return out
 
 
-class GradNorm(Probe):
+class GradNorm(ContextProbe):
     """The L2 norm of each weighted layer's gradient at the epoch's last step (cheap: one sync)."""
 
-    def measure(self, epoch):
+    def __init__(self, ctx: ProbeContext):
+        super().__init__(ctx)
         from .models import linear_layers
 
-        if not hasattr(self, "weights"):  # the layers never change during a run: find them once
-            self.weights = [m.weight for m in linear_layers(self.trainer.model)]
+        self.weights = [m.weight for m in linear_layers(ctx.model)]  # the layers never change during a run
+
+    def measure(self, epoch):
         norms = [torch.linalg.vector_norm(w.grad) for w in self.weights if w.grad is not None]
         return {"grad_norm": torch.stack(norms).tolist()} if norms else {}
 
 
-class PolyFunction(Probe):
+class PolyFunction(ContextProbe):
     """The polynomial's learned coefficients, and its learned vs target curve at `record_epochs`."""
 
     POINTS = 60
 
     def _coefficients(self):
-        lin = self.trainer.model.net[-1]
+        lin = self.ctx.model.net[-1]
         return lin.weight.detach().view(-1).tolist(), float(lin.bias.detach().item())
 
     def snapshots(self, epoch):
-        if epoch not in self.trainer.cfg.record_epochs and epoch != self.trainer.cfg.epochs:
+        if epoch not in self.ctx.cfg.record_epochs and epoch != self.ctx.cfg.epochs:
             return []
         from .data.polynomial import features
 
-        extras = self.trainer.data.extras
+        extras = self.ctx.data.extras
         lo, hi = extras["x_range"]
         x = torch.linspace(lo, hi, self.POINTS)
         w, b = self._coefficients()
@@ -149,7 +151,7 @@ class PolyFunction(Probe):
 
     def summary(self):
         w, b = self._coefficients()
-        extras = self.trainer.data.extras
+        extras = self.ctx.data.extras
         return {
             "target_coefficients": extras["target_coefficients"],
             "target_bias": extras["target_bias"],
