@@ -94,7 +94,7 @@ def floor_epoch(t: dict[str, torch.Tensor], batch_size: int, device: torch.devic
     x, y = x.to(device), y.to(device)
     w0, c0 = clocks()
     reference.train_epoch(model, opt, loss_fn, reference.sliced_batches(x, y, batch_size), device)
-    reference.test_pass(model, loss_fn, [(xt, yt)], device)
+    reference.eval_pass(model, loss_fn, [(xt, yt)], device)
     w1, c1 = clocks()
     return w1 - w0, c1 - c0
 
@@ -104,7 +104,7 @@ def loop_epoch(t: dict[str, torch.Tensor], batch_size: int, device: torch.device
     x, y, xt, yt, model, opt, loss_fn = plain_setup(t, device)
     w0, c0 = clocks()
     reference.train_epoch(model, opt, loss_fn, reference.shuffled_batches(x, y, batch_size), device, count_correct=True)
-    reference.test_pass(model, loss_fn, [(xt, yt)], device)
+    reference.eval_pass(model, loss_fn, [(xt, yt)], device)
     w1, c1 = clocks()
     return w1 - w0, c1 - c0
 

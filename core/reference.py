@@ -67,7 +67,7 @@ def train_epoch(model, optimizer, criterion, batches, device, count_correct: boo
     return loss_sum, int(correct)
 
 
-def test_pass(model, criterion, batches, device, classify: bool = True) -> tuple[float, int]:
+def eval_pass(model, criterion, batches, device, classify: bool = True) -> tuple[float, int]:
     """(summed per-sample loss, correct predictions) over a set, without gradients."""
     model.eval()
     loss_sum, correct = 0.0, 0
@@ -99,7 +99,7 @@ def mnist_epoch_s(tensors, device, batch_size: int, lr: float = 0.01) -> float:
 
     def epoch() -> None:
         train_epoch(model, optimizer, criterion, shuffled_batches(x, y, batch_size), device)
-        test_pass(model, criterion, DataLoader(TensorDataset(tx, ty), batch_size=1000), device)
+        eval_pass(model, criterion, DataLoader(TensorDataset(tx, ty), batch_size=1000), device)
 
     return timed(epoch, device)
 
@@ -114,7 +114,7 @@ def full_batch_step_s(tensors, device, steps: int, lr: float = 0.5) -> float:
 
     def step() -> None:
         train_epoch(model, optimizer, criterion, [(x, y)], device)
-        test_pass(model, criterion, test_loader, device)
+        eval_pass(model, criterion, test_loader, device)
 
     return min(timed(step, device) for _ in range(max(1, steps)))
 

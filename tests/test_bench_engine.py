@@ -34,7 +34,7 @@ def plain_loop(cfg: RunConfig, data_dir) -> list[dict]:
         order = torch.argsort(d.train_y, stable=True) if cfg.order == "stratified" else (None if bs >= n else torch.randperm(n, generator=gen))
         batches = reference.ordered_batches(d.train_x, d.train_y, bs, order)
         loss_sum, correct = reference.train_epoch(model, opt, loss_fn, batches, cpu, count_correct=classify)
-        test_sum, test_correct = reference.test_pass(model, loss_fn, [(d.test_x, d.test_y)], cpu, classify)
+        test_sum, test_correct = reference.eval_pass(model, loss_fn, [(d.test_x, d.test_y)], cpu, classify)
         records.append({"train_loss": loss_sum / n, "test_loss": test_sum / nt,
                         "train_acc": correct / n if classify else None, "test_acc": test_correct / nt if classify else None})
     return records
