@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
-from ..core.present import best_epoch, fmt, pct
+from ..core.present import fmt, pct
 from ..core.runner import RunPlan
+from ..core.tracks import RunningBest
 from ..core.worker import WorkerDone
 from .viewkit import RunData
 
@@ -36,6 +37,7 @@ class Batch:
             p.variant: RunData(run_id="", variant=p.variant, config=p.config.to_dict(), status="queued", index=i)
             for i, p in enumerate(plans)
         }
+        self.best = {p.variant: RunningBest() for p in plans}  # the table's best epochs, kept as records arrive
         self.progress: dict[str, Progress] = {}
         self.reasons: dict[str, str] = {}
         self.done = False
@@ -66,6 +68,7 @@ class Batch:
             run.run_id, run.config, run.status = ev.run_id, ev.config, "running"
         elif isinstance(ev, EpochEnded):
             run.records.append(ev.record)
+            self.best[run.variant].add(ev.record)
             self.progress.pop(run.variant, None)
             out.data = True
         elif isinstance(ev, Progress):
@@ -113,5 +116,5 @@ class Batch:
             epoch = f"{prog.epoch - 1 + prog.fraction:.1f}/{epochs}"
         acc = last.get("val_acc") if last.get("val_acc") is not None else last.get("test_acc")
         return (variant, run.status, epoch, fmt(last.get("train_loss")), fmt(last.get("test_loss")),
-                pct(acc), str(best_epoch(run.records, run.summary) or "-"), self.reasons.get(variant, ""))
+                pct(acc), str(self.best[variant].epoch(run.summary) or "-"), self.reasons.get(variant, ""))
 

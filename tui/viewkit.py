@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..core import present
 from ..core.present import PALETTE, VIEW_NAMES
+from ..core.tracks import Tracks
 
 MAX_POINTS = 1000
 
@@ -28,6 +28,7 @@ class RunData:
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # {"epoch", "kind", ...}
     summary: dict[str, Any] = field(default_factory=dict)
     index: int = 0  # position in the preset: picks the colour
+    tracks: Tracks = field(default_factory=Tracks)  # decimated curves, kept as records arrive (shared by copies)
 
     @property
     def colour(self):
@@ -72,9 +73,10 @@ def decimate(xs: list, ys: list, max_points: int = MAX_POINTS) -> tuple[list, li
     return [xs[i] for i in idx], [ys[i] for i in idx]
 
 
-def series(run: RunData, key: str, opts: ViewOptions) -> tuple[list, list]:
-    """(x, y) of a metric over the run's records, skipping missing values (and y <= 0 on a log axis), thinned out."""
-    return decimate(*present.series(run.records, key, opts.x, opts.log))
+def series(run: RunData, key: str, opts: ViewOptions, smooth: float = 0.0) -> tuple[list, list]:
+    """(x, y) of a metric over the run's records, skipping missing values (and y <= 0 on a log axis), in
+    min/max buckets at about a plot's width (core.decimate), optionally smoothed: O(new records) a call."""
+    return run.tracks.curve(run.records, key, opts.x, opts.log, smooth)
 
 
 def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:
