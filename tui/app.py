@@ -2,7 +2,8 @@
 
 Training runs in a separate process (core/worker.py); a timer drains its events into the run
 buffers, and another redraws the plots at most ~5 times a second when new data has arrived.
-torch is imported in a background thread, so the first screen paints before it has loaded.
+The lab never imports torch: a helper process (core/checker.py) names the device and checks a run's
+values before it starts, and the training process reports the device it trains on.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, ListItem, L
 from textual.worker import Worker as TaskWorker, WorkerState
 
 from ..core import presets as presets_mod
-from ..core import runner
+from ..core import checker, runner
 from ..core.config import from_dict
 from ..core.data import default_data_dir
 from ..core.errors import BadInput
@@ -45,19 +46,13 @@ COLUMNS = (("variant", "variant", None), ("status", "status", 11), ("epoch", "ep
 NARROW = 110  # columns below which the layout stacks the plots and shrinks the side bar
 SHORT = 32  # rows below which one plot is shown at a time
 QUIT_WAIT_S = 1.5
+FINDING_DEVICE = "finding the device…"  # the header until the helper process has named it
 TABLE_S = 0.25  # the runs table is rewritten at most 4 times a second
 
 
 def probe_device() -> str:
-    """Import torch (slow) and describe the device `auto` picks; runs in a thread."""
-    gc.disable()  # importing torch makes a million objects: no collector passes over them meanwhile
-    try:
-        from ..core.device import describe, resolve_device
-
-        return describe(resolve_device("auto"))
-    finally:
-        gc.freeze()  # and none later: full passes over them would stall the UI for 100s of ms
-        gc.enable()
+    """The device `auto` picks here, described; asked of the helper process (the lab never imports torch)."""
+    return checker.device_name("auto")
 
 
 class LabApp(App):
@@ -129,7 +124,7 @@ class LabApp(App):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.sub_title = "loading torch…"
+        self.sub_title = FINDING_DEVICE
         # The main screen's widgets, held so that timers and keys reach them while another screen is on top.
         self.panel = self.main.query_one(PlotPanel)
         self.table = self.main.query_one("#runs", DataTable)
@@ -153,7 +148,7 @@ class LabApp(App):
 
     @work(thread=True, exit_on_error=False, group="device")
     def load_device(self) -> str:
-        """Import torch in the background and put the device in the header."""
+        """Ask for the device in the background and put it in the header."""
         return self.device_probe()
 
     # -- presets and the form -------------------------------------------------------------------
@@ -232,7 +227,7 @@ class LabApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="start")
     def start_runs(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[Batch, Any]:
         """Check everything a user could get wrong, then start the training process."""
-        runner.preflight(plans, self.store, self.data_dir)
+        checker.preflight(plans, self.store.root, self.data_dir)
         return Batch(preset.name, plans), self.worker_factory(plans, self.store.root, self.data_dir).start()
 
     @on(TaskWorker.StateChanged)
@@ -242,8 +237,8 @@ class LabApp(App):
         if w.group == "device" and w.state == WorkerState.SUCCESS:
             self.sub_title = w.result
         elif w.group == "device" and w.state == WorkerState.ERROR:
-            self.sub_title = "torch did not load"
-            self.notify(f"torch could not be loaded: {w.error}", severity="error")
+            self.sub_title = "device unknown"
+            self.notify(f"the device could not be found (torch did not load?): {w.error}", severity="error")
         elif w.group == "start" and w.state == WorkerState.SUCCESS:
             self.starting = False
             batch, self.worker = w.result
@@ -285,6 +280,8 @@ class LabApp(App):
         if not events:
             return
         applied = self.batch.apply(events)
+        if applied.device:
+            self.sub_title = applied.device  # the training process's own word for its device
         for message, severity in applied.notices:
             self.notify(message, severity=severity, timeout=10)
         self.stale_rows |= applied.rows

@@ -25,7 +25,7 @@ from ..core.errors import BadInput
 from ..core.presets import Preset
 from ..core.store import RunStore
 from ..core.worker import Worker
-from .app import LabApp
+from .app import FINDING_DEVICE, LabApp
 from .form import form_keys, show_value
 
 SIZE = (140, 45)
@@ -110,7 +110,7 @@ async def drive_tui(preset: Preset, overrides: dict[str, Any], runs_dir: Path, d
     app = LabApp(preset.name, runs_dir, data_dir, presets=[preset])
     meter = StallMeter(app)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.sub_title != "loading torch…", timeout_s, "torch to load")
+        await wait_for(pilot, lambda: app.sub_title != FINDING_DEVICE, timeout_s, "the device to be named")
         set_fields(app, overrides)
         await pilot.pause()
         app.set_interval(TICK_S, meter.tick)

@@ -26,6 +26,7 @@ class Applied:
     rows: set[str] = field(default_factory=set)
     notices: list[tuple[str, str]] = field(default_factory=list)  # (message, severity)
     done: bool = False
+    device: str = ""  # the device a run started on, as its training process describes it
 
 
 class Batch:
@@ -66,6 +67,7 @@ class Batch:
         out.rows.add(run.variant)
         if isinstance(ev, RunStarted):
             run.run_id, run.config, run.status = ev.run_id, ev.config, "running"
+            out.device = ev.info.get("device_name") or out.device
         elif isinstance(ev, EpochEnded):
             run.records.append(ev.record)
             self.best[run.variant].add(ev.record)
