@@ -40,6 +40,12 @@ def guarded(fn):
 
             print_error("interrupted by Ctrl-C")
             raise typer.Exit(130) from None
+        except OSError as e:  # the machine's fault (a full disk, an output that is gone): one line, exit 1
+            from .console import print_error, stdout_failed
+
+            where = "the output" if stdout_failed() or not e.filename else e.filename
+            print_error(f"cannot write {where}: {(e.strerror or str(e)).lower()}")
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -83,6 +89,9 @@ def _open_tui(preset, runs_dir, data_dir) -> None:
         from .core import presets
 
         presets.load(preset)  # unknown preset: one line, exit 2, before the screen opens
+    from .core.tensorboard import live_dir
+
+    live_dir()  # DLTUI_TENSORBOARD_DIR, if set: checked before the screen opens; the lab's runs write there
     code = run_app(preset=preset, runs_dir=runs_dir, data_dir=data_dir)
     raise typer.Exit(code or 0)
 
@@ -120,10 +129,15 @@ def run_cmd(
     runs_dir: Optional[Path] = RunsDir,
     data_dir: Optional[Path] = DataDir,
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]"),
+    yes: bool = typer.Option(False, "--yes", help="run a sweep however many runs it makes (without it, a very large sweep is refused)"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="also write TensorBoard event files live, into DIR/<run id>/ [env DLTUI_TENSORBOARD_DIR]"),
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
     from .core import presets, runner
     from .core.config import parse_sets
+    from .core.tensorboard import live_dir
+
+    live_dir(tensorboard)  # checked before any run; the training processes find it in the environment
 
     if resume is not None:
         if preset is not None or set_ or epochs is not None or device is not None or variant:
@@ -132,7 +146,7 @@ def run_cmd(
         raise typer.Exit(_resume_run(resume, _store(runs_dir), _data_dir(data_dir)))
     if preset is None:
         raise BadInput("dltui run: no preset given; name one (see `dltui list`), give a .toml file, or --resume RUN")
-    p = presets.load(preset)
+    p = presets.load(preset, max_runs=None if yes else presets.MAX_RUNS)
     overrides = parse_sets(set_, epochs)
     if device is not None:
         from .core.config import check_value
@@ -161,7 +175,7 @@ def _resume_run(run_id: str, store, ddir) -> int:
     """`dltui run --resume RUN`: check everything, then go on from the run's last checkpoint."""
     from .core import runner
 
-    run = store.get(run_id)
+    run = store.claim(run_id)  # locked before its state is read: one process owns a run
     plan, ckpt = runner.prepare_resume(run, store, ddir)
     where = f"epoch {ckpt['epoch']}, step {ckpt['step']}" if ckpt else "the start (it had no checkpoint yet)"
     print(f"resuming {run.run_id} ({run.state}) from {where}", flush=True)
@@ -196,12 +210,12 @@ def _run_plans(name, plans, store, ddir, start=None) -> int:
         except KeyboardInterrupt:  # a second signal: the run in flight was ended as interrupted on the way out
             _say(console, summary_table(sink.ended, f"{name}: interrupted"), f"runs saved in {store.root}")
             return stopper.exit_code or 130
-        if stopper.signum:
+        if stopper.stopped(statuses, len(plans)):
             _say(console, summary_table(sink.ended, f"{name}: interrupted"),
                  f"runs saved in {store.root}; continue one with `dltui run --resume RUN`")
             return stopper.exit_code
         _say(console, summary_table(sink.ended, name), f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
-        return stopper.exit_code or runner.exit_code(statuses)
+        return runner.exit_code(statuses)
 
 
 def _say(console, *things) -> None:
@@ -229,7 +243,7 @@ def runs_cmd(runs_dir: Optional[Path] = RunsDir) -> None:
         return
     t = Table(title=f"runs in {store.root}")
     for col in ("run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "test acc"):
-        t.add_column(col, justify="right" if col in ("epochs", "train loss", "test loss", "test acc") else "left")
+        t.add_column(col, justify="right" if col in ("epochs", "train loss", "test loss", "test acc") else "left", overflow="fold")
     for r in runs:
         s, m = r.summary, None
         if not s:
@@ -237,7 +251,7 @@ def runs_cmd(runs_dir: Optional[Path] = RunsDir) -> None:
             m = metrics[-1] if metrics else {}
         get = (lambda k: s.get(f"final_{k}")) if s else (lambda k: m.get(k))
         epochs = s.get("epochs") if s else (m.get("epoch") if m else 0)
-        t.add_row(r.run_id, status_text(r.state), r.status.get("preset", "?"), r.status.get("variant", "?"), str(epochs),
+        t.add_row(r.run_id, status_text(r.state) + (f" ({r.problem})" if r.problem else ""), r.status.get("preset", "?"), r.status.get("variant", "?"), str(epochs),
                   fmt(get("train_loss")), fmt(get("test_loss")), pct(get("test_acc")))
     Console().print(t)
 

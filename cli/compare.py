@@ -20,6 +20,7 @@ def compare_cmd(
     """One metric of several runs overlaid in the terminal, and their final and best figures."""
     from rich.console import Console
 
+    from .console import for_terminal
     from .core.export import check_x
     from .core.figures import labels
     from .core.smoothing import check_alpha
@@ -32,7 +33,7 @@ def compare_cmd(
     records = {r.run_id: r.metrics() for r in infos}
     _check_metric(metric, records)
     names = labels(infos)
-    sys.stdout.write(compare_plot(infos, records, names, metric, x, log, smooth) + "\n")
+    sys.stdout.write(for_terminal(compare_plot(infos, records, names, metric, x, log, smooth)) + "\n")
     sys.stdout.flush()
     Console().print(compare_table(infos, records, names, metric))
 

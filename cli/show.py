@@ -5,6 +5,7 @@ import sys
 
 from rich.console import Console
 
+from .console import for_terminal
 from .core.present import terminal_plot_size
 from .core.runcard import run_card
 
@@ -43,7 +44,7 @@ def show_run(run, log: bool = False) -> None:
     out = sys.stdout
     plots = view_plots(run, log)
     if (run.path / "metrics.jsonl").exists() or (run.path / "snapshots.jsonl").exists():
-        out.write("\n".join(plots) + "\n")
+        out.write(for_terminal("\n".join(plots)) + "\n")
     else:
         out.write("no epochs recorded yet\n")
     out.flush()

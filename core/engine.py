@@ -6,7 +6,9 @@ to plain callbacks. It checks a stop flag (and a pause flag) every step and neve
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import io
 import math
 import os
 import platform
@@ -20,12 +22,14 @@ import torch
 from torch import nn
 
 from . import probes as probes_mod
+from .atomic import write_atomic
 from .config import RunConfig
 from .data import TaskData, build as build_task
 from .device import describe, resolve_device
 from .errors import BadInput
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .mlpstep import MLPStep
+from .store import NO_SPACE
 from .models import build_model, count_params
 from .present import better, higher_is_better, score_metric
 
@@ -105,7 +109,8 @@ class Trainer:
         self.loss_fn = make_loss(cfg.loss)
         self.optimizer = make_optimizer(cfg, self.model, self.device)
         gen_device = self.device if self.device.type == "cuda" else "cpu"
-        self.gen = torch.Generator(device=gen_device).manual_seed(cfg.seed)
+        shuffler = self.data.shuffler  # its generator is the one checkpoints save, so a resumed run keeps its order
+        self.gen = shuffler.gen if shuffler is not None else torch.Generator(device=gen_device).manual_seed(cfg.seed)
         self.classify = self.data.kind == "classification"
         if cfg.order == "stratified":
             # Sorted by label (a stable sort keeps each class in its original order), the same every epoch.
@@ -174,8 +179,8 @@ class Trainer:
         except Stopped:
             status, reason = "interrupted", self.control.reason or "stopped by the user"
             reason += self._save_interrupted()
-        except KeyboardInterrupt:
-            ended = self._end("interrupted", "interrupted (Ctrl-C)")
+        except KeyboardInterrupt as e:  # its message, if any, says what it was (a second SIGTERM, say)
+            ended = self._end("interrupted", str(e) or "interrupted (Ctrl-C)")
             raise KeyboardInterruptAfterEnd(ended) from None
         except BadInput:
             raise
@@ -183,7 +188,10 @@ class Trainer:
             status, reason = "failed", f"{type(e).__name__}: {e}".strip()
             if isinstance(e, torch.cuda.OutOfMemoryError):
                 reason = "CUDA out of memory; try a smaller batch_size or model, or --device cpu (" + reason + ")"
-            self.traceback = traceback.format_exc()
+            if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):  # the machine's fault, not the code's
+                reason = f"{NO_SPACE}; free some space, then continue with `dltui run --resume {self.run_id}`"
+            else:
+                self.traceback = traceback.format_exc()
         return self._end(status, reason)
 
     def _train(self) -> tuple[str, str]:
@@ -284,6 +292,8 @@ class Trainer:
         return values[0] if len(values) == 1 else torch.stack(values).sum()
 
     def _perm(self, n: int) -> torch.Tensor:
+        if self.data.shuffler is not None:
+            return self.data.shuffler.order(n).to(self.device)
         if self.gen.device.type == self.device.type:
             return torch.randperm(n, generator=self.gen, device=self.device)
         return torch.randperm(n, generator=self.gen).to(self.device)
@@ -487,8 +497,9 @@ class KeyboardInterruptAfterEnd(KeyboardInterrupt):
         self.ended = ended
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe."""
+def load_checkpoint(path: Path, cfg: RunConfig | None = None, data_dir: Path | None = None) -> dict[str, Any]:
+    """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe, and,
+    given the run's config, if it does not fit it (see check_checkpoint)."""
     try:
         s = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, refuse it and say so
@@ -497,17 +508,54 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not isinstance(s, dict) or not CHECKPOINT_KEYS <= s.keys():
         raise BadInput(f"{path}: not a dltui training checkpoint (it needs {', '.join(sorted(CHECKPOINT_KEYS))}); "
                        f"start the run again with `dltui run`")
+    if cfg is not None:
+        problem = checkpoint_problem(s, cfg, Path(data_dir) if data_dir else None)
+        if problem:
+            raise BadInput(f"{path}: it does not fit the run's config ({problem}), so the run cannot be resumed; "
+                           f"nothing was changed; start it again with `dltui run`")
     return s
 
 
+def checkpoint_problem(s: dict[str, Any], cfg: RunConfig, data_dir: Path | None) -> str:
+    """What in a loaded checkpoint does not fit `cfg` (types, counters, the model's and optimizer's shapes), or ''."""
+    def whole(v, lo=0, hi=None):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi)
+
+    if not whole(s["epoch"], 0, cfg.epochs):
+        return f"epoch = {s['epoch']!r}, not a whole number from 0 to {cfg.epochs}"
+    if not whole(s["step"]):
+        return f"step = {s['step']!r}, not a whole number >= 0"
+    if not isinstance(s["time"], (int, float)) or isinstance(s["time"], bool) or not 0 <= s["time"] < math.inf:
+        return f"time = {s['time']!r}, not a number of seconds"
+    for key in ("gen", "rng"):
+        if not isinstance(s[key], torch.Tensor) or s[key].dtype != torch.uint8:
+            return f"{key} is not a random generator state"
+    if not isinstance(s.get("best") or {}, dict) or not isinstance(s["model"], dict) or not isinstance(s["optimizer"], dict):
+        return "model, optimizer or best is not a table"
+    partial = s.get("partial")
+    if partial is not None and not (isinstance(partial, dict) and whole(partial.get("start"))
+                                    and all(isinstance(partial.get(k), torch.Tensor) for k in ("loss_sum", "correct"))
+                                    and (partial.get("order") is None or isinstance(partial["order"], torch.Tensor))):
+        return "the epoch in flight (partial) is not what the lab writes"
+    if cfg.task == "gradcheck":
+        return ""
+    trainer = Trainer(cfg.with_overrides({"device": "cpu", "compile": False}, "check"), run_id="check", data_dir=data_dir)
+    trainer.setup()  # the model and optimizer this config makes, to hold the checkpoint against
+    try:
+        trainer._restore(s)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
+        return " ".join(str(e).split())[:300] or type(e).__name__
+    if partial is not None and partial.get("order") is not None and partial["order"].shape != (trainer.data.n_train,):
+        return "the epoch in flight's sample order does not fit the training set"
+    return ""
+
+
 def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """torch.save to a temp file, fsync it, and rename it over `path`: a crash leaves the old one whole."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """torch.save it atomically (core/atomic.py): a crash or a full disk leaves the old checkpoint whole.
+    Saved to memory first, so that a full disk is an OSError (torch's own writer makes it a RuntimeError)."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    write_atomic(path, buf.getbuffer())
 
 
 def _finite(v: float) -> float | None:

@@ -25,7 +25,8 @@ X_AXES = tuple(X_LABELS)  # the x-axes a curve can be drawn against, in the orde
 PALETTE = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", "gray", 141, 208, 118, 39)
 RAW_COLOUR = 245  # the raw curve behind a smoothed one: a mid grey, faint on dark and light terminals alike
 STATUS_STYLE = {"finished": "green", "running": "cyan", "diverged": "yellow", "failed": "bold red", "crashed": "bold red",
-                "interrupted": "magenta", "queued": "dim", "skipped": "dim"}
+                "interrupted": "magenta", "queued": "dim", "skipped": "dim",
+                "damaged": "bold red"}
 
 # Which epoch is best: validation over test, accuracy over loss (the first of these a run records).
 SCORES = ("val_acc", "test_acc", "val_loss", "test_loss")

@@ -7,6 +7,7 @@ assignment question it answers), `views` (which plots the TUI shows), a `[base]`
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,6 +18,7 @@ from .config import FIELDS, RunConfig, build_config, check_value, tomllib, unkno
 from .errors import BadInput
 from .present import VIEW_NAMES
 
+MAX_RUNS = 1000  # a sweep that makes more runs than this is refused unless asked for (`dltui run --yes`)
 PRESET_KEYS = ("name", "title", "description", "shows", "seeds", "views", "base", "variants", "sweep")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]*$")
 
@@ -71,12 +73,12 @@ def load_all() -> list[Preset]:
     return sorted(presets, key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name))
 
 
-def load(name_or_path: str) -> Preset:
-    """A shipped preset by name, or a user's own preset file by path."""
+def load(name_or_path: str, max_runs: int | None = MAX_RUNS) -> Preset:
+    """A shipped preset by name, or a user's own preset file by path (its sweep at most `max_runs` runs)."""
     files = _preset_files()
     if name_or_path in files:
         text = files[name_or_path].read_text(encoding="utf-8")
-        return parse(text, f"presets/{name_or_path}.toml")
+        return parse(text, f"presets/{name_or_path}.toml", max_runs)
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         try:
@@ -85,7 +87,7 @@ def load(name_or_path: str) -> Preset:
             raise BadInput(f"{name_or_path}: no such file; give a preset name ({', '.join(sorted(files))}) or a path to a .toml file") from None
         except (OSError, UnicodeDecodeError) as e:
             raise BadInput(f"{name_or_path}: cannot read it ({e.__class__.__name__}: {e}); check the path and its permissions") from None
-        return parse(text, str(path))
+        return parse(text, str(path), max_runs)
     import difflib
 
     close = difflib.get_close_matches(name_or_path, list(files), n=1, cutoff=0.5)
@@ -100,12 +102,14 @@ def _need_str(data: dict, key: str, source: str, default: str | None = None) -> 
     return v
 
 
-def parse(text: str, source: str) -> Preset:
+def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
     """Validate a preset's TOML text; `source` names it in error messages."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise BadInput(f"{source}: not valid TOML ({e}); fix the syntax at that line") from None
+    except RecursionError:
+        raise BadInput(f"{source}: nested too deeply to be a preset (a preset is a few tables of keys); fix the file") from None
     for key in data:
         if key not in PRESET_KEYS:
             if key in FIELDS:
@@ -130,6 +134,10 @@ def parse(text: str, source: str) -> Preset:
     variants = _variants(data, source)
     sweep = _sweep(data, source)
     if sweep:
+        n_runs = len(variants) * math.prod(len(vals) for vals in sweep.values())
+        if max_runs is not None and n_runs > max_runs:
+            raise BadInput(f"{source}: the sweep makes {n_runs:,} runs, more than the {max_runs:,} run without asking; "
+                           f"shorten its lists, or pass --yes to run them all")
         variants = _expand(variants, sweep)
     preset = Preset(name, title, description.strip(), shows, seeds, tuple(views), base, tuple(variants), source, sweep)
     preset.configs()  # every variant resolves, or BadInput names the first bad one

@@ -47,11 +47,17 @@ class Probe:
         return {}
 
 
-def make(names: tuple[str, ...], trainer) -> list[Probe]:
-    out = []
-    for name in dict.fromkeys(names):  # keep order, drop repeats
+def check_names(names: tuple[str, ...]) -> None:
+    """BadInput for the first name that is not a probe (checked before any run starts)."""
+    for name in names:
         if name not in REGISTRY:
             raise BadInput(f"probes: unknown probe '{name}'; known probes: {', '.join(sorted(REGISTRY))}")
+
+
+def make(names: tuple[str, ...], trainer) -> list[Probe]:
+    check_names(names)
+    out = []
+    for name in dict.fromkeys(names):  # keep order, drop repeats
         mod, cls = REGISTRY[name].split(":")
         out.append(getattr(importlib.import_module(mod), cls)(trainer))
     return out
@@ -91,7 +97,8 @@ class PolyFunction(Probe):
         f = features(x)
         learned = (f @ torch.tensor(w) + b).tolist()
         target = (f @ torch.tensor(tw) + tb).tolist()
-        return [("function", {"x": x.tolist(), "learned": learned, "target": target, "coefficients": w, "bias": b})]
+        return [("function", {"x": x.tolist(), "learned": learned, "target": target, "coefficients": w, "bias": b,
+                              "target_coefficients": tw, "target_bias": tb})]
 
     def summary(self):
         w, b = self._coefficients()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
+from .poly_text import poly_line
 from .present import fmt, pct, per_second
 
 
@@ -16,7 +17,8 @@ def run_card(run) -> Table:  # run: core.store.RunInfo
     t = Table(title=f"{run.run_id}", show_header=False)
     t.add_column("key", style="bold")
     t.add_column("value")
-    t.add_row("status", run.state + (f" ({st.get('reason')})" if st.get("reason") else ""))
+    why = run.problem or st.get("reason")
+    t.add_row("status", run.state + (f" ({escape(why)})" if why else ""))
     t.add_row("preset / variant", f"{st.get('preset', '?')} / {st.get('variant', '?')}")
     card = {**{k: st[k] for k in ("device_name", "n_params") if k in st}, **s, "seed": run.config.get("seed")}
     if "torch" in s and not s.get("cuda"):
@@ -35,14 +37,22 @@ def run_card(run) -> Table:  # run: core.store.RunInfo
             t.add_row(f"final {k.replace('_', ' ')}", pct(s[f"final_{k}"]))
     if s.get("best_epoch") is not None:
         t.add_row("best epoch", f"{s['best_epoch']} ({s.get('best_metric')} {fmt(s.get('best_value'))})")
-    if "learned_coefficients" in s:
-        t.add_row(escape("target  w·[x,x²,x³,x⁴] + b"), _poly(s["target_coefficients"], s["target_bias"]))
-        t.add_row(escape("learned w·[x,x²,x³,x⁴] + b"), _poly(s["learned_coefficients"], s["learned_bias"]))
+    for label, line in function_rows(run):
+        t.add_row(label, escape(line))
     cfg = run.config
     if cfg:
         t.add_row("config", escape(", ".join(f"{k}={v}" for k, v in cfg.items())))
     return t
 
 
-def _poly(w: list[float], b: float) -> str:
-    return "[" + ", ".join(f"{x:+.3f}" for x in w) + f"] + {b:.3f}"
+def function_rows(run) -> list[tuple[str, str]]:
+    """The polynomial's target, then its learned function at each recorded epoch (and at the end, if that
+    was not recorded), printed as seed 003 did."""
+    s = run.summary
+    snaps = [r for r in run.snapshots() if isinstance(r, dict) and r.get("kind") == "function"]
+    rows = [("target", poly_line(s, "target_coefficients", "target_bias"))]
+    rows += [(f"learned, epoch {r.get('epoch')}", poly_line(r)) for r in snaps]
+    end = poly_line(s, "learned_coefficients", "learned_bias")
+    if not snaps or snaps[-1].get("epoch") != s.get("epochs"):
+        rows.append((f"learned, epoch {s.get('epochs')}", end))
+    return [(label, line) for label, line in rows if line is not None]

@@ -49,6 +49,7 @@ class TaskData:
     probes: tuple[str, ...] = ()  # probes the task always wants (e.g. the polynomial's learned function)
     extras: dict[str, Any] = field(default_factory=dict)  # task facts for probes and summary
     transform: Callable | None = None  # per-batch transform on the device (e.g. uint8 -> normalized float)
+    shuffler: Any = None  # the task's own epoch order (.gen, .order(n)), e.g. a seed's DataLoader replayed; None: randperm
 
     @property
     def n_train(self) -> int:
