@@ -15,7 +15,7 @@ def make_runs(root, specs) -> list[str]:
     """Ended runs, oldest first: (preset, variant, status, final train loss) each; their ids."""
     store, ids = RunStore(root), []
     for n, (preset, variant, status, loss) in enumerate(specs):
-        w = store.create(preset, variant, {"lr": 0.1}, run_id=f"20260101-0000{n:02d}-000-{preset}-{variant}-abcd")
+        w = store.create(preset, variant, {"lr": 0.1}, run_id=f"20260101-{n // 3600:02d}{n // 60 % 60:02d}{n % 60:02d}-000-{preset}-{variant}-abcd")
         w.append_metrics({"epoch": 1, "step": 1, "time": 0.1, "train_loss": loss})
         w.write_summary({"epochs": 1, "final_train_loss": loss, "final_test_acc": 0.5})
         w.set_status(status, "why" if status != "finished" else "")

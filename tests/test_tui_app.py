@@ -213,7 +213,7 @@ async def test_past_runs_screen_lists_and_overlays(runs_dir, data_dir, cli):
         await pilot.press("p")
         assert isinstance(app.screen, PastRunsScreen)
         table = app.screen.query_one("#past-runs", DataTable)
-        assert table.row_count == 2
+        await wait_until(pilot, lambda: table.row_count == 2)  # listed in a thread
         await pilot.press("space", "down", "space", "enter")
         loss = await drawn_text(pilot, "loss")
         assert "lr=0.1" in loss and "lr=0.01" in loss
