@@ -32,12 +32,13 @@ from ..core.export import export_runs
 from ..core.present import X_AXES, X_LABELS, status_text
 from ..core.presets import Preset
 from ..core.store import RunStore
+from ..core.sweeps import variants_text
 from ..core.worker import Worker
 from .form import ParamForm
 from .plots import PlotPanel
 from .screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
 from .session import Batch
-from .viewkit import ViewOptions
+from .viewkit import ViewOptions, narrowed
 
 EXPORT_FORMATS = ("png", "csv")
 # (key, label, width): fixed widths, so that live updates never re-lay out the screen (None: fit the content)
@@ -73,6 +74,7 @@ class LabApp(App):
         Binding("R", "rerun", "re-run"),
         Binding("i", "card", "card"),
         Binding("p", "past", "past"),
+        Binding("slash", "filter", "filter", key_display="/", show=False),  # in the keys screen's MORE_KEYS
         Binding("question_mark", "help", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("ctrl+q", "quit", "quit", show=False, priority=True),
@@ -119,6 +121,8 @@ class LabApp(App):
                 yield Static(id="about")
             with Vertical(id="work"):
                 yield PlotPanel(id="plots")
+                yield Input(placeholder="show only the variants holding these words (enter: back)", id="variant-filter",
+                            compact=True)
                 yield Static(id="status")
                 yield DataTable(id="runs", cursor_type="row")
         yield Footer()
@@ -131,6 +135,7 @@ class LabApp(App):
         self.status_bar = self.main.query_one("#status", Static)
         for key, label, width in COLUMNS:
             self.table.add_column(label, key=key, width=width)
+        self.main.query_one("#variant-filter", Input).display = False  # until / is pressed
         self.set_interval(self.DRAIN_S, self.drain)
         self.set_interval(self.REDRAW_S, self.redraw)
         self.load_device()
@@ -305,10 +310,28 @@ class LabApp(App):
         return row
 
     def shown_runs(self) -> list:
-        """The runs the plots show, with the runs table's cursor row as the selected run."""
+        """The runs the plots show (those the variant filter lets through), with the runs table's cursor row as
+        the selected run."""
         runs = self.batch.runs if self.batch else {}
         self.opts.selected = runs[self.selected_variant].run_id if self.selected_variant in runs else None
-        return list(runs.values())
+        return narrowed(list(runs.values()), self.opts.only)
+
+    def action_filter(self) -> None:
+        """Show the variant filter and type in it."""
+        box = self.main.query_one("#variant-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#variant-filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.opts.only = event.value
+        self.replot()
+
+    @on(Input.Submitted, "#variant-filter")
+    def filter_done(self, event: Input.Submitted) -> None:
+        """Back to the runs table; an empty filter goes out of sight."""
+        event.input.display = bool(event.value.strip())
+        self.table.focus()
 
     def redraw(self) -> None:
         """One piece of screen work per tick, so that no frame is long: the table's changed rows (at most
@@ -480,7 +503,7 @@ def describe(preset: Preset) -> Text:
     t.append(preset.shows + "\n", style="italic")
     if preset.seeds:
         t.append(f"answers: {preset.seeds}\n", style="dim")
-    t.append(f"runs: {', '.join(v.name for v in preset.variants)}\n\n", style="dim")
+    t.append(f"runs: {variants_text([v.name for v in preset.variants], preset.sweep)}\n\n", style="dim")
     t.append(" ".join(preset.description.split()))
     return t
 

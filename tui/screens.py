@@ -22,6 +22,7 @@ from .viewkit import RunData, ViewOptions, run_datas
 MORE_KEYS = (
     ("enter", "in a form field: run with these values"),
     ("escape", "leave a form field / close a screen"),
+    ("/", "filter: the variants plotted (lab), the runs listed (past runs)"),
     ("tab", "next widget (presets, form, runs table)"),
     ("ctrl+c, ctrl+q", "quit from anywhere (running runs end interrupted)"),
 )

@@ -37,12 +37,19 @@ class RunData:
 
 @dataclass
 class ViewOptions:
-    """How to draw: the x-axis (epoch, step or time), log y-axis, the selected run, smoothing."""
+    """How to draw: the x-axis (epoch, step or time), log y-axis, the selected run, smoothing, a variant filter."""
 
     x: str = "epoch"
     log: bool = False
     selected: str | None = None
     smooth: float = 0.0
+    only: str = ""  # words a run's variant must all contain to be drawn (the variant filter); "" draws all
+
+
+def narrowed(runs: list[RunData], only: str) -> list[RunData]:
+    """The runs whose variant holds every word of `only` (all of them when it is empty)."""
+    words = only.lower().split()
+    return [r for r in runs if all(w in r.variant.lower() for w in words)]
 
 
 Drawer = Callable[[Any, list[RunData], ViewOptions], None]
