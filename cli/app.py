@@ -209,35 +209,6 @@ def _resume_run(run_id: str, store, ddir, choice=None) -> int:
     return jobs_mod.drive(plan.preset, [plan], store, jobs_mod.in_order([plan], store, ddir, start))
 
 
-@app.command("runs")
-@guarded
-def runs_cmd(runs_dir: Optional[Path] = RunsDir) -> None:
-    """The runs in the runs dir: status, preset, variant, epochs, final losses."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from .core.present import fmt, pct, status_text
-
-    store = _store(runs_dir)
-    runs = store.list()
-    if not runs:
-        Console().print(f"no runs in {store.root} yet; start one with `dltui run polynomial`")
-        return
-    t = Table(title=f"runs in {store.root}")
-    for col in ("run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "test acc"):
-        t.add_column(col, justify="right" if col in ("epochs", "train loss", "test loss", "test acc") else "left", overflow="fold")
-    for r in runs:
-        s, m = r.summary, None
-        if not s:
-            metrics = r.metrics()
-            m = metrics[-1] if metrics else {}
-        get = (lambda k: s.get(f"final_{k}")) if s else (lambda k: m.get(k))
-        epochs = s.get("epochs") if s else (m.get("epoch") if m else 0)
-        t.add_row(r.run_id, status_text(r.state) + (f" ({r.problem})" if r.problem else ""), r.status.get("preset", "?"), r.status.get("variant", "?"), str(epochs),
-                  fmt(get("train_loss")), fmt(get("test_loss")), pct(get("test_acc")))
-    Console().print(t)
-
-
 @app.command("show")
 @guarded
 def show_cmd(
@@ -255,11 +226,13 @@ from .bench import bench_cmd  # noqa: E402  (torch-free: imports inside the comm
 from .compare import compare_cmd  # noqa: E402  (torch-free: imports inside the commands)
 from .export import HELP as EXPORT_HELP, export_cmd  # noqa: E402
 from .lrfind import lrfind_cmd  # noqa: E402  (torch-free: imports inside the command)
+from .runs import runs_cmd  # noqa: E402  (torch-free)
 
 app.command("bench")(guarded(bench_cmd))
 app.command("compare")(guarded(compare_cmd))
 app.command("export", help=EXPORT_HELP)(guarded(export_cmd))
 app.command("lrfind")(guarded(lrfind_cmd))
+app.command("runs")(guarded(runs_cmd))
 
 
 if __name__ == "__main__":  # pragma: no cover

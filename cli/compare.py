@@ -50,18 +50,18 @@ def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None
 def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: float) -> str:
     import plotext as plt
 
-    from .core.present import PALETTE, RAW_COLOUR, X_LABELS, series, terminal_plot_size
-    from .core.smoothing import ema
+    from .core.decimate import decimated
+    from .core.present import PALETTE, RAW_COLOUR, X_LABELS, terminal_plot_size
 
     plt.clear_figure()
     plt.plotsize(*terminal_plot_size())
-    curves = [(names[i.run_id], PALETTE[n % len(PALETTE)], *series(records[i.run_id], metric, x)) for n, i in enumerate(infos)]
+    # Thinned out as the lab's live views are (min/max buckets, core.decimate); smoothed before thinning.
+    curves = [(names[i.run_id], PALETTE[n % len(PALETTE)], records[i.run_id]) for n, i in enumerate(infos)]
     if smooth > 0:  # every raw curve first, so that no raw curve hides a smoothed one
-        for _, _, xs, ys in curves:
-            _plot(plt, xs, ys, log, colour=RAW_COLOUR)
-        curves = [(name, colour, xs, ema(ys, smooth)) for name, colour, xs, ys in curves]
-    for name, colour, xs, ys in curves:
-        _plot(plt, xs, ys, log, colour=colour, label=name)
+        for _, _, recs in curves:
+            _plot(plt, *decimated(recs, metric, x, log), colour=RAW_COLOUR)
+    for name, colour, recs in curves:
+        _plot(plt, *decimated(recs, metric, x, log, smooth), colour=colour, label=name)
     if log:
         plt.yscale("log")
     plt.title(f"{metric.replace('_', ' ')}" + (f" (EMA {smooth:g}; raw in grey behind)" if smooth > 0 else ""))
@@ -70,10 +70,9 @@ def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: 
     return plt.build()
 
 
-def _plot(plt, xs: list, ys: list, log: bool, colour, label: Optional[str] = None) -> None:
-    pts = [(a, b) for a, b in zip(xs, ys) if b is not None and (not log or b > 0)]
-    if pts:
-        plt.plot([p[0] for p in pts], [p[1] for p in pts], label=label, color=colour, marker="braille")
+def _plot(plt, xs: list, ys: list, colour, label: Optional[str] = None) -> None:
+    if xs:
+        plt.plot(xs, ys, label=label, color=colour, marker="braille")
 
 
 def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[Optional[float], Optional[int]]:

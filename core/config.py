@@ -57,6 +57,7 @@ class RunConfig:
     epochs: int = _f(10, "passes over the training set", "int", min=1)
     loss: str = _f("cross_entropy", "the loss function", "choice", choices=LOSSES)
     seed: int = _f(0, "random seed for data order and initialisation", "int", min=0, max=2**64 - 1)  # torch's range
+    data_seed: int = _f(-1, "seed that draws a generated data set (polynomial, toy2d); -1: the same as seed. Fix it to sweep seed over the same data", "int", min=-1, max=2**64 - 1)
     device: str = _f("auto", "where to train: auto picks cuda, then mps, then cpu", "choice", choices=DEVICES)
     val_fraction: float = _f(0.0, "share of the training set held out for validation", "float", min=0.0, max_excl=1.0)
     early_stop_patience: int = _f(0, "stop after this many epochs without a better validation score (0: never)", "int", min=0)
@@ -69,6 +70,11 @@ class RunConfig:
     checkpoint: bool = _f(True, "save a checkpoint each epoch so the run can be resumed", "bool")
     amp: bool = _f(False, "mixed precision on CUDA (bf16 autocast)", "bool")
     compile: bool = _f(False, "torch.compile the model", "bool")
+
+    @property
+    def data_rng_seed(self) -> int:
+        """The seed a generated data set is drawn from: data_seed, or seed when data_seed is -1."""
+        return self.seed if self.data_seed < 0 else self.data_seed
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-friendly values (tuples become lists)."""

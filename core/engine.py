@@ -160,7 +160,7 @@ class Trainer:
             "kind": d.kind,
             "n_classes": d.n_classes,
             "device_name": describe(self.device),
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),  # a plain str: its own class would make the lab import torch to unpickle it
             "cuda": torch.version.cuda,
             "python": platform.python_version(),
             "host": platform.node(),

@@ -184,7 +184,8 @@ class RunStore:
             ) from None
 
     def new_id(self, preset: str, variant: str) -> str:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        now = time.time()  # to the millisecond: ids sort by time, so a listing needs no reads (core/runindex.py)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"
         return f"{stamp}-{safe_part(preset)}-{safe_part(variant)}-{secrets.token_hex(2)}"[:150]
 
     def create(self, preset: str, variant: str, config: dict[str, Any], run_id: str | None = None) -> "RunWriter":
@@ -219,14 +220,15 @@ class RunStore:
 
     def get(self, run_id: str) -> RunInfo:
         """A run by id, by unique prefix, or `latest`."""
+        from .runindex import latest, run_ids  # newest by name: no run is read
+
         if run_id in ("latest", "last"):
-            runs = self.list()
-            if not runs:
+            run_id = latest(self.root) or ""
+            if not run_id:
                 raise BadInput(f"no runs in {self.root}; start one with `dltui run polynomial`")
-            return runs[-1]
         path = self.path_of(run_id)
         if not path.is_dir():
-            matches = [r for r in self.list() if r.run_id.startswith(run_id)]
+            matches = [self._info(self.root / r) for r in run_ids(self.root) if r.startswith(run_id)]
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
-from ..core.present import best_epoch, fmt, pct
+from ..core.present import fmt, pct
 from ..core.runner import RunPlan
+from ..core.tracks import RunningBest
 from ..core.worker import WorkerDone
 from .viewkit import RunData
 
@@ -25,6 +26,7 @@ class Applied:
     rows: set[str] = field(default_factory=set)
     notices: list[tuple[str, str]] = field(default_factory=list)  # (message, severity)
     done: bool = False
+    device: str = ""  # the device a run started on, as its training process describes it
 
 
 class RunGroup:
@@ -36,6 +38,7 @@ class RunGroup:
             p.variant: RunData(run_id="", variant=p.variant, config=p.config.to_dict(), status="queued", index=i)
             for i, p in enumerate(plans)
         }
+        self.best = {p.variant: RunningBest() for p in plans}  # the table's best epochs, kept as records arrive
         self.progress: dict[str, Progress] = {}
         self.reasons: dict[str, str] = {}
         self.done = False
@@ -64,10 +67,12 @@ class RunGroup:
         out.rows.add(run.variant)
         if isinstance(ev, RunStarted):
             run.run_id, run.config, run.status = ev.run_id, ev.config, "running"
+            out.device = ev.info.get("device_name") or out.device
         elif isinstance(ev, EpochEnded):
             while run.records and run.records[-1].get("epoch", 0) >= ev.record.get("epoch", 0):
                 run.records.pop()  # a run sent again from an earlier checkpoint (Ray): its curve joins there
             run.records.append(ev.record)
+            self.best[run.variant].add(ev.record)
             self.progress.pop(run.variant, None)
             out.data = True
         elif isinstance(ev, Progress):
@@ -115,5 +120,5 @@ class RunGroup:
             epoch = f"{prog.epoch - 1 + prog.fraction:.1f}/{epochs}"
         acc = last.get("val_acc") if last.get("val_acc") is not None else last.get("test_acc")
         return (variant, run.status, epoch, fmt(last.get("train_loss")), fmt(last.get("test_loss")),
-                pct(acc), str(best_epoch(run.records, run.summary) or "-"), self.reasons.get(variant, ""))
+                pct(acc), str(self.best[variant].epoch(run.summary) or "-"), self.reasons.get(variant, ""))
 

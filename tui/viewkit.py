@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..core import present
 from ..core.present import PALETTE, VIEW_NAMES
+from ..core.tracks import Tracks
 
 MAX_POINTS = 1000
 
@@ -28,6 +28,7 @@ class RunData:
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # {"epoch", "kind", ...}
     summary: dict[str, Any] = field(default_factory=dict)
     index: int = 0  # position in the preset: picks the colour
+    tracks: Tracks = field(default_factory=Tracks)  # decimated curves, kept as records arrive (shared by copies)
 
     @property
     def colour(self):
@@ -36,12 +37,19 @@ class RunData:
 
 @dataclass
 class ViewOptions:
-    """How to draw: the x-axis (epoch, step or time), log y-axis, the selected run, smoothing."""
+    """How to draw: the x-axis (epoch, step or time), log y-axis, the selected run, smoothing, a variant filter."""
 
     x: str = "epoch"
     log: bool = False
     selected: str | None = None
     smooth: float = 0.0
+    only: str = ""  # words a run's variant must all contain to be drawn (the variant filter); "" draws all
+
+
+def narrowed(runs: list[RunData], only: str) -> list[RunData]:
+    """The runs whose variant holds every word of `only` (all of them when it is empty)."""
+    words = only.lower().split()
+    return [r for r in runs if all(w in r.variant.lower() for w in words)]
 
 
 Drawer = Callable[[Any, list[RunData], ViewOptions], None]
@@ -82,9 +90,10 @@ def decimate(xs: list, ys: list, max_points: int = MAX_POINTS) -> tuple[list, li
     return [xs[i] for i in idx], [ys[i] for i in idx]
 
 
-def series(run: RunData, key: str, opts: ViewOptions) -> tuple[list, list]:
-    """(x, y) of a metric over the run's records, skipping missing values (and y <= 0 on a log axis), thinned out."""
-    return decimate(*present.series(run.records, key, opts.x, opts.log))
+def series(run: RunData, key: str, opts: ViewOptions, smooth: float = 0.0) -> tuple[list, list]:
+    """(x, y) of a metric over the run's records, skipping missing values (and y <= 0 on a log axis), in
+    min/max buckets at about a plot's width (core.decimate), optionally smoothed: O(new records) a call."""
+    return run.tracks.curve(run.records, key, opts.x, opts.log, smooth)
 
 
 def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:

@@ -38,7 +38,7 @@ class LoaderOrder:
 
 
 def build(cfg, device, data_dir) -> TaskData:
-    g = torch.Generator().manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.data_rng_seed)
     w = torch.randn(DEGREE, 1, generator=g) * 5
     b = torch.randn(1, generator=g) * 5
     x = torch.randn(cfg.n_samples, generator=g)
@@ -58,7 +58,7 @@ def build(cfg, device, data_dir) -> TaskData:
         test_y=y,
         input_shape=(DEGREE,),
         probes=("poly_function",),
-        shuffler=LoaderOrder(g),
+        shuffler=LoaderOrder(g if cfg.data_rng_seed == cfg.seed else torch.Generator().manual_seed(cfg.seed)),  # order: seed's
         extras={"target_coefficients": w.view(-1).tolist(), "target_bias": float(b.item()), "x_range": [float(x.min()), float(x.max())]},
     )
 
