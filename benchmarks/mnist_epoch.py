@@ -1,11 +1,11 @@
 """One epoch of 784-300-10 (batch 64) on 60,000 MNIST-shaped random samples: the lab's engine vs a plain loop.
 
-The plain loop is what a course notebook does: DataLoader(TensorDataset(x, y), batch_size=64,
-shuffle=True), forward, cross-entropy, zero_grad, backward, SGD step, loss.item() and the correct
-count every step, then the test set. The lab runs the same work through its Trainer (task mnist,
-read from IDX files written to a temp dir). Also one full-batch step (60,000 samples) each way.
-The "floor" column is the arithmetic alone (the same steps on contiguous slices, no shuffling, no
-bookkeeping): no loop can beat it, so floor/loop bounds the ratio a CPU can reach.
+The plain loop is what a course notebook does (core/reference.py's, the loop `dltui bench` and the tests
+use too): DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True), forward, cross-entropy, zero_grad,
+backward, SGD step, loss.item() every step and the correct count, then the test set. The lab runs the same
+work through its Trainer (task mnist, read from IDX files written to a temp dir). Also one full-batch step
+(60,000 samples) each way. The "floor" column is the same loop on contiguous slices (no shuffling, no
+DataLoader): close to the arithmetic alone, so floor/loop bounds the ratio a CPU can reach.
 Both run in this process, alternately, several times; the table shows the median wall-clock seconds
 and the median CPU seconds of this process (steadier than wall time on a shared machine).
 
@@ -26,7 +26,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+
+from dltui.core import reference
 
 N_TRAIN, N_TEST, HIDDEN, BATCH, LR = 60000, 10000, 300, 64, 0.1
 
@@ -83,7 +84,7 @@ def plain_setup(t: dict[str, torch.Tensor], device: torch.device):
     y = t["train-labels-idx1-ubyte"].long()
     xt = t["t10k-images-idx3-ubyte"].unsqueeze(1).float().div(255).to(device)
     yt = t["t10k-labels-idx1-ubyte"].long().to(device)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 10)).to(device)
+    model = reference.seed_mlp((784, HIDDEN, 10), device)
     return x, y, xt, yt, model, torch.optim.SGD(model.parameters(), lr=LR), nn.CrossEntropyLoss()
 
 
@@ -92,13 +93,8 @@ def floor_epoch(t: dict[str, torch.Tensor], batch_size: int, device: torch.devic
     x, y, xt, yt, model, opt, loss_fn = plain_setup(t, device)
     x, y = x.to(device), y.to(device)
     w0, c0 = clocks()
-    for s in range(0, len(y), batch_size):
-        loss = loss_fn(model(x[s:s + batch_size]), y[s:s + batch_size])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        _ = loss_fn(model(xt), yt).item()
+    reference.train_epoch(model, opt, loss_fn, reference.sliced_batches(x, y, batch_size), device)
+    reference.eval_pass(model, loss_fn, [(xt, yt)], device)
     w1, c1 = clocks()
     return w1 - w0, c1 - c0
 
@@ -106,23 +102,9 @@ def floor_epoch(t: dict[str, torch.Tensor], batch_size: int, device: torch.devic
 def loop_epoch(t: dict[str, torch.Tensor], batch_size: int, device: torch.device) -> tuple[float, float]:
     """(wall, CPU) seconds for one epoch of the plain DataLoader loop plus its test-set evaluation."""
     x, y, xt, yt, model, opt, loss_fn = plain_setup(t, device)
-    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
     w0, c0 = clocks()
-    model.train()
-    total, correct = 0.0, 0
-    for xb, yb in loader:
-        xb, yb = xb.to(device), yb.to(device)
-        out = model(xb)
-        loss = loss_fn(out, yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        total += loss.item() * len(yb)
-        correct += (out.argmax(1) == yb).sum().item()
-    model.eval()
-    with torch.no_grad():
-        out = model(xt)
-        _ = loss_fn(out, yt).item(), (out.argmax(1) == yt).sum().item()
+    reference.train_epoch(model, opt, loss_fn, reference.shuffled_batches(x, y, batch_size), device, count_correct=True)
+    reference.eval_pass(model, loss_fn, [(xt, yt)], device)
     w1, c1 = clocks()
     return w1 - w0, c1 - c0
 

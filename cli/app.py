@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -42,6 +41,12 @@ def guarded(fn):
 
             print_error("interrupted by Ctrl-C")
             raise typer.Exit(130) from None
+        except OSError as e:  # the machine's fault (a full disk, an output that is gone): one line, exit 1
+            from .console import print_error, stdout_failed
+
+            where = "the output" if stdout_failed() or not e.filename else e.filename
+            print_error(f"cannot write {where}: {(e.strerror or str(e)).lower()}")
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -95,6 +100,9 @@ def _open_tui(preset, runs_dir, data_dir, executors=None) -> None:
         from .core import presets
 
         presets.load(preset)  # unknown preset: one line, exit 2, before the screen opens
+    from .core.tensorboard import live_dir
+
+    live_dir()  # DLTUI_TENSORBOARD_DIR, if set: checked before the screen opens; the lab's runs write there
     code = run_app(preset=preset, runs_dir=runs_dir, data_dir=data_dir, executors=executors)
     raise typer.Exit(code or 0)
 
@@ -132,6 +140,8 @@ def run_cmd(
     runs_dir: Optional[Path] = RunsDir,
     data_dir: Optional[Path] = DataDir,
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]"),
+    yes: bool = typer.Option(False, "--yes", help="run a sweep however many runs it makes (without it, a very large sweep is refused)"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="also write TensorBoard event files live, into DIR/<run id>/ [env DLTUI_TENSORBOARD_DIR]"),
     engine: str = EngineOpt,
     address: Optional[str] = AddressOpt,
     gpus_per_run: Optional[float] = GpusOpt,
@@ -141,6 +151,9 @@ def run_cmd(
     from . import jobs as jobs_mod
     from .core import presets, runner
     from .core.config import parse_sets
+    from .core.tensorboard import live_dir
+
+    live_dir(tensorboard)  # checked before any run; the training processes find it in the environment
 
     choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run, jobs)
     if resume is not None:
@@ -150,7 +163,7 @@ def run_cmd(
         raise typer.Exit(_resume_run(resume, _store(runs_dir), _data_dir(data_dir), choice))
     if preset is None:
         raise BadInput("dltui run: no preset given; name one (see `dltui list`), give a .toml file, or --resume RUN")
-    p = presets.load(preset)
+    p = presets.load(preset, max_runs=None if yes else presets.MAX_RUNS)
     overrides = parse_sets(set_, epochs)
     if device is not None:
         from .core.config import check_value
@@ -183,7 +196,7 @@ def _resume_run(run_id: str, store, ddir, choice=None) -> int:
     from . import jobs as jobs_mod
     from .core import runner
 
-    run = store.get(run_id)
+    run = store.claim(run_id)  # locked before its state is read: one process owns a run
     plan, ckpt = runner.prepare_resume(run, store, ddir)
     where = f"epoch {ckpt['epoch']}, step {ckpt['step']}" if ckpt else "the start (it had no checkpoint yet)"
     print(f"resuming {run.run_id} ({run.state}) from {where}", flush=True)
@@ -194,40 +207,6 @@ def _resume_run(run_id: str, store, ddir, choice=None) -> int:
         return runner.resume_one(run, pl, ckpt, store, ddir, listeners, control)
 
     return jobs_mod.drive(plan.preset, [plan], store, jobs_mod.in_order([plan], store, ddir, start))
-
-
-@app.command("runs")
-@guarded
-def runs_cmd(runs_dir: Optional[Path] = RunsDir) -> None:
-    """The runs in the runs dir: status, preset, variant, epochs, final losses."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from .console import fmt, pct
-
-    store = _store(runs_dir)
-    runs = store.list()
-    if not runs:
-        Console().print(f"no runs in {store.root} yet; start one with `dltui run polynomial`")
-        return
-    t = Table(title=f"runs in {store.root}")
-    for col in ("run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "test acc"):
-        t.add_column(col, justify="right" if col in ("epochs", "train loss", "test loss", "test acc") else "left")
-    for r in runs:
-        s, m = r.summary, None
-        if not s:
-            metrics = r.metrics()
-            m = metrics[-1] if metrics else {}
-        get = (lambda k: s.get(f"final_{k}")) if s else (lambda k: m.get(k))
-        epochs = s.get("epochs") if s else (m.get("epoch") if m else 0)
-        t.add_row(r.run_id, _state_style(r.state), r.status.get("preset", "?"), r.status.get("variant", "?"), str(epochs),
-                  fmt(get("train_loss")), fmt(get("test_loss")), pct(get("test_acc")))
-    Console().print(t)
-
-
-def _state_style(state: str) -> str:
-    colour = {"finished": "green", "running": "cyan", "diverged": "yellow", "failed": "red", "crashed": "red", "interrupted": "magenta"}
-    return f"[{colour.get(state, 'white')}]{state}[/]"
 
 
 @app.command("show")
@@ -246,10 +225,14 @@ def show_cmd(
 from .bench import bench_cmd  # noqa: E402  (torch-free: imports inside the command)
 from .compare import compare_cmd  # noqa: E402  (torch-free: imports inside the commands)
 from .export import HELP as EXPORT_HELP, export_cmd  # noqa: E402
+from .lrfind import lrfind_cmd  # noqa: E402  (torch-free: imports inside the command)
+from .runs import runs_cmd  # noqa: E402  (torch-free)
 
 app.command("bench")(guarded(bench_cmd))
 app.command("compare")(guarded(compare_cmd))
 app.command("export", help=EXPORT_HELP)(guarded(export_cmd))
+app.command("lrfind")(guarded(lrfind_cmd))
+app.command("runs")(guarded(runs_cmd))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,9 +68,13 @@ def bench_cmd(
     json_path: Optional[Path] = typer.Option(None, "--json", help="also write the figures to this file as JSON"),
     quick: bool = typer.Option(False, "--quick", help="small sizes, one repeat: seconds, for a first look (ratios are rougher)"),
     device: str = typer.Option("auto", "--device", help="auto|cpu|cuda|mps"),
+    scale: bool = typer.Option(False, "--scale", help="instead: the lab at scale (a 100,000-epoch run, a 40-variant sweep, 10,000 saved runs; minutes)"),
 ) -> None:
     """Time the lab against plain PyTorch loops and the arithmetic bound; print a table (and JSON)."""
     from rich.console import Console
+
+    if scale:
+        return scale_cmd(json_path, quick)
 
     from .core.config import check_value
 
@@ -87,6 +91,29 @@ def bench_cmd(
     console.print(table(result))
     for line in notes(result):
         console.print(f"[dim]{line}[/]", highlight=False)
+    if json_path is not None:
+        write_json(json_path, result)
+        console.print(f"figures written to {json_path}")
+
+
+def scale_cmd(json_path: Optional[Path], quick: bool) -> None:
+    """`dltui bench --scale`: tui/bench_scale.py's figures as a table (and JSON)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .tui.bench_scale import measure_scale, scale_rows
+
+    if json_path is not None and not json_path.parent.is_dir():
+        raise BadInput(f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path")
+    console = Console()
+    with console.status("benchmarking the lab at scale (minutes)"):
+        result = measure_scale(quick)
+    t = Table(title=f"dltui bench --scale{' --quick' if quick else ''}")
+    for col in ("case", "figure", "goal", "met"):
+        t.add_column(col)
+    for case, figure, goal, met in scale_rows(result):
+        t.add_row(case, figure, goal, fmt_met(met))
+    console.print(t)
     if json_path is not None:
         write_json(json_path, result)
         console.print(f"figures written to {json_path}")

@@ -7,8 +7,6 @@ from typing import Any, List, Optional
 
 import typer
 
-COLOURS = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", 141)
-RAW_COLOUR = 245  # a mid grey: faint on dark and light terminals alike (plotext ignores a "dim" style on lines)
 
 
 def compare_cmd(
@@ -22,6 +20,7 @@ def compare_cmd(
     """One metric of several runs overlaid in the terminal, and their final and best figures."""
     from rich.console import Console
 
+    from .console import for_terminal
     from .core.export import check_x
     from .core.figures import labels
     from .core.smoothing import check_alpha
@@ -34,7 +33,7 @@ def compare_cmd(
     records = {r.run_id: r.metrics() for r in infos}
     _check_metric(metric, records)
     names = labels(infos)
-    sys.stdout.write(compare_plot(infos, records, names, metric, x, log, smooth) + "\n")
+    sys.stdout.write(for_terminal(compare_plot(infos, records, names, metric, x, log, smooth)) + "\n")
     sys.stdout.flush()
     Console().print(compare_table(infos, records, names, metric))
 
@@ -51,19 +50,18 @@ def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None
 def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: float) -> str:
     import plotext as plt
 
-    from .core.figures import X_LABELS, series
-    from .core.smoothing import ema
-    from .show import _size
+    from .core.decimate import decimated
+    from .core.present import PALETTE, RAW_COLOUR, X_LABELS, terminal_plot_size
 
     plt.clear_figure()
-    plt.plotsize(*_size())
-    curves = [(names[i.run_id], COLOURS[n % len(COLOURS)], *series(records[i.run_id], metric, x)) for n, i in enumerate(infos)]
+    plt.plotsize(*terminal_plot_size())
+    # Thinned out as the lab's live views are (min/max buckets, core.decimate); smoothed before thinning.
+    curves = [(names[i.run_id], PALETTE[n % len(PALETTE)], records[i.run_id]) for n, i in enumerate(infos)]
     if smooth > 0:  # every raw curve first, so that no raw curve hides a smoothed one
-        for _, _, xs, ys in curves:
-            _plot(plt, xs, ys, log, colour=RAW_COLOUR)
-        curves = [(name, colour, xs, ema(ys, smooth)) for name, colour, xs, ys in curves]
-    for name, colour, xs, ys in curves:
-        _plot(plt, xs, ys, log, colour=colour, label=name)
+        for _, _, recs in curves:
+            _plot(plt, *decimated(recs, metric, x, log), colour=RAW_COLOUR)
+    for name, colour, recs in curves:
+        _plot(plt, *decimated(recs, metric, x, log, smooth), colour=colour, label=name)
     if log:
         plt.yscale("log")
     plt.title(f"{metric.replace('_', ' ')}" + (f" (EMA {smooth:g}; raw in grey behind)" if smooth > 0 else ""))
@@ -72,25 +70,23 @@ def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: 
     return plt.build()
 
 
-def _plot(plt, xs: list, ys: list, log: bool, colour, label: Optional[str] = None) -> None:
-    pts = [(a, b) for a, b in zip(xs, ys) if b is not None and (not log or b > 0)]
-    if pts:
-        plt.plot([p[0] for p in pts], [p[1] for p in pts], label=label, color=colour, marker="braille")
+def _plot(plt, xs: list, ys: list, colour, label: Optional[str] = None) -> None:
+    if xs:
+        plt.plot(xs, ys, label=label, color=colour, marker="braille")
 
 
 def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[Optional[float], Optional[int]]:
     """The best value of `metric` (highest for accuracies, lowest otherwise) and its epoch."""
-    pts = [(r[metric], r.get("epoch")) for r in recs if isinstance(r.get(metric), (int, float))]
-    if not pts:
-        return None, None
-    pick = max if "acc" in metric else min
-    return pick(pts, key=lambda p: p[0])
+    from .core.present import best_record
+
+    best = best_record(recs, metric)
+    return (best[metric], best.get("epoch")) if best else (None, None)
 
 
 def compare_table(infos, records, names, metric: str):
     from rich.table import Table
 
-    from .console import fmt, pct
+    from .core.present import fmt, pct, seconds
 
     show = pct if "acc" in metric else fmt
     name = metric.replace("_", " ")
@@ -103,5 +99,5 @@ def compare_table(infos, records, names, metric: str):
         best, at = best_of(recs, metric)
         dur = info.summary.get("duration_s") or (recs[-1].get("time") if recs else None)
         t.add_row(names[info.run_id], info.state, str(recs[-1].get("epoch", "-") if recs else 0), show(last), show(best),
-                  str(at if at is not None else "-"), f"{dur:.1f}s" if dur is not None else "-", info.run_id)
+                  str(at if at is not None else "-"), seconds(dur), info.run_id)
     return t

@@ -1,27 +1,17 @@
 """The headless face: a rich progress bar on a terminal, one plain line per epoch otherwise."""
 from __future__ import annotations
 
+import os
+import re
 import sys
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from .core.events import EpochEnded, Progress, RunEnded, RunStarted
-
-
-def fmt(v: Any, digits: int = 4) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
-            return f"{v:.{digits - 1}e}"
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
-def pct(v: Any) -> str:
-    return "-" if v is None else f"{100 * v:.2f}%"
+from .core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
+from .core.present import fmt, pct, per_second, seconds
+from .core.poly_text import function_lines
 
 
 class ConsoleSink:
@@ -78,9 +68,19 @@ class ConsoleSink:
         elif isinstance(event, Progress):
             if self.progress is not None and event.run_id in self.tasks:
                 self.progress.update(self.tasks[event.run_id], completed=event.epoch - 1 + event.fraction)
+        elif isinstance(event, Snapshot) and event.kind == "function":  # the polynomial, printed as seed 003 did
+            head = f"{self.preset} {event.variant} epoch {event.epoch}"
+            for line in function_lines(event.data):
+                if self.progress is not None:
+                    self.progress.console.print(f"{head} {line}", highlight=False, markup=False)
+                else:
+                    print(f"{head} {line}", flush=True)
+                head = " " * len(head)
         elif isinstance(event, RunEnded):
             self.ended.append(event)
-            if event.status != "finished" or event.reason:
+            if event.status == "failed":  # one line on stderr, where errors go
+                print(f"{self.preset} {event.variant}: failed ({event.reason})", file=sys.stderr, flush=True)
+            elif event.status != "finished" or event.reason:
                 msg = f"{self.preset} {event.variant}: {event.status}" + (f" ({event.reason})" if event.reason else "")
                 (self.progress.console.print if self.progress is not None else print)(msg)
 
@@ -93,10 +93,71 @@ def summary_table(ended: list, title: str = "") -> Table:
         s = e.summary
         t.add_row(
             e.variant, e.status, str(s.get("epochs", "-")), fmt(s.get("final_train_loss")), fmt(s.get("final_test_loss")),
-            pct(s.get("final_test_acc")), str(s.get("best_epoch", "-")), f"{s.get('duration_s', 0):.1f}s",
-            fmt(s.get("steps_per_s"), 0) if s.get("steps_per_s") else "-", e.run_id,
+            pct(s.get("final_test_acc")), str(s.get("best_epoch", "-")), seconds(s.get("duration_s", 0)),
+            per_second(s.get("steps_per_s")), e.run_id,
         )
     return t
+
+
+MIN_COLUMNS = 80  # narrower (COLUMNS=0, 20) and tables and error lines fold to nothing: let the terminal wrap
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+BOX = str.maketrans({**{chr(c): "-" for c in range(0x2500, 0x2580)}, "│": "|", "┃": "|", "║": "|"})
+
+
+def fix_std_streams() -> None:
+    """Make printing safe whatever the shell gave: a closed stdout or stderr (`>&-`, `2>&-`) is pointed at
+    /dev/null (so that no file opened later takes its number and catches the prints), an encoding that
+    cannot show every character gets `?` rather than an error, and COLUMNS below MIN_COLUMNS is raised."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))
+    for stream in (sys.stdout, sys.stderr):
+        if not _utf(stream) and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    cols = os.environ.get("COLUMNS", "")
+    if cols and not (cols.isdigit() and int(cols) >= MIN_COLUMNS):
+        os.environ["COLUMNS"] = str(MIN_COLUMNS)
+
+
+def _utf(stream) -> bool:
+    return (getattr(stream, "encoding", None) or "").lower().replace("-", "").startswith("utf")
+
+
+def colour_wanted(stream=None) -> bool:
+    """Colour only on a terminal that can show it, and never with NO_COLOR set (https://no-color.org)."""
+    stream = stream or sys.stdout
+    isatty = getattr(stream, "isatty", None)
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb" and bool(isatty and isatty())
+
+
+def for_terminal(text: str, stream=None) -> str:
+    """A plot as the output can take it: no ANSI colour where colour is not wanted, and ASCII lines and
+    markers where the encoding has no box-drawing or braille characters."""
+    stream = stream or sys.stdout
+    if not colour_wanted(stream):
+        text = ANSI.sub("", text)
+    if not _utf(stream):
+        text = "".join(c if ord(c) < 128 else "*" for c in text.translate(BOX))
+    return text
+
+
+def stdout_failed() -> bool:
+    """Whether stdout can no longer be written (a full disk, a closed pipe); if so, point it at /dev/null,
+    so that Python's own flush at exit cannot fail a second time."""
+    try:
+        sys.stdout.flush()
+        return False
+    except (OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+        return True
 
 
 def print_error(msg: str) -> None:

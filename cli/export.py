@@ -1,4 +1,4 @@
-"""`dltui export RUN... --to DIR`: metrics as CSV/JSON and figures as PNG/SVG, for a report."""
+"""`dltui export RUN... --to DIR`: metrics as CSV/JSON, figures as PNG/SVG, TensorBoard event files."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,32 +6,41 @@ from typing import List, Optional
 
 import typer
 
-HELP = """Write runs' metrics and figures into DIR (made if missing), for a report.
+HELP = """Write runs' metrics and figures into DIR (made if missing), for a report or another tool.
 
 \b
 Files (FMT = png or svg):
   <run_id>.csv           one row per epoch (--format csv)
-  metrics.csv            all runs in one file, with --tidy: run_id, preset, variant first
+  metrics.csv            with --tidy: all runs in one long table for pandas and trackio: step (the
+                         epoch), timestamp (ISO 8601, UTC), run, preset, variant, config/KEY for each
+                         config key that differs between the runs, time, updates, then the metrics
   <run_id>.json          {run_id, preset, variant, status, config, summary, metrics} (--format json)
   <run_id>-loss.FMT      train vs test (and val) loss, linear and log scale side by side
   <run_id>-accuracy.FMT  train vs test (and val) accuracy, if the run records accuracy
   <run_id>-function.FMT  the polynomial's learned vs target function at the recorded epochs
+  <run_id>-sharpness.FMT sharpness against 2/lr, if the run measured it (probe sharpness)
+  <run_id>-confusion.FMT the last confusion matrix; <run_id>-confusion.csv its counts (probe confusion)
   compare-METRIC.FMT     test loss of the runs overlaid, when two or more have data
+  <run_id>/events.out.tfevents.*  TensorBoard (--format tensorboard; needs `pip install 'dltui[tensorboard]'`):
+                         every metric by epoch, the config as hparams, the learned function as an image;
+                         view with `tensorboard --logdir DIR`
 
 \b
-CSV columns: epoch, step (optimizer updates so far), time (seconds since the run began),
+<run_id>.csv columns: epoch, step (optimizer updates so far), time (seconds since the run began),
 train_loss, test_loss, val_loss, train_acc, test_acc, val_acc (fractions 0..1), lr, then any other
 value the run records, by name; a list value such as grad_norm (one per layer) or class_acc (one
 per class) becomes grad_norm_0, grad_norm_1, ... An empty cell is a value not recorded that epoch
-(or not finite: JSON and CSV never hold NaN). See docs/export.md.
+(or not finite: JSON and CSV never hold NaN). The tidy metrics.csv and TensorBoard name values
+alike: updates (optimizer updates so far), grad_norm/layer1 (layer 1 nearest the input),
+class_acc/class0. See docs/export.md.
 """
 
 
 def export_cmd(
     runs: List[str] = typer.Argument(..., help="run ids (or unique prefixes, or `latest`)"),
     to: Path = typer.Option(..., "--to", help="the folder to write into (made if missing)"),
-    fmt: Optional[List[str]] = typer.Option(None, "--format", "-f", help="csv, json, png, svg; repeat or comma-separate [default: csv,json,png]"),
-    tidy: bool = typer.Option(False, "--tidy", help="one metrics.csv for all runs, with a run_id column"),
+    fmt: Optional[List[str]] = typer.Option(None, "--format", "-f", help="csv, json, png, svg, tensorboard; repeat or comma-separate [default: csv,json,png]"),
+    tidy: bool = typer.Option(False, "--tidy", help="one long metrics.csv for all runs (pandas, trackio): step, timestamp, run, swept config keys, metrics"),
     smooth: float = typer.Option(0.0, "--smooth", help="EMA factor in [0, 1) for the figures: smoothed line on top, raw faint behind"),
     x: str = typer.Option("epoch", "--x", help="x-axis of the curves: epoch, step or time"),
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"),

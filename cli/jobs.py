@@ -121,15 +121,15 @@ def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") ->
         except KeyboardInterrupt:  # a second signal: the runs in flight were ended as interrupted on the way out
             _say(console, summary_table(_in_plan_order(sink.ended, plans), f"{name}: interrupted"), f"runs saved in {store.root}")
             return stopper.exit_code or 130
-        return _close(console, name, store, _in_plan_order(outcome.ended, plans), outcome.error, stopper)
+        return _close(console, name, store, _in_plan_order(outcome.ended, plans), outcome.error, stopper, len(plans))
 
 
-def _close(console, name: str, store, ended: list, error: str, stopper) -> int:
+def _close(console, name: str, store, ended: list, error: str, stopper, planned: int) -> int:
     """The summary table and the closing lines; the exit code."""
     from .console import summary_table
     from .core import runner
 
-    if stopper.signum:
+    if stopper.stopped([e.status for e in ended], planned):
         _say(console, summary_table(ended, f"{name}: interrupted"),
              f"runs saved in {store.root}; continue one with `dltui run --resume RUN`")
         return stopper.exit_code

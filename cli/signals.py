@@ -40,13 +40,19 @@ class StopOnSignal:
         """128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP), or 0."""
         return 128 + self.signum if self.signum else 0
 
+    def stopped(self, statuses: list[str], planned: int) -> bool:
+        """Whether a signal stopped a run or kept one from starting; one that came after the last run
+        ended changed nothing, so the exit code is then the runs' own."""
+        return bool(self.signum) and (len(statuses) < planned or "interrupted" in statuses)
+
     def _handle(self, signum: int, frame) -> None:
         if signum == signal.SIGHUP:
             _detach_terminal()
         if self.signum:  # the second signal: stop now; a third gets the default (immediate) behaviour
             for sig in NAMES:
                 signal.signal(sig, signal.SIG_DFL)
-            raise KeyboardInterrupt
+            # The run's reason says which signals they were, not a Ctrl-C that never came.
+            raise KeyboardInterrupt(f"interrupted at once by a second signal ({NAMES[signum]} after {NAMES[self.signum]})")
         self.signum = signum
         self.control.reason = f"interrupted by {NAMES[signum]}"
         self.control.stop.set()

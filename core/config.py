@@ -11,6 +11,7 @@ import math
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
+from .data import REGISTRY
 from .errors import BadInput
 
 try:  # Python 3.11+
@@ -18,7 +19,7 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-TASKS = ("polynomial", "mnist", "digits", "cifar10", "toy2d", "gradcheck")
+TASKS = tuple(REGISTRY)  # one source: a task is a name with a data builder
 MODELS = ("mlp", "cnn")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity", "gelu", "leaky_relu")
 OPTIMIZERS = ("sgd", "adam")
@@ -49,13 +50,14 @@ class RunConfig:
     init: str = _f("default", "weight initialisation: torch's default, all zeros, kaiming (He, for ReLU) or xavier (Glorot); biases 0 for the last two", "choice", choices=INITS)
     order: str = _f("shuffled", "sample order each epoch: shuffled, or stratified (sorted by label)", "choice", choices=ORDERS)
     optimizer: str = _f("sgd", "the optimizer", "choice", choices=OPTIMIZERS)
-    lr: float = _f(0.1, "learning rate", "float", min_excl=0.0)
+    lr: float = _f(0.1, "learning rate", "float", min_excl=0.0, max=1e6)  # larger overflows float32 updates
     momentum: float = _f(0.0, "SGD momentum", "float", min=0.0, max_excl=1.0)
     weight_decay: float = _f(0.0, "L2 weight decay", "float", min=0.0)
     batch_size: int | str = _f(64, "samples per update, or \"full\" for full-batch gradient descent", "batch")
     epochs: int = _f(10, "passes over the training set", "int", min=1)
     loss: str = _f("cross_entropy", "the loss function", "choice", choices=LOSSES)
-    seed: int = _f(0, "random seed for data order and initialisation", "int", min=0)
+    seed: int = _f(0, "random seed for data order and initialisation", "int", min=0, max=2**64 - 1)  # torch's range
+    data_seed: int = _f(-1, "seed that draws a generated data set (polynomial, toy2d); -1: the same as seed. Fix it to sweep seed over the same data", "int", min=-1, max=2**64 - 1)
     device: str = _f("auto", "where to train: auto picks cuda, then mps, then cpu", "choice", choices=DEVICES)
     val_fraction: float = _f(0.0, "share of the training set held out for validation", "float", min=0.0, max_excl=1.0)
     early_stop_patience: int = _f(0, "stop after this many epochs without a better validation score (0: never)", "int", min=0)
@@ -68,6 +70,11 @@ class RunConfig:
     checkpoint: bool = _f(True, "save a checkpoint each epoch so the run can be resumed", "bool")
     amp: bool = _f(False, "mixed precision on CUDA (bf16 autocast)", "bool")
     compile: bool = _f(False, "torch.compile the model", "bool")
+
+    @property
+    def data_rng_seed(self) -> int:
+        """The seed a generated data set is drawn from: data_seed, or seed when data_seed is -1."""
+        return self.seed if self.data_seed < 0 else self.data_seed
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-friendly values (tuples become lists)."""
@@ -112,6 +119,8 @@ def allowed_of(key: str) -> str:
         bounds.append(f"> {m['min_excl']}")
     if "max_excl" in m:
         bounds.append(f"< {m['max_excl']}")
+    if "max" in m:
+        bounds.append(f"<= {m['max']:g}" if isinstance(m["max"], float) else f"<= {m['max']}")
     noun = "a whole number" if kind == "int" else "a number"
     return noun + (" " + " and ".join(bounds) if bounds else "")
 
@@ -190,6 +199,8 @@ def check_value(key: str, value: Any, where: str) -> Any:
             raise _bad(key, value, where)
         if "max_excl" in m and value >= m["max_excl"]:
             raise _bad(key, value, where)
+        if "max" in m and value > m["max"]:
+            raise _bad(key, value, where)
         return value
     if kind == "int_list":
         if not isinstance(value, (list, tuple)) or any(
@@ -218,6 +229,8 @@ def parse_set(item: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:  # nested thousands of levels deep: no config value is
+        raise BadInput(f"--set {key}=...: the value is nested too deeply to be a config value; {key} must be {allowed_of(key)}") from None
     check_value(key, value, f"--set {item}")
     return key, value
 

@@ -6,7 +6,9 @@ to plain callbacks. It checks a stop flag (and a pause flag) every step and neve
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import io
 import math
 import os
 import platform
@@ -19,19 +21,24 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import probes as probes_mod
+from . import losses, probes as probes_mod
+from .atomic import write_atomic
 from .config import RunConfig
 from .data import TaskData, build as build_task
 from .device import describe, resolve_device
 from .errors import BadInput
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .mlpstep import MLPStep
+from .runfiles import Damaged, read_bytes
+from .store import NO_SPACE
 from .models import build_model, count_params
+from .present import better, higher_is_better, score_metric
 
 PROGRESS_EVERY_S = 0.5
+PAUSE_POLL_S = 0.05  # while paused, how often the stop and pause flags are looked at
 EVAL_CHUNK = 8192
-# On the CPU, a larger step's forward and backward (and evaluation) go in chunks of this many samples:
-# the activations stay in the cache; a full-batch MNIST step took 0.49 s instead of 0.68 s (performance.md).
+# On the CPU, a larger step's forward and backward (and evaluation) go in chunks of this many samples, so
+# that the activations stay in the cache instead of being written out and read back (docs/performance.md).
 MICRO_BATCH_CPU = 4096
 CHECKPOINT_EVERY_S = 1.0  # short epochs: at most one checkpoint a second (and always the last epoch)
 CHECKPOINT_KEYS = frozenset({"model", "optimizer", "epoch", "step", "time", "gen", "rng"})
@@ -58,7 +65,7 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, *, run_id: str, preset: str = "", variant: str = "default",
                  listeners: list[Listener] | None = None, data_dir: Path | str | None = None,
-                 control: Control | None = None, run_dir: Path | str | None = None):
+                 control: Control | None = None, run_dir: Path | str | None = None, data: TaskData | None = None):
         self.cfg = cfg
         self.run_id, self.preset, self.variant = run_id, preset, variant
         self.listeners = list(listeners or [])
@@ -71,7 +78,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.model: nn.Module | None = None
-        self.data: TaskData | None = None
+        self.data: TaskData | None = data  # given (on the config's device): used as is; else built in setup()
         self._paused_s = 0.0
         self._t0 = 0.0
         self.best: dict[str, Any] = {}
@@ -93,7 +100,8 @@ class Trainer:
         cfg = self.cfg
         torch.manual_seed(cfg.seed)
         self.device = resolve_device(cfg.device)
-        self.data = build_task(cfg, self.device, self.data_dir)
+        if self.data is None:
+            self.data = build_task(cfg, self.device, self.data_dir)
         n = self.data.n_train
         bs = n if cfg.batch_size == "full" else cfg.batch_size
         if bs > n:
@@ -101,10 +109,11 @@ class Trainer:
         self.batch_size = bs
         self.steps_per_epoch = math.ceil(n / bs)
         self.model = build_model(cfg, self.data, self.device)
-        self.loss_fn = make_loss(cfg.loss)
+        self.loss_fn = losses.for_task(make_loss(cfg.loss), self.data)
         self.optimizer = make_optimizer(cfg, self.model, self.device)
         gen_device = self.device if self.device.type == "cuda" else "cpu"
-        self.gen = torch.Generator(device=gen_device).manual_seed(cfg.seed)
+        shuffler = self.data.shuffler  # its generator is the one checkpoints save, so a resumed run keeps its order
+        self.gen = shuffler.gen if shuffler is not None else torch.Generator(device=gen_device).manual_seed(cfg.seed)
         self.classify = self.data.kind == "classification"
         if cfg.order == "stratified":
             # Sorted by label (a stable sort keeps each class in its original order), the same every epoch.
@@ -151,7 +160,7 @@ class Trainer:
             "kind": d.kind,
             "n_classes": d.n_classes,
             "device_name": describe(self.device),
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),  # a plain str: its own class would make the lab import torch to unpickle it
             "cuda": torch.version.cuda,
             "python": platform.python_version(),
             "host": platform.node(),
@@ -173,8 +182,8 @@ class Trainer:
         except Stopped:
             status, reason = "interrupted", self.control.reason or "stopped by the user"
             reason += self._save_interrupted()
-        except KeyboardInterrupt:
-            ended = self._end("interrupted", "interrupted (Ctrl-C)")
+        except KeyboardInterrupt as e:  # its message, if any, says what it was (a second SIGTERM, say)
+            ended = self._end("interrupted", str(e) or "interrupted (Ctrl-C)")
             raise KeyboardInterruptAfterEnd(ended) from None
         except BadInput:
             raise
@@ -182,7 +191,10 @@ class Trainer:
             status, reason = "failed", f"{type(e).__name__}: {e}".strip()
             if isinstance(e, torch.cuda.OutOfMemoryError):
                 reason = "CUDA out of memory; try a smaller batch_size or model, or --device cpu (" + reason + ")"
-            self.traceback = traceback.format_exc()
+            if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):  # the machine's fault, not the code's
+                reason = f"{NO_SPACE}; free some space, then continue with `dltui run --resume {self.run_id}`"
+            else:
+                self.traceback = traceback.format_exc()
         return self._end(status, reason)
 
     def _train(self) -> tuple[str, str]:
@@ -283,6 +295,8 @@ class Trainer:
         return values[0] if len(values) == 1 else torch.stack(values).sum()
 
     def _perm(self, n: int) -> torch.Tensor:
+        if self.data.shuffler is not None:
+            return self.data.shuffler.order(n).to(self.device)
         if self.gen.device.type == self.device.type:
             return torch.randperm(n, generator=self.gen, device=self.device)
         return torch.randperm(n, generator=self.gen).to(self.device)
@@ -292,7 +306,7 @@ class Trainer:
         if c.pause is not None and c.pause.is_set():
             t = time.perf_counter()
             while c.pause.is_set() and not (c.stop is not None and c.stop.is_set()):
-                time.sleep(0.05)
+                time.sleep(PAUSE_POLL_S)
             self._paused_s += time.perf_counter() - t
         if c.stop is not None and c.stop.is_set():
             raise Stopped()
@@ -345,13 +359,13 @@ class Trainer:
     # -- best epoch, early stopping, checkpoints ----------------------------------------------------
     def score_key(self) -> tuple[str, bool]:
         """(metric, higher is better) that picks the best epoch."""
-        split = "val" if self.data.val_x is not None else "test"
-        return (f"{split}_acc", True) if self.classify else (f"{split}_loss", False)
+        key = score_metric(self.classify, self.data.val_x is not None)
+        return key, higher_is_better(key)
 
     def after_epoch(self, record: dict[str, Any]) -> None:
-        key, higher = self.score_key()
+        key, _ = self.score_key()
         value = record.get(key)
-        if value is not None and ("value" not in self.best or (value > self.best["value"] if higher else value < self.best["value"])):
+        if value is not None and better(value, self.best.get("value"), key):
             self.best = {"epoch": record["epoch"], "metric": key, "value": value}
             if self.run_dir is not None and self.cfg.checkpoint and self.data.val_x is not None:
                 self._save(self.run_dir / "best.pt", weights_only=True)
@@ -486,27 +500,67 @@ class KeyboardInterruptAfterEnd(KeyboardInterrupt):
         self.ended = ended
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe."""
-    try:
-        s = torch.load(path, map_location="cpu", weights_only=True)
+def load_checkpoint(path: Path, cfg: RunConfig | None = None, data_dir: Path | None = None) -> dict[str, Any]:
+    """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe, and,
+    given the run's config, if it does not fit it (see check_checkpoint)."""
+    try:  # a regular file only (a FIFO would hang torch.load), read whole, then loaded with no code run
+        raw = io.BytesIO(read_bytes(path, limit=None) or b"")
+        s = torch.load(raw, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, refuse it and say so
-        raise BadInput(f"{path}: cannot be loaded safely ({type(e).__name__}); this run cannot be resumed, "
+        why = str(e) if isinstance(e, Damaged) else type(e).__name__
+        raise BadInput(f"{path}: cannot be loaded safely ({why}); this run cannot be resumed, "
                        f"start it again with `dltui run`") from None
     if not isinstance(s, dict) or not CHECKPOINT_KEYS <= s.keys():
         raise BadInput(f"{path}: not a dltui training checkpoint (it needs {', '.join(sorted(CHECKPOINT_KEYS))}); "
                        f"start the run again with `dltui run`")
+    if cfg is not None:
+        problem = checkpoint_problem(s, cfg, Path(data_dir) if data_dir else None)
+        if problem:
+            raise BadInput(f"{path}: it does not fit the run's config ({problem}), so the run cannot be resumed; "
+                           f"nothing was changed; start it again with `dltui run`")
     return s
 
 
+def checkpoint_problem(s: dict[str, Any], cfg: RunConfig, data_dir: Path | None) -> str:
+    """What in a loaded checkpoint does not fit `cfg` (types, counters, the model's and optimizer's shapes), or ''."""
+    def whole(v, lo=0, hi=None):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi)
+
+    if not whole(s["epoch"], 0, cfg.epochs):
+        return f"epoch = {s['epoch']!r}, not a whole number from 0 to {cfg.epochs}"
+    if not whole(s["step"]):
+        return f"step = {s['step']!r}, not a whole number >= 0"
+    if not isinstance(s["time"], (int, float)) or isinstance(s["time"], bool) or not 0 <= s["time"] < math.inf:
+        return f"time = {s['time']!r}, not a number of seconds"
+    for key in ("gen", "rng"):
+        if not isinstance(s[key], torch.Tensor) or s[key].dtype != torch.uint8:
+            return f"{key} is not a random generator state"
+    if not isinstance(s.get("best") or {}, dict) or not isinstance(s["model"], dict) or not isinstance(s["optimizer"], dict):
+        return "model, optimizer or best is not a table"
+    partial = s.get("partial")
+    if partial is not None and not (isinstance(partial, dict) and whole(partial.get("start"))
+                                    and all(isinstance(partial.get(k), torch.Tensor) for k in ("loss_sum", "correct"))
+                                    and (partial.get("order") is None or isinstance(partial["order"], torch.Tensor))):
+        return "the epoch in flight (partial) is not what the lab writes"
+    if cfg.task == "gradcheck":
+        return ""
+    trainer = Trainer(cfg.with_overrides({"device": "cpu", "compile": False}, "check"), run_id="check", data_dir=data_dir)
+    trainer.setup()  # the model and optimizer this config makes, to hold the checkpoint against
+    try:
+        trainer._restore(s)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
+        return " ".join(str(e).split())[:300] or type(e).__name__
+    if partial is not None and partial.get("order") is not None and partial["order"].shape != (trainer.data.n_train,):
+        return "the epoch in flight's sample order does not fit the training set"
+    return ""
+
+
 def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """torch.save to a temp file, fsync it, and rename it over `path`: a crash leaves the old one whole."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """torch.save it atomically (core/atomic.py): a crash or a full disk leaves the old checkpoint whole.
+    Saved to memory first, so that a full disk is an OSError (torch's own writer makes it a RuntimeError)."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    write_atomic(path, buf.getbuffer())
 
 
 def _finite(v: float) -> float | None:
@@ -525,8 +579,8 @@ def make_loss(name: str) -> nn.Module:
 
 class PlainSGD(torch.optim.SGD):
     """torch's SGD made for the plain update only (no momentum or weight decay: make_optimizer sees to it),
-    which `plain_step` does as one foreach op: torch's `step` spends ~50 µs of Python around it, 7% of a
-    batch-64 MNIST step on the CPU. State, param groups (a changed lr included) and checkpoints are torch's."""
+    which `plain_step` does as one foreach op: torch's `step` wraps it in enough Python to matter for the
+    small steps the presets take (docs/performance.md). State, param groups (a changed lr included) and checkpoints are torch's."""
 
     @torch.no_grad()
     def plain_step(self) -> None:

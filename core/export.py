@@ -4,12 +4,16 @@ Every file is written atomically (a temp file in the same folder, then a rename)
 sees half a file. Figures come from core/figures.py (matplotlib's Agg for PNG, its SVG backend for
 SVG; headless). No torch here. Files (see docs/export.md):
 
-  <run_id>.csv            one row per epoch (csv; or metrics.csv for all runs with --tidy)
+  <run_id>.csv            one row per epoch (csv)
+  metrics.csv             with --tidy: all runs in one long table, for pandas and trackio (csv)
   <run_id>.json           the run's config, summary and metrics (json)
   <run_id>-loss.FMT       train vs test (and val) loss, linear and log scale side by side
   <run_id>-accuracy.FMT   train vs test (and val) accuracy, if the run records it
   <run_id>-function.FMT   the polynomial's learned vs target function at the recorded epochs
+  <run_id>-sharpness.FMT  sharpness against 2/lr, if the run measured it (probe sharpness)
+  <run_id>-confusion.FMT  the last confusion matrix, and <run_id>-confusion.csv (probe confusion)
   compare-METRIC.FMT      one metric of all runs overlaid (when more than one run has data)
+  <run_id>/events.out.tfevents.*   TensorBoard event files (tensorboard; core/tensorboard.py)
 """
 from __future__ import annotations
 
@@ -17,21 +21,25 @@ import csv
 import io
 import json
 import os
-import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
+from . import tags
+from .atomic import write_atomic
 from .errors import BadInput
 from .figures import compare_figure, compare_metric, figure_bytes, run_figures
+from .present import X_AXES
+from .instruments import confusion_csv, confusion_of
 from .smoothing import check_alpha
 from .store import clean
 
-FORMATS = ("csv", "json", "png", "svg")
+FORMATS = ("csv", "json", "png", "svg", "tensorboard")
 FIGURE_FORMATS = ("png", "svg")
 DEFAULT_FORMATS = ("csv", "json", "png")
-X_AXES = ("epoch", "step", "time")
 FIRST_COLUMNS = ("epoch", "step", "time", "train_loss", "test_loss", "val_loss", "train_acc", "test_acc", "val_acc", "lr")
-RUN_COLUMNS = ("run_id", "preset", "variant")
+TIDY_FIRST = ("step", "timestamp", "run", "preset", "variant")  # then the swept config keys, time, updates, the metrics
+SWEPT_PREFIX = "config/"  # a swept key's column: config/lr is the setting, lr the rate a run records
 
 
 # -- arguments -------------------------------------------------------------------------------
@@ -63,44 +71,26 @@ def check_out_dir(out_dir: Path) -> Path:
     return out_dir
 
 
-def write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write `data` to a temp file beside `path`, fsync it, and rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 # -- CSV and JSON ----------------------------------------------------------------------------
 def flat(record: dict[str, Any]) -> dict[str, Any]:
-    """A metrics record with each list value k spread over columns k_0, k_1, ...; non-finite -> None."""
+    """A metrics record with each list value k spread over columns k_0, k_1, ...; non-finite -> None.
+
+    Lists of lists or dicts (a trace inside the epoch, such as class_acc_trace) are left out: no one cell holds them."""
     out: dict[str, Any] = {}
     for k, v in clean(record).items():
         if isinstance(v, list):
-            out.update({f"{k}_{i}": x for i, x in enumerate(v)})
+            if not any(isinstance(x, (list, dict)) for x in v):
+                out.update({f"{k}_{i}": x for i, x in enumerate(v)})
         elif not isinstance(v, dict):
             out[k] = v
     return out
 
 
-def columns(rows: Sequence[dict[str, Any]], first: Sequence[str] = ()) -> list[str]:
-    """`first`, epoch, step, time, the usual columns that occur, then the others by name (k_10 after k_9)."""
+def columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """epoch, step, time, the usual columns that occur, then the others by name (k_10 after k_9)."""
     seen = {k for r in rows for k in r}
     usual = [c for c in FIRST_COLUMNS if c in seen or c in ("epoch", "step", "time")]
-    rest = sorted(seen - set(usual) - set(first), key=_column_order)
-    return list(first) + usual + rest
-
-
-def _column_order(name: str) -> tuple[str, int]:
-    base, _, idx = name.rpartition("_")
-    return (base, int(idx)) if idx.isdigit() else (name, -1)
+    return usual + sorted(seen - set(usual), key=tags.order)
 
 
 def csv_text(rows: Sequence[dict[str, Any]], cols: Sequence[str]) -> str:
@@ -122,9 +112,42 @@ def write_csv(run, out_dir: Path) -> Path:
 
 
 def write_tidy_csv(runs: Sequence[Any], out_dir: Path) -> Path:
-    """All runs in one metrics.csv: run_id, preset, variant, then the metric columns."""
-    rows = [{**_run_fields(run), **flat(r)} for run in runs for r in run.metrics()]
-    return write_atomic(out_dir / "metrics.csv", csv_text(rows, columns(rows, RUN_COLUMNS)))
+    """All runs in one metrics.csv, one row per run and epoch, as pandas and trackio's CSV import read it."""
+    swept = swept_keys(runs)
+    rows = [row for run in runs for row in tidy_rows(run, swept)]
+    head = [*TIDY_FIRST, *(SWEPT_PREFIX + k for k in swept), "time", "updates"]
+    values = {k for row in rows for k in row} - set(head)
+    usual = [c for c in FIRST_COLUMNS if c in values]
+    return write_atomic(out_dir / "metrics.csv", csv_text(rows, head + usual + sorted(values - set(usual), key=tags.order)))
+
+
+def tidy_rows(run, swept: Sequence[str]) -> list[dict[str, Any]]:
+    """step = the epoch (as in TensorBoard), timestamp = its end in ISO 8601 UTC, time = seconds since the run began."""
+    start, out = tags.run_start(run), []
+    fixed = {"run": run.run_id, "preset": run.status.get("preset", ""), "variant": run.status.get("variant", ""),
+             **{SWEPT_PREFIX + k: cell(run.config.get(k)) for k in swept}}
+    for record in run.metrics():
+        if tags.epoch_of(record) is None:
+            continue
+        stamp = datetime.fromtimestamp(tags.wall_time(start, record), timezone.utc).isoformat(timespec="milliseconds")
+        out.append({"step": tags.epoch_of(record), "timestamp": stamp, **fixed, "time": tags.elapsed(record), **tags.values(record)})
+    return out
+
+
+def swept_keys(runs: Sequence[Any]) -> list[str]:
+    """The config keys whose values differ between `runs`, in config order."""
+    keys = list(dict.fromkeys(k for run in runs for k in run.config))
+    return [k for k in keys if len({json.dumps(run.config.get(k), sort_keys=True) for run in runs}) > 1]
+
+
+def cell(value: Any) -> Any:
+    """A config value for a CSV cell: lists and dicts as JSON text."""
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def write_confusion_csv(run, out_dir: Path) -> Path:
+    _, m = confusion_of(run.summary, run.snapshots())
+    return write_atomic(out_dir / f"{run.run_id}-confusion.csv", confusion_csv(m))
 
 
 def run_json(run) -> dict[str, Any]:
@@ -142,14 +165,23 @@ def export_runs(run_infos: Sequence[Any], out_dir: Path, formats: Iterable[str] 
     """Write the runs' files into `out_dir` (created if needed); return the paths written."""
     formats = parse_formats(formats)
     smooth, x = check_alpha(smooth), check_x(x)
+    if "tensorboard" in formats:
+        from .tensorboard import tbx
+
+        tbx()  # not installed: one line, before anything is written
     out_dir = check_out_dir(Path(out_dir))
     written: list[Path] = []
     if "csv" in formats:
         written += [write_tidy_csv(run_infos, out_dir)] if tidy else [write_csv(r, out_dir) for r in run_infos]
+        written += [write_confusion_csv(r, out_dir) for r in run_infos if confusion_of(r.summary, r.snapshots())[1]]
     if "json" in formats:
         written += [write_json(r, out_dir) for r in run_infos]
     for fmt in (f for f in formats if f in FIGURE_FORMATS):
         written += _write_figures(run_infos, out_dir, fmt, x, smooth)
+    if "tensorboard" in formats:
+        from .tensorboard import export_runs as export_events
+
+        written += export_events(run_infos, out_dir)
     return written
 
 

@@ -11,9 +11,9 @@ import io
 import warnings
 from typing import Any, Optional, Sequence
 
+from .present import X_LABELS, series
 from .smoothing import ema
 
-X_LABELS = {"epoch": "epoch", "step": "update (optimizer step)", "time": "wall-clock seconds"}
 CURVES = (("train", "C0"), ("test", "C3"), ("val", "C2"))
 RAW_ALPHA = 0.25
 
@@ -29,12 +29,6 @@ def labels(runs: Sequence[Any]) -> dict[str, str]:
     base = {r.run_id: (f"{r.status.get('preset', '?')} " if len(presets) > 1 else "") + r.status.get("variant", r.run_id) for r in runs}
     counts = {v: list(base.values()).count(v) for v in base.values()}
     return {rid: (f"{b} [{rid[-4:]}]" if counts[b] > 1 else b) for rid, b in base.items()}
-
-
-def series(records: Sequence[dict[str, Any]], key: str, x: str = "epoch") -> tuple[list, list]:
-    """(x, y) of a metric, skipping records where either is missing."""
-    pts = [(r[x], r[key]) for r in records if r.get(x) is not None and isinstance(r.get(key), (int, float))]
-    return [p[0] for p in pts], [p[1] for p in pts]
 
 
 def plot_line(ax, xs: list, ys: list, colour: str, name: str, smooth: float) -> None:
@@ -147,6 +141,9 @@ def figure_bytes(fig, fmt: str) -> bytes:
 def run_figures(run, x: str = "epoch", smooth: float = 0.0) -> dict[str, Any]:
     """name -> figure for one run: loss, accuracy, function (those it has data for)."""
     figs = {"loss": loss_figure(run, x, smooth), "accuracy": accuracy_figure(run, x, smooth), "function": function_figure(run)}
+    from .instruments import confusion_figure, sharpness_figure
+
+    figs.update(sharpness=sharpness_figure(run, x), confusion=confusion_figure(run))
     return {k: f for k, f in figs.items() if f is not None}
 
 

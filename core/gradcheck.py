@@ -283,7 +283,7 @@ class GradCheck:
         widths = [len(EXAMPLE), *self.cfg.hidden, N_CLASSES]
         n_params = sum(math.prod(s) for s in net_shapes(widths))
         return {"n_params": n_params, "n_train": 1, "batch_size": 1, "steps_per_epoch": 0,
-                "kind": "gradcheck", "device_name": "cpu, float64", "torch": torch.__version__}
+                "kind": "gradcheck", "device_name": "cpu, float64", "torch": str(torch.__version__)}
 
     def run(self) -> RunEnded:
         """Run the tests, emit RunStarted, a Snapshot per test, one EpochEnded, and RunEnded."""

@@ -1,7 +1,7 @@
 """A hand-written forward and backward for the lab's MLPs with cross-entropy, for the CPU.
 
-A batch-64 MNIST step is only ~0.4 ms of matrix products on two cores; autograd's graph and its ~25
-small ops cost about as much again. This step computes the same gradients with a dozen ops, in the
+A batch-64 MNIST step is little arithmetic, so autograd's graph and its ~25 small ops cost about as much
+as the matrix products (docs/performance.md). This step computes the same gradients with a dozen ops, in the
 layout the CPU's BLAS runs fastest (features × batch), and writes them into each parameter's `.grad`,
 so the optimizer, probes and checkpoints see what autograd would have given (tests/test_mlpstep.py
 checks them against autograd). Models or losses it does not cover train through autograd as before.
@@ -17,7 +17,7 @@ from .models import MLP, Linear
 
 Tensor = torch.Tensor
 # activation: (in-place forward, backward: the gradient g times the derivative, from the output h).
-# ReLU's is autograd's own kernel (one pass; a mask and masked_fill_ took 80 µs a step here).
+# ReLU's is autograd's own kernel: one pass, where a mask and masked_fill_ are two (docs/performance.md).
 ACTS: dict[type, tuple[Callable[[Tensor], Tensor], Callable[[Tensor, Tensor], Tensor] | None]] = {
     nn.ReLU: (torch.relu_, lambda g, h: torch.ops.aten.threshold_backward(g, h, 0)),
     nn.Sigmoid: (torch.sigmoid_, lambda g, h: g.mul_(h * (1 - h))),

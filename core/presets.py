@@ -7,6 +7,7 @@ assignment question it answers), `views` (which plots the TUI shows), a `[base]`
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,12 +16,10 @@ from typing import Any
 
 from .config import FIELDS, RunConfig, build_config, check_value, tomllib, unknown_key
 from .errors import BadInput
+from .present import VIEW_NAMES
 
+MAX_RUNS = 1000  # a sweep that makes more runs than this is refused unless asked for (`dltui run --yes`)
 PRESET_KEYS = ("name", "title", "description", "shows", "seeds", "views", "base", "variants", "sweep")
-VIEWS = (
-    "loss", "accuracy", "function", "lr_curve", "class_acc", "hidden_similarity",
-    "grad_norm", "regions", "gradcheck", "best_epoch",
-)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]*$")
 
 
@@ -74,12 +73,12 @@ def load_all() -> list[Preset]:
     return sorted(presets, key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name))
 
 
-def load(name_or_path: str) -> Preset:
-    """A shipped preset by name, or a user's own preset file by path."""
+def load(name_or_path: str, max_runs: int | None = MAX_RUNS) -> Preset:
+    """A shipped preset by name, or a user's own preset file by path (its sweep at most `max_runs` runs)."""
     files = _preset_files()
     if name_or_path in files:
         text = files[name_or_path].read_text(encoding="utf-8")
-        return parse(text, f"presets/{name_or_path}.toml")
+        return parse(text, f"presets/{name_or_path}.toml", max_runs)
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         try:
@@ -88,7 +87,7 @@ def load(name_or_path: str) -> Preset:
             raise BadInput(f"{name_or_path}: no such file; give a preset name ({', '.join(sorted(files))}) or a path to a .toml file") from None
         except (OSError, UnicodeDecodeError) as e:
             raise BadInput(f"{name_or_path}: cannot read it ({e.__class__.__name__}: {e}); check the path and its permissions") from None
-        return parse(text, str(path))
+        return parse(text, str(path), max_runs)
     import difflib
 
     close = difflib.get_close_matches(name_or_path, list(files), n=1, cutoff=0.5)
@@ -103,12 +102,14 @@ def _need_str(data: dict, key: str, source: str, default: str | None = None) -> 
     return v
 
 
-def parse(text: str, source: str) -> Preset:
+def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
     """Validate a preset's TOML text; `source` names it in error messages."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise BadInput(f"{source}: not valid TOML ({e}); fix the syntax at that line") from None
+    except RecursionError:
+        raise BadInput(f"{source}: nested too deeply to be a preset (a preset is a few tables of keys); fix the file") from None
     for key in data:
         if key not in PRESET_KEYS:
             if key in FIELDS:
@@ -122,8 +123,8 @@ def parse(text: str, source: str) -> Preset:
     shows = _need_str(data, "shows", source, default=title)
     seeds = _need_str(data, "seeds", source, default="")
     views = data.get("views", ["loss", "accuracy"])
-    if not isinstance(views, list) or any(v not in VIEWS for v in views):
-        raise BadInput(f"{source}: views = {views!r} is not allowed; each view must be one of {', '.join(VIEWS)}")
+    if not isinstance(views, list) or any(v not in VIEW_NAMES for v in views):
+        raise BadInput(f"{source}: views = {views!r} is not allowed; each view must be one of {', '.join(VIEW_NAMES)}")
     base = data.get("base", {})
     if not isinstance(base, dict):
         raise BadInput(f"{source}: 'base' must be a table; write [base] then key = value lines")
@@ -133,6 +134,10 @@ def parse(text: str, source: str) -> Preset:
     variants = _variants(data, source)
     sweep = _sweep(data, source)
     if sweep:
+        n_runs = len(variants) * math.prod(len(vals) for vals in sweep.values())
+        if max_runs is not None and n_runs > max_runs:
+            raise BadInput(f"{source}: the sweep makes {n_runs:,} runs, more than the {max_runs:,} run without asking; "
+                           f"shorten its lists, or pass --yes to run them all")
         variants = _expand(variants, sweep)
     preset = Preset(name, title, description.strip(), shows, seeds, tuple(views), base, tuple(variants), source, sweep)
     preset.configs()  # every variant resolves, or BadInput names the first bad one

@@ -7,7 +7,7 @@ import torch
 
 from .errors import BadInput
 from .models import linear_layers
-from .probes import Probe
+from .probes import ContextProbe, Probe
 
 
 class ClassAcc(Probe):
@@ -87,13 +87,15 @@ def similarity(units: torch.Tensor) -> torch.Tensor:
     return torch.where(energy > 0, common / energy.clamp_min(1e-30), torch.ones_like(energy))
 
 
-class HiddenSimilarity(Probe):
+class HiddenSimilarity(ContextProbe):
     """How alike the hidden units are (mean over hidden layers): 1.0 means all identical, the symmetry zero init never breaks."""
 
-    last: float | None = None
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.last: float | None = None
 
     def measure(self, epoch: int) -> dict[str, Any]:
-        units = unit_vectors(self.trainer.model)
+        units = unit_vectors(self.ctx.model)
         if not units:
             return {}
         self.last = float(torch.stack([similarity(u) for u in units]).mean())

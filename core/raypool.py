@@ -9,7 +9,6 @@ Ray is imported only here and in core/raytask.py, and only when `--engine ray` i
 """
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -17,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_atomic
 from .errors import BadInput
 from .events import RunEnded
 from .parallel import WorkerDone
 from .raywire import BadMessage, decode
 from .runner import RunPlan, StoreSink
 from .store import RunInfo, RunStore, RunWriter, truncate_jsonl
+from .tensorboard import sinks as tensorboard_sinks
 
 RETRIES = 2  # times a run lost with its node or worker is sent again from its last checkpoint
 POLL_S = 0.2
@@ -49,7 +50,7 @@ class Job:
     reopen: RunInfo | None = None  # a stored run resumed (`dltui run --resume RUN --engine ray`)
     resume: dict[str, Any] | None = None  # checkpoint bytes, best.pt bytes, kept records for the next start
     writer: RunWriter | None = None
-    sink: StoreSink | None = None
+    sink: Any = None  # the driver's listeners for this run: the run store, and TensorBoard files if asked for
     gen: Any = None  # the task's stream of batches while it runs
     node: str = ""
     attempts: int = 0
@@ -233,14 +234,14 @@ class RayPool:
             job.writer, _ = self.store.reopen(job.reopen, epoch)
         else:
             job.writer = self.store.create(job.plan.preset, job.plan.variant, job.plan.config.to_dict(), run_id=job.run_id)
-        job.sink = StoreSink(job.writer)
+        job.sink = _fan_out([StoreSink(job.writer), *tensorboard_sinks(job.writer)])
 
     def _save_file(self, job: Job, name: str, data: bytes) -> None:
         if job.writer is None:
             raise BadMessage(f"{name} before the run was placed")
         if name.endswith(".pt"):
             check_checkpoint(data, name)
-        write_bytes_atomic(job.writer.path / name, data)
+        write_atomic(job.writer.path / name, data)
 
     def _lost(self, job: Job, error: Exception) -> None:
         """The task's worker or node died: send it again from the last checkpoint held, or fail it."""
@@ -303,6 +304,14 @@ class RayPool:
         self.events.put([RunEnded(job.run_id, job.plan.variant, status, reason, {"node": job.node})])
 
 
+def _fan_out(listeners: list) -> Any:
+    def tell(event) -> None:
+        for listener in listeners:
+            listener(event)
+
+    return tell
+
+
 def resume_payload(run_dir: Path) -> dict[str, Any] | None:
     """What a task needs to go on with a run from its checkpoint here: its bytes, best.pt, the records kept."""
     from .engine import load_checkpoint
@@ -329,16 +338,6 @@ def check_checkpoint(data: bytes, name: str) -> None:
     need = CHECKPOINT_KEYS if name == "checkpoint.pt" else BEST_KEYS
     if not isinstance(s, dict) or not need <= s.keys():
         raise BadMessage(f"{name} is not a dltui checkpoint")
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Bytes to a temp file in the same folder, fsync'ed, renamed over `path`: a crash leaves the old file whole."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def check_resources(res: Resources) -> None:

@@ -36,11 +36,15 @@ IMAGE_TASKS = ("cifar10", "mnist")  # what the CNN can take (digits are 8x8)
 
 def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     """Raise BadInput for anything that would stop a run before its first step."""
-    from . import data
+    from . import data, losses
     from .device import resolve_device
+    from .memory import check_fits
+    from .probes import check_names
 
     for p in plans:
-        resolve_device(p.config.device)
+        check_fits(p.config, resolve_device(p.config.device), p.variant)
+        losses.check(p.config, f"variant '{p.variant}'")
+        check_names(p.config.probes)
         if p.config.model == "cnn" and p.config.task not in IMAGE_TASKS:
             raise BadInput(f"variant '{p.variant}': model = cnn needs images of at least 16x16 pixels, and task "
                            f"{p.config.task} has none; use it with task {' or '.join(IMAGE_TASKS)}, or set model=mlp")
@@ -117,7 +121,7 @@ def prepare_resume(run: RunInfo, store: RunStore, data_dir: Path) -> tuple[RunPl
         return plan, None  # it stopped before its first checkpoint: it starts over, in the same dir
     from .engine import load_checkpoint
 
-    return plan, load_checkpoint(ckpt)
+    return plan, load_checkpoint(ckpt, plan.config, data_dir)  # checked against the config before anything changes
 
 
 def resume_one(run: RunInfo, plan: RunPlan, checkpoint: dict[str, Any] | None, store: RunStore, data_dir: Path,
@@ -130,8 +134,12 @@ def resume_one(run: RunInfo, plan: RunPlan, checkpoint: dict[str, Any] | None, s
 def _drive(p: RunPlan, writer: RunWriter, data_dir: Path, listeners: list[Listener] | None, control,
            checkpoint: dict[str, Any] | None = None, kept: list[dict[str, Any]] | None = None) -> RunEnded:
     """Train one run into `writer`; whatever happens, its status ends as something other than running."""
+    from .tensorboard import sinks as tensorboard_sinks
+
     try:
-        ended = train(p, writer.run_id, writer.path, data_dir, [StoreSink(writer), *(listeners or [])], control, checkpoint, kept)
+        # TensorBoard files beside the store, if asked for (--tensorboard, DLTUI_TENSORBOARD_DIR)
+        sinks = [StoreSink(writer), *tensorboard_sinks(writer), *(listeners or [])]
+        ended = train(p, writer.run_id, writer.path, data_dir, sinks, control, checkpoint, kept)
     except KeyboardInterrupt:  # a second Ctrl-C: end it as interrupted, files whole, and let it propagate
         writer.set_status("interrupted", "interrupted at once (a second signal)")
         raise

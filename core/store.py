@@ -1,15 +1,19 @@
 """The run store: every run gets `runs/<id>/` with config.json, metrics.jsonl, status.json, summary.json.
 
-config/status/summary are written atomically (temp file + rename); metrics.jsonl is appended and
-flushed once per epoch, and readers skip a cut-off last line. All JSON is strict: a non-finite
-number is written as null. No torch here.
+config/status/summary are written atomically (core/atomic.py); metrics.jsonl is appended and
+flushed once per epoch. Everything is read back through core/runfiles.py as untrusted input: a damaged
+run is listed as `damaged` and never hides the others. One process owns a run (core/runlock.py). All
+JSON is strict: a non-finite number is written as null. No torch here.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
 import re
+import shutil
 import secrets
 import socket
 import time
@@ -17,11 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from . import runlock
+from .atomic import overwrite, write_atomic
 from .errors import BadInput
+from .runfiles import Damaged, read_config, read_records, read_status, read_summary
 
 ENDED = ("finished", "diverged", "failed", "interrupted")
 RESUMABLE = ("interrupted", "crashed")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]{0,150}$")
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+NO_SPACE = "no space left on device"  # a run failed for this can be resumed once there is room
 
 
 def default_runs_dir() -> Path:
@@ -44,62 +53,44 @@ def dumps(value: Any) -> str:
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
-    """Write JSON to a temp file in the same folder, fsync it, and rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps(clean(value), allow_nan=False, indent=1))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    write_atomic(path, json.dumps(clean(value), allow_nan=False, indent=1))
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every complete line of a JSONL file; a cut-off or garbled line (from a crash) is skipped."""
-    out = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if not line.endswith("\n"):
-                    break
-                try:
-                    out.append(json.loads(line))
-                except ValueError:
-                    continue
-    except OSError:
-        pass
-    return out
+    """Every complete, well-formed record of a JSONL file (see runfiles.read_records)."""
+    return read_records(path)
 
 
 def truncate_jsonl(path: Path, epoch: int) -> list[dict[str, Any]]:
     """Keep only the complete lines with `epoch` <= the given one (atomically); returns them."""
-    kept = [r for r in read_jsonl(path) if isinstance(r.get("epoch"), int) and r["epoch"] <= epoch]
+    kept = [r for r in read_jsonl(path) if r["epoch"] <= epoch]
     if path.exists():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.writelines(dumps(r) + "\n" for r in kept)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, "".join(dumps(r) + "\n" for r in kept))
     return kept
 
 
 def check_resumable(run: "RunInfo") -> None:
     """Raise BadInput unless the run is interrupted or crashed (a running one is still going)."""
     state = run.state
-    if state in RESUMABLE:
+    if state in RESUMABLE or state == "failed" and run.status.get("resumable") is True:
         return
+    if state == "damaged":
+        raise BadInput(f"run {run.run_id} is damaged ({run.problem}), so it cannot be resumed; "
+                       f"start it again with `dltui run PRESET`")
     if state == "running":
         raise BadInput(f"run {run.run_id} is still running (pid {run.status.get('pid')} on {run.status.get('host')}); "
                        f"stop it first (Ctrl-C in its terminal) or wait for it")
     raise BadInput(f"run {run.run_id} is {state}, so there is nothing to resume: only interrupted or crashed runs can be "
                    f"resumed; start a new one with `dltui run {run.status.get('preset') or 'PRESET'}`")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether `path` is a run folder of `root` itself: not a link (in or out), not elsewhere."""
+    return not path.is_symlink() and path.resolve().parent == root.resolve()
+
+
+def disk_full(e: BaseException) -> bool:
+    return isinstance(e, OSError) and e.errno in DISK_FULL
 
 
 def safe_part(text: str) -> str:
@@ -144,10 +135,13 @@ class RunInfo:
     status: dict[str, Any]
     config: dict[str, Any]
     summary: dict[str, Any]
+    problem: str = ""  # what is wrong with its files, if anything: then its state is `damaged`
 
     @property
     def state(self) -> str:
-        """The status, with a `running` run whose process is gone read as `crashed`."""
+        """The status, with a `running` run whose process is gone read as `crashed`, a damaged one as `damaged`."""
+        if self.problem:
+            return "damaged"
         s = self.status.get("status", "unknown")
         if s == "running" and not self._alive():
             return "crashed"
@@ -190,36 +184,51 @@ class RunStore:
             ) from None
 
     def new_id(self, preset: str, variant: str) -> str:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        now = time.time()  # to the millisecond: ids sort by time, so a listing needs no reads (core/runindex.py)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"
         return f"{stamp}-{safe_part(preset)}-{safe_part(variant)}-{secrets.token_hex(2)}"[:150]
 
     def create(self, preset: str, variant: str, config: dict[str, Any], run_id: str | None = None) -> "RunWriter":
         run_id = validate_run_id(run_id or self.new_id(preset, variant))
         path = self.root / run_id
         path.mkdir(parents=True, exist_ok=False)
-        writer = RunWriter(path, run_id, preset, variant)
-        write_json_atomic(path / "config.json", config)
-        writer.set_status("running")
+        writer = None
+        try:
+            writer = RunWriter(path, run_id, preset, variant, runlock.acquire(path, run_id))
+            write_json_atomic(path / "config.json", config)
+            writer.set_status("running")
+        except BaseException:  # a full disk, say: leave no half-made run behind
+            if writer is not None:
+                writer.close()
+            shutil.rmtree(path, ignore_errors=True)
+            raise
         return writer
+
+    def claim(self, run_id: str) -> RunInfo:
+        """Lock a run for this process (to resume it), then read its state, which nobody else can change now."""
+        run = self.get(run_id)
+        runlock.acquire(run.path, run.run_id, "resumed")
+        return self._info(run.path)
 
     def path_of(self, run_id: str) -> Path:
         """The folder of a run, resolved inside the runs dir (never outside it)."""
         validate_run_id(run_id)
-        path = (self.root / run_id).resolve()
-        if path.parent != self.root.resolve():
-            raise BadInput(f"run id '{run_id}' is not inside {self.root}")
-        return path
+        path = self.root / run_id
+        if not _inside(path, self.root):
+            raise BadInput(f"run '{run_id}' in {self.root} is a link out of the runs dir, which the lab never follows")
+        return path.resolve()
 
     def get(self, run_id: str) -> RunInfo:
         """A run by id, by unique prefix, or `latest`."""
+        from .runindex import latest, run_ids  # newest by name: no run is read
+
         if run_id in ("latest", "last"):
-            runs = self.list()
-            if not runs:
+            run_id = latest(self.root) or ""
+            if not run_id:
                 raise BadInput(f"no runs in {self.root}; start one with `dltui run polynomial`")
-            return runs[-1]
         path = self.path_of(run_id)
-        if not (path / "status.json").exists() and not (path / "config.json").exists():
-            matches = [r for r in self.list() if r.run_id.startswith(run_id)]
+        if not path.is_dir():
+            matches = [self._info(self.root / r) for r in run_ids(self.root) if r.startswith(run_id)]
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
@@ -228,19 +237,24 @@ class RunStore:
         return self._info(path)
 
     def _info(self, path: Path) -> RunInfo:
-        return RunInfo(
-            path.name,
-            path,
-            read_json(path / "status.json") or {},
-            read_json(path / "config.json") or {},
-            read_json(path / "summary.json") or {},
-        )
+        """A run's files through the typed reader; a damaged one says what is wrong instead of raising."""
+        found: dict[str, dict[str, Any]] = {}
+        problem = ""
+        for name, read in (("status", read_status), ("config", read_config), ("summary", read_summary)):
+            try:
+                found[name] = read(path / f"{name}.json") or {}
+            except Damaged as e:
+                found[name], problem = {}, problem or str(e)
+        if not found["status"] and not problem:
+            problem = "status.json is missing"
+        return RunInfo(path.name, path, found["status"], found["config"], found["summary"], problem)
 
     def list(self) -> list[RunInfo]:
-        """All runs, oldest first."""
+        """All runs, oldest first (damaged ones too, as `damaged`); links out of the runs dir are never followed."""
         if not self.root.is_dir():
             return []
-        out = [self._info(p) for p in self.root.iterdir() if p.is_dir() and RUN_ID_RE.match(p.name) and (p / "status.json").exists()]
+        out = [self._info(p) for p in self.root.iterdir()
+               if RUN_ID_RE.match(p.name) and _inside(p, self.root) and p.is_dir() and (p / "status.json").exists()]
         return sorted(out, key=lambda r: (r.status.get("started") or 0, r.run_id))
 
     def __iter__(self) -> Iterator[RunInfo]:
@@ -251,10 +265,11 @@ class RunStore:
 
         Returns the writer and the metrics records kept (epochs 1..epoch).
         """
+        lock = runlock.acquire(run.path, run.run_id, "resumed")  # already held if the run was claimed
         check_resumable(run)
         kept = truncate_jsonl(run.path / "metrics.jsonl", epoch)
         truncate_jsonl(run.path / "snapshots.jsonl", epoch)
-        writer = RunWriter(run.path, run.run_id, run.status.get("preset", ""), run.status.get("variant", ""))
+        writer = RunWriter(run.path, run.run_id, run.status.get("preset", ""), run.status.get("variant", ""), lock)
         writer.status.update(started=run.status.get("started", writer.status["started"]), epoch=epoch,
                              resumed=int(run.status.get("resumed", 0)) + 1)
         writer.set_status("running")
@@ -266,8 +281,10 @@ class RunWriter:
 
     HEARTBEAT_S = 1.0
 
-    def __init__(self, path: Path, run_id: str, preset: str, variant: str):
+    def __init__(self, path: Path, run_id: str, preset: str, variant: str, lock: runlock.RunLock | None = None):
         self.path = path
+        self.lock = lock  # released when the run's files are closed
+        self.unsaved = ""  # what a full disk kept from being written (then the run cannot end as finished)
         self.run_id = run_id
         self.status: dict[str, Any] = {
             "run_id": run_id,
@@ -292,13 +309,26 @@ class RunWriter:
     def set_status(self, status: str, reason: str = "", **extra: Any) -> None:
         if self.ended:
             return
+        if status in ENDED and self.unsaved and status != "failed":
+            status, reason = "failed", self.unsaved
+        if status == "failed" and reason.startswith(NO_SPACE):
+            extra["resumable"] = True
         new = {**self.status, "status": status, "heartbeat": time.time(), **extra}
         if reason:
             new["reason"] = reason
         if status in ENDED:
             new["ended"] = time.time()
-        write_json_atomic(self.path / "status.json", new)
+        self._write_status(new)
         self.status = new  # only once it is on disk: a write cut short by a second Ctrl-C is done again
+
+    def _write_status(self, new: dict[str, Any]) -> None:
+        path = self.path / "status.json"
+        try:
+            write_json_atomic(path, new)
+        except OSError as e:
+            if not (disk_full(e) and new["status"] in ENDED):
+                raise
+            overwrite(path, dumps(new))  # no room for a new file: the old status's own blocks take the ending
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         if self._metrics is None:
@@ -322,10 +352,19 @@ class RunWriter:
         self._snapshots.flush()
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        write_json_atomic(self.path / "summary.json", summary)
+        """Write summary.json; on a full disk, note it (the status then says so) rather than lose the ending."""
+        try:
+            write_json_atomic(self.path / "summary.json", summary)
+        except OSError as e:
+            if not disk_full(e):
+                raise
+            self.unsaved = f"{NO_SPACE} (summary.json not written); free some space, then `dltui run --resume {self.run_id}`"
 
     def close(self) -> None:
         for f in (self._metrics, self._snapshots):
             if f is not None:
-                f.close()
+                with contextlib.suppress(OSError):  # a line a full disk kept back: readers skip the torn end
+                    f.close()
         self._metrics = self._snapshots = None
+        if self.lock is not None:
+            self.lock.release()

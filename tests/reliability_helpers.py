@@ -100,3 +100,31 @@ def load_checkpoint(run_dir: Path) -> dict:
     import torch
 
     return torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
+
+
+def dltui_command(*args: str) -> str:
+    """`python -m dltui ARGS...` as a shell command line (for redirections a test needs, such as `>&-`)."""
+    import shlex
+
+    return " ".join(shlex.quote(str(a)) for a in (sys.executable, "-m", "dltui", *args))
+
+
+def shell(script: str, *, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a shell script as a user's terminal would (no TTY): (returncode, stdout, stderr)."""
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run(["sh", "-c", script], env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def can_mount_tmpfs() -> bool:
+    """Whether this machine lets an unprivileged user namespace mount a small tmpfs (a disk that can be filled)."""
+    try:
+        return subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                              capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def with_small_disk(mount: Path, size: str, script: str, **kw) -> subprocess.CompletedProcess:
+    """Run `script` with a tmpfs of `size` (e.g. "200k") mounted on `mount`, in a private mount namespace."""
+    mount.mkdir(parents=True, exist_ok=True)
+    return shell(f"unshare -rm sh -c 'mount -t tmpfs -o size={size} tmpfs {mount} && {script}'", **kw)

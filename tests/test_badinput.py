@@ -38,6 +38,10 @@ def refused(result, runs_dir, *words: str) -> str:
     (["batch_size=1000"], ["batch_size = 1000", "larger than the training set (200 samples)", "at most 200"]),
     (["epochs=0"], ["epochs = 0", ">= 1"]),
     (["dropout=1"], ["dropout = 1.0", ">= 0.0 and < 1.0"]),
+    (["seed=18446744073709551616"], ["seed = 18446744073709551616", "<= 18446744073709551615"]),
+    (['probes=["bogus"]'], ["unknown probe 'bogus'", "known probes:"]),
+    (["lr=1e308"], ["lr = 1e+308", "<= 1e+06"]),
+    (["hidden=" + "[" * 5000 + "]" * 5000], ["nested too deeply"]),
     (["dropout=-0.1"], ["dropout = -0.1", ">= 0.0 and < 1.0"]),
     (["optimizer=lbfgs"], ["optimizer", "one of sgd, adam"]),
     (["task=imagenet"], ["task", "one of polynomial"]),
@@ -138,3 +142,46 @@ def test_a_cnn_on_data_without_images_is_refused_before_any_run(cli, runs_dir):
     assert r.exit_code == 2
     assert "model = cnn needs images" in r.stderr and "model=mlp" in r.stderr
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_a_preset_nested_thousands_of_levels_deep(cli, runs_dir, tmp_path):
+    path = tmp_path / "deep.toml"
+    path.write_text(GOOD + "x = " + "[" * 5000 + "]" * 5000 + "\n")
+    refused(cli("run", path), runs_dir, "nested too deeply")
+
+
+def test_a_sweep_over_the_limit_is_refused_with_its_count_unless_yes(cli, runs_dir, tmp_path):
+    """A million variants: refused at once with the count; --yes lifts the limit (checked here on a small excess)."""
+    lrs = ", ".join(f"0.{i + 1:04d}" for i in range(1000))
+    path = tmp_path / "huge.toml"
+    path.write_text(GOOD + f"[sweep]\nlr = [{lrs}]\nseed = [{', '.join(map(str, range(1000)))}]\n")
+    refused(cli("run", path), runs_dir, "1,000,000 runs", "--yes")
+
+    path.write_text(GOOD.replace("epochs = 2", "epochs = 1") + f"[sweep]\nseed = [{', '.join(map(str, range(1001)))}]\n")
+    refused(cli("run", path), runs_dir, "1,001 runs")
+    from dltui.core import presets
+
+    assert len(presets.load(str(path), max_runs=None).variants) == 1001
+
+
+@pytest.mark.parametrize("name, damage", [
+    ("test_batch", lambda d: {b"data": __import__("numpy").zeros((4, 100), "uint8"), b"labels": [0, 1, 2, 3]}),
+    ("batches.meta", lambda d: {b"label_names": [b"cat"]}),
+])
+def test_a_corrupt_cifar_test_batch_or_meta_is_refused_before_any_run(cli, runs_dir, data_dir, name, damage):
+    """All seven files are checked before a run dir is made, not only the five training batches."""
+    from test_cifar_data import py2_dumps, write_cifar
+
+    folder = write_cifar(data_dir)
+    (folder / name).write_bytes(py2_dumps(damage(folder)))
+    refused(cli("run", "cifar-dropout", "-e", "1", "--set", "train_size=40"), runs_dir, name)
+
+
+def test_a_malicious_cifar_test_batch_is_refused_before_any_run(cli, runs_dir, data_dir, tmp_path):
+    """A test_batch that calls os.system when unpickled: refused by name, and the command never runs."""
+    from test_cifar_data import write_cifar
+
+    folder = write_cifar(data_dir)
+    (folder / "test_batch").write_bytes(f"cos\nsystem\n(S'touch {tmp_path}/pwned'\ntR.".encode())
+    refused(cli("run", "cifar-dropout", "-e", "1"), runs_dir, "test_batch was not loaded", "refused global")
+    assert not (tmp_path / "pwned").exists()

@@ -25,23 +25,33 @@ def test_the_matmul_rate_is_a_plausible_number():
     assert 1e7 < rate < 1e14
 
 
-def test_the_synthetic_task_exists_only_while_the_bench_uses_it():
+def test_the_bench_hands_its_data_to_the_trainer_and_leaves_the_task_list_alone():
     from dltui.core.data import REGISTRY
 
+    tasks = dict(REGISTRY)
     tensors = bench.synthetic_data(256, 64)
-    times = bench.lab_epoch_times(bench.synthetic_config("cpu", 64, epochs=2), tensors)
+    times = bench.lab_epoch_times(bench.mnist_config("cpu", 64, epochs=2), tensors)
     assert len(times) == 2 and all(t > 0 for t in times)
-    assert bench.SYNTH_TASK not in REGISTRY
+    assert REGISTRY == tasks
 
 
 def test_reference_loops_run():
     import torch
 
+    from dltui.core import reference
+
     tensors = bench.synthetic_data(256, 64)
     cpu = torch.device("cpu")
-    assert bench.reference_epoch(tensors, cpu, 64) > 0
-    assert bench.reference_full_batch_step(tensors, cpu, 2) > 0
+    assert reference.mnist_epoch_s(tensors, cpu, 64) > 0
+    assert reference.full_batch_step_s(tensors, cpu, 2) > 0
     assert bench.reference_polynomial(bench.polynomial_config("cpu", 2), cpu, 2) > 0
+
+
+def test_every_case_has_one_goal_and_a_case_not_measured_has_no_verdict():
+    assert bench.CASES == tuple(bench.goals("cuda"))
+    for case in bench.tui_cases(None):
+        judged = bench.judged(case, bench.goals("cpu")[case.name])
+        assert judged.goal and judged.met is None
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 
+from dltui.core import reference
 from dltui.core.config import RunConfig
 from dltui.core.data import build as build_task
 from dltui.core.engine import Trainer, make_loss
@@ -15,43 +16,27 @@ from dltui.core.models import build_model
 
 
 def plain_loop(cfg: RunConfig, data_dir) -> list[dict]:
-    """The training loop as it was before the fast path: fancy indexing, running sums, no_grad eval."""
+    """The training loop as it was before the fast path (core/reference.py's, in the lab's sample order):
+    fancy indexing, a host sync per step, no_grad eval."""
+    cpu = torch.device("cpu")
     torch.manual_seed(cfg.seed)
-    d = build_task(cfg, torch.device("cpu"), data_dir)
-    model = build_model(cfg, d, torch.device("cpu"))
+    d = build_task(cfg, cpu, data_dir)
+    model = build_model(cfg, d, cpu)
     loss_fn = make_loss(cfg.loss)
     opt = (torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, foreach=True) if cfg.optimizer == "sgd"
            else torch.optim.Adam(model.parameters(), lr=cfg.lr, foreach=True))
     gen = torch.Generator().manual_seed(cfg.seed)
-    n = d.n_train
+    n, nt = d.n_train, len(d.test_y)
     bs = n if cfg.batch_size == "full" else cfg.batch_size
     classify = d.kind == "classification"
     records = []
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+    for _ in range(cfg.epochs):
         order = torch.argsort(d.train_y, stable=True) if cfg.order == "stratified" else (None if bs >= n else torch.randperm(n, generator=gen))
-        for start in range(0, n, bs):
-            if bs >= n:
-                xb, yb = d.train_x, d.train_y
-            else:
-                idx = order[start:start + bs]
-                xb, yb = d.train_x[idx], d.train_y[idx]
-            out = model(xb)
-            loss = loss_fn(out, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.detach() * yb.shape[0]
-            if classify:
-                correct += (out.detach().argmax(1) == yb).sum()
-        model.eval()
-        with torch.no_grad():
-            out = model(d.test_x)
-            test_loss = loss_fn(out, d.test_y).item()
-            test_acc = (out.argmax(1) == d.test_y).float().mean().item() if classify else None
-        records.append({"train_loss": loss_sum.item() / n, "test_loss": test_loss,
-                        "train_acc": correct.item() / n if classify else None, "test_acc": test_acc})
+        batches = reference.ordered_batches(d.train_x, d.train_y, bs, order)
+        loss_sum, correct = reference.train_epoch(model, opt, loss_fn, batches, cpu, count_correct=classify)
+        test_sum, test_correct = reference.eval_pass(model, loss_fn, [(d.test_x, d.test_y)], cpu, classify)
+        records.append({"train_loss": loss_sum / n, "test_loss": test_sum / nt,
+                        "train_acc": correct / n if classify else None, "test_acc": test_correct / nt if classify else None})
     return records
 
 

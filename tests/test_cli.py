@@ -40,7 +40,7 @@ def test_runs_and_show(cli, runs_dir):
     r = cli("show", run.run_id[:20])
     assert r.exit_code == 0
     assert "loss" in r.stdout and "learned vs target" in r.stdout and "epoch 5" in r.stdout
-    assert "learned w" in r.stdout
+    assert "learned, epoch 5" in r.stdout and "y = +6.16 x^4" in r.stdout
 
 
 def test_runs_on_an_empty_dir_says_so(cli):

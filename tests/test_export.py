@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -79,16 +80,49 @@ def test_csv_columns_are_the_documented_ones(poly, tmp_path):
         assert float(rows[-1]["test_loss"]) == pytest.approx(run.summary["final_test_loss"])
 
 
-def test_tidy_csv_is_one_file_with_a_run_id_column(poly, tmp_path):
-    ids = [rid(poly, v) for v in VARIANTS]
-    r = invoke("export", *ids, "--to", tmp_path / "out", "--format", "csv", "--tidy", "--runs-dir", poly)
+TIDY_POLY = ["step", "timestamp", "run", "preset", "variant", "config/lr", "time", "updates",
+             "train_loss", "test_loss", "lr", "grad_norm/layer1"]
+
+
+def test_tidy_csv_is_one_long_table_as_pandas_and_trackio_read_it(poly, tmp_path):
+    runs = {rid(poly, v): RunStore(poly).get(rid(poly, v)) for v in VARIANTS}
+    r = invoke("export", *runs, "--to", tmp_path / "out", "--format", "csv", "--tidy", "--runs-dir", poly)
     assert r.exit_code == 0
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["metrics.csv"]
     rows = read_csv(tmp_path / "out" / "metrics.csv")
-    assert list(rows[0])[:5] == ["run_id", "preset", "variant", "epoch", "step"]
+    assert list(rows[0]) == TIDY_POLY  # only lr differs between the three runs: the one swept column
     assert len(rows) == 3 * EPOCHS
-    assert {r["run_id"] for r in rows} == {x.run_id for x in RunStore(poly).list()}
-    assert sorted({r["variant"] for r in rows}) == VARIANTS
+    for row in rows:
+        run = runs[row["run"]]
+        rec = run.metrics()[int(row["step"]) - 1]
+        assert int(row["step"]) == rec["epoch"] and int(row["updates"]) == rec["step"]
+        assert float(row["time"]) == rec["time"]
+        assert datetime.fromisoformat(row["timestamp"]).timestamp() == pytest.approx(run.status["started"] + rec["time"], abs=1e-3)
+        assert row["timestamp"].endswith("+00:00")
+        assert float(row["config/lr"]) == run.config["lr"] and row["variant"] == run.status["variant"]
+        assert float(row["test_loss"]) == rec["test_loss"] and float(row["grad_norm/layer1"]) == rec["grad_norm"][0]
+
+
+def test_tidy_swept_columns_are_the_config_keys_that_differ(tmp_path):
+    runs = tmp_path / "runs"
+    for name, hidden, acc in [("a", [20, 20], "0.5"), ("b", [300], "NaN")]:
+        _fake_run(runs, name, [f'{{"epoch":1,"step":3,"time":0.5,"train_loss":1.0,"test_acc":{acc},"grad_norm":[1,2,3]}}'])
+        cfg = {"task": "digits", "epochs": 1, "hidden": hidden}
+        (runs / name / "config.json").write_text(json.dumps(cfg))
+    export_runs(RunStore(runs).list(), tmp_path / "out", ["csv"], tidy=True)
+    rows = read_csv(tmp_path / "out" / "metrics.csv")
+    assert list(rows[0])[:7] == ["step", "timestamp", "run", "preset", "variant", "config/hidden", "time"]
+    assert [json.loads(r["config/hidden"]) for r in rows] == [[20, 20], [300]]
+    assert [r["test_acc"] for r in rows] == ["0.5", ""]  # NaN: an empty cell
+    assert list(rows[0])[-3:] == ["grad_norm/layer1", "grad_norm/layer2", "grad_norm/layer3"]
+
+
+def test_tidy_csv_reads_into_pandas_as_the_docs_show(poly, tmp_path):
+    pd = pytest.importorskip("pandas")
+    export_runs(RunStore(poly).list(), tmp_path, ["csv"], tidy=True)
+    df = pd.read_csv(tmp_path / "metrics.csv", parse_dates=["timestamp"])
+    curves = df.pivot(index="step", columns="config/lr", values="test_loss")
+    assert curves.shape == (EPOCHS, 3) and str(df["timestamp"].dtype).startswith("datetime64")
 
 
 def test_json_holds_config_summary_and_metrics(poly, tmp_path):
@@ -132,7 +166,8 @@ def test_accuracy_lists_and_non_finite_values(tmp_path):
     runs = tmp_path / "runs"
     acc = ",".join(["0.5"] * 12)
     _fake_run(runs, "fake-acc", [
-        f'{{"epoch":1,"step":10,"time":0.5,"train_loss":NaN,"test_loss":2.0,"train_acc":0.3,"test_acc":0.25,"class_acc":[{acc}]}}',
+        f'{{"epoch":1,"step":10,"time":0.5,"train_loss":NaN,"test_loss":2.0,"train_acc":0.3,"test_acc":0.25,"class_acc":[{acc}],'
+        '"class_acc_trace":[{"epoch":0.5,"acc":[0.1]}]}',
         f'{{"epoch":2,"step":20,"time":1.0,"train_loss":1.0,"test_loss":Infinity,"train_acc":0.6,"test_acc":0.55,"class_acc":[{acc}]}}',
     ])
     paths = export_runs(RunStore(runs).list(), tmp_path / "out", ["csv", "json", "svg"])
@@ -140,6 +175,7 @@ def test_accuracy_lists_and_non_finite_values(tmp_path):
     rows = read_csv(tmp_path / "out" / "fake-acc.csv")
     cols = list(rows[0])
     assert cols[cols.index("class_acc_0"):] == [f"class_acc_{i}" for i in range(12)]  # class_acc_10 after class_acc_9
+    assert not [c for c in cols if "trace" in c]  # a trace inside the epoch has no one cell
     assert rows[0]["train_loss"] == "" and rows[1]["test_loss"] == ""
     d = strict_json(tmp_path / "out" / "fake-acc.json")
     assert d["metrics"][0]["train_loss"] is None and d["metrics"][1]["test_loss"] is None

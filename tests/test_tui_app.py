@@ -92,8 +92,9 @@ async def test_stop_then_quit_while_running_leaves_runs_interrupted(runs_dir, da
         await pilot.press("space", "s")
         await wait_until(pilot, lambda: app.batch.done)
         assert statuses(app) == ["interrupted", "skipped", "skipped"]
+        stopped = app.batch
         await pilot.press("r")
-        await wait_until(pilot, lambda: len(app.batch.list()[0].records) >= 1)
+        await wait_until(pilot, lambda: app.batch is not stopped and len(app.batch.list()[0].records) >= 1)
         started = time.monotonic()
         await pilot.press("q")
     assert time.monotonic() - started < 5  # generous for a shared test machine; by hand it is < 2 s
@@ -212,7 +213,7 @@ async def test_past_runs_screen_lists_and_overlays(runs_dir, data_dir, cli):
         await pilot.press("p")
         assert isinstance(app.screen, PastRunsScreen)
         table = app.screen.query_one("#past-runs", DataTable)
-        assert table.row_count == 2
+        await wait_until(pilot, lambda: table.row_count == 2)  # listed in a thread
         await pilot.press("space", "down", "space", "enter")
         loss = await drawn_text(pilot, "loss")
         assert "lr=0.1" in loss and "lr=0.01" in loss

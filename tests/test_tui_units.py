@@ -9,14 +9,14 @@ from dltui.core.errors import BadInput
 from dltui.core.worker import WorkerDone
 from dltui.tui.form import form_keys, initial_values, parse_field
 from dltui.tui.plots import known_views
-from dltui.tui.session import Batch
+from dltui.tui.session import RunGroup
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
 from tui_fakes import curve_events, toy_preset
 
 
 def _runs() -> list[RunData]:
     plans = runner.plan(toy_preset())
-    batch = Batch("toy-poly", plans)
+    batch = RunGroup("toy-poly", plans)
     batch.apply([ev for p in plans for ev in curve_events(p, 12)])
     return batch.list()
 
@@ -70,7 +70,7 @@ def test_batch_follows_events_and_fills_rows():
 
 def test_batch_failed_run_gives_a_notice_and_a_reason():
     plans = runner.plan(toy_preset())
-    batch = Batch("toy-poly", plans)
+    batch = RunGroup("toy-poly", plans)
     applied = batch.apply(curve_events(plans[0], 2, "failed", "RuntimeError: CUDA out of memory"))
     assert ("toy-poly lr=0.1 failed: RuntimeError: CUDA out of memory", "error") in applied.notices
     assert batch.row("lr=0.1")[1] == "failed" and "out of memory" in batch.row("lr=0.1")[-1]
@@ -78,10 +78,10 @@ def test_batch_failed_run_gives_a_notice_and_a_reason():
 
 def test_batch_worker_death_fails_live_runs_and_stop_skips_queued():
     plans = runner.plan(toy_preset())
-    died = Batch("toy-poly", plans)
+    died = RunGroup("toy-poly", plans)
     died.apply(curve_events(plans[0], 1)[:2] + [WorkerDone("the training process died (exit code -9)")])
     assert [r.status for r in died.list()] == ["failed", "failed"] and died.done
-    stopped = Batch("toy-poly", plans)
+    stopped = RunGroup("toy-poly", plans)
     stopped.apply(curve_events(plans[0], 1, "interrupted", "stopped by the user") + [WorkerDone()])
     assert [r.status for r in stopped.list()] == ["interrupted", "skipped"]
 
@@ -89,7 +89,7 @@ def test_batch_worker_death_fails_live_runs_and_stop_skips_queued():
 def test_a_run_sent_again_from_a_checkpoint_joins_its_curve():
     """On Ray a run whose node died starts again from epoch 3: its curve in the lab has each epoch once."""
     plans = runner.plan(toy_preset())
-    batch = Batch("toy-poly", plans)
+    batch = RunGroup("toy-poly", plans)
     first, again = curve_events(plans[0], 5), curve_events(plans[0], 8)
     batch.apply(first[:6] + [again[0]] + again[4:])  # epochs 1-5, then RunStarted and epochs 4-8 again
     assert [r["epoch"] for r in batch.runs["lr=0.1"].records] == list(range(1, 9))

@@ -2,7 +2,8 @@
 
 Training runs in a separate process (core/worker.py); a timer drains its events into the run
 buffers, and another redraws the plots at most ~5 times a second when new data has arrived.
-torch is imported in a background thread, so the first screen paints before it has loaded.
+The lab never imports torch: a helper process (core/checker.py) names the device and checks a run's
+values before it starts, and the training process reports the device it trains on.
 """
 from __future__ import annotations
 
@@ -23,43 +24,37 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, ListItem, L
 from textual.worker import Worker as TaskWorker, WorkerState
 
 from ..core import presets as presets_mod
-from ..core import runner
+from ..core import checker, runner
 from ..core.config import from_dict
 from ..core.data import default_data_dir
 from ..core.errors import BadInput
 from ..core.export import export_runs
+from ..core.present import X_AXES, X_LABELS, status_text
 from ..core.presets import Preset
 from ..core.store import RunStore
+from ..core.sweeps import variants_text
 from ..core.worker import TrainingProcess
 from .form import ParamForm
 from .plots import PlotPanel
 from .screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
-from .session import Batch
-from .viewkit import X_LABELS, ViewOptions
+from .session import RunGroup
+from .viewkit import ViewOptions, narrowed, views_for
 
-X_AXES = ("epoch", "step", "time")
 EXPORT_FORMATS = ("png", "csv")
 # (key, label, width): fixed widths, so that live updates never re-lay out the screen (None: fit the content)
 COLUMNS = (("variant", "variant", None), ("status", "status", 11), ("epoch", "epoch", 13), ("train", "train loss", 10),
            ("test", "test loss", 10), ("acc", "accuracy", 8), ("best", "best epoch", 10), ("note", "note", None))
-STATUS_STYLE = {"finished": "green", "running": "cyan", "diverged": "yellow", "failed": "bold red",
-                "interrupted": "magenta", "queued": "dim", "skipped": "dim"}
 NARROW = 110  # columns below which the layout stacks the plots and shrinks the side bar
 SHORT = 32  # rows below which one plot is shown at a time
 QUIT_WAIT_S = 1.5
+FINDING_DEVICE = "finding the device…"  # the header until the helper process has named it
 TABLE_S = 0.25  # the runs table is rewritten at most 4 times a second
+NOTICE_S = 10  # how long a notice about a run or an export stays up
 
 
 def probe_device() -> str:
-    """Import torch (slow) and describe the device `auto` picks; runs in a thread."""
-    gc.disable()  # importing torch makes a million objects: no collector passes over them meanwhile
-    try:
-        from ..core.device import describe, resolve_device
-
-        return describe(resolve_device("auto"))
-    finally:
-        gc.freeze()  # and none later: full passes over them would stall the UI for 100s of ms
-        gc.enable()
+    """The device `auto` picks here, described; asked of the helper process (the lab never imports torch)."""
+    return checker.device_name("auto")
 
 
 class LabApp(App):
@@ -80,6 +75,7 @@ class LabApp(App):
         Binding("R", "rerun", "re-run"),
         Binding("i", "card", "card"),
         Binding("p", "past", "past"),
+        Binding("slash", "filter", "filter", key_display="/", show=False),  # in the keys screen's MORE_KEYS
         Binding("question_mark", "help", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("ctrl+q", "quit", "quit", show=False, priority=True),
@@ -106,7 +102,7 @@ class LabApp(App):
         self.worker_factory = worker_factory
         self.device_probe = device_probe
         self.preset: Preset = self.presets[self.first]
-        self.batch: Batch | None = None
+        self.batch: RunGroup | None = None  # the runs the last r started
         self.worker: Any = None
         self.opts = ViewOptions()
         self.starting = False
@@ -126,18 +122,21 @@ class LabApp(App):
                 yield Static(id="about")
             with Vertical(id="work"):
                 yield PlotPanel(id="plots")
+                yield Input(placeholder="show only the variants holding these words (enter: back)", id="variant-filter",
+                            compact=True)
                 yield Static(id="status")
                 yield DataTable(id="runs", cursor_type="row")
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.sub_title = "loading torch…"
+        self.sub_title = FINDING_DEVICE
         # The main screen's widgets, held so that timers and keys reach them while another screen is on top.
         self.panel = self.main.query_one(PlotPanel)
         self.table = self.main.query_one("#runs", DataTable)
         self.status_bar = self.main.query_one("#status", Static)
         for key, label, width in COLUMNS:
             self.table.add_column(label, key=key, width=width)
+        self.main.query_one("#variant-filter", Input).display = False  # until / is pressed
         self.set_interval(self.DRAIN_S, self.drain)
         self.set_interval(self.REDRAW_S, self.redraw)
         self.load_device()
@@ -155,7 +154,7 @@ class LabApp(App):
 
     @work(thread=True, exit_on_error=False, group="device")
     def load_device(self) -> str:
-        """Import torch in the background and put the device in the header."""
+        """Ask for the device in the background and put it in the header."""
         return self.device_probe()
 
     # -- presets and the form -------------------------------------------------------------------
@@ -197,11 +196,11 @@ class LabApp(App):
         if self.starting:
             self.table.focus()
 
-    async def show_batch(self, batch: Batch | None) -> None:
+    async def show_batch(self, batch: RunGroup | None) -> None:
         """Point the plots and the table at a batch of runs (or an empty one for the selected preset)."""
         self.batch = batch
         preset = self.preset if batch is None else next(p for p in self.presets if p.name == batch.preset)
-        await self.panel.show(preset.views)
+        await self.panel.show(views_for(preset.views, [p for _, c in preset.configs() for p in c.probes]))
         table = self.table
         table.clear()
         self.stale_rows.clear()
@@ -232,10 +231,10 @@ class LabApp(App):
         self.start_runs(form.preset, plans)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="start")
-    def start_runs(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[Batch, Any]:
+    def start_runs(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[RunGroup, Any]:
         """Check everything a user could get wrong, then start the training process."""
-        runner.preflight(plans, self.store, self.data_dir)
-        return Batch(preset.name, plans), self.worker_factory(plans, self.store.root, self.data_dir).start()
+        checker.preflight(plans, self.store.root, self.data_dir)
+        return RunGroup(preset.name, plans), self.worker_factory(plans, self.store.root, self.data_dir).start()
 
     @on(TaskWorker.StateChanged)
     async def task_changed(self, event: TaskWorker.StateChanged) -> None:
@@ -244,29 +243,29 @@ class LabApp(App):
         if w.group == "device" and w.state == WorkerState.SUCCESS:
             self.sub_title = w.result
         elif w.group == "device" and w.state == WorkerState.ERROR:
-            self.sub_title = "torch did not load"
-            self.notify(f"torch could not be loaded: {w.error}", severity="error")
+            self.sub_title = "device unknown"
+            self.notify(f"the device could not be found (torch did not load?): {w.error}", severity="error")
         elif w.group == "start" and w.state == WorkerState.SUCCESS:
             self.starting = False
             batch, self.worker = w.result
             await self.show_batch(batch)
-            # What the app holds while it trains goes out of the collector's full passes (20-40 ms each,
-            # stalls of the UI). The young generations' garbage goes first (a few ms; a full pass now would
-            # be the stall); garbage cycles already old stay until the app exits.
+            # What the app holds while it trains goes out of the collector's full passes (each one a stall
+            # of the UI, docs/performance.md). The young generations' garbage goes first (a short pass; a full
+            # one now would be the stall); garbage cycles already old stay until the app exits.
             gc.collect(1)
             gc.freeze()
         elif w.group == "export" and w.state == WorkerState.SUCCESS:
             out_dir, n = w.result
-            self.notify(f"{n} files in {out_dir}", title="exported", timeout=10)
+            self.notify(f"{n} files in {out_dir}", title="exported", timeout=NOTICE_S)
         elif w.group == "export" and w.state == WorkerState.ERROR:
             err = w.error
             self.notify(str(err) if isinstance(err, BadInput) else f"{type(err).__name__}: {err}",
-                        title="export failed", severity="error", timeout=10)
+                        title="export failed", severity="error", timeout=NOTICE_S)
         elif w.group == "start" and w.state == WorkerState.ERROR:
             self.starting = False
             err = w.error
             self.notify(str(err) if isinstance(err, BadInput) else f"{type(err).__name__}: {err}",
-                        title="cannot run", severity="error", timeout=10)
+                        title="cannot run", severity="error", timeout=NOTICE_S)
             self.update_status()
 
     @property
@@ -287,8 +286,10 @@ class LabApp(App):
         if not events:
             return
         applied = self.batch.apply(events)
+        if applied.device:
+            self.sub_title = applied.device  # the training process's own word for its device
         for message, severity in applied.notices:
-            self.notify(message, severity=severity, timeout=10)
+            self.notify(message, severity=severity, timeout=NOTICE_S)
         self.stale_rows |= applied.rows
         if applied.data:
             self.panel.mark_stale()
@@ -306,14 +307,32 @@ class LabApp(App):
 
     def cells(self, variant: str) -> list[Any]:
         row = list(self.batch.row(variant))
-        row[1] = Text(row[1], style=STATUS_STYLE.get(row[1], ""))
+        row[1] = status_text(row[1])
         return row
 
     def shown_runs(self) -> list:
-        """The runs the plots show, with the runs table's cursor row as the selected run."""
+        """The runs the plots show (those the variant filter lets through), with the runs table's cursor row as
+        the selected run."""
         runs = self.batch.runs if self.batch else {}
         self.opts.selected = runs[self.selected_variant].run_id if self.selected_variant in runs else None
-        return list(runs.values())
+        return narrowed(list(runs.values()), self.opts.only)
+
+    def action_filter(self) -> None:
+        """Show the variant filter and type in it."""
+        box = self.main.query_one("#variant-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#variant-filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.opts.only = event.value
+        self.replot()
+
+    @on(Input.Submitted, "#variant-filter")
+    def filter_done(self, event: Input.Submitted) -> None:
+        """Back to the runs table; an empty filter goes out of sight."""
+        event.input.display = bool(event.value.strip())
+        self.table.focus()
 
     def redraw(self) -> None:
         """One piece of screen work per tick, so that no frame is long: the table's changed rows (at most
@@ -485,7 +504,7 @@ def describe(preset: Preset) -> Text:
     t.append(preset.shows + "\n", style="italic")
     if preset.seeds:
         t.append(f"answers: {preset.seeds}\n", style="dim")
-    t.append(f"runs: {', '.join(v.name for v in preset.variants)}\n\n", style="dim")
+    t.append(f"runs: {variants_text([v.name for v in preset.variants], preset.sweep)}\n\n", style="dim")
     t.append(" ".join(preset.description.split()))
     return t
 

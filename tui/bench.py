@@ -25,7 +25,7 @@ from ..core.errors import BadInput
 from ..core.presets import Preset
 from ..core.store import RunStore
 from ..core.worker import TrainingProcess
-from .app import LabApp
+from .app import FINDING_DEVICE, LabApp
 from .form import form_keys, show_value
 
 SIZE = (140, 45)
@@ -103,6 +103,7 @@ class Watched:
     stalls: list[float]  # seconds each tick came late
     wall_s: float  # from the first run starting to the last ending
     cpu_s: float  # CPU seconds the UI's process used meanwhile (the training process is another)
+    rss_mb: tuple[float, float] = (math.nan, math.nan)  # the lab's resident memory before the runs and after them
 
 
 async def drive_tui(preset: Preset, overrides: dict[str, Any], runs_dir: Path, data_dir: Path, timeout_s: float) -> Watched:
@@ -110,9 +111,10 @@ async def drive_tui(preset: Preset, overrides: dict[str, Any], runs_dir: Path, d
     app = LabApp(preset.name, runs_dir, data_dir, presets=[preset])
     meter = StallMeter(app)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.sub_title != "loading torch…", timeout_s, "torch to load")
+        await wait_for(pilot, lambda: app.sub_title != FINDING_DEVICE, timeout_s, "the device to be named")
         set_fields(app, overrides)
         await pilot.pause()
+        rss_start = rss_mb()
         app.set_interval(TICK_S, meter.tick)
         await pilot.press("r")
         await wait_for(pilot, lambda: app.batch is not None, timeout_s, "the runs to start")
@@ -121,8 +123,18 @@ async def drive_tui(preset: Preset, overrides: dict[str, Any], runs_dir: Path, d
         start, cpu = time.perf_counter(), time.process_time()
         await wait_for(pilot, lambda: not app.batch.live, timeout_s, "every run to end")
         end, cpu = time.perf_counter(), time.process_time() - cpu
+        rss_end = rss_mb()
         await pilot.press("q")
-    return Watched(meter.stalls(start, end), end - start, cpu)
+    return Watched(meter.stalls(start, end), end - start, cpu, (rss_start, rss_end))
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MB (Linux; NaN elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+    except (OSError, StopIteration, ValueError):
+        return math.nan
 
 
 def run_headless(plans: list[runner.RunPlan], runs_dir: Path, data_dir: Path, timeout_s: float) -> None:
@@ -160,23 +172,23 @@ def percentile(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
 
 
-def measure_tui(preset: str = "polynomial", overrides: dict[str, Any] | None = None, runs_dir: Path | None = None,
-                data_dir: Path | None = None, quick: bool = False) -> dict[str, Any]:
-    """Train `preset` with the lab attached and headless, in turns; the throughput ratio and UI stalls."""
-    scale = QUICK if quick else FULL
-    p = trimmed(presets_mod.load(preset), scale.variants)
+def measure_tui(preset: str | Preset = "polynomial", overrides: dict[str, Any] | None = None, runs_dir: Path | None = None,
+                data_dir: Path | None = None, quick: bool = False, scale: TuiScale | None = None) -> dict[str, Any]:
+    """Train `preset` with the lab attached and headless, in turns; the throughput ratio, UI stalls, the lab's memory."""
+    scale = scale or (QUICK if quick else FULL)
+    p = trimmed(presets_mod.load(preset) if isinstance(preset, str) else preset, scale.variants)
     overrides = {"epochs": scale.epochs, **(overrides or {})}
     check_overrides(p, overrides)
     plans = runner.plan(p, overrides)
     with tempfile.TemporaryDirectory(prefix="dltui-tuibench-") as tmp:
         root = Path(runs_dir) if runs_dir is not None else Path(tmp)
         data = Path(data_dir) if data_dir is not None else default_data_dir()
-        tui_rates, head_rates, stalls, statuses, wall, cpu = [], [], [], [], 0.0, 0.0
+        tui_rates, head_rates, stalls, statuses, wall, cpu, rss = [], [], [], [], 0.0, 0.0, (math.nan, math.nan)
         for i in range(scale.repeats):
             head_dir, tui_dir = root / f"headless-{i}", root / f"tui-{i}"
             run_headless(plans, head_dir, data, scale.timeout_s)
             seen = asyncio.run(drive_tui(p, overrides, tui_dir, data, scale.timeout_s))
-            stalls, wall, cpu = stalls + seen.stalls, wall + seen.wall_s, cpu + seen.cpu_s
+            stalls, wall, cpu, rss = stalls + seen.stalls, wall + seen.wall_s, cpu + seen.cpu_s, seen.rss_mb
             head, tui = summaries(head_dir), summaries(tui_dir)
             statuses += [s["status"] for s in head + tui]
             head_rates.append(steps_per_s(head))
@@ -189,4 +201,5 @@ def measure_tui(preset: str = "polynomial", overrides: dict[str, Any] | None = N
         "tui_steps_per_s": tui_rate, "headless_steps_per_s": head_rate, "throughput_ratio": tui_rate / head_rate,
         "max_stall_ms": 1000 * max(stalls, default=math.nan), "p99_stall_ms": 1000 * percentile(stalls, 0.99),
         "n_ticks": len(stalls), "ui_cpu_pct": 100 * cpu / wall if wall > 0 else math.nan, "statuses": statuses, "headless": "spawned TrainingProcess (the TUI's training process), no UI",
+        "rss_start_mb": rss[0], "rss_end_mb": rss[1],
     }

@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, Static
 from ..core.config import help_of, parse_set
 from ..core.errors import BadInput
 from ..core.presets import Preset
+from ..core.sweeps import summarise
 
 ALWAYS = ("lr", "batch_size", "epochs", "optimizer", "momentum", "seed")
 IF_USED = ("hidden", "activation", "dropout", "weight_decay", "init", "order", "train_size", "val_fraction",
@@ -45,7 +46,8 @@ def initial_values(preset: Preset, keys: list[str]) -> dict[str, tuple[str, str]
     out = {}
     for k in keys:
         vals = list(dict.fromkeys(show_value(c[k]) for c in configs))
-        out[k] = (vals[0], "") if len(vals) == 1 else ("", "per variant: " + " | ".join(vals))
+        raw = [c[k] if isinstance(c[k], (int, float, str)) else show_value(c[k]) for c in configs]
+        out[k] = (vals[0], "") if len(vals) == 1 else ("", "per variant: " + summarise(raw))
     return out
 
 

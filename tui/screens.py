@@ -2,22 +2,28 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.worker import Worker as TaskWorker, WorkerState
 
+from ..core.errors import BadInput
+from ..core.present import X_AXES, fmt, pct
 from ..core.presets import Preset
+from ..core.runcard import run_card  # the same card as `dltui show`'s
+from ..core.runindex import Row, listing
 from ..core.store import RunInfo, RunStore
-from ..show import summary_table  # the run card, the same as `dltui show`'s
 from .plots import PlotPanel
-from .session import fmt, pct
+from .views.instruments import HELP as INSTRUMENT_HELP
 from .viewkit import RunData, ViewOptions, run_datas
 
 MORE_KEYS = (
     ("enter", "in a form field: run with these values"),
     ("escape", "leave a form field / close a screen"),
+    ("/", "filter: the variants plotted (lab), the runs listed (past runs)"),
     ("tab", "next widget (presets, form, runs table)"),
     ("ctrl+c, ctrl+q", "quit from anywhere (running runs end interrupted)"),
 )
@@ -46,7 +52,10 @@ class HelpScreen(ModalScreen):
                  "e: PNG+CSV of the runs to ./exports/<time>/. R: same config again. i: run card.\n"
                  "In past runs: space marks, enter overlays, e exports the marked runs.",
                  style="dim")
-        yield Static(t, id="help-text")
+        t.append("\n\ninstruments (probes)\n", style="bold")
+        t.append("\n".join(INSTRUMENT_HELP), style="dim")
+        with VerticalScroll(id="help-scroll"):  # a short terminal scrolls the help (arrow keys, wheel)
+            yield Static(t, id="help-text")
 
 
 class RunCardScreen(ModalScreen):
@@ -56,7 +65,7 @@ class RunCardScreen(ModalScreen):
 
     def __init__(self, info: RunInfo):
         super().__init__()
-        self.card = summary_table(info)
+        self.card = run_card(info)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="card"):
@@ -64,11 +73,16 @@ class RunCardScreen(ModalScreen):
 
 
 class PastRunsScreen(Screen):
-    """The runs dir as a table; enter opens the marked runs (or the one under the cursor) as curves."""
+    """The runs dir as a table, newest first; enter opens the marked runs (or the one under the cursor) as curves.
+
+    At thousands of runs nothing here blocks the UI: the rows are listed in a thread (core/runindex.py),
+    added to the table a chunk a tick, narrowed by the filter box, and a run's curves are read in a thread.
+    """
 
     BINDINGS = [
         Binding("space", "mark", "mark"),
         Binding("enter", "open", "open/overlay", priority=True),
+        Binding("slash", "filter", "filter", key_display="/"),
         Binding("l", "log", "log y"),
         Binding("x", "xaxis", "x-axis"),
         Binding("m", "smooth", "smooth"),
@@ -83,7 +97,10 @@ class PastRunsScreen(Screen):
         super().__init__()
         self.store = store
         self.views = {p.name: p.views for p in presets}
-        self.infos: dict[str, RunInfo] = {}
+        self.rows: list[Row] = []  # every run, newest first, once listed
+        self.matching: list[Row] = []  # those the filter lets through, added to the table ADD_ROWS a tick
+        self.added = 0
+        self.loaded = False
         self.marked: list[str] = []
         self.opts = ViewOptions()
         self.shown: list[RunData] = []
@@ -91,36 +108,89 @@ class PastRunsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="past"):
-            yield Static(f"runs in {self.store.root}: space marks, enter opens or overlays", id="past-title")
+            yield Static(f"runs in {self.store.root}: listing…", id="past-title")
+            yield Input(placeholder="/ filter: part of a run id, preset, variant or status", id="past-filter")
             yield DataTable(id="past-runs", cursor_type="row")
             yield PlotPanel(id="past-plots")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#past-runs", DataTable)
-        for key in ("mark", "run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "accuracy"):
+        for key in PAST_COLUMNS:
             table.add_column(key, key=key)
-        for info in reversed(self.store.list()):  # newest first
-            self.infos[info.run_id] = info
-            table.add_row(*row_of(info), key=info.run_id)
-        if not self.infos:
-            self.query_one("#past-title", Static).update(f"no runs in {self.store.root} yet: press escape, then r")
         table.focus()
+        self.set_interval(ADD_S, self.add_rows)
+        self.list_runs()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="past-list")
+    def list_runs(self) -> list[Row]:
+        return listing(self.store.root)[0]
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="past-open")
+    def read_runs(self, ids: list[str]) -> list[RunData]:
+        return run_datas([self.store.get(i) for i in ids])
+
+    @on(TaskWorker.StateChanged)
+    async def task_changed(self, event: TaskWorker.StateChanged) -> None:
+        w = event.worker
+        if w.state == WorkerState.ERROR and w.group in ("past-list", "past-open"):
+            self.notify(f"{type(w.error).__name__}: {w.error}", title="cannot read the runs", severity="error")
+        elif w.state == WorkerState.SUCCESS and w.group == "past-list":
+            self.rows, self.loaded = w.result, True
+            self.narrow(self.query_one("#past-filter", Input).value)
+        elif w.state == WorkerState.SUCCESS and w.group == "past-open":
+            await self.show_runs(w.result)
+
+    @on(Input.Changed, "#past-filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.narrow(event.value)
+
+    @on(Input.Submitted, "#past-filter")
+    def filter_done(self) -> None:
+        self.query_one("#past-runs", DataTable).focus()
+
+    def action_filter(self) -> None:
+        self.query_one("#past-filter", Input).focus()
+
+    def narrow(self, text: str) -> None:
+        """Show only the runs whose id, preset, variant or status holds `text` (added from the next tick on)."""
+        words = text.lower().split()
+        self.matching = [r for r in self.rows if all(w in f"{r.run_id} {r.preset} {r.variant} {r.state}".lower() for w in words)]
+        self.query_one("#past-runs", DataTable).clear()
+        self.added = 0
+        self.add_rows()
+        self.query_one("#past-title", Static).update(self.title_text())
+
+    def title_text(self) -> str:
+        root, n, m = self.store.root, len(self.rows), len(self.matching)
+        if not self.loaded:
+            return f"runs in {root}: listing…"
+        if not n:
+            return f"no runs in {root} yet: press escape, then r"
+        return f"runs in {root}: {m} of {n} shown; space marks, enter opens or overlays, / filters"
+
+    def add_rows(self) -> None:
+        """The next chunk of matching rows into the table (a few ms a tick, never all at once)."""
+        if self.added >= len(self.matching):
+            return
+        table = self.query_one("#past-runs", DataTable)
+        for row in self.matching[self.added:self.added + ADD_ROWS]:
+            table.add_row(*cells(row, row.run_id in self.marked), key=row.run_id)
+        self.added = min(len(self.matching), self.added + ADD_ROWS)
+
+    def cursor_run(self) -> str | None:
+        table = self.query_one("#past-runs", DataTable)
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
 
     def action_mark(self) -> None:
-        table = self.query_one("#past-runs", DataTable)
-        if not self.infos:
+        run_id = self.cursor_run()
+        if run_id is None:
             return
-        run_id = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         if run_id in self.marked:
             self.marked.remove(run_id)
         else:
             self.marked.append(run_id)
-        table.update_cell(run_id, "mark", "✓" if run_id in self.marked else "")
-
-    def cursor_run(self) -> str | None:
-        table = self.query_one("#past-runs", DataTable)
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if self.infos else None
+        self.query_one("#past-runs", DataTable).update_cell(run_id, "mark", "✓" if run_id in self.marked else "")
 
     def action_export(self) -> None:
         """Export the marked runs (or the one under the cursor)."""
@@ -128,8 +198,12 @@ class PastRunsScreen(Screen):
         self.app.export(ids, self.opts)
 
     def action_card(self) -> None:
-        if self.cursor_run():
-            self.app.push_screen(RunCardScreen(self.infos[self.cursor_run()]))
+        run_id = self.cursor_run()
+        if run_id:
+            try:
+                self.app.push_screen(RunCardScreen(self.store.get(run_id)))
+            except BadInput as e:  # deleted meanwhile
+                self.notify(str(e), title="no run card", severity="error")
 
     def action_rerun(self) -> None:
         """Back to the lab, running the cursor's run again with its exact config."""
@@ -142,40 +216,44 @@ class PastRunsScreen(Screen):
         self.opts.smooth = SMOOTHING[(SMOOTHING.index(self.opts.smooth) + 1) % len(SMOOTHING)]
         self.redraw()
 
-    async def action_open(self) -> None:
-        """Show the marked runs' curves overlaid (or the cursor's run)."""
-        table = self.query_one("#past-runs", DataTable)
-        if not self.infos:
+    def action_open(self) -> None:
+        """Read the marked runs (or the cursor's run) in a thread, then show their curves overlaid; in the filter
+        box, enter goes back to the table."""
+        if self.focused is self.query_one("#past-filter", Input):
+            self.filter_done()
             return
-        ids = self.marked or [table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value]
-        self.shown = run_datas([self.infos[i] for i in ids])
-        first = self.infos[ids[0]].status.get("preset", "")
-        views = self.views.get(first, PAST_VIEWS)
-        await self.query_one(PlotPanel).show(views if len(ids) == 1 else [v for v in views if v in PAST_VIEWS] or PAST_VIEWS)
+        ids = self.marked or [r for r in [self.cursor_run()] if r]
+        if ids:
+            self.read_runs(ids)
+
+    async def show_runs(self, runs: list[RunData]) -> None:
+        self.shown = runs
+        views = self.views.get(self.preset_of(runs[0]), PAST_VIEWS)
+        await self.query_one(PlotPanel).show(views if len(runs) == 1 else [v for v in views if v in PAST_VIEWS] or PAST_VIEWS)
         self.redraw()
+
+    def preset_of(self, run: RunData) -> str:
+        """The preset a shown run was made by (its views are the ones to open)."""
+        return next((r.preset for r in self.rows if r.run_id == run.run_id), "")
 
     def action_log(self) -> None:
         self.opts.log = not self.opts.log
         self.redraw()
 
     def action_xaxis(self) -> None:
-        axes = ("epoch", "step", "time")
-        self.opts.x = axes[(axes.index(self.opts.x) + 1) % len(axes)]
+        self.opts.x = X_AXES[(X_AXES.index(self.opts.x) + 1) % len(X_AXES)]
         self.redraw()
 
     def redraw(self) -> None:
         self.query_one(PlotPanel).draw(self.shown, self.opts)
 
 
-def row_of(info: RunInfo) -> tuple[str, ...]:
-    """A past run's table cells (from its summary, or its last metrics line if it has none)."""
-    s = info.summary
-    last = {} if s else (info.metrics() or [{}])[-1]
+PAST_COLUMNS = ("mark", "run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "accuracy")
+ADD_ROWS = 100  # table rows added a tick
+ADD_S = 0.05
 
-    def get(k):
-        return s.get(f"final_{k}") if s else last.get(k)
 
-    acc = get("val_acc") if get("val_acc") is not None else get("test_acc")
-    epochs = s.get("epochs") if s else last.get("epoch", 0)
-    return ("", info.run_id, info.state, info.status.get("preset", "?"), info.status.get("variant", "?"),
-            str(epochs), fmt(get("train_loss")), fmt(get("test_loss")), pct(acc))
+def cells(row: Row, marked: bool = False) -> tuple[str, ...]:
+    """A past run's table cells (core/runindex.py's row: from its summary, or its last metrics line)."""
+    return ("✓" if marked else "", row.run_id, row.state, row.preset, row.variant,
+            "-" if row.epochs is None else str(row.epochs), fmt(row.train_loss), fmt(row.test_loss), pct(row.accuracy))

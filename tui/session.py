@@ -1,6 +1,6 @@
 """The runs of one press of `r`: a RunData per variant, fed by the worker's events. No textual here.
 
-The app drains the worker on a timer and hands the events to `Batch.apply`, which updates the
+The app drains the worker on a timer and hands the events to `RunGroup.apply`, which updates the
 buffers and says what changed; plots and the table are redrawn from the buffers on their own timer.
 """
 from __future__ import annotations
@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
+from ..core.present import fmt, pct
 from ..core.runner import RunPlan
+from ..core.tracks import RunningBest
 from ..core.worker import WorkerDone
 from .viewkit import RunData
 
@@ -18,15 +20,16 @@ LIVE = ("queued", "starting", "running")
 
 @dataclass
 class Applied:
-    """What a batch of events changed: new data to plot, rows to refresh, notices to show."""
+    """What a drain's events changed: new data to plot, rows to refresh, notices to show."""
 
     data: bool = False
     rows: set[str] = field(default_factory=set)
     notices: list[tuple[str, str]] = field(default_factory=list)  # (message, severity)
     done: bool = False
+    device: str = ""  # the device a run started on, as its training process describes it
 
 
-class Batch:
+class RunGroup:
     """The variants of one preset run together, in order, by one worker."""
 
     def __init__(self, preset: str, plans: list[RunPlan]):
@@ -35,6 +38,7 @@ class Batch:
             p.variant: RunData(run_id="", variant=p.variant, config=p.config.to_dict(), status="queued", index=i)
             for i, p in enumerate(plans)
         }
+        self.best = {p.variant: RunningBest() for p in plans}  # the table's best epochs, kept as records arrive
         self.progress: dict[str, Progress] = {}
         self.reasons: dict[str, str] = {}
         self.done = False
@@ -63,10 +67,12 @@ class Batch:
         out.rows.add(run.variant)
         if isinstance(ev, RunStarted):
             run.run_id, run.config, run.status = ev.run_id, ev.config, "running"
+            out.device = ev.info.get("device_name") or out.device
         elif isinstance(ev, EpochEnded):
             while run.records and run.records[-1].get("epoch", 0) >= ev.record.get("epoch", 0):
                 run.records.pop()  # a run sent again from an earlier checkpoint (Ray): its curve joins there
             run.records.append(ev.record)
+            self.best[run.variant].add(ev.record)
             self.progress.pop(run.variant, None)
             out.data = True
         elif isinstance(ev, Progress):
@@ -114,30 +120,5 @@ class Batch:
             epoch = f"{prog.epoch - 1 + prog.fraction:.1f}/{epochs}"
         acc = last.get("val_acc") if last.get("val_acc") is not None else last.get("test_acc")
         return (variant, run.status, epoch, fmt(last.get("train_loss")), fmt(last.get("test_loss")),
-                pct(acc), str(best_epoch(run) or "-"), self.reasons.get(variant, ""))
+                pct(acc), str(self.best[variant].epoch(run.summary) or "-"), self.reasons.get(variant, ""))
 
-
-def best_epoch(run: RunData) -> int | None:
-    """The summary's best epoch, or while running the epoch with the best val/test score so far."""
-    if run.summary.get("best_epoch") is not None:
-        return run.summary["best_epoch"]
-    best, best_val = None, None
-    for r in run.records:
-        for key, sign in (("val_acc", -1), ("test_acc", -1), ("val_loss", 1), ("test_loss", 1)):
-            if r.get(key) is not None:
-                score = sign * r[key]
-                if best_val is None or score < best_val:
-                    best, best_val = r["epoch"], score
-                break
-    return best
-
-
-def fmt(v: Any) -> str:
-    """A loss for a table cell: 4 significant digits, '-' when missing."""
-    if v is None:
-        return "-"
-    return f"{v:.4g}"
-
-
-def pct(v: Any) -> str:
-    return "-" if v is None else f"{100 * v:.1f}%"

@@ -10,8 +10,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-# 256-colour-safe colours, one per variant, in order.
-PALETTE = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", "gray", 141, 208, 118, 39)
+from ..core.present import PALETTE, VIEW_NAMES
+from ..core.tracks import Tracks
+
 MAX_POINTS = 1000
 
 
@@ -27,6 +28,7 @@ class RunData:
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # {"epoch", "kind", ...}
     summary: dict[str, Any] = field(default_factory=dict)
     index: int = 0  # position in the preset: picks the colour
+    tracks: Tracks = field(default_factory=Tracks)  # decimated curves, kept as records arrive (shared by copies)
 
     @property
     def colour(self):
@@ -35,12 +37,19 @@ class RunData:
 
 @dataclass
 class ViewOptions:
-    """How to draw: the x-axis (epoch, step or time), log y-axis, the selected run, smoothing."""
+    """How to draw: the x-axis (epoch, step or time), log y-axis, the selected run, smoothing, a variant filter."""
 
     x: str = "epoch"
     log: bool = False
     selected: str | None = None
     smooth: float = 0.0
+    only: str = ""  # words a run's variant must all contain to be drawn (the variant filter); "" draws all
+
+
+def narrowed(runs: list[RunData], only: str) -> list[RunData]:
+    """The runs whose variant holds every word of `only` (all of them when it is empty)."""
+    words = only.lower().split()
+    return [r for r in runs if all(w in r.variant.lower() for w in words)]
 
 
 Drawer = Callable[[Any, list[RunData], ViewOptions], None]
@@ -48,13 +57,25 @@ VIEWS: dict[str, tuple[str, Drawer]] = {}
 
 
 def view(name: str, title: str = ""):
-    """Register a drawer under `name` (a preset's `views` entry)."""
+    """Register a drawer under `name` (a preset's `views` entry, one of core.present.VIEW_NAMES)."""
+    if name not in VIEW_NAMES:
+        raise ValueError(f"view '{name}' is not in core.present.VIEW_NAMES; add it there so that presets may name it")
 
     def deco(fn: Drawer) -> Drawer:
         VIEWS[name] = (title or name, fn)
         return fn
 
     return deco
+
+
+INSTRUMENT_VIEWS = ("sharpness", "update_ratio", "dead_units", "confusion")  # each probe's view has its name
+
+
+def views_for(views, probes) -> tuple[str, ...]:
+    """A preset's views, then the view of each instrument among `probes` that they leave out."""
+    probes = probes if isinstance(probes, (list, tuple)) else ()
+    extra = [p for p in probes if isinstance(p, str) and p in INSTRUMENT_VIEWS and p not in views]
+    return tuple(views) + tuple(dict.fromkeys(extra))
 
 
 def decimate(xs: list, ys: list, max_points: int = MAX_POINTS) -> tuple[list, list]:
@@ -69,17 +90,10 @@ def decimate(xs: list, ys: list, max_points: int = MAX_POINTS) -> tuple[list, li
     return [xs[i] for i in idx], [ys[i] for i in idx]
 
 
-def series(run: RunData, key: str, opts: ViewOptions) -> tuple[list, list]:
-    """(x, y) of a metric over the run's records, skipping missing values (and y <= 0 on a log axis)."""
-    xs, ys = [], []
-    for r in run.records:
-        y = r.get(key)
-        x = r.get(opts.x)
-        if y is None or x is None or (opts.log and y <= 0):
-            continue
-        xs.append(x)
-        ys.append(y)
-    return decimate(xs, ys)
+def series(run: RunData, key: str, opts: ViewOptions, smooth: float = 0.0) -> tuple[list, list]:
+    """(x, y) of a metric over the run's records, skipping missing values (and y <= 0 on a log axis), in
+    min/max buckets at about a plot's width (core.decimate), optionally smoothed: O(new records) a call."""
+    return run.tracks.curve(run.records, key, opts.x, opts.log, smooth)
 
 
 def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:
@@ -94,9 +108,6 @@ def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:
 def snapshots_of(run: RunData | None, kind: str) -> list[dict[str, Any]]:
     """The run's snapshots of one kind, oldest first (none for no run)."""
     return [s for s in (run.snapshots if run else []) if s.get("kind") == kind]
-
-
-X_LABELS = {"epoch": "epoch", "step": "update", "time": "wall-clock seconds"}
 
 
 def run_datas(infos: list) -> list[RunData]:  # infos: dltui.core.store.RunInfo

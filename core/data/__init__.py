@@ -13,14 +13,14 @@ from typing import Any, Callable
 
 from ..errors import BadInput
 
-# task -> (builder "module:function", check "module:function" or None)
+# task -> (builder "module:function", check "module:function" or None); the config's `task` choices, in this order
 REGISTRY: dict[str, tuple[str, str | None]] = {
-    "cifar10": ("dltui.core.data.cifar:build", "dltui.core.data.cifar:check"),
     "polynomial": ("dltui.core.data.polynomial:build", None),
+    "mnist": ("dltui.core.data.mnist:build", "dltui.core.data.mnist:check"),
     "digits": ("dltui.core.data.digits:build", None),
+    "cifar10": ("dltui.core.data.cifar:build", "dltui.core.data.cifar:check"),
     "toy2d": ("dltui.core.data.toy2d:build", None),
     "gradcheck": ("dltui.core.gradcheck:build", None),
-    "mnist": ("dltui.core.data.mnist:build", "dltui.core.data.mnist:check"),
 }
 
 
@@ -49,6 +49,7 @@ class TaskData:
     probes: tuple[str, ...] = ()  # probes the task always wants (e.g. the polynomial's learned function)
     extras: dict[str, Any] = field(default_factory=dict)  # task facts for probes and summary
     transform: Callable | None = None  # per-batch transform on the device (e.g. uint8 -> normalized float)
+    shuffler: Any = None  # the task's own epoch order (.gen, .order(n)), e.g. a seed's DataLoader replayed; None: randperm
 
     @property
     def n_train(self) -> int:

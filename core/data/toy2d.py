@@ -59,7 +59,7 @@ def make(dataset: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build(cfg, device, data_dir) -> TaskData:
-    x, y = make(cfg.dataset, cfg.n_samples, cfg.seed)
+    x, y = make(cfg.dataset, cfg.n_samples, cfg.data_rng_seed)
     n_test = max(1, int(round(cfg.n_samples * TEST_FRACTION)))
     xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.long)
     from .common import finish_classification

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ...core.smoothing import ema
-from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, decimate, selected_run, series, snapshots_of, view
+from ...core.present import PALETTE, RAW_COLOUR, X_LABELS
+from ..viewkit import RunData, ViewOptions, selected_run, series, snapshots_of, view
 
-POINTS = 150  # per line: more than a plot's braille columns; plotext's build time grows with it
-RAW_COLOUR = 244  # the raw curve behind a smoothed one: a mid grey of the 256-colour palette
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
 
 
 def _same(run: RunData, a: str, b: str) -> bool:
     """True when two metrics are the same numbers in every record (the polynomial's test set is its train set)."""
-    return all(r.get(a) == r.get(b) for r in run.records)
+    return run.tracks.same(run.records, a, b)
 
 
 def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: float = 1.0) -> bool:
@@ -34,10 +32,8 @@ def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: flo
                 continue
             label = run.variant if split == "train" else None  # the title says which marker is which split
             if opts.smooth:
-                raw_xs, raw_ys = decimate(xs, ys, POINTS)
-                plt.plot(raw_xs, [y * scale for y in raw_ys], color=RAW_COLOUR, marker=marker)
-                ys = ema(ys, opts.smooth)  # over every point, before thinning them out
-            xs, ys = decimate(xs, ys, POINTS)
+                plt.plot(xs, [y * scale for y in ys], color=RAW_COLOUR, marker=marker)
+                xs, ys = series(run, key, opts, opts.smooth)  # the EMA over every point, then thinned out
             plt.plot(xs, [y * scale for y in ys], color=run.colour, marker=marker, label=label)
             drawn = True
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
@@ -51,7 +47,7 @@ def _smoothing(opts: ViewOptions) -> str:
 def _key(runs: list[RunData], metric: str) -> str:
     """How to tell the splits apart, for the title: only the splits that are drawn."""
     drawn = [split for split, _ in SPLITS if any(
-        any(r.get(f"{split}_{metric}") is not None for r in run.records)
+        run.tracks.has(run.records, f"{split}_{metric}")
         and (split == "train" or not _same(run, f"{split}_{metric}", f"train_{metric}")) for run in runs)]
     if len(drawn) < 2:
         return ""

@@ -8,22 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..viewkit import X_LABELS, RunData, ViewOptions, series, view
+from ...core.present import X_LABELS, best_epoch_record
+from ..viewkit import RunData, ViewOptions, series, view
 
 BEST_MARKER = "◆"
 
 
 def best_record(run: RunData) -> dict[str, Any] | None:
     """The record of the run's best epoch: the summary's `best_epoch` once ended, else the best so far."""
-    epoch = run.summary.get("best_epoch")
-    if epoch is not None:
-        return next((r for r in run.records if r.get("epoch") == epoch), None)
-    key = "val_acc" if any(r.get("val_acc") is not None for r in run.records) else "test_acc"
-    best = None
-    for r in run.records:  # the first epoch with the highest score, as the trainer picks it
-        if r.get(key) is not None and (best is None or r[key] > best[key]):
-            best = r
-    return best
+    return best_epoch_record(run.records, run.summary)
 
 
 def _label(run: RunData) -> str:

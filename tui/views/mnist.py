@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import math
-from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, decimate, series, selected_run, view
+
+from ...core.present import PALETTE, X_LABELS
+from ..viewkit import RunData, ViewOptions, decimate, series, selected_run, view
 
 DIVERGED_COLOUR = "red"
 

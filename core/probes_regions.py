@@ -1,4 +1,4 @@
-"""Seed 002's probes: decision regions of a 2-D classifier, and per-layer gradient norms over an epoch."""
+"""The decision-regions probe: what a 2-D classifier predicts over a grid around its data (seed 002's pictures)."""
 from __future__ import annotations
 
 from typing import Any
@@ -56,34 +56,3 @@ class Regions(Probe):
 def _rounded(t: torch.Tensor) -> list[float]:
     """Coordinates to 4 decimals: plenty for a terminal plot, and a third of the JSON."""
     return [round(v, 4) for v in t.tolist()]
-
-
-class LayerGradNorms(Probe):
-    """Record key "grad_norm": each weighted layer's gradient norm averaged over the epoch's steps.
-
-    Less noisy than the default probe's last-step value, which it replaces in the record; it adds
-    a few small kernels per step and no host sync.
-    """
-
-    def __init__(self, trainer):
-        super().__init__(trainer)
-        from .models import linear_layers
-
-        self.layers = linear_layers(trainer.model)
-        self.total: torch.Tensor | None = None
-        self.steps = 0
-
-    def after_step(self) -> None:
-        grads = [m.weight.grad for m in self.layers if m.weight.grad is not None]
-        if not grads:
-            return
-        norms = torch.stack([g.norm() for g in grads])
-        self.total = norms if self.total is None else self.total + norms
-        self.steps += 1
-
-    def measure(self, epoch):
-        if self.total is None:
-            return {}
-        out = {"grad_norm": (self.total / self.steps).tolist()}
-        self.total, self.steps = None, 0
-        return out

@@ -5,7 +5,7 @@ import plotext as plt
 
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
 from dltui.tui.views import load_all
-from dltui.tui.views.seed002 import layer_series
+from dltui.tui.views.gradients import layer_series
 
 
 def draw(name: str, runs, **opts) -> str:

@@ -12,7 +12,7 @@ from torch import nn
 from dltui.core.config import RunConfig
 from dltui.core.data import TaskData
 from dltui.core.models import build_model, linear_layers
-from dltui.core.probes_seed002 import LayerGradNorms
+from dltui.core.probes_gradients import LayerGradNorms
 from dltui.core.store import RunStore
 
 

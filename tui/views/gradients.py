@@ -1,17 +1,11 @@
-"""Seed 002's views: per-layer gradient norms, decision regions of a 2-D classifier, and the Taylor tests."""
+"""Gradient views: each layer's gradient norm over training (vanishing gradients), and the gradient and
+Jacobian tests' errors against eps on log-log axes (seed 002's Taylor tests)."""
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from ..viewkit import PALETTE, X_LABELS, RunData, ViewOptions, decimate, selected_run, snapshots_of, view
-
-REGION_MARK, POINT_MARK = "·", "●"
-
-
-def _latest(run: RunData | None, kind: str) -> dict[str, Any] | None:
-    snaps = snapshots_of(run, kind)
-    return snaps[-1] if snaps else None
+from ...core.present import PALETTE, X_LABELS
+from ..viewkit import RunData, ViewOptions, decimate, selected_run, snapshots_of, view
 
 
 def layer_series(run: RunData, opts: ViewOptions) -> list[tuple[list, list]]:
@@ -57,46 +51,6 @@ def draw_grad_norm(plt, runs: list[RunData], opts: ViewOptions) -> None:
     ratio = f", layer 1/layer {n} = {first[-1] / last[-1]:.0e}" if first and last else ""
     plt.title(f"{run.variant}: gradient norm per layer{ratio}")
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
-
-
-def _cells(snap: dict[str, Any], cls: int) -> tuple[list[float], list[float]]:
-    """The grid points predicted as `cls`."""
-    xs, ys = [], []
-    for y, row in zip(snap["ys"], snap["classes"]):
-        for x, c in zip(snap["xs"], row):
-            if c == cls:
-                xs.append(x)
-                ys.append(y)
-    return xs, ys
-
-
-def _accuracy_at(run: RunData, epoch: int) -> str:
-    acc = next((r.get("test_acc") for r in run.records if r.get("epoch") == epoch), None)
-    return f" test {100 * acc:.1f}%" if acc is not None else ""
-
-
-@view("regions", "decision regions")
-def draw_regions(plt, runs: list[RunData], opts: ViewOptions) -> None:
-    """The selected run's latest decision regions (small dots, one colour per class) and test points (●)."""
-    run = selected_run(runs, opts)
-    snap = _latest(run, "regions")
-    if snap is None:
-        plt.title("decision regions (no snapshot yet)")
-        return
-    pts = snap["points"]
-    n_classes = snap.get("n_classes") or 1 + max(max(map(max, snap["classes"])), max(pts["label"], default=0))
-    for c in range(n_classes):
-        colour = PALETTE[c % len(PALETTE)]
-        gx, gy = _cells(snap, c)
-        if gx:
-            plt.scatter(gx, gy, color=colour, marker=REGION_MARK)
-        px = [x for x, lab in zip(pts["x"], pts["label"]) if lab == c]
-        py = [y for y, lab in zip(pts["y"], pts["label"]) if lab == c]
-        if px:
-            plt.scatter(px, py, color=colour, marker=POINT_MARK)
-    plt.xlim(snap["xs"][0], snap["xs"][-1])
-    plt.ylim(snap["ys"][0], snap["ys"][-1])
-    plt.title(f"{run.variant} epoch {snap['epoch']}{_accuracy_at(run, snap['epoch'])}: {REGION_MARK} region {POINT_MARK} test point")
 
 
 @view("gradcheck", "gradient and Jacobian tests")

@@ -1,0 +1,75 @@
+"""What a live view asks of a growing run, answered from the records it has not seen yet.
+
+A run's records (metrics.jsonl lines) only ever grow. `Tracks` keeps, per run, the decimated curves
+(core.decimate.Curve), which metrics have any value, and which pairs of metrics are the same numbers
+so far; `RunningBest` keeps the best epoch by core.present's rule. Each question costs O(new records),
+never O(history). No torch, no textual.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional, Sequence
+
+from .decimate import BUCKETS, Curve
+from .present import SCORES, better
+
+Records = Sequence[dict[str, Any]]
+
+
+class Tracks:
+    """One run's curves and facts, kept up to date as its records grow (safe to ask from several threads)."""
+
+    def __init__(self, buckets: int = BUCKETS):
+        self.buckets = buckets
+        self.lock = threading.Lock()
+        self.curves: dict[tuple, Curve] = {}
+        self.keys: set[str] = set()  # metrics with at least one value
+        self.keys_seen = 0
+        self.pairs: dict[tuple[str, str], list] = {}  # (a, b) -> [same so far, records seen]
+
+    def curve(self, records: Records, key: str, x: str = "epoch", log: bool = False, smooth: float = 0.0) -> tuple[list, list]:
+        """(xs, ys) of `key` against `x`, min/max-decimated (see core.decimate.Curve)."""
+        with self.lock:
+            c = self.curves.get((key, x, log, smooth))
+            if c is None:
+                c = self.curves[(key, x, log, smooth)] = Curve(key, x, log, smooth, self.buckets)
+            return c.feed(records).points()
+
+    def has(self, records: Records, key: str) -> bool:
+        """True if any record has a value for `key`."""
+        with self.lock:
+            for i in range(self.keys_seen, len(records)):
+                self.keys.update(k for k, v in records[i].items() if v is not None)
+            self.keys_seen = max(self.keys_seen, len(records))
+            return key in self.keys
+
+    def same(self, records: Records, a: str, b: str) -> bool:
+        """True when `a` and `b` are the same numbers in every record (the polynomial's test set is its train set)."""
+        with self.lock:
+            state = self.pairs.setdefault((a, b), [True, 0])
+            if state[0]:
+                state[0] = all(records[i].get(a) == records[i].get(b) for i in range(state[1], len(records)))
+            state[1] = max(state[1], len(records))
+            return state[0]
+
+
+class RunningBest:
+    """A run's best epoch so far by core.present.best_epoch's rule, fed one record at a time."""
+
+    def __init__(self):
+        self.best: dict[str, tuple[float, Any]] = {}  # metric -> (best value, its epoch)
+
+    def add(self, record: dict[str, Any]) -> None:
+        for metric in SCORES:
+            v = record.get(metric)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):  # as core.present.best_record counts them
+                held = self.best.get(metric)
+                if better(v, held[0] if held else None, metric):
+                    self.best[metric] = (v, record.get("epoch"))
+
+    def epoch(self, summary: Optional[dict[str, Any]] = None) -> Optional[int]:
+        """The summary's best epoch once the run has ended, else the best so far by the first of SCORES recorded."""
+        if summary and summary.get("best_epoch") is not None:
+            return summary["best_epoch"]
+        metric = next((m for m in SCORES if m in self.best), None)
+        return self.best[metric][1] if metric else None

@@ -1,0 +1,171 @@
+"""Update-to-weight ratios, dead and saturated units, and the confusion matrix: what they record, draw and export."""
+from __future__ import annotations
+
+import csv
+import json
+
+import plotext as plt
+import pytest
+import torch
+from torch import nn
+
+from dltui.core.config import build_config
+from dltui.core.engine import Trainer
+from dltui.core.probes_dynamics import Confusion, DeadUnits, last_update
+from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
+from dltui.tui.views import load_all
+
+
+def digits(**kw) -> Trainer:
+    cfg = build_config([("test", {"task": "digits", "device": "cpu", "checkpoint": False, **kw})])
+    return Trainer(cfg, run_id="t", data_dir=".")
+
+
+def probe(t: Trainer, cls):
+    return next(p for p in t.probes if isinstance(p, cls))
+
+
+# -- update ratio ------------------------------------------------------------------------------
+def test_ten_times_the_lr_reads_one_decade_higher():
+    ratios = {}
+    for lr in (0.01, 0.1):
+        t = digits(batch_size="full", lr=lr, epochs=1, probes=["update_ratio"])
+        assert t.run().status == "finished"
+        ratios[lr] = t.history[0]["update_ratio"]
+    assert len(ratios[0.1]) == 2  # one per weighted layer
+    for low, high in zip(ratios[0.01], ratios[0.1]):
+        assert high - low == pytest.approx(1.0, abs=0.02)
+
+
+def test_zero_init_reads_as_frozen():
+    t = digits(batch_size="full", epochs=2, init="zeros", probes=["update_ratio"])
+    t.run()
+    assert t.history[-1]["update_ratio"] == [None, None]  # no weight and no update: nothing moves
+
+
+@pytest.mark.parametrize("make, rtol", [
+    (lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9), 1e-4),
+    (lambda ps: torch.optim.SGD(ps, lr=0.1), 1e-4),
+    (lambda ps: torch.optim.SGD(ps, lr=0.1, weight_decay=0.01), 1e-2),  # the decay term sees the weights after the step
+    (lambda ps: torch.optim.Adam(ps, lr=0.01), 1e-4),
+], ids=["momentum", "sgd", "weight_decay", "adam"])
+def test_last_update_is_the_change_the_step_made(make, rtol):
+    torch.manual_seed(0)
+    model = nn.Linear(5, 3)
+    opt = make(list(model.parameters()))
+    x, y = torch.randn(16, 5), torch.randn(16, 3)
+    for _ in range(3):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        before = model.weight.detach().clone()
+        opt.step()
+    change = before - model.weight.detach()
+    with torch.no_grad():
+        rebuilt = last_update(opt, opt.param_groups[0], model.weight)
+    assert torch.allclose(rebuilt, change, rtol=rtol, atol=1e-7)
+
+
+# -- dead and saturated units ------------------------------------------------------------------
+def test_zero_init_relu_units_are_all_dead():
+    t = digits(batch_size="full", epochs=1, init="zeros", probes=["dead_units"])
+    t.run()
+    assert t.history[0]["dead_units"] == [1.0]
+
+
+def test_sigmoid_units_with_huge_weights_are_saturated_and_small_ones_are_not():
+    t = digits(hidden=[32, 16], activation="sigmoid", probes=["dead_units"])
+    t.setup()
+    p = probe(t, DeadUnits)
+    assert p.measure(1)["dead_units"] == [0.0, 0.0]
+    with torch.no_grad():
+        for m in t.model.modules():
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(1000)
+    assert p.measure(1)["dead_units"] == [pytest.approx(1.0, abs=0.1)] * 2
+
+
+# -- confusion ---------------------------------------------------------------------------------
+def test_confusion_counts_the_test_set_and_its_diagonal_is_the_accuracy():
+    t = digits(batch_size=64, epochs=2, probes=["confusion"])
+    t.run()
+    m = torch.tensor(probe(t, Confusion).last)
+    assert int(m.sum()) == t.data.test_x.shape[0]
+    assert torch.equal(m.sum(1), torch.bincount(t.data.test_y, minlength=10))
+    assert m.trace().item() / m.sum().item() == pytest.approx(t.history[-1]["test_acc"])
+
+
+def test_sorted_order_shows_one_column_eating_the_predictions():
+    t = digits(batch_size=64, lr=0.01, epochs=1, order="stratified", probes=["confusion"])
+    t.run()
+    predicted = torch.tensor(probe(t, Confusion).last).sum(0)
+    assert int(predicted.argmax()) == 9  # the last class seen takes the most predictions
+    assert predicted[9] / predicted.sum() > 1 / 3
+
+
+def test_confusion_on_a_regression_task_is_bad_input():
+    t = digits(task="polynomial", loss="mse", probes=["confusion"])
+    from dltui.core.errors import BadInput
+
+    with pytest.raises(BadInput, match="confusion needs a classification task"):
+        t.setup()
+
+
+# -- views ------------------------------------------------------------------------------------
+def draw(name, runs, **opts) -> str:
+    load_all()
+    plt.clear_figure()
+    plt.plotsize(110, 30)
+    VIEWS[name][1](plt, runs, ViewOptions(**opts))
+    return plt.build()
+
+
+def rec(e, **kw):
+    return {"epoch": e, "step": e, "time": 0.1 * e, "train_loss": 1.0 / e, **kw}
+
+
+def test_views_draw_the_instruments():
+    run = RunData("r", "lr=1", {"lr": 1.0, "activation": "tanh"}, "finished",
+                  [rec(e, sharpness=1.5 + 0.1 * e, update_ratio=[-3.2, -2.5], dead_units=[0.1 * e, 0.0]) for e in range(1, 6)],
+                  [{"epoch": 5, "kind": "confusion", "matrix": [[8, 2], [0, 10]]}])
+    assert "2/lr" in draw("sharpness", [run])
+    assert "1e-3 guide" in draw("update_ratio", [run])
+    assert "saturated (|z| > 2 on 90%)" in draw("dead_units", [run])
+    heat = draw("confusion", [run])
+    assert "epoch 5" in heat and " 80" in heat and "100" in heat and "acc 90.0%" in heat
+
+
+@pytest.mark.parametrize("bad", [[[1, 2]], [[1, -1], [0, 0]], [["x", 1], [1, 1]], "m", [[True, 1], [1, 1]]])
+def test_confusion_view_ignores_a_matrix_that_is_not_square_counts(bad):
+    run = RunData("r", "v", {}, "finished", [rec(1)], [{"epoch": 1, "kind": "confusion", "matrix": bad}], {"confusion": bad})
+    assert "none yet" in draw("confusion", [run])
+
+
+def test_views_without_measurements_say_which_probe_to_add():
+    run = RunData("r", "v", {"lr": 0.1}, "running", [rec(1)])
+    for name in ("sharpness", "update_ratio", "dead_units", "confusion"):
+        assert f'"{name}" to probes' in draw(name, [run])
+
+
+# -- show and export ---------------------------------------------------------------------------
+def test_show_and_export_carry_the_confusion_matrix_and_sharpness(cli, runs_dir, tmp_path):
+    preset = tmp_path / "one.toml"
+    preset.write_text('name = "one"\n[base]\ntask = "digits"\nbatch_size = "full"\nepochs = 2\n'
+                      'probes = ["confusion", "sharpness", "update_ratio", "dead_units"]\n')
+    result = cli("run", str(preset))
+    assert result.exit_code == 0, result.output
+    (run,) = list(runs_dir.iterdir())
+    shown = cli("show", run.name)
+    assert shown.exit_code == 0, shown.output
+    assert "predicted class" in shown.output and "2/lr" in shown.output and "1e-3 guide" in shown.output
+    out = tmp_path / "out"
+    exported = cli("export", run.name, "--to", str(out), "--format", "csv,png")
+    assert exported.exit_code == 0, exported.output
+    assert (out / f"{run.name}-confusion.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / f"{run.name}-sharpness.png").exists()
+    rows = list(csv.reader((out / f"{run.name}-confusion.csv").open()))
+    summary = json.loads((run / "summary.json").read_text())
+    assert rows[0][1:] == [str(c) for c in range(10)]
+    assert [[int(v) for v in r[1:]] for r in rows[1:]] == summary["confusion"]
+    metrics = list(csv.DictReader((out / f"{run.name}.csv").open()))
+    assert float(metrics[0]["sharpness"]) > 0  # the first epoch is always measured
+    assert {"update_ratio_0", "update_ratio_1", "dead_units_0"} <= set(metrics[0])

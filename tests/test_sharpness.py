@@ -1,0 +1,89 @@
+"""Sharpness: the top Hessian eigenvalue matches the closed form, and full-batch GD settles at 2/lr."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from dltui.core import probes_dynamics
+from dltui.core.config import build_config
+from dltui.core.engine import Trainer
+from dltui.core.probes import ProbeContext
+from dltui.core.sharpness import sharpness
+
+
+def test_linear_model_under_mse_matches_the_closed_form_hessian():
+    gen = torch.Generator().manual_seed(0)
+    n, d = 400, 12
+    x = torch.randn(n, d, generator=gen) * torch.linspace(0.3, 3.0, d)
+    y = torch.randn(n, 1, generator=gen)
+    model = nn.Linear(d, 1)
+    value, vector, _ = sharpness(model, nn.MSELoss(), x, y)
+    xb = torch.cat([x, torch.ones(n, 1)], 1).double()  # the bias is a weight on a constant input
+    expected = torch.linalg.eigvalsh(2 / n * xb.T @ xb)[-1].item()
+    assert value == pytest.approx(expected, rel=1e-3)
+    assert vector.norm().item() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_warm_start_from_the_last_eigenvector_needs_fewer_products():
+    gen = torch.Generator().manual_seed(1)
+    model = nn.Sequential(nn.Linear(20, 30), nn.Tanh(), nn.Linear(30, 5))
+    x, y = torch.randn(300, 20, generator=gen), torch.randint(0, 5, (300,), generator=gen)
+    cold, vec, cold_products = sharpness(model, nn.CrossEntropyLoss(), x, y)
+    warm, _, warm_products = sharpness(model, nn.CrossEntropyLoss(), x, y, vec)
+    assert warm == pytest.approx(cold, rel=1e-2)
+    assert warm_products < cold_products
+
+
+def digits_gd(lr: float, epochs: int) -> Trainer:
+    cfg = build_config([("test", {"task": "digits", "device": "cpu", "checkpoint": False, "batch_size": "full",
+                                  "hidden": [64], "activation": "tanh", "loss": "mse", "lr": lr, "epochs": epochs,
+                                  "probes": ["sharpness"]})])
+    return Trainer(cfg, run_id="t", data_dir=".")
+
+
+@pytest.mark.parametrize("lr", [0.8, 1.0])
+def test_full_batch_gd_on_digits_settles_at_the_edge_of_stability(lr, monkeypatch):
+    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # the regular cadence, whatever the machine
+    t = digits_gd(lr, 800)
+    assert t.run().status == "finished"
+    measured = [(r["epoch"], r["sharpness"]) for r in t.history if r.get("sharpness") is not None]
+    assert len(measured) == 50
+    assert measured[0][1] < 2 / lr  # it starts below the threshold and rises to it
+    late = [s for e, s in measured if e > 600]
+    settled = sum(late) / len(late)
+    assert settled == pytest.approx(2 / lr, rel=0.15)
+
+
+def test_sharpness_reaches_metrics_and_summary_from_the_cli(cli, runs_dir):
+    result = cli("run", "mnist-batch", "--set", "task=digits", "--set", "batch_size=full",
+                 "--set", 'probes=["sharpness"]', "--epochs", "3")
+    assert result.exit_code == 0, result.output
+    for run in runs_dir.iterdir():
+        first = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
+        assert first["sharpness"] > 0
+        assert json.loads((run / "summary.json").read_text())["final_sharpness"] > 0
+
+
+def test_an_unknown_probe_is_bad_input_before_any_run_dir(cli, runs_dir):
+    result = cli("run", "mnist-batch", "--set", "task=digits", "--set", 'probes=["sharpnes"]')
+    assert result.exit_code == 2
+    assert "unknown probe 'sharpnes'" in result.output
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_measurements_wait_while_they_have_cost_more_than_the_budget():
+    t = digits_gd(0.5, 100)
+    t.setup()
+    now = [0.0]
+    ctx = ProbeContext(t.model, t.data, t.cfg, t.device, t.optimizer, t.loss_fn, lambda: now[0])
+    p = probes_dynamics.Sharpness(ctx)
+    assert p.every == 2 and p.due(1)  # 100 epochs: every other one; the first is always measured
+    p.measure(1)
+    p.spent_s = 1.0  # as if it took a second
+    now[0] = 10.0
+    assert not p.due(3)  # 1 s of 10 is over 5%
+    now[0] = 20.0
+    assert p.due(3) and not p.due(2)  # within budget, and never more often than the cadence

@@ -1,0 +1,83 @@
+"""Sweeps you can read: seeds of one experiment grouped and drawn as one band; many values in a few words."""
+from __future__ import annotations
+
+import plotext as plt
+
+from dltui.core.sweeps import band, group_name, seed_groups, summarise
+from dltui.tui.bands import draw_band
+from dltui.tui.viewkit import RunData, ViewOptions
+from test_decimate import Recorder
+
+
+def _run(lr: float, seed: int, n: int = 3000) -> RunData:
+    recs = [{"epoch": e, "train_loss": 1.0 / (1 + lr * e) + 0.01 * seed} for e in range(1, n + 1)]
+    return RunData(f"r{lr}{seed}", f"lr={lr},seed={seed}", config={"lr": lr, "seed": seed, "hidden": [20]}, records=recs)
+
+
+def test_variants_that_differ_only_in_seed_are_one_group():
+    runs = [_run(lr, s, 5) for lr in (0.1, 0.01) for s in range(4)]
+    groups = seed_groups(runs, lambda r: r.config)
+    assert [[r.variant for r in g] for g in groups] == [[f"lr={lr},seed={s}" for s in range(4)] for lr in (0.1, 0.01)]
+    assert group_name([r.variant for r in groups[0]]) == "lr=0.1 (4 seeds)"
+
+
+def test_the_band_is_the_mean_and_the_extremes_at_each_x():
+    b = band([([1, 2, 3], [1.0, 2.0, 3.0]), ([1, 2, 3], [3.0, 4.0, 5.0]), ([1, 2], [2.0, 3.0])])
+    assert b.xs == [1, 2, 3] and b.mean == [2.0, 3.0, 4.0] and b.lo == [1.0, 2.0, 3.0] and b.hi == [3.0, 4.0, 5.0]
+    long = band([(list(range(10_000)), [float(i) for i in range(10_000)])] * 2, points=100)
+    assert len(long.xs) == 100 and long.xs[-1] == 9999 and long.mean == long.lo == long.hi
+
+
+def test_a_seed_group_is_drawn_as_one_band():
+    group = [_run(0.1, s) for s in range(4)]
+    rec = Recorder()
+    plt.clear_figure()
+    plt.plotsize(100, 25)
+    assert draw_band(rec, group, "train_loss", ViewOptions(), "cyan")
+    (lo_x, lo), (hi_x, hi), (xs, mean) = rec.lines
+    assert lo_x == hi_x == xs and len(xs) <= 200
+    assert all(a <= m <= b for a, m, b in zip(lo, mean, hi)) and hi[-1] - lo[-1] > 0.029
+    assert "lr=0.1 (4 seeds)" in plt.build()
+
+
+def test_many_values_in_a_few_words():
+    assert summarise([0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 0.002, 0.02, 0.2]) == "10 values 0.001…1"
+    assert summarise([0.1, 0.01, 0.1]) == "0.1 | 0.01"
+    assert summarise(["adam", "sgd", "adam", "rmsprop", "a", "b"]) == "5 values: adam, sgd, …"
+
+
+def test_a_big_sweep_is_summarised_in_the_side_bar_and_the_form():
+    from dltui.core.presets import parse
+    from dltui.tui.app import describe
+    from dltui.tui.form import initial_values
+
+    p = parse('name = "big"\ntitle = "t"\nshows = "s"\ndescription = "d"\n[base]\ntask = "polynomial"\nhidden = []\n'
+              "[sweep]\nlr = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]\nseed = [0, 1, 2, 3]\n", "big.toml")
+    assert "runs: 40 (lr: 10 values 0.001…1 × seed: 0 | 1 | 2 | 3)" in str(describe(p))
+    assert initial_values(p, ["lr", "seed"]) == {"lr": ("", "per variant: 10 values 0.001…1"), "seed": ("", "per variant: 0 | 1 | 2 | 3")}
+
+
+async def test_the_variant_filter_narrows_the_plotted_runs():
+    from dltui.tui.app import LabApp
+    from test_tui_app import CPU, SIZE, drawn_text, wait_until
+    from tui_fakes import curve_events, fake_worker, toy_preset
+
+    worker = fake_worker(lambda plans: [ev for p in plans for ev in curve_events(p, 10)])
+    app = LabApp(presets=[toy_preset()], worker_factory=worker, device_probe=lambda: CPU)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.sub_title == CPU)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
+        assert "lr=0.01" in await drawn_text(pilot, "loss") and "lr=0.1" in await drawn_text(pilot, "loss")
+        await pilot.press("slash", *"0.01")
+        await wait_until(pilot, lambda: "lr=0.1" not in plot_text_now(app))
+        assert [r.variant for r in app.shown_runs()] == ["lr=0.01"]
+        assert "lr=0.01" in await drawn_text(pilot, "loss")
+        await pilot.press("enter")
+        assert app.focused is app.table and app.table.row_count == 2  # the table still lists every run
+
+
+def plot_text_now(app) -> str:
+    from test_tui_app import plot_text
+
+    return plot_text(app, "loss")

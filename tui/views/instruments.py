@@ -1,0 +1,159 @@
+"""Views of the instruments: sharpness against 2/lr, update-to-weight ratios, dead or saturated units, and
+the confusion matrix as a text heatmap."""
+from __future__ import annotations
+
+import math
+from typing import Any
+from ...core.instruments import confusion_of, row_shares
+from ...core.present import X_LABELS
+from ..viewkit import PALETTE, RunData, ViewOptions, selected_run, series, view
+
+HELP = (  # the lab's `?` screen: one line on how to read each instrument
+    "sharpness: top Hessian eigenvalue; GD is unstable above 2/lr (dotted), full batch hovers there",
+    "update_ratio: log10 ‖lr·update‖/‖W‖ per layer: ≈ -3 healthy, ≪ -3 frozen, ≳ -1 thrashed",
+    "dead_units: share of units never active (ReLU) or saturated (sigmoid, tanh) per layer",
+    "confusion: % of each true class (row) predicted as each class (column); bright column: it eats",
+)
+GUIDE_COLOUR = "gray"
+HEALTHY_RATIO = -3.0  # log10(update / weight) of a layer that learns at a steady pace (a rule of thumb)
+HEAT = (236, 239, 242, 245, 248, 251, 254)  # 256-colour greys, dark to light: the heatmap's cells
+DEAD_WORDS = {"relu": "dead (never active)", "sigmoid": "saturated (|z| > 4 on 90%)", "tanh": "saturated (|z| > 2 on 90%)"}
+
+
+def _plain(opts: ViewOptions) -> ViewOptions:
+    return ViewOptions(x=opts.x, log=False, selected=opts.selected, smooth=opts.smooth)
+
+
+@view("sharpness", "sharpness vs 2/lr")
+def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
+    """Each run's sharpness (top Hessian eigenvalue), with its 2/lr line dotted in the same colour."""
+    drawn = []
+    for r in runs:
+        xs, ys = series(r, "sharpness", opts)
+        if not xs:
+            continue
+        plt.plot(xs, ys, color=r.colour, marker="braille", label=r.variant)
+        lr = r.config.get("lr")
+        if isinstance(lr, (int, float)) and lr > 0:
+            plt.plot([xs[0], xs[-1]], [2 / lr, 2 / lr], color=r.colour, marker="dot")
+        drawn.append(r)
+    if not drawn:
+        plt.title("sharpness vs 2/lr (no measurement yet; add \"sharpness\" to probes)")
+        return
+    if opts.log:
+        plt.yscale("log")
+    plt.title("sharpness ⣿ (top Hessian eigenvalue) vs 2/lr •: GD is unstable above")
+    plt.xlabel(X_LABELS.get(opts.x, opts.x))
+
+
+def layer_lists(run: RunData, key: str, opts: ViewOptions) -> list[tuple[list, list]]:
+    """(x, value) per layer from records whose `key` is a list of per-layer values (None left out)."""
+    out: list[tuple[list, list]] = []
+    for rec in run.records:
+        values, x = rec.get(key), rec.get(opts.x)
+        if not isinstance(values, list) or x is None:
+            continue
+        while len(out) < len(values):
+            out.append(([], []))
+        for (xs, ys), v in zip(out, values):
+            if isinstance(v, (int, float)) and math.isfinite(v):
+                xs.append(x)
+                ys.append(v)
+    return out
+
+
+def _layer_label(i: int, n: int) -> str:
+    return f"layer {i + 1}" + (" (input)" if i == 0 and n > 1 else " (output)" if i == n - 1 and n > 1 else "")
+
+
+def _draw_layers(plt, layers: list[tuple[list, list]]) -> None:
+    for i, (xs, ys) in enumerate(layers):
+        if xs:
+            plt.plot(xs, ys, color=PALETTE[i % len(PALETTE)], marker="braille", label=_layer_label(i, len(layers)))
+
+
+@view("update_ratio", "update/weight ratio per layer")
+def draw_update_ratio(plt, runs: list[RunData], opts: ViewOptions) -> None:
+    """The selected run's log10(‖update‖/‖W‖) per layer, with the -3 guide line."""
+    run = selected_run(runs, opts)
+    layers = layer_lists(run, "update_ratio", opts) if run else []
+    xs = [x for lx, _ in layers for x in lx]
+    if not xs:
+        plt.title("update/weight ratio (no measurement yet; add \"update_ratio\" to probes)")
+        return
+    _draw_layers(plt, layers)
+    plt.plot([min(xs), max(xs)], [HEALTHY_RATIO, HEALTHY_RATIO], color=GUIDE_COLOUR, marker="dot", label="1e-3 guide")
+    plt.title(f"{run.variant}: log10 ‖lr·update‖/‖W‖: ≪ -3 frozen, ≈ -3 healthy, ≳ -1 thrashed")
+    plt.xlabel(X_LABELS.get(opts.x, opts.x))
+
+
+@view("dead_units", "dead or saturated units per layer")
+def draw_dead_units(plt, runs: list[RunData], opts: ViewOptions) -> None:
+    """The selected run's share of dead (ReLU) or saturated (sigmoid, tanh) units per layer, 0 to 1."""
+    run = selected_run(runs, opts)
+    layers = layer_lists(run, "dead_units", _plain(opts)) if run else []
+    if not any(xs for xs, _ in layers):
+        plt.title("dead or saturated units (no measurement yet; add \"dead_units\" to probes)")
+        return
+    _draw_layers(plt, layers)
+    plt.ylim(0, 1.05)
+    word = DEAD_WORDS.get(str(run.config.get("activation", "")), "dead or saturated")
+    plt.title(f"{run.variant}: share of units {word} on a fixed batch")
+    plt.xlabel(X_LABELS.get(opts.x, opts.x))
+
+
+@view("confusion", "confusion matrix")
+def draw_confusion(plt, runs: list[RunData], opts: ViewOptions) -> None:
+    """The selected run's latest confusion matrix: rows true class, columns predicted, cells % of the row,
+    lighter for more. A column that lights up everywhere is a class that eats the predictions."""
+    run = selected_run(runs, opts)
+    epoch, m = confusion_of(run.summary, run.snapshots) if run else (None, None)
+    if m is None:
+        plt.title("confusion matrix (none yet; add \"confusion\" to probes)")
+        return
+    k = len(m)
+    shares = row_shares(m)
+    for i, row in enumerate(shares):
+        for j, share in enumerate(row):
+            shade = HEAT[min(len(HEAT) - 1, int(share * len(HEAT)))]
+            plt.text(f"{round(100 * share):3d}", j, k - 1 - i, color="black", background=shade)
+    plt.xlim(-0.5, k - 0.5)
+    plt.ylim(-0.5, k - 0.5)
+    plt.xticks(list(range(k)), [str(c) for c in range(k)])
+    plt.yticks(list(range(k)), [str(k - 1 - c) for c in range(k)])
+    diag = sum(m[c][c] for c in range(k)) / max(1, sum(map(sum, m)))
+    when = f" epoch {epoch}" if epoch is not None else ""
+    plt.title(f"{run.variant}{when}: % of each true class (row) predicted as (column); acc {100 * diag:.1f}%")
+    plt.xlabel("predicted class")
+    plt.ylabel("true class")
+
+
+def _lr_points(run: RunData) -> tuple[list[float], list[float]]:
+    pts = [(r["lr"], r["train_loss"]) for r in run.records
+           if isinstance(r.get("lr"), (int, float)) and r["lr"] > 0 and isinstance(r.get("train_loss"), (int, float))
+           and math.isfinite(r["train_loss"])]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def _mark(plt, lr: Any, lo: float, hi: float, colour: str, label: str) -> None:
+    """A vertical marker at `lr` (from the untrusted summary) from `lo` to `hi`."""
+    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0:
+        plt.plot([lr, lr], [lo, hi], color=colour, marker="dot", label=f"{label} {lr:.2g}")
+
+
+@view("lrfind", "lr range test")
+def draw_lrfind(plt, runs: list[RunData], opts: ViewOptions) -> None:
+    """Loss against lr on a log axis, with the steepest descent and the divergence marked (hints only)."""
+    run = selected_run(runs, opts)
+    xs, ys = _lr_points(run) if run else ([], [])
+    if not xs:
+        plt.title("lr range test (no step yet)")
+        return
+    plt.xscale("log")
+    lo, hi = min(ys), min(max(ys), 1.5 * ys[0])  # the blow-up at the end would flatten the rest
+    plt.plot(xs, [min(y, hi) for y in ys], color=run.colour, marker="braille", label="loss")
+    _mark(plt, run.summary.get("steepest_lr"), lo, hi, "green", "steepest")
+    _mark(plt, run.summary.get("diverged_lr"), lo, hi, "red", "diverged")
+    plt.title(f"{run.variant}: loss vs lr (a hint: pick below the steepest fall, well below the divergence)")
+    plt.xlabel("learning rate (log)")
+    plt.ylabel("train loss (this step)")
