@@ -31,7 +31,12 @@ def plain_loop(cfg: RunConfig, data_dir) -> list[dict]:
     classify = d.kind == "classification"
     records = []
     for _ in range(cfg.epochs):
-        order = torch.argsort(d.train_y, stable=True) if cfg.order == "stratified" else (None if bs >= n else torch.randperm(n, generator=gen))
+        if cfg.order == "stratified":
+            order = torch.argsort(d.train_y, stable=True)
+        elif bs >= n:
+            order = None
+        else:  # a task that draws its own order (the polynomial replays its seed's DataLoader) is followed
+            order = d.shuffler.order(n) if d.shuffler is not None else torch.randperm(n, generator=gen)
         batches = reference.ordered_batches(d.train_x, d.train_y, bs, order)
         loss_sum, correct = reference.train_epoch(model, opt, loss_fn, batches, cpu, count_correct=classify)
         test_sum, test_correct = reference.eval_pass(model, loss_fn, [(d.test_x, d.test_y)], cpu, classify)
