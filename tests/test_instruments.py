@@ -94,6 +94,14 @@ def test_confusion_counts_the_test_set_and_its_diagonal_is_the_accuracy():
     assert m.trace().item() / m.sum().item() == pytest.approx(t.history[-1]["test_acc"])
 
 
+def test_confusion_from_the_trainers_own_evaluation_matches_a_pass_of_its_own():
+    t = digits(batch_size=64, epochs=1, probes=["confusion"])
+    t.run()
+    p = probe(t, Confusion)
+    y = t.data.test_y
+    assert torch.equal(p.matrix().view(-1), torch.bincount(y * 10 + p.predict(), minlength=100))
+
+
 def test_sorted_order_shows_one_column_eating_the_predictions():
     t = digits(batch_size=64, lr=0.01, epochs=1, order="stratified", probes=["confusion"])
     t.run()
