@@ -86,6 +86,8 @@ class Trainer:
         self._resume: dict[str, Any] | None = None  # a checkpoint to continue from (resume_from)
         self._partial: dict[str, Any] | None = None  # the interrupted epoch's order, position and sums
         self._inflight: tuple | None = None  # (start, order, first, losses, loss_sum, correct) of the step about to run
+        self.test_preds: torch.Tensor | None = None  # the last test evaluation's predicted classes (on the device)
+        self.eval_preds: torch.Tensor | None = None  # the last evaluation's (test or validation)
 
     # -- events -------------------------------------------------------------------------------
     def emit(self, event) -> None:
@@ -315,7 +317,7 @@ class Trainer:
     def evaluate(self, x, y) -> tuple[torch.Tensor, torch.Tensor]:
         """(summed loss, correct count) over a set, in chunks, on the device (no sync)."""
         self.model.eval()
-        totals, corrects = [], []
+        totals, corrects, preds = [], [], []
         chunk = MICRO_BATCH_CPU if self.device.type == "cpu" else EVAL_CHUNK
         for s in range(0, x.shape[0], chunk):
             xb, yb = x[s:s + chunk], y[s:s + chunk]
@@ -325,13 +327,16 @@ class Trainer:
                 out = self.model(xb)
                 totals.append(self.loss_fn(out, yb) * yb.shape[0])
             if self.classify:
-                corrects.append((out.argmax(1) == yb).sum())
+                preds.append(out.argmax(1))
+                corrects.append((preds[-1] == yb).sum())
+        self.eval_preds = torch.cat(preds) if preds else None
         return self._total(totals), self._total(corrects, torch.long)
 
     def _epoch_record(self, epoch: int, loss_sum, correct) -> dict[str, Any]:
         d = self.data
         vals = [loss_sum, correct.float()]
         test_loss, test_correct = self.evaluate(d.test_x, d.test_y)
+        self.test_preds = self.eval_preds
         vals += [test_loss, test_correct.float()]
         has_val = d.val_x is not None
         if has_val:

@@ -66,10 +66,12 @@ class ProbeContext:
     optimizer: Any  # torch.optim.Optimizer
     loss_fn: Callable
     clock: Callable[[], float]  # seconds of training so far (pauses left out)
+    test_preds: Callable[[], Any] = lambda: None  # the epoch's test predictions, from the trainer's own evaluation
 
     @classmethod
     def of(cls, trainer) -> ProbeContext:
-        return cls(trainer.model, trainer.data, trainer.cfg, trainer.device, trainer.optimizer, trainer.loss_fn, trainer.elapsed)
+        return cls(trainer.model, trainer.data, trainer.cfg, trainer.device, trainer.optimizer, trainer.loss_fn,
+                   trainer.elapsed, lambda: trainer.test_preds)
 
 
 class ContextProbe(Probe):

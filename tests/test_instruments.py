@@ -94,6 +94,14 @@ def test_confusion_counts_the_test_set_and_its_diagonal_is_the_accuracy():
     assert m.trace().item() / m.sum().item() == pytest.approx(t.history[-1]["test_acc"])
 
 
+def test_confusion_from_the_trainers_own_evaluation_matches_a_pass_of_its_own():
+    t = digits(batch_size=64, epochs=1, probes=["confusion"])
+    t.run()
+    p = probe(t, Confusion)
+    y = t.data.test_y
+    assert torch.equal(p.matrix().view(-1), torch.bincount(y * 10 + p.predict(), minlength=100))
+
+
 def test_sorted_order_shows_one_column_eating_the_predictions():
     t = digits(batch_size=64, lr=0.01, epochs=1, order="stratified", probes=["confusion"])
     t.run()
@@ -169,3 +177,24 @@ def test_show_and_export_carry_the_confusion_matrix_and_sharpness(cli, runs_dir,
     metrics = list(csv.DictReader((out / f"{run.name}.csv").open()))
     assert float(metrics[0]["sharpness"]) > 0  # the first epoch is always measured
     assert {"update_ratio_0", "update_ratio_1", "dead_units_0"} <= set(metrics[0])
+
+
+def test_views_for_adds_the_view_of_each_instrument_the_probes_turn_on():
+    from dltui.tui.viewkit import views_for
+
+    assert views_for(("loss",), ["sharpness", "class_acc", "sharpness", "confusion"]) == ("loss", "sharpness", "confusion")
+    assert views_for(("loss", "sharpness"), ("sharpness",)) == ("loss", "sharpness")
+    assert views_for(("loss",), "not a list") == ("loss",)  # a config read back from disk is untrusted
+
+
+def test_the_edge_of_stability_preset_runs_offline(cli, runs_dir):
+    from dltui.core import presets
+
+    p = presets.load("edge-of-stability")
+    assert [cfg.lr for _, cfg in p.configs()] == [0.6, 0.8, 1.0]
+    assert all(cfg.batch_size == "full" and "sharpness" in cfg.probes and cfg.task == "digits" for _, cfg in p.configs())
+    result = cli("run", "edge-of-stability", "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    for run in runs_dir.iterdir():
+        first = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
+        assert first["sharpness"] > 0
