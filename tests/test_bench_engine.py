@@ -23,6 +23,7 @@ def plain_loop(cfg: RunConfig, data_dir) -> list[dict]:
     opt = (torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, foreach=True) if cfg.optimizer == "sgd"
            else torch.optim.Adam(model.parameters(), lr=cfg.lr, foreach=True))
     gen = torch.Generator().manual_seed(cfg.seed)
+    perm = d.shuffler.order if d.shuffler is not None else lambda n: torch.randperm(n, generator=gen)  # a task's own order
     n = d.n_train
     bs = n if cfg.batch_size == "full" else cfg.batch_size
     classify = d.kind == "classification"
@@ -30,7 +31,7 @@ def plain_loop(cfg: RunConfig, data_dir) -> list[dict]:
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
-        order = torch.argsort(d.train_y, stable=True) if cfg.order == "stratified" else (None if bs >= n else torch.randperm(n, generator=gen))
+        order = torch.argsort(d.train_y, stable=True) if cfg.order == "stratified" else (None if bs >= n else perm(n))
         for start in range(0, n, bs):
             if bs >= n:
                 xb, yb = d.train_x, d.train_y
