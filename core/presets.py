@@ -17,7 +17,7 @@ from .config import FIELDS, RunConfig, build_config, check_value, tomllib, unkno
 from .errors import BadInput
 from .present import VIEW_NAMES
 
-PRESET_KEYS = ("name", "title", "description", "shows", "seeds", "views", "base", "variants", "sweep")
+PRESET_KEYS = ("name", "title", "description", "shows", "seeds", "views", "focus", "base", "variants", "sweep")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]*$")
 
 
@@ -43,6 +43,7 @@ class Preset:
     variants: tuple[Variant, ...]
     source: str = ""
     sweep: dict[str, list[Any]] = field(default_factory=dict)
+    focus: str = ""  # the variant a one-run view shows first: the one that shows the effect (default: the last)
 
     def configs(self, overrides: dict[str, Any] | None = None) -> list[tuple[str, RunConfig]]:
         """(variant name, resolved config) for every variant, with `--set` overrides applied last."""
@@ -131,7 +132,11 @@ def parse(text: str, source: str) -> Preset:
     sweep = _sweep(data, source)
     if sweep:
         variants = _expand(variants, sweep)
-    preset = Preset(name, title, description.strip(), shows, seeds, tuple(views), base, tuple(variants), source, sweep)
+    focus = _need_str(data, "focus", source, default="")
+    if focus and focus not in [v.name for v in variants]:
+        raise BadInput(f"{source}: focus = \"{focus}\" is not a variant; use one of {', '.join(v.name for v in variants)}")
+    preset = Preset(name, title, description.strip(), shows, seeds, tuple(views), base, tuple(variants), source, sweep,
+                    focus)
     preset.configs()  # every variant resolves, or BadInput names the first bad one
     return preset
 

@@ -32,9 +32,15 @@ def test_basic_views_are_registered_and_unknown_ones_skipped():
     assert known_views(["loss", "no_such_view", "function", "accuracy"]) == ["loss", "function", "accuracy"]
 
 
-def test_loss_view_draws_every_run_with_a_legend():
-    out = _draw("loss", _runs(), ViewOptions())
-    assert "lr=0.1" in out and "lr=0.01" in out
+def _rgb(colour) -> str:
+    return "38;2;%d;%d;%d" % colour
+
+
+def test_loss_view_draws_every_run_in_its_colour_and_no_legend_on_the_lines():
+    runs = _runs()
+    out = _draw("loss", runs, ViewOptions())
+    assert runs[0].colour != runs[1].colour and _rgb(runs[0].colour) in out and _rgb(runs[1].colour) in out
+    assert "lr=0.1" not in out  # the runs table's coloured rows are the key
     assert "train" in out and "test" in out  # the title tells the markers apart
 
 
@@ -58,7 +64,7 @@ def test_accuracy_view_draws_percentages():
 def test_function_view_shows_the_selected_run():
     runs = _runs()
     out = _draw("function", runs, ViewOptions(selected=runs[0].run_id))
-    assert "lr=0.1: learned vs target" in out and "epoch 12" in out and "target" in out
+    assert "lr=0.1: target (red), learned at epoch 12" in out
     assert "no snapshot yet" in _draw("function", [RunData("r", "a")], ViewOptions())
 
 
@@ -107,3 +113,40 @@ def test_form_bad_values_say_why(key, text, why):
     with pytest.raises(BadInput, match=why) as e:
         parse_field(key, text)
     assert not str(e.value).startswith("--set")
+
+
+def test_runs_that_differ_in_one_number_are_coloured_along_a_sequential_scale():
+    from dltui.core.present import PALETTE, run_colours, sequential
+
+    sweep = [{"lr": lr, "epochs": 5} for lr in (0.1, 0.001, 0.01)]
+    assert run_colours(sweep) == [sequential(1.0), sequential(0.0), sequential(0.5)]  # by value, not by order
+    mixed = [{"lr": 0.1, "optimizer": "sgd"}, {"lr": 0.01, "optimizer": "adam"}, {"lr": 0.1, "optimizer": "adam"}]
+    assert run_colours(mixed) == list(PALETTE[:3])
+    assert len(set(PALETTE)) == len(PALETTE)
+
+
+def test_a_long_title_is_cut_with_an_ellipsis_not_dropped():
+    from dltui.tui.viewkit import Fitted
+
+    plt.clear_figure()
+    plt.plotsize(40, 10)
+    fitted = Fitted(plt, 40)
+    fitted.plot([1, 2], [1, 2])
+    fitted.title("the essential part first, then details nobody must lose the plot for")
+    assert "the essential part first" in plt.build() and "…" in plt.build()
+
+
+def test_one_run_that_blew_up_does_not_set_the_loss_axis():
+    ok = [RunData(f"r{i}", f"v{i}", records=[{"epoch": e, "train_loss": 2.3 / e} for e in range(1, 6)]) for i in range(3)]
+    bad = RunData("b", "bad", records=[{"epoch": e, "train_loss": 10.0 ** e} for e in range(1, 6)])
+    out = _draw("loss", ok + [bad], ViewOptions())
+    assert "▲ above 2.3" in out and "100000" not in out
+
+
+def test_a_preset_names_the_run_with_the_lesson_and_a_wrong_name_is_refused():
+    from dltui.core.presets import load, parse
+
+    assert load("mnist-stratified").focus == "stratified"
+    text = 'name = "p"\nfocus = "nope"\n[base]\ntask = "polynomial"\n[[variants]]\nname = "a"\n'
+    with pytest.raises(BadInput, match='focus = "nope" is not a variant; use one of a'):
+        parse(text, "p.toml")

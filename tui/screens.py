@@ -21,6 +21,8 @@ MORE_KEYS = (
     ("tab", "next widget (presets, form, runs table)"),
     ("ctrl+c, ctrl+q", "quit from anywhere (running runs end interrupted)"),
 )
+HELP = {"next_run": "next run: the one the one-run views show (function, gradient norms, regions, classes)",
+        "past": "past runs: open, overlay, export saved runs", "log": "log / linear y-axis", "next_view": "next view"}
 SMOOTHING = (0.0, 0.6, 0.9, 0.97)  # m cycles through these
 PAST_VIEWS = ("loss", "accuracy")
 
@@ -32,7 +34,7 @@ class HelpScreen(ModalScreen):
 
     def __init__(self, bindings: list[Binding]):
         super().__init__()
-        self.keys = [(b.key_display or b.key, b.description) for b in bindings if b.show]
+        self.keys = [(b.key_display or b.key, HELP.get(b.action, b.description)) for b in bindings]
 
     def compose(self) -> ComposeResult:
         t = Text()
@@ -46,7 +48,8 @@ class HelpScreen(ModalScreen):
                  "e: PNG+CSV of the runs to ./exports/<time>/. R: same config again. i: run card.\n"
                  "In past runs: space marks, enter overlays, e exports the marked runs.",
                  style="dim")
-        yield Static(t, id="help-text")
+        with VerticalScroll(id="help-box"):
+            yield Static(t, id="help-text")
 
 
 class RunCardScreen(ModalScreen):

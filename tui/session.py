@@ -12,7 +12,7 @@ from ..core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
 from ..core.present import best_epoch, fmt, pct
 from ..core.runner import RunPlan
 from ..core.worker import WorkerDone
-from .viewkit import RunData
+from .viewkit import RunData, colour_runs
 
 LIVE = ("queued", "starting", "running")
 
@@ -36,6 +36,7 @@ class Batch:
             p.variant: RunData(run_id="", variant=p.variant, config=p.config.to_dict(), status="queued", index=i)
             for i, p in enumerate(plans)
         }
+        colour_runs(self.list())
         self.progress: dict[str, Progress] = {}
         self.reasons: dict[str, str] = {}
         self.done = False

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..core import present
-from ..core.present import PALETTE, VIEW_NAMES
+from ..core.present import MARKERS, PALETTE, VIEW_NAMES, run_colours
 
 MAX_POINTS = 1000
+TITLE_MARGIN = 8  # plotext drops a title longer than its plot's width less about 7
 
 
 @dataclass
@@ -27,11 +28,25 @@ class RunData:
     records: list[dict[str, Any]] = field(default_factory=list)  # metrics.jsonl lines
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # {"epoch", "kind", ...}
     summary: dict[str, Any] = field(default_factory=dict)
-    index: int = 0  # position in the preset: picks the colour
+    index: int = 0  # position in the preset: picks the colour, unless `tint` is set
+    tint: Any = None  # the colour given by colour_runs (by the swept value)
 
     @property
     def colour(self):
-        return PALETTE[self.index % len(PALETTE)]
+        return self.tint if self.tint is not None else PALETTE[self.index % len(PALETTE)]
+
+    @property
+    def marker(self) -> str:
+        """A point marker: the second channel that tells apart runs of similar colours."""
+        return MARKERS[self.index % len(MARKERS)]
+
+
+def colour_runs(runs: list[RunData]) -> list[RunData]:
+    """Give the runs their colours together: by the swept value where they differ in one number (see
+    core.present.run_colours), else one hue each in order."""
+    for run, colour in zip(runs, run_colours([r.config for r in runs])):
+        run.tint = colour
+    return runs
 
 
 @dataclass
@@ -100,5 +115,30 @@ def run_datas(infos: list) -> list[RunData]:  # infos: dltui.core.store.RunInfo
             variant = f"{variant} {info.run_id[9:15]}"
         out.append(RunData(info.run_id, variant, info.config, info.state, info.metrics(), info.snapshots(),
                            info.summary, index=n))
-    return out
+    return colour_runs(out)
 
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` in at most `width` characters, cut at the end with '…' (the essential part goes first)."""
+    return text if len(text) <= width else text[:max(0, width - 1)] + "…"
+
+
+class Fitted:
+    """The plot as a drawer sees it: every call goes to plotext, but a title is cut to the plot's width with
+    '…' (plotext drops a title wider than its plot without a word). Subplots get their share of the width."""
+
+    def __init__(self, plt, width: int):
+        self.plt = plt
+        self.width = width
+        self.columns = 1
+
+    def subplots(self, rows: int, cols: int):
+        self.columns = max(1, cols)
+        return self.plt.subplots(rows, cols)
+
+    def title(self, text: str):
+        return self.plt.title(shorten(text, self.width // self.columns - TITLE_MARGIN))
+
+    def __getattr__(self, name: str):
+        return getattr(self.plt, name)
