@@ -34,7 +34,7 @@ def view_plots(run, log: bool = False) -> list[str]:
         plt.clear_figure()
         plt.plotsize(*terminal_plot_size())
         plt.theme("clear")
-        VIEWS[name][1](Fitted(plt, terminal_plot_size()[0]), [data], ViewOptions(log=log, selected=run.run_id))
+        VIEWS[name][1](Fitted(plt, *terminal_plot_size()), [data], ViewOptions(log=log, selected=run.run_id))
         out.append(plt.build())
     return out
 

@@ -27,7 +27,8 @@ X_AXES = tuple(X_LABELS)  # the x-axes a curve can be drawn against, in the orde
 # the points of runs that share a hue.
 PALETTE = ((51, 187, 238), (238, 119, 51), (0, 153, 136), (238, 51, 119), (204, 187, 68), (68, 119, 170),
            (187, 187, 187), (170, 68, 153), (153, 153, 51), (136, 204, 238))
-MARKERS = ("●", "■", "▲", "◆", "✚", "✖", "▼", "★", "○", "□")
+# ASCII: a terminal draws ● ■ ▲ at one or two cells depending on its locale, which shifts the rest of the row.
+MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&", "=", "$")
 # A sequential scale, blue to yellow, like viridis but without its darkest end (it vanishes on a dark
 # background): for runs that differ in one number (a learning-rate sweep), epochs of one run, layers.
 SEQUENTIAL = ((100, 120, 240), (40, 165, 210), (40, 190, 130), (150, 215, 70), (253, 231, 37))

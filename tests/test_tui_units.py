@@ -140,7 +140,7 @@ def test_one_run_that_blew_up_does_not_set_the_loss_axis():
     ok = [RunData(f"r{i}", f"v{i}", records=[{"epoch": e, "train_loss": 2.3 / e} for e in range(1, 6)]) for i in range(3)]
     bad = RunData("b", "bad", records=[{"epoch": e, "train_loss": 10.0 ** e} for e in range(1, 6)])
     out = _draw("loss", ok + [bad], ViewOptions())
-    assert "▲ above 2.3" in out and "100000" not in out
+    assert "^ above 2.3" in out and "100000" not in out
 
 
 def test_a_preset_names_the_run_with_the_lesson_and_a_wrong_name_is_refused():

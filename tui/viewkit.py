@@ -128,17 +128,41 @@ class Fitted:
     """The plot as a drawer sees it: every call goes to plotext, but a title is cut to the plot's width with
     '…' (plotext drops a title wider than its plot without a word). Subplots get their share of the width."""
 
-    def __init__(self, plt, width: int):
+    def __init__(self, plt, width: int, height: int = 20):
         self.plt = plt
-        self.width = width
+        self.width, self.height = width, height
         self.columns = 1
 
     def subplots(self, rows: int, cols: int):
         self.columns = max(1, cols)
         return self.plt.subplots(rows, cols)
 
+    def subplot(self, row: int, col: int) -> "Fitted":
+        """One panel, to draw on (plotext's figure-level calls do not reach the active panel in textual-plotext)."""
+        return Fitted(self.plt.subplot(row, col), self.width // self.columns, self.height)
+
     def title(self, text: str):
         return self.plt.title(shorten(text, self.width // self.columns - TITLE_MARGIN))
 
     def __getattr__(self, name: str):
         return getattr(self.plt, name)
+
+
+def decade_ticks(plt, axis: str, values: list[float]) -> None:
+    """Ticks at whole powers of ten on an axis that holds log10 values, labelled 1e-4 ... 1 ... 1e+02."""
+    lo, hi = math.floor(min(values)), math.ceil(max(values))
+    step = max(1, (hi - lo) // 6)
+    ticks = list(range(lo, hi + 1, step))
+    (plt.xticks if axis == "x" else plt.yticks)(ticks, [power_of_ten(t) for t in ticks])
+
+
+def power_of_ten(exponent: int) -> str:
+    """10**exponent as a tick reads it: 0.01, 0.1, 1, 10, 100 near 1, else 1e-4, 1e+03."""
+    return f"{10.0 ** exponent:g}" if -2 <= exponent <= 2 else f"1e{exponent:+03d}"
+
+
+def robust_top(peaks: list[float]) -> float:
+    """The top of a y-axis over lines whose highest points are `peaks`: the highest peak within 3x the median
+    peak, so that one run that blew up (a loss of 412 among losses of 2) cannot squash the others to the floor."""
+    middle = sorted(peaks)[len(peaks) // 2]
+    return max([p for p in peaks if p <= 3 * middle] or peaks)

@@ -10,23 +10,16 @@ from dataclasses import replace
 
 from ...core.present import RAW_COLOUR, TARGET_COLOUR, X_LABELS, sequential
 from ...core.smoothing import ema
-from ..viewkit import RunData, ViewOptions, decimate, selected_run, series, snapshots_of, view
+from ..viewkit import RunData, ViewOptions, decimate, robust_top, selected_run, series, snapshots_of, view
 
 POINTS = 150  # per line: more than a plot's braille columns; plotext's build time grows with it
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
-OFF_SCALE = "▲"  # a point above the top of the axis, drawn at the top edge
+OFF_SCALE = "^"  # a point above the top of the axis, drawn at the top edge (ASCII: see core.present.MARKERS)
 
 
 def _same(run: RunData, a: str, b: str) -> bool:
     """True when two metrics are the same numbers in every record (the polynomial's test set is its train set)."""
     return all(r.get(a) == r.get(b) for r in run.records)
-
-
-def robust_top(peaks: list[float]) -> float:
-    """The top of a y-axis over lines whose highest points are `peaks`: the highest peak within 3x the median
-    peak, so that one run that blew up (a loss of 412 among losses of 2) cannot squash the others to the floor."""
-    middle = sorted(peaks)[len(peaks) // 2]
-    return max([p for p in peaks if p <= 3 * middle] or peaks)
 
 
 def _lines(runs: list[RunData], opts: ViewOptions, metric: str) -> list[tuple[RunData, str, list, list]]:
