@@ -7,7 +7,7 @@ import pytest
 from dltui.core import runner
 from dltui.core.errors import BadInput
 from dltui.core.worker import WorkerDone
-from dltui.tui.form import form_keys, initial_values, parse_field
+from dltui.tui.form import form_keys, initial_values, parse_field, variants_hint
 from dltui.tui.plots import known_views
 from dltui.tui.session import Batch
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
@@ -95,10 +95,20 @@ def test_batch_worker_death_fails_live_runs_and_stop_skips_queued():
 def test_form_shows_the_knobs_and_the_shared_values():
     preset = toy_preset()
     keys = form_keys(preset)
-    assert keys[:3] == ["lr", "batch_size", "epochs"] and "hidden" in keys and "n_samples" in keys
+    assert keys[:4] == ["task", "lr", "batch_size", "epochs"] and "hidden" in keys and "n_samples" in keys
+    assert "activation" not in keys  # a linear model has nothing to activate
     init = initial_values(preset, keys)
-    assert init["epochs"] == ("20", "") and init["hidden"] == ("[]", "")
-    assert init["lr"] == ("", "per variant: 0.1 | 0.01")
+    assert init["epochs"] == ("20", "") and init["hidden"] == ("[]", "") and init["task"] == ("polynomial", "")
+    assert init["lr"] == ("", "2 values ↓") and variants_hint(preset, keys) == "lr: 0.1 | 0.01"
+
+
+def test_form_lists_every_per_variant_value_in_full_and_hides_what_the_task_ignores():
+    from dltui.core.presets import load
+
+    sweep = load("adam-vs-sgd")
+    assert "lr: 1.0 | 0.1 | 0.01 | 0.001 | 0.0003 | 0.0001" in variants_hint(sweep, form_keys(sweep))
+    keys = form_keys(load("gradcheck"))
+    assert "lr" not in keys and "optimizer" not in keys and "momentum" not in keys and "seed" in keys
 
 
 @pytest.mark.parametrize("key,text,value", [("lr", "0.5", 0.5), ("batch_size", "full", "full"),
