@@ -49,12 +49,13 @@ def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None
 def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: float) -> str:
     import plotext as plt
 
-    from .core.present import PALETTE, RAW_COLOUR, X_LABELS, series, terminal_plot_size
+    from .core.present import RAW_COLOUR, X_LABELS, run_colours, series, terminal_plot_size
     from .core.smoothing import ema
 
     plt.clear_figure()
     plt.plotsize(*terminal_plot_size())
-    curves = [(names[i.run_id], PALETTE[n % len(PALETTE)], *series(records[i.run_id], metric, x)) for n, i in enumerate(infos)]
+    colours = run_colours([i.config for i in infos])  # the lab's colours for the same runs
+    curves = [(names[i.run_id], c, *series(records[i.run_id], metric, x)) for i, c in zip(infos, colours)]
     if smooth > 0:  # every raw curve first, so that no raw curve hides a smoothed one
         for _, _, xs, ys in curves:
             _plot(plt, xs, ys, log, colour=RAW_COLOUR)

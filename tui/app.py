@@ -518,7 +518,8 @@ def status_line(app: LabApp) -> Text:
         t.append(f"{b.preset}: {state}, {ended}/{len(b.runs)} runs ended", style="cyan" if b.live else "")
     else:
         t.append(f"{app.preset.name}: press r to run {len(app.preset.variants)} runs")
-    t.append(f"   x: {X_LABELS[app.opts.x]}  y: {'log' if app.opts.log else 'linear'}", style="dim")
+    # The y-axis is named only when l has made it log: views with their own log axes say so in their titles.
+    t.append(f"   x: {X_LABELS[app.opts.x]}" + ("  y: log" if app.opts.log else ""), style="dim")
     if app.opts.smooth:
         t.append(f"  smoothed {app.opts.smooth:g}", style="dim")
     return t

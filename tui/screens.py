@@ -8,7 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ..core.present import X_AXES, fmt, pct
+from ..core.present import X_AXES, fmt, pct, run_label
 from ..core.presets import Preset
 from ..core.runcard import run_card  # the same card as `dltui show`'s
 from ..core.store import RunInfo, RunStore
@@ -74,6 +74,7 @@ class PastRunsScreen(Screen):
         Binding("enter", "open", "open/overlay", priority=True),
         Binding("l", "log", "log y"),
         Binding("x", "xaxis", "x-axis"),
+        Binding("v", "next_view", "view"),
         Binding("m", "smooth", "smooth"),
         Binding("e", "export", "export"),
         Binding("i", "card", "card"),
@@ -90,6 +91,7 @@ class PastRunsScreen(Screen):
         self.marked: list[str] = []
         self.opts = ViewOptions()
         self.shown: list[RunData] = []
+        self.keyed: list[str] = []  # the rows whose mark cell shows their run's colour
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -152,6 +154,11 @@ class PastRunsScreen(Screen):
             return
         ids = self.marked or [table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value]
         self.shown = run_datas([self.infos[i] for i in ids])
+        for run_id in self.keyed:  # the colour of each run shown, in its row: the key to the lines
+            table.update_cell(run_id, "mark", "✓" if run_id in self.marked else "")
+        for run_id, run in zip(ids, self.shown):
+            table.update_cell(run_id, "mark", run_label("✓" if run_id in self.marked else "", run.colour))
+        self.keyed = list(ids)
         first = self.infos[ids[0]].status.get("preset", "")
         views = self.views.get(first, PAST_VIEWS)
         await self.query_one(PlotPanel).show(views if len(ids) == 1 else [v for v in views if v in PAST_VIEWS] or PAST_VIEWS)
@@ -159,6 +166,11 @@ class PastRunsScreen(Screen):
 
     def action_log(self) -> None:
         self.opts.log = not self.opts.log
+        self.redraw()
+
+    def action_next_view(self) -> None:
+        """The next plot, where one is shown at a time (a short terminal)."""
+        self.query_one(PlotPanel).cycle()
         self.redraw()
 
     def action_xaxis(self) -> None:
