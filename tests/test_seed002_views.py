@@ -24,14 +24,14 @@ def grad_run() -> RunData:
 
 def test_grad_norm_draws_one_line_per_layer_on_a_log_axis():
     out = draw("grad_norm", [grad_run()])
-    assert "sigmoid: layer 1/3 = 2e-08" in out
+    assert "sigmoid layer 1/3 = 2e-08" in out
     assert "1e-09" in out and "0.1" in out  # decades on the y axis
 
 
 def test_grad_norm_shows_the_first_run_and_the_selected_one_side_by_side_on_one_scale():
     relu = RunData("id-relu", "relu-kaiming", records=[{"epoch": e, "grad_norm": [0.5, 0.4, 0.3]} for e in range(1, 6)])
     out = draw("grad_norm", [grad_run(), RunData("id-x", "sigmoid-xavier"), relu], selected="id-relu")
-    assert "sigmoid: layer 1/3 = 2e-08" in out and "relu-kaiming: layer 1/3 = 2e+00" in out
+    assert "sigmoid layer 1/3 = 2e-08" in out and "relu-kaiming layer 1/3 = 2e+00" in out
     assert "sigmoid-xavier" not in out
     assert out.count("1e-09") == 2  # both panels span the same decades
 

@@ -21,7 +21,7 @@ MORE_KEYS = (
     ("tab", "next widget (presets, form, runs table)"),
     ("ctrl+c, ctrl+q", "quit from anywhere (running runs end interrupted)"),
 )
-HELP = {"next_run": "next run: the one the one-run views show (function, gradient norms, regions, classes)",
+HELP = {"next_run": "next run: the one that one-run views show",
         "past": "past runs: open, overlay, export saved runs", "log": "log / linear y-axis", "next_view": "next view"}
 SMOOTHING = (0.0, 0.6, 0.9, 0.97)  # m cycles through these
 PAST_VIEWS = ("loss", "accuracy")

@@ -62,7 +62,7 @@ def draw_lr_curve(plt, runs: list[RunData], opts: ViewOptions) -> None:
         return
     optimizers = sorted(set(points) | {opt for opt, _ in bad})
     finite = [y for pts in points.values() for _, y, _ in pts]
-    top = robust_top(finite) if finite else math.log(10)
+    top = _top(runs, finite)
     ylog = opts.log and all(y > 0 for y in finite)
     fy = (lambda y: math.log10(y)) if ylog else (lambda y: y)
     xs_all: list[float] = []
@@ -78,6 +78,20 @@ def draw_lr_curve(plt, runs: list[RunData], opts: ViewOptions) -> None:
         ("  grey: running" if any(p[2] for pts in points.values() for p in pts) else "")
     plt.title(f"final loss vs lr: {key}{notes}")
     plt.xlabel("learning rate (log scale)" + ("; final train loss (log)" if ylog else "; y: final train loss"))
+
+
+def _top(runs: list[RunData], finals: list[float]) -> float:
+    """The y-axis top: the highest final loss not above 1.5x where the runs typically started (a final loss
+    above that blew up, and would squash the others); ln 10 (chance on ten classes) before any."""
+    starts = sorted(r.records[0]["train_loss"] for r in runs if r.records and _finite(r.records[0].get("train_loss")))
+    if not finals:
+        return math.log(10)
+    limit = 1.5 * starts[len(starts) // 2] if starts else robust_top(finals)
+    return max([f for f in finals if f <= limit] or finals)
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
 
 
 def _optimizer_points(plt, pts: list[tuple[float, float, bool]], gone: list[float], colour, mark: str, top: float,

@@ -70,8 +70,8 @@ def _layers(plt, run: RunData, layers: list[tuple[list, list]], opts: ViewOption
         if xs:
             plt.plot(xs, [math.log10(y) for y in ys], color=sequential(i / max(1, n - 1)), marker="braille")
     first, last = layers[0][1], layers[-1][1]
-    ratio = f": layer 1/{n} = {first[-1] / last[-1]:.0e}" if first and last else ""
-    plt.title(f"{run.variant}{ratio}, layer 1 blue → {n} yellow")
+    ratio = f" layer 1/{n} = {first[-1] / last[-1]:.0e}" if first and last else ""
+    plt.title(f"{run.variant}{ratio}; 1 blue → {n} yellow")
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
 
 
