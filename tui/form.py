@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
@@ -22,7 +23,7 @@ from ..core.presets import Preset
 ALWAYS = ("task", "lr", "batch_size", "epochs", "optimizer", "momentum", "seed")
 # Keys a task never reads: the gradient tests train nothing.
 IGNORED = {"gradcheck": ("lr", "batch_size", "epochs", "optimizer", "momentum")}
-IF_USED = ("hidden", "activation", "dropout", "weight_decay", "init", "order", "train_size", "val_fraction",
+IF_USED = ("model", "hidden", "activation", "dropout", "weight_decay", "init", "order", "train_size", "val_fraction",
            "early_stop_patience", "normalize", "n_samples", "dataset", "device")
 
 
@@ -96,6 +97,10 @@ class FieldValidator(Validator):
 
 class ParamForm(Vertical):
     """One labelled input per key; `overrides()` and `errors()` read it back."""
+
+    # While a field has the focus, letters are typed into it and the footer hides the one-letter keys: it
+    # shows the way back to them instead (enter runs, as ? says).
+    BINDINGS = [Binding("escape", "app.leave_field", "leave field")]
 
     def __init__(self, preset: Preset, **kw):
         super().__init__(**kw)
