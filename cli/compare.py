@@ -51,12 +51,13 @@ def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: 
     import plotext as plt
 
     from .core.decimate import decimated
-    from .core.present import PALETTE, RAW_COLOUR, X_LABELS, terminal_plot_size
+    from .core.present import RAW_COLOUR, X_LABELS, run_colours, terminal_plot_size
 
     plt.clear_figure()
     plt.plotsize(*terminal_plot_size())
     # Thinned out as the lab's live views are (min/max buckets, core.decimate); smoothed before thinning.
-    curves = [(names[i.run_id], PALETTE[n % len(PALETTE)], records[i.run_id]) for n, i in enumerate(infos)]
+    colours = run_colours([i.config for i in infos])  # the lab's colours for the same runs
+    curves = [(names[i.run_id], c, records[i.run_id]) for i, c in zip(infos, colours)]
     if smooth > 0:  # every raw curve first, so that no raw curve hides a smoothed one
         for _, _, recs in curves:
             _plot(plt, *decimated(recs, metric, x, log), colour=RAW_COLOUR)

@@ -17,7 +17,7 @@ def view_plots(run, log: bool = False) -> list[str]:
 
     from .core import presets
     from .core.errors import BadInput
-    from .tui.viewkit import VIEWS, ViewOptions, run_datas, views_for
+    from .tui.viewkit import VIEWS, Fitted, ViewOptions, run_datas, views_for
     from .tui.views import load_all
 
     load_all()
@@ -38,7 +38,7 @@ def view_plots(run, log: bool = False) -> list[str]:
         plt.clear_figure()
         plt.plotsize(*terminal_plot_size())
         plt.theme("clear")
-        VIEWS[name][1](plt, [data], ViewOptions(log=log, selected=run.run_id))
+        VIEWS[name][1](Fitted(plt, *terminal_plot_size()), [data], ViewOptions(log=log, selected=run.run_id))
         out.append(plt.build())
     return out
 

@@ -11,10 +11,11 @@ import io
 import warnings
 from typing import Any, Optional, Sequence
 
-from .present import X_LABELS, series
+from .present import PALETTE, TARGET_COLOUR, X_LABELS, hex_colour, run_colours, sequential, series
 from .smoothing import ema
 
-CURVES = (("train", "C0"), ("test", "C3"), ("val", "C2"))
+# The lab's colours (core.present), so that a run reads the same in a figure as on the screen.
+CURVES = (("train", hex_colour(PALETTE[0])), ("test", hex_colour(PALETTE[1])), ("val", hex_colour(PALETTE[2])))
 RAW_ALPHA = 0.25
 
 
@@ -90,13 +91,14 @@ def function_figure(run):
     snaps = [s for s in run.snapshots() if s.get("kind") == "function"]
     if not snaps:
         return None
-    from matplotlib import colormaps
-
     fig, (ax,) = _new_figure(1)
-    cmap = colormaps["viridis"]
     for i, s in enumerate(snaps):
-        ax.plot(s["x"], s["learned"], color=cmap(i / max(1, len(snaps) - 1)), linewidth=1.4, label=f"learned, epoch {s['epoch']}")
-    ax.plot(snaps[0]["x"], snaps[0]["target"], color="black", linestyle="--", linewidth=2, label="target")
+        colour = hex_colour(sequential(i / max(1, len(snaps) - 1)))
+        ax.plot(s["x"], s["learned"], color=colour, linewidth=1.4, label=f"learned, epoch {s['epoch']}")
+    target = snaps[0]["target"]
+    ax.plot(snaps[0]["x"], target, color=hex_colour(TARGET_COLOUR), linestyle="--", linewidth=2, label="target")  # on top
+    pad = 0.15 * ((max(target) - min(target)) or 1.0)
+    ax.set_ylim(min(target) - pad, max(target) + pad)  # an early, wild curve leaves at the edge
     _decorate(ax, None, "y", f"{label(run)}: learned vs target function", "linear")
     ax.set_xlabel("x")
     return fig
@@ -105,14 +107,15 @@ def function_figure(run):
 def compare_figure(runs: Sequence[Any], metric: str, x: str = "epoch", smooth: float = 0.0):
     """One metric of several runs overlaid, linear and log scale side by side. None unless two have data."""
     names = labels(runs)
-    data = [(names[r.run_id], series(r.metrics(), metric, x)) for r in runs]
-    data = [(name, xy) for name, xy in data if xy[1]]
+    colours = run_colours([r.config for r in runs])
+    data = [(names[r.run_id], hex_colour(c), series(r.metrics(), metric, x)) for r, c in zip(runs, colours)]
+    data = [(name, c, xy) for name, c, xy in data if xy[1]]
     if len(data) < 2:
         return None
     fig, axes = _new_figure(2)
     for ax, scale in zip(axes, ("linear", "log")):
-        for i, (name, (xs, ys)) in enumerate(data):
-            plot_line(ax, xs, ys, f"C{i % 10}", name, smooth)
+        for name, colour, (xs, ys) in data:
+            plot_line(ax, xs, ys, colour, name, smooth)
         _decorate(ax, x, metric.replace("_", " "), f"{scale} scale", scale)
     presets = {r.status.get("preset", "") for r in runs}
     fig.suptitle((f"{presets.pop()}: " if len(presets) == 1 else "") + f"{metric.replace('_', ' ')} of {len(data)} runs")

@@ -19,7 +19,7 @@ from .errors import BadInput
 from .present import VIEW_NAMES
 
 MAX_RUNS = 1000  # a sweep that makes more runs than this is refused unless asked for (`dltui run --yes`)
-PRESET_KEYS = ("name", "title", "description", "shows", "seeds", "views", "base", "variants", "sweep")
+PRESET_KEYS = ("name", "title", "description", "shows", "seeds", "views", "focus", "base", "variants", "sweep")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]*$")
 
 
@@ -45,6 +45,7 @@ class Preset:
     variants: tuple[Variant, ...]
     source: str = ""
     sweep: dict[str, list[Any]] = field(default_factory=dict)
+    focus: str = ""  # the variant a one-run view shows first: the one that shows the effect (default: the last)
 
     def configs(self, overrides: dict[str, Any] | None = None) -> list[tuple[str, RunConfig]]:
         """(variant name, resolved config) for every variant, with `--set` overrides applied last."""
@@ -139,7 +140,11 @@ def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
             raise BadInput(f"{source}: the sweep makes {n_runs:,} runs, more than the {max_runs:,} run without asking; "
                            f"shorten its lists, or pass --yes to run them all")
         variants = _expand(variants, sweep)
-    preset = Preset(name, title, description.strip(), shows, seeds, tuple(views), base, tuple(variants), source, sweep)
+    focus = _need_str(data, "focus", source, default="")
+    if focus and focus not in [v.name for v in variants]:
+        raise BadInput(f"{source}: focus = \"{focus}\" is not a variant; use one of {', '.join(v.name for v in variants)}")
+    preset = Preset(name, title, description.strip(), shows, seeds, tuple(views), base, tuple(variants), source, sweep,
+                    focus)
     preset.configs()  # every variant resolves, or BadInput names the first bad one
     return preset
 

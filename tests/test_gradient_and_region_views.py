@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import plotext as plt
 
-from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
+from dltui.tui.viewkit import VIEWS, Fitted, RunData, ViewOptions
 from dltui.tui.views import load_all
 from dltui.tui.views.gradients import layer_series
 
 
 def draw(name: str, runs, **opts) -> str:
+    """As the lab draws: titles fitted to the width, the size set after the drawer (it may make panels)."""
     load_all()
     plt.clear_figure()
+    VIEWS[name][1](Fitted(plt, 110, 30), runs, ViewOptions(**opts))
     plt.plotsize(110, 30)
-    VIEWS[name][1](plt, runs, ViewOptions(**opts))
     return plt.build()
 
 
@@ -23,9 +24,16 @@ def grad_run() -> RunData:
 
 def test_grad_norm_draws_one_line_per_layer_on_a_log_axis():
     out = draw("grad_norm", [grad_run()])
-    assert "sigmoid: gradient norm per layer" in out and "layer 1/layer 3 = 2e-08" in out
-    assert "layer 1 (input)" in out and "layer 3 (output)" in out
-    assert "1e-9" in out and "1e-1" in out  # decades on the y axis
+    assert "sigmoid layer 1/3 = 2e-08" in out
+    assert "1e-09" in out and "0.1" in out  # decades on the y axis
+
+
+def test_grad_norm_shows_the_first_run_and_the_selected_one_side_by_side_on_one_scale():
+    relu = RunData("id-relu", "relu-kaiming", records=[{"epoch": e, "grad_norm": [0.5, 0.4, 0.3]} for e in range(1, 6)])
+    out = draw("grad_norm", [grad_run(), RunData("id-x", "sigmoid-xavier"), relu], selected="id-relu")
+    assert "sigmoid layer 1/3 = 2e-08" in out and "relu-kaiming layer 1/3 = 2e+00" in out
+    assert "sigmoid-xavier" not in out
+    assert out.count("1e-09") == 2  # both panels span the same decades
 
 
 def test_grad_norm_series_by_step_skips_zeros_and_waits_for_data():
@@ -57,5 +65,5 @@ def test_gradcheck_draws_both_errors_with_their_slopes():
             "second": [e * e for e in eps], "slope_first": 1.0, "slope_second": 2.0}
     out = draw("gradcheck", [RunData("id", "default", snapshots=[snap])])
     assert "softmax: slopes 1.00, 2.00" in out
-    assert "1e-4" in out and "eps" in out
+    assert "1e-04" in out and "eps" in out
     assert "no result yet" in draw("gradcheck", [RunData("id", "default")])

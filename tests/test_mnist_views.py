@@ -42,7 +42,15 @@ def test_a_run_without_records_is_not_diverged():
 @pytest.mark.parametrize("log", [False, True])
 def test_lr_curve_draws_on_a_log_axis_with_diverged_marked(log):
     out = draw("lr_curve", [run(0, 0.1, "sgd", [2.0, 0.5]), run(1, 0.01, "sgd", [2.0, 1.0]), run(2, 8.0, "sgd", [2.0, None], status="diverged")], log=log)
-    assert "1 diverged" in out and "sgd" in out
+    assert "diverged (1)" in out and "o sgd" in out
+    assert "0.01" in out and "0.1" in out and "0.089" not in out  # ticks at powers of ten
+
+
+def test_lr_curve_marks_running_runs_and_keeps_a_blown_up_loss_off_the_axis():
+    runs = [run(0, 0.1, "sgd", [2.0, 0.5]), run(1, 0.01, "sgd", [2.0, 1.0]), run(2, 0.001, "sgd", [2.0, 1.9], status="running"),
+            run(3, 1.0, "adam", [400.0])]
+    out = draw("lr_curve", runs)
+    assert "grey: running" in out and "^ above 1.9" in out and "400" not in out
 
 
 def test_class_points_put_the_trace_before_each_epoch_end():
@@ -56,13 +64,13 @@ def test_class_acc_draws_one_line_per_class_of_the_selected_run():
     trace = [{"epoch": 0.5, "step": 5, "time": 0.2, "acc": [0.1 * c for c in range(10)]}]
     runs = [run(i, 0.1, "sgd", [1.0, 0.8], class_acc=[0.5] * 10, class_acc_trace=trace) for i in range(2)]
     out = draw("class_acc", runs, selected="r0", x="step")
-    assert "sgd,lr=0.1" in out and "update" in out
+    assert "sgd,lr=0.1: accuracy per class" in out and "update" in out
 
 
 def test_hidden_similarity_draws_each_run():
     runs = [run(0, 0.1, "sgd", [1.0, 0.8], hidden_similarity=1.0), run(1, 0.1, "adam", [1.0, 0.8], hidden_similarity=0.01)]
     out = draw("hidden_similarity", runs)
-    assert "all units identical" in out
+    assert "1 = identical" in out and "sgd,lr=0.1 1.00" in out and "adam,lr=0.1 0.01" in out
 
 
 def test_views_draw_nothing_without_data():

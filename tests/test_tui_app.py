@@ -70,10 +70,9 @@ async def test_select_tune_run_watch_quit(runs_dir, data_dir):
         await wait_until(pilot, lambda: statuses(app) == ["finished"] * 3)
         table = app.query_one("#runs", DataTable)
         assert [str(table.get_cell(r, "epoch")) for r in table.rows] == ["30/30"] * 3
-        await wait_until(pilot, lambda: "lr=0.001" in plot_text(app, "loss"))
         loss = await drawn_text(pilot, "loss")
         assert any(ch in loss for ch in "⠁⠂⠄⡀⢀⣀⠉⠒⠤")  # braille points: the curves
-        assert "learned vs target" in await drawn_text(pilot, "function")
+        assert "lr=0.01: target (red), learned a" in await drawn_text(pilot, "function")  # the focus run
         await pilot.press("q")
     assert app.return_code == 0
     assert saved_statuses(runs_dir) == ["finished"] * 3
@@ -216,7 +215,9 @@ async def test_past_runs_screen_lists_and_overlays(runs_dir, data_dir, cli):
         await wait_until(pilot, lambda: table.row_count == 2)  # listed in a thread
         await pilot.press("space", "down", "space", "enter")
         loss = await drawn_text(pilot, "loss")
-        assert "lr=0.1" in loss and "lr=0.01" in loss
+        assert any(ch in loss for ch in "⠁⠂⠄⡀⢀⣀⠉⠒⠤")
+        marks = [table.get_cell(r, "mark") for r in table.rows]
+        assert all(str(m).startswith("■") for m in marks)  # each overlaid run's colour: the key to its line
         await pilot.press("escape")
         assert not isinstance(app.screen, PastRunsScreen)
 
@@ -276,6 +277,6 @@ async def test_a_failing_view_is_a_note_and_the_app_stays_up(monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await run_to_the_end(pilot)
         assert "broken: cannot draw here (KeyError)" in await drawn_text(pilot, "broken")
-        assert "lr=0.1" in await drawn_text(pilot, "loss")
+        assert "loss: ⣿ train" in await drawn_text(pilot, "loss")
         await pilot.press("q")
     assert app.return_code == 0

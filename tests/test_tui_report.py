@@ -61,14 +61,14 @@ async def test_card_shows_the_seed_and_config_and_R_reruns_the_same_config(runs_
     async with app.run_test(size=SIZE) as pilot:
         await ran_polynomial(pilot)
         first = run_dirs(runs_dir)
-        selected = app.batch.list()[0]
+        selected = app.batch.runs["lr=0.01"]  # the cursor starts on the preset's focus
         await pilot.press("i")
         await wait_until(pilot, lambda: isinstance(app.screen, RunCardScreen))
         console = Console(file=io.StringIO(), width=200)
         console.print(app.screen.card)
         text = console.file.getvalue()
         assert selected.run_id in text and "seed" in text and "2020" in text
-        assert "config" in text and "lr=0.1" in text and "smooth_l1" in text
+        assert "config" in text and "lr=0.01" in text and "smooth_l1" in text
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, RunCardScreen))
         await pilot.press("R")

@@ -7,7 +7,7 @@ import pytest
 from dltui.core import runner
 from dltui.core.errors import BadInput
 from dltui.core.worker import WorkerDone
-from dltui.tui.form import form_keys, initial_values, parse_field
+from dltui.tui.form import form_keys, initial_values, parse_field, variants_hint
 from dltui.tui.plots import known_views
 from dltui.tui.session import RunGroup
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
@@ -32,9 +32,15 @@ def test_basic_views_are_registered_and_unknown_ones_skipped():
     assert known_views(["loss", "no_such_view", "function", "accuracy"]) == ["loss", "function", "accuracy"]
 
 
-def test_loss_view_draws_every_run_with_a_legend():
-    out = _draw("loss", _runs(), ViewOptions())
-    assert "lr=0.1" in out and "lr=0.01" in out
+def _rgb(colour) -> str:
+    return "38;2;%d;%d;%d" % colour
+
+
+def test_loss_view_draws_every_run_in_its_colour_and_no_legend_on_the_lines():
+    runs = _runs()
+    out = _draw("loss", runs, ViewOptions())
+    assert runs[0].colour != runs[1].colour and _rgb(runs[0].colour) in out and _rgb(runs[1].colour) in out
+    assert "lr=0.1" not in out  # the runs table's coloured rows are the key
     assert "train" in out and "test" in out  # the title tells the markers apart
 
 
@@ -58,7 +64,7 @@ def test_accuracy_view_draws_percentages():
 def test_function_view_shows_the_selected_run():
     runs = _runs()
     out = _draw("function", runs, ViewOptions(selected=runs[0].run_id))
-    assert "lr=0.1: learned vs target" in out and "epoch 12" in out and "target" in out
+    assert "lr=0.1: target (red), learned at epoch 12" in out
     assert "no snapshot yet" in _draw("function", [RunData("r", "a")], ViewOptions())
 
 
@@ -98,10 +104,20 @@ def test_a_run_sent_again_from_a_checkpoint_joins_its_curve():
 def test_form_shows_the_knobs_and_the_shared_values():
     preset = toy_preset()
     keys = form_keys(preset)
-    assert keys[:3] == ["lr", "batch_size", "epochs"] and "hidden" in keys and "n_samples" in keys
+    assert keys[:4] == ["task", "lr", "batch_size", "epochs"] and "hidden" in keys and "n_samples" in keys
+    assert "activation" not in keys  # a linear model has nothing to activate
     init = initial_values(preset, keys)
-    assert init["epochs"] == ("20", "") and init["hidden"] == ("[]", "")
-    assert init["lr"] == ("", "per variant: 0.1 | 0.01")
+    assert init["epochs"] == ("20", "") and init["hidden"] == ("[]", "") and init["task"] == ("polynomial", "")
+    assert init["lr"] == ("", "2 values ↓") and variants_hint(preset, keys) == "lr: 0.1 | 0.01"
+
+
+def test_form_lists_every_per_variant_value_in_full_and_hides_what_the_task_ignores():
+    from dltui.core.presets import load
+
+    sweep = load("adam-vs-sgd")
+    assert "lr: 1.0 | 0.1 | 0.01 | 0.001 | 0.0003 | 0.0001" in variants_hint(sweep, form_keys(sweep))
+    keys = form_keys(load("gradcheck"))
+    assert "lr" not in keys and "optimizer" not in keys and "momentum" not in keys and "seed" in keys
 
 
 @pytest.mark.parametrize("key,text,value", [("lr", "0.5", 0.5), ("batch_size", "full", "full"),
@@ -116,3 +132,40 @@ def test_form_bad_values_say_why(key, text, why):
     with pytest.raises(BadInput, match=why) as e:
         parse_field(key, text)
     assert not str(e.value).startswith("--set")
+
+
+def test_runs_that_differ_in_one_number_are_coloured_along_a_sequential_scale():
+    from dltui.core.present import PALETTE, run_colours, sequential
+
+    sweep = [{"lr": lr, "epochs": 5} for lr in (0.1, 0.001, 0.01)]
+    assert run_colours(sweep) == [sequential(1.0), sequential(0.0), sequential(0.5)]  # by value, not by order
+    mixed = [{"lr": 0.1, "optimizer": "sgd"}, {"lr": 0.01, "optimizer": "adam"}, {"lr": 0.1, "optimizer": "adam"}]
+    assert run_colours(mixed) == list(PALETTE[:3])
+    assert len(set(PALETTE)) == len(PALETTE)
+
+
+def test_a_long_title_is_cut_with_an_ellipsis_not_dropped():
+    from dltui.tui.viewkit import Fitted
+
+    plt.clear_figure()
+    plt.plotsize(40, 10)
+    fitted = Fitted(plt, 40)
+    fitted.plot([1, 2], [1, 2])
+    fitted.title("the essential part first, then details nobody must lose the plot for")
+    assert "the essential part first" in plt.build() and "…" in plt.build()
+
+
+def test_one_run_that_blew_up_does_not_set_the_loss_axis():
+    ok = [RunData(f"r{i}", f"v{i}", records=[{"epoch": e, "train_loss": 2.3 / e} for e in range(1, 6)]) for i in range(3)]
+    bad = RunData("b", "bad", records=[{"epoch": e, "train_loss": 10.0 ** e} for e in range(1, 6)])
+    out = _draw("loss", ok + [bad], ViewOptions())
+    assert "^ above 2.3" in out and "100000" not in out
+
+
+def test_a_preset_names_the_run_with_the_lesson_and_a_wrong_name_is_refused():
+    from dltui.core.presets import load, parse
+
+    assert load("mnist-stratified").focus == "stratified"
+    text = 'name = "p"\nfocus = "nope"\n[base]\ntask = "polynomial"\n[[variants]]\nname = "a"\n'
+    with pytest.raises(BadInput, match='focus = "nope" is not a variant; use one of a'):
+        parse(text, "p.toml")

@@ -29,7 +29,7 @@ from ..core.config import from_dict
 from ..core.data import default_data_dir
 from ..core.errors import BadInput
 from ..core.export import export_runs
-from ..core.present import X_AXES, X_LABELS, status_text
+from ..core.present import X_AXES, X_LABELS, run_label, status_text
 from ..core.presets import Preset
 from ..core.store import RunStore
 from ..core.sweeps import variants_text
@@ -41,9 +41,11 @@ from .session import RunGroup
 from .viewkit import ViewOptions, narrowed, views_for
 
 EXPORT_FORMATS = ("png", "csv")
-# (key, label, width): fixed widths, so that live updates never re-lay out the screen (None: fit the content)
-COLUMNS = (("variant", "variant", None), ("status", "status", 11), ("epoch", "epoch", 13), ("train", "train loss", 10),
-           ("test", "test loss", 10), ("acc", "accuracy", 8), ("best", "best epoch", 10), ("note", "note", None))
+# (key, label, width), in the order a narrow table keeps them: fixed widths, so that live updates never
+# re-lay out the screen (None: fit the content)
+COLUMNS = (("variant", "variant", None), ("status", "status", 11), ("epoch", "epoch", 9), ("acc", "accuracy", 8),
+           ("train", "train loss", 10), ("test", "test loss", 10), ("best", "best epoch", 10), ("note", "note", None))
+ROW_FIELDS = ("variant", "status", "epoch", "train", "test", "acc", "best", "note")  # the order of RunGroup.row's cells
 NARROW = 110  # columns below which the layout stacks the plots and shrinks the side bar
 SHORT = 32  # rows below which one plot is shown at a time
 QUIT_WAIT_S = 1.5
@@ -63,18 +65,20 @@ class LabApp(App):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
     TITLE = "dltui"
     ENABLE_COMMAND_PALETTE = False
+    # The footer shows the keys a first look needs, in short labels that fit 80 columns; ? lists them all.
     BINDINGS = [
         Binding("r", "run", "run"),
         Binding("s", "stop", "stop"),
-        Binding("space", "pause", "pause"),
+        Binding("space", "pause", "pause", show=False),
+        Binding("v", "next_view", "view"),
+        Binding("n", "next_run", "run▸"),
         Binding("l", "log", "log y"),
         Binding("x", "xaxis", "x axis"),
-        Binding("v", "next_view", "view"),
-        Binding("m", "smooth", "smooth"),
-        Binding("e", "export", "export"),
-        Binding("R", "rerun", "re-run"),
-        Binding("i", "card", "card"),
-        Binding("p", "past", "past"),
+        Binding("m", "smooth", "smooth", show=False),
+        Binding("e", "export", "export", show=False),
+        Binding("R", "rerun", "re-run", show=False),
+        Binding("i", "card", "card", show=False),
+        Binding("p", "past", "past runs", show=False),
         Binding("slash", "filter", "filter", key_display="/", show=False),  # in the keys screen's MORE_KEYS
         Binding("question_mark", "help", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
@@ -126,7 +130,7 @@ class LabApp(App):
                             compact=True)
                 yield Static(id="status")
                 yield DataTable(id="runs", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         self.sub_title = FINDING_DEVICE
@@ -207,6 +211,9 @@ class LabApp(App):
         for run in batch.list() if batch else []:
             table.add_row(*self.cells(run.variant), key=run.variant)
         self.selected_variant = None
+        if batch is not None and preset.focus in batch.runs:
+            table.move_cursor(row=list(batch.runs).index(preset.focus))  # its highlight selects it
+            self.selected_variant = preset.focus
         self.replot()
 
     # -- running ----------------------------------------------------------------------------------
@@ -306,15 +313,16 @@ class LabApp(App):
         worker.join(5)
 
     def cells(self, variant: str) -> list[Any]:
-        row = list(self.batch.row(variant))
-        row[1] = status_text(row[1])
-        return row
+        cell = dict(zip(ROW_FIELDS, self.batch.row(variant)))
+        cell["variant"] = run_label(variant, self.batch.runs[variant].colour)
+        cell["status"] = status_text(cell["status"])
+        return [cell[key] for key, _, _ in COLUMNS]
 
     def shown_runs(self) -> list:
         """The runs the plots show (those the variant filter lets through), with the runs table's cursor row as
         the selected run."""
         runs = self.batch.runs if self.batch else {}
-        self.opts.selected = runs[self.selected_variant].run_id if self.selected_variant in runs else None
+        self.opts.selected = (runs[self.selected_variant].run_id or None) if self.selected_variant in runs else None
         return narrowed(list(runs.values()), self.opts.only)
 
     def action_filter(self) -> None:
@@ -460,6 +468,14 @@ class LabApp(App):
         self.selected_variant = event.row_key.value
         self.panel.mark_stale()
 
+    def action_next_run(self) -> None:
+        """The next run in the runs table: the one the one-run views (learned function, gradient norms,
+        regions, per-class accuracy) show."""
+        if not self.table.row_count:
+            self.notify("no runs yet: press r", severity="warning")
+            return
+        self.table.move_cursor(row=(self.table.cursor_row + 1) % self.table.row_count)
+
     def action_next_view(self) -> None:
         self.panel.cycle()
         self.replot()
@@ -469,7 +485,7 @@ class LabApp(App):
         self.main.query_one("#presets", ListView).focus()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.BINDINGS))
+        self.push_screen(HelpScreen([b for b in self.BINDINGS if not b.priority and b.key != "escape"]))
 
     def action_past(self) -> None:
         self.push_screen(PastRunsScreen(self.store, self.presets))
@@ -523,7 +539,8 @@ def status_line(app: LabApp) -> Text:
         t.append(f"{b.preset}: {state}, {ended}/{len(b.runs)} runs ended", style="cyan" if b.live else "")
     else:
         t.append(f"{app.preset.name}: press r to run {len(app.preset.variants)} runs")
-    t.append(f"   x: {X_LABELS[app.opts.x]}  y: {'log' if app.opts.log else 'linear'}", style="dim")
+    # The y-axis is named only when l has made it log: views with their own log axes say so in their titles.
+    t.append(f"   x: {X_LABELS[app.opts.x]}" + ("  y: log" if app.opts.log else ""), style="dim")
     if app.opts.smooth:
         t.append(f"  smoothed {app.opts.smooth:g}", style="dim")
     return t

@@ -1,14 +1,17 @@
 """The parameter form: the config keys that matter for a preset, checked as you type.
 
-Each field starts with the value every variant shares, or empty (with the per-variant values as a
-placeholder) when the variants differ. A field left as it started is no override; anything else
-becomes a `--set`-style override checked with the same rules as the command line.
+Each field starts with the value every variant shares, or empty when the variants differ: then its
+placeholder says how many values, and a line under the form lists them all (a value cut mid-number
+reads as a wrong value). A field left as it started is no override; anything else becomes a
+`--set`-style override checked with the same rules as the command line. `task` is a field, so that
+an MNIST preset runs on the bundled digits offline.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
@@ -18,17 +21,24 @@ from ..core.errors import BadInput
 from ..core.presets import Preset
 from ..core.sweeps import summarise
 
-ALWAYS = ("lr", "batch_size", "epochs", "optimizer", "momentum", "seed")
-IF_USED = ("hidden", "activation", "dropout", "weight_decay", "init", "order", "train_size", "val_fraction",
+ALWAYS = ("task", "lr", "batch_size", "epochs", "optimizer", "momentum", "seed")
+# Keys a task never reads: the gradient tests train nothing.
+IGNORED = {"gradcheck": ("lr", "batch_size", "epochs", "optimizer", "momentum")}
+IF_USED = ("model", "hidden", "activation", "dropout", "weight_decay", "init", "order", "train_size", "val_fraction",
            "early_stop_patience", "normalize", "n_samples", "dataset", "device")
 
 
 def form_keys(preset: Preset) -> list[str]:
-    """The keys to show: the common knobs, then the ones the preset itself sets."""
+    """The keys to show: the common knobs, then the ones the preset itself sets, less those its task ignores
+    (and `activation` where no variant has a hidden layer: a linear model has none to activate)."""
     used = set(preset.base) | set(preset.sweep) | {k for v in preset.variants for k in v.overrides}
-    if "hidden" in used:
+    configs = [cfg.to_dict() for _, cfg in preset.configs()]
+    if any(c.get("hidden") for c in configs):
         used.add("activation")
-    return list(ALWAYS) + [k for k in IF_USED if k in used and k not in ALWAYS]
+    else:
+        used.discard("activation")
+    ignored = {k for c in configs for k in IGNORED.get(c.get("task"), ())}
+    return [k for k in ALWAYS if k not in ignored] + [k for k in IF_USED if k in used and k not in ALWAYS]
 
 
 def show_value(v: Any) -> str:
@@ -40,15 +50,28 @@ def show_value(v: Any) -> str:
     return str(v)
 
 
-def initial_values(preset: Preset, keys: list[str]) -> dict[str, tuple[str, str]]:
-    """key -> (initial text, placeholder): the shared value, or '' and the per-variant values."""
+def per_variant(preset: Preset, keys: list[str]) -> dict[str, list[str]]:
+    """key -> the distinct values (as shown) of the keys that differ between variants, in variant order."""
     configs = [cfg.to_dict() for _, cfg in preset.configs()]
-    out = {}
-    for k in keys:
-        vals = list(dict.fromkeys(show_value(c[k]) for c in configs))
+    vals = {k: list(dict.fromkeys(show_value(c[k]) for c in configs)) for k in keys}
+    return {k: v for k, v in vals.items() if len(v) > 1}
+
+
+def initial_values(preset: Preset, keys: list[str]) -> dict[str, tuple[str, str]]:
+    """key -> (initial text, placeholder): the shared value, or '' and "3 values ↓" (listed under the form)."""
+    configs = [cfg.to_dict() for _, cfg in preset.configs()]
+    differ = per_variant(preset, keys)
+    return {k: ("", f"{len(differ[k])} values ↓") if k in differ else (show_value(configs[0][k]), "") for k in keys}
+
+
+def variants_hint(preset: Preset, keys: list[str], full: int = 8) -> str:
+    """The per-variant values, one key a line: in full up to `full` values, else "40 values 0.001…1" (a big sweep)."""
+    configs = [cfg.to_dict() for _, cfg in preset.configs()]
+    lines = []
+    for k, shown in per_variant(preset, keys).items():
         raw = [c[k] if isinstance(c[k], (int, float, str)) else show_value(c[k]) for c in configs]
-        out[k] = (vals[0], "") if len(vals) == 1 else ("", "per variant: " + summarise(raw))
-    return out
+        lines.append(f"{k}: " + (" | ".join(shown) if len(shown) <= full else summarise(raw)))
+    return "\n".join(lines)
 
 
 def parse_field(key: str, text: str) -> Any:
@@ -81,19 +104,27 @@ class FieldValidator(Validator):
 class ParamForm(Vertical):
     """One labelled input per key; `overrides()` and `errors()` read it back."""
 
+    # While a field has the focus, letters are typed into it and the footer hides the one-letter keys: it
+    # shows the way back to them instead (enter runs, as ? says).
+    BINDINGS = [Binding("escape", "app.leave_field", "leave field")]
+
     def __init__(self, preset: Preset, **kw):
         super().__init__(**kw)
         self.preset = preset
         self.keys = form_keys(preset)
         self.initial = initial_values(preset, self.keys)
+        self.differ = per_variant(preset, self.keys)
 
     def compose(self) -> ComposeResult:
         for k in self.keys:
             text, placeholder = self.initial[k]
             with Horizontal(classes="field"):
                 yield Label(k, classes="key")
+                tip = help_of(k) + (f"\nper variant: {' | '.join(self.differ[k])}" if k in self.differ else "")
                 yield Input(text, placeholder=placeholder, id=f"field-{k}", validators=[FieldValidator(k)],
-                            validate_on=["changed", "submitted"], tooltip=help_of(k), compact=True)
+                            validate_on=["changed", "submitted"], tooltip=tip, compact=True)
+        hint = variants_hint(self.preset, self.keys)
+        yield Static(f"per variant (empty field: keep them)\n{hint}" if hint else "", id="form-hint")
         yield Static("", id="form-error")
 
     def texts(self) -> dict[str, str]:

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
-from .viewkit import VIEWS, Drawer, RunData, ViewOptions
+from .viewkit import VIEWS, Drawer, Fitted, RunData, ViewOptions
 from .views import load_all
 
 load_all()
@@ -66,7 +66,7 @@ def build(plot: Plot, view_name: str, drawer: Drawer, runs: list[RunData], opts:
     plotext cannot draw it (a very small area, say): a view's bug must not end the app."""
     try:
         plot.clear_figure()
-        drawer(plot, runs, opts)
+        drawer(Fitted(plot, *size), runs, opts)
         plot.plotsize(*size)
         plot._set_size(*size)  # as PlotextPlot.render does (textual-plotext issue 5)
         plot.theme(theme)
@@ -185,6 +185,7 @@ class PlotPanel(Container):
         await self.remove_children()
         await self.mount_all([ViewPlot(n, self.builder, classes="plot") for n in names])
         self.set_class(len(names) > 1, "-multi")
+        self.set_class(len(names) % 2 == 1 and len(names) > 1, "-odd")  # the first (main) view takes a whole row
         self.current = 0
         self.mark_current()
 

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import Worker as TaskWorker, WorkerState
 
 from ..core.errors import BadInput
-from ..core.present import X_AXES, fmt, pct
+from ..core.present import X_AXES, fmt, pct, run_label
 from ..core.presets import Preset
 from ..core.runcard import run_card  # the same card as `dltui show`'s
 from ..core.runindex import Row, listing
@@ -27,6 +27,8 @@ MORE_KEYS = (
     ("tab", "next widget (presets, form, runs table)"),
     ("ctrl+c, ctrl+q", "quit from anywhere (running runs end interrupted)"),
 )
+HELP = {"next_run": "next run: the one that one-run views show",
+        "past": "past runs: open, overlay, export saved runs", "log": "log / linear y-axis", "next_view": "next view"}
 SMOOTHING = (0.0, 0.6, 0.9, 0.97)  # m cycles through these
 PAST_VIEWS = ("loss", "accuracy")
 
@@ -38,7 +40,7 @@ class HelpScreen(ModalScreen):
 
     def __init__(self, bindings: list[Binding]):
         super().__init__()
-        self.keys = [(b.key_display or b.key, b.description) for b in bindings if b.show]
+        self.keys = [(b.key_display or b.key, HELP.get(b.action, b.description)) for b in bindings]
 
     def compose(self) -> ComposeResult:
         t = Text()
@@ -85,6 +87,7 @@ class PastRunsScreen(Screen):
         Binding("slash", "filter", "filter", key_display="/"),
         Binding("l", "log", "log y"),
         Binding("x", "xaxis", "x-axis"),
+        Binding("v", "next_view", "view"),
         Binding("m", "smooth", "smooth"),
         Binding("e", "export", "export"),
         Binding("i", "card", "card"),
@@ -104,6 +107,7 @@ class PastRunsScreen(Screen):
         self.marked: list[str] = []
         self.opts = ViewOptions()
         self.shown: list[RunData] = []
+        self.keyed: list[str] = []  # the rows whose mark cell shows their run's colour
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -228,6 +232,14 @@ class PastRunsScreen(Screen):
 
     async def show_runs(self, runs: list[RunData]) -> None:
         self.shown = runs
+        table = self.query_one("#past-runs", DataTable)
+        for run_id in self.keyed:  # the colour of each run shown, in its row: the key to the lines
+            if run_id in table.rows:
+                table.update_cell(run_id, "mark", "✓" if run_id in self.marked else "")
+        for run in runs:
+            if run.run_id in table.rows:
+                table.update_cell(run.run_id, "mark", run_label("✓" if run.run_id in self.marked else "", run.colour))
+        self.keyed = [run.run_id for run in runs]
         views = self.views.get(self.preset_of(runs[0]), PAST_VIEWS)
         await self.query_one(PlotPanel).show(views if len(runs) == 1 else [v for v in views if v in PAST_VIEWS] or PAST_VIEWS)
         self.redraw()
@@ -238,6 +250,11 @@ class PastRunsScreen(Screen):
 
     def action_log(self) -> None:
         self.opts.log = not self.opts.log
+        self.redraw()
+
+    def action_next_view(self) -> None:
+        """The next plot, where one is shown at a time (a short terminal)."""
+        self.query_one(PlotPanel).cycle()
         self.redraw()
 
     def action_xaxis(self) -> None:

@@ -13,7 +13,7 @@ from ..core.present import fmt, pct
 from ..core.runner import RunPlan
 from ..core.tracks import RunningBest
 from ..core.worker import WorkerDone
-from .viewkit import RunData
+from .viewkit import RunData, colour_runs
 
 LIVE = ("queued", "starting", "running")
 
@@ -39,6 +39,7 @@ class RunGroup:
             for i, p in enumerate(plans)
         }
         self.best = {p.variant: RunningBest() for p in plans}  # the table's best epochs, kept as records arrive
+        colour_runs(self.list())
         self.progress: dict[str, Progress] = {}
         self.reasons: dict[str, str] = {}
         self.done = False

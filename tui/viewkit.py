@@ -10,10 +10,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..core.present import PALETTE, VIEW_NAMES
+from ..core.present import MARKERS, PALETTE, VIEW_NAMES, run_colours
 from ..core.tracks import Tracks
 
 MAX_POINTS = 1000
+TITLE_MARGIN = 8  # plotext drops a title longer than its plot's width less about 7
 
 
 @dataclass
@@ -27,12 +28,26 @@ class RunData:
     records: list[dict[str, Any]] = field(default_factory=list)  # metrics.jsonl lines
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # {"epoch", "kind", ...}
     summary: dict[str, Any] = field(default_factory=dict)
-    index: int = 0  # position in the preset: picks the colour
+    index: int = 0  # position in the preset: picks the colour, unless `tint` is set
+    tint: Any = None  # the colour given by colour_runs (by the swept value)
     tracks: Tracks = field(default_factory=Tracks)  # decimated curves, kept as records arrive (shared by copies)
 
     @property
     def colour(self):
-        return PALETTE[self.index % len(PALETTE)]
+        return self.tint if self.tint is not None else PALETTE[self.index % len(PALETTE)]
+
+    @property
+    def marker(self) -> str:
+        """A point marker: the second channel that tells apart runs of similar colours."""
+        return MARKERS[self.index % len(MARKERS)]
+
+
+def colour_runs(runs: list[RunData]) -> list[RunData]:
+    """Give the runs their colours together: by the swept value where they differ in one number (see
+    core.present.run_colours), else one hue each in order."""
+    for run, colour in zip(runs, run_colours([r.config for r in runs])):
+        run.tint = colour
+    return runs
 
 
 @dataclass
@@ -119,5 +134,54 @@ def run_datas(infos: list) -> list[RunData]:  # infos: dltui.core.store.RunInfo
             variant = f"{variant} {info.run_id[9:15]}"
         out.append(RunData(info.run_id, variant, info.config, info.state, info.metrics(), info.snapshots(),
                            info.summary, index=n))
-    return out
+    return colour_runs(out)
 
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` in at most `width` characters, cut at the end with '…' (the essential part goes first)."""
+    return text if len(text) <= width else text[:max(0, width - 1)] + "…"
+
+
+class Fitted:
+    """The plot as a drawer sees it: every call goes to plotext, but a title is cut to the plot's width with
+    '…' (plotext drops a title wider than its plot without a word). Subplots get their share of the width."""
+
+    def __init__(self, plt, width: int, height: int = 20):
+        self.plt = plt
+        self.width, self.height = width, height
+        self.columns = 1
+
+    def subplots(self, rows: int, cols: int):
+        self.columns = max(1, cols)
+        return self.plt.subplots(rows, cols)
+
+    def subplot(self, row: int, col: int) -> "Fitted":
+        """One panel, to draw on (plotext's figure-level calls do not reach the active panel in textual-plotext)."""
+        return Fitted(self.plt.subplot(row, col), self.width // self.columns, self.height)
+
+    def title(self, text: str):
+        return self.plt.title(shorten(text, self.width // self.columns - TITLE_MARGIN))
+
+    def __getattr__(self, name: str):
+        return getattr(self.plt, name)
+
+
+def decade_ticks(plt, axis: str, values: list[float]) -> None:
+    """Ticks at whole powers of ten on an axis that holds log10 values, labelled 1e-4 ... 1 ... 1e+02."""
+    lo, hi = math.floor(min(values)), math.ceil(max(values))
+    step = max(1, (hi - lo) // 6)
+    ticks = list(range(lo, hi + 1, step))
+    (plt.xticks if axis == "x" else plt.yticks)(ticks, [power_of_ten(t) for t in ticks])
+
+
+def power_of_ten(exponent: int) -> str:
+    """10**exponent as a tick reads it: 0.01, 0.1, 1, 10, 100 near 1, else 1e-4, 1e+03."""
+    return f"{10.0 ** exponent:g}" if -2 <= exponent <= 2 else f"1e{exponent:+03d}"
+
+
+def robust_top(peaks: list[float]) -> float:
+    """The top of a y-axis over lines whose highest points are `peaks`: the highest peak within 3x the median
+    peak, so that one run that blew up (a loss of 412 among losses of 2) cannot squash the others to the floor."""
+    middle = sorted(peaks)[len(peaks) // 2]
+    return max([p for p in peaks if p <= 3 * middle] or peaks)

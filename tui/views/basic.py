@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ...core.present import PALETTE, RAW_COLOUR, X_LABELS
-from ..viewkit import RunData, ViewOptions, selected_run, series, snapshots_of, view
+from ...core.present import RAW_COLOUR, TARGET_COLOUR, X_LABELS, sequential
+from ..viewkit import RunData, ViewOptions, robust_top, selected_run, series, snapshots_of, view
 
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
+OFF_SCALE = "^"  # a point above the top of the axis, drawn at the top edge (ASCII: see core.present.MARKERS)
 
 
 def _same(run: RunData, a: str, b: str) -> bool:
@@ -19,25 +20,51 @@ def _same(run: RunData, a: str, b: str) -> bool:
     return run.tracks.same(run.records, a, b)
 
 
-def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: float = 1.0) -> bool:
-    """One line per run and split: the run's colour, braille for train and dots for val/test; True if any was drawn."""
-    drawn = False
+def _lines(runs: list[RunData], opts: ViewOptions, metric: str) -> list[tuple[RunData, str, str, list, list]]:
+    """(run, metric key, marker, x, y) of every line to draw: a run's splits (a test split equal to train's left out)."""
+    out = []
     for run in runs:
         for split, marker in SPLITS:
             key = f"{split}_{metric}"
             if split != "train" and _same(run, key, f"train_{metric}"):
                 continue
             xs, ys = series(run, key, opts)
-            if not xs:
-                continue
-            label = run.variant if split == "train" else None  # the title says which marker is which split
-            if opts.smooth:
-                plt.plot(xs, [y * scale for y in ys], color=RAW_COLOUR, marker=marker)
-                xs, ys = series(run, key, opts, opts.smooth)  # the EMA over every point, then thinned out
-            plt.plot(xs, [y * scale for y in ys], color=run.colour, marker=marker, label=label)
-            drawn = True
+            if xs:
+                out.append((run, key, marker, xs, ys))
+    return out
+
+
+def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: float = 1.0) -> bool:
+    """One line per run and split: the run's colour (its row in the runs table is the key), braille for train
+    and dots for val/test. Losses above the robust top are drawn at the top edge with ^; True if any was drawn."""
+    lines = _lines(runs, opts, metric)
+    top = robust_top([max(ys) for *_, ys in lines]) if lines and metric == "loss" else None
+    off = ([], [])
+    for run, key, marker, xs, ys in lines:
+        if opts.smooth:
+            plt.plot(xs, [_cap(y, top) * scale for y in ys], color=RAW_COLOUR, marker=marker)
+            xs, ys = series(run, key, opts, opts.smooth)  # the EMA over every point, then thinned out
+        plt.plot(xs, [_cap(y, top) * scale for y in ys], color=run.colour, marker=marker)
+        for x, y in zip(xs, ys):
+            if top is not None and y > top:
+                off[0].append(x)
+                off[1].append(top)
+    if off[0]:
+        plt.scatter(*off, color=RAW_COLOUR, marker=OFF_SCALE)
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
-    return drawn
+    return bool(lines)
+
+
+def _cap(y: float, top: float | None) -> float:
+    return y if top is None else min(y, top)
+
+
+def _off_note(runs: list[RunData], opts: ViewOptions) -> str:
+    lines = _lines(runs, opts, "loss")
+    if not lines:
+        return ""
+    top = robust_top([max(ys) for *_, ys in lines])
+    return f", {OFF_SCALE} above {top:.3g}" if any(max(ys) > top for *_, ys in lines) else ""
 
 
 def _smoothing(opts: ViewOptions) -> str:
@@ -59,29 +86,39 @@ def draw_loss(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Train (braille) and val/test (dots) loss of every run, one colour per run."""
     if _curves(plt, runs, opts, "loss") and opts.log:  # plotext cannot build an empty log axis
         plt.yscale("log")
-    plt.title(("loss (log)" if opts.log else "loss") + _key(runs, "loss") + _smoothing(opts))
+    plt.title(("loss (log)" if opts.log else "loss") + _key(runs, "loss") + _smoothing(opts) + _off_note(runs, opts))
 
 
 @view("accuracy", "accuracy")
 def draw_accuracy(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Train and val/test accuracy in percent of every run (never on a log axis)."""
     _curves(plt, runs, replace(opts, log=False), "acc", scale=100.0)
+    plt.ylim(0, 100)  # chance-level noise between 8% and 11% must not look like learning
+    plt.yticks([0, 25, 50, 75, 100])
     plt.title("accuracy %" + _key(runs, "acc") + _smoothing(opts))
 
 
 @view("function", "learned vs target")
 def draw_function(plt, runs: list[RunData], opts: ViewOptions) -> None:
-    """The selected run's learned curve at each recorded epoch, over the target curve."""
+    """The selected run's learned curve at each recorded epoch as lines (early dark, late bright), the target
+    on top in white; the y-axis spans the target's range, so an early, wild curve leaves it at the edge."""
     run = selected_run(runs, opts)
     snaps = snapshots_of(run, "function")
     if not snaps:
         plt.title("learned vs target (no snapshot yet)")
         return
-    plt.plot(snaps[0]["x"], snaps[0]["target"], color="red", marker="braille", label="target")
-    colours = [c for c in PALETTE if c != "red"]
+    target = snaps[0]["target"]
+    lo, hi = min(target), max(target)
+    pad = 0.15 * (hi - lo or 1.0)
+    lo, hi = lo - pad, hi + pad
     for i, s in enumerate(snaps):
-        plt.plot(s["x"], s["learned"], color=colours[i % len(colours)], marker="dot", label=f"epoch {s['epoch']}")
-    plt.title(f"{run.variant}: learned vs target")
+        colour = sequential(i / max(1, len(snaps) - 1))
+        plt.plot(s["x"], [min(hi, max(lo, y)) for y in s["learned"]], color=colour, marker="braille")
+        plt.text(f"{s['epoch']}", s["x"][-1], min(hi, max(lo, s["learned"][-1])), color=colour, alignment="right")
+    plt.plot(snaps[0]["x"], target, color=TARGET_COLOUR, marker="braille")
+    plt.ylim(lo, hi)
+    epochs = ", ".join(str(s["epoch"]) for s in snaps)
+    plt.title(f"{run.variant}: target (red), learned at epoch {epochs} (dark→bright)")
     plt.xlabel("x")
 
 

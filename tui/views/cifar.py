@@ -19,11 +19,6 @@ def best_record(run: RunData) -> dict[str, Any] | None:
     return best_epoch_record(run.records, run.summary)
 
 
-def _label(run: RunData) -> str:
-    p = run.config.get("dropout")
-    return f"{run.variant} (dropout {p:g})" if isinstance(p, (int, float)) and p > 0 and "dropout" not in run.variant else run.variant
-
-
 def _best_text(run: RunData, best: dict[str, Any]) -> str:
     """`dropout 79.0% @29 (test 76.8%)`: best validation accuracy, its epoch and the test accuracy of its weights."""
     val = best.get("val_acc", best.get("test_acc"))
@@ -37,10 +32,10 @@ def draw_best_epoch(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Train (braille) and validation (dots) accuracy per run in its colour; a line and a ◆ at its best epoch."""
     notes = []
     for run in runs:
-        for key, marker, suffix in (("train_acc", "braille", "train"), ("val_acc", "dot", "val")):
+        for key, marker in (("train_acc", "braille"), ("val_acc", "dot")):
             xs, ys = series(run, key, opts)
             if xs:
-                plt.plot(xs, [100 * y for y in ys], color=run.colour, marker=marker, label=f"{_label(run)} {suffix}")
+                plt.plot(xs, [100 * y for y in ys], color=run.colour, marker=marker)  # the runs table is the key
         best = best_record(run)
         if best is None or best.get(opts.x) is None:
             continue
@@ -48,6 +43,7 @@ def draw_best_epoch(plt, runs: list[RunData], opts: ViewOptions) -> None:
         if best.get("val_acc") is not None:
             plt.scatter([best[opts.x]], [100 * best["val_acc"]], color=run.colour, marker=BEST_MARKER)
         notes.append(_best_text(run, best))
-    plt.title("best val: " + " · ".join(notes) if notes else "train vs validation accuracy % (no epoch yet)")
+    plt.title("best val: " + " · ".join(notes) + "  (⣿ train • val)" if notes else "train vs validation accuracy % (no epoch yet)")
+    plt.ylim(0, 100)
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
     plt.ylabel("accuracy %")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ...core.present import PALETTE, X_LABELS
-from ..viewkit import RunData, ViewOptions, decimate, selected_run, snapshots_of, view
+from ...core.present import PALETTE, X_LABELS, sequential
+from ..viewkit import RunData, ViewOptions, decade_ticks, decimate, selected_run, snapshots_of, view
 
 
 def layer_series(run: RunData, opts: ViewOptions) -> list[tuple[list, list]]:
@@ -24,32 +24,47 @@ def layer_series(run: RunData, opts: ViewOptions) -> list[tuple[list, list]]:
     return [decimate(xs, ys) for xs, ys in out]
 
 
-def _decade_ticks(plt, axis: str, values: list[float]) -> None:
-    """Ticks at whole powers of ten on an axis that holds log10 values, labelled 1e-4 etc."""
-    lo, hi = math.floor(min(values)), math.ceil(max(values))
-    step = max(1, (hi - lo) // 6)
-    ticks = list(range(lo, hi + 1, step))
-    (plt.xticks if axis == "x" else plt.yticks)(ticks, [f"1e{t}" for t in ticks])
+def pair(runs: list[RunData], opts: ViewOptions) -> list[RunData]:
+    """The runs side by side: the first (the baseline, e.g. sigmoid) and the selected one (the preset's focus,
+    e.g. ReLU with He init; the last if the first is selected); just one if that is all there is."""
+    chosen = selected_run(runs, opts)
+    if chosen is None:
+        return []
+    other = runs[0] if chosen is not runs[0] else runs[-1]
+    return [chosen] if other is chosen else [other, chosen]
 
 
 @view("grad_norm", "gradient norm per layer")
 def draw_grad_norm(plt, runs: list[RunData], opts: ViewOptions) -> None:
-    """The selected run's gradient norm of each layer over time on a log axis, layer 1 nearest the input."""
-    run = selected_run(runs, opts)
-    layers = layer_series(run, opts) if run else []
-    if not any(xs for xs, _ in layers):
+    """Per-layer gradient norms over time, two runs side by side on one log axis (ticks at powers of ten):
+    layer 1 (nearest the input) dark blue to the last layer yellow. Vanishing gradients: the lines fan out
+    over orders of magnitude on the left, stay together on the right."""
+    shown = [(r, layer_series(r, opts)) for r in pair(runs, opts)]
+    shown = [(r, layers) for r, layers in shown if any(xs for xs, _ in layers)]
+    if not shown:
         plt.title("gradient norm per layer (no epoch yet)")
         return
-    n, logs = len(layers), []
+    logs = [math.log10(y) for _, layers in shown for _, ys in layers for y in ys]
+    lo, hi = math.floor(min(logs)), math.ceil(max(logs))
+    if len(shown) > 1:
+        plt.subplots(1, len(shown))
+    for i, (run, layers) in enumerate(shown):
+        panel = plt.subplot(1, i + 1) if len(shown) > 1 else plt
+        if len(shown) > 1 and hasattr(plt, "width"):  # plotext's module-level size reaches one panel only
+            panel.plotsize(plt.width // len(shown), plt.height)
+        _layers(panel, run, layers, opts)
+        panel.ylim(lo, hi)
+        decade_ticks(panel, "y", [lo, hi])
+
+
+def _layers(plt, run: RunData, layers: list[tuple[list, list]], opts: ViewOptions) -> None:
+    n = len(layers)
     for i, (xs, ys) in enumerate(layers):
         if xs:
-            label = f"layer {i + 1}" + (" (input)" if i == 0 else " (output)") if i in (0, n - 1) else None
-            plt.plot(xs, [math.log10(y) for y in ys], color=PALETTE[i % len(PALETTE)], marker="braille", label=label)
-            logs += [math.log10(y) for y in ys]
-    _decade_ticks(plt, "y", logs)
+            plt.plot(xs, [math.log10(y) for y in ys], color=sequential(i / max(1, n - 1)), marker="braille")
     first, last = layers[0][1], layers[-1][1]
-    ratio = f", layer 1/layer {n} = {first[-1] / last[-1]:.0e}" if first and last else ""
-    plt.title(f"{run.variant}: gradient norm per layer{ratio}")
+    ratio = f" layer 1/{n} = {first[-1] / last[-1]:.0e}" if first and last else ""
+    plt.title(f"{run.variant}{ratio}; 1 blue → {n} yellow")
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
 
 
@@ -73,7 +88,7 @@ def draw_gradcheck(plt, runs: list[RunData], opts: ViewOptions) -> None:
             all_x += [x for x, _ in pts]
             all_y += [y for _, y in pts]
     if all_x:
-        _decade_ticks(plt, "x", all_x)
-        _decade_ticks(plt, "y", all_y)
+        decade_ticks(plt, "x", all_x)
+        decade_ticks(plt, "y", all_y)
     plt.title("⣿ |f(x+εd)-f(x)| ~ ε   • |f(x+εd)-f(x)-ε dᵀ∇f| ~ ε²")
     plt.xlabel("eps")
