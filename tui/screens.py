@@ -15,7 +15,10 @@ from ..core.present import X_AXES, fmt, pct
 from ..core.presets import Preset
 from ..core.runcard import run_card  # the same card as `dltui show`'s
 from ..core.runindex import Row, listing
+from ..core import stoprequest
 from ..core.store import RunInfo, RunStore
+from ..core.tailer import Watcher
+from .live import grown, live_row
 from .plots import PlotPanel
 from .views.instruments import HELP as INSTRUMENT_HELP
 from .viewkit import RunData, ViewOptions, run_datas
@@ -89,11 +92,12 @@ class PastRunsScreen(Screen):
         Binding("e", "export", "export"),
         Binding("i", "card", "card"),
         Binding("R", "rerun", "re-run"),
+        Binding("s", "stop", "stop"),
         Binding("escape,p", "app.pop_screen", "back"),
         Binding("q", "app.quit", "quit"),
     ]
 
-    def __init__(self, store: RunStore, presets: list[Preset]):
+    def __init__(self, store: RunStore, presets: list[Preset], open_ids: list[str] | None = None):
         super().__init__()
         self.store = store
         self.views = {p.name: p.views for p in presets}
@@ -104,6 +108,8 @@ class PastRunsScreen(Screen):
         self.marked: list[str] = []
         self.opts = ViewOptions()
         self.shown: list[RunData] = []
+        self.open_ids = list(open_ids or [])  # runs to open as soon as the listing is in (`dltui watch`)
+        self.watcher = Watcher(store)  # follows the running runs (whoever writes them) in its own thread
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -120,7 +126,11 @@ class PastRunsScreen(Screen):
             table.add_column(key, key=key)
         table.focus()
         self.set_interval(ADD_S, self.add_rows)
+        self.set_interval(LIVE_S, self.apply_live)
         self.list_runs()
+
+    def on_unmount(self) -> None:
+        self.watcher.close()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-list")
     def list_runs(self) -> list[Row]:
@@ -138,6 +148,10 @@ class PastRunsScreen(Screen):
         elif w.state == WorkerState.SUCCESS and w.group == "past-list":
             self.rows, self.loaded = w.result, True
             self.narrow(self.query_one("#past-filter", Input).value)
+            self.watcher.follow([r.run_id for r in self.rows if r.state == "running"])
+            if self.open_ids:
+                self.marked, ids, self.open_ids = [i for i in self.open_ids if any(r.run_id == i for r in self.rows)], self.open_ids, []
+                self.read_runs(ids)
         elif w.state == WorkerState.SUCCESS and w.group == "past-open":
             await self.show_runs(w.result)
 
@@ -160,6 +174,48 @@ class PastRunsScreen(Screen):
         self.added = 0
         self.add_rows()
         self.query_one("#past-title", Static).update(self.title_text())
+
+    def apply_live(self) -> None:
+        """The watcher's news (a small batch, read on its thread) into the table and the shown curves."""
+        news = {u.run_id: u for u in self.watcher.take()}
+        if news:
+            where = {r.run_id: i for i, r in enumerate(self.rows) if r.state == "running" or r.run_id in news}
+            shown_rows = {r.run_id: i for i, r in enumerate(self.matching[:self.added]) if r.run_id in news}
+            table = self.query_one("#past-runs", DataTable)
+            for run_id, update in news.items():
+                if run_id in where:
+                    self.rows[where[run_id]] = row = live_row(self.rows[where[run_id]], update)
+                if run_id in shown_rows:
+                    self.matching[shown_rows[run_id]] = row
+                    for key, value in zip(PAST_COLUMNS[2:], cells(row)[2:]):
+                        table.update_cell(run_id, key, value)
+            if any(r.run_id in news for r in self.shown):
+                self.shown = [grown(r, news[r.run_id]) if r.run_id in news else r for r in self.shown]
+                self.query_one(PlotPanel).mark_stale()
+        self.query_one(PlotPanel).draw_next(self.shown, self.opts)
+
+    def action_stop(self) -> None:
+        """Stop the cursor's run: the lab's own at once; another process's after a y/n, by a stop request."""
+        run_id = self.cursor_run()
+        row = next((r for r in self.rows if r.run_id == run_id), None)
+        if row is None or row.state != "running":
+            self.notify("only a running run can be stopped", severity="warning")
+            return
+        batch = self.app.batch
+        if batch is not None and batch.live and any(r.run_id == run_id for r in batch.list()):
+            self.app.action_stop()
+            return
+        owner = self.store.get(run_id).status
+        self.app.push_screen(StopConfirm(run_id, f"pid {owner.get('pid')} on {owner.get('host')}"),
+                             lambda yes: self.request_stop(run_id) if yes else None)
+
+    def request_stop(self, run_id: str) -> None:
+        try:
+            stoprequest.request(self.store.path_of(run_id))
+        except (OSError, BadInput) as e:
+            self.notify(f"cannot ask it to stop: {e}", title=run_id, severity="error")
+            return
+        self.notify("asked its owner to stop it: it ends interrupted at its next step", title=run_id)
 
     def title_text(self) -> str:
         root, n, m = self.store.root, len(self.rows), len(self.matching)
@@ -228,6 +284,7 @@ class PastRunsScreen(Screen):
 
     async def show_runs(self, runs: list[RunData]) -> None:
         self.shown = runs
+        self.watcher.follow([r.run_id for r in runs if r.status == "running"], anew=True)  # its first news: the whole run
         views = self.views.get(self.preset_of(runs[0]), PAST_VIEWS)
         await self.query_one(PlotPanel).show(views if len(runs) == 1 else [v for v in views if v in PAST_VIEWS] or PAST_VIEWS)
         self.redraw()
@@ -248,9 +305,30 @@ class PastRunsScreen(Screen):
         self.query_one(PlotPanel).draw(self.shown, self.opts)
 
 
+class StopConfirm(ModalScreen[bool]):
+    """y/n before asking another process's run to stop (it ends interrupted, as Ctrl-C would end it)."""
+
+    BINDINGS = [Binding("y", "answer(True)", "stop it"), Binding("n,escape", "answer(False)", "keep it running")]
+
+    def __init__(self, run_id: str, owner: str):
+        super().__init__()
+        self.run_id = run_id
+        self.owner = owner
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="stop-confirm"):
+            yield Static(f"Stop run {self.run_id}?\nThe lab did not start it ({self.owner}). It will end interrupted, "
+                         f"its epochs kept, as Ctrl-C in its terminal would end it.\n\ny: stop it   n: keep it running",
+                         id="stop-confirm-text")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
 PAST_COLUMNS = ("mark", "run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "accuracy")
 ADD_ROWS = 100  # table rows added a tick
 ADD_S = 0.05
+LIVE_S = 0.1  # the watcher's news is applied, and one stale plot redrawn, at most this often
 
 
 def cells(row: Row, marked: bool = False) -> tuple[str, ...]:
