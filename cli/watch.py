@@ -25,12 +25,16 @@ def watch_cmd(
     target: str = typer.Argument("latest", help="a run id (or unique prefix), `latest`, or a preset: its latest batch of runs"),
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"),
 ) -> None:
-    """Open the lab on runs as they go, whoever started them: one run, or a preset's latest batch."""
+    """Open the lab on runs as they go, whoever started them: one run, or a preset's latest batch (and its
+    runs that start later)."""
     from .core.store import RunStore
     from .tui.app import run_app
 
+    from .core.presets import preset_names
+
     store = RunStore(runs_dir)
-    code = run_app(runs_dir=store.root, watch=watched(store, target))
+    code = run_app(runs_dir=store.root, watch=watched(store, target),
+                   watch_preset=target if target in preset_names() else None)
     raise typer.Exit(code or 0)
 
 

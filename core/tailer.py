@@ -291,6 +291,14 @@ def follow(store: RunStore, run_ids: list[str], timeout: Optional[float] = None)
         watcher.close()
 
 
+def new_rows(root: Path, known: set[str]) -> list:
+    """The listing rows (core/runindex.py) of the runs in `root` not in `known`, newest first: runs started since."""
+    from .runindex import RunIndex, run_ids
+
+    index = RunIndex(root, use_cache=False)
+    return [row for row in index.rows([r for r in run_ids(index.root) if r not in known])]
+
+
 BATCH_GAP_S = 10.0  # a run that ended at most this long before the next one started belongs to its batch
 
 

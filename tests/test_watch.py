@@ -112,18 +112,21 @@ async def test_the_lab_follows_runs_another_process_writes_and_changes_nothing(t
                 proc.kill()
 
 
-async def test_s_in_past_runs_asks_another_process_s_run_to_stop(tmp_path):
+async def test_a_run_started_later_appears_and_s_asks_its_process_to_stop_it(tmp_path):
     root = tmp_path / "store"
-    proc = start("run", preset_file(tmp_path, {"long": 0.01}, name="long"), "--runs-dir", root)
-    wait_for(lambda: run_dirs(root) and lines(run_dirs(root)[0] / "metrics.jsonl") > 0, "the first epoch", proc)
-    (run,) = run_dirs(root)
+    root.mkdir()
     app = LabApp(presets=[toy_preset()], runs_dir=root, device_probe=lambda: CPU)
+    proc = None
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("p")
             screen = app.screen
             table = screen.query_one("#past-runs", DataTable)
-            await wait_until(pilot, lambda: table.row_count == 1)
+            await wait_until(pilot, lambda: screen.loaded)
+            proc = start("run", preset_file(tmp_path, {"long": 0.01}, name="long"), "--runs-dir", root)
+            await wait_until(pilot, lambda: table.row_count == 1)  # the listing takes in runs started since
+            (run,) = run_dirs(root)
+            await wait_until(pilot, lambda: str(table.get_cell(run.name, "epochs")) not in ("-", "0"))
             await pilot.press("s")
             await wait_until(pilot, lambda: isinstance(app.screen, StopConfirm))
             await pilot.press("n")  # keep it running: nothing is written
@@ -135,7 +138,7 @@ async def test_s_in_past_runs_asks_another_process_s_run_to_stop(tmp_path):
             await wait_until(pilot, lambda: str(table.get_cell(run.name, "status")) == "interrupted")
         code, _, _ = finish(proc)
     finally:
-        if proc.poll() is None:
+        if proc is not None and proc.poll() is None:
             proc.kill()
     assert code == 130  # as after Ctrl-C
     assert status(run)["reason"] == stoprequest.REASON

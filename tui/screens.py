@@ -17,7 +17,7 @@ from ..core.runcard import run_card  # the same card as `dltui show`'s
 from ..core.runindex import Row, listing
 from ..core import stoprequest
 from ..core.store import RunInfo, RunStore
-from ..core.tailer import Watcher
+from ..core.tailer import Watcher, new_rows
 from .live import grown, live_row
 from .plots import PlotPanel
 from .views.instruments import HELP as INSTRUMENT_HELP
@@ -97,7 +97,8 @@ class PastRunsScreen(Screen):
         Binding("q", "app.quit", "quit"),
     ]
 
-    def __init__(self, store: RunStore, presets: list[Preset], open_ids: list[str] | None = None):
+    def __init__(self, store: RunStore, presets: list[Preset], open_ids: list[str] | None = None,
+                 follow_preset: str | None = None):
         super().__init__()
         self.store = store
         self.views = {p.name: p.views for p in presets}
@@ -110,6 +111,8 @@ class PastRunsScreen(Screen):
         self.shown: list[RunData] = []
         self.open_ids = list(open_ids or [])  # runs to open as soon as the listing is in (`dltui watch`)
         self.watcher = Watcher(store)  # follows the running runs (whoever writes them) in its own thread
+        self.known: set[str] = set()  # the ids listed so far: a run folder not among them is a new run
+        self.follow_preset = follow_preset  # its runs that start from now on are opened too (`dltui watch PRESET`)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -127,6 +130,7 @@ class PastRunsScreen(Screen):
         table.focus()
         self.set_interval(ADD_S, self.add_rows)
         self.set_interval(LIVE_S, self.apply_live)
+        self.set_interval(NEW_S, self.look_for_new)
         self.list_runs()
 
     def on_unmount(self) -> None:
@@ -135,6 +139,14 @@ class PastRunsScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-list")
     def list_runs(self) -> list[Row]:
         return listing(self.store.root)[0]
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="past-new")
+    def find_new(self, known: set[str]) -> list[Row]:
+        return new_rows(self.store.root, known)
+
+    def look_for_new(self) -> None:
+        if self.loaded:
+            self.find_new(set(self.known))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-open")
     def read_runs(self, ids: list[str]) -> list[RunData]:
@@ -147,11 +159,14 @@ class PastRunsScreen(Screen):
             self.notify(f"{type(w.error).__name__}: {w.error}", title="cannot read the runs", severity="error")
         elif w.state == WorkerState.SUCCESS and w.group == "past-list":
             self.rows, self.loaded = w.result, True
+            self.known = {r.run_id for r in self.rows}
             self.narrow(self.query_one("#past-filter", Input).value)
             self.watcher.follow([r.run_id for r in self.rows if r.state == "running"])
             if self.open_ids:
                 self.marked, ids, self.open_ids = [i for i in self.open_ids if any(r.run_id == i for r in self.rows)], self.open_ids, []
                 self.read_runs(ids)
+        elif w.state == WorkerState.SUCCESS and w.group == "past-new" and w.result:
+            self.add_new(w.result)
         elif w.state == WorkerState.SUCCESS and w.group == "past-open":
             await self.show_runs(w.result)
 
@@ -175,6 +190,24 @@ class PastRunsScreen(Screen):
         self.add_rows()
         self.query_one("#past-title", Static).update(self.title_text())
 
+    def add_new(self, rows: list[Row]) -> None:
+        """Runs started since the listing: on top of the table (the cursor stays on its run), followed if running."""
+        rows = [r for r in rows if r.run_id not in self.known]
+        if not rows:
+            return
+        self.known.update(r.run_id for r in rows)
+        self.rows = rows + self.rows
+        cursor = self.cursor_run()
+        self.narrow(self.query_one("#past-filter", Input).value)
+        at = next((i for i, r in enumerate(self.matching[:self.added]) if r.run_id == cursor), None)
+        if at is not None:
+            self.query_one("#past-runs", DataTable).move_cursor(row=at)
+        self.watcher.follow([r.run_id for r in rows if r.state == "running"])
+        joining = [r.run_id for r in rows if r.preset == self.follow_preset and r.run_id not in self.marked]
+        if joining:
+            self.marked += joining
+            self.read_runs(list(self.marked))
+
     def apply_live(self) -> None:
         """The watcher's news (a small batch, read on its thread) into the table and the shown curves."""
         news = {u.run_id: u for u in self.watcher.take()}
@@ -188,7 +221,7 @@ class PastRunsScreen(Screen):
                 if run_id in shown_rows:
                     self.matching[shown_rows[run_id]] = row
                     for key, value in zip(PAST_COLUMNS[2:], cells(row)[2:]):
-                        table.update_cell(run_id, key, value)
+                        table.update_cell(run_id, key, value, update_width=True)
             if any(r.run_id in news for r in self.shown):
                 self.shown = [grown(r, news[r.run_id]) if r.run_id in news else r for r in self.shown]
                 self.query_one(PlotPanel).mark_stale()
@@ -328,6 +361,7 @@ class StopConfirm(ModalScreen[bool]):
 PAST_COLUMNS = ("mark", "run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "accuracy")
 ADD_ROWS = 100  # table rows added a tick
 ADD_S = 0.05
+NEW_S = 2.0  # how often the runs dir is looked at for runs started since (a folder listing, in a thread)
 LIVE_S = 0.1  # the watcher's news is applied, and one stale plot redrawn, at most this often
 
 
