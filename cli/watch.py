@@ -95,9 +95,9 @@ def _print_news(run, update) -> None:
     """Lines for one update: each new epoch (of a first look, only the latest), and a change of state."""
     recs = update.records[-1:] if update.reset and not run.records else update.records
     lines = [epoch_line(run.variant, r) for r in recs]
-    if update.info is not None and update.info.state != run.status or update.reset and not run.records:
+    if update.info is not None and update.state != run.status or update.reset and not run.records:
         reason = update.info.status.get("reason") if update.info is not None else None
-        state = update.info.state if update.info is not None else run.status
+        state = update.state if update.info is not None else run.status
         lines.append(f"{run.variant}  {state}" + (f" ({reason})" if reason and state != "running" else ""))
     if lines:
         sys.stdout.write("\n".join(lines) + "\n")

@@ -31,7 +31,7 @@ from .runfiles import parse_record
 from .store import RunInfo, RunStore
 
 POLL_S = 0.25  # without inotify (or on NFS): 4 looks a second
-MIN_GAP_S = 0.1  # inotify wakes at once, but a busy writer is read at most 10 times a second
+MIN_GAP_S = 0.25  # inotify wakes at once, but busy writers are read at most 4 times a second
 CRASH_CHECK_S = 1.0  # a running run's writer is looked for this often (its pid, or its heartbeat on another host)
 CHUNK = 4 << 20  # the most bytes read from one file in one look (a long backlog comes in pieces)
 
@@ -43,7 +43,8 @@ class Update:
     run_id: str
     records: list[dict[str, Any]] = field(default_factory=list)
     snapshots: list[dict[str, Any]] = field(default_factory=list)
-    info: Optional[RunInfo] = None  # set when its status (or summary) changed: `info.state` is the state to show
+    info: Optional[RunInfo] = None  # set when its status (or summary) changed
+    state: str = ""  # then, info.state as the watcher found it (the property looks at /proc: not on a UI thread)
     reset: bool = False  # `records` and `snapshots` start from the files' top (a first look, or files replaced)
 
     def merge(self, later: "Update") -> None:
@@ -51,7 +52,8 @@ class Update:
             self.records, self.snapshots, self.reset = [], [], True
         self.records += later.records
         self.snapshots += later.snapshots
-        self.info = later.info or self.info
+        if later.info is not None:
+            self.info, self.state = later.info, later.state
 
     @property
     def empty(self) -> bool:
@@ -135,8 +137,9 @@ class RunTail:
         if stamp != self.stamp or self.state == "running" and now - self.checked >= CRASH_CHECK_S:
             self.checked = now
             info = self.store._info(self.path)
-            if stamp != self.stamp or info.state != self.state:
-                update.info, self.state = info, info.state
+            state = info.state
+            if stamp != self.stamp or state != self.state:
+                update.info, update.state, self.state = info, state, state
             self.stamp = stamp
             if not self.live:  # its last lines were written before it ended: read them too
                 update.records += self.metrics.read()[0]

@@ -20,7 +20,7 @@ def live_row(row: Row, update: Update) -> Row:
     last = update.records[-1] if update.records else None
     changes = {} if last is None else {"epochs": last.get("epoch"), **{k: _num(last.get(k)) for k in FIGURES}}
     if info is not None:
-        changes["state"] = info.state
+        changes["state"] = update.state
     return replace(row, **changes)
 
 
@@ -35,5 +35,5 @@ def grown(run: RunData, update: Update) -> RunData:
     run.records.extend(update.records)
     run.snapshots.extend(update.snapshots)
     if update.info is not None:
-        run.status, run.summary = update.info.state, update.info.summary
+        run.status, run.summary = update.state, update.info.summary
     return run

@@ -1,6 +1,8 @@
 """The keys screen, the run card, and the past-runs screen (the runs dir: open one run's curves, overlay several)."""
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -113,6 +115,10 @@ class PastRunsScreen(Screen):
         self.watcher = Watcher(store)  # follows the running runs (whoever writes them) in its own thread
         self.known: set[str] = set()  # the ids listed so far: a run folder not among them is a new run
         self.follow_preset = follow_preset  # its runs that start from now on are opened too (`dltui watch PRESET`)
+        self.live_rows: dict[str, Row] = {}  # the rows of the runs followed, as their news arrives
+        self.stale_rows: set[str] = set()  # those of them with news not yet in the table
+        self.rows_at = 0.0  # when the table last took the news (at most every ROWS_S)
+        self.plots_at = 0.0  # when the shown runs' plots were last handed their news (at most every PLOTS_S)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -126,7 +132,7 @@ class PastRunsScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#past-runs", DataTable)
         for key in PAST_COLUMNS:
-            table.add_column(key, key=key)
+            table.add_column(key, key=key, width=LIVE_WIDTHS.get(key))
         table.focus()
         self.set_interval(ADD_S, self.add_rows)
         self.set_interval(LIVE_S, self.apply_live)
@@ -161,7 +167,7 @@ class PastRunsScreen(Screen):
             self.rows, self.loaded = w.result, True
             self.known = {r.run_id for r in self.rows}
             self.narrow(self.query_one("#past-filter", Input).value)
-            self.watcher.follow([r.run_id for r in self.rows if r.state == "running"])
+            self.follow_rows(self.rows)
             if self.open_ids:
                 self.marked, ids, self.open_ids = [i for i in self.open_ids if any(r.run_id == i for r in self.rows)], self.open_ids, []
                 self.read_runs(ids)
@@ -190,6 +196,11 @@ class PastRunsScreen(Screen):
         self.add_rows()
         self.query_one("#past-title", Static).update(self.title_text())
 
+    def follow_rows(self, rows: list[Row]) -> None:
+        running = {r.run_id: r for r in rows if r.state == "running"}
+        self.live_rows.update(running)
+        self.watcher.follow(list(running))
+
     def add_new(self, rows: list[Row]) -> None:
         """Runs started since the listing: on top of the table (the cursor stays on its run), followed if running."""
         rows = [r for r in rows if r.run_id not in self.known]
@@ -202,7 +213,7 @@ class PastRunsScreen(Screen):
         at = next((i for i, r in enumerate(self.matching[:self.added]) if r.run_id == cursor), None)
         if at is not None:
             self.query_one("#past-runs", DataTable).move_cursor(row=at)
-        self.watcher.follow([r.run_id for r in rows if r.state == "running"])
+        self.follow_rows(rows)
         joining = [r.run_id for r in rows if r.preset == self.follow_preset and r.run_id not in self.marked]
         if joining:
             self.marked += joining
@@ -211,21 +222,33 @@ class PastRunsScreen(Screen):
     def apply_live(self) -> None:
         """The watcher's news (a small batch, read on its thread) into the table and the shown curves."""
         news = {u.run_id: u for u in self.watcher.take()}
-        if news:
-            where = {r.run_id: i for i, r in enumerate(self.rows) if r.state == "running" or r.run_id in news}
-            shown_rows = {r.run_id: i for i, r in enumerate(self.matching[:self.added]) if r.run_id in news}
-            table = self.query_one("#past-runs", DataTable)
-            for run_id, update in news.items():
-                if run_id in where:
-                    self.rows[where[run_id]] = row = live_row(self.rows[where[run_id]], update)
-                if run_id in shown_rows:
-                    self.matching[shown_rows[run_id]] = row
-                    for key, value in zip(PAST_COLUMNS[2:], cells(row)[2:]):
-                        table.update_cell(run_id, key, value, update_width=True)
-            if any(r.run_id in news for r in self.shown):
-                self.shown = [grown(r, news[r.run_id]) if r.run_id in news else r for r in self.shown]
-                self.query_one(PlotPanel).mark_stale()
-        self.query_one(PlotPanel).draw_next(self.shown, self.opts)
+        for run_id, update in news.items():
+            if run_id in self.live_rows:
+                self.live_rows[run_id] = live_row(self.live_rows[run_id], update)
+                self.stale_rows.add(run_id)
+        if any(r.run_id in news for r in self.shown):
+            self.shown = [grown(r, news[r.run_id]) if r.run_id in news else r for r in self.shown]
+        now = time.monotonic()
+        if self.stale_rows and now - self.rows_at >= ROWS_S:
+            self.flush_rows()
+        elif now - self.plots_at >= PLOTS_S:  # a plot whose runs grew is drawn anew (a build thread's work)
+            self.plots_at = now
+            self.query_one(PlotPanel).draw(self.shown, self.opts)
+
+    def flush_rows(self) -> None:
+        """The followed runs' changed rows into the listing and the table (only the cells that changed)."""
+        stale, fresh = self.stale_rows, self.live_rows
+        self.rows = [fresh[r.run_id] if r.run_id in stale else r for r in self.rows]
+        table = self.query_one("#past-runs", DataTable)
+        for i, row in enumerate(self.matching):
+            if row.run_id in stale:
+                self.matching[i] = new = fresh[row.run_id]
+                if i < self.added:
+                    for key, old, value in zip(PAST_COLUMNS[2:], cells(row)[2:], cells(new)[2:]):
+                        if value != old:  # each cell written is re-rendered
+                            table.update_cell(row.run_id, key, value)
+        self.stale_rows = set()
+        self.rows_at = time.monotonic()
 
     def action_stop(self) -> None:
         """Stop the cursor's run: the lab's own at once; another process's after a y/n, by a stop request."""
@@ -359,10 +382,14 @@ class StopConfirm(ModalScreen[bool]):
 
 
 PAST_COLUMNS = ("mark", "run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "accuracy")
+# The columns a live run changes have fixed widths: a width to fit would measure the whole column at each change.
+LIVE_WIDTHS = {"status": 11, "epochs": 8, "train loss": 10, "test loss": 10, "accuracy": 8}
 ADD_ROWS = 100  # table rows added a tick
 ADD_S = 0.05
 NEW_S = 2.0  # how often the runs dir is looked at for runs started since (a folder listing, in a thread)
-LIVE_S = 0.1  # the watcher's news is applied, and one stale plot redrawn, at most this often
+PLOTS_S = 1.0  # growing curves of runs another process writes are redrawn once a second (plotting is the cost)
+ROWS_S = 1.0  # the table takes the followed runs' news once a second: rendering its rows is what costs
+LIVE_S = 0.25  # how often the watcher's news is taken (a small batch, read on its thread)
 
 
 def cells(row: Row, marked: bool = False) -> tuple[str, ...]:
