@@ -3,8 +3,9 @@
 A watcher (the lab's `s` on a run it did not start, or anyone: `touch <run>/stop-request`) creates the
 file; the process that owns the run looks for it at most every LOOK_S from the trainer's stop-flag check,
 removes it, and ends the run `interrupted` exactly as Ctrl-C does (its epochs and checkpoint kept). A file
-works the same for a Ray driver, another user with write access to the runs dir, and a runs dir on NFS,
-where a signal to a recorded pid would not reach. Creating this one file is the only write a watcher
+works for another user with write access to the runs dir, and on NFS, where a signal to a recorded pid
+would not reach. (A run on Ray trains in a scratch folder on its node: its driver would have to pass the
+request on; it does not yet.) Creating this one file is the only write a watcher
 ever makes, and only when asked to. No torch, no textual.
 """
 from __future__ import annotations
