@@ -200,3 +200,29 @@ def test_watch_a_preset_opens_its_latest_batch(tmp_path):
         w.close()
     ids = latest_batch(store, "poly")
     assert [store.get(i).status["variant"] for i in ids] == ["b", "c"]  # a ran an hour earlier: another batch
+
+
+def test_compare_follow_of_ended_runs_prints_where_they_stand_and_returns(tmp_path, cli):
+    store = RunStore(tmp_path / "store")
+    ids = []
+    for variant, n in (("a", 3), ("b", 5)):
+        w = store.create("poly", variant, {})
+        for e in range(1, n + 1):
+            w.append_metrics({"epoch": e, "train_loss": 1.0 / e, "test_loss": 2.0 / e})
+        w.set_status("finished")
+        w.close()
+        ids.append(w.run_id)
+    result = cli("compare", *ids, "--follow", "--runs-dir", str(store.root))
+    assert result.exit_code == 0, result.stderr
+    lines_out = result.stdout.splitlines()
+    assert "a  epoch 3  train_loss 0.3333  test_loss 0.6667" in lines_out and "a  finished" in lines_out
+    assert "b  epoch 5  train_loss 0.2  test_loss 0.4" in lines_out and "b  finished" in lines_out
+
+
+def test_watch_names_what_it_cannot_find_in_one_line(tmp_path, cli):
+    result = cli("watch", "polynomial", "--runs-dir", str(tmp_path / "empty"))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: no runs of preset polynomial in {tmp_path / 'empty'}; start some with `dltui run polynomial`"]
+    result = cli("watch", "nosuch", "--runs-dir", str(tmp_path / "empty"))
+    assert result.exit_code == 2 and "no run 'nosuch'" in result.stderr
