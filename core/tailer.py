@@ -222,8 +222,8 @@ class Watcher:
                     self.tails[run_id] = RunTail(self.store.root / run_id, self.store)
                     self.news.pop(run_id, None)
                     self.all_ended = False
-        if not self.thread.is_alive() and not self.done.is_set():
-            self.thread.start()
+            if not self.thread.is_alive() and not self.done.is_set():
+                self.thread.start()
 
     def take(self) -> list[Update]:
         with self.lock:
@@ -231,12 +231,12 @@ class Watcher:
         return news
 
     def close(self) -> None:
-        self.done.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout=2)
-        if self.inotify is not None:
-            self.inotify.close()
-            self.inotify = None
+        """Stop following; returns at once (the thread ends within POLL_S, and closes its inotify itself)."""
+        with self.lock:
+            self.done.set()
+            if not self.thread.is_alive() and self.inotify is not None:
+                self.inotify.close()
+                self.inotify = None
 
     def look(self) -> bool:
         """Read every followed run once; True if anything was new."""
@@ -263,6 +263,14 @@ class Watcher:
         return fresh
 
     def _loop(self) -> None:
+        try:
+            self._follow()
+        finally:
+            if self.inotify is not None:
+                self.inotify.close()
+                self.inotify = None
+
+    def _follow(self) -> None:
         while not self.done.is_set():
             started = time.monotonic()
             if self.look() and self.on_news is not None:
