@@ -214,11 +214,16 @@ def _resume_run(run_id: str, store, ddir, choice=None) -> int:
 def show_cmd(
     run: str = typer.Argument("latest", help="a run id (or a unique prefix, or `latest`)"),
     log: bool = typer.Option(False, "--log", help="log scale for the loss"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="redraw as the run grows, until it ends (no terminal: a line an epoch); Ctrl-C exits 130, the run goes on"),
     runs_dir: Optional[Path] = RunsDir,
 ) -> None:
     """A run's curves as a plot in the terminal, and its summary."""
     from .show import show_run
 
+    if follow:
+        from .watch import follow_show
+
+        raise typer.Exit(follow_show(_store(runs_dir), _store(runs_dir).get(run), log))
     show_run(_store(runs_dir).get(run), log=log)
 
 
@@ -227,12 +232,14 @@ from .compare import compare_cmd  # noqa: E402  (torch-free: imports inside the 
 from .export import HELP as EXPORT_HELP, export_cmd  # noqa: E402
 from .lrfind import lrfind_cmd  # noqa: E402  (torch-free: imports inside the command)
 from .runs import runs_cmd  # noqa: E402  (torch-free)
+from .watch import watch_cmd  # noqa: E402  (torch-free: imports inside the command)
 
 app.command("bench")(guarded(bench_cmd))
 app.command("compare")(guarded(compare_cmd))
 app.command("export", help=EXPORT_HELP)(guarded(export_cmd))
 app.command("lrfind")(guarded(lrfind_cmd))
 app.command("runs")(guarded(runs_cmd))
+app.command("watch")(guarded(watch_cmd))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,7 @@ def compare_cmd(
     log: bool = typer.Option(False, "--log", help="log scale for the y-axis"),
     smooth: float = typer.Option(0.0, "--smooth", help="EMA factor in [0, 1): smoothed line on top, raw faint behind"),
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="redraw as the runs grow, until they end (no terminal: a line an epoch); Ctrl-C exits 130, the runs go on"),
 ) -> None:
     """One metric of several runs overlaid in the terminal, and their final and best figures."""
     from rich.console import Console
@@ -33,6 +34,10 @@ def compare_cmd(
     records = {r.run_id: r.metrics() for r in infos}
     _check_metric(metric, records)
     names = labels(infos)
+    if follow:
+        from .watch import follow_compare
+
+        raise typer.Exit(follow_compare(store, infos, names, metric, x, log, smooth))
     sys.stdout.write(for_terminal(compare_plot(infos, records, names, metric, x, log, smooth)) + "\n")
     sys.stdout.flush()
     Console().print(compare_table(infos, records, names, metric))

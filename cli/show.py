@@ -10,9 +10,9 @@ from .core.present import terminal_plot_size
 from .core.runcard import run_card
 
 
-def view_plots(run, log: bool = False) -> list[str]:
+def view_plots(run, log: bool = False, data=None) -> list[str]:
     """The run's plots as text: the views its preset names (loss, accuracy, learned function, gradient norms, ...),
-    drawn by the same drawers as the lab's live plots."""
+    drawn by the same drawers as the lab's live plots (from `data`, its buffers, when given: `--follow`)."""
     import plotext as plt
 
     from .core import presets
@@ -28,7 +28,7 @@ def view_plots(run, log: bool = False) -> list[str]:
     names = views_for(names, run.config.get("probes"))
     if run.status.get("kind") == "lrfind":
         names = ("lrfind",)
-    (data,) = run_datas([run])
+    (data,) = [data] if data is not None else run_datas([run])
     if not any(r.get("train_acc") is not None or r.get("test_acc") is not None for r in data.records):
         names = tuple(n for n in names if n != "accuracy")
     out = []

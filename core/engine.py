@@ -14,14 +14,14 @@ import os
 import platform
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from . import losses, probes as probes_mod
+from . import losses, probes as probes_mod, stoprequest
 from .atomic import write_atomic
 from .config import RunConfig
 from .data import TaskData, build as build_task
@@ -339,6 +339,9 @@ class Trainer:
                 time.sleep(PAUSE_POLL_S)
             self._paused_s += time.perf_counter() - t
         if c.stop is not None and c.stop.is_set():
+            raise Stopped()
+        if stoprequest.asked(self.run_dir):  # a watcher's `<run>/stop-request` (core/stoprequest.py)
+            self.control = replace(c, reason=stoprequest.REASON)  # this run's reason only: `c` may be shared
             raise Stopped()
 
     @torch.inference_mode()

@@ -91,8 +91,11 @@ class LabApp(App):
 
     def __init__(self, preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None, *,
                  presets: list[Preset] | None = None, worker_factory: Callable[..., Any] = TrainingProcess,
-                 device_probe: Callable[[], str] = probe_device):
+                 device_probe: Callable[[], str] = probe_device, watch: list[str] | None = None,
+                 watch_preset: str | None = None):
         super().__init__()
+        self.watch = list(watch or [])  # runs to open at once, followed live, in the past-runs screen (`dltui watch`)
+        self.watch_preset = watch_preset  # and that preset's runs as they start
         # Training processes need multiprocessing's resource tracker, which must start while sys.stderr is
         # still the real one (inside the app it is Textual's capture, which has no file descriptor).
         resource_tracker.ensure_running()
@@ -147,6 +150,8 @@ class LabApp(App):
         await self.select_preset(self.preset)
         self.main.query_one("#presets", ListView).focus()
         self.fit(self.size)
+        if self.watch:
+            self.push_screen(PastRunsScreen(self.store, self.presets, open_ids=self.watch, follow_preset=self.watch_preset))
 
     def on_resize(self, event) -> None:
         self.fit(event.size)
@@ -547,8 +552,11 @@ def status_line(app: LabApp) -> Text:
 
 
 def run_app(preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None,
-            executors: Callable[..., Any] | None = None) -> int:
-    """Open the lab; returns the exit code. `executors` makes where a batch runs (default: a TrainingProcess)."""
-    app = LabApp(preset, runs_dir, data_dir, worker_factory=executors or TrainingProcess)
+            executors: Callable[..., Any] | None = None, watch: list[str] | None = None,
+            watch_preset: str | None = None) -> int:
+    """Open the lab; returns the exit code. `executors` makes where a batch runs (default: a TrainingProcess);
+    `watch`: runs to open at once in the past-runs screen, followed live (with `watch_preset`'s runs as they start)."""
+    app = LabApp(preset, runs_dir, data_dir, worker_factory=executors or TrainingProcess, watch=watch,
+                 watch_preset=watch_preset)
     app.run()
     return app.return_code or 0

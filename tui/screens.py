@@ -1,6 +1,8 @@
 """The keys screen, the run card, and the past-runs screen (the runs dir: open one run's curves, overlay several)."""
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,7 +17,10 @@ from ..core.present import X_AXES, fmt, pct, run_label
 from ..core.presets import Preset
 from ..core.runcard import run_card  # the same card as `dltui show`'s
 from ..core.runindex import Row, listing
+from ..core import stoprequest
 from ..core.store import RunInfo, RunStore
+from ..core.tailer import Watcher, new_rows
+from .live import grown, live_row
 from .plots import PlotPanel
 from .views.instruments import HELP as INSTRUMENT_HELP
 from .viewkit import RunData, ViewOptions, run_datas
@@ -92,11 +97,13 @@ class PastRunsScreen(Screen):
         Binding("e", "export", "export"),
         Binding("i", "card", "card"),
         Binding("R", "rerun", "re-run"),
+        Binding("s", "stop", "stop"),
         Binding("escape,p", "app.pop_screen", "back"),
         Binding("q", "app.quit", "quit"),
     ]
 
-    def __init__(self, store: RunStore, presets: list[Preset]):
+    def __init__(self, store: RunStore, presets: list[Preset], open_ids: list[str] | None = None,
+                 follow_preset: str | None = None):
         super().__init__()
         self.store = store
         self.views = {p.name: p.views for p in presets}
@@ -108,6 +115,14 @@ class PastRunsScreen(Screen):
         self.opts = ViewOptions()
         self.shown: list[RunData] = []
         self.keyed: list[str] = []  # the rows whose mark cell shows their run's colour
+        self.open_ids = list(open_ids or [])  # runs to open as soon as the listing is in (`dltui watch`)
+        self.watcher = Watcher(store)  # follows the running runs (whoever writes them) in its own thread
+        self.known: set[str] = set()  # the ids listed so far: a run folder not among them is a new run
+        self.follow_preset = follow_preset  # its runs that start from now on are opened too (`dltui watch PRESET`)
+        self.live_rows: dict[str, Row] = {}  # the rows of the runs followed, as their news arrives
+        self.stale_rows: set[str] = set()  # those of them with news not yet in the table
+        self.rows_at = 0.0  # when the table last took the news (at most every ROWS_S)
+        self.plots_at = 0.0  # when the shown runs' plots were last handed their news (at most every PLOTS_S)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -121,14 +136,27 @@ class PastRunsScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#past-runs", DataTable)
         for key in PAST_COLUMNS:
-            table.add_column(key, key=key)
+            table.add_column(key, key=key, width=LIVE_WIDTHS.get(key))
         table.focus()
         self.set_interval(ADD_S, self.add_rows)
+        self.set_interval(LIVE_S, self.apply_live)
+        self.set_interval(NEW_S, self.look_for_new)
         self.list_runs()
+
+    def on_unmount(self) -> None:
+        self.watcher.close()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-list")
     def list_runs(self) -> list[Row]:
         return listing(self.store.root)[0]
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="past-new")
+    def find_new(self, known: set[str]) -> list[Row]:
+        return new_rows(self.store.root, known)
+
+    def look_for_new(self) -> None:
+        if self.loaded:
+            self.find_new(set(self.known))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-open")
     def read_runs(self, ids: list[str]) -> list[RunData]:
@@ -141,7 +169,14 @@ class PastRunsScreen(Screen):
             self.notify(f"{type(w.error).__name__}: {w.error}", title="cannot read the runs", severity="error")
         elif w.state == WorkerState.SUCCESS and w.group == "past-list":
             self.rows, self.loaded = w.result, True
+            self.known = {r.run_id for r in self.rows}
             self.narrow(self.query_one("#past-filter", Input).value)
+            self.follow_rows(self.rows)
+            if self.open_ids:
+                self.marked, ids, self.open_ids = [i for i in self.open_ids if any(r.run_id == i for r in self.rows)], self.open_ids, []
+                self.read_runs(ids)
+        elif w.state == WorkerState.SUCCESS and w.group == "past-new" and w.result:
+            self.add_new(w.result)
         elif w.state == WorkerState.SUCCESS and w.group == "past-open":
             await self.show_runs(w.result)
 
@@ -164,6 +199,83 @@ class PastRunsScreen(Screen):
         self.added = 0
         self.add_rows()
         self.query_one("#past-title", Static).update(self.title_text())
+
+    def follow_rows(self, rows: list[Row]) -> None:
+        running = {r.run_id: r for r in rows if r.state == "running"}
+        self.live_rows.update(running)
+        self.watcher.follow(list(running))
+
+    def add_new(self, rows: list[Row]) -> None:
+        """Runs started since the listing: on top of the table (the cursor stays on its run), followed if running."""
+        rows = [r for r in rows if r.run_id not in self.known]
+        if not rows:
+            return
+        self.known.update(r.run_id for r in rows)
+        self.rows = rows + self.rows
+        cursor = self.cursor_run()
+        self.narrow(self.query_one("#past-filter", Input).value)
+        at = next((i for i, r in enumerate(self.matching[:self.added]) if r.run_id == cursor), None)
+        if at is not None:
+            self.query_one("#past-runs", DataTable).move_cursor(row=at)
+        self.follow_rows(rows)
+        joining = [r.run_id for r in rows if r.preset == self.follow_preset and r.run_id not in self.marked]
+        if joining:
+            self.marked += joining
+            self.read_runs(list(self.marked))
+
+    def apply_live(self) -> None:
+        """The watcher's news (a small batch, read on its thread) into the table and the shown curves."""
+        news = {u.run_id: u for u in self.watcher.take()}
+        for run_id, update in news.items():
+            if run_id in self.live_rows:
+                self.live_rows[run_id] = live_row(self.live_rows[run_id], update)
+                self.stale_rows.add(run_id)
+        if any(r.run_id in news for r in self.shown):
+            self.shown = [grown(r, news[r.run_id]) if r.run_id in news else r for r in self.shown]
+        now = time.monotonic()
+        if self.stale_rows and now - self.rows_at >= ROWS_S:
+            self.flush_rows()
+        elif now - self.plots_at >= PLOTS_S:  # a plot whose runs grew is drawn anew (a build thread's work)
+            self.plots_at = now
+            self.query_one(PlotPanel).draw(self.shown, self.opts)
+
+    def flush_rows(self) -> None:
+        """The followed runs' changed rows into the listing and the table (only the cells that changed)."""
+        stale, fresh = self.stale_rows, self.live_rows
+        self.rows = [fresh[r.run_id] if r.run_id in stale else r for r in self.rows]
+        table = self.query_one("#past-runs", DataTable)
+        for i, row in enumerate(self.matching):
+            if row.run_id in stale:
+                self.matching[i] = new = fresh[row.run_id]
+                if i < self.added:
+                    for key, old, value in zip(PAST_COLUMNS[2:], cells(row)[2:], cells(new)[2:]):
+                        if value != old:  # each cell written is re-rendered
+                            table.update_cell(row.run_id, key, value)
+        self.stale_rows = set()
+        self.rows_at = time.monotonic()
+
+    def action_stop(self) -> None:
+        """Stop the cursor's run: the lab's own at once; another process's after a y/n, by a stop request."""
+        run_id = self.cursor_run()
+        row = next((r for r in self.rows if r.run_id == run_id), None)
+        if row is None or row.state != "running":
+            self.notify("only a running run can be stopped", severity="warning")
+            return
+        batch = self.app.batch
+        if batch is not None and batch.live and any(r.run_id == run_id for r in batch.list()):
+            self.app.action_stop()
+            return
+        owner = self.store.get(run_id).status
+        self.app.push_screen(StopConfirm(run_id, f"pid {owner.get('pid')} on {owner.get('host')}"),
+                             lambda yes: self.request_stop(run_id) if yes else None)
+
+    def request_stop(self, run_id: str) -> None:
+        try:
+            stoprequest.request(self.store.path_of(run_id))
+        except (OSError, BadInput) as e:
+            self.notify(f"cannot ask it to stop: {e}", title=run_id, severity="error")
+            return
+        self.notify("asked its owner to stop it: it ends interrupted at its next step", title=run_id)
 
     def title_text(self) -> str:
         root, n, m = self.store.root, len(self.rows), len(self.matching)
@@ -240,6 +352,7 @@ class PastRunsScreen(Screen):
             if run.run_id in table.rows:
                 table.update_cell(run.run_id, "mark", run_label("✓" if run.run_id in self.marked else "", run.colour))
         self.keyed = [run.run_id for run in runs]
+        self.watcher.follow([r.run_id for r in runs if r.status == "running"], anew=True)  # its first news: the whole run
         views = self.views.get(self.preset_of(runs[0]), PAST_VIEWS)
         await self.query_one(PlotPanel).show(views if len(runs) == 1 else [v for v in views if v in PAST_VIEWS] or PAST_VIEWS)
         self.redraw()
@@ -265,9 +378,35 @@ class PastRunsScreen(Screen):
         self.query_one(PlotPanel).draw(self.shown, self.opts)
 
 
+class StopConfirm(ModalScreen[bool]):
+    """y/n before asking another process's run to stop (it ends interrupted, as Ctrl-C would end it)."""
+
+    BINDINGS = [Binding("y", "answer(True)", "stop it"), Binding("n,escape", "answer(False)", "keep it running")]
+
+    def __init__(self, run_id: str, owner: str):
+        super().__init__()
+        self.run_id = run_id
+        self.owner = owner
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="stop-confirm"):
+            yield Static(f"Stop run {self.run_id}?\nThe lab did not start it ({self.owner}). It will end interrupted, "
+                         f"its epochs kept, as Ctrl-C in its terminal would end it.\n\ny: stop it   n: keep it running",
+                         id="stop-confirm-text")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
 PAST_COLUMNS = ("mark", "run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "accuracy")
+# The columns a live run changes have fixed widths: a width to fit would measure the whole column at each change.
+LIVE_WIDTHS = {"status": 11, "epochs": 8, "train loss": 10, "test loss": 10, "accuracy": 8}
 ADD_ROWS = 100  # table rows added a tick
 ADD_S = 0.05
+NEW_S = 2.0  # how often the runs dir is looked at for runs started since (a folder listing, in a thread)
+PLOTS_S = 1.0  # growing curves of runs another process writes are redrawn once a second (plotting is the cost)
+ROWS_S = 1.0  # the table takes the followed runs' news once a second: rendering its rows is what costs
+LIVE_S = 0.25  # how often the watcher's news is taken (a small batch, read on its thread)
 
 
 def cells(row: Row, marked: bool = False) -> tuple[str, ...]:
