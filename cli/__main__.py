@@ -6,12 +6,12 @@ def main() -> None:
     import os
     import sys
 
-    from .console import fix_std_streams
+    from dltui.console import fix_std_streams
 
     fix_std_streams()
     if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
         os.environ["COLUMNS"] = "160"  # piped or logged: tables at full width, not cut to 80 columns
-    from .app import app
+    from dltui.app import app
 
     app()
 

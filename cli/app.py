@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from .core.errors import BadInput
+from dltui.core.errors import BadInput
 
 app = typer.Typer(
     add_completion=False,
@@ -21,7 +21,7 @@ app = typer.Typer(
 RunsDir = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]")
 DataDir = typer.Option(None, "--data-dir", help="where datasets live [env DLTUI_DATA_DIR, default the user cache dir]")
 
-from .jobs import AddressOpt, CpusOpt, EngineOpt, GpusOpt  # noqa: E402  (typer options only; no torch, no ray)
+from dltui.jobs import AddressOpt, CpusOpt, EngineOpt, GpusOpt  # noqa: E402  (typer options only; no torch, no ray)
 
 
 def guarded(fn):
@@ -32,17 +32,17 @@ def guarded(fn):
         try:
             return fn(*args, **kwargs)
         except BadInput as e:
-            from .console import print_error
+            from dltui.console import print_error
 
             print_error(str(e))
             raise typer.Exit(2) from None
         except KeyboardInterrupt:  # Ctrl-C outside training (while loading, say): no run is running yet
-            from .console import print_error
+            from dltui.console import print_error
 
             print_error("interrupted by Ctrl-C")
             raise typer.Exit(130) from None
         except OSError as e:  # the machine's fault (a full disk, an output that is gone): one line, exit 1
-            from .console import print_error, stdout_failed
+            from dltui.console import print_error, stdout_failed
 
             where = "the output" if stdout_failed() or not e.filename else e.filename
             print_error(f"cannot write {where}: {(e.strerror or str(e)).lower()}")
@@ -52,13 +52,13 @@ def guarded(fn):
 
 
 def _store(runs_dir: Optional[Path]):
-    from .core.store import RunStore
+    from dltui.core.store import RunStore
 
     return RunStore(runs_dir)
 
 
 def _data_dir(data_dir: Optional[Path]) -> Path:
-    from .core.data import default_data_dir
+    from dltui.core.data import default_data_dir
 
     return data_dir or default_data_dir()
 
@@ -82,7 +82,7 @@ def tui_cmd(
     cpus_per_run: Optional[float] = CpusOpt,
 ) -> None:
     """Open the lab with PRESET selected."""
-    from . import jobs as jobs_mod
+    from dltui import jobs as jobs_mod
 
     choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run)
     if choice is None:
@@ -93,14 +93,14 @@ def tui_cmd(
 
 def _open_tui(preset, runs_dir, data_dir, executors=None) -> None:
     try:
-        from .tui.app import run_app
+        from dltui.tui.app import run_app
     except ImportError as e:  # pragma: no cover - the TUI is part of the package
         raise BadInput(f"the TUI could not load ({e}); run presets headless with `dltui run PRESET`") from None
     if preset is not None:
-        from .core import presets
+        from dltui.core import presets
 
         presets.load(preset)  # unknown preset: one line, exit 2, before the screen opens
-    from .core.tensorboard import live_dir
+    from dltui.core.tensorboard import live_dir
 
     live_dir()  # DLTUI_TENSORBOARD_DIR, if set: checked before the screen opens; the lab's runs write there
     code = run_app(preset=preset, runs_dir=runs_dir, data_dir=data_dir, executors=executors)
@@ -115,7 +115,7 @@ def list_cmd() -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from .core import presets
+    from dltui.core import presets
 
     t = Table(title="dltui presets", expand=False)
     t.add_column("name", style="bold", no_wrap=True)
@@ -148,10 +148,10 @@ def run_cmd(
     cpus_per_run: Optional[float] = CpusOpt,
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
-    from . import jobs as jobs_mod
-    from .core import presets, runner
-    from .core.config import parse_sets
-    from .core.tensorboard import live_dir
+    from dltui import jobs as jobs_mod
+    from dltui.core import presets, runner
+    from dltui.core.config import parse_sets
+    from dltui.core.tensorboard import live_dir
 
     live_dir(tensorboard)  # checked before any run; the training processes find it in the environment
 
@@ -166,7 +166,7 @@ def run_cmd(
     p = presets.load(preset, max_runs=None if yes else presets.MAX_RUNS)
     overrides = parse_sets(set_, epochs)
     if device is not None:
-        from .core.config import check_value
+        from dltui.core.config import check_value
 
         overrides["device"] = check_value("device", device, "--device")
     plans = runner.plan(p, overrides)
@@ -180,7 +180,7 @@ def run_cmd(
     runner.preflight(plans, store, ddir)
     if choice is not None:
         raise typer.Exit(jobs_mod.run_on_ray(p.name, plans, store, ddir, choice))
-    from .core.parallel import Pool, default_jobs
+    from dltui.core.parallel import Pool, default_jobs
 
     jobs_mod.check_jobs(jobs)
     n_jobs = jobs if jobs is not None else default_jobs(plans)
@@ -193,8 +193,8 @@ def run_cmd(
 
 def _resume_run(run_id: str, store, ddir, choice=None) -> int:
     """`dltui run --resume RUN`: check everything, then go on from the run's last checkpoint."""
-    from . import jobs as jobs_mod
-    from .core import runner
+    from dltui import jobs as jobs_mod
+    from dltui.core import runner
 
     run = store.claim(run_id)  # locked before its state is read: one process owns a run
     plan, ckpt = runner.prepare_resume(run, store, ddir)
@@ -218,21 +218,21 @@ def show_cmd(
     runs_dir: Optional[Path] = RunsDir,
 ) -> None:
     """A run's curves as a plot in the terminal, and its summary."""
-    from .show import show_run
+    from dltui.show import show_run
 
     if follow:
-        from .watch import follow_show
+        from dltui.watch import follow_show
 
         raise typer.Exit(follow_show(_store(runs_dir), _store(runs_dir).get(run), log))
     show_run(_store(runs_dir).get(run), log=log)
 
 
-from .bench import bench_cmd  # noqa: E402  (torch-free: imports inside the command)
-from .compare import compare_cmd  # noqa: E402  (torch-free: imports inside the commands)
-from .export import HELP as EXPORT_HELP, export_cmd  # noqa: E402
-from .lrfind import lrfind_cmd  # noqa: E402  (torch-free: imports inside the command)
-from .runs import runs_cmd  # noqa: E402  (torch-free)
-from .watch import watch_cmd  # noqa: E402  (torch-free: imports inside the command)
+from dltui.bench import bench_cmd  # noqa: E402  (torch-free: imports inside the command)
+from dltui.compare import compare_cmd  # noqa: E402  (torch-free: imports inside the commands)
+from dltui.export import HELP as EXPORT_HELP, export_cmd  # noqa: E402
+from dltui.lrfind import lrfind_cmd  # noqa: E402  (torch-free: imports inside the command)
+from dltui.runs import runs_cmd  # noqa: E402  (torch-free)
+from dltui.watch import watch_cmd  # noqa: E402  (torch-free: imports inside the command)
 
 app.command("bench")(guarded(bench_cmd))
 app.command("compare")(guarded(compare_cmd))

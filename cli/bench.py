@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from .core.errors import BadInput
+from dltui.core.errors import BadInput
 
 
 def fmt_value(v: float | None, unit: str) -> str:
@@ -49,7 +49,7 @@ def notes(result: dict[str, Any]) -> list[str]:
 
 
 def write_json(path: Path, result: dict[str, Any]) -> None:
-    from .core.store import write_json_atomic
+    from dltui.core.store import write_json_atomic
 
     try:
         write_json_atomic(path, result)
@@ -59,7 +59,7 @@ def write_json(path: Path, result: dict[str, Any]) -> None:
 
 def measure_tui(quick: bool) -> dict[str, Any]:
     """The TUI's figures, for core/bench.py's TUI cases (textual is imported here: core never imports it)."""
-    from .tui.bench import measure_tui as measure
+    from dltui.tui.bench import measure_tui as measure
 
     return measure(quick=quick)
 
@@ -76,13 +76,13 @@ def bench_cmd(
     if scale:
         return scale_cmd(json_path, quick)
 
-    from .core.config import check_value
+    from dltui.core.config import check_value
 
     check_value("device", device, "--device")
     if json_path is not None and not json_path.parent.is_dir():
         raise BadInput(f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path")
-    from .core import bench
-    from .core.device import resolve_device
+    from dltui.core import bench
+    from dltui.core.device import resolve_device
 
     resolve_device(device)
     console = Console()
@@ -101,7 +101,7 @@ def scale_cmd(json_path: Optional[Path], quick: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .tui.bench_scale import measure_scale, scale_rows
+    from dltui.tui.bench_scale import measure_scale, scale_rows
 
     if json_path is not None and not json_path.parent.is_dir():
         raise BadInput(f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path")

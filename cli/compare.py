@@ -21,11 +21,11 @@ def compare_cmd(
     """One metric of several runs overlaid in the terminal, and their final and best figures."""
     from rich.console import Console
 
-    from .console import for_terminal
-    from .core.export import check_x
-    from .core.figures import labels
-    from .core.smoothing import check_alpha
-    from .core.store import RunStore
+    from dltui.console import for_terminal
+    from dltui.core.export import check_x
+    from dltui.core.figures import labels
+    from dltui.core.smoothing import check_alpha
+    from dltui.core.store import RunStore
 
     check_x(x)
     check_alpha(smooth)
@@ -35,7 +35,7 @@ def compare_cmd(
     _check_metric(metric, records)
     names = labels(infos)
     if follow:
-        from .watch import follow_compare
+        from dltui.watch import follow_compare
 
         raise typer.Exit(follow_compare(store, infos, names, metric, x, log, smooth))
     sys.stdout.write(for_terminal(compare_plot(infos, records, names, metric, x, log, smooth)) + "\n")
@@ -44,7 +44,7 @@ def compare_cmd(
 
 
 def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None:
-    from .core.errors import BadInput
+    from dltui.core.errors import BadInput
 
     keys = {k for recs in records.values() for r in recs for k, v in r.items() if isinstance(v, (int, float))}
     if metric not in keys:
@@ -55,8 +55,8 @@ def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None
 def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: float) -> str:
     import plotext as plt
 
-    from .core.decimate import decimated
-    from .core.present import RAW_COLOUR, X_LABELS, run_colours, terminal_plot_size
+    from dltui.core.decimate import decimated
+    from dltui.core.present import RAW_COLOUR, X_LABELS, run_colours, terminal_plot_size
 
     plt.clear_figure()
     plt.plotsize(*terminal_plot_size())
@@ -83,7 +83,7 @@ def _plot(plt, xs: list, ys: list, colour, label: Optional[str] = None) -> None:
 
 def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[Optional[float], Optional[int]]:
     """The best value of `metric` (highest for accuracies, lowest otherwise) and its epoch."""
-    from .core.present import best_record
+    from dltui.core.present import best_record
 
     best = best_record(recs, metric)
     return (best[metric], best.get("epoch")) if best else (None, None)
@@ -92,7 +92,7 @@ def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[Optional[float], O
 def compare_table(infos, records, names, metric: str):
     from rich.table import Table
 
-    from .core.present import fmt, pct, seconds
+    from dltui.core.present import fmt, pct, seconds
 
     show = pct if "acc" in metric else fmt
     name = metric.replace("_", " ")

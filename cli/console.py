@@ -9,9 +9,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
-from .core.present import fmt, pct, per_second, seconds
-from .core.poly_text import function_lines
+from dltui.core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
+from dltui.core.present import fmt, pct, per_second, seconds
+from dltui.core.poly_text import function_lines
 
 
 class ConsoleSink:

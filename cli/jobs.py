@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from .core.errors import BadInput
+from dltui.core.errors import BadInput
 
 POLL_S = 0.2  # how long the driver waits on an executor's events before it looks at the stop flag again
 ENGINES = ("local", "ray")
@@ -67,7 +67,7 @@ def engine_choice(engine: str, address: Optional[str], gpus: Optional[float], cp
     if jobs is not None:
         raise BadInput("--jobs is for the local engine; on Ray every run is a task, placed by --cpus-per-run and "
                        "--gpus-per-run; drop --jobs")
-    from .core.raypool import Resources, check_resources
+    from dltui.core.raypool import Resources, check_resources
 
     res = Resources(gpus_per_run=gpus, cpus_per_run=cpus)
     check_resources(res)
@@ -77,7 +77,7 @@ def engine_choice(engine: str, address: Optional[str], gpus: Optional[float], cp
 @contextlib.contextmanager
 def ray_session(choice: RayChoice):
     """Connected to Ray (BadInput if it is missing or nobody answers); a Ray started here is shut down after."""
-    from .core.raysession import RaySession
+    from dltui.core.raysession import RaySession
 
     session = RaySession(choice.address)
     try:
@@ -88,14 +88,14 @@ def ray_session(choice: RayChoice):
 
 def ray_executors(session, choice: RayChoice) -> Callable:
     """What the lab makes an executor with: (plans, runs_dir, data_dir) -> a RayPool on `session`."""
-    from .core.raypool import RayPool
+    from dltui.core.raypool import RayPool
 
     return functools.partial(RayPool, session=session, res=choice.resources)
 
 
 def run_on_ray(name: str, plans: list, store, ddir, choice: RayChoice, resume=None) -> int:
     """The plans as Ray tasks, with the usual console, summary and exit code (or one stored run, resumed)."""
-    from .core.raypool import RayPool
+    from dltui.core.raypool import RayPool
 
     with ray_session(choice) as session:
         pool = RayPool(plans, store.root, ddir, session, choice.resources, resume)
@@ -106,9 +106,9 @@ def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") ->
     """Run `plans` by `strategy` under signal handling, with the console and summary table; the exit code."""
     from rich.console import Console
 
-    from .console import ConsoleSink, summary_table
-    from .core.engine import Control
-    from .signals import StopOnSignal, survive_lost_output
+    from dltui.console import ConsoleSink, summary_table
+    from dltui.core.engine import Control
+    from dltui.signals import StopOnSignal, survive_lost_output
 
     console = Console()
     sink = ConsoleSink(name, len(plans), console)
@@ -126,8 +126,8 @@ def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") ->
 
 def _close(console, name: str, store, ended: list, error: str, stopper, planned: int) -> int:
     """The summary table and the closing lines; the exit code."""
-    from .console import summary_table
-    from .core import runner
+    from dltui.console import summary_table
+    from dltui.core import runner
 
     if stopper.stopped([e.status for e in ended], planned):
         _say(console, summary_table(ended, f"{name}: interrupted"),
@@ -141,7 +141,7 @@ def _close(console, name: str, store, ended: list, error: str, stopper, planned:
 
 def in_order(plans: list, store, ddir, start_one=None) -> Strategy:
     """The plans one after another in this process; `start_one` is core.runner's run_one (or a resume)."""
-    from .core import runner
+    from dltui.core import runner
 
     start_one = start_one or runner.run_one
 
@@ -174,8 +174,8 @@ def on_executor(executor) -> Strategy:
 
 def _follow(executor, show, control) -> Outcome:
     """Pass the executor's events on until it is done; forward a stop once. Runs it lost are failed."""
-    from .core.events import RunEnded, RunStarted
-    from .core.parallel import WorkerDone
+    from dltui.core.events import RunEnded, RunStarted
+    from dltui.core.parallel import WorkerDone
 
     started: dict[str, str] = {}
     ended: list = []
@@ -196,7 +196,7 @@ def _follow(executor, show, control) -> Outcome:
 
 def _lost(ended: list, started: dict[str, str], error: str) -> list:
     """Runs that started where the executor lost them (a process died): failed, for the table and the exit code."""
-    from .core.events import RunEnded
+    from dltui.core.events import RunEnded
 
     done = {e.run_id for e in ended}
     why = error or "the training process died"

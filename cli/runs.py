@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from .core.errors import BadInput
+from dltui.core.errors import BadInput
 
 COLUMNS = ("run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "test acc")
 NUMERIC = ("epochs", "train loss", "test loss", "test acc")
@@ -33,8 +33,8 @@ def runs_cmd(
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"),
 ) -> None:
     """The runs in the runs dir, newest first: status, preset, variant, epochs, final losses."""
-    from .core.runindex import listing
-    from .core.store import RunStore
+    from dltui.core.runindex import listing
+    from dltui.core.store import RunStore
 
     if limit is not None and limit < 1:
         raise BadInput(f"--limit {limit}: must be at least 1; or use --all for every run")
@@ -52,7 +52,7 @@ def _print_table(root: Path, rows: list, total: int, preset: Optional[str], stat
     from rich.console import Console
     from rich.table import Table
 
-    from .core.present import fmt, pct, status_text
+    from dltui.core.present import fmt, pct, status_text
 
     console = Console()
     which = " ".join(f for f in (f"of preset {preset}" if preset else "", f"{status}" if status else "") if f)

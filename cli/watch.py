@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import typer
 
-from .core.errors import BadInput
+from dltui.core.errors import BadInput
 
 REDRAW_S = 0.5  # a terminal is redrawn at most twice a second
 INTERRUPTED = 130
@@ -27,10 +27,10 @@ def watch_cmd(
 ) -> None:
     """Open the lab on runs as they go, whoever started them: one run, or a preset's latest batch (and its
     runs that start later)."""
-    from .core.store import RunStore
-    from .tui.app import run_app
+    from dltui.core.store import RunStore
+    from dltui.tui.app import run_app
 
-    from .core.presets import preset_names
+    from dltui.core.presets import preset_names
 
     store = RunStore(runs_dir)
     code = run_app(runs_dir=store.root, watch=watched(store, target),
@@ -40,8 +40,8 @@ def watch_cmd(
 
 def watched(store, target: str) -> list[str]:
     """The ids `target` names: a preset's latest batch, else the one run (id, prefix or `latest`)."""
-    from .core.presets import preset_names
-    from .core.tailer import latest_batch
+    from dltui.core.presets import preset_names
+    from dltui.core.tailer import latest_batch
 
     if target in preset_names():
         ids = latest_batch(store, target)
@@ -53,7 +53,7 @@ def watched(store, target: str) -> list[str]:
 
 def epoch_line(name: str, rec: dict) -> str:
     """One epoch as a line: its losses and accuracies."""
-    from .core.present import fmt, pct
+    from dltui.core.present import fmt, pct
 
     parts = [f"{name}  epoch {rec.get('epoch')}"]
     for key in ("train_loss", "test_loss", "val_loss", "train_acc", "test_acc", "val_acc"):
@@ -65,9 +65,9 @@ def epoch_line(name: str, rec: dict) -> str:
 def follow_runs(store, infos: list, names: dict[str, str], draw: Callable[[dict], None]) -> int:
     """Follow `infos` until each has ended: `draw(datas)` in a terminal (at most every REDRAW_S), else lines.
     Returns 0, or 130 after Ctrl-C (the runs are left as they are)."""
-    from .core.tailer import follow
-    from .tui.live import grown
-    from .tui.viewkit import RunData
+    from dltui.core.tailer import follow
+    from dltui.tui.live import grown
+    from dltui.tui.viewkit import RunData
 
     datas = {i.run_id: RunData(i.run_id, names[i.run_id], i.config, i.state, summary=i.summary, index=n)
              for n, i in enumerate(infos)}
@@ -108,8 +108,8 @@ def follow_show(store, info, log: bool) -> int:
     """`dltui show RUN --follow`."""
     from rich.console import Console
 
-    from .console import for_terminal
-    from .show import view_plots
+    from dltui.console import for_terminal
+    from dltui.show import view_plots
 
     def draw(datas: dict) -> None:
         (data,) = datas.values()
@@ -126,8 +126,8 @@ def follow_compare(store, infos: list, names: dict[str, str], metric: str, x: st
     """`dltui compare RUN... --follow`."""
     from rich.console import Console
 
-    from .compare import compare_plot, compare_table
-    from .console import for_terminal
+    from dltui.compare import compare_plot, compare_table
+    from dltui.console import for_terminal
 
     def draw(datas: dict) -> None:
         records = {k: d.records for k, d in datas.items()}

@@ -23,22 +23,22 @@ from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Label, ListItem, ListView, Static
 from textual.worker import Worker as TaskWorker, WorkerState
 
-from ..core import presets as presets_mod
-from ..core import checker, runner
-from ..core.config import from_dict
-from ..core.data import default_data_dir
-from ..core.errors import BadInput
-from ..core.export import export_runs
-from ..core.present import X_AXES, X_LABELS, run_label, status_text
-from ..core.presets import Preset
-from ..core.store import RunStore
-from ..core.sweeps import variants_text
-from ..core.worker import TrainingProcess
-from .form import ParamForm
-from .plots import PlotPanel
-from .screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
-from .session import RunGroup
-from .viewkit import ViewOptions, narrowed, views_for
+from dltui.core import presets as presets_mod
+from dltui.core import checker, runner
+from dltui.core.config import from_dict
+from dltui.core.data import default_data_dir
+from dltui.core.errors import BadInput
+from dltui.core.export import export_runs
+from dltui.core.present import X_AXES, X_LABELS, run_label, status_text
+from dltui.core.presets import Preset
+from dltui.core.store import RunStore
+from dltui.core.sweeps import variants_text
+from dltui.core.worker import TrainingProcess
+from dltui.tui.form import ParamForm
+from dltui.tui.plots import PlotPanel
+from dltui.tui.screens import SMOOTHING, HelpScreen, PastRunsScreen, RunCardScreen
+from dltui.tui.session import RunGroup
+from dltui.tui.viewkit import ViewOptions, narrowed, views_for
 
 EXPORT_FORMATS = ("png", "csv")
 # (key, label, width), in the order a narrow table keeps them: fixed widths, so that live updates never

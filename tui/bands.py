@@ -3,8 +3,8 @@ highest values as faint edges (core/sweeps.py computes it from the decimated cur
 `draw_band` once per group of core.sweeps.seed_groups; no textual here."""
 from __future__ import annotations
 
-from ..core.sweeps import band, group_name
-from .viewkit import RunData, ViewOptions, series
+from dltui.core.sweeps import band, group_name
+from dltui.tui.viewkit import RunData, ViewOptions, series
 
 
 def draw_band(plt, runs: list[RunData], key: str, opts: ViewOptions, colour, marker: str = "braille",

@@ -18,15 +18,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..core import presets as presets_mod
-from ..core import runner
-from ..core.data import default_data_dir
-from ..core.errors import BadInput
-from ..core.presets import Preset
-from ..core.store import RunStore
-from ..core.worker import TrainingProcess
-from .app import FINDING_DEVICE, LabApp
-from .form import form_keys, show_value
+from dltui.core import presets as presets_mod
+from dltui.core import runner
+from dltui.core.data import default_data_dir
+from dltui.core.errors import BadInput
+from dltui.core.presets import Preset
+from dltui.core.store import RunStore
+from dltui.core.worker import TrainingProcess
+from dltui.tui.app import FINDING_DEVICE, LabApp
+from dltui.tui.form import form_keys, show_value
 
 SIZE = (140, 45)
 TICK_S = 0.02

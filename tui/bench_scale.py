@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.presets import parse
-from ..core.runindex import listing
-from .app import LabApp
-from .bench import StallMeter, TICK_S, TuiScale, measure_tui, percentile, wait_for
+from dltui.core.presets import parse
+from dltui.core.runindex import listing
+from dltui.tui.app import LabApp
+from dltui.tui.bench import StallMeter, TICK_S, TuiScale, measure_tui, percentile, wait_for
 
 SIZE = (140, 45)
 SWEEP_TOML = """
@@ -112,7 +112,7 @@ def runs_figures(root: Path) -> dict[str, Any]:
 
 async def past_runs_stalls(root: Path, n: int, timeout_s: float) -> dict[str, Any]:
     """Open the past-runs screen on `n` saved runs; the UI's stalls until the table holds them all."""
-    from .screens import PastRunsScreen
+    from dltui.tui.screens import PastRunsScreen
 
     app = LabApp(presets=[parse(SWEEP_TOML, "sweep-40.toml")], runs_dir=root, device_probe=lambda: "bench")
     meter = StallMeter(app)

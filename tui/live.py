@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..core.runindex import Row, row_of
-from ..core.tailer import Update
-from ..core.tracks import Tracks
-from .viewkit import RunData
+from dltui.core.runindex import Row, row_of
+from dltui.core.tailer import Update
+from dltui.core.tracks import Tracks
+from dltui.tui.viewkit import RunData
 
 FIGURES = ("train_loss", "test_loss", "test_acc", "val_acc")
 

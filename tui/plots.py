@@ -18,8 +18,8 @@ from textual.message import Message
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
-from .viewkit import VIEWS, Drawer, Fitted, RunData, ViewOptions
-from .views import load_all
+from dltui.tui.viewkit import VIEWS, Drawer, Fitted, RunData, ViewOptions
+from dltui.tui.views import load_all
 
 load_all()
 MIN_INTERVAL_S = 0.2  # each plot at most 5 times a second

@@ -12,18 +12,18 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import Worker as TaskWorker, WorkerState
 
-from ..core.errors import BadInput
-from ..core.present import X_AXES, fmt, pct, run_label
-from ..core.presets import Preset
-from ..core.runcard import run_card  # the same card as `dltui show`'s
-from ..core.runindex import Row, listing
-from ..core import stoprequest
-from ..core.store import RunInfo, RunStore
-from ..core.tailer import Watcher, new_rows
-from .live import grown, live_row
-from .plots import PlotPanel
-from .views.instruments import HELP as INSTRUMENT_HELP
-from .viewkit import RunData, ViewOptions, run_datas
+from dltui.core.errors import BadInput
+from dltui.core.present import X_AXES, fmt, pct, run_label
+from dltui.core.presets import Preset
+from dltui.core.runcard import run_card  # the same card as `dltui show`'s
+from dltui.core.runindex import Row, listing
+from dltui.core import stoprequest
+from dltui.core.store import RunInfo, RunStore
+from dltui.core.tailer import Watcher, new_rows
+from dltui.tui.live import grown, live_row
+from dltui.tui.plots import PlotPanel
+from dltui.tui.views.instruments import HELP as INSTRUMENT_HELP
+from dltui.tui.viewkit import RunData, ViewOptions, run_datas
 
 MORE_KEYS = (
     ("enter", "in a form field: run with these values"),

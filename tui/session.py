@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
-from ..core.present import fmt, pct
-from ..core.runner import RunPlan
-from ..core.tracks import RunningBest
-from ..core.worker import WorkerDone
-from .viewkit import RunData, colour_runs
+from dltui.core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
+from dltui.core.present import fmt, pct
+from dltui.core.runner import RunPlan
+from dltui.core.tracks import RunningBest
+from dltui.core.worker import WorkerDone
+from dltui.tui.viewkit import RunData, colour_runs
 
 LIVE = ("queued", "starting", "running")
 

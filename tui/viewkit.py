@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..core.present import MARKERS, PALETTE, VIEW_NAMES, run_colours
-from ..core.tracks import Tracks
+from dltui.core.present import MARKERS, PALETTE, VIEW_NAMES, run_colours
+from dltui.core.tracks import Tracks
 
 MAX_POINTS = 1000
 TITLE_MARGIN = 8  # plotext drops a title longer than its plot's width less about 7

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ...core.present import RAW_COLOUR, TARGET_COLOUR, X_LABELS, sequential
-from ..viewkit import RunData, ViewOptions, robust_top, selected_run, series, snapshots_of, view
+from dltui.core.present import RAW_COLOUR, TARGET_COLOUR, X_LABELS, sequential
+from dltui.tui.viewkit import RunData, ViewOptions, robust_top, selected_run, series, snapshots_of, view
 
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
 OFF_SCALE = "^"  # a point above the top of the axis, drawn at the top edge (ASCII: see core.present.MARKERS)

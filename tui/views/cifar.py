@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.present import X_LABELS, best_epoch_record
-from ..viewkit import RunData, ViewOptions, series, view
+from dltui.core.present import X_LABELS, best_epoch_record
+from dltui.tui.viewkit import RunData, ViewOptions, series, view
 
 BEST_MARKER = "◆"
 

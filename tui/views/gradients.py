@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ...core.present import PALETTE, X_LABELS, sequential
-from ..viewkit import RunData, ViewOptions, decade_ticks, decimate, selected_run, snapshots_of, view
+from dltui.core.present import PALETTE, X_LABELS, sequential
+from dltui.tui.viewkit import RunData, ViewOptions, decade_ticks, decimate, selected_run, snapshots_of, view
 
 
 def layer_series(run: RunData, opts: ViewOptions) -> list[tuple[list, list]]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 
-from ...core.present import MARKERS, PALETTE, RAW_COLOUR, X_LABELS, sequential
-from ..viewkit import RunData, ViewOptions, decade_ticks, robust_top, series, selected_run, view
+from dltui.core.present import MARKERS, PALETTE, RAW_COLOUR, X_LABELS, sequential
+from dltui.tui.viewkit import RunData, ViewOptions, decade_ticks, robust_top, series, selected_run, view
 
 
 
