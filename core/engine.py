@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import io
 import math
 import os
 import platform
@@ -22,7 +21,7 @@ import torch
 from torch import nn
 
 from . import losses, probes as probes_mod
-from .atomic import write_atomic
+from .checkpoint import CHECKPOINT_KEYS, Checkpoints, load_checkpoint  # noqa: F401 - importable from here too
 from .config import RunConfig
 from .data import TaskData, build as build_task
 from .device import describe, resolve_device
@@ -30,7 +29,6 @@ from .errors import BadInput
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .factories import PlainSGD, make_loss, make_optimizer  # noqa: F401 - importable from here too
 from .mlpstep import MLPStep
-from .runfiles import Damaged, read_bytes
 from .store import NO_SPACE
 from .models import build_model, count_params
 from .present import better, higher_is_better, score_metric
@@ -41,8 +39,6 @@ EVAL_CHUNK = 8192
 # On the CPU, a larger step's forward and backward (and evaluation) go in chunks of this many samples, so
 # that the activations stay in the cache instead of being written out and read back (docs/performance.md).
 MICRO_BATCH_CPU = 4096
-CHECKPOINT_EVERY_S = 1.0  # short epochs: at most one checkpoint a second (and always the last epoch)
-CHECKPOINT_KEYS = frozenset({"model", "optimizer", "epoch", "step", "time", "gen", "rng"})
 
 
 class Stopped(Exception):
@@ -83,7 +79,7 @@ class Trainer:
         self._paused_s = 0.0
         self._t0 = 0.0
         self.best: dict[str, Any] = {}
-        self._last_ckpt = -math.inf
+        self.checkpoints = Checkpoints(self.run_dir, cfg.checkpoint, cfg.epochs)
         self._resume: dict[str, Any] | None = None  # a checkpoint to continue from (resume_from)
         self._partial: dict[str, Any] | None = None  # the interrupted epoch's order, position and sums
         self._inflight: tuple | None = None  # (start, order, first, losses, loss_sum, correct) of the step about to run
@@ -368,13 +364,10 @@ class Trainer:
         value = record.get(key)
         if value is not None and better(value, self.best.get("value"), key):
             self.best = {"epoch": record["epoch"], "metric": key, "value": value}
-            if self.run_dir is not None and self.cfg.checkpoint and self.data.val_x is not None:
-                self._save(self.run_dir / "best.pt", weights_only=True)
-        if self.run_dir is not None and self.cfg.checkpoint:
-            now = time.perf_counter()
-            if now - self._last_ckpt >= CHECKPOINT_EVERY_S or record["epoch"] == self.cfg.epochs:
-                self._last_ckpt = now
-                self._save(self.run_dir / "checkpoint.pt")
+            if self.checkpoints.on and self.data.val_x is not None:
+                self.checkpoints.write("best.pt", self.state(weights_only=True))
+        if self.checkpoints.due(record["epoch"]):
+            self.checkpoints.write("checkpoint.pt", self.state())
 
     def _early_stop(self, epoch: int) -> bool:
         p = self.cfg.early_stop_patience
@@ -389,12 +382,9 @@ class Trainer:
                 s["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return s
 
-    def _save(self, path: Path, weights_only: bool = False) -> None:
-        _write_checkpoint(path, self.state(weights_only))
-
     def _save_interrupted(self) -> str:
         """On a stop, checkpoint the epoch in flight too; returns a note for the reason if that failed."""
-        if self.run_dir is None or not self.cfg.checkpoint or self._inflight is None:
+        if not self.checkpoints.on or self._inflight is None:
             return ""
         start, order, first, losses, loss_sum, correct = self._inflight
         loss_sum = loss_sum + self._loss_sum(losses, first)  # the steps run so far in this epoch
@@ -402,7 +392,7 @@ class Trainer:
         s = self.state()
         s.update(epoch=self.epoch - 1, partial={"start": start, "order": order, "loss_sum": loss_sum, "correct": correct})
         try:
-            _write_checkpoint(self.run_dir / "checkpoint.pt", s)
+            self.checkpoints.write("checkpoint.pt", s)
         except OSError as e:
             return f"; the checkpoint could not be written ({e})"
         return ""
@@ -499,69 +489,6 @@ class KeyboardInterruptAfterEnd(KeyboardInterrupt):
     def __init__(self, ended: RunEnded):
         super().__init__()
         self.ended = ended
-
-
-def load_checkpoint(path: Path, cfg: RunConfig | None = None, data_dir: Path | None = None) -> dict[str, Any]:
-    """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe, and,
-    given the run's config, if it does not fit it (see check_checkpoint)."""
-    try:  # a regular file only (a FIFO would hang torch.load), read whole, then loaded with no code run
-        raw = io.BytesIO(read_bytes(path, limit=None) or b"")
-        s = torch.load(raw, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, refuse it and say so
-        why = str(e) if isinstance(e, Damaged) else type(e).__name__
-        raise BadInput(f"{path}: cannot be loaded safely ({why}); this run cannot be resumed, "
-                       f"start it again with `dltui run`") from None
-    if not isinstance(s, dict) or not CHECKPOINT_KEYS <= s.keys():
-        raise BadInput(f"{path}: not a dltui training checkpoint (it needs {', '.join(sorted(CHECKPOINT_KEYS))}); "
-                       f"start the run again with `dltui run`")
-    if cfg is not None:
-        problem = checkpoint_problem(s, cfg, Path(data_dir) if data_dir else None)
-        if problem:
-            raise BadInput(f"{path}: it does not fit the run's config ({problem}), so the run cannot be resumed; "
-                           f"nothing was changed; start it again with `dltui run`")
-    return s
-
-
-def checkpoint_problem(s: dict[str, Any], cfg: RunConfig, data_dir: Path | None) -> str:
-    """What in a loaded checkpoint does not fit `cfg` (types, counters, the model's and optimizer's shapes), or ''."""
-    def whole(v, lo=0, hi=None):
-        return isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi)
-
-    if not whole(s["epoch"], 0, cfg.epochs):
-        return f"epoch = {s['epoch']!r}, not a whole number from 0 to {cfg.epochs}"
-    if not whole(s["step"]):
-        return f"step = {s['step']!r}, not a whole number >= 0"
-    if not isinstance(s["time"], (int, float)) or isinstance(s["time"], bool) or not 0 <= s["time"] < math.inf:
-        return f"time = {s['time']!r}, not a number of seconds"
-    for key in ("gen", "rng"):
-        if not isinstance(s[key], torch.Tensor) or s[key].dtype != torch.uint8:
-            return f"{key} is not a random generator state"
-    if not isinstance(s.get("best") or {}, dict) or not isinstance(s["model"], dict) or not isinstance(s["optimizer"], dict):
-        return "model, optimizer or best is not a table"
-    partial = s.get("partial")
-    if partial is not None and not (isinstance(partial, dict) and whole(partial.get("start"))
-                                    and all(isinstance(partial.get(k), torch.Tensor) for k in ("loss_sum", "correct"))
-                                    and (partial.get("order") is None or isinstance(partial["order"], torch.Tensor))):
-        return "the epoch in flight (partial) is not what the lab writes"
-    if cfg.task == "gradcheck":
-        return ""
-    trainer = Trainer(cfg.with_overrides({"device": "cpu", "compile": False}, "check"), run_id="check", data_dir=data_dir)
-    trainer.setup()  # the model and optimizer this config makes, to hold the checkpoint against
-    try:
-        trainer._restore(s)
-    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
-        return " ".join(str(e).split())[:300] or type(e).__name__
-    if partial is not None and partial.get("order") is not None and partial["order"].shape != (trainer.data.n_train,):
-        return "the epoch in flight's sample order does not fit the training set"
-    return ""
-
-
-def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """torch.save it atomically (core/atomic.py): a crash or a full disk leaves the old checkpoint whole.
-    Saved to memory first, so that a full disk is an OSError (torch's own writer makes it a RuntimeError)."""
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    write_atomic(path, buf.getbuffer())
 
 
 def _finite(v: float) -> float | None:
