@@ -22,6 +22,7 @@ from torch import nn
 
 from . import losses, probes as probes_mod
 from .checkpoint import CHECKPOINT_KEYS, Checkpoints, load_checkpoint  # noqa: F401 - importable from here too
+from .bestepoch import BestEpoch
 from .config import RunConfig
 from .data import TaskData, build as build_task
 from .device import describe, resolve_device
@@ -31,7 +32,7 @@ from .factories import PlainSGD, make_loss, make_optimizer  # noqa: F401 - impor
 from .mlpstep import MLPStep
 from .store import NO_SPACE
 from .models import build_model, count_params
-from .present import better, higher_is_better, score_metric
+from .present import higher_is_better, score_metric
 
 PROGRESS_EVERY_S = 0.5
 PAUSE_POLL_S = 0.05  # while paused, how often the stop and pause flags are looked at
@@ -78,7 +79,7 @@ class Trainer:
         self.data: TaskData | None = data  # given (on the config's device): used as is; else built in setup()
         self._paused_s = 0.0
         self._t0 = 0.0
-        self.best: dict[str, Any] = {}
+        self.best = BestEpoch(cfg.early_stop_patience)
         self.checkpoints = Checkpoints(self.run_dir, cfg.checkpoint, cfg.epochs)
         self._resume: dict[str, Any] | None = None  # a checkpoint to continue from (resume_from)
         self._partial: dict[str, Any] | None = None  # the interrupted epoch's order, position and sums
@@ -243,7 +244,7 @@ class Trainer:
                 for kind, data in p.snapshots(epoch):
                     self.emit(Snapshot(self.run_id, self.variant, epoch, kind, data))
             self.after_epoch(record)
-            if self._early_stop(epoch):
+            if self.best.stop_after(epoch):
                 return "finished", f"early stop: no better validation score for {cfg.early_stop_patience} epochs"
         return "finished", ""
 
@@ -360,24 +361,16 @@ class Trainer:
         return key, higher_is_better(key)
 
     def after_epoch(self, record: dict[str, Any]) -> None:
-        key, _ = self.score_key()
-        value = record.get(key)
-        if value is not None and better(value, self.best.get("value"), key):
-            self.best = {"epoch": record["epoch"], "metric": key, "value": value}
-            if self.checkpoints.on and self.data.val_x is not None:
-                self.checkpoints.write("best.pt", self.state(weights_only=True))
+        if self.best.update(record, self.score_key()[0]) and self.checkpoints.on and self.data.val_x is not None:
+            self.checkpoints.write("best.pt", self.state(weights_only=True))
         if self.checkpoints.due(record["epoch"]):
             self.checkpoints.write("checkpoint.pt", self.state())
-
-    def _early_stop(self, epoch: int) -> bool:
-        p = self.cfg.early_stop_patience
-        return bool(p) and "epoch" in self.best and epoch - self.best["epoch"] >= p
 
     def state(self, weights_only: bool = False) -> dict[str, Any]:
         s: dict[str, Any] = {"model": self.model.state_dict(), "epoch": self.epoch, "step": self.step}
         if not weights_only:
             s.update(optimizer=self.optimizer.state_dict(), time=self.elapsed(), gen=self.gen.get_state(),
-                     rng=torch.get_rng_state(), best=dict(self.best))
+                     rng=torch.get_rng_state(), best=dict(self.best.info))
             if self.device.type == "cuda":
                 s["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return s
@@ -417,7 +410,7 @@ class Trainer:
         torch.set_rng_state(s["rng"])
         if "cuda_rng" in s and self.device.type == "cuda":
             torch.cuda.set_rng_state(s["cuda_rng"], self.device)
-        self.best = dict(s.get("best") or {})
+        self.best.restore(s.get("best"))
         self._t0, self._paused_s = time.perf_counter() - float(s["time"]), 0.0  # the clock goes on from the save
         self._partial = s.get("partial")
 
@@ -443,11 +436,11 @@ class Trainer:
         }
         for k in ("train_loss", "test_loss", "train_acc", "test_acc", "val_loss", "val_acc"):
             s[f"final_{k}"] = last.get(k)
-        if self.best:
-            s["best_epoch"] = self.best["epoch"]
-            s["best_metric"] = self.best["metric"]
-            s["best_value"] = self.best["value"]
-            best = next((r for r in self.history if r["epoch"] == self.best["epoch"]), {})
+        if self.best.info:
+            s["best_epoch"] = self.best.info["epoch"]
+            s["best_metric"] = self.best.info["metric"]
+            s["best_value"] = self.best.info["value"]
+            best = self.best.record_in(self.history)
             for k in ("test_loss", "test_acc", "val_loss", "val_acc"):
                 s[f"best_{k}"] = best.get(k)
             if status != "failed":
@@ -462,10 +455,17 @@ class Trainer:
         return s
 
     def test_best_weights(self) -> dict[str, Any]:
-        """Test loss/accuracy of the best epoch's weights, read back from best.pt with weights_only=True."""
+        """Test loss/accuracy of the best epoch's weights (those in best.pt): its record's own figures, measured on
+        those very weights, when the record is at hand; else read back from best.pt with weights_only=True."""
         path = self.run_dir / "best.pt" if self.run_dir is not None else None
         if path is None or not path.exists() or self.model is None or self.data is None:
             return {}
+        record = self.best.record_in(self.history)
+        if "test_loss" in record:
+            out = {"best_weights_epoch": record["epoch"], "best_weights_test_loss": record["test_loss"]}
+            if self.classify:
+                out["best_weights_test_acc"] = record["test_acc"]
+            return out
         final = {k: v.clone() for k, v in self.model.state_dict().items()}
         saved = torch.load(path, map_location=self.device, weights_only=True)
         self.model.load_state_dict(saved["model"])
