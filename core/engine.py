@@ -5,9 +5,7 @@ to plain callbacks. It checks a stop flag (and a pause flag) every step and neve
 """
 from __future__ import annotations
 
-import contextlib
 import errno
-import functools
 import math
 import os
 import platform
@@ -20,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import losses, probes as probes_mod
+from . import fastpath, losses, probes as probes_mod
 from .checkpoint import CHECKPOINT_KEYS, Checkpoints, load_checkpoint  # noqa: F401 - importable from here too
 from .bestepoch import BestEpoch
 from .config import RunConfig
@@ -29,7 +27,7 @@ from .device import describe, resolve_device
 from .errors import BadInput
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .factories import PlainSGD, make_loss, make_optimizer  # noqa: F401 - importable from here too
-from .mlpstep import MLPStep
+from .fastpath import MICRO_BATCH_CPU
 from .store import NO_SPACE
 from .models import build_model, count_params
 from .present import higher_is_better, score_metric
@@ -37,9 +35,6 @@ from .present import higher_is_better, score_metric
 PROGRESS_EVERY_S = 0.5
 PAUSE_POLL_S = 0.05  # while paused, how often the stop and pause flags are looked at
 EVAL_CHUNK = 8192
-# On the CPU, a larger step's forward and backward (and evaluation) go in chunks of this many samples, so
-# that the activations stay in the cache instead of being written out and read back (docs/performance.md).
-MICRO_BATCH_CPU = 4096
 
 
 class Stopped(Exception):
@@ -122,29 +117,17 @@ class Trainer:
         self._fast_path()
 
     def _fast_path(self) -> None:
-        """Buffers for a loop without per-step syncs; amp (bf16 autocast) and torch.compile on CUDA, else a note."""
-        cfg, dev = self.cfg, self.device
-        self.notes: list[str] = []
-        self.params = list(self.model.parameters())
+        """Buffers for a loop without per-step syncs, and the step and update in their fastest form (core/fastpath.py)."""
         n, bs = self.data.n_train, self.batch_size
+        self.params = list(self.model.parameters())
         sizes = [min(bs, n - s) for s in range(0, n, bs)]  # samples per step; the last batch may be smaller
-        self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=dev)
-        self.micro = MICRO_BATCH_CPU if dev.type == "cpu" else max(bs, 1)
-        self.update = self.optimizer.plain_step if isinstance(self.optimizer, PlainSGD) else self.optimizer.step
-        # On the CPU, an MLP under cross-entropy trains with a hand-written backward (core/mlpstep.py).
-        self.mlp_step = MLPStep.build(self.model, self.loss_fn) if dev.type == "cpu" else None
-        self.preds = torch.empty(n if self.classify else 0, dtype=torch.long, device=dev)
+        self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=self.device)
+        self.preds = torch.empty(n if self.classify else 0, dtype=torch.long, device=self.device)
         # Probes that do work after each step (most only measure at the epoch's end).
         self.step_probes = [p for p in self.probes if type(p).after_step is not probes_mod.Probe.after_step]
-        self.autocast = contextlib.nullcontext
-        if cfg.amp and dev.type == "cuda":
-            self.autocast = functools.partial(torch.autocast, device_type="cuda", dtype=torch.bfloat16)
-        elif cfg.amp:
-            self.notes.append(f"amp = true ignored on {dev.type}: bf16 autocast is used on CUDA only; training in float32")
-        if cfg.compile and dev.type == "cuda":
-            self.model.compile()  # in place: state_dict keys, probes and checkpoints see the plain module
-        elif cfg.compile:
-            self.notes.append(f"compile = true ignored on {dev.type}: compiling costs more than it saves for small models off the GPU")
+        self.autocast, self.notes = fastpath.accelerate(self.cfg, self.device, self.model)
+        self.forward_backward, self.update = fastpath.step_and_update(
+            self.model, self.loss_fn, self.optimizer, self.data, self.device, self.autocast, self.preds, bs)
 
     def info(self) -> dict[str, Any]:
         d = self.data
@@ -222,7 +205,7 @@ class Trainer:
                     xb, yb = d.train_x.index_select(0, idx), labels[start:start + bs]  # index_select: half the time of x[idx]
                 for p in self.params:  # zero_grad(set_to_none=True) without its per-call overhead
                     p.grad = None
-                losses.append(self._forward_backward(xb, yb, start))
+                losses.append(self.forward_backward(xb, yb, start))
                 self.update()
                 self.step += 1
                 seen = min(start + bs, n)
@@ -247,30 +230,6 @@ class Trainer:
             if self.best.stop_after(epoch):
                 return "finished", f"early stop: no better validation score for {cfg.early_stop_patience} epochs"
         return "finished", ""
-
-    def _forward_backward(self, xb: torch.Tensor, yb: torch.Tensor, start: int) -> torch.Tensor:
-        """The step's gradients into `.grad` and its mean loss (on the device). A step larger than
-        `self.micro` samples goes in chunks of that size whose gradients add up to the step's own (the
-        activations then fit in the CPU's cache); predictions land in `self.preds` from sample `start`."""
-        m, d = yb.shape[0], self.data
-        total = None
-        for c in range(0, m, self.micro):
-            x, y = (xb, yb) if m <= self.micro else (xb[c:c + self.micro], yb[c:c + self.micro])
-            if d.transform is not None:
-                x = d.transform(x)
-            weight = 1.0 if m <= self.micro else y.shape[0] / m
-            if self.mlp_step is not None:
-                out, loss = self.mlp_step(x, y, weight)
-            else:
-                with self.autocast():
-                    out = self.model(x)
-                    loss = self.loss_fn(out, y)
-                (loss if weight == 1.0 else loss * weight).backward()
-            part = loss.detach() if weight == 1.0 else loss.detach() * weight
-            total = part if total is None else total + part
-            if self.classify:  # predictions land in one buffer, compared with the labels once per epoch
-                torch.argmax(out.detach(), 1, out=self.preds[start + c:start + c + y.shape[0]])
-        return total
 
     def _loss_sum(self, losses: list[torch.Tensor], first: int = 0) -> torch.Tensor:
         """The summed per-sample loss of the steps from sample `first` on: each step's mean loss times its batch size."""
