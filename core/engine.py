@@ -28,6 +28,7 @@ from .errors import BadInput
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .factories import PlainSGD, make_loss, make_optimizer  # noqa: F401 - importable from here too
 from .fastpath import MICRO_BATCH_CPU
+from .inflight import InFlight
 from .store import NO_SPACE
 from .models import build_model, count_params
 from .present import higher_is_better, score_metric
@@ -78,7 +79,7 @@ class Trainer:
         self.checkpoints = Checkpoints(self.run_dir, cfg.checkpoint, cfg.epochs)
         self._resume: dict[str, Any] | None = None  # a checkpoint to continue from (resume_from)
         self._partial: dict[str, Any] | None = None  # the interrupted epoch's order, position and sums
-        self._inflight: tuple | None = None  # (start, order, first, losses, loss_sum, correct) of the step about to run
+        self._inflight: InFlight | None = None  # the epoch being trained, for a checkpoint on a stop
 
     # -- events -------------------------------------------------------------------------------
     def emit(self, event) -> None:
@@ -185,18 +186,17 @@ class Trainer:
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
             self.epoch = epoch
             self.model.train()
-            losses: list[torch.Tensor] = []  # per-step losses stay on the device, summed at the epoch's end
-            loss_sum = torch.zeros((), device=self.device)  # sums carried over from an interrupted epoch
-            correct = torch.zeros((), device=self.device, dtype=torch.long)
-            order, first = None, 0
             if self._partial is not None:  # resuming mid-epoch: the same order, from the same step
-                order, first, loss_sum, correct = self._take_partial()
-            elif not full:
-                order = self.fixed_order if self.fixed_order is not None else self._perm(n)
+                ep = self._take_partial()
+            else:
+                order = None if full else self.fixed_order if self.fixed_order is not None else self._perm(n)
+                ep = InFlight(order, 0, torch.zeros((), device=self.device), torch.zeros((), device=self.device, dtype=torch.long))
+            order, first, losses = ep.order, ep.first, ep.losses
+            self._inflight = ep
             labels = d.train_y if order is None else d.train_y.index_select(0, order)  # the epoch's labels in its order
             seen, last_progress = first, time.perf_counter()
             for start in range(first, n, bs):
-                self._inflight = (start, order, first, losses, loss_sum, correct)  # references only: no work per step
+                ep.start = start
                 self._poll()
                 if full:
                     xb, yb = d.train_x, d.train_y
@@ -213,12 +213,12 @@ class Trainer:
                     p.after_step()
                 if not full and time.perf_counter() - last_progress >= PROGRESS_EVERY_S:
                     last_progress = time.perf_counter()
-                    running = ((loss_sum + self._loss_sum(losses, first)) / seen).item()
+                    running = ((ep.loss_sum + self._loss_sum(losses, first)) / seen).item()
                     self.emit(Progress(self.run_id, self.variant, epoch, self.step, seen / n, running, self.elapsed()))
                     if not math.isfinite(running):
                         break
             self._inflight = None
-            record = self._epoch_record(epoch, loss_sum + self._loss_sum(losses, first), correct + self._correct(order, seen, first))
+            record = self._epoch_record(epoch, ep.loss_sum + self._loss_sum(losses, first), ep.correct + self._correct(order, seen, first))
             self.history.append(record)
             self.emit(EpochEnded(self.run_id, self.variant, record))
             if record["train_loss"] is None or not math.isfinite(record["train_loss"]):
@@ -338,11 +338,11 @@ class Trainer:
         """On a stop, checkpoint the epoch in flight too; returns a note for the reason if that failed."""
         if not self.checkpoints.on or self._inflight is None:
             return ""
-        start, order, first, losses, loss_sum, correct = self._inflight
-        loss_sum = loss_sum + self._loss_sum(losses, first)  # the steps run so far in this epoch
-        correct = correct + self._correct(order, start, first)
+        ep = self._inflight
+        loss_sum = ep.loss_sum + self._loss_sum(ep.losses, ep.first)  # the steps run so far in this epoch
+        correct = ep.correct + self._correct(ep.order, ep.start, ep.first)
         s = self.state()
-        s.update(epoch=self.epoch - 1, partial={"start": start, "order": order, "loss_sum": loss_sum, "correct": correct})
+        s.update(epoch=self.epoch - 1, partial={"start": ep.start, "order": ep.order, "loss_sum": loss_sum, "correct": correct})
         try:
             self.checkpoints.write("checkpoint.pt", s)
         except OSError as e:
@@ -373,11 +373,11 @@ class Trainer:
         self._t0, self._paused_s = time.perf_counter() - float(s["time"]), 0.0  # the clock goes on from the save
         self._partial = s.get("partial")
 
-    def _take_partial(self) -> tuple:
-        """(order, first batch start, loss sum, correct count) of the epoch interrupted mid-way."""
+    def _take_partial(self) -> InFlight:
+        """The epoch interrupted mid-way, from its first step not yet run."""
         p, self._partial = self._partial, None
         order = p["order"].to(self.device) if p["order"] is not None else None
-        return order, int(p["start"]), p["loss_sum"].to(self.device), p["correct"].to(self.device)
+        return InFlight(order, int(p["start"]), p["loss_sum"].to(self.device), p["correct"].to(self.device))
 
     # -- the end ------------------------------------------------------------------------------
     def summary(self, status: str, reason: str) -> dict[str, Any]:
