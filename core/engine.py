@@ -5,6 +5,7 @@ to plain callbacks. It checks a stop flag (and a pause flag) every step and neve
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
@@ -13,7 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -80,11 +81,34 @@ class Trainer:
         self._resume: dict[str, Any] | None = None  # a checkpoint to continue from (resume_from)
         self._partial: dict[str, Any] | None = None  # the interrupted epoch's order, position and sums
         self._inflight: InFlight | None = None  # the epoch being trained, for a checkpoint on a stop
+        self.traceback = ""  # a failed run's, for traceback.txt
+        # Made by setup() from the config and the data:
+        self.device: torch.device | None = None
+        self.batch_size = 0
+        self.steps_per_epoch = 0
+        self.loss_fn: nn.Module | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.gen: torch.Generator | None = None  # the shuffling generator (checkpoints save its state)
+        self.classify = False
+        self.fixed_order: torch.Tensor | None = None  # the same order every epoch (order = "stratified")
+        self.probes: list[probes_mod.Probe] = []
+        self.step_probes: list[probes_mod.Probe] = []  # those that do work after each step
+        self.params: list[nn.Parameter] = []
+        self.batch_sizes: torch.Tensor | None = None  # samples per step
+        self.preds: torch.Tensor | None = None  # the epoch's predictions, compared with the labels once per epoch
+        self.autocast: Callable = contextlib.nullcontext
+        self.notes: list[str] = []  # what of the config was not applied here, and why
+        self.forward_backward: Callable | None = None  # core/fastpath.py's step and update
+        self.update: Callable[[], None] | None = None
 
     # -- events -------------------------------------------------------------------------------
     def emit(self, event) -> None:
         for listener in self.listeners:
             listener(event)
+
+    def _start_clock(self) -> None:
+        """The run's clock starts here: elapsed() counts from now, pauses left out."""
+        self._t0 = time.perf_counter()
 
     def elapsed(self) -> float:
         return time.perf_counter() - self._t0 - self._paused_s
@@ -112,8 +136,6 @@ class Trainer:
         if cfg.order == "stratified":
             # Sorted by label (a stable sort keeps each class in its original order), the same every epoch.
             self.fixed_order = torch.argsort(self.data.train_y, stable=True)
-        else:
-            self.fixed_order = None
         self.probes = probes_mod.make(self.data.probes + probes_mod.DEFAULT_PROBES + tuple(cfg.probes), self)
         self._fast_path()
 
@@ -124,7 +146,7 @@ class Trainer:
         sizes = [min(bs, n - s) for s in range(0, n, bs)]  # samples per step; the last batch may be smaller
         self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=self.device)
         self.preds = torch.empty(n if self.classify else 0, dtype=torch.long, device=self.device)
-        # Probes that do work after each step (most only measure at the epoch's end).
+        # Most probes only measure at the epoch's end.
         self.step_probes = [p for p in self.probes if type(p).after_step is not probes_mod.Probe.after_step]
         self.autocast, self.notes = fastpath.accelerate(self.cfg, self.device, self.model)
         self.forward_backward, self.update = fastpath.step_and_update(
@@ -147,13 +169,13 @@ class Trainer:
             "python": platform.python_version(),
             "host": platform.node(),
             "pid": os.getpid(),
-            **({"notes": list(self.notes)} if getattr(self, "notes", None) else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self) -> RunEnded:
         """Train to the end (or a stop), emitting events; returns the RunEnded event it emitted."""
-        self._t0 = time.perf_counter()
+        self._start_clock()
         status, reason = "finished", ""
         try:
             self.setup()
@@ -406,7 +428,7 @@ class Trainer:
                 s.update(self.test_best_weights())
         if self.model is not None and self.data is not None:
             s.update(self.info())
-            for p in getattr(self, "probes", []):
+            for p in self.probes:
                 try:
                     s.update(p.summary())
                 except Exception:  # a probe must never lose the run's summary
