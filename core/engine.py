@@ -2,6 +2,10 @@
 
 It knows nothing of who listens: it emits RunStarted, EpochEnded, Progress, Snapshot and RunEnded
 to plain callbacks. It checks a stop flag (and a pause flag) every step and never imports a UI.
+
+Its collaborators, each in its own module: core/fastpath.py (the step and the update in their fastest form),
+core/evaluation.py (loss and accuracy over a set), core/inflight.py (the epoch in flight), core/bestepoch.py
+(best epoch, early stop), core/checkpoint.py (checkpoint files, reading one back), core/factories.py (loss, optimizer).
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from .device import describe, resolve_device
 from .errors import BadInput
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .factories import PlainSGD, make_loss, make_optimizer  # noqa: F401 - importable from here too
-from .fastpath import MICRO_BATCH_CPU
+from .evaluation import Evaluator
 from .inflight import InFlight
 from .store import NO_SPACE
 from .models import build_model, count_params
@@ -36,7 +40,6 @@ from .present import higher_is_better, score_metric
 
 PROGRESS_EVERY_S = 0.5
 PAUSE_POLL_S = 0.05  # while paused, how often the stop and pause flags are looked at
-EVAL_CHUNK = 8192
 
 
 class Stopped(Exception):
@@ -100,6 +103,7 @@ class Trainer:
         self.notes: list[str] = []  # what of the config was not applied here, and why
         self.forward_backward: Callable | None = None  # core/fastpath.py's step and update
         self.update: Callable[[], None] | None = None
+        self.evaluate: Evaluator | None = None  # (x, y) -> summed loss and correct count, on the device
 
     # -- events -------------------------------------------------------------------------------
     def emit(self, event) -> None:
@@ -151,6 +155,7 @@ class Trainer:
         self.autocast, self.notes = fastpath.accelerate(self.cfg, self.device, self.model)
         self.forward_backward, self.update = fastpath.step_and_update(
             self.model, self.loss_fn, self.optimizer, self.data, self.device, self.autocast, self.preds, bs)
+        self.evaluate = Evaluator(self.model, self.loss_fn, self.data, self.autocast, self.device)
 
     def info(self) -> dict[str, Any]:
         d = self.data
@@ -267,12 +272,6 @@ class Trainer:
         labels = self.data.train_y[first:seen] if order is None else self.data.train_y.index_select(0, order[first:seen])
         return (self.preds[first:seen] == labels).sum()
 
-    def _total(self, values: list[torch.Tensor], dtype=None) -> torch.Tensor:
-        """The sum of a few device scalars, with as few ops as possible (zero when there are none)."""
-        if not values:
-            return torch.zeros((), device=self.device, dtype=dtype)
-        return values[0] if len(values) == 1 else torch.stack(values).sum()
-
     def _perm(self, n: int) -> torch.Tensor:
         if self.data.shuffler is not None:
             return self.data.shuffler.order(n).to(self.device)
@@ -289,23 +288,6 @@ class Trainer:
             self._paused_s += time.perf_counter() - t
         if c.stop is not None and c.stop.is_set():
             raise Stopped()
-
-    @torch.inference_mode()
-    def evaluate(self, x, y) -> tuple[torch.Tensor, torch.Tensor]:
-        """(summed loss, correct count) over a set, in chunks, on the device (no sync)."""
-        self.model.eval()
-        totals, corrects = [], []
-        chunk = MICRO_BATCH_CPU if self.device.type == "cpu" else EVAL_CHUNK
-        for s in range(0, x.shape[0], chunk):
-            xb, yb = x[s:s + chunk], y[s:s + chunk]
-            if self.data.transform is not None:
-                xb = self.data.transform(xb)
-            with self.autocast():
-                out = self.model(xb)
-                totals.append(self.loss_fn(out, yb) * yb.shape[0])
-            if self.classify:
-                corrects.append((out.argmax(1) == yb).sum())
-        return self._total(totals), self._total(corrects, torch.long)
 
     def _epoch_record(self, epoch: int, loss_sum, correct) -> dict[str, Any]:
         d = self.data
