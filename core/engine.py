@@ -2,13 +2,15 @@
 
 It knows nothing of who listens: it emits RunStarted, EpochEnded, Progress, Snapshot and RunEnded
 to plain callbacks. It checks a stop flag (and a pause flag) every step and never imports a UI.
+
+Its collaborators, each in its own module: core/fastpath.py (the step and the update in their fastest form),
+core/evaluation.py (loss and accuracy over a set), core/inflight.py (the epoch in flight), core/bestepoch.py
+(best epoch, early stop), core/checkpoint.py (checkpoint files, reading one back), core/factories.py (loss, optimizer).
 """
 from __future__ import annotations
 
 import contextlib
 import errno
-import functools
-import io
 import math
 import os
 import platform
@@ -16,32 +18,28 @@ import time
 import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from . import losses, probes as probes_mod, stoprequest
-from .atomic import write_atomic
+from . import fastpath, losses, probes as probes_mod, stoprequest
+from .bestepoch import BestEpoch
+from .checkpoint import CHECKPOINT_KEYS, Checkpoints, load_checkpoint  # noqa: F401 - importable from here too
 from .config import RunConfig
 from .data import TaskData, build as build_task
 from .device import describe, resolve_device
 from .errors import BadInput
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
-from .mlpstep import MLPStep
-from .runfiles import Damaged, read_bytes
+from .factories import PlainSGD, make_loss, make_optimizer  # noqa: F401 - importable from here too
+from .evaluation import Evaluator
+from .inflight import InFlight
 from .store import NO_SPACE
 from .models import build_model, count_params
-from .present import better, higher_is_better, score_metric
+from .present import higher_is_better, score_metric
 
 PROGRESS_EVERY_S = 0.5
 PAUSE_POLL_S = 0.05  # while paused, how often the stop and pause flags are looked at
-EVAL_CHUNK = 8192
-# On the CPU, a larger step's forward and backward (and evaluation) go in chunks of this many samples, so
-# that the activations stay in the cache instead of being written out and read back (docs/performance.md).
-MICRO_BATCH_CPU = 4096
-CHECKPOINT_EVERY_S = 1.0  # short epochs: at most one checkpoint a second (and always the last epoch)
-CHECKPOINT_KEYS = frozenset({"model", "optimizer", "epoch", "step", "time", "gen", "rng"})
 
 
 class Stopped(Exception):
@@ -81,14 +79,33 @@ class Trainer:
         self.data: TaskData | None = data  # given (on the config's device): used as is; else built in setup()
         self._paused_s = 0.0
         self._t0 = 0.0
-        self.setup_s = 0.0  # data loading and warm-up, before the clock started
-        self.best: dict[str, Any] = {}
-        self._last_ckpt = -math.inf
+        self.best = BestEpoch(cfg.early_stop_patience)
+        self.checkpoints = Checkpoints(self.run_dir, cfg.checkpoint, cfg.epochs)
         self._resume: dict[str, Any] | None = None  # a checkpoint to continue from (resume_from)
         self._partial: dict[str, Any] | None = None  # the interrupted epoch's order, position and sums
-        self._inflight: tuple | None = None  # (start, order, first, losses, loss_sum, correct) of the step about to run
+        self._inflight: InFlight | None = None  # the epoch being trained, for a checkpoint on a stop
+        self.setup_s = 0.0  # data loading and warm-up, before the clock started
         self.test_preds: torch.Tensor | None = None  # the last test evaluation's predicted classes (on the device)
-        self.eval_preds: torch.Tensor | None = None  # the last evaluation's (test or validation)
+        self.traceback = ""  # a failed run's, for traceback.txt
+        # Made by setup() from the config and the data:
+        self.device: torch.device | None = None
+        self.batch_size = 0
+        self.steps_per_epoch = 0
+        self.loss_fn: nn.Module | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.gen: torch.Generator | None = None  # the shuffling generator (checkpoints save its state)
+        self.classify = False
+        self.fixed_order: torch.Tensor | None = None  # the same order every epoch (order = "stratified")
+        self.probes: list[probes_mod.Probe] = []
+        self.step_probes: list[probes_mod.Probe] = []  # those that do work after each step
+        self.params: list[nn.Parameter] = []
+        self.batch_sizes: torch.Tensor | None = None  # samples per step
+        self.preds: torch.Tensor | None = None  # the epoch's predictions, compared with the labels once per epoch
+        self.autocast: Callable = contextlib.nullcontext
+        self.notes: list[str] = []  # what of the config was not applied here, and why
+        self.forward_backward: Callable | None = None  # core/fastpath.py's step and update
+        self.update: Callable[[], None] | None = None
+        self.evaluate: Evaluator | None = None  # (x, y) -> summed loss and correct count, on the device
 
     # -- events -------------------------------------------------------------------------------
     def emit(self, event) -> None:
@@ -121,35 +138,22 @@ class Trainer:
         if cfg.order == "stratified":
             # Sorted by label (a stable sort keeps each class in its original order), the same every epoch.
             self.fixed_order = torch.argsort(self.data.train_y, stable=True)
-        else:
-            self.fixed_order = None
         self.probes = probes_mod.make(self.data.probes + probes_mod.DEFAULT_PROBES + tuple(cfg.probes), self)
         self._fast_path()
 
     def _fast_path(self) -> None:
-        """Buffers for a loop without per-step syncs; amp (bf16 autocast) and torch.compile on CUDA, else a note."""
-        cfg, dev = self.cfg, self.device
-        self.notes: list[str] = []
-        self.params = list(self.model.parameters())
+        """Buffers for a loop without per-step syncs, and the step and update in their fastest form (core/fastpath.py)."""
         n, bs = self.data.n_train, self.batch_size
+        self.params = list(self.model.parameters())
         sizes = [min(bs, n - s) for s in range(0, n, bs)]  # samples per step; the last batch may be smaller
-        self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=dev)
-        self.micro = MICRO_BATCH_CPU if dev.type == "cpu" else max(bs, 1)
-        self.update = self.optimizer.plain_step if isinstance(self.optimizer, PlainSGD) else self.optimizer.step
-        # On the CPU, an MLP under cross-entropy trains with a hand-written backward (core/mlpstep.py).
-        self.mlp_step = MLPStep.build(self.model, self.loss_fn) if dev.type == "cpu" else None
-        self.preds = torch.empty(n if self.classify else 0, dtype=torch.long, device=dev)
-        # Probes that do work after each step (most only measure at the epoch's end).
+        self.batch_sizes = torch.tensor(sizes, dtype=torch.float32, device=self.device)
+        self.preds = torch.empty(n if self.classify else 0, dtype=torch.long, device=self.device)
+        # Most probes only measure at the epoch's end.
         self.step_probes = [p for p in self.probes if type(p).after_step is not probes_mod.Probe.after_step]
-        self.autocast = contextlib.nullcontext
-        if cfg.amp and dev.type == "cuda":
-            self.autocast = functools.partial(torch.autocast, device_type="cuda", dtype=torch.bfloat16)
-        elif cfg.amp:
-            self.notes.append(f"amp = true ignored on {dev.type}: bf16 autocast is used on CUDA only; training in float32")
-        if cfg.compile and dev.type == "cuda":
-            self.model.compile()  # in place: state_dict keys, probes and checkpoints see the plain module
-        elif cfg.compile:
-            self.notes.append(f"compile = true ignored on {dev.type}: compiling costs more than it saves for small models off the GPU")
+        self.autocast, self.notes = fastpath.accelerate(self.cfg, self.device, self.model)
+        self.forward_backward, self.update = fastpath.step_and_update(
+            self.model, self.loss_fn, self.optimizer, self.data, self.device, self.autocast, self.preds, bs)
+        self.evaluate = Evaluator(self.model, self.loss_fn, self.data, self.autocast, self.device)
 
     def _start_clock(self, began: float) -> None:
         """Warm up, then start the clock: data loading and the first step's one-off costs are set-up, not
@@ -165,7 +169,7 @@ class Trainer:
         """One forward and backward pass on a batch, its gradients dropped: the one-off costs (thread pools,
         kernels chosen, memory first touched) land in the set-up time. No weight, optimizer state or random
         generator changes (eval mode: no dropout mask drawn, no batch-norm statistics moved)."""
-        d, n = self.data, min(self.batch_size, MICRO_BATCH_CPU)
+        d, n = self.data, min(self.batch_size, fastpath.MICRO_BATCH_CPU)
         if not self.params or d.n_train == 0:
             return
         xb = d.train_x[:n]
@@ -194,7 +198,7 @@ class Trainer:
             "python": platform.python_version(),
             "host": platform.node(),
             "pid": os.getpid(),
-            **({"notes": list(self.notes)} if getattr(self, "notes", None) else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
     # -- the loop -----------------------------------------------------------------------------
@@ -234,18 +238,17 @@ class Trainer:
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
             self.epoch = epoch
             self.model.train()
-            losses: list[torch.Tensor] = []  # per-step losses stay on the device, summed at the epoch's end
-            loss_sum = torch.zeros((), device=self.device)  # sums carried over from an interrupted epoch
-            correct = torch.zeros((), device=self.device, dtype=torch.long)
-            order, first = None, 0
             if self._partial is not None:  # resuming mid-epoch: the same order, from the same step
-                order, first, loss_sum, correct = self._take_partial()
-            elif not full:
-                order = self.fixed_order if self.fixed_order is not None else self._perm(n)
+                ep = self._take_partial()
+            else:
+                order = None if full else self.fixed_order if self.fixed_order is not None else self._perm(n)
+                ep = InFlight(order, 0, torch.zeros((), device=self.device), torch.zeros((), device=self.device, dtype=torch.long))
+            order, first, losses = ep.order, ep.first, ep.losses
+            self._inflight = ep
             labels = d.train_y if order is None else d.train_y.index_select(0, order)  # the epoch's labels in its order
             seen, last_progress = first, time.perf_counter()
             for start in range(first, n, bs):
-                self._inflight = (start, order, first, losses, loss_sum, correct)  # references only: no work per step
+                ep.start = start
                 self._poll()
                 if full:
                     xb, yb = d.train_x, d.train_y
@@ -254,7 +257,7 @@ class Trainer:
                     xb, yb = d.train_x.index_select(0, idx), labels[start:start + bs]  # index_select: half the time of x[idx]
                 for p in self.params:  # zero_grad(set_to_none=True) without its per-call overhead
                     p.grad = None
-                losses.append(self._forward_backward(xb, yb, start))
+                losses.append(self.forward_backward(xb, yb, start))
                 self.update()
                 self.step += 1
                 seen = min(start + bs, n)
@@ -262,12 +265,12 @@ class Trainer:
                     p.after_step()
                 if not full and time.perf_counter() - last_progress >= PROGRESS_EVERY_S:
                     last_progress = time.perf_counter()
-                    running = ((loss_sum + self._loss_sum(losses, first)) / seen).item()
+                    running = ((ep.loss_sum + self._loss_sum(losses, first)) / seen).item()
                     self.emit(Progress(self.run_id, self.variant, epoch, self.step, seen / n, running, self.elapsed()))
                     if not math.isfinite(running):
                         break
             self._inflight = None
-            record = self._epoch_record(epoch, loss_sum + self._loss_sum(losses, first), correct + self._correct(order, seen, first))
+            record = self._epoch_record(epoch, ep.loss_sum + self._loss_sum(losses, first), ep.correct + self._correct(order, seen, first))
             self.history.append(record)
             self.emit(EpochEnded(self.run_id, self.variant, record))
             if record["train_loss"] is None or not math.isfinite(record["train_loss"]):
@@ -276,33 +279,9 @@ class Trainer:
                 for kind, data in p.snapshots(epoch):
                     self.emit(Snapshot(self.run_id, self.variant, epoch, kind, data))
             self.after_epoch(record)
-            if self._early_stop(epoch):
+            if self.best.stop_after(epoch):
                 return "finished", f"early stop: no better validation score for {cfg.early_stop_patience} epochs"
         return "finished", ""
-
-    def _forward_backward(self, xb: torch.Tensor, yb: torch.Tensor, start: int) -> torch.Tensor:
-        """The step's gradients into `.grad` and its mean loss (on the device). A step larger than
-        `self.micro` samples goes in chunks of that size whose gradients add up to the step's own (the
-        activations then fit in the CPU's cache); predictions land in `self.preds` from sample `start`."""
-        m, d = yb.shape[0], self.data
-        total = None
-        for c in range(0, m, self.micro):
-            x, y = (xb, yb) if m <= self.micro else (xb[c:c + self.micro], yb[c:c + self.micro])
-            if d.transform is not None:
-                x = d.transform(x)
-            weight = 1.0 if m <= self.micro else y.shape[0] / m
-            if self.mlp_step is not None:
-                out, loss = self.mlp_step(x, y, weight)
-            else:
-                with self.autocast():
-                    out = self.model(x)
-                    loss = self.loss_fn(out, y)
-                (loss if weight == 1.0 else loss * weight).backward()
-            part = loss.detach() if weight == 1.0 else loss.detach() * weight
-            total = part if total is None else total + part
-            if self.classify:  # predictions land in one buffer, compared with the labels once per epoch
-                torch.argmax(out.detach(), 1, out=self.preds[start + c:start + c + y.shape[0]])
-        return total
 
     def _loss_sum(self, losses: list[torch.Tensor], first: int = 0) -> torch.Tensor:
         """The summed per-sample loss of the steps from sample `first` on: each step's mean loss times its batch size."""
@@ -317,12 +296,6 @@ class Trainer:
             return torch.zeros((), device=self.device, dtype=torch.long)
         labels = self.data.train_y[first:seen] if order is None else self.data.train_y.index_select(0, order[first:seen])
         return (self.preds[first:seen] == labels).sum()
-
-    def _total(self, values: list[torch.Tensor], dtype=None) -> torch.Tensor:
-        """The sum of a few device scalars, with as few ops as possible (zero when there are none)."""
-        if not values:
-            return torch.zeros((), device=self.device, dtype=dtype)
-        return values[0] if len(values) == 1 else torch.stack(values).sum()
 
     def _perm(self, n: int) -> torch.Tensor:
         if self.data.shuffler is not None:
@@ -344,30 +317,11 @@ class Trainer:
             self.control = replace(c, reason=stoprequest.REASON)  # this run's reason only: `c` may be shared
             raise Stopped()
 
-    @torch.inference_mode()
-    def evaluate(self, x, y) -> tuple[torch.Tensor, torch.Tensor]:
-        """(summed loss, correct count) over a set, in chunks, on the device (no sync)."""
-        self.model.eval()
-        totals, corrects, preds = [], [], []
-        chunk = MICRO_BATCH_CPU if self.device.type == "cpu" else EVAL_CHUNK
-        for s in range(0, x.shape[0], chunk):
-            xb, yb = x[s:s + chunk], y[s:s + chunk]
-            if self.data.transform is not None:
-                xb = self.data.transform(xb)
-            with self.autocast():
-                out = self.model(xb)
-                totals.append(self.loss_fn(out, yb) * yb.shape[0])
-            if self.classify:
-                preds.append(out.argmax(1))
-                corrects.append((preds[-1] == yb).sum())
-        self.eval_preds = torch.cat(preds) if preds else None
-        return self._total(totals), self._total(corrects, torch.long)
-
     def _epoch_record(self, epoch: int, loss_sum, correct) -> dict[str, Any]:
         d = self.data
         vals = [loss_sum, correct.float()]
         test_loss, test_correct = self.evaluate(d.test_x, d.test_y)
-        self.test_preds = self.eval_preds
+        self.test_preds = self.evaluate.preds
         vals += [test_loss, test_correct.float()]
         has_val = d.val_x is not None
         if has_val:
@@ -399,45 +353,31 @@ class Trainer:
         return key, higher_is_better(key)
 
     def after_epoch(self, record: dict[str, Any]) -> None:
-        key, _ = self.score_key()
-        value = record.get(key)
-        if value is not None and better(value, self.best.get("value"), key):
-            self.best = {"epoch": record["epoch"], "metric": key, "value": value}
-            if self.run_dir is not None and self.cfg.checkpoint and self.data.val_x is not None:
-                self._save(self.run_dir / "best.pt", weights_only=True)
-        if self.run_dir is not None and self.cfg.checkpoint:
-            now = time.perf_counter()
-            if now - self._last_ckpt >= CHECKPOINT_EVERY_S or record["epoch"] == self.cfg.epochs:
-                self._last_ckpt = now
-                self._save(self.run_dir / "checkpoint.pt")
-
-    def _early_stop(self, epoch: int) -> bool:
-        p = self.cfg.early_stop_patience
-        return bool(p) and "epoch" in self.best and epoch - self.best["epoch"] >= p
+        if self.best.update(record, self.score_key()[0]) and self.checkpoints.on and self.data.val_x is not None:
+            self.checkpoints.write("best.pt", self.state(weights_only=True))
+        if self.checkpoints.due(record["epoch"]):
+            self.checkpoints.write("checkpoint.pt", self.state())
 
     def state(self, weights_only: bool = False) -> dict[str, Any]:
         s: dict[str, Any] = {"model": self.model.state_dict(), "epoch": self.epoch, "step": self.step}
         if not weights_only:
             s.update(optimizer=self.optimizer.state_dict(), time=self.elapsed(), gen=self.gen.get_state(),
-                     rng=torch.get_rng_state(), best=dict(self.best))
+                     rng=torch.get_rng_state(), best=dict(self.best.info))
             if self.device.type == "cuda":
                 s["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return s
 
-    def _save(self, path: Path, weights_only: bool = False) -> None:
-        _write_checkpoint(path, self.state(weights_only))
-
     def _save_interrupted(self) -> str:
         """On a stop, checkpoint the epoch in flight too; returns a note for the reason if that failed."""
-        if self.run_dir is None or not self.cfg.checkpoint or self._inflight is None:
+        if not self.checkpoints.on or self._inflight is None:
             return ""
-        start, order, first, losses, loss_sum, correct = self._inflight
-        loss_sum = loss_sum + self._loss_sum(losses, first)  # the steps run so far in this epoch
-        correct = correct + self._correct(order, start, first)
+        ep = self._inflight
+        loss_sum = ep.loss_sum + self._loss_sum(ep.losses, ep.first)  # the steps run so far in this epoch
+        correct = ep.correct + self._correct(ep.order, ep.start, ep.first)
         s = self.state()
-        s.update(epoch=self.epoch - 1, partial={"start": start, "order": order, "loss_sum": loss_sum, "correct": correct})
+        s.update(epoch=self.epoch - 1, partial={"start": ep.start, "order": ep.order, "loss_sum": loss_sum, "correct": correct})
         try:
-            _write_checkpoint(self.run_dir / "checkpoint.pt", s)
+            self.checkpoints.write("checkpoint.pt", s)
         except OSError as e:
             return f"; the checkpoint could not be written ({e})"
         return ""
@@ -462,15 +402,15 @@ class Trainer:
         torch.set_rng_state(s["rng"])
         if "cuda_rng" in s and self.device.type == "cuda":
             torch.cuda.set_rng_state(s["cuda_rng"], self.device)
-        self.best = dict(s.get("best") or {})
+        self.best.restore(s.get("best"))
         self._t0, self._paused_s = time.perf_counter() - float(s["time"]), 0.0  # the clock goes on from the save
         self._partial = s.get("partial")
 
-    def _take_partial(self) -> tuple:
-        """(order, first batch start, loss sum, correct count) of the epoch interrupted mid-way."""
+    def _take_partial(self) -> InFlight:
+        """The epoch interrupted mid-way, from its first step not yet run."""
         p, self._partial = self._partial, None
         order = p["order"].to(self.device) if p["order"] is not None else None
-        return order, int(p["start"]), p["loss_sum"].to(self.device), p["correct"].to(self.device)
+        return InFlight(order, int(p["start"]), p["loss_sum"].to(self.device), p["correct"].to(self.device))
 
     # -- the end ------------------------------------------------------------------------------
     def summary(self, status: str, reason: str) -> dict[str, Any]:
@@ -489,18 +429,18 @@ class Trainer:
         }
         for k in ("train_loss", "test_loss", "train_acc", "test_acc", "val_loss", "val_acc"):
             s[f"final_{k}"] = last.get(k)
-        if self.best:
-            s["best_epoch"] = self.best["epoch"]
-            s["best_metric"] = self.best["metric"]
-            s["best_value"] = self.best["value"]
-            best = next((r for r in self.history if r["epoch"] == self.best["epoch"]), {})
+        if self.best.info:
+            s["best_epoch"] = self.best.info["epoch"]
+            s["best_metric"] = self.best.info["metric"]
+            s["best_value"] = self.best.info["value"]
+            best = self.best.record_in(self.history)
             for k in ("test_loss", "test_acc", "val_loss", "val_acc"):
                 s[f"best_{k}"] = best.get(k)
             if status != "failed":
                 s.update(self.test_best_weights())
         if self.model is not None and self.data is not None:
             s.update(self.info())
-            for p in getattr(self, "probes", []):
+            for p in self.probes:
                 try:
                     s.update(p.summary())
                 except Exception:  # a probe must never lose the run's summary
@@ -508,10 +448,17 @@ class Trainer:
         return s
 
     def test_best_weights(self) -> dict[str, Any]:
-        """Test loss/accuracy of the best epoch's weights, read back from best.pt with weights_only=True."""
+        """Test loss/accuracy of the best epoch's weights (those in best.pt): its record's own figures, measured on
+        those very weights, when the record is at hand; else read back from best.pt with weights_only=True."""
         path = self.run_dir / "best.pt" if self.run_dir is not None else None
         if path is None or not path.exists() or self.model is None or self.data is None:
             return {}
+        record = self.best.record_in(self.history)
+        if "test_loss" in record:
+            out = {"best_weights_epoch": record["epoch"], "best_weights_test_loss": record["test_loss"]}
+            if self.classify:
+                out["best_weights_test_acc"] = record["test_acc"]
+            return out
         final = {k: v.clone() for k, v in self.model.state_dict().items()}
         saved = torch.load(path, map_location=self.device, weights_only=True)
         self.model.load_state_dict(saved["model"])
@@ -537,115 +484,5 @@ class KeyboardInterruptAfterEnd(KeyboardInterrupt):
         self.ended = ended
 
 
-def load_checkpoint(path: Path, cfg: RunConfig | None = None, data_dir: Path | None = None) -> dict[str, Any]:
-    """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe, and,
-    given the run's config, if it does not fit it (see check_checkpoint)."""
-    try:  # a regular file only (a FIFO would hang torch.load), read whole, then loaded with no code run
-        raw = io.BytesIO(read_bytes(path, limit=None) or b"")
-        s = torch.load(raw, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, refuse it and say so
-        why = str(e) if isinstance(e, Damaged) else type(e).__name__
-        raise BadInput(f"{path}: cannot be loaded safely ({why}); this run cannot be resumed, "
-                       f"start it again with `dltui run`") from None
-    if not isinstance(s, dict) or not CHECKPOINT_KEYS <= s.keys():
-        raise BadInput(f"{path}: not a dltui training checkpoint (it needs {', '.join(sorted(CHECKPOINT_KEYS))}); "
-                       f"start the run again with `dltui run`")
-    if cfg is not None:
-        problem = checkpoint_problem(s, cfg, Path(data_dir) if data_dir else None)
-        if problem:
-            raise BadInput(f"{path}: it does not fit the run's config ({problem}), so the run cannot be resumed; "
-                           f"nothing was changed; start it again with `dltui run`")
-    return s
-
-
-def checkpoint_problem(s: dict[str, Any], cfg: RunConfig, data_dir: Path | None) -> str:
-    """What in a loaded checkpoint does not fit `cfg` (types, counters, the model's and optimizer's shapes), or ''."""
-    def whole(v, lo=0, hi=None):
-        return isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi)
-
-    if not whole(s["epoch"], 0, cfg.epochs):
-        return f"epoch = {s['epoch']!r}, not a whole number from 0 to {cfg.epochs}"
-    if not whole(s["step"]):
-        return f"step = {s['step']!r}, not a whole number >= 0"
-    if not isinstance(s["time"], (int, float)) or isinstance(s["time"], bool) or not 0 <= s["time"] < math.inf:
-        return f"time = {s['time']!r}, not a number of seconds"
-    for key in ("gen", "rng"):
-        if not isinstance(s[key], torch.Tensor) or s[key].dtype != torch.uint8:
-            return f"{key} is not a random generator state"
-    if not isinstance(s.get("best") or {}, dict) or not isinstance(s["model"], dict) or not isinstance(s["optimizer"], dict):
-        return "model, optimizer or best is not a table"
-    partial = s.get("partial")
-    if partial is not None and not (isinstance(partial, dict) and whole(partial.get("start"))
-                                    and all(isinstance(partial.get(k), torch.Tensor) for k in ("loss_sum", "correct"))
-                                    and (partial.get("order") is None or isinstance(partial["order"], torch.Tensor))):
-        return "the epoch in flight (partial) is not what the lab writes"
-    if cfg.task == "gradcheck":
-        return ""
-    trainer = Trainer(cfg.with_overrides({"device": "cpu", "compile": False}, "check"), run_id="check", data_dir=data_dir)
-    trainer.setup()  # the model and optimizer this config makes, to hold the checkpoint against
-    try:
-        trainer._restore(s)
-    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
-        return " ".join(str(e).split())[:300] or type(e).__name__
-    if partial is not None and partial.get("order") is not None and partial["order"].shape != (trainer.data.n_train,):
-        return "the epoch in flight's sample order does not fit the training set"
-    return ""
-
-
-def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """torch.save it atomically (core/atomic.py): a crash or a full disk leaves the old checkpoint whole.
-    Saved to memory first, so that a full disk is an OSError (torch's own writer makes it a RuntimeError)."""
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    write_atomic(path, buf.getbuffer())
-
-
 def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None
-
-
-def make_loss(name: str) -> nn.Module:
-    if name == "cross_entropy":
-        return nn.CrossEntropyLoss()
-    if name == "smooth_l1":
-        return nn.SmoothL1Loss()
-    if name == "mse":
-        return nn.MSELoss()
-    raise BadInput(f"loss = {name} is unknown; use cross_entropy, smooth_l1 or mse")
-
-
-class PlainSGD(torch.optim.SGD):
-    """torch's SGD made for the plain update only (no momentum or weight decay: make_optimizer sees to it),
-    which `plain_step` does as one foreach op: torch's `step` wraps it in enough Python to matter for the
-    small steps the presets take (docs/performance.md). State, param groups (a changed lr included) and checkpoints are torch's."""
-
-    @torch.no_grad()
-    def plain_step(self) -> None:
-        for g in self.param_groups:
-            params = [p for p in g["params"] if p.grad is not None]
-            if params:
-                torch._foreach_add_(params, [p.grad for p in params], alpha=-g["lr"])
-
-
-def make_optimizer(cfg: RunConfig, model: nn.Module, device) -> torch.optim.Optimizer:
-    params = list(model.parameters())
-    if cfg.optimizer == "sgd" and device.type == "cpu" and cfg.momentum == 0 and cfg.weight_decay == 0:
-        return PlainSGD(params, lr=cfg.lr)
-    fast = _fast_kwargs(cfg, params, device)
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fast)
-    raise BadInput(f"optimizer = {cfg.optimizer} is unknown; use sgd or adam")
-
-
-TINY_MODEL = 10_000  # parameters; below this, SGD's per-tensor loop has the least per-step overhead (momentum too)
-
-
-def _fast_kwargs(cfg: RunConfig, params: list[nn.Parameter], device) -> dict[str, bool]:
-    """The fastest optimizer implementation measured for this device and size (docs/performance.md)."""
-    if device.type not in ("cuda", "cpu"):
-        return {"foreach": True}
-    if device.type == "cpu" and cfg.optimizer == "sgd" and sum(p.numel() for p in params) < TINY_MODEL:
-        return {"foreach": False}
-    return {"fused": True}

@@ -81,7 +81,7 @@ def sweep(t, ramp: Ramp, poll: Callable[[], None] = lambda: None,
         xb, yb, start = next(source)
         for p in t.params:
             p.grad = None
-        pending.append((lr, t._forward_backward(xb, yb, start)))
+        pending.append((lr, t.forward_backward(xb, yb, start)))
         t.update()
         t.step += 1
         if len(pending) == CHECK_EVERY or k == ramp.steps - 1:

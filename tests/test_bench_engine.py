@@ -72,13 +72,13 @@ def test_same_seed_same_metrics_as_the_plain_loop(name, data_dir):
 @pytest.mark.parametrize("name", ["digits full batch", "digits minibatch, last batch smaller", "digits stratified, momentum"])
 def test_steps_in_chunks_give_the_same_metrics(name, monkeypatch, data_dir):
     """A step larger than the CPU's micro-batch goes in chunks whose gradients add up to the step's own."""
-    from dltui.core import engine
+    from dltui.core import fastpath
 
-    monkeypatch.setattr(engine, "MICRO_BATCH_CPU", 37)  # chunks of 37 (and a smaller last one) in every step
+    monkeypatch.setattr(fastpath, "MICRO_BATCH_CPU", 37)  # chunks of 37 (and a smaller last one) in every step
     cfg = CONFIGS[name]
     trainer = Trainer(cfg, run_id="t", data_dir=data_dir)
     assert trainer.run().status == "finished"
-    assert trainer.micro == 37 < trainer.batch_size
+    assert trainer.forward_backward.micro == 37 < trainer.batch_size
     for got, want in zip(trainer.history, plain_loop(cfg, data_dir), strict=True):
         for key, value in want.items():
             assert got[key] == pytest.approx(value, rel=1e-4, abs=1e-6), (name, got["epoch"], key)

@@ -1,0 +1,47 @@
+"""A model's summed loss and correct count over a data set, in chunks, on the device (no host sync)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from . import fastpath
+from .data import TaskData
+
+EVAL_CHUNK = 8192  # samples per forward off the CPU (on the CPU: fastpath.MICRO_BATCH_CPU, to stay in the cache)
+
+
+class Evaluator:
+    """`evaluate(x, y)` -> (summed loss, correct count), both device scalars; the count is 0 for regression."""
+
+    def __init__(self, model: nn.Module, loss_fn: Callable, data: TaskData, autocast: Callable, device: torch.device):
+        self.model, self.loss_fn, self.autocast, self.device = model, loss_fn, autocast, device
+        self.transform = data.transform
+        self.classify = data.kind == "classification"
+        self.chunk = fastpath.MICRO_BATCH_CPU if device.type == "cpu" else EVAL_CHUNK
+        self.preds: torch.Tensor | None = None  # the last call's predicted classes (the confusion probe reads them)
+
+    @torch.inference_mode()
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.model.eval()
+        totals, corrects, preds = [], [], []
+        chunk = self.chunk
+        for s in range(0, x.shape[0], chunk):
+            xb, yb = x[s:s + chunk], y[s:s + chunk]
+            if self.transform is not None:
+                xb = self.transform(xb)
+            with self.autocast():
+                out = self.model(xb)
+                totals.append(self.loss_fn(out, yb) * yb.shape[0])
+            if self.classify:
+                preds.append(out.argmax(1))
+                corrects.append((preds[-1] == yb).sum())
+        self.preds = torch.cat(preds) if preds else None
+        return self._total(totals), self._total(corrects, torch.long)
+
+    def _total(self, values: list[torch.Tensor], dtype=None) -> torch.Tensor:
+        """The sum of a few device scalars, with as few ops as possible (zero when there are none)."""
+        if not values:
+            return torch.zeros((), device=self.device, dtype=dtype)
+        return values[0] if len(values) == 1 else torch.stack(values).sum()
