@@ -127,8 +127,9 @@ class ViewPlot(PlotextPlot):
 
     @property
     def pending(self) -> bool:
-        """True while the picture on screen is not the one for the current data, size and theme."""
-        return self.building is not None or (self.display and self.key() != self.shown_key)
+        """True while the picture on screen is not the one for the current data, size and theme (new data
+        waiting for its turn to be drawn included)."""
+        return self.building is not None or self.stale or (self.display and self.key() != self.shown_key)
 
     def request(self) -> None:
         """Build the picture for the current key, unless it is shown already or a build is going (its end
