@@ -67,3 +67,35 @@ def test_bad_input_is_one_line_and_leaves_no_run(cli, runs_dir, args, says):
     assert result.exit_code == 2
     assert says in result.output and "Traceback" not in result.output
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+async def test_the_labs_L_key_runs_the_range_test_and_past_runs_draws_it(runs_dir, data_dir):
+    """L in the lab: the selected variant's range test in a process of its own, saved as a run of kind
+    lrfind; opened in past runs it is drawn as loss against lr."""
+    from dltui.tui.app import LabApp
+    from dltui.tui.plots import ViewPlot
+    from test_tui_app import CPU, wait_until
+
+    app = LabApp("polynomial", runs_dir, data_dir, device_probe=lambda: CPU)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_until(pilot, lambda: app.sub_title == CPU)
+        await pilot.press("L")
+        await wait_until(pilot, lambda: ended(runs_dir), timeout=180)
+        (run,) = [p for p in runs_dir.iterdir() if p.is_dir()]
+        status = json.loads((run / "status.json").read_text())
+        assert status["kind"] == "lrfind" and status["status"] == "finished" and status["variant"] == "lrfind-lr=0.1"
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.screen.query("#past-runs") and app.screen.query_one("#past-runs").row_count == 1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: [p.view_name for p in app.screen.query(ViewPlot)] == ["lrfind"])
+
+
+def ended(runs_dir) -> bool:
+    """True once a run in `runs_dir` has a status other than running."""
+    for status in runs_dir.glob("*/status.json"):
+        try:
+            if json.loads(status.read_text())["status"] != "running":
+                return True
+        except (ValueError, KeyError):  # being replaced right now
+            pass
+    return False

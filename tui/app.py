@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import subprocess
+import sys
 import time
 from datetime import datetime
 from multiprocessing import resource_tracker
@@ -79,7 +82,8 @@ class LabApp(App):
         Binding("R", "rerun", "re-run", show=False),
         Binding("i", "card", "card", show=False),
         Binding("p", "past", "past runs", show=False),
-        Binding("slash", "filter", "filter", key_display="/", show=False),  # in the keys screen's MORE_KEYS
+        Binding("slash", "filter", "filter", key_display="/", show=False),
+        Binding("L", "lrfind", "lr range test", show=False),  # in the keys screen's MORE_KEYS
         Binding("question_mark", "help", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("ctrl+q", "quit", "quit", show=False, priority=True),
@@ -273,6 +277,10 @@ class LabApp(App):
             err = w.error
             self.notify(str(err) if isinstance(err, BadInput) else f"{type(err).__name__}: {err}",
                         title="export failed", severity="error", timeout=NOTICE_S)
+        elif w.group == "lrfind" and w.state == WorkerState.SUCCESS:
+            code, last = w.result
+            self.notify("lr range test saved: open it in past runs (p)" if code == 0 else f"lr range test: {last}",
+                        severity="information" if code == 0 else "error", timeout=NOTICE_S)
         elif w.group == "start" and w.state == WorkerState.ERROR:
             self.starting = False
             err = w.error
@@ -495,6 +503,24 @@ class LabApp(App):
     def action_past(self) -> None:
         self.push_screen(PastRunsScreen(self.store, self.presets))
 
+    def action_lrfind(self) -> None:
+        """The lr range test of the selected variant, with the form's values: `dltui lrfind` in a process of its
+        own (the lab never trains in its own process), saved as a run; its curve is in past runs (p)."""
+        form = self.main.query_one(ParamForm)
+        errors = form.errors()
+        if errors:
+            self.notify("\n".join(errors.values()), title="cannot run: fix the marked field", severity="error")
+            return
+        preset, variant = form.preset, self.selected_variant or form.preset.variants[0].name
+        self.notify(f"lr range test of {preset.name} / {variant} started; p shows it when it is done", timeout=NOTICE_S)
+        self.range_test(lrfind_command(preset, variant, form.overrides(), self.store.root, self.data_dir))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lrfind")
+    def range_test(self, command: list[str]) -> tuple[int, str]:
+        done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        return done.returncode, lines[-1] if lines else ""
+
     async def action_quit(self) -> None:
         """Stop the runs cleanly (their status `interrupted`), then leave."""
         await self.wind_down()
@@ -560,3 +586,11 @@ def run_app(preset: str | None = None, runs_dir: Path | None = None, data_dir: P
                  watch_preset=watch_preset)
     app.run()
     return app.return_code or 0
+
+
+def lrfind_command(preset: Preset, variant: str, overrides: dict[str, Any], runs_dir: Path, data_dir: Path) -> list[str]:
+    """`dltui lrfind` for one variant of `preset` with the form's overrides (as --set KEY=VALUE, JSON being TOML)."""
+    source = preset.name if preset.name in presets_mod.preset_names() else str(Path(preset.source).resolve())
+    sets = [arg for k, v in overrides.items() for arg in ("--set", f"{k}={json.dumps(v)}")]
+    return [sys.executable, "-m", "dltui", "lrfind", source, "--variant", variant, *sets,
+            "--runs-dir", str(runs_dir), "--data-dir", str(data_dir)]

@@ -33,6 +33,7 @@ MORE_KEYS = (
     ("ctrl+c, ctrl+q", "quit from anywhere (running runs end interrupted)"),
 )
 HELP = {"next_run": "next run: the one that one-run views show",
+        "lrfind": "lr range test of the selected variant (a run; p draws it)",
         "past": "past runs: open, overlay, export saved runs", "log": "log / linear y-axis", "next_view": "next view"}
 SMOOTHING = (0.0, 0.6, 0.9, 0.97)  # m cycles through these
 PAST_VIEWS = ("loss", "accuracy")
@@ -354,6 +355,8 @@ class PastRunsScreen(Screen):
         self.keyed = [run.run_id for run in runs]
         self.watcher.follow([r.run_id for r in runs if r.status == "running"], anew=True)  # its first news: the whole run
         views = self.views.get(self.preset_of(runs[0]), PAST_VIEWS)
+        if runs[0].summary.get("kind") == "lrfind":  # an lr range test: loss against lr, whatever its preset
+            views = ("lrfind",)
         await self.query_one(PlotPanel).show(views if len(runs) == 1 else [v for v in views if v in PAST_VIEWS] or PAST_VIEWS)
         self.redraw()
 
