@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import torch
 
-from dltui.core.bench import synthetic_config, synthetic_data, synthetic_task
+from dltui.core.bench import mnist_config, synthetic_data, synthetic_task
 
 PROBES = ("sharpness", "update_ratio", "dead_units", "confusion")
 
@@ -22,10 +22,10 @@ def cpu_seconds(cfg, tensors) -> float:
     """CPU seconds of a whole lab run of `cfg` on the synthetic task (set-up included: it is small)."""
     from dltui.core.engine import Trainer
 
-    with synthetic_task(tensors):
-        t0 = time.process_time()
-        ended = Trainer(cfg, run_id="bench", preset="bench", data_dir=tempfile.gettempdir()).run()
-        spent = time.process_time() - t0
+    data = synthetic_task(tensors, torch.device("cpu"))
+    t0 = time.process_time()
+    ended = Trainer(cfg, run_id="bench", preset="bench", data_dir=tempfile.gettempdir(), data=data).run()
+    spent = time.process_time() - t0
     if ended.status != "finished":
         raise RuntimeError(f"the bench run {ended.status}: {ended.reason}")
     return spent
@@ -77,7 +77,7 @@ def main() -> None:
     print(f"sharpness, 784-300-10 sigmoid on 5,000 samples: cold {cold:.3f} s ({ck} products), warm {warm:.3f} s ({wk} products)")
     # full batch as in mnist-lr-sweep (200 epochs: sharpness every 4); batch 64 as in mnist-stratified
     for batch, epochs, act in (("full", 8 if args.quick else 40, "sigmoid"), (64, 2, "relu")):
-        cfg = replace(synthetic_config("cpu", batch, epochs), activation=act)
+        cfg = replace(mnist_config("cpu", batch, epochs), activation=act)
         base, shares = overheads(cfg, tensors, args.repeats)
         print(f"batch {batch}, {epochs} epochs on {n_train:,} ({act}): {base / epochs:.3f} s an epoch; overhead "
               + ", ".join(f"{k} {100 * v:+.1f}%" for k, v in shares.items()), flush=True)
