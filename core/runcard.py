@@ -21,8 +21,11 @@ def run_card(run) -> Table:  # run: core.store.RunInfo
     t.add_row("status", run.state + (f" ({escape(why)})" if why else ""))
     t.add_row("preset / variant", f"{st.get('preset', '?')} / {st.get('variant', '?')}")
     card = {**{k: st[k] for k in ("device_name", "n_params") if k in st}, **s, "seed": run.config.get("seed")}
+    device = str(st.get("device") or card.get("device_name") or "")
     if "torch" in s and not s.get("cuda"):
         card["cuda"] = "none (a CPU build of torch)"
+    elif s.get("cuda") and device and not device.startswith("cuda"):  # a CUDA build of torch, run on the CPU
+        card["cuda"] = f"not used ({device.split(',')[0]} run; torch built for CUDA {s['cuda']})"
     for key, label in (("epochs", "epochs"), ("steps", "steps"), ("duration_s", "duration (s)"), ("steps_per_s", "steps/s"),
                        ("seed", "seed"), ("device_name", "device"), ("torch", "torch"), ("cuda", "CUDA"), ("n_params", "parameters")):
         if card.get(key) is not None:

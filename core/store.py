@@ -31,6 +31,8 @@ RESUMABLE = ("interrupted", "crashed")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]{0,150}$")
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 NO_SPACE = "no space left on device"  # a run failed for this can be resumed once there is room
+# Another host's run counts as alive while its heartbeat (written every second or so) is younger than this.
+FOREIGN_HEARTBEAT_S = 120
 
 
 def default_runs_dir() -> Path:
@@ -152,7 +154,7 @@ class RunInfo:
         if host and host != socket.gethostname():
             # Another machine's run: trust a recent heartbeat only.
             beat = self.status.get("heartbeat") or 0
-            return time.time() - beat < 120
+            return time.time() - beat < FOREIGN_HEARTBEAT_S
         if not (isinstance(pid, int) and pid_alive(pid)):
             return False
         stamp = self.status.get("proc")  # after a reboot or pid reuse, the pid is someone else's
