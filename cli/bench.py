@@ -1,7 +1,6 @@
 """`dltui bench`: run core/bench.py's cases and show each figure beside its reference and bound."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional
 

@@ -314,7 +314,7 @@ def _fan_out(listeners: list) -> Any:
 
 def resume_payload(run_dir: Path) -> dict[str, Any] | None:
     """What a task needs to go on with a run from its checkpoint here: its bytes, best.pt, the records kept."""
-    from .engine import load_checkpoint
+    from .checkpoint import load_checkpoint
     from .store import read_jsonl
 
     path = run_dir / "checkpoint.pt"
@@ -328,7 +328,7 @@ def resume_payload(run_dir: Path) -> dict[str, Any] | None:
 
 def check_checkpoint(data: bytes, name: str) -> None:
     """Raise BadMessage unless `data` loads with weights_only=True (no code runs) as a dltui checkpoint."""
-    from .engine import CHECKPOINT_KEYS
+    from .checkpoint import CHECKPOINT_KEYS
     from .raytask import load_bytes
 
     try:

@@ -119,7 +119,7 @@ def prepare_resume(run: RunInfo, store: RunStore, data_dir: Path) -> tuple[RunPl
     ckpt = run.path / "checkpoint.pt"
     if not ckpt.exists():
         return plan, None  # it stopped before its first checkpoint: it starts over, in the same dir
-    from .engine import load_checkpoint
+    from .checkpoint import load_checkpoint
 
     return plan, load_checkpoint(ckpt, plan.config, data_dir)  # checked against the config before anything changes
 
