@@ -67,11 +67,14 @@ class ProbeContext:
     loss_fn: Callable
     clock: Callable[[], float]  # seconds of training so far (pauses left out)
     test_preds: Callable[[], Any] = lambda: None  # the epoch's test predictions, from the trainer's own evaluation
+    steps_per_epoch: int = 0
+    position: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (epoch, step) now
 
     @classmethod
     def of(cls, trainer) -> ProbeContext:
         return cls(trainer.model, trainer.data, trainer.cfg, trainer.device, trainer.optimizer, trainer.loss_fn,
-                   trainer.elapsed, lambda: trainer.test_preds)
+                   trainer.elapsed, lambda: trainer.test_preds, trainer.steps_per_epoch,
+                   lambda: (trainer.epoch, trainer.step))
 
 
 class ContextProbe(Probe):

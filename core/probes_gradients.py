@@ -3,21 +3,21 @@ from __future__ import annotations
 
 import torch
 
-from .probes import Probe
+from .probes import ContextProbe, ProbeContext
 
 
-class LayerGradNorms(Probe):
+class LayerGradNorms(ContextProbe):
     """Record key "grad_norm": each weighted layer's gradient norm averaged over the epoch's steps.
 
     Less noisy than the default probe's last-step value, which it replaces in the record; it adds
     a few small kernels per step and no host sync.
     """
 
-    def __init__(self, trainer):
-        super().__init__(trainer)
+    def __init__(self, ctx: ProbeContext):
+        super().__init__(ctx)
         from .models import linear_layers
 
-        self.layers = linear_layers(trainer.model)
+        self.layers = linear_layers(ctx.model)
         self.total: torch.Tensor | None = None
         self.steps = 0
 

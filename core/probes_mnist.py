@@ -7,10 +7,10 @@ import torch
 
 from .errors import BadInput
 from .models import linear_layers
-from .probes import ContextProbe, Probe
+from .probes import ContextProbe, ProbeContext
 
 
-class ClassAcc(Probe):
+class ClassAcc(ContextProbe):
     """Test accuracy of each class at every epoch's end, and at TRACE_POINTS evenly spaced steps inside it.
 
     The points inside the epoch show forgetting under a sorted order: class 0 is learned while the
@@ -20,13 +20,13 @@ class ClassAcc(Probe):
     TRACE_POINTS = 10
     CHUNK = 8192  # test samples per forward pass
 
-    def __init__(self, trainer):
-        super().__init__(trainer)
-        d = trainer.data
+    def __init__(self, ctx: ProbeContext):
+        super().__init__(ctx)
+        d = ctx.data
         if d.kind != "classification":
-            raise BadInput(f"probes: class_acc needs a classification task, not task = {trainer.cfg.task}; remove it from probes")
+            raise BadInput(f"probes: class_acc needs a classification task, not task = {ctx.cfg.task}; remove it from probes")
         self.class_count = torch.bincount(d.test_y, minlength=d.n_classes).clamp_min(1)
-        spe = trainer.steps_per_epoch
+        spe = ctx.steps_per_epoch
         self.marks = {round(k * spe / self.TRACE_POINTS) for k in range(1, self.TRACE_POINTS)} - {0, spe}
         self.trace: list[tuple[float, int, float, torch.Tensor]] = []
         self.last: list[float] = []
@@ -34,25 +34,25 @@ class ClassAcc(Probe):
     @torch.no_grad()
     def per_class(self) -> torch.Tensor:
         """Per-class test accuracy as a device tensor (no host sync)."""
-        t, d = self.trainer, self.trainer.data
-        was_training = t.model.training
-        t.model.eval()
+        model, d = self.ctx.model, self.ctx.data
+        was_training = model.training
+        model.eval()
         correct = torch.zeros(d.n_classes, device=d.test_y.device, dtype=torch.long)
         for s in range(0, d.test_x.shape[0], self.CHUNK):
             xb, yb = d.test_x[s:s + self.CHUNK], d.test_y[s:s + self.CHUNK]
             if d.transform is not None:
                 xb = d.transform(xb)
-            hit = t.model(xb).argmax(1) == yb
+            hit = model(xb).argmax(1) == yb
             correct += torch.bincount(yb[hit], minlength=d.n_classes)
-        t.model.train(was_training)
+        model.train(was_training)
         return correct.float() / self.class_count
 
     def after_step(self) -> None:
-        t = self.trainer
-        local = t.step - (t.epoch - 1) * t.steps_per_epoch
+        epoch, step = self.ctx.position()
+        spe = self.ctx.steps_per_epoch
+        local = step - (epoch - 1) * spe
         if local in self.marks:
-            frac = t.epoch - 1 + local / t.steps_per_epoch
-            self.trace.append((round(frac, 4), t.step, round(t.elapsed(), 4), self.per_class()))
+            self.trace.append((round(epoch - 1 + local / spe, 4), step, round(self.ctx.clock(), 4), self.per_class()))
 
     def measure(self, epoch: int) -> dict[str, Any]:
         accs = torch.stack([a for *_, a in self.trace] + [self.per_class()]).tolist()  # one host sync

@@ -6,21 +6,21 @@ from typing import Any
 import torch
 
 from .errors import BadInput
-from .probes import Probe
+from .probes import ContextProbe, ProbeContext
 
 GRID = 40  # the regions grid is GRID x GRID points
 MAX_POINTS = 300  # data points drawn over the regions
 N_SNAPSHOTS = 25  # regions snapshots over a run when record_epochs is not given
 
 
-class Regions(Probe):
+class Regions(ContextProbe):
     """Snapshots kind "regions": the predicted class on a grid over the data, and a sample of the points."""
 
-    def __init__(self, trainer):
-        super().__init__(trainer)
-        d = trainer.data
+    def __init__(self, ctx: ProbeContext):
+        super().__init__(ctx)
+        d = ctx.data
         if tuple(d.input_shape) != (2,) or d.kind != "classification":
-            raise BadInput(f"probes: 'regions' needs a classifier of 2-D points (task toy2d), not task {trainer.cfg.task}; remove it from probes")
+            raise BadInput(f"probes: 'regions' needs a classifier of 2-D points (task toy2d), not task {ctx.cfg.task}; remove it from probes")
         pts = d.test_x[:MAX_POINTS]
         self.points = {"x": _rounded(pts[:, 0]), "y": _rounded(pts[:, 1]), "label": d.test_y[:MAX_POINTS].tolist()}
         both = torch.cat([d.train_x, d.test_x])
@@ -33,7 +33,7 @@ class Regions(Probe):
 
     def due(self, epoch: int) -> bool:
         """At record_epochs if given, else at the first, the last and about N_SNAPSHOTS epochs between."""
-        cfg = self.trainer.cfg
+        cfg = self.ctx.cfg
         if cfg.record_epochs:
             return epoch in cfg.record_epochs or epoch == cfg.epochs
         return epoch == 1 or epoch == cfg.epochs or epoch % max(1, cfg.epochs // N_SNAPSHOTS) == 0
@@ -41,7 +41,7 @@ class Regions(Probe):
     @torch.no_grad()
     def predict_grid(self) -> list[list[int]]:
         """The predicted class at each grid point, one row per y value."""
-        model = self.trainer.model
+        model = self.ctx.model
         model.eval()
         return model(self.grid).argmax(1).view(GRID, GRID).tolist()
 
@@ -49,7 +49,7 @@ class Regions(Probe):
         if not self.due(epoch):
             return []
         data: dict[str, Any] = {"xs": _rounded(self.xs), "ys": _rounded(self.ys), "classes": self.predict_grid(),
-                                "points": self.points, "n_classes": self.trainer.data.n_classes}
+                                "points": self.points, "n_classes": self.ctx.data.n_classes}
         return [("regions", data)]
 
 
