@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .present import better
+from .present import better, higher_is_better, score_metric
 
 
 class BestEpoch:
@@ -31,3 +31,9 @@ class BestEpoch:
     def record_in(self, history: list[dict[str, Any]]) -> dict[str, Any]:
         """The best epoch's record among `history` ({} if it is not there)."""
         return next((r for r in history if r["epoch"] == self.info.get("epoch")), {})
+
+
+def score_key(data) -> tuple[str, bool]:
+    """(metric, higher is better) that picks a run's best epoch, for its data (core/present.py's rule)."""
+    key = score_metric(data.kind == "classification", data.val_x is not None)
+    return key, higher_is_better(key)

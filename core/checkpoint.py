@@ -93,11 +93,12 @@ def checkpoint_problem(s: dict[str, Any], cfg: RunConfig, data_dir: Path | None)
     if cfg.task == "gradcheck":
         return ""
     from .engine import Trainer  # the trainer builds the model and optimizer the checkpoint must fit
+    from .runstate import restore
 
     trainer = Trainer(cfg.with_overrides({"device": "cpu", "compile": False}, "check"), run_id="check", data_dir=data_dir)
     trainer.setup()  # the model and optimizer this config makes, to hold the checkpoint against
     try:
-        trainer._restore(s)
+        restore(trainer, s)
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
         return " ".join(str(e).split())[:300] or type(e).__name__
     if partial is not None and partial.get("order") is not None and partial["order"].shape != (trainer.data.n_train,):

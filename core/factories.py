@@ -1,4 +1,4 @@
-"""The loss and the optimizer a config names, each in its fastest form for the device."""
+"""The loss and the optimizer a config names, each in its fastest form for the device, and its batch size."""
 from __future__ import annotations
 
 import torch
@@ -8,6 +8,15 @@ from .config import RunConfig
 from .errors import BadInput
 
 TINY_MODEL = 10_000  # parameters; below this, SGD's per-tensor loop has the least per-step overhead (momentum too)
+
+
+def batch_size_for(cfg: RunConfig, n_train: int) -> int:
+    """The config's batch size in samples ("full": the whole training set); BadInput if the set is smaller."""
+    bs = n_train if cfg.batch_size == "full" else cfg.batch_size
+    if bs > n_train:
+        raise BadInput(f"batch_size = {bs} is larger than the training set ({n_train} samples); "
+                       f"use at most {n_train} or \"full\"")
+    return bs
 
 
 def make_loss(name: str) -> nn.Module:

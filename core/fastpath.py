@@ -2,7 +2,8 @@
 
 `step_and_update` hands back `(step, update)`: `step(xb, yb, start)` puts the step's gradients in each `.grad`
 and its predictions in `preds` from sample `start`, and returns its mean loss (on the device, no sync);
-`update()` applies the gradients. What they hide (docs/performance.md):
+`update()` applies the gradients; `build` bundles them with what else the loop needs (FastPath). What they hide
+(docs/performance.md):
 - on the CPU, a step larger than MICRO_BATCH_CPU samples goes in chunks of that size whose gradients add up to
   the step's own, so that the activations stay in the cache instead of being written out and read back;
 - on the CPU, an MLP under cross-entropy trains with a hand-written backward (core/mlpstep.py);
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -88,3 +91,41 @@ def accelerate(cfg: RunConfig, device: torch.device, model: nn.Module) -> tuple[
     elif cfg.compile:
         notes.append(f"compile = true ignored on {device.type}: compiling costs more than it saves for small models off the GPU")
     return autocast, notes
+
+
+@dataclass
+class FastPath:
+    """What the loop calls at each step, built once: the step and the update, the parameters whose gradients it
+    drops before each step, the autocast context, and notes on what of the config was not applied here."""
+
+    step: Step
+    update: Callable[[], None]
+    params: list[nn.Parameter]
+    autocast: Callable
+    notes: list[str]
+
+
+def build(cfg: RunConfig, model: nn.Module, loss_fn: Callable, optimizer: torch.optim.Optimizer, data: TaskData,
+          device: torch.device, preds: Tensor, batch_size: int) -> FastPath:
+    params = list(model.parameters())
+    autocast, notes = accelerate(cfg, device, model)
+    step, update = step_and_update(model, loss_fn, optimizer, data, device, autocast, preds, batch_size)
+    return FastPath(step, update, params, autocast, notes)
+
+
+def warm_up(model: nn.Module, data: TaskData, batch_size: int, fast: FastPath) -> float:
+    """One forward and backward pass on a batch, its gradients dropped: the one-off costs (thread pools,
+    kernels chosen, memory first touched) land in the set-up time; returns its seconds. No weight, optimizer
+    state or random generator changes (eval mode: no dropout mask drawn, no batch-norm statistics moved)."""
+    t = time.perf_counter()
+    if not fast.params or data.n_train == 0:
+        return 0.0
+    xb = data.train_x[:min(batch_size, MICRO_BATCH_CPU)]
+    if data.transform is not None:
+        xb = data.transform(xb)
+    model.eval()
+    with fast.autocast():  # a plain sum, not the loss: nothing that watches the loss sees this pass
+        model(xb).float().sum().backward()
+    for p in fast.params:
+        p.grad = None
+    return time.perf_counter() - t

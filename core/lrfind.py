@@ -49,7 +49,7 @@ def batches(t) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
     """(x, y, first sample) of each step, epoch after epoch, in the order the trainer would use."""
     d, n, bs = t.data, t.data.n_train, t.batch_size
     while True:
-        order = t.fixed_order if t.fixed_order is not None else (None if bs >= n else t._perm(n))
+        order = t.order.next()
         for start in range(0, n, bs):
             if order is None:
                 yield d.train_x, d.train_y, 0
@@ -79,10 +79,10 @@ def sweep(t, ramp: Ramp, poll: Callable[[], None] = lambda: None,
         for g in t.optimizer.param_groups:
             g["lr"] = lr
         xb, yb, start = next(source)
-        for p in t.params:
+        for p in t.fast.params:
             p.grad = None
-        pending.append((lr, t.forward_backward(xb, yb, start)))
-        t.update()
+        pending.append((lr, t.fast.step(xb, yb, start)))
+        t.fast.update()
         t.step += 1
         if len(pending) == CHECK_EVERY or k == ramp.steps - 1:
             values = torch.stack([v for _, v in pending]).float().tolist()  # one sync per CHECK_EVERY steps
@@ -131,7 +131,8 @@ def hints(records: list[dict[str, Any]]) -> dict[str, Any]:
 def run(plan, ramp: Ramp, store, data_dir, control=None, on_points: Callable[[list[dict[str, Any]]], None] = lambda _: None):
     """Make a run of kind lrfind for `plan` (a runner.RunPlan) in `store`, sweep, and write its files;
     returns (run id, summary). The preflight is the caller's: bad input must come before the run dir."""
-    from .engine import Control, Stopped, Trainer
+    from .control import Control, Stopped
+    from .engine import Trainer
 
     writer = store.create(plan.preset, f"lrfind-{plan.variant}", plan.config.to_dict())
     status, reason, records = "failed", "the range test stopped unexpectedly", []
@@ -146,7 +147,7 @@ def run(plan, ramp: Ramp, store, data_dir, control=None, on_points: Callable[[li
         t = Trainer(plan.config, run_id=writer.run_id, preset=plan.preset, variant=plan.variant,
                     data_dir=data_dir, control=control or Control())
         t.setup()
-        records = sweep(t, ramp, t._poll, keep)
+        records = sweep(t, ramp, lambda: t.control.poll(t.run_dir, t.clock), keep)
         status, reason = "finished", ""
     except Stopped:
         status, reason = "interrupted", "stopped by the user"

@@ -73,7 +73,7 @@ class ProbeContext:
     @classmethod
     def of(cls, trainer) -> ProbeContext:
         return cls(trainer.model, trainer.data, trainer.cfg, trainer.device, trainer.optimizer, trainer.loss_fn,
-                   trainer.elapsed, lambda: trainer.test_preds, trainer.steps_per_epoch,
+                   trainer.clock.elapsed, lambda: trainer.evaluate.test_preds, trainer.steps_per_epoch,
                    lambda: (trainer.epoch, trainer.step))
 
 

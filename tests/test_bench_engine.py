@@ -78,7 +78,7 @@ def test_steps_in_chunks_give_the_same_metrics(name, monkeypatch, data_dir):
     cfg = CONFIGS[name]
     trainer = Trainer(cfg, run_id="t", data_dir=data_dir)
     assert trainer.run().status == "finished"
-    assert trainer.forward_backward.micro == 37 < trainer.batch_size
+    assert trainer.fast.step.micro == 37 < trainer.batch_size
     for got, want in zip(trainer.history, plain_loop(cfg, data_dir), strict=True):
         for key, value in want.items():
             assert got[key] == pytest.approx(value, rel=1e-4, abs=1e-6), (name, got["epoch"], key)
@@ -136,8 +136,8 @@ def test_the_loss_sum_weights_the_smaller_last_batch(data_dir):
     last = t.data.n_train - 1000
     assert 0 < last < 500
     losses = [torch.tensor(1.0), torch.tensor(2.0), torch.tensor(3.0)]
-    assert t._loss_sum(losses).item() == pytest.approx(1.0 * 500 + 2.0 * 500 + 3.0 * last)
-    assert t._loss_sum(losses[:2]).item() == pytest.approx(1500.0)
+    assert t.sums.loss_sum(losses).item() == pytest.approx(1.0 * 500 + 2.0 * 500 + 3.0 * last)
+    assert t.sums.loss_sum(losses[:2]).item() == pytest.approx(1500.0)
 
 
 def test_no_host_sync_per_step(monkeypatch, data_dir):
@@ -175,9 +175,9 @@ def test_sums_of_part_of_an_epoch(data_dir):
     t = Trainer(cfg, run_id="t", data_dir=data_dir)
     t.setup()
     last = t.data.n_train - 1000
-    assert t._loss_sum([torch.tensor(2.0), torch.tensor(3.0)], first=500).item() == pytest.approx(2.0 * 500 + 3.0 * last)
-    t.preds.copy_(t.data.train_y)
-    t.preds[:10] = (t.data.train_y[:10] + 1) % 10  # the first ten predicted wrong
-    assert t._correct(None, t.data.n_train).item() == t.data.n_train - 10
-    assert t._correct(None, t.data.n_train, first=5).item() == t.data.n_train - 10
-    assert t._correct(None, 600, first=500).item() == 100
+    assert t.sums.loss_sum([torch.tensor(2.0), torch.tensor(3.0)], first=500).item() == pytest.approx(2.0 * 500 + 3.0 * last)
+    t.sums.preds.copy_(t.data.train_y)
+    t.sums.preds[:10] = (t.data.train_y[:10] + 1) % 10  # the first ten predicted wrong
+    assert t.sums.correct(None, t.data.n_train).item() == t.data.n_train - 10
+    assert t.sums.correct(None, t.data.n_train, first=5).item() == t.data.n_train - 10
+    assert t.sums.correct(None, 600, first=500).item() == 100

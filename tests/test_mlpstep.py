@@ -68,14 +68,14 @@ def test_the_engine_takes_it_on_the_cpu_for_an_mlp_classifier(data_dir):
     cfg = RunConfig(task="digits", hidden=(20,), batch_size=64, epochs=1, device="cpu")
     t = Trainer(cfg, run_id="t", data_dir=data_dir)
     t.setup()
-    assert t.forward_backward.mlp_step is not None and isinstance(t.optimizer, PlainSGD) and t.update == t.optimizer.plain_step
+    assert t.fast.step.mlp_step is not None and isinstance(t.optimizer, PlainSGD) and t.fast.update == t.optimizer.plain_step
     poly = Trainer(RunConfig(task="polynomial", hidden=(), loss="smooth_l1", batch_size=50, epochs=1, device="cpu"), run_id="p",
                    data_dir=data_dir)
     poly.setup()
-    assert poly.forward_backward.mlp_step is None
+    assert poly.fast.step.mlp_step is None
     momentum = Trainer(cfg.with_overrides({"momentum": 0.9}), run_id="m", data_dir=data_dir)
     momentum.setup()
-    assert momentum.update == momentum.optimizer.step  # torch's own step where the update is not plain
+    assert momentum.fast.update == momentum.optimizer.step  # torch's own step where the update is not plain
 
 
 def test_plain_sgd_steps_like_torchs():
