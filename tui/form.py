@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -126,6 +127,11 @@ class ParamForm(Vertical):
         hint = variants_hint(self.preset, self.keys)
         yield Static(f"per variant (empty field: keep them)\n{hint}" if hint else "", id="form-hint")
         yield Static("", id="form-error")
+
+    @on(Input.Changed)
+    def field_changed(self) -> None:
+        """Checked as you type."""
+        self.show_errors()
 
     def texts(self) -> dict[str, str]:
         return {k: self.query_one(f"#field-{k}", Input).value.strip() for k in self.keys}
