@@ -32,7 +32,7 @@ from dltui.core.store import RunStore
 from dltui.core.sweeps import variants_text
 from dltui.core.worker import TrainingProcess
 from dltui.tui.exporter import Exporter
-from dltui.tui.form import ParamForm
+from dltui.tui.form import Field, ParamForm
 from dltui.tui.plotkeys import next_smoothing, next_x, toggle_log
 from dltui.tui.plots import PlotPanel
 from dltui.tui.rangetest import RangeTest
@@ -63,6 +63,7 @@ class LabApp(App):
     TITLE = "dltui"
     ENABLE_COMMAND_PALETTE = False
     # The footer shows the keys a first look needs, in short labels that fit 80 columns; ? lists them all.
+    # In a text field letters are typed: the field's own keys (form.FIELD_KEYS) act there, and the footer shows them.
     BINDINGS = [
         Binding("r", "run", "run"),
         Binding("s", "stop", "stop"),
@@ -131,7 +132,7 @@ class LabApp(App):
                 yield Static(id="about")
             with Vertical(id="work"):
                 yield self.panel
-                yield Input(placeholder="show only the variants holding these words (enter: back)",
+                yield Field(placeholder="show only the variants holding these words (enter: back)",
                             id="variant-filter", compact=True)
                 yield self.status_bar
                 yield self.table
@@ -293,7 +294,7 @@ class LabApp(App):
         self.control.run(self.main.query_one(ParamForm))
 
     def action_run_from_field(self) -> None:
-        """Enter in a field runs; the runs table takes the focus, so that the one-letter keys work again."""
+        """Enter or ctrl+r in a field runs; the runs table takes the focus, so that the one-letter keys work again."""
         self.action_run()
         if self.starting:
             self.table.focus()
@@ -362,8 +363,12 @@ class LabApp(App):
             self.notify("no runs yet: press r", severity="warning")
 
     def action_leave_field(self) -> None:
-        """Back from a form field to the preset list, where the one-letter keys work."""
-        self.main.query_one("#presets", ListView).focus()
+        """Out of a text field to where the one-letter keys work: from the variant filter to the runs table,
+        from a form field (or the table) to the preset list."""
+        if self.focused is self.main.query_one("#variant-filter", Input):
+            self.filter_done()
+        else:
+            self.main.query_one("#presets", ListView).focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen([b for b in self.BINDINGS if not b.priority and b.key != "escape"]))

@@ -27,7 +27,8 @@ from dltui.tui.views.instruments import HELP as INSTRUMENT_HELP
 from dltui.tui.viewkit import RunData, ViewOptions, run_datas
 
 MORE_KEYS = (
-    ("enter", "in a form field: run with these values"),
+    ("enter, ctrl+r", "in a form field: run with these values"),
+    ("f1", "these keys, from a form field too"),
     ("escape", "leave a form field / close a screen"),
     ("/", "filter: the variants plotted (lab), the runs listed (past runs)"),
     ("tab", "next widget (presets, form, runs table)"),
