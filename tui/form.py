@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -101,12 +102,24 @@ class FieldValidator(Validator):
         return self.success()
 
 
+# While a field has the focus, letters are typed into it and the footer hides the one-letter keys: these keys
+# still act there, and the footer shows them instead (enter runs too).
+FIELD_KEYS = [
+    Binding("escape", "app.leave_field", "leave"),
+    Binding("ctrl+r", "app.run_from_field", "run"),
+    Binding("f1", "app.help", "keys"),
+    Binding("ctrl+q", "app.quit", "quit", priority=True),  # priority, as the app's own: so that the footer shows it
+]
+
+
+class Field(Input):
+    """A text field of the lab (the form's, the variant filter's): letters go in; FIELD_KEYS act."""
+
+    BINDINGS = FIELD_KEYS
+
+
 class ParamForm(Vertical):
     """One labelled input per key; `overrides()` and `errors()` read it back."""
-
-    # While a field has the focus, letters are typed into it and the footer hides the one-letter keys: it
-    # shows the way back to them instead (enter runs, as ? says).
-    BINDINGS = [Binding("escape", "app.leave_field", "leave field")]
 
     def __init__(self, preset: Preset, **kw):
         super().__init__(**kw)
@@ -121,11 +134,16 @@ class ParamForm(Vertical):
             with Horizontal(classes="field"):
                 yield Label(k, classes="key")
                 tip = help_of(k) + (f"\nper variant: {' | '.join(self.differ[k])}" if k in self.differ else "")
-                yield Input(text, placeholder=placeholder, id=f"field-{k}", validators=[FieldValidator(k)],
+                yield Field(text, placeholder=placeholder, id=f"field-{k}", validators=[FieldValidator(k)],
                             validate_on=["changed", "submitted"], tooltip=tip, compact=True)
         hint = variants_hint(self.preset, self.keys)
         yield Static(f"per variant (empty field: keep them)\n{hint}" if hint else "", id="form-hint")
         yield Static("", id="form-error")
+
+    @on(Input.Changed)
+    def field_changed(self) -> None:
+        """Checked as you type."""
+        self.show_errors()
 
     def texts(self) -> dict[str, str]:
         return {k: self.query_one(f"#field-{k}", Input).value.strip() for k in self.keys}

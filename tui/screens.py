@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import Worker as TaskWorker, WorkerState
 
 from dltui.core.errors import BadInput
-from dltui.core.present import X_AXES, fmt, pct, run_label
+from dltui.core.present import fmt, pct, run_label
 from dltui.core.presets import Preset
 from dltui.core.runcard import run_card  # the same card as `dltui show`'s
 from dltui.core.runindex import Row, listing
@@ -21,12 +21,14 @@ from dltui.core import stoprequest
 from dltui.core.store import RunInfo, RunStore
 from dltui.core.tailer import Watcher, new_rows
 from dltui.tui.live import grown, live_row
+from dltui.tui.plotkeys import next_smoothing, next_x, toggle_log
 from dltui.tui.plots import PlotPanel
 from dltui.tui.views.instruments import HELP as INSTRUMENT_HELP
 from dltui.tui.viewkit import RunData, ViewOptions, run_datas
 
 MORE_KEYS = (
-    ("enter", "in a form field: run with these values"),
+    ("enter, ctrl+r", "in a form field: run with these values"),
+    ("f1", "these keys, from a form field too"),
     ("escape", "leave a form field / close a screen"),
     ("/", "filter: the variants plotted (lab), the runs listed (past runs)"),
     ("tab", "next widget (presets, form, runs table)"),
@@ -35,7 +37,6 @@ MORE_KEYS = (
 HELP = {"next_run": "next run: the one that one-run views show",
         "lrfind": "lr range test of the selected variant (a run; p draws it)",
         "past": "past runs: open, overlay, export saved runs", "log": "log / linear y-axis", "next_view": "next view"}
-SMOOTHING = (0.0, 0.6, 0.9, 0.97)  # m cycles through these
 PAST_VIEWS = ("loss", "accuracy")
 
 
@@ -330,7 +331,7 @@ class PastRunsScreen(Screen):
             self.app.rerun(run_id)
 
     def action_smooth(self) -> None:
-        self.opts.smooth = SMOOTHING[(SMOOTHING.index(self.opts.smooth) + 1) % len(SMOOTHING)]
+        next_smoothing(self.opts)
         self.redraw()
 
     def action_open(self) -> None:
@@ -365,7 +366,7 @@ class PastRunsScreen(Screen):
         return next((r.preset for r in self.rows if r.run_id == run.run_id), "")
 
     def action_log(self) -> None:
-        self.opts.log = not self.opts.log
+        toggle_log(self.opts)
         self.redraw()
 
     def action_next_view(self) -> None:
@@ -374,7 +375,7 @@ class PastRunsScreen(Screen):
         self.redraw()
 
     def action_xaxis(self) -> None:
-        self.opts.x = X_AXES[(X_AXES.index(self.opts.x) + 1) % len(X_AXES)]
+        next_x(self.opts)
         self.redraw()
 
     def redraw(self) -> None:

@@ -1,0 +1,75 @@
+"""Keys at 80x24, and while a text field has the focus: letters go into the field, and the keys that still act
+there (esc, enter, ctrl+r, F1, ctrl+q) are the ones the footer shows."""
+from __future__ import annotations
+
+from textual.widgets import Input, ListView
+from textual.widgets._footer import FooterKey
+
+from dltui.tui.app import LabApp
+from dltui.tui.screens import HelpScreen, PastRunsScreen, RunCardScreen
+from test_tui_app import CPU, statuses, wait_until
+from tui_fakes import curve_events, fake_worker, toy_preset
+
+SMALL = (80, 24)
+
+
+def lab() -> LabApp:
+    both = fake_worker(lambda plans: [ev for p in plans for ev in curve_events(p, 5)])
+    return LabApp(presets=[toy_preset()], worker_factory=both, device_probe=lambda: CPU)
+
+
+def footer(app) -> list[str]:
+    """The footer's keys as shown ("r run"), each checked to lie whole on the screen."""
+    keys = [k for k in app.screen.query(FooterKey) if k.display]
+    assert all(0 <= k.region.x and k.region.right <= app.size.width and k.region.width for k in keys), "cut off"
+    return [f"{k.key_display} {k.description}" for k in keys]
+
+
+async def test_the_lab_opens_on_the_preset_list_with_a_footer_that_fits_80_columns():
+    app = lab()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        assert app.focused is app.query_one("#presets", ListView)
+        shown = footer(app)
+        assert {"r run", "s stop", "v view", "? keys", "q quit"} <= set(shown)
+
+
+async def test_letters_go_into_a_focused_field_and_its_own_keys_act():
+    app = lab()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("enter")  # from the preset list into the form's first field
+        field = app.focused
+        assert isinstance(field, Input) and field.id == "field-task" and field.value == "polynomial"
+        assert footer(app) == ["esc leave", "^r run", "f1 keys", "^q quit"]
+        await pilot.press("end", "i", "p", "q")  # typed: not the card, past runs, quit
+        assert field.value == "polynomialipq" and app.is_running
+        assert not isinstance(app.screen, (PastRunsScreen, RunCardScreen))
+        await pilot.press("backspace", "backspace", "backspace", "f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen) and app.focused is field
+        await pilot.press("ctrl+r")  # runs, and the runs table takes the focus: the one-letter keys work again
+        await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
+        assert statuses(app) == ["finished", "finished"]
+        assert field.value == "polynomial" and app.focused is app.table
+        field.focus()
+        await pilot.press("escape", "p")  # esc leaves the field: p opens past runs again
+        assert app.focused is not field and isinstance(app.screen, PastRunsScreen)
+        await pilot.press("escape")
+        field.focus()
+        await pilot.press("ctrl+q")  # quits from a field too
+    assert app.return_code == 0
+
+
+async def test_the_variant_filter_types_letters_and_escape_goes_back_to_the_runs_table():
+    app = lab()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
+        await pilot.press("slash", "0", ".", "0", "1", "x")  # x: a letter for the box, not the x-axis
+        box = app.query_one("#variant-filter", Input)
+        assert app.focused is box and box.value == "0.01x" and app.opts.x == "epoch"
+        assert "esc leave" in footer(app)
+        await pilot.press("backspace", "escape")
+        assert app.focused is app.table and box.display and app.opts.only == "0.01"
+        assert [r.variant for r in app.shown_runs()] == ["lr=0.01"]

@@ -1,0 +1,168 @@
+"""Run control: the training process behind the lab, started after the checks, stopped, paused, drained, reaped.
+
+`batch` is the runs the last start made (their buffers), `worker` their training process while it lives. The
+lab is told through two callbacks: `on_batch` when a new batch has started, `on_change` when what the status
+line says has changed.
+"""
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from textual.app import App
+
+from dltui.core import checker, runner
+from dltui.core.config import from_dict
+from dltui.core.errors import BadInput
+from dltui.core.presets import Preset
+from dltui.core.store import RunStore
+from dltui.tui.form import ParamForm
+from dltui.tui.session import Applied, RunGroup
+from dltui.tui.tasks import NOTICE_S, Tasks, failure_text
+
+QUIT_WAIT_S = 1.5
+DRAIN_POLL_S = 0.05  # while quitting, how often the last events are looked for
+
+
+class RunControl:
+    """Start (r, enter, R), stop (s), pause (space), and the training process's events into the batch."""
+
+    def __init__(self, app: App, tasks: Tasks, store: RunStore, data_dir: Path, presets: list[Preset],
+                 worker_factory: Callable[..., Any], on_batch: Callable[[RunGroup], Awaitable[None]],
+                 on_change: Callable[[], None]):
+        self.app = app
+        self.tasks = tasks
+        self.store = store
+        self.data_dir = data_dir
+        self.presets = presets
+        self.worker_factory = worker_factory
+        self.on_batch = on_batch
+        self.on_change = on_change
+        self.batch: RunGroup | None = None  # the runs the last start made
+        self.worker: Any = None  # their training process, until it has said it is done
+        self.starting = False  # checking the values and starting the process, in a thread
+        tasks.add("start", self.started, self.start_failed, exclusive=True)
+
+    @property
+    def busy(self) -> bool:
+        return self.starting or (self.batch is not None and self.batch.live)
+
+    @property
+    def paused(self) -> bool:
+        return self.worker is not None and self.worker.paused
+
+    def run(self, form: ParamForm) -> None:
+        """Run every variant of the form's preset with the form's values."""
+        if self.refused():
+            return
+        form.show_errors()
+        errors = form.errors()
+        if errors:
+            self.app.notify("\n".join(errors.values()), title="cannot run: fix the marked field", severity="error")
+            return
+        try:
+            plans = runner.plan(form.preset, form.overrides())
+        except BadInput as e:
+            self.app.notify(str(e), title="cannot run", severity="error")
+            return
+        self.start(form.preset, plans)
+
+    def rerun(self, run_id: str) -> None:
+        """Run `run_id` again with its exact config (from its config.json): a new run id, the same names."""
+        if self.refused():
+            return
+        try:
+            info = self.store.get(run_id)
+            preset = next((p for p in self.presets if p.name == info.status.get("preset")), None)
+            if preset is None:
+                raise BadInput(f"run {run_id}: its preset '{info.status.get('preset')}' is not loaded; "
+                               f"use `dltui run` with its config instead")
+            plans = [runner.RunPlan(preset.name, info.status.get("variant", "run"), from_dict(info.config))]
+        except BadInput as e:
+            self.app.notify(str(e), title="cannot re-run", severity="error")
+            return
+        self.start(preset, plans)
+
+    def refused(self) -> bool:
+        """One batch at a time: True (and a notice) while one is starting or running."""
+        if self.busy:
+            self.app.notify("a run is already going; press s to stop it first", severity="warning")
+        return self.busy
+
+    def forget(self) -> None:
+        """Another preset is shown: the batch that ended is no longer the lab's."""
+        self.batch = None
+
+    def start(self, preset: Preset, plans: list[runner.RunPlan]) -> None:
+        self.starting = True
+        self.on_change()
+        self.tasks.start("start", self.check_and_start, preset, plans)
+
+    def check_and_start(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[RunGroup, Any]:
+        """In a thread: check everything a user could get wrong, then start the training process."""
+        checker.preflight(plans, self.store.root, self.data_dir)
+        return RunGroup(preset.name, plans), self.worker_factory(plans, self.store.root, self.data_dir).start()
+
+    async def started(self, result: tuple[RunGroup, Any]) -> None:
+        self.starting = False
+        self.batch, self.worker = result
+        await self.on_batch(self.batch)
+        # What the app holds while it trains goes out of the collector's full passes (each one a stall
+        # of the UI, docs/performance.md). The young generations' garbage goes first (a short pass; a full
+        # one now would be the stall); garbage cycles already old stay until the app exits.
+        gc.collect(1)
+        gc.freeze()
+
+    def start_failed(self, err: BaseException) -> None:
+        self.starting = False
+        self.app.notify(failure_text(err), title="cannot run", severity="error", timeout=NOTICE_S)
+        self.on_change()
+
+    def stop(self) -> None:
+        if self.worker is None:
+            self.app.notify("nothing is running", severity="warning")
+            return
+        self.worker.stop()
+        self.app.notify("stopping: the running run ends as interrupted")
+
+    def toggle_pause(self) -> None:
+        if self.worker is None:
+            self.app.notify("nothing is running", severity="warning")
+            return
+        self.worker.toggle_pause()
+        self.on_change()
+
+    def drain(self) -> Applied | None:
+        """The training process's events into the batch's buffers (None: no news); once it says it is done, it
+        is waited for in a thread."""
+        if self.worker is None or self.batch is None:
+            return None
+        events = self.worker.drain()
+        if not events:
+            return None
+        applied = self.batch.apply(events)
+        if applied.done:
+            self.tasks.start("reap", self.worker.join, 5)  # a finished process exits, off the UI thread
+            self.worker = None
+        return applied
+
+    async def wind_down(self, drain: Callable[[], None]) -> None:
+        """Ask the training process to stop and wait briefly for its last events (`drain` takes them in)."""
+        if self.worker is None:
+            return
+        self.worker.stop()
+        deadline = time.monotonic() + QUIT_WAIT_S
+        while self.worker is not None and time.monotonic() < deadline:
+            drain()
+            await asyncio.sleep(DRAIN_POLL_S)
+        if self.worker is not None:
+            self.worker.join(0.2)
+
+    def close(self) -> None:
+        """The app is going away: the process stops, and is given a second to exit."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker.join(1)
