@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import plotext as plt
 
-from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
+from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture
 from dltui.tui.views import load_all
 from dltui.tui.views.cifar import best_record
 
@@ -22,11 +22,9 @@ def run(variant: str, index: int, ended: bool = True) -> RunData:
 
 
 def draw(runs, **opts) -> str:
+    """As the lab draws it (title and key above the plot), as text."""
     load_all()
-    plt.clear_figure()
-    plt.plotsize(120, 30)
-    VIEWS["best_epoch"][1](plt, runs, ViewOptions(**opts))
-    return plt.build()
+    return picture(plt, VIEWS["best_epoch"][1], runs, ViewOptions(**opts), 120, 30)
 
 
 def test_best_record_is_the_first_epoch_with_the_highest_validation_accuracy_while_running():

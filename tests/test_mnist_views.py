@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotext as plt
 import pytest
 
-from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
+from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture
 from dltui.tui.views import load_all
 from dltui.tui.views.mnist import class_points, diverged, lr_points
 
@@ -15,11 +15,9 @@ def run(i, lr, opt, losses, status="finished", **extra):
 
 
 def draw(name, runs, **opts) -> str:
+    """As the lab draws it (title and key above the plot), as text."""
     load_all()
-    plt.clear_figure()
-    plt.plotsize(100, 30)
-    VIEWS[name][1](plt, runs, ViewOptions(**opts))
-    return plt.build()
+    return picture(plt, VIEWS[name][1], runs, ViewOptions(**opts), 100, 30)
 
 
 def test_lr_points_one_curve_per_optimizer_and_diverged_apart():
