@@ -38,10 +38,10 @@ def test_best_record_follows_the_summary_once_ended():
     assert best_record(r)["epoch"] == 4
 
 
-def test_draws_both_variants_with_their_best_epochs_in_the_title():
+def test_draws_both_variants_with_their_best_epochs_in_the_key():
     out = draw([run("no-dropout", 0), run("dropout", 1)])
     assert "no-dropout 62.0% @2 (test 65.5%)" in out and "dropout 66.0% @3" in out
-    assert "(⣿ train • val)" in out and "◆" in out
+    assert "⣿ train • validation" in out.splitlines()[0] and "◆" in out
 
 
 def test_draws_by_update_and_with_no_records_yet():

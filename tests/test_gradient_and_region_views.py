@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 
 import plotext as plt
 
-from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture
+from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture, uncoloured
 from dltui.tui.views import load_all
 from dltui.tui.views.gradients import layer_series
 
@@ -21,11 +20,6 @@ def draw(name: str, runs, **opts) -> str:
 def draw_at(name: str, runs, width: int, height: int, **opts) -> str:
     load_all()
     return picture(plt, VIEWS[name][1], runs, ViewOptions(**opts), width, height)
-
-
-def plain(text: str) -> str:
-    """`text` without its colours."""
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def grad_run() -> RunData:
@@ -53,13 +47,13 @@ def test_grad_norm_panels_keep_their_run_and_ratio_in_the_title_at_80_columns():
     relu = RunData("id-relu", "relu-kaiming", records=[{"epoch": e, "grad_norm": [0.5, 0.4, 0.3]} for e in range(1, 6)])
     title, key = draw_at("grad_norm", [grad_run(), relu], 49, 16, selected="id-relu").splitlines()[:2]
     assert "sigmoid: 1/3 = 2e-08" in title and "relu-kaiming: 1/3 = 2" in title
-    assert "layer 1 (input)" in plain(key)
+    assert "layer 1 (input)" in uncoloured(key)
 
 
 def test_each_decade_tick_gets_a_row_of_its_own():
     """Twelve decades on a short plot: fewer ticks, each with its own label (two on one row overwrite each other)."""
     recs = [{"epoch": e, "grad_norm": [1e-10, 1.0, 10.0]} for e in range(1, 4)]
-    out = plain(draw_at("grad_norm", [RunData("id", "deep", records=recs)], 49, 16))
+    out = uncoloured(draw_at("grad_norm", [RunData("id", "deep", records=recs)], 49, 16))
     labels = [line.split("┤")[0].strip() for line in out.splitlines() if "┤" in line]
     assert labels == ["1", "1e-03", "1e-06", "1e-09"]
 
@@ -93,7 +87,8 @@ def regions_run() -> RunData:
 
 def test_regions_draws_the_latest_grid_and_the_points():
     out = draw("regions", [regions_run()])
-    assert "gmm epoch 20 test 90.0%" in out
+    assert "gmm epoch 20, test 90.0%" in out.splitlines()[0]
+    assert uncoloured(out.splitlines()[1]) == "█ class 0  █ class 1  · predicted region  ● test point"  # the key
     assert "●" in out and "·" in out
     assert "no snapshot yet" in draw("regions", [RunData("id", "gmm")])
 
@@ -105,6 +100,6 @@ def test_gradcheck_draws_both_errors_with_their_slopes():
     out = draw("gradcheck", [RunData("id", "default", snapshots=[snap])])
     title, key, top = out.splitlines()[:3]
     assert "⣿ |f(x+εd)-f(x)| 1.00 (~ε)" in title and "2.00 (~ε²)" in title  # the measured slopes
-    assert plain(key) == "█ softmax" and "┌" in top  # the key is above the plot, not on the data
+    assert uncoloured(key) == "█ softmax" and "┌" in top  # the key is above the plot, not on the data
     assert "1e-04" in out and "eps" in out
     assert "no result yet" in draw("gradcheck", [RunData("id", "default")])

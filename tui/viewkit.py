@@ -238,6 +238,11 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 RESET = "\x1b[0m"
 
 
+def uncoloured(text: str) -> str:
+    """`text` without its ANSI colours (what a reader of the picture sees)."""
+    return ANSI.sub("", text)
+
+
 def on_canvas(line: str, width: int, colour) -> str:
     """A heading line (ANSI text) padded to `width` on the plot's canvas colour, so that it reads as part of
     the plot (no colour, as in `dltui show`'s "clear" theme: the line as it is)."""
@@ -246,7 +251,7 @@ def on_canvas(line: str, width: int, colour) -> str:
     from plotext import colorize  # loaded already wherever a plot is drawn
 
     start = colorize(" ", background=colour).split(" ")[0]
-    pad = " " * max(0, width - len(ANSI.sub("", line)))
+    pad = " " * max(0, width - len(uncoloured(line)))
     return start + line.replace(RESET, RESET + start) + pad + RESET
 
 
