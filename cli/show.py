@@ -17,7 +17,7 @@ def view_plots(run, log: bool = False, data=None) -> list[str]:
 
     from dltui.core import presets
     from dltui.core.errors import BadInput
-    from dltui.tui.viewkit import VIEWS, Fitted, ViewOptions, run_datas, views_for
+    from dltui.tui.viewkit import VIEWS, ViewOptions, picture, run_datas, views_for
     from dltui.tui.views import load_all
 
     load_all()
@@ -35,11 +35,8 @@ def view_plots(run, log: bool = False, data=None) -> list[str]:
     for name in names:
         if name not in VIEWS:
             continue
-        plt.clear_figure()
-        plt.plotsize(*terminal_plot_size())
-        plt.theme("clear")
-        VIEWS[name][1](Fitted(plt, *terminal_plot_size()), [data], ViewOptions(log=log, selected=run.run_id))
-        out.append(plt.build())
+        out.append(picture(plt, VIEWS[name][1], [data], ViewOptions(log=log, selected=run.run_id),
+                           *terminal_plot_size(), "clear"))
     return out
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import plotext as plt
 
-from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
+from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture
 from dltui.tui.views import load_all
 from dltui.tui.views.cifar import best_record
 
@@ -22,11 +22,9 @@ def run(variant: str, index: int, ended: bool = True) -> RunData:
 
 
 def draw(runs, **opts) -> str:
+    """As the lab draws it (title and key above the plot), as text."""
     load_all()
-    plt.clear_figure()
-    plt.plotsize(120, 30)
-    VIEWS["best_epoch"][1](plt, runs, ViewOptions(**opts))
-    return plt.build()
+    return picture(plt, VIEWS["best_epoch"][1], runs, ViewOptions(**opts), 120, 30)
 
 
 def test_best_record_is_the_first_epoch_with_the_highest_validation_accuracy_while_running():
@@ -40,10 +38,10 @@ def test_best_record_follows_the_summary_once_ended():
     assert best_record(r)["epoch"] == 4
 
 
-def test_draws_both_variants_with_their_best_epochs_in_the_title():
+def test_draws_both_variants_with_their_best_epochs_in_the_key():
     out = draw([run("no-dropout", 0), run("dropout", 1)])
     assert "no-dropout 62.0% @2 (test 65.5%)" in out and "dropout 66.0% @3" in out
-    assert "(⣿ train • val)" in out and "◆" in out
+    assert "⣿ train • validation" in out.splitlines()[0] and "◆" in out
 
 
 def test_draws_by_update_and_with_no_records_yet():

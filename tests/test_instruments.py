@@ -12,7 +12,7 @@ from torch import nn
 from dltui.core.config import build_config
 from dltui.core.engine import Trainer
 from dltui.core.probes_dynamics import Confusion, DeadUnits, last_update
-from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
+from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture
 from dltui.tui.views import load_all
 
 
@@ -120,11 +120,9 @@ def test_confusion_on_a_regression_task_is_bad_input():
 
 # -- views ------------------------------------------------------------------------------------
 def draw(name, runs, **opts) -> str:
+    """As the lab draws it (title and key above the plot), as text."""
     load_all()
-    plt.clear_figure()
-    plt.plotsize(110, 30)
-    VIEWS[name][1](plt, runs, ViewOptions(**opts))
-    return plt.build()
+    return picture(plt, VIEWS[name][1], runs, ViewOptions(**opts), 110, 30)
 
 
 def rec(e, **kw):

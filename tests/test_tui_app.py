@@ -223,7 +223,7 @@ async def test_past_runs_screen_lists_and_overlays(runs_dir, data_dir, cli):
 
 
 def test_named_preset_loads():
-    assert load("polynomial").views == ("loss", "function")
+    assert load("polynomial").views == ("function", "loss")  # the lesson first: a short terminal shows it
 
 
 async def test_small_terminal_shows_one_plot_and_v_cycles(runs_dir, data_dir):

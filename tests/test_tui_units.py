@@ -148,11 +148,25 @@ def test_a_long_title_is_cut_with_an_ellipsis_not_dropped():
     from dltui.tui.viewkit import Fitted
 
     plt.clear_figure()
-    plt.plotsize(40, 10)
-    fitted = Fitted(plt, 40)
+    fitted = Fitted(plt, 40, 10)
     fitted.plot([1, 2], [1, 2])
     fitted.title("the essential part first, then details nobody must lose the plot for")
-    assert "the essential part first" in plt.build() and "…" in plt.build()
+    title = fitted.render().splitlines()[0]
+    assert "the essential part first" in title and title.rstrip().endswith("…") and len(title.rstrip()) <= 40
+
+
+def test_a_legend_goes_above_the_plot_and_a_long_one_ends_in_an_ellipsis():
+    from dltui.tui.viewkit import MAX_KEY_LINES, Fitted, uncoloured
+
+    plt.clear_figure()
+    fitted = Fitted(plt, 40, 16)
+    for i in range(12):
+        fitted.plot([1, 2], [i, i + 1], color=(40 * (i % 6), 100, 200), marker="braille", label=f"run number {i}")
+    lines = [uncoloured(line).rstrip() for line in fitted.render().splitlines()]
+    key = lines[:MAX_KEY_LINES]
+    assert key[0].startswith("⣿ run number 0  ⣿ run number 1") and key[-1].endswith("…")
+    assert all(len(line) <= 40 for line in key) and "┌" in lines[MAX_KEY_LINES]  # then the plot's frame
+    assert len(lines) == 16 and not any("run number" in line for line in lines[MAX_KEY_LINES:])  # none on the data
 
 
 def test_one_run_that_blew_up_does_not_set_the_loss_axis():

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
-from dltui.tui.viewkit import VIEWS, Drawer, Fitted, RunData, ViewOptions
+from dltui.tui.viewkit import VIEWS, Drawer, RunData, ViewOptions, picture
 from dltui.tui.views import load_all
 
 load_all()
@@ -65,12 +65,7 @@ def build(plot: Plot, view_name: str, drawer: Drawer, runs: list[RunData], opts:
     """The view's picture at this size and plotext theme (on the build thread), or a short note where
     plotext cannot draw it (a very small area, say): a view's bug must not end the app."""
     try:
-        plot.clear_figure()
-        drawer(Fitted(plot, *size), runs, opts)
-        plot.plotsize(*size)
-        plot._set_size(*size)  # as PlotextPlot.render does (textual-plotext issue 5)
-        plot.theme(theme)
-        return Text.from_ansi(plot.build())
+        return Text.from_ansi(picture(plot, drawer, runs, opts, *size, theme))
     except Exception as e:  # noqa: BLE001 - any error of any view becomes the note, on a thread nobody watches
         return Text(f"{view_name}: cannot draw here ({type(e).__name__})", style="dim")
 

@@ -1,12 +1,13 @@
 """What every plot view needs: the data of a run as the TUI holds it, options, and a registry.
 
-A view is a function `draw(plt, runs, opts)` that draws on a plotext-like object (`plotext` itself in
-tests, `PlotextPlot.plt` in the app). Views live in tui/views/*.py, are found by name from a preset's
+A view is a function `draw(plt, runs, opts)` that draws on a `Fitted` plot (plotext's calls, with the title
+and the legend drawn above the plot by `Fitted.render`). Views live in tui/views/*.py, are found by name from a preset's
 `views` list, and register themselves with `@view("name")`. No torch, no textual here.
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -143,14 +144,25 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[:max(0, width - 1)] + "…"
 
 
+GLYPHS = {"braille": "⣿", "dot": "•", "hd": "▚", "fhd": "▚", "sd": "█"}  # a plotext marker as the key shows it
+SWATCH = "█"  # the key's mark for a colour alone (a layer, a test drawn with two markers)
+MAX_KEY_LINES = 2  # the key's lines above a plot; what does not fit ends in '…'
+KEY_GAP = "  "
+
+
 class Fitted:
-    """The plot as a drawer sees it: every call goes to plotext, but a title is cut to the plot's width with
-    '…' (plotext drops a title wider than its plot without a word). Subplots get their share of the width."""
+    """The plot as a drawer sees it: every call goes to plotext, except the title and the legend. Those go
+    above the plot on their own lines (`render`): the title cut to the width with '…' (plotext drops a title
+    wider than its plot without a word), the legend as a key line, never on the data. Subplots get their
+    share of the width, their titles side by side on the title line."""
 
     def __init__(self, plt, width: int, height: int = 20):
         self.plt = plt
         self.width, self.height = width, height
         self.columns = 1
+        self.panels: list[Fitted] = []
+        self.titled = ""
+        self.keys: list[tuple[str, Any, str]] = []  # (label, colour, glyph), in the order drawn
 
     def subplots(self, rows: int, cols: int):
         self.columns = max(1, cols)
@@ -158,21 +170,147 @@ class Fitted:
 
     def subplot(self, row: int, col: int) -> "Fitted":
         """One panel, to draw on (plotext's figure-level calls do not reach the active panel in textual-plotext)."""
-        return Fitted(self.plt.subplot(row, col), self.width // self.columns, self.height)
+        panel = Fitted(self.plt.subplot(row, col), self.width // self.columns, self.height)
+        self.panels.append(panel)
+        return panel
 
-    def title(self, text: str):
-        return self.plt.title(shorten(text, self.width // self.columns - TITLE_MARGIN))
+    def title(self, text: str, *shorter: str) -> None:
+        """The title: the first of `text` and its `shorter` forms that fits, else the last cut with '…'."""
+        room = self.width - 1
+        self.titled = next((t for t in (text, *shorter) if len(t) <= room), shorten((text, *shorter)[-1], room))
+
+    def key(self, label: str, colour=None, glyph: str = SWATCH) -> None:
+        """A key entry (a legend's line) for something drawn without a `label`."""
+        if (label, colour, glyph) not in self.keys:
+            self.keys.append((label, colour, glyph))
+
+    def plot(self, *args, label: str | None = None, **kw):
+        return self._drawn(self.plt.plot, args, label, kw)
+
+    def scatter(self, *args, label: str | None = None, **kw):
+        return self._drawn(self.plt.scatter, args, label, kw)
+
+    def _drawn(self, draw, args, label, kw):
+        if label:
+            marker = kw.get("marker") or "hd"
+            self.key(label, kw.get("color"), GLYPHS.get(marker, marker if len(marker) == 1 else SWATCH))
+        return draw(*args, **kw)
+
+    def heading(self) -> list[str]:
+        """The lines above the plot: the title (or the panels' titles side by side), then the key."""
+        titles = [p.titled for p in self.panels] if self.panels else [self.titled]
+        width = self.width // len(titles)
+        line = "".join(shorten(t, width - 1).center(width) for t in titles).rstrip()
+        keys = self.keys + [k for p in self.panels for k in p.keys if k not in self.keys]
+        return ([line] if line else []) + key_lines(keys, self.width)
+
+    def render(self) -> str:
+        """The heading and the plotext picture below it, `height` lines in all (after the drawer has drawn)."""
+        head = self.heading()
+        rows = max(1, self.height - len(head))
+        for panel in self.panels:
+            panel.plt.plotsize(panel.width, rows)
+        self.plt.plotsize(self.width, rows)
+        canvas = getattr(getattr((self.panels[0] if self.panels else self).plt, "monitor", None), "canvas_color", None)
+        head = [on_canvas(line, self.width, canvas) for line in head]
+        if hasattr(self.plt, "_set_size"):  # a PlotextPlot's figure, as its render does (textual-plotext issue 5)
+            self.plt._set_size(self.width, rows)
+        return "\n".join(head + [self.plt.build()])
 
     def __getattr__(self, name: str):
         return getattr(self.plt, name)
 
 
+def picture(plt, drawer: Drawer, runs: list[RunData], opts: ViewOptions, width: int, height: int,
+            theme: str | None = None) -> str:
+    """A view drawn afresh on `plt` (plotext, or a PlotextPlot's figure) at this size: its heading and plot as
+    ANSI text, `height` lines."""
+    plt.main()  # plotext's module-level clear_figure clears the active panel only: a view's panels would stay
+    plt.clear_figure()
+    fitted = Fitted(plt, width, height)
+    drawer(fitted, runs, opts)
+    if theme is not None:
+        plt.theme(theme)
+    return fitted.render()
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+RESET = "\x1b[0m"
+
+
+def uncoloured(text: str) -> str:
+    """`text` without its ANSI colours (what a reader of the picture sees)."""
+    return ANSI.sub("", text)
+
+
+def on_canvas(line: str, width: int, colour) -> str:
+    """A heading line (ANSI text) padded to `width` on the plot's canvas colour, so that it reads as part of
+    the plot (no colour, as in `dltui show`'s "clear" theme: the line as it is)."""
+    if colour is None or colour == "default":
+        return line
+    from plotext import colorize  # loaded already wherever a plot is drawn
+
+    start = colorize(" ", background=colour).split(" ")[0]
+    pad = " " * max(0, width - len(uncoloured(line)))
+    return start + line.replace(RESET, RESET + start) + pad + RESET
+
+
+def key_lines(keys: list[tuple[str, Any, str]], width: int) -> list[str]:
+    """The key's entries (a coloured glyph, its label) packed into at most MAX_KEY_LINES lines of `width`;
+    when more are left, the last line ends in '…'."""
+    lines: list[list[tuple[str, Any, str]]] = []  # per line: its entries as (label, colour, glyph)
+    for label, colour, glyph in keys:
+        entry = (shorten(label, width - len(glyph) - 1), colour, glyph)
+        if lines and _length(lines[-1] + [entry]) <= width:
+            lines[-1].append(entry)
+        else:
+            lines.append([entry])
+    if len(lines) > MAX_KEY_LINES:
+        lines = lines[:MAX_KEY_LINES]
+        last = lines[-1]
+        while len(last) > 1 and _length(last) + 2 > width:
+            last.pop()
+        label, colour, glyph = last[-1]
+        before = _length(last[:-1]) + len(KEY_GAP) if len(last) > 1 else 0
+        last[-1] = (shorten(label, width - before - len(glyph) - 1 - len(KEY_GAP) - 1), colour, glyph)
+        last.append(("", None, "…"))
+    return [KEY_GAP.join(" ".join(t for t in (paint(g, c), lab) if t) for lab, c, g in line) for line in lines]
+
+
+def _length(line: list[tuple[str, Any, str]]) -> int:
+    return sum(len(g) + 1 + len(lab) for lab, _, g in line) + len(KEY_GAP) * (len(line) - 1)
+
+
+def paint(text: str, colour) -> str:
+    """`text` in `colour` (a plotext colour: a name, a 256-colour number or RGB), as ANSI codes; a list of
+    colours paints the characters one by one (a colour scale)."""
+    from plotext import colorize  # loaded already wherever a plot is drawn
+
+    if isinstance(colour, list):
+        return "".join(paint(ch, c) for ch, c in zip(text, colour))
+    return text if colour is None else colorize(text, colour)
+
+
 def decade_ticks(plt, axis: str, values: list[float]) -> None:
-    """Ticks at whole powers of ten on an axis that holds log10 values, labelled 1e-4 ... 1 ... 1e+02."""
+    """Ticks at whole powers of ten on an axis that holds log10 values, labelled 1e-4 ... 1 ... 1e+02: at most
+    7, and few enough that each gets its own row (or room for its label) with space between. Two ticks on
+    one row would overwrite each other's label."""
     lo, hi = math.floor(min(values)), math.ceil(max(values))
-    step = max(1, (hi - lo) // 6)
-    ticks = list(range(lo, hi + 1, step))
+    most = max(2, min(7, tick_room(plt, axis)))
+    step = max(1, math.ceil((hi - lo) / (most - 1)))
+    ticks = [t for t in range(lo, hi + 1) if t % step == 0] or [lo]  # multiples of the step: 1 is one of them
     (plt.xticks if axis == "x" else plt.yticks)(ticks, [power_of_ten(t) for t in ticks])
+
+
+AXIS_ROWS_LESS = 6  # a plot's rows less its canvas's: title, key, frame (2), tick labels, axis label
+TICK_LABEL_COLS = 8  # an x tick label ("1e-05") and the space either side of it
+
+
+def tick_room(plt, axis: str) -> int:
+    """How many ticks fit on a plot's axis one line (y) or one label (x) apart, from the size it is drawn at."""
+    if axis == "y":
+        return (getattr(plt, "height", 20) - AXIS_ROWS_LESS + 1) // 2
+    return (getattr(plt, "width", 80) - TICK_LABEL_COLS) // TICK_LABEL_COLS
 
 
 def power_of_ten(exponent: int) -> str:

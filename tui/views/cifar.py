@@ -29,21 +29,26 @@ def _best_text(run: RunData, best: dict[str, Any]) -> str:
 
 @view("best_epoch", "train vs validation, best epoch")
 def draw_best_epoch(plt, runs: list[RunData], opts: ViewOptions) -> None:
-    """Train (braille) and validation (dots) accuracy per run in its colour; a line and a ◆ at its best epoch."""
-    notes = []
+    """Train (braille) and validation (dots) accuracy per run in its colour; a line and a ◆ at its best epoch,
+    named in the key with its accuracy."""
+    drawn = False
     for run in runs:
         for key, marker in (("train_acc", "braille"), ("val_acc", "dot")):
             xs, ys = series(run, key, opts)
             if xs:
                 plt.plot(xs, [100 * y for y in ys], color=run.colour, marker=marker)  # the runs table is the key
+                drawn = True
         best = best_record(run)
         if best is None or best.get(opts.x) is None:
             continue
         plt.vline(best[opts.x], run.colour)
         if best.get("val_acc") is not None:
             plt.scatter([best[opts.x]], [100 * best["val_acc"]], color=run.colour, marker=BEST_MARKER)
-        notes.append(_best_text(run, best))
-    plt.title("best val: " + " · ".join(notes) + "  (⣿ train • val)" if notes else "train vs validation accuracy % (no epoch yet)")
+        plt.key(_best_text(run, best), run.colour, BEST_MARKER)
+    if drawn:
+        plt.title("accuracy %: ⣿ train • validation, ◆ best validation epoch", "⣿ train • val accuracy %, ◆ best")
+    else:
+        plt.title("train vs validation accuracy % (no epoch yet)")
     plt.ylim(0, 100)
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
     plt.ylabel("accuracy %")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from dltui.core.present import PALETTE, X_LABELS, sequential
-from dltui.tui.viewkit import RunData, ViewOptions, decade_ticks, decimate, selected_run, snapshots_of, view
+from dltui.tui.viewkit import SWATCH, RunData, ViewOptions, decade_ticks, decimate, selected_run, snapshots_of, view
 
 
 def layer_series(run: RunData, opts: ViewOptions) -> list[tuple[list, list]]:
@@ -38,7 +38,8 @@ def pair(runs: list[RunData], opts: ViewOptions) -> list[RunData]:
 def draw_grad_norm(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Per-layer gradient norms over time, two runs side by side on one log axis (ticks at powers of ten):
     layer 1 (nearest the input) dark blue to the last layer yellow. Vanishing gradients: the lines fan out
-    over orders of magnitude on the left, stay together on the right."""
+    over orders of magnitude on the left, stay together on the right. Each panel's title is its run and
+    layer 1's norm over the last layer's; the key names the layers' colours."""
     shown = [(r, layer_series(r, opts)) for r in pair(runs, opts)]
     shown = [(r, layers) for r, layers in shown if any(xs for xs, _ in layers)]
     if not shown:
@@ -50,11 +51,15 @@ def draw_grad_norm(plt, runs: list[RunData], opts: ViewOptions) -> None:
         plt.subplots(1, len(shown))
     for i, (run, layers) in enumerate(shown):
         panel = plt.subplot(1, i + 1) if len(shown) > 1 else plt
-        if len(shown) > 1 and hasattr(plt, "width"):  # plotext's module-level size reaches one panel only
-            panel.plotsize(plt.width // len(shown), plt.height)
         _layers(panel, run, layers, opts)
         panel.ylim(lo, hi)
         decade_ticks(panel, "y", [lo, hi])
+    n = max(len(layers) for _, layers in shown)
+    scale = [sequential(i / (SCALE_CELLS - 1)) for i in range(SCALE_CELLS)]
+    plt.key(f"layer 1 (input) … {n} (output)", scale, SWATCH * SCALE_CELLS)
+
+
+SCALE_CELLS = 6  # the key's colour scale from layer 1 to the last
 
 
 def _layers(plt, run: RunData, layers: list[tuple[list, list]], opts: ViewOptions) -> None:
@@ -63,14 +68,18 @@ def _layers(plt, run: RunData, layers: list[tuple[list, list]], opts: ViewOption
         if xs:
             plt.plot(xs, [math.log10(y) for y in ys], color=sequential(i / max(1, n - 1)), marker="braille")
     first, last = layers[0][1], layers[-1][1]
-    ratio = f" layer 1/{n} = {first[-1] / last[-1]:.0e}" if first and last else ""
-    plt.title(f"{run.variant}{ratio}; 1 blue → {n} yellow")
+    if first and last:
+        ratio = f"{first[-1] / last[-1]:.1g}"
+        plt.title(f"{run.variant}: layer 1/{n} = {ratio}", f"{run.variant}: 1/{n} = {ratio}", f"{run.variant} {ratio}")
+    else:
+        plt.title(run.variant)
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
 
 
 @view("gradcheck", "gradient and Jacobian tests")
 def draw_gradcheck(plt, runs: list[RunData], opts: ViewOptions) -> None:
-    """Log-log error against eps for each test: ⣿ first-order change (slope 1), • Taylor remainder (slope 2)."""
+    """Log-log error against eps for each test (one colour each, named in the key): ⣿ first-order change
+    (slope 1), • Taylor remainder (slope 2); the measured slopes in the title."""
     run = selected_run(runs, opts)
     checks = snapshots_of(run, "gradcheck")
     if not checks:
@@ -81,14 +90,22 @@ def draw_gradcheck(plt, runs: list[RunData], opts: ViewOptions) -> None:
         colour = PALETTE[i % len(PALETTE)]
         for key, marker in (("first", "braille"), ("second", "dot")):
             pts = [(math.log10(e), math.log10(r)) for e, r in zip(c["eps"], c[key]) if r and r > 0]
-            if not pts:
-                continue
-            label = f"{c['name']}: slopes {c['slope_first']:.2f}, {c['slope_second']:.2f}" if key == "first" else None
-            plt.plot([x for x, _ in pts], [y for _, y in pts], color=colour, marker=marker, label=label)
-            all_x += [x for x, _ in pts]
-            all_y += [y for _, y in pts]
+            if pts:
+                plt.plot([x for x, _ in pts], [y for _, y in pts], color=colour, marker=marker)
+                all_x += [x for x, _ in pts]
+                all_y += [y for _, y in pts]
+        plt.key(c["name"], colour)
     if all_x:
         decade_ticks(plt, "x", all_x)
         decade_ticks(plt, "y", all_y)
-    plt.title("⣿ |f(x+εd)-f(x)| ~ ε   • |f(x+εd)-f(x)-ε dᵀ∇f| ~ ε²")
+    first, second = _slopes(checks, "slope_first"), _slopes(checks, "slope_second")
+    plt.title(f"slopes: ⣿ |f(x+εd)-f(x)| {first} (~ε)   • minus ε dᵀ∇f {second} (~ε²)",
+              f"slopes: ⣿ change {first} (~ε)  • remainder {second} (~ε²)",
+              f"slopes ⣿ {first} (~ε)  • {second} (~ε²)")
     plt.xlabel("eps")
+
+
+def _slopes(checks: list[dict], key: str) -> str:
+    """The tests' measured slopes: one figure where they agree to two decimals, else their range."""
+    values = sorted(f"{c[key]:.2f}" for c in checks if isinstance(c.get(key), (int, float)))
+    return "?" if not values else values[0] if values[0] == values[-1] else f"{values[0]}–{values[-1]}"

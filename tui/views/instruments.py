@@ -38,11 +38,12 @@ def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
             plt.plot([xs[0], xs[-1]], [2 / lr, 2 / lr], color=r.colour, marker="dot")
         drawn.append(r)
     if not drawn:
-        plt.title("sharpness vs 2/lr (no measurement yet; add \"sharpness\" to probes)")
+        plt.title("sharpness vs 2/lr (no measurement yet; add \"sharpness\" to probes)", "sharpness: none yet (a probe)")
         return
     if opts.log:
         plt.yscale("log")
-    plt.title("sharpness ⣿ (top Hessian eigenvalue) vs 2/lr •: GD is unstable above")
+    plt.title("sharpness ⣿ (top Hessian eigenvalue) vs 2/lr •: GD is unstable above",
+              "sharpness ⣿ vs 2/lr •: unstable above", "sharpness ⣿ vs 2/lr •")
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
 
 
@@ -79,11 +80,12 @@ def draw_update_ratio(plt, runs: list[RunData], opts: ViewOptions) -> None:
     layers = layer_lists(run, "update_ratio", opts) if run else []
     xs = [x for lx, _ in layers for x in lx]
     if not xs:
-        plt.title("update/weight ratio (no measurement yet; add \"update_ratio\" to probes)")
+        plt.title("update/weight ratio (no measurement yet; add \"update_ratio\" to probes)", "update ratio: none yet (a probe)")
         return
     _draw_layers(plt, layers)
     plt.plot([min(xs), max(xs)], [HEALTHY_RATIO, HEALTHY_RATIO], color=GUIDE_COLOUR, marker="dot", label="1e-3 guide")
-    plt.title(f"{run.variant}: log10 ‖lr·update‖/‖W‖: ≪ -3 frozen, ≈ -3 healthy, ≳ -1 thrashed")
+    plt.title(f"{run.variant}: log10 ‖lr·update‖/‖W‖: ≪ -3 frozen, ≈ -3 healthy, ≳ -1 thrashed",
+              f"{run.variant}: log10 update/weight, ≈ -3 healthy", f"{run.variant}: log10 update/weight")
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
 
 
@@ -93,12 +95,12 @@ def draw_dead_units(plt, runs: list[RunData], opts: ViewOptions) -> None:
     run = selected_run(runs, opts)
     layers = layer_lists(run, "dead_units", _plain(opts)) if run else []
     if not any(xs for xs, _ in layers):
-        plt.title("dead or saturated units (no measurement yet; add \"dead_units\" to probes)")
+        plt.title("dead or saturated units (no measurement yet; add \"dead_units\" to probes)", "dead units: none yet (a probe)")
         return
     _draw_layers(plt, layers)
     plt.ylim(0, 1.05)
     word = DEAD_WORDS.get(str(run.config.get("activation", "")), "dead or saturated")
-    plt.title(f"{run.variant}: share of units {word} on a fixed batch")
+    plt.title(f"{run.variant}: share of units {word} on a fixed batch", f"{run.variant}: share {word}")
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
 
 
@@ -109,7 +111,7 @@ def draw_confusion(plt, runs: list[RunData], opts: ViewOptions) -> None:
     run = selected_run(runs, opts)
     epoch, m = confusion_of(run.summary, run.snapshots) if run else (None, None)
     if m is None:
-        plt.title("confusion matrix (none yet; add \"confusion\" to probes)")
+        plt.title("confusion matrix (none yet; add \"confusion\" to probes)", "confusion: none yet (a probe)")
         return
     k = len(m)
     shares = row_shares(m)
@@ -123,7 +125,8 @@ def draw_confusion(plt, runs: list[RunData], opts: ViewOptions) -> None:
     plt.yticks(list(range(k)), [str(k - 1 - c) for c in range(k)])
     diag = sum(m[c][c] for c in range(k)) / max(1, sum(map(sum, m)))
     when = f" epoch {epoch}" if epoch is not None else ""
-    plt.title(f"{run.variant}{when}: % of each true class (row) predicted as (column); acc {100 * diag:.1f}%")
+    plt.title(f"{run.variant}{when}: % of each true class (row) predicted as (column); acc {100 * diag:.1f}%",
+              f"{run.variant}{when}, acc {100 * diag:.1f}%: % of true (row) as (column)", f"{run.variant} acc {100 * diag:.1f}%")
     plt.xlabel("predicted class")
     plt.ylabel("true class")
 
@@ -154,6 +157,7 @@ def draw_lrfind(plt, runs: list[RunData], opts: ViewOptions) -> None:
     plt.plot(xs, [min(y, hi) for y in ys], color=run.colour, marker="braille", label="loss")
     _mark(plt, run.summary.get("steepest_lr"), lo, hi, "green", "steepest")
     _mark(plt, run.summary.get("diverged_lr"), lo, hi, "red", "diverged")
-    plt.title(f"{run.variant}: loss vs lr (a hint: pick below the steepest fall, well below the divergence)")
+    plt.title(f"{run.variant}: loss vs lr (a hint: pick below the steepest fall, well below the divergence)",
+              f"{run.variant}: loss vs lr; pick below the steepest fall", f"{run.variant}: loss vs lr")
     plt.xlabel("learning rate (log)")
     plt.ylabel("train loss (this step)")

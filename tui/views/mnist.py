@@ -72,11 +72,15 @@ def draw_lr_curve(plt, runs: list[RunData], opts: ViewOptions) -> None:
     decade_ticks(plt, "x", xs_all)
     if ylog and finite:
         decade_ticks(plt, "y", [fy(y) for y in finite if y <= top])
-    key = "  ".join(f"{MARKERS[i % len(MARKERS)]} {opt}" for i, opt in enumerate(optimizers))
-    notes = (f"  {DIVERGED_MARK} diverged ({len(bad)})" if bad else "") + \
-        (f"  {OFF_SCALE} above {top:.3g}" if any(y > top for y in finite) else "") + \
-        ("  grey: running" if any(p[2] for pts in points.values() for p in pts) else "")
-    plt.title(f"final loss vs lr: {key}{notes}")
+    for i, opt in enumerate(optimizers):
+        plt.key(opt, PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)])
+    if bad:
+        plt.key(f"diverged ({len(bad)})", glyph=DIVERGED_MARK)
+    if any(y > top for y in finite):
+        plt.key(f"above {top:.3g}", glyph=OFF_SCALE)
+    if any(p[2] for pts in points.values() for p in pts):
+        plt.key("running", RAW_COLOUR, "o")
+    plt.title("final train loss vs learning rate", "final loss vs lr")
     plt.xlabel("learning rate (log scale)" + ("; final train loss (log)" if ylog else "; y: final train loss"))
 
 
@@ -176,16 +180,19 @@ def draw_class_acc(plt, runs: list[RunData], opts: ViewOptions) -> None:
 @view("hidden_similarity", "hidden-unit similarity")
 def draw_hidden_similarity(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """How alike the hidden units are per run (1.0: all identical, the symmetry is never broken): each run a
-    line in its colour, its last value in the title, the axis from 0 to 1 with room at both ends."""
+    line in its colour, its last value in the key, the axis from 0 to 1 with room at both ends."""
     plain = ViewOptions(x=opts.x, log=False, selected=opts.selected, smooth=opts.smooth)
-    last = []
+    drawn = False
     for r in runs:
         xs, ys = series(r, "hidden_similarity", plain)
         if xs:
-            plt.plot(xs, ys, color=r.colour, marker="braille")
-            last.append(f"{r.variant} {ys[-1]:.2f}")
+            plt.plot(xs, ys, color=r.colour, marker="braille", label=f"{r.variant} {ys[-1]:.2f}")
+            drawn = True
     plt.ylim(-0.08, 1.08)
     plt.yticks([0, 0.25, 0.5, 0.75, 1], ["0", "0.25", "0.5", "0.75", "1"])
-    plt.title("unit similarity (1 = identical): " + ", ".join(last) if last else "hidden-unit similarity (no epoch yet)")
+    if drawn:
+        plt.title("hidden-unit similarity (1 = all units identical)", "unit similarity (1 = identical)")
+    else:
+        plt.title("hidden-unit similarity (no epoch yet)")
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
     plt.ylabel("similarity")

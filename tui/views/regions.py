@@ -27,12 +27,13 @@ def _cells(snap: dict[str, Any], cls: int) -> tuple[list[float], list[float]]:
 
 def _accuracy_at(run: RunData, epoch: int) -> str:
     acc = next((r.get("test_acc") for r in run.records if r.get("epoch") == epoch), None)
-    return f" test {100 * acc:.1f}%" if acc is not None else ""
+    return f", test {100 * acc:.1f}%" if acc is not None else ""
 
 
 @view("regions", "decision regions")
 def draw_regions(plt, runs: list[RunData], opts: ViewOptions) -> None:
-    """The selected run's latest decision regions (small dots, one colour per class) and test points (●)."""
+    """The selected run's latest decision regions (small dots, one colour per class) and test points (●); the
+    classes' colours and the two marks in the key."""
     run = selected_run(runs, opts)
     snap = _latest(run, "regions")
     if snap is None:
@@ -51,4 +52,8 @@ def draw_regions(plt, runs: list[RunData], opts: ViewOptions) -> None:
             plt.scatter(px, py, color=colour, marker=POINT_MARK)
     plt.xlim(snap["xs"][0], snap["xs"][-1])
     plt.ylim(snap["ys"][0], snap["ys"][-1])
-    plt.title(f"{run.variant} epoch {snap['epoch']}{_accuracy_at(run, snap['epoch'])}: {REGION_MARK} region {POINT_MARK} test point")
+    for c in range(n_classes):
+        plt.key(f"class {c}", PALETTE[c % len(PALETTE)])
+    plt.key("predicted region", glyph=REGION_MARK)
+    plt.key("test point", glyph=POINT_MARK)
+    plt.title(f"{run.variant} epoch {snap['epoch']}{_accuracy_at(run, snap['epoch'])}")
