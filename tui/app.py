@@ -11,6 +11,7 @@ background thread's result comes back to the collaborator that started it).
 """
 from __future__ import annotations
 
+from functools import partial
 from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any, Callable
@@ -40,7 +41,7 @@ from dltui.tui.runcontrol import RunControl
 from dltui.tui.runstable import RunsTable
 from dltui.tui.screens import HelpScreen, PastRunsScreen, RunCardScreen
 from dltui.tui.session import Applied, RunGroup
-from dltui.tui.status import FINDING_DEVICE, DeviceHeader, status_line
+from dltui.tui.status import FINDING_DEVICE, DeviceHeader, StatusBar, status_line
 from dltui.tui.tasks import NOTICE_S, Tasks
 from dltui.tui.viewkit import ViewOptions, narrowed, views_for
 
@@ -112,7 +113,7 @@ class LabApp(App):
         # The main screen's widgets, held so that timers and keys reach them while another screen is on top.
         self.panel = PlotPanel(id="plots")
         self.table = DataTable(id="runs", cursor_type="row")
-        self.status_bar = Static(id="status")
+        self.status_bar = StatusBar(id="status")
         self.tasks = Tasks(self)
         self.device = DeviceHeader(self, self.tasks, device_probe)
         self.runs_table = RunsTable(self.table)
@@ -262,7 +263,8 @@ class LabApp(App):
         return narrowed(list(runs.values()), self.opts.only)
 
     def update_status(self) -> None:
-        self.status_bar.update(status_line(self.control, self.preset, self.opts), layout=False)  # one fixed line
+        line = partial(status_line, self.control, self.preset, self.opts)
+        self.status_bar.show(line(), line(short=True))
 
     @on(DataTable.RowHighlighted, "#runs")
     def run_highlighted(self, event: DataTable.RowHighlighted) -> None:
