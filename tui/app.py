@@ -86,6 +86,7 @@ class LabApp(App):
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),  # what a terminal user reaches for
         Binding("escape", "leave_field", "leave the form", show=False),
     ]
+    LAB_ONLY = {b.action for b in BINDINGS} - {"help", "quit"}  # the keys that act on the lab's own screen only
     DRAIN_S = 0.1
     REDRAW_S = 0.1  # a tick redraws at most one plot (see PlotPanel.draw_next)
 
@@ -170,6 +171,11 @@ class LabApp(App):
     def closing(self) -> bool:
         """True once the app is taking its widgets down (timers may still fire then)."""
         return not self.table.is_attached
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool:
+        """The lab's keys act on the lab's screen; over another screen (past runs) only ? and quit do, so that its
+        footer shows its own keys and `r` there does not start the lab's preset out of sight."""
+        return len(self.screen_stack) <= 1 or action not in self.LAB_ONLY
 
     @on(TaskWorker.StateChanged)
     async def task_changed(self, event: TaskWorker.StateChanged) -> None:
