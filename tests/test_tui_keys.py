@@ -73,3 +73,40 @@ async def test_the_variant_filter_types_letters_and_escape_goes_back_to_the_runs
         await pilot.press("backspace", "escape")
         assert app.focused is app.table and box.display and app.opts.only == "0.01"
         assert [r.variant for r in app.shown_runs()] == ["lr=0.01"]
+
+
+async def test_past_runs_has_a_footer_that_fits_and_the_labs_own_keys_wait_for_the_lab():
+    app = lab()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("p")
+        assert isinstance(app.screen, PastRunsScreen)
+        assert footer(app) == ["⏎ open", "space mark", "/ filter", "v view", "e export", "esc back", "q quit", "? keys"]
+        await pilot.press("r")  # the lab's run key, out of sight: nothing starts
+        await pilot.pause()
+        assert app.batch is None and not app.starting
+        await pilot.press("escape", "r")
+        await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
+
+
+async def test_the_keys_screen_scrolls_and_wraps_at_80x24():
+    app = lab()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("question_mark")
+        scroll = app.screen.query_one("#help-scroll")
+        assert scroll.region.right <= 80 and scroll.max_scroll_y > 0  # the help is taller than the screen
+        text = app.screen.query_one("#help-text")
+        lines = str(text.render()).count("\n") + 1
+        assert text.size.height - text.styles.padding.top - text.styles.padding.bottom > lines  # long lines fold
+        await pilot.press("end")
+        assert scroll.scroll_y == scroll.max_scroll_y
+
+
+async def test_the_status_line_says_it_in_fewer_words_where_the_full_line_would_be_cut():
+    app = lab()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("x", "x", "l", "m")
+        bar = app.query_one("#status")
+        assert str(bar.render()) == "r: run 2  x: time  log  smooth 0.6" and bar.size.width >= 34
+        await pilot.resize_terminal(140, 45)
+        await pilot.pause()
+        assert str(bar.render()) == "toy-poly: press r to run 2 runs   x: wall-clock seconds  y: log  smoothed 0.6"

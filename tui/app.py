@@ -11,6 +11,7 @@ background thread's result comes back to the collaborator that started it).
 """
 from __future__ import annotations
 
+from functools import partial
 from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any, Callable
@@ -40,7 +41,7 @@ from dltui.tui.runcontrol import RunControl
 from dltui.tui.runstable import RunsTable
 from dltui.tui.screens import HelpScreen, PastRunsScreen, RunCardScreen
 from dltui.tui.session import Applied, RunGroup
-from dltui.tui.status import FINDING_DEVICE, DeviceHeader, status_line
+from dltui.tui.status import FINDING_DEVICE, DeviceHeader, StatusBar, status_line
 from dltui.tui.tasks import NOTICE_S, Tasks
 from dltui.tui.viewkit import ViewOptions, narrowed, views_for
 
@@ -85,6 +86,7 @@ class LabApp(App):
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),  # what a terminal user reaches for
         Binding("escape", "leave_field", "leave the form", show=False),
     ]
+    LAB_ONLY = {b.action for b in BINDINGS} - {"help", "quit"}  # the keys that act on the lab's own screen only
     DRAIN_S = 0.1
     REDRAW_S = 0.1  # a tick redraws at most one plot (see PlotPanel.draw_next)
 
@@ -112,7 +114,7 @@ class LabApp(App):
         # The main screen's widgets, held so that timers and keys reach them while another screen is on top.
         self.panel = PlotPanel(id="plots")
         self.table = DataTable(id="runs", cursor_type="row")
-        self.status_bar = Static(id="status")
+        self.status_bar = StatusBar(id="status")
         self.tasks = Tasks(self)
         self.device = DeviceHeader(self, self.tasks, device_probe)
         self.runs_table = RunsTable(self.table)
@@ -169,6 +171,11 @@ class LabApp(App):
     def closing(self) -> bool:
         """True once the app is taking its widgets down (timers may still fire then)."""
         return not self.table.is_attached
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool:
+        """The lab's keys act on the lab's screen; over another screen (past runs) only ? and quit do, so that its
+        footer shows its own keys and `r` there does not start the lab's preset out of sight."""
+        return len(self.screen_stack) <= 1 or action not in self.LAB_ONLY
 
     @on(TaskWorker.StateChanged)
     async def task_changed(self, event: TaskWorker.StateChanged) -> None:
@@ -262,7 +269,8 @@ class LabApp(App):
         return narrowed(list(runs.values()), self.opts.only)
 
     def update_status(self) -> None:
-        self.status_bar.update(status_line(self.control, self.preset, self.opts), layout=False)  # one fixed line
+        line = partial(status_line, self.control, self.preset, self.opts)
+        self.status_bar.show(line(), line(short=True))
 
     @on(DataTable.RowHighlighted, "#runs")
     def run_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -59,7 +59,8 @@ class HelpScreen(ModalScreen):
                  "to compare full-batch with minibatch runs. Space pauses and resumes training.\n"
                  "m: smoothing off/0.6/0.9/0.97 (causal, debiased; the raw curve stays in grey).\n"
                  "e: PNG+CSV of the runs to ./exports/<time>/. R: same config again. i: run card.\n"
-                 "In past runs: space marks, enter overlays, e exports the marked runs.",
+                 "In past runs: space marks, enter overlays, e exports the marked runs;\n"
+                 "l x m v i R s act there as here.",
                  style="dim")
         t.append("\n\ninstruments (probes)\n", style="bold")
         t.append("\n".join(INSTRUMENT_HELP), style="dim")
@@ -88,18 +89,19 @@ class PastRunsScreen(Screen):
     added to the table a chunk a tick, narrowed by the filter box, and a run's curves are read in a thread.
     """
 
+    # The footer fits 80 columns with the lab's ? and q; l x m i R s act as they do in the lab (? lists them).
     BINDINGS = [
         Binding("space", "mark", "mark"),
-        Binding("enter", "open", "open/overlay", priority=True),
+        Binding("enter", "open", "open", priority=True),
         Binding("slash", "filter", "filter", key_display="/"),
-        Binding("l", "log", "log y"),
-        Binding("x", "xaxis", "x-axis"),
+        Binding("l", "log", "log y", show=False),
+        Binding("x", "xaxis", "x-axis", show=False),
         Binding("v", "next_view", "view"),
-        Binding("m", "smooth", "smooth"),
+        Binding("m", "smooth", "smooth", show=False),
         Binding("e", "export", "export"),
-        Binding("i", "card", "card"),
-        Binding("R", "rerun", "re-run"),
-        Binding("s", "stop", "stop"),
+        Binding("i", "card", "card", show=False),
+        Binding("R", "rerun", "re-run", show=False),
+        Binding("s", "stop", "stop", show=False),
         Binding("escape,p", "app.pop_screen", "back"),
         Binding("q", "app.quit", "quit"),
     ]

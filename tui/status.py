@@ -5,6 +5,7 @@ from typing import Callable
 
 from rich.text import Text
 from textual.app import App
+from textual.widgets import Static
 
 from dltui.core.present import X_LABELS
 from dltui.core.presets import Preset
@@ -15,25 +16,50 @@ from dltui.tui.viewkit import ViewOptions
 FINDING_DEVICE = "finding the device…"  # the header until the helper process has named it
 
 
-def status_line(control: RunControl, preset: Preset, opts: ViewOptions) -> Text:
-    """One line: the batch's state (or how to start one of `preset`), then the x-axis, log y and smoothing."""
+def status_line(control: RunControl, preset: Preset, opts: ViewOptions, short: bool = False) -> Text:
+    """One line: the batch's state (or how to start one of `preset`), then the x-axis, log y and smoothing.
+    `short`: the same in fewer words, for a narrow terminal (no preset name, the x-axis by its key)."""
     t = Text()
-    b = control.batch
-    if control.starting:
-        t.append(f"{preset.name}: checking and starting…", style="cyan")
-    elif b is not None:
-        ended = sum(r.status not in ("queued", "running") for r in b.list())
-        state = "running" if b.live else "done"
-        if b.live and control.paused:
-            state = "paused"
-        t.append(f"{b.preset}: {state}, {ended}/{len(b.runs)} runs ended", style="cyan" if b.live else "")
-    else:
-        t.append(f"{preset.name}: press r to run {len(preset.variants)} runs")
+    t.append(*state(control, preset, short))
     # The y-axis is named only when l has made it log: views with their own log axes say so in their titles.
+    if short:
+        smooth = f"  smooth {opts.smooth:g}" if opts.smooth else ""
+        t.append(f"  x: {opts.x}" + ("  log" if opts.log else "") + smooth, style="dim")
+        return t
     t.append(f"   x: {X_LABELS[opts.x]}" + ("  y: log" if opts.log else ""), style="dim")
     if opts.smooth:
         t.append(f"  smoothed {opts.smooth:g}", style="dim")
     return t
+
+
+def state(control: RunControl, preset: Preset, short: bool) -> tuple[str, str]:
+    """What the runs are doing, and its style (cyan while they start or run)."""
+    b = control.batch
+    if control.starting:
+        return ("starting…" if short else f"{preset.name}: checking and starting…"), "cyan"
+    if b is None:
+        n = len(preset.variants)
+        return (f"r: run {n}" if short else f"{preset.name}: press r to run {n} runs"), ""
+    ended = sum(r.status not in ("queued", "running") for r in b.list())
+    doing = "paused" if b.live and control.paused else "running" if b.live else "done"
+    return (f"{doing} {ended}/{len(b.runs)}" if short else f"{b.preset}: {doing}, {ended}/{len(b.runs)} runs ended"), \
+        "cyan" if b.live else ""
+
+
+class StatusBar(Static):
+    """The status line's widget: the full line where it fits, else the short one (it is cut where neither fits)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.full = Text()
+        self.short = Text()
+
+    def show(self, full: Text, short: Text) -> None:
+        self.full, self.short = full, short
+        self.refresh()  # one fixed line: no layout
+
+    def render(self) -> Text:
+        return self.full if self.full.cell_len <= self.size.width else self.short
 
 
 class DeviceHeader:
