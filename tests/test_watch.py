@@ -62,6 +62,59 @@ def test_a_torn_last_line_is_waited_for_and_a_replaced_file_read_again(tmp_path)
     assert tail.read() == ([{"epoch": 1}], True)
 
 
+def test_a_run_followed_for_its_row_reads_only_its_last_record_and_skips_a_long_backlog(tmp_path):
+    """The past-runs table needs a live run's last epoch only: a tail for a row parses no other line, and a long
+    file's first look reads its end, not its whole (a 100,000-epoch run joins the table at once)."""
+    run = tmp_path / "runs" / "20250101-000000-000-p-v-abcd"
+    run.mkdir(parents=True)
+    (run / "status.json").write_text(json.dumps({"status": "finished", "run_id": run.name, "preset": "p", "variant": "v"}))
+    with open(run / "metrics.jsonl", "w") as f:
+        f.writelines(json.dumps({"epoch": e, "train_loss": 1 / e}) + "\n" for e in range(1, 20001))
+    tail = RunTail(run, full=False)
+    update = tail.poll()
+    assert update.records == [{"epoch": 20000, "train_loss": 1 / 20000}] and update.reset
+    assert update.snapshots == [] and update.info is not None and update.state == "finished"
+    assert tail.metrics.offset == (run / "metrics.jsonl").stat().st_size  # everything taken as read
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write('{"epoch": 20001, "train_loss": 0.5}\n{"epoch": 20002, "train_lo')  # a line being written
+    assert tail.metrics.read(last_only=True) == ([{"epoch": 20001, "train_loss": 0.5}], False)
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write('ss": 0.25}\n')
+    assert tail.metrics.read(last_only=True) == ([{"epoch": 20002, "train_loss": 0.25}], False)  # waited for, not lost
+
+
+async def test_the_live_table_repaints_a_few_rows_on_screen_a_frame_and_ends_with_every_new_value():
+    from textual.app import App
+
+    from dltui.tui.livetable import ROWS_A_FRAME, LiveTable
+
+    class One(App):
+        def compose(self):
+            yield LiveTable(id="t")
+
+    app = One()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(LiveTable)
+        table.add_column("run", key="run")
+        table.add_column("epochs", key="epochs")
+        for i in range(30):
+            table.add_row(f"r{i}", "0", key=f"r{i}")
+        await pilot.pause()
+        for i in range(30):
+            table.change(f"r{i}", {"epochs": str(1000 + i)})
+        table.paint()
+        on_screen = [f"r{i}" for i in range(table.size.height)]
+        assert sum(key in table.pending for key in on_screen) == len(on_screen) - ROWS_A_FRAME  # the rest: next frames
+        assert not any(f"r{i}" in table.pending for i in range(table.size.height, 30))  # off screen: written, no repaint
+        while table.pending:
+            table.paint()
+            await pilot.pause()
+        await pilot.pause()
+        assert [str(table.get_cell(f"r{i}", "epochs")) for i in range(30)] == [str(1000 + i) for i in range(30)]
+        shown = app.export_screenshot()  # what is on the screen: the rows painted a frame at a time
+        assert all(f"r{i}" in shown and str(1000 + i) in shown for i in range(table.size.height - 1))
+
+
 def test_a_run_tail_reports_a_dead_writer_as_crashed(tmp_path):
     run = tmp_path / "runs" / "20250101-000000-000-p-v-abcd"
     run.mkdir(parents=True)
