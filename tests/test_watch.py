@@ -279,3 +279,17 @@ def test_watch_names_what_it_cannot_find_in_one_line(tmp_path, cli):
         f"error: no runs of preset polynomial in {tmp_path / 'empty'}; start some with `dltui run polynomial`"]
     result = cli("watch", "nosuch", "--runs-dir", str(tmp_path / "empty"))
     assert result.exit_code == 2 and "no run 'nosuch'" in result.stderr
+
+
+def test_the_watching_benchmark_runs_alone_and_reports_each_case():
+    """benchmarks/watch_live.py (the case `dltui bench --scale` runs too), tiny: every case has its two figures."""
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, str(root / "benchmarks" / "watch_live.py"), "--runs", "3", "--rate", "5",
+                             "--seconds", "0.5"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert len(out) == 6 and "Traceback" not in result.stderr
+    for case in ("none live", "their rows updating", "also overlaid"):
+        assert any(case in line and "lab CPU: " in line and "% of a core" in line for line in out), case
+        assert any(case in line and "longest UI stall: " in line and " ms" in line for line in out), case
+    assert sum("(goal " in line for line in out) == 2  # the goals are the table case's
