@@ -12,7 +12,9 @@ off: the past-runs table) costs less: of its new lines only the last is parsed, 
 A `Watcher` follows many runs in one thread and hands the news over in batches (`take`), so that a UI
 thread only ever applies small, ready-made updates. It wakes on inotify events where the kernel has them
 (Linux, through ctypes: no new dependency) and otherwise, or besides (NFS shows no remote writes to
-inotify), looks every POLL_S.
+inotify), looks every POLL_S. It also watches the runs dir itself, so that a caller looking for runs
+started since (a listing of the whole folder) can skip the look while nothing was added there
+(`runs_dir_changed`); on a network filesystem, where other machines' new runs make no event, it never skips.
 
 Watching never writes: no lock is taken, no file in a run folder is created or changed. No torch, no textual.
 """
@@ -23,6 +25,7 @@ import ctypes.util
 import os
 import select
 import stat
+import struct
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -37,6 +40,8 @@ MIN_GAP_S = 0.25  # inotify wakes at once, but busy writers are read at most 4 t
 STATUS_S = 1.0  # a run's status is looked at this often (its writer's heartbeat is written once a second)
 CHUNK = 4 << 20  # the most bytes read from one file in one look (a long backlog comes in pieces)
 TAIL_BYTES = 64 << 10  # where only the last line is wanted, a longer backlog is skipped to its last this many bytes
+ADDED_RECENTLY_S = 5.0  # the runs dir counts as changed this long after an event there (a new run's files come after its folder)
+NETWORK_FS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "gpfs", "afs", "beegfs"})
 
 
 @dataclass
@@ -214,14 +219,18 @@ class RunTail:
 
 
 class Inotify:
-    """Linux inotify through libc, or `None` from `Inotify.open()` where there is none: only wakes the watcher."""
+    """Linux inotify through libc, or `None` from `Inotify.open()` where there is none: wakes the watcher, and
+    says which watched folders had events."""
 
     MASK = 0x2 | 0x8 | 0x80 | 0x100  # IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE
+    EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len; then `len` bytes of name
+    LOST = -1  # the descriptor of the queue-overflow event: events were lost
 
     def __init__(self, libc, fd: int):
         self.libc = libc
         self.fd = fd
-        self.watched: set[str] = set()
+        self.watched: dict[str, int] = {}  # folder -> its watch descriptor
+        self.woken: set[int] = set()  # the descriptors with events (not on dot-files) since the owner emptied it
 
     @classmethod
     def open(cls) -> Optional["Inotify"]:
@@ -234,21 +243,35 @@ class Inotify:
             return None
         return cls(libc, fd) if fd >= 0 else None
 
-    def watch(self, path: Path) -> None:
+    def watch(self, path: Path) -> int:
+        """The folder's watch descriptor, or -1 where it cannot be watched (a failed watch only means polling)."""
         key = str(path)
-        if key not in self.watched:
-            self.libc.inotify_add_watch(self.fd, key.encode(), self.MASK)  # a failed watch only means polling
-            self.watched.add(key)
+        wd = self.watched.get(key)
+        if wd is None:
+            wd = self.libc.inotify_add_watch(self.fd, key.encode(), self.MASK)
+            self.watched[key] = wd
+        return wd
 
     def wait(self, timeout: float) -> None:
         """Return when something changed in a watched folder, or after `timeout` seconds."""
         ready, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
         if ready:
             try:
-                while os.read(self.fd, 65536):
-                    pass
+                while data := os.read(self.fd, 65536):
+                    self.woken.update(self.descriptors(data))
             except (BlockingIOError, OSError):
                 pass
+
+    @classmethod
+    def descriptors(cls, data: bytes) -> Iterator[int]:
+        """The watch descriptor of each event in `data` but those on dot-files (temporary files, the listing's cache)."""
+        at = 0
+        while at + cls.EVENT.size <= len(data):
+            wd, _, _, length = cls.EVENT.unpack_from(data, at)
+            name = data[at + cls.EVENT.size:at + cls.EVENT.size + length]
+            at += cls.EVENT.size + length
+            if not name.startswith(b"."):
+                yield wd
 
     def close(self) -> None:
         os.close(self.fd)
@@ -267,6 +290,8 @@ class Watcher:
         self.done = threading.Event()
         self.all_ended = False  # every followed run has ended, and its news is in `news`
         self.inotify = Inotify.open()
+        self.root_wd = -1  # the runs dir's inotify watch, once the thread has made it
+        self.added_at = time.monotonic()  # when something was last added to the runs dir (as if now, at first)
         self.thread = threading.Thread(target=self._loop, name="dltui-watcher", daemon=True)
 
     def follow(self, run_ids, anew: bool = False, full: bool = True) -> None:
@@ -288,6 +313,12 @@ class Watcher:
             news, self.news = list(self.news.values()), {}
         return news
 
+    def runs_dir_changed(self) -> bool:
+        """False only when inotify says nothing was added to the runs dir for ADDED_RECENTLY_S: then a look for
+        runs started since can be skipped. True without inotify, or on a network filesystem."""
+        with self.lock:
+            return self.root_wd < 0 or not self.thread.is_alive() or time.monotonic() - self.added_at <= ADDED_RECENTLY_S
+
     def close(self) -> None:
         """Stop following; returns at once (the thread ends within POLL_S, and closes its inotify itself)."""
         with self.lock:
@@ -301,6 +332,7 @@ class Watcher:
         with self.lock:
             tails = [t for t in self.tails.values() if t.live]
         fresh = False
+        self._watch_root()
         for tail in tails:
             if self.inotify is not None:
                 self.inotify.watch(tail.path)
@@ -320,6 +352,18 @@ class Watcher:
             self.all_ended = bool(self.tails) and not any(t.live for t in self.tails.values())
         return fresh
 
+    def _watch_root(self) -> None:
+        """Watch the runs dir (once it exists, if it is not on a network filesystem); note events there."""
+        if self.inotify is None:
+            return
+        if self.root_wd < 0 and self.store.root.is_dir() and not network_fs(self.store.root):
+            self.inotify.watched.pop(str(self.store.root), None)  # a watch that failed before is tried again
+            self.root_wd = self.inotify.watch(self.store.root)
+        woken, self.inotify.woken = self.inotify.woken, set()
+        if self.root_wd in woken or Inotify.LOST in woken:
+            with self.lock:
+                self.added_at = time.monotonic()
+
     def _loop(self) -> None:
         try:
             self._follow()
@@ -338,6 +382,25 @@ class Watcher:
                 self.inotify.wait(self.poll_s)
             else:
                 self.done.wait(self.poll_s)
+
+
+def network_fs(path: Path, mountinfo: Optional[str] = None) -> bool:
+    """True if `path` is on a network filesystem (NFS, SMB, FUSE such as sshfs, ...) by /proc/self/mountinfo,
+    or if that cannot be told: there, inotify does not see what other machines write."""
+    try:
+        text = mountinfo if mountinfo is not None else Path("/proc/self/mountinfo").read_text()
+    except OSError:
+        return True
+    real, best, fstype = os.path.realpath(path), "", ""
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        if len(fields) < 5 or not right:
+            continue
+        mount = fields[4].replace("\\040", " ")
+        if (real == mount or real.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
+            best, fstype = mount, right.split()[0]
+    return not best or fstype in NETWORK_FS or fstype.startswith("fuse")
 
 
 def follow(store: RunStore, run_ids: list[str], timeout: Optional[float] = None) -> Iterator[list[Update]]:

@@ -157,7 +157,7 @@ class PastRunsScreen(Screen):
         return new_rows(self.store.root, known)
 
     def look_for_new(self) -> None:
-        if self.loaded:
+        if self.loaded and self.watcher.runs_dir_changed():  # inotify on the runs dir: no listing while nothing is added
             self.find_new(set(self.known))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-open")
