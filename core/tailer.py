@@ -291,6 +291,7 @@ class Watcher:
         self.all_ended = False  # every followed run has ended, and its news is in `news`
         self.inotify = Inotify.open()
         self.root_wd = -1  # the runs dir's inotify watch, once the thread has made it
+        self.root_remote = False  # the runs dir is on a network filesystem: not watched
         self.added_at = time.monotonic()  # when something was last added to the runs dir (as if now, at first)
         self.thread = threading.Thread(target=self._loop, name="dltui-watcher", daemon=True)
 
@@ -356,9 +357,11 @@ class Watcher:
         """Watch the runs dir (once it exists, if it is not on a network filesystem); note events there."""
         if self.inotify is None:
             return
-        if self.root_wd < 0 and self.store.root.is_dir() and not network_fs(self.store.root):
-            self.inotify.watched.pop(str(self.store.root), None)  # a watch that failed before is tried again
-            self.root_wd = self.inotify.watch(self.store.root)
+        if self.root_wd < 0 and not self.root_remote and self.store.root.is_dir():
+            self.root_remote = network_fs(self.store.root)
+            if not self.root_remote:
+                self.inotify.watched.pop(str(self.store.root), None)  # a watch that failed before is tried again
+                self.root_wd = self.inotify.watch(self.store.root)
         woken, self.inotify.woken = self.inotify.woken, set()
         if self.root_wd in woken or Inotify.LOST in woken:
             with self.lock:
