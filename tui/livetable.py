@@ -2,8 +2,9 @@
 
 `DataTable.update_cell` repaints every row on screen, whatever changed: a screenful of 9-column rows takes
 tens of ms of rich rendering, so 40 live runs updated once a second stalled the lab by 40-100 ms. Here a
-row's new cells are queued (`change`) and `paint` writes them, repainting only the rows written, at most
+row's new cells are queued (`change`) and written every PAINT_S, repainting only the rows written, at most
 ROWS_A_FRAME of those on screen in one frame (the longest-waiting first); rows off screen cost no painting.
+The timer runs only while changes wait.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 
 from textual.widgets import DataTable
 
-ROWS_A_FRAME = 5  # rows on screen repainted in one frame: a row of 9 cells takes 2-4 ms to render
+ROWS_A_FRAME = 2  # rows on screen repainted in one frame: a row of 9 cells takes 2-4 ms to render
+PAINT_S = 0.1  # so up to 20 changed rows on screen are repainted a second
 
 
 class LiveTable(DataTable):
@@ -20,12 +22,18 @@ class LiveTable(DataTable):
     def __init__(self, **kw):
         self.pending: dict[Any, dict[str, Any]] = {}  # row key -> column key -> new value, oldest row first
         self.hushed = False  # while set, update_cell's repaint of the whole table is skipped
+        self.painter = None  # the timer that paints, paused while nothing waits
         super().__init__(**kw)
+
+    def on_mount(self) -> None:
+        self.painter = self.set_interval(PAINT_S, self.paint, pause=True)
 
     def change(self, row_key, cells: dict[str, Any]) -> None:
         """New values for some of the row's cells, written by the next `paint`s."""
         if cells:
             self.pending.setdefault(row_key, {}).update(cells)
+            if self.painter is not None:
+                self.painter.resume()
 
     def paint(self, most: int = ROWS_A_FRAME) -> None:
         """Write the queued cells of every row off screen, and of at most `most` rows on screen."""
@@ -49,6 +57,8 @@ class LiveTable(DataTable):
             if on_screen:
                 self.refresh_row(index)  # this row's lines only; the others keep their rendered lines
                 painted += 1
+        if not self.pending and self.painter is not None:
+            self.painter.pause()
 
     def clear(self, columns: bool = False):
         self.pending.clear()

@@ -240,7 +240,6 @@ class PastRunsScreen(Screen):
         elif now - self.plots_at >= PLOTS_S:  # a plot whose runs grew is drawn anew (a build thread's work)
             self.plots_at = now
             self.query_one(PlotPanel).draw(self.shown, self.opts)
-        self.query_one("#past-runs", LiveTable).paint()  # a few changed rows on screen a frame
 
     def flush_rows(self) -> None:
         """The followed runs' changed rows into the listing, and their changed cells queued for the table."""
