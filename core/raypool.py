@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import stoprequest
 from .atomic import write_atomic
 from .errors import BadInput
 from .events import RunEnded
@@ -55,18 +56,27 @@ class Job:
     node: str = ""
     attempts: int = 0
     ended: bool = False
+    stopping: bool = False  # a stop request for this run alone was passed on to its task
 
 
 class Flags:
-    """The driver's stop and pause flags, as a small Ray actor every task of the batch polls."""
+    """The driver's stop and pause flags, as a small Ray actor every task of the batch polls; and the runs
+    asked to stop alone (a stop-request file in their folder on the driver's host)."""
 
     def __init__(self):
         self.state = (False, False, "")
+        self.stopped: dict[str, str] = {}  # run id -> the reason it stops with
 
     def set(self, stop: bool, pause: bool, reason: str) -> None:
         self.state = (stop, pause, reason)
 
-    def get(self) -> tuple[bool, bool, str]:
+    def stop_run(self, run_id: str, reason: str) -> None:
+        self.stopped[run_id] = reason
+
+    def get(self, run_id: str = "") -> tuple[bool, bool, str]:
+        """(stop, pause, reason) for the task of `run_id`."""
+        if not self.state[0] and run_id in self.stopped:
+            return True, False, self.stopped[run_id]
         return self.state
 
 
@@ -144,6 +154,7 @@ class RayPool:
                 self._submit(job)
             while any(j.gen is not None for j in self.jobs) and not self._abort.is_set():
                 self._follow_stop()
+                self._pass_stop_requests()
                 for job in self._ready():
                     self._pull(job)
         except Exception as e:  # noqa: BLE001 - reported as the executor's error; the runs end below
@@ -248,8 +259,8 @@ class RayPool:
         if job.ended:  # it died after its run had ended: nothing is lost
             return
         where = job.node or "a node that had not started it yet"
-        if self._stop_reason is not None or self._abort.is_set():
-            self._end(job, "interrupted", self._stop_reason or "interrupted")
+        if self._stop_reason is not None or self._abort.is_set() or job.stopping:
+            self._end(job, "interrupted", self._stop_reason or (stoprequest.REASON if job.stopping else "interrupted"))
             return
         if job.attempts >= self.res.retries:
             self._end(job, "failed", f"node lost ({where}): {type(error).__name__}, after {job.attempts} retries")
@@ -280,6 +291,15 @@ class RayPool:
                 job.gen = None
         if time.monotonic() - self._stopped_at > STOP_GRACE_S:
             self._abort.set()
+
+    def _pass_stop_requests(self) -> None:
+        """A run's `stop-request` file (core/stoprequest.py) is here, where the driver writes the run: tell its
+        task, which ends that run alone `interrupted` as Ctrl-C would (its task polls the flags every 0.2 s)."""
+        for job in self.jobs:
+            if job.gen is not None and job.writer is not None and not (job.ended or job.stopping) \
+                    and stoprequest.asked(job.writer.path):
+                job.stopping = True
+                self.flags.stop_run.remote(job.run_id, stoprequest.REASON)
 
     def _abandon(self, status: str, reason: str) -> None:
         """Cancel the tasks still running and end their runs (their last checkpoint is kept for --resume)."""

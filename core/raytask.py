@@ -3,8 +3,9 @@
 The trainer runs as it does locally, in a thread, with a scratch folder on the node as its run dir. Its
 events go to the driver in batches (as the local pool batches them), the files it writes there
 (checkpoint.pt, best.pt, traceback.txt) as bytes soon after each write; the driver's sinks write the run
-store. A watcher thread mirrors the driver's stop and pause flags (a small actor) into the trainer's
-Control, and stops the run when the driver is gone. No shared filesystem is needed.
+store. A watcher thread mirrors the driver's stop and pause flags (a small actor; a stop may be for this
+run alone: a stop request) into the trainer's Control, and stops the run when the driver is gone. No
+shared filesystem is needed.
 """
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ def run_variant(plan, run_id: str, data_dir: str, flags, threads: int, resume: d
     """The Ray task (a streaming generator): yields batches of items until the run has ended."""
     import ray
 
-    stop, pause, _ = ray.get(flags.get.remote(), timeout=FLAGS_TIMEOUT_S)
+    stop, pause, _ = ray.get(flags.get.remote(run_id), timeout=FLAGS_TIMEOUT_S)
     if stop:  # stopped before it began: nothing to make
         return
     import torch
@@ -120,7 +121,7 @@ def run_variant(plan, run_id: str, data_dir: str, flags, threads: int, resume: d
     failure: list[BaseException] = []
     trainer = threading.Thread(target=_train, args=(plan, run_id, scratch, data_dir, outbox, files, control, checkpoint,
                                                     kept, failure), daemon=True)
-    watcher = threading.Thread(target=_watch, args=(flags, control, files, done), daemon=True)
+    watcher = threading.Thread(target=_watch, args=(flags, run_id, control, files, done), daemon=True)
     trainer.start()
     watcher.start()
     try:
@@ -176,13 +177,14 @@ def _train(plan, run_id: str, scratch: Path, data_dir: str, outbox: Outbox, file
         outbox.close()
 
 
-def _watch(flags, control, files: FileWatch, done: threading.Event) -> None:
-    """Mirror the driver's flags into the trainer's Control; stop the run when the driver no longer answers."""
+def _watch(flags, run_id: str, control, files: FileWatch, done: threading.Event) -> None:
+    """Mirror the driver's flags (the batch's, and a stop asked for this run alone) into the trainer's Control;
+    stop the run when the driver no longer answers."""
     import ray
 
     while not done.wait(POLL_S):
         try:
-            stop, pause, reason = ray.get(flags.get.remote(), timeout=FLAGS_TIMEOUT_S)
+            stop, pause, reason = ray.get(flags.get.remote(run_id), timeout=FLAGS_TIMEOUT_S)
         except Exception:  # noqa: BLE001 - the driver (and its flags actor) is gone: no run goes on unattended
             stop, pause, reason = True, False, "interrupted: the driver went away"
         if stop:

@@ -2,15 +2,19 @@
 
 A `RunTail` reads a run folder's metrics.jsonl and snapshots.jsonl from the byte offset it reached last
 time (nothing is read twice), keeps a cut-off last line until its newline arrives (a line being written
-is waited for, not dropped), and reads status.json again only when its mtime or size changed, or, while
-the run is `running`, every CRASH_CHECK_S, so that a writer that died (kill -9) shows as `crashed` by
-the store's own rule (core/store.py's RunInfo.state). A file replaced under it (a resume truncates the
-metrics atomically) starts it over from byte 0, and the update says so (`reset`).
+is waited for, not dropped), and looks at status.json every STATUS_S: read again when it changed (then
+its config is kept; a running run that has just written it is alive), else, while the run is `running`,
+its writer is looked for, so that one that died (kill -9) shows as `crashed` by the store's own rule
+(core/store.py's RunInfo.state). A file replaced under it (a resume truncates the metrics atomically)
+starts it over from byte 0, and the update says so (`reset`). A run followed for its row only (`full`
+off: the past-runs table) costs less: of its new lines only the last is parsed, and snapshots are not read.
 
 A `Watcher` follows many runs in one thread and hands the news over in batches (`take`), so that a UI
 thread only ever applies small, ready-made updates. It wakes on inotify events where the kernel has them
 (Linux, through ctypes: no new dependency) and otherwise, or besides (NFS shows no remote writes to
-inotify), looks every POLL_S.
+inotify), looks every POLL_S. It also watches the runs dir itself, so that a caller looking for runs
+started since (a listing of the whole folder) can skip the look while nothing was added there
+(`runs_dir_changed`); on a network filesystem, where other machines' new runs make no event, it never skips.
 
 Watching never writes: no lock is taken, no file in a run folder is created or changed. No torch, no textual.
 """
@@ -21,19 +25,23 @@ import ctypes.util
 import os
 import select
 import stat
+import struct
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
-from .runfiles import parse_record
+from .runfiles import Damaged, parse_record, read_status, read_summary
 from .store import RunInfo, RunStore
 
 POLL_S = 0.25  # without inotify (or on NFS): 4 looks a second
 MIN_GAP_S = 0.25  # inotify wakes at once, but busy writers are read at most 4 times a second
-CRASH_CHECK_S = 1.0  # a running run's writer is looked for this often (its pid, or its heartbeat on another host)
+STATUS_S = 1.0  # a run's status is looked at this often (its writer's heartbeat is written once a second)
 CHUNK = 4 << 20  # the most bytes read from one file in one look (a long backlog comes in pieces)
+TAIL_BYTES = 64 << 10  # where only the last line is wanted, a longer backlog is skipped to its last this many bytes
+ADDED_RECENTLY_S = 5.0  # the runs dir counts as changed this long after an event there (a new run's files come after its folder)
+NETWORK_FS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "gpfs", "afs", "beegfs"})
 
 
 @dataclass
@@ -65,16 +73,18 @@ class LineTail:
 
     def __init__(self, path: Path):
         self.path = path
+        self.file = os.fspath(path)
         self.offset = 0
         self.ident: Optional[tuple[int, int]] = None  # (device, inode) of the file read so far
         self.partial = b""  # a last line without its newline yet
         self.first = True  # the first read's records are the file from its top
 
-    def read(self) -> tuple[list[dict[str, Any]], bool]:
-        """(new records, whether they start from the file's top: the first read, or the file was replaced or cut)."""
+    def read(self, last_only: bool = False) -> tuple[list[dict[str, Any]], bool]:
+        """(new records, whether they start from the file's top: the first read, or the file was replaced or cut).
+        `last_only`: of the new records, the last one only (a long backlog is skipped, not read)."""
         first, self.first = self.first, False
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = os.open(self.file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
             return [], first
         try:
@@ -86,6 +96,8 @@ class LineTail:
             if replaced:
                 self.offset, self.partial = 0, b""
             self.ident = (st.st_dev, st.st_ino)
+            if last_only and st.st_size - self.offset > TAIL_BYTES:  # from the middle of a line: it is cut off below
+                self.offset, self.partial = st.st_size - TAIL_BYTES, b"\0"
             if st.st_size <= self.offset:
                 return [], reset
             data = os.pread(fd, min(CHUNK, st.st_size - self.offset), self.offset)
@@ -97,24 +109,36 @@ class LineTail:
         data = self.partial + data
         end = data.rfind(b"\n") + 1
         lines, self.partial = data[:end], data[end:]
+        if last_only:
+            return _last_record(lines), reset
         return [rec for line in lines.splitlines() if (rec := parse_record(line)) is not None], reset
 
 
-class RunTail:
-    """One run folder, followed: its new lines, and its status whenever it changes."""
+def _last_record(lines: bytes) -> list[dict[str, Any]]:
+    """The last well-formed record of `lines`, as a list of none or one."""
+    for line in reversed(lines.splitlines()):
+        rec = parse_record(line)
+        if rec is not None:
+            return [rec]
+    return []
 
-    def __init__(self, path: Path, store: Optional[RunStore] = None):
+
+class RunTail:
+    """One run folder, followed: its new lines (`full`; else only the last new record), and its status
+    whenever it changes."""
+
+    def __init__(self, path: Path, store: Optional[RunStore] = None, full: bool = True):
         self.path = Path(path)
+        self.run_id = self.path.name
+        self.full = full
         self.store = store or RunStore(self.path.parent)
         self.metrics = LineTail(self.path / "metrics.jsonl")
         self.snaps = LineTail(self.path / "snapshots.jsonl")
-        self.stamp: Optional[tuple] = None  # status.json's and summary.json's (mtime_ns, size) when last read
+        self.stamp_files = [os.path.join(self.path, name) for name in ("status.json", "summary.json")]
+        self.stamp: Optional[tuple] = None  # status.json's and summary.json's (mtime_ns, size, inode) when last read
+        self.info: Optional[RunInfo] = None  # as last read
         self.state = ""  # as last read: "" before the first look
-        self.checked = 0.0  # when a running run's writer was last looked for
-
-    @property
-    def run_id(self) -> str:
-        return self.path.name
+        self.checked = -STATUS_S  # when the status was last looked at
 
     @property
     def live(self) -> bool:
@@ -123,34 +147,71 @@ class RunTail:
 
     def poll(self) -> Update:
         update = Update(self.run_id)
-        update.records, reset_m = self.metrics.read()
-        update.snapshots, reset_s = self.snaps.read()
-        update.reset = reset_m or reset_s
-        if update.reset:  # start both files over, so that records and snapshots stay in step
+        self._read_lines(update)
+        now = time.monotonic()
+        if now - self.checked >= STATUS_S:
+            self.checked = now
+            self._look_at_status(update)
+            if not self.live:  # its last lines were written before it ended: read them too
+                self._read_lines(update)
+        return update
+
+    def _read_lines(self, update: Update) -> None:
+        records, reset_m = self.metrics.read(last_only=not self.full)
+        if not self.full:
+            update.records = records if reset_m else update.records + records
+            update.reset = update.reset or reset_m
+            return
+        snapshots, reset_s = self.snaps.read()
+        if reset_m or reset_s:  # start both files over, so that records and snapshots stay in step
             if not reset_m:
                 self.metrics.offset, self.metrics.partial = 0, b""
-                update.records, _ = self.metrics.read()
+                records, _ = self.metrics.read()
             if not reset_s:
                 self.snaps.offset, self.snaps.partial = 0, b""
-                update.snapshots, _ = self.snaps.read()
-        stamp, now = self._stamp(), time.monotonic()
-        if stamp != self.stamp or self.state == "running" and now - self.checked >= CRASH_CHECK_S:
-            self.checked = now
-            info = self.store._info(self.path)
-            state = info.state
-            if stamp != self.stamp or state != self.state:
-                update.info, update.state, self.state = info, state, state
-            self.stamp = stamp
-            if not self.live:  # its last lines were written before it ended: read them too
-                update.records += self.metrics.read()[0]
-                update.snapshots += self.snaps.read()[0]
-        return update
+                snapshots, _ = self.snaps.read()
+            update.records, update.snapshots, update.reset = [], [], True
+        update.records += records
+        update.snapshots += snapshots
+
+    def _look_at_status(self, update: Update) -> None:
+        """Read the status again if it changed; say so in `update` if its state or summary did."""
+        stamp = self._stamp()
+        changed = stamp != self.stamp
+        if changed:
+            info = self._reread()
+            # A running run's status just written was written by its live writer (a heartbeat): no need to look
+            # for its process. A first look may find a status left by a writer that died since.
+            fresh = self.stamp is not None and info.status.get("status") == "running" and not info.problem
+            state = "running" if fresh else info.state
+            summary_changed = self.stamp is None or stamp[3:] != self.stamp[3:]
+            self.info, self.stamp = info, stamp
+        elif self.state == "running":
+            state, summary_changed = self.info.state, False  # its writer is looked for: gone, it is `crashed`
+        else:
+            return
+        if summary_changed or state != self.state:
+            update.info, update.state = self.info, state
+        self.state = state
+
+    def _reread(self) -> RunInfo:
+        """The run's info: status.json and summary.json read again, its config (which never changes) kept."""
+        if self.info is None:
+            return self.store._info(self.path)
+        try:
+            status = read_status(self.path / "status.json")
+            summary = read_summary(self.path / "summary.json") or {}
+        except Damaged:
+            return self.store._info(self.path)  # the store's reader says what is wrong
+        if not status:
+            return self.store._info(self.path)
+        return replace(self.info, status=status, summary=summary, problem="")
 
     def _stamp(self) -> tuple:
         out = []
-        for name in ("status.json", "summary.json"):
+        for name in self.stamp_files:
             try:
-                st = os.stat(self.path / name)
+                st = os.stat(name)
                 out += [st.st_mtime_ns, st.st_size, st.st_ino]
             except OSError:
                 out += [None, None, None]
@@ -158,14 +219,18 @@ class RunTail:
 
 
 class Inotify:
-    """Linux inotify through libc, or `None` from `Inotify.open()` where there is none: only wakes the watcher."""
+    """Linux inotify through libc, or `None` from `Inotify.open()` where there is none: wakes the watcher, and
+    says which watched folders had events."""
 
     MASK = 0x2 | 0x8 | 0x80 | 0x100  # IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE
+    EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len; then `len` bytes of name
+    LOST = -1  # the descriptor of the queue-overflow event: events were lost
 
     def __init__(self, libc, fd: int):
         self.libc = libc
         self.fd = fd
-        self.watched: set[str] = set()
+        self.watched: dict[str, int] = {}  # folder -> its watch descriptor
+        self.woken: set[int] = set()  # the descriptors with events (not on dot-files) since the owner emptied it
 
     @classmethod
     def open(cls) -> Optional["Inotify"]:
@@ -178,21 +243,35 @@ class Inotify:
             return None
         return cls(libc, fd) if fd >= 0 else None
 
-    def watch(self, path: Path) -> None:
+    def watch(self, path: Path) -> int:
+        """The folder's watch descriptor, or -1 where it cannot be watched (a failed watch only means polling)."""
         key = str(path)
-        if key not in self.watched:
-            self.libc.inotify_add_watch(self.fd, key.encode(), self.MASK)  # a failed watch only means polling
-            self.watched.add(key)
+        wd = self.watched.get(key)
+        if wd is None:
+            wd = self.libc.inotify_add_watch(self.fd, key.encode(), self.MASK)
+            self.watched[key] = wd
+        return wd
 
     def wait(self, timeout: float) -> None:
         """Return when something changed in a watched folder, or after `timeout` seconds."""
         ready, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
         if ready:
             try:
-                while os.read(self.fd, 65536):
-                    pass
+                while data := os.read(self.fd, 65536):
+                    self.woken.update(self.descriptors(data))
             except (BlockingIOError, OSError):
                 pass
+
+    @classmethod
+    def descriptors(cls, data: bytes) -> Iterator[int]:
+        """The watch descriptor of each event in `data` but those on dot-files (temporary files, the listing's cache)."""
+        at = 0
+        while at + cls.EVENT.size <= len(data):
+            wd, _, _, length = cls.EVENT.unpack_from(data, at)
+            name = data[at + cls.EVENT.size:at + cls.EVENT.size + length]
+            at += cls.EVENT.size + length
+            if not name.startswith(b"."):
+                yield wd
 
     def close(self) -> None:
         os.close(self.fd)
@@ -211,15 +290,20 @@ class Watcher:
         self.done = threading.Event()
         self.all_ended = False  # every followed run has ended, and its news is in `news`
         self.inotify = Inotify.open()
+        self.root_wd = -1  # the runs dir's inotify watch, once the thread has made it
+        self.root_remote = False  # the runs dir is on a network filesystem: not watched
+        self.added_at = time.monotonic()  # when something was last added to the runs dir (as if now, at first)
         self.thread = threading.Thread(target=self._loop, name="dltui-watcher", daemon=True)
 
-    def follow(self, run_ids, anew: bool = False) -> None:
+    def follow(self, run_ids, anew: bool = False, full: bool = True) -> None:
         """Follow these runs too, from their first line (`anew`: again from the first line, news held dropped:
-        for a view that has just read them whole); starts the thread the first time."""
+        for a view that has just read them whole); `full` off: for their last record and status only (a table
+        row), unless they are followed in full already. Starts the thread the first time."""
         with self.lock:
             for run_id in run_ids:
-                if anew or run_id not in self.tails:
-                    self.tails[run_id] = RunTail(self.store.root / run_id, self.store)
+                held = self.tails.get(run_id)
+                if anew or held is None or full and not held.full:
+                    self.tails[run_id] = RunTail(self.store.root / run_id, self.store, full)
                     self.news.pop(run_id, None)
                     self.all_ended = False
             if not self.thread.is_alive() and not self.done.is_set():
@@ -229,6 +313,12 @@ class Watcher:
         with self.lock:
             news, self.news = list(self.news.values()), {}
         return news
+
+    def runs_dir_changed(self) -> bool:
+        """False only when inotify says nothing was added to the runs dir for ADDED_RECENTLY_S: then a look for
+        runs started since can be skipped. True without inotify, or on a network filesystem."""
+        with self.lock:
+            return self.root_wd < 0 or not self.thread.is_alive() or time.monotonic() - self.added_at <= ADDED_RECENTLY_S
 
     def close(self) -> None:
         """Stop following; returns at once (the thread ends within POLL_S, and closes its inotify itself)."""
@@ -243,6 +333,7 @@ class Watcher:
         with self.lock:
             tails = [t for t in self.tails.values() if t.live]
         fresh = False
+        self._watch_root()
         for tail in tails:
             if self.inotify is not None:
                 self.inotify.watch(tail.path)
@@ -262,6 +353,20 @@ class Watcher:
             self.all_ended = bool(self.tails) and not any(t.live for t in self.tails.values())
         return fresh
 
+    def _watch_root(self) -> None:
+        """Watch the runs dir (once it exists, if it is not on a network filesystem); note events there."""
+        if self.inotify is None:
+            return
+        if self.root_wd < 0 and not self.root_remote and self.store.root.is_dir():
+            self.root_remote = network_fs(self.store.root)
+            if not self.root_remote:
+                self.inotify.watched.pop(str(self.store.root), None)  # a watch that failed before is tried again
+                self.root_wd = self.inotify.watch(self.store.root)
+        woken, self.inotify.woken = self.inotify.woken, set()
+        if self.root_wd in woken or Inotify.LOST in woken:
+            with self.lock:
+                self.added_at = time.monotonic()
+
     def _loop(self) -> None:
         try:
             self._follow()
@@ -280,6 +385,25 @@ class Watcher:
                 self.inotify.wait(self.poll_s)
             else:
                 self.done.wait(self.poll_s)
+
+
+def network_fs(path: Path, mountinfo: Optional[str] = None) -> bool:
+    """True if `path` is on a network filesystem (NFS, SMB, FUSE such as sshfs, ...) by /proc/self/mountinfo,
+    or if that cannot be told: there, inotify does not see what other machines write."""
+    try:
+        text = mountinfo if mountinfo is not None else Path("/proc/self/mountinfo").read_text()
+    except OSError:
+        return True
+    real, best, fstype = os.path.realpath(path), "", ""
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        if len(fields) < 5 or not right:
+            continue
+        mount = fields[4].replace("\\040", " ")
+        if (real == mount or real.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
+            best, fstype = mount, right.split()[0]
+    return not best or fstype in NETWORK_FS or fstype.startswith("fuse")
 
 
 def follow(store: RunStore, run_ids: list[str], timeout: Optional[float] = None) -> Iterator[list[Update]]:

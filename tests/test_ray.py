@@ -148,6 +148,36 @@ def test_ctrl_c_on_the_driver_ends_every_run_interrupted_and_resumable(local_ray
     assert checkpoint["epoch"] >= 3
 
 
+def test_a_stop_request_file_ends_that_ray_run_alone_interrupted_and_resumable(local_ray, tmp_path, runs_dir):
+    """`touch <run>/stop-request` in the driver's runs dir: that run's Ray task ends it as Ctrl-C would (its epochs
+    and checkpoint kept, resumable); the other run goes on until it is asked too; then the driver exits 130."""
+    from dltui.core import stoprequest
+    from dltui.core.runner import prepare_resume
+    from dltui.core.store import RunStore
+
+    proc = start("run", preset_file(tmp_path, {"a": 0.01, "b": 0.01}), "--engine", "ray", "--address", local_ray)
+    wait_for(lambda: len(run_dirs(runs_dir)) == 2 and all(lines(d / "metrics.jsonl") >= 3 and (d / "checkpoint.pt").exists()
+                                                          for d in run_dirs(runs_dir)), "3 epochs and a checkpoint in both", proc)
+    first, second = run_dirs(runs_dir)
+    (first / stoprequest.NAME).touch()
+    wait_for(lambda: status(first)["status"] == "interrupted", "the first run interrupted", proc)
+    going = lines(second / "metrics.jsonl")
+    wait_for(lambda: lines(second / "metrics.jsonl") > going + 2, "the second run going on", proc)
+    assert status(second)["status"] == "running" and proc.poll() is None
+    (second / stoprequest.NAME).touch()
+    rc, out, err = finish(proc)
+    assert rc == 130, err
+    assert "Traceback" not in err
+    store = RunStore(runs_dir)
+    for run in (first, second):
+        assert status(run)["status"] == "interrupted" and status(run)["reason"] == stoprequest.REASON
+        assert not (run / stoprequest.NAME).exists()  # the driver took the request away
+        epochs = [r["epoch"] for r in records(run)]
+        assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) >= 3
+        _, checkpoint = prepare_resume(store.get(run.name), store, tmp_path)  # resumable from its kept checkpoint
+        assert 3 <= checkpoint["epoch"] <= epochs[-1]
+
+
 def test_a_local_run_stopped_mid_way_goes_on_with_engine_ray_to_the_same_end(local_ray, tmp_path, runs_dir, data_dir, cli):
     """Stopped at epoch 3 here, resumed on Ray: its curve joins and it ends as a run never stopped."""
     from dltui.core.engine import Control

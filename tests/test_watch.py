@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable
 
 from dltui.core import stoprequest
@@ -60,6 +61,92 @@ def test_a_torn_last_line_is_waited_for_and_a_replaced_file_read_again(tmp_path)
     tmp.write_bytes(b'{"epoch":1}\n')
     os.replace(tmp, path)  # a resume truncates the metrics atomically: a new file
     assert tail.read() == ([{"epoch": 1}], True)
+
+
+def test_a_run_followed_for_its_row_reads_only_its_last_record_and_skips_a_long_backlog(tmp_path):
+    """The past-runs table needs a live run's last epoch only: a tail for a row parses no other line, and a long
+    file's first look reads its end, not its whole (a 100,000-epoch run joins the table at once)."""
+    run = tmp_path / "runs" / "20250101-000000-000-p-v-abcd"
+    run.mkdir(parents=True)
+    (run / "status.json").write_text(json.dumps({"status": "finished", "run_id": run.name, "preset": "p", "variant": "v"}))
+    with open(run / "metrics.jsonl", "w") as f:
+        f.writelines(json.dumps({"epoch": e, "train_loss": 1 / e}) + "\n" for e in range(1, 20001))
+    tail = RunTail(run, full=False)
+    update = tail.poll()
+    assert update.records == [{"epoch": 20000, "train_loss": 1 / 20000}] and update.reset
+    assert update.snapshots == [] and update.info is not None and update.state == "finished"
+    assert tail.metrics.offset == (run / "metrics.jsonl").stat().st_size  # everything taken as read
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write('{"epoch": 20001, "train_loss": 0.5}\n{"epoch": 20002, "train_lo')  # a line being written
+    assert tail.metrics.read(last_only=True) == ([{"epoch": 20001, "train_loss": 0.5}], False)
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write('ss": 0.25}\n')
+    assert tail.metrics.read(last_only=True) == ([{"epoch": 20002, "train_loss": 0.25}], False)  # waited for, not lost
+
+
+def test_the_look_for_new_runs_is_skipped_while_inotify_sees_nothing_added_to_the_runs_dir(tmp_path, monkeypatch):
+    """A listing of the runs dir (10,000 folders: 12 ms of CPU) is needed only after something was added there."""
+    from dltui.core import tailer
+
+    monkeypatch.setattr(tailer, "ADDED_RECENTLY_S", 0.3)
+    store = RunStore(tmp_path / "runs")
+    store.root.mkdir()
+    watcher = tailer.Watcher(store)
+    if watcher.inotify is None:
+        pytest.skip("no inotify here: every look is made")
+    try:
+        assert watcher.runs_dir_changed()  # before its thread runs: the caller looks
+        watcher.follow([])
+        wait_for(lambda: not watcher.runs_dir_changed(), "nothing added for a while")
+        store.create("p", "v", {}).close()
+        wait_for(watcher.runs_dir_changed, "the new run's folder seen")
+        wait_for(lambda: not watcher.runs_dir_changed(), "quiet again")
+        (store.root / ".index.json").write_text("{}")  # the listing's own cache: not a new run
+        watcher.look()
+        assert not watcher.runs_dir_changed()
+    finally:
+        watcher.close()
+
+
+def test_a_runs_dir_on_a_network_filesystem_is_always_looked_at():
+    from dltui.core.tailer import network_fs
+
+    mounts = ("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n40 22 0:50 / /srv/runs rw - nfs4 host:/export rw\n"
+              "41 22 0:51 / /home/a\\040b rw - fuse.sshfs u@h: rw\n")
+    assert network_fs("/srv/runs/2025", mounts) and network_fs("/home/a b/runs", mounts)  # NFS; sshfs (a space in it)
+    assert not network_fs("/srv/runsx", mounts) and not network_fs("/tmp/runs", mounts)  # the local root's
+
+
+async def test_the_live_table_repaints_a_few_rows_on_screen_a_frame_and_ends_with_every_new_value():
+    from textual.app import App
+
+    from dltui.tui.livetable import ROWS_A_FRAME, LiveTable
+
+    class One(App):
+        def compose(self):
+            yield LiveTable(id="t")
+
+    app = One()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(LiveTable)
+        table.add_column("run", key="run")
+        table.add_column("epochs", key="epochs")
+        for i in range(30):
+            table.add_row(f"r{i}", "0", key=f"r{i}")
+        await pilot.pause()
+        for i in range(30):
+            table.change(f"r{i}", {"epochs": str(1000 + i)})
+        table.paint()
+        on_screen = [f"r{i}" for i in range(table.size.height)]
+        assert sum(key in table.pending for key in on_screen) == len(on_screen) - ROWS_A_FRAME  # the rest: next frames
+        assert not any(f"r{i}" in table.pending for i in range(table.size.height, 30))  # off screen: written, no repaint
+        while table.pending:
+            table.paint()
+            await pilot.pause()
+        await pilot.pause()
+        assert [str(table.get_cell(f"r{i}", "epochs")) for i in range(30)] == [str(1000 + i) for i in range(30)]
+        shown = app.export_screenshot()  # what is on the screen: the rows painted a frame at a time
+        assert all(f"r{i}" in shown and str(1000 + i) in shown for i in range(table.size.height - 1))
 
 
 def test_a_run_tail_reports_a_dead_writer_as_crashed(tmp_path):
@@ -226,3 +313,17 @@ def test_watch_names_what_it_cannot_find_in_one_line(tmp_path, cli):
         f"error: no runs of preset polynomial in {tmp_path / 'empty'}; start some with `dltui run polynomial`"]
     result = cli("watch", "nosuch", "--runs-dir", str(tmp_path / "empty"))
     assert result.exit_code == 2 and "no run 'nosuch'" in result.stderr
+
+
+def test_the_watching_benchmark_runs_alone_and_reports_each_case():
+    """benchmarks/watch_live.py (the case `dltui bench --scale` runs too), tiny: every case has its two figures."""
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, str(root / "benchmarks" / "watch_live.py"), "--runs", "3", "--rate", "5",
+                             "--seconds", "0.5"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert len(out) == 6 and "Traceback" not in result.stderr
+    for case in ("none live", "their rows updating", "also overlaid"):
+        assert any(case in line and "lab CPU: " in line and "% of a core" in line for line in out), case
+        assert any(case in line and "longest UI stall: " in line and " ms" in line for line in out), case
+    assert sum("(goal " in line for line in out) == 2  # the goals are the table case's

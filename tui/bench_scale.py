@@ -5,7 +5,8 @@
 - a 40-variant sweep (10 learning rates x 4 seeds), the same figures;
 - `dltui runs` at 10,000 saved runs (--quick 2,000): the listing in-process, and the command's wall time
   beside `dltui --help`'s (the interpreter's start-up, which no listing can beat);
-- the past-runs screen (p) at those runs: the longest stall while it lists and fills its table.
+- the past-runs screen (p) at those runs: the longest stall while it lists and fills its table;
+- watching 40 live runs another process writes (tui/bench_watch.py): the lab's CPU and longest stall.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from dltui.core.presets import parse
 from dltui.core.runindex import listing
 from dltui.tui.app import LabApp
 from dltui.tui.bench import StallMeter, TICK_S, TuiScale, measure_tui, percentile, wait_for
+from dltui.tui.bench_watch import measure_watch, watch_rows
 
 SIZE = (140, 45)
 SWEEP_TOML = """
@@ -146,6 +148,7 @@ def measure_scale(quick: bool = False) -> dict[str, Any]:
         make_saved_runs(root, sizes.saved_runs)
         out["runs"] = runs_figures(root)
         out["past"] = asyncio.run(past_runs_stalls(root, sizes.saved_runs, sizes.timeout_s))
+    out["watch"] = measure_watch(quick)
     return out
 
 
@@ -178,4 +181,5 @@ def scale_rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         (f"past runs (p) at {n:,} runs: listed / every row in the table", f"{past['past_listed_s']:.2f} s / {past['past_all_rows_s']:.2f} s",
          "", None),
     ]
+    rows += watch_rows(r["watch"])
     return rows

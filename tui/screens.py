@@ -21,6 +21,7 @@ from dltui.core import stoprequest
 from dltui.core.store import RunInfo, RunStore
 from dltui.core.tailer import Watcher, new_rows
 from dltui.tui.live import grown, live_row
+from dltui.tui.livetable import LiveTable
 from dltui.tui.plotkeys import next_smoothing, next_x, toggle_log
 from dltui.tui.plots import PlotPanel
 from dltui.tui.views.instruments import HELP as INSTRUMENT_HELP
@@ -133,7 +134,7 @@ class PastRunsScreen(Screen):
         with Vertical(id="past"):
             yield Static(f"runs in {self.store.root}: listing…", id="past-title")
             yield Input(placeholder="/ filter: part of a run id, preset, variant or status", id="past-filter")
-            yield DataTable(id="past-runs", cursor_type="row")
+            yield LiveTable(id="past-runs", cursor_type="row")
             yield PlotPanel(id="past-plots")
         yield Footer()
 
@@ -159,7 +160,7 @@ class PastRunsScreen(Screen):
         return new_rows(self.store.root, known)
 
     def look_for_new(self) -> None:
-        if self.loaded:
+        if self.loaded and self.watcher.runs_dir_changed():  # inotify on the runs dir: no listing while nothing is added
             self.find_new(set(self.known))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-open")
@@ -207,7 +208,7 @@ class PastRunsScreen(Screen):
     def follow_rows(self, rows: list[Row]) -> None:
         running = {r.run_id: r for r in rows if r.state == "running"}
         self.live_rows.update(running)
-        self.watcher.follow(list(running))
+        self.watcher.follow(list(running), full=False)  # for their rows: the last record and the status
 
     def add_new(self, rows: list[Row]) -> None:
         """Runs started since the listing: on top of the table (the cursor stays on its run), followed if running."""
@@ -244,17 +245,16 @@ class PastRunsScreen(Screen):
             self.query_one(PlotPanel).draw(self.shown, self.opts)
 
     def flush_rows(self) -> None:
-        """The followed runs' changed rows into the listing and the table (only the cells that changed)."""
+        """The followed runs' changed rows into the listing, and their changed cells queued for the table."""
         stale, fresh = self.stale_rows, self.live_rows
         self.rows = [fresh[r.run_id] if r.run_id in stale else r for r in self.rows]
-        table = self.query_one("#past-runs", DataTable)
+        table = self.query_one("#past-runs", LiveTable)
         for i, row in enumerate(self.matching):
             if row.run_id in stale:
                 self.matching[i] = new = fresh[row.run_id]
                 if i < self.added:
-                    for key, old, value in zip(PAST_COLUMNS[2:], cells(row)[2:], cells(new)[2:]):
-                        if value != old:  # each cell written is re-rendered
-                            table.update_cell(row.run_id, key, value)
+                    table.change(row.run_id, {key: value for key, old, value in zip(PAST_COLUMNS[2:], cells(row)[2:], cells(new)[2:])
+                                              if value != old})
         self.stale_rows = set()
         self.rows_at = time.monotonic()
 
