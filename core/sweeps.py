@@ -11,10 +11,9 @@ import bisect
 from dataclasses import dataclass
 from typing import Any, Hashable, Sequence, TypeVar
 
-from .present import fmt
+from .present import TRAINING_ONLY, fmt
 
 T = TypeVar("T")
-TRAINING_ONLY = ("seed",)  # keys whose values change the training, not the experiment
 
 
 def _frozen(v: Any) -> Hashable:

@@ -73,9 +73,11 @@ class Recorder:
 
     def __init__(self):
         self.lines: list[tuple[list, list]] = []
+        self.colours: list = []
 
     def plot(self, xs, ys, **kw):
         self.lines.append((list(xs), list(ys)))
+        self.colours.append(kw.get("color"))
         return plt.plot(xs, ys, **kw)
 
     def __getattr__(self, name):

@@ -1,21 +1,27 @@
 """A seed group drawn as one band: the members' mean as a line in the group's colour, their lowest and
-highest values as faint edges (core/sweeps.py computes it from the decimated curves). A view calls
-`draw_band` once per group of core.sweeps.seed_groups; no textual here."""
+highest values as faint edges in a dimmer shade of it (core/sweeps.py computes the band from the decimated
+curves). The loss view draws every seed group of two or more runs this way; no textual here."""
 from __future__ import annotations
 
-from dltui.core.sweeps import band, group_name
-from dltui.tui.viewkit import RunData, ViewOptions, series
+from typing import Any, Callable
+
+from dltui.core.present import RAW_COLOUR
+from dltui.core.sweeps import Band
+
+GREY = (138, 138, 138)  # RAW_COLOUR's grey in RGB: a band's edges go halfway from the group's colour to it
 
 
-def draw_band(plt, runs: list[RunData], key: str, opts: ViewOptions, colour, marker: str = "braille",
-              scale: float = 1.0, label: bool = True) -> bool:
-    """Draw `runs` (one seed group) as a band of `key`; False when none of them has a value yet."""
-    b = band([series(r, key, opts) for r in runs])
-    if not b.xs:
-        return False
-    if len(runs) > 1:
-        for edge in (b.lo, b.hi):
-            plt.plot(b.xs, [y * scale for y in edge], color=colour, marker="dot")
-    plt.plot(b.xs, [y * scale for y in b.mean], color=colour, marker=marker,
-             label=group_name([r.variant for r in runs]) if label else None)
-    return True
+def dim(colour: Any) -> Any:
+    """A fainter shade of an RGB colour (a named or numbered one becomes the raw curves' grey)."""
+    if isinstance(colour, tuple):
+        return tuple((c + g) // 2 for c, g in zip(colour, GREY))
+    return RAW_COLOUR
+
+
+def draw_band(plt, b: Band, colour: Any, marker: str, label: str | None = None,
+              y: Callable[[float], float] = float) -> None:
+    """Draw band `b`: its min and max edges faint, then its mean in `colour`; `y` maps a value to the axis
+    (a scale or a cap at the top of the axis)."""
+    for edge in (b.lo, b.hi):
+        plt.plot(b.xs, [y(v) for v in edge], color=dim(colour), marker="dot")
+    plt.plot(b.xs, [y(v) for v in b.mean], color=colour, marker=marker, label=label)
