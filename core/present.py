@@ -85,6 +85,15 @@ def run_colours(configs: Sequence[dict[str, Any]]) -> list:
     return [sequential(values.index(c[key]) / (len(values) - 1)) for c in configs]
 
 
+def colour_key(configs: Sequence[dict[str, Any]]) -> str:
+    """The key to run_colours' scale in words, where runs are coloured by a swept value ("" otherwise)."""
+    key = swept_key(configs)
+    if key is None:
+        return ""
+    values = sorted({c[key] for c in configs})
+    return f"colour: {key} {fmt(values[0])} (blue) → {fmt(values[-1])} (yellow)"
+
+
 def fmt(v: Any) -> str:
     """A loss or any other measured number: 4 significant digits; '-' when missing."""
     if v is None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 import plotext as plt
 import pytest
 
-from dltui.core.sweeps import band, group_name, seed_groups, summarise
-from dltui.tui.bands import dim, draw_band
+from dltui.core.sweeps import band, dim, draw_band, group_name, seed_groups, summarise
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, colour_runs, series
 from dltui.tui.views import load_all
 from test_decimate import Recorder

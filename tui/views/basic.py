@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from dltui.core.present import RAW_COLOUR, TARGET_COLOUR, X_LABELS, sequential
-from dltui.core.sweeps import Band, band, seed_groups
-from dltui.tui.bands import draw_band
+from dltui.core.sweeps import Band, band, draw_band, seed_groups
 from dltui.tui.viewkit import RunData, ViewOptions, robust_top, selected_run, series, snapshots_of, view
 
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
