@@ -111,8 +111,9 @@ def runs_figures(root: Path) -> dict[str, Any]:
 
 
 async def past_runs_stalls(root: Path, n: int, timeout_s: float) -> dict[str, Any]:
-    """Open the past-runs screen on `n` saved runs; the UI's stalls until the table holds them all."""
-    from dltui.tui.screens import PastRunsScreen
+    """Open the past-runs screen on `n` saved runs and use it: the UI's stalls from `p` until the first rows are in,
+    then through ten jumps to the last row held (more rows come each time) and a filter typed and cleared."""
+    from dltui.tui.screens import AHEAD, PastRunsScreen
 
     app = LabApp(presets=[parse(SWEEP_TOML, "sweep-40.toml")], runs_dir=root, device_probe=lambda: "bench")
     meter = StallMeter(app)
@@ -125,12 +126,20 @@ async def past_runs_stalls(root: Path, n: int, timeout_s: float) -> dict[str, An
         assert isinstance(screen, PastRunsScreen)
         await wait_for(pilot, lambda: screen.loaded, timeout_s, "the runs to be listed")
         listed = time.perf_counter()
-        await wait_for(pilot, lambda: screen.added >= n, timeout_s, "every row")
+        await wait_for(pilot, lambda: screen.added >= min(n, AHEAD), timeout_s, "the first rows")
+        first = time.perf_counter()
+        for _ in range(10):
+            await pilot.press("ctrl+end")
+            await pilot.pause(0.3)
+        await pilot.press("slash", *"polynomial fin")
+        await pilot.pause(0.5)
+        await pilot.press(*["backspace"] * len("polynomial fin"))
+        await pilot.pause(0.5)
         end = time.perf_counter()
-        await pilot.press("q")
+        await pilot.press("escape", "q")
     stalls = meter.stalls(start, end)
     return {"past_max_stall_ms": 1000 * max(stalls, default=math.nan), "past_p99_stall_ms": 1000 * percentile(stalls, 0.99),
-            "past_listed_s": listed - start, "past_all_rows_s": end - start}
+            "past_listed_s": listed - start, "past_first_rows_s": first - start}
 
 
 def measure_scale(quick: bool = False) -> dict[str, Any]:
@@ -175,7 +184,7 @@ def scale_rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         (f"dltui runs --preset --status at {n:,} runs: the command", _ms(runs["cli_runs_filtered_s"]), "", None),
         (f"past runs (p) at {n:,} runs: longest UI stall", f"{past['past_max_stall_ms']:.0f} ms (p99 {past['past_p99_stall_ms']:.0f})",
          "< 50 ms", past["past_max_stall_ms"] < 50),
-        (f"past runs (p) at {n:,} runs: listed / every row in the table", f"{past['past_listed_s']:.2f} s / {past['past_all_rows_s']:.2f} s",
+        (f"past runs (p) at {n:,} runs: listed / first rows in the table", f"{past['past_listed_s']:.2f} s / {past['past_first_rows_s']:.2f} s",
          "", None),
     ]
     return rows
