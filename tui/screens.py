@@ -150,6 +150,7 @@ class PastRunsScreen(Screen):
 
     def on_unmount(self) -> None:
         self.watcher.close()
+        gc.unfreeze()  # what the listing froze is collectable again (a closed screen's cycles among it)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-list")
     def list_runs(self) -> list[Row]:
@@ -174,7 +175,7 @@ class PastRunsScreen(Screen):
             self.notify(f"{type(w.error).__name__}: {w.error}", title="cannot read the runs", severity="error")
         elif w.state == WorkerState.SUCCESS and w.group == "past-list":
             self.rows, self.loaded = w.result, True
-            gc.freeze()  # the listing lives as long as the screen: out of the GC's full passes, which would walk it each time
+            gc.freeze()  # the listing lives as long as the screen: out of the GC's full passes (each would walk it) until unmount
             self.known = {r.run_id for r in self.rows}
             self.narrow(self.query_one("#past-filter", Input).value)
             self.follow_rows(self.rows)
