@@ -79,6 +79,14 @@ def band(curves: Sequence[tuple[list, list]], points: int = 200) -> Band:
     return out
 
 
+def combined(curves: Sequence[tuple[list, list]]) -> tuple[list, list, Band | None]:
+    """(xs, ys, band) of a seed group's curves: a lone run's curve as it is (no band), else their band's mean."""
+    if len(curves) == 1:
+        return (*curves[0], None)
+    b = band(curves)
+    return b.xs, b.mean, b
+
+
 def summarise(values: Sequence[Any], limit: int = 4) -> str:
     """A few words for many values: all of them when few ("0.1 | 0.01"), else "10 values 0.001…1" for numbers
     and "6 values: a, b, …" for others."""
@@ -124,9 +132,7 @@ def overlay(records: Sequence[Sequence[dict[str, Any]]], configs: Sequence[dict[
     colours = run_colours(configs)
     out = []
     for group in seed_groups(range(len(configs)), lambda i: configs[i]):
-        curves = [decimated(records[i], key, x, log, smooth) for i in group]
-        b = band(curves) if len(group) > 1 else None
-        xs, ys = (b.xs, b.mean) if b else curves[0]
+        xs, ys, b = combined([decimated(records[i], key, x, log, smooth) for i in group])
         if xs:
             out.append(Overlaid(group_name([names[i] for i in group]), colours[group[0]], xs, ys, b))
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from dltui.core.present import RAW_COLOUR, TARGET_COLOUR, X_LABELS, sequential
-from dltui.core.sweeps import Band, band, draw_band, seed_groups
+from dltui.core.sweeps import Band, combined, draw_band, seed_groups
 from dltui.tui.viewkit import RunData, ViewOptions, robust_top, selected_run, series, snapshots_of, view
 
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
@@ -44,10 +44,7 @@ class Line:
 
 def _points(runs: list[RunData], key: str, opts: ViewOptions, smooth: float = 0.0) -> tuple[list, list, Band | None]:
     """(xs, ys, band) of `key`: one run's decimated curve, or several runs' mean and band (band None for one)."""
-    if len(runs) == 1:
-        return (*series(runs[0], key, opts, smooth), None)
-    b = band([series(r, key, opts, smooth) for r in runs])
-    return b.xs, b.mean, b
+    return combined([series(r, key, opts, smooth) for r in runs])
 
 
 def _lines(runs: list[RunData], opts: ViewOptions, metric: str) -> list[Line]:
