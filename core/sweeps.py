@@ -31,11 +31,17 @@ def experiment_key(config: dict[str, Any]) -> tuple:
 
 
 def seed_groups(items: Sequence[T], config_of) -> list[list[T]]:
-    """`items` grouped by experiment_key(config_of(item)), in the order each group first appears."""
+    """`items` grouped by experiment_key(config_of(item)), in the order each group first appears. Only runs of
+    different seeds make a group: runs of one config (a run repeated, or configs without a seed) stay apart."""
     groups: dict[tuple, list[T]] = {}
     for it in items:
         groups.setdefault(experiment_key(config_of(it)), []).append(it)
-    return list(groups.values())
+    out: list[list[T]] = []
+    for group in groups.values():
+        seeds = [config_of(it).get("seed") for it in group]
+        distinct = None not in seeds and len({repr(s) for s in seeds}) == len(seeds)
+        out += [group] if distinct else [[it] for it in group]
+    return out
 
 
 @dataclass

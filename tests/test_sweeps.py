@@ -22,6 +22,8 @@ def test_variants_that_differ_only_in_seed_are_one_group():
     groups = seed_groups(runs, lambda r: r.config)
     assert [[r.variant for r in g] for g in groups] == [[f"lr={lr},seed={s}" for s in range(4)] for lr in (0.1, 0.01)]
     assert group_name([r.variant for r in groups[0]]) == "lr=0.1 (4 seeds)"
+    twice = [_run(0.1, 0, 5), _run(0.1, 0, 5), RunData("a", "a"), RunData("b", "b")]  # repeats, configs without a seed
+    assert [len(g) for g in seed_groups(twice, lambda r: r.config)] == [1, 1, 1, 1]
 
 
 def test_the_band_is_the_mean_and_the_extremes_at_each_x():
