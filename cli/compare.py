@@ -53,32 +53,32 @@ def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None
 
 
 def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: float) -> str:
+    """The runs' curves as the lab draws them (core.sweeps.overlay): thinned, in the lab's colours, seeds of
+    one experiment as one band, named as in the runs table; smoothed curves over their raw ones in grey."""
     import plotext as plt
 
-    from dltui.core.decimate import decimated
-    from dltui.core.present import RAW_COLOUR, X_LABELS, run_colours, terminal_plot_size
+    from dltui.core.present import RAW_COLOUR, X_LABELS, colour_key, terminal_plot_size
+    from dltui.core.sweeps import draw_band, overlay
 
     plt.clear_figure()
     plt.plotsize(*terminal_plot_size())
-    # Thinned out as the lab's live views are (min/max buckets, core.decimate); smoothed before thinning.
-    colours = run_colours([i.config for i in infos])  # the lab's colours for the same runs
-    curves = [(names[i.run_id], c, records[i.run_id]) for i, c in zip(infos, colours)]
+    args = ([records[i.run_id] for i in infos], [i.config for i in infos], [names[i.run_id] for i in infos], metric, x, log)
     if smooth > 0:  # every raw curve first, so that no raw curve hides a smoothed one
-        for _, _, recs in curves:
-            _plot(plt, *decimated(recs, metric, x, log), colour=RAW_COLOUR)
-    for name, colour, recs in curves:
-        _plot(plt, *decimated(recs, metric, x, log, smooth), colour=colour, label=name)
+        for entry in overlay(*args):
+            plt.plot(entry.xs, entry.ys, color=RAW_COLOUR, marker="braille")
+    for entry in overlay(*args, smooth=smooth):
+        if entry.band is not None:
+            draw_band(plt, entry.band, entry.colour, "braille", label=entry.label)
+        else:
+            plt.plot(entry.xs, entry.ys, label=entry.label, color=entry.colour, marker="braille")
     if log:
         plt.yscale("log")
-    plt.title(f"{metric.replace('_', ' ')}" + (f" (EMA {smooth:g}; raw in grey behind)" if smooth > 0 else ""))
+    key = colour_key([i.config for i in infos])
+    plt.title(f"{metric.replace('_', ' ')}" + (f" (EMA {smooth:g}; raw in grey behind)" if smooth > 0 else "")
+              + (f"; {key}" if key else ""))
     plt.xlabel(X_LABELS[x])
     plt.theme("clear")
     return plt.build()
-
-
-def _plot(plt, xs: list, ys: list, colour, label: Optional[str] = None) -> None:
-    if xs:
-        plt.plot(xs, ys, label=label, color=colour, marker="braille")
 
 
 def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[Optional[float], Optional[int]]:

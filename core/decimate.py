@@ -120,14 +120,16 @@ class Curve:
 
     def feed(self, records: Sequence[dict[str, Any]]) -> "Curve":
         """Take the records after the ones already seen (the list only ever grows)."""
-        key, x = self.key, self.x
         for i in range(self.seen, len(records)):
-            r = records[i]
-            xv, yv = r.get(x), r.get(key)
-            if _number(xv) and _number(yv) and not (self.log and yv <= 0):
-                self.buffer.add(xv, self.ema(yv) if self.ema else yv)
+            self.add(records[i])
         self.seen = max(self.seen, len(records))
         return self
+
+    def add(self, record: dict[str, Any]) -> None:
+        """Take one record (a run's next), whatever `seen` says: for a caller that hands records over as they come."""
+        xv, yv = record.get(self.x), record.get(self.key)
+        if _number(xv) and _number(yv) and not (self.log and yv <= 0):
+            self.buffer.add(xv, self.ema(yv) if self.ema else yv)
 
     def points(self) -> tuple[list, list]:
         return self.buffer.points()

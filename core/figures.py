@@ -1,5 +1,8 @@
 """Figures for reports, drawn with matplotlib's `Figure` (never pyplot): headless, no global state.
 
+Curves are thinned as the lab's are (core/decimate.py's min/max buckets, smoothed before thinning), and
+several runs are overlaid by the lab's rules (core.sweeps.overlay), so a figure shows what the lab shows.
+
 Loss (linear and log scale side by side, as the seeds' figures were), accuracy, the polynomial's learned
 vs target function, and one metric of several runs overlaid. With smoothing, each curve is a causal,
 debiased EMA drawn on top of the raw curve, which stays faint behind it. matplotlib is imported
@@ -11,8 +14,9 @@ import io
 import warnings
 from typing import Any, Optional, Sequence
 
-from .present import PALETTE, TARGET_COLOUR, X_LABELS, hex_colour, run_colours, sequential, series
-from .smoothing import ema
+from .decimate import decimated
+from .present import PALETTE, TARGET_COLOUR, X_LABELS, colour_key, hex_colour, sequential, series
+from .sweeps import Overlaid, overlay
 
 # The lab's colours (core.present), so that a run reads the same in a figure as on the screen.
 CURVES = (("train", hex_colour(PALETTE[0])), ("test", hex_colour(PALETTE[1])), ("val", hex_colour(PALETTE[2])))
@@ -32,24 +36,26 @@ def labels(runs: Sequence[Any]) -> dict[str, str]:
     return {rid: (f"{b} [{rid[-4:]}]" if counts[b] > 1 else b) for rid, b in base.items()}
 
 
-def plot_line(ax, xs: list, ys: list, colour: str, name: str, smooth: float) -> None:
+def plot_line(ax, raw: tuple[list, list], smoothed: tuple[list, list] | None, colour: str, name: str,
+              smooth: float, scale: float = 1.0) -> None:
     """A curve; with smoothing, the raw curve faint behind the smoothed one."""
-    if smooth > 0:
-        ax.plot(xs, ys, color=colour, alpha=RAW_ALPHA, linewidth=1)
-        ys = ema(ys, smooth)
-        name += f" (EMA {smooth:g})"
-    ax.plot(xs, ys, color=colour, linewidth=1.6, label=name)
+    if smoothed is not None:
+        ax.plot(raw[0], [scale * y for y in raw[1]], color=colour, alpha=RAW_ALPHA, linewidth=1)
+        raw, name = smoothed, name + f" (EMA {smooth:g})"
+    ax.plot(raw[0], [scale * y for y in raw[1]], color=colour, linewidth=1.6, label=name)
 
 
-def _curves(records, kind: str, x: str) -> list[tuple[str, str, list, list]]:
-    """train/test/val curves of `kind` (loss or acc); a test curve equal to train's is left out."""
+def _curves(records, kind: str, x: str, log: bool = False, smooth: float = 0.0) -> list[tuple]:
+    """(name, colour, raw, smoothed or None) of the train/test/val curves of `kind` (loss or acc), thinned as
+    the lab's are (core.decimate); a test curve equal to train's is left out."""
     out, train_ys = [], None
     for split, colour in CURVES:
-        xs, ys = series(records, f"{split}_{kind}", x)
-        if not ys or (split != "train" and ys == train_ys):
+        raw = decimated(records, f"{split}_{kind}", x, log)
+        if not raw[1] or (split != "train" and raw[1] == train_ys):
             continue
-        train_ys = ys if split == "train" else train_ys
-        out.append((f"{split} {kind.replace('acc', 'accuracy')}", colour, xs, ys))
+        train_ys = raw[1] if split == "train" else train_ys
+        smoothed = decimated(records, f"{split}_{kind}", x, log, smooth) if smooth > 0 else None
+        out.append((f"{split} {kind.replace('acc', 'accuracy')}", colour, raw, smoothed))
     return out
 
 
@@ -62,13 +68,13 @@ def _new_figure(ncols: int):
 
 def loss_figure(run, x: str = "epoch", smooth: float = 0.0):
     """Train vs test (and val) loss: linear scale left, log scale right. None without data."""
-    curves = _curves(run.metrics(), "loss", x)
-    if not curves:
+    records = run.metrics()
+    if not _curves(records, "loss", x):
         return None
     fig, axes = _new_figure(2)
     for ax, scale in zip(axes, ("linear", "log")):
-        for name, colour, xs, ys in curves:
-            plot_line(ax, xs, ys, colour, name, smooth)
+        for name, colour, raw, smoothed in _curves(records, "loss", x, scale == "log", smooth):
+            plot_line(ax, raw, smoothed, colour, name, smooth)
         _decorate(ax, x, "loss", f"{scale} scale", scale)
     fig.suptitle(f"{label(run)}: loss")
     return fig
@@ -76,12 +82,12 @@ def loss_figure(run, x: str = "epoch", smooth: float = 0.0):
 
 def accuracy_figure(run, x: str = "epoch", smooth: float = 0.0):
     """Train vs test (and val) accuracy, if the run records any. None otherwise."""
-    curves = _curves(run.metrics(), "acc", x)
+    curves = _curves(run.metrics(), "acc", x, smooth=smooth)
     if not curves:
         return None
     fig, (ax,) = _new_figure(1)
-    for name, colour, xs, ys in curves:
-        plot_line(ax, xs, [100 * y for y in ys], colour, name, smooth)
+    for name, colour, raw, smoothed in curves:
+        plot_line(ax, raw, smoothed, colour, name, smooth, scale=100.0)
     _decorate(ax, x, "accuracy (%)", f"{label(run)}: accuracy", "linear")
     return fig
 
@@ -105,24 +111,34 @@ def function_figure(run):
 
 
 def compare_figure(runs: Sequence[Any], metric: str, x: str = "epoch", smooth: float = 0.0):
-    """One metric of several runs overlaid, linear and log scale side by side. None unless two have data."""
+    """One metric of several runs overlaid as the lab draws them (core.sweeps.overlay: thinned, the lab's colours
+    with their key, seeds of one experiment as a mean in a shaded min–max band), linear and log scale side by
+    side. None unless two runs have data."""
     names = labels(runs)
-    colours = run_colours([r.config for r in runs])
-    data = [(names[r.run_id], hex_colour(c), series(r.metrics(), metric, x)) for r, c in zip(runs, colours)]
-    data = [(name, c, xy) for name, c, xy in data if xy[1]]
-    if len(data) < 2:
+    args = ([r.metrics() for r in runs], [r.config for r in runs], [names[r.run_id] for r in runs], metric, x)
+    with_data = sum(1 for recs in args[0] if series(recs, metric, x)[1])
+    if with_data < 2:
         return None
     fig, axes = _new_figure(2)
     for ax, scale in zip(axes, ("linear", "log")):
-        for name, colour, (xs, ys) in data:
-            plot_line(ax, xs, ys, colour, name, smooth)
-        _decorate(ax, x, metric.replace("_", " "), f"{scale} scale", scale)
+        raw = overlay(*args, log=scale == "log")
+        for entry, smoothed in zip(raw, overlay(*args, log=scale == "log", smooth=smooth) if smooth > 0 else [None] * len(raw)):
+            _draw_entry(ax, entry, smoothed, smooth)
+        _decorate(ax, x, metric.replace("_", " "), f"{scale} scale", scale, colour_key([r.config for r in runs]))
     presets = {r.status.get("preset", "") for r in runs}
-    fig.suptitle((f"{presets.pop()}: " if len(presets) == 1 else "") + f"{metric.replace('_', ' ')} of {len(data)} runs")
+    fig.suptitle((f"{presets.pop()}: " if len(presets) == 1 else "") + f"{metric.replace('_', ' ')} of {with_data} runs")
     return fig
 
 
-def _decorate(ax, x: Optional[str], ylabel: str, title: str, scale: str) -> None:
+def _draw_entry(ax, entry: Overlaid, smoothed: Optional[Overlaid], smooth: float) -> None:
+    """A run's line, or a seed group's mean line over its shaded band (the band of the raw values)."""
+    colour = hex_colour(entry.colour)
+    if entry.band is not None:
+        ax.fill_between(entry.band.xs, entry.band.lo, entry.band.hi, color=colour, alpha=RAW_ALPHA, linewidth=0)
+    plot_line(ax, (entry.xs, entry.ys), (smoothed.xs, smoothed.ys) if smoothed else None, colour, entry.label, smooth)
+
+
+def _decorate(ax, x: Optional[str], ylabel: str, title: str, scale: str, key: str = "") -> None:
     with warnings.catch_warnings():  # a log axis with no positive value left stays empty, quietly
         warnings.simplefilter("ignore", UserWarning)
         ax.set_yscale(scale, **({"nonpositive": "mask"} if scale == "log" else {}))
@@ -131,7 +147,7 @@ def _decorate(ax, x: Optional[str], ylabel: str, title: str, scale: str) -> None
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", title=key or None, title_fontsize="small")
 
 
 def figure_bytes(fig, fmt: str) -> bytes:

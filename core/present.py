@@ -62,10 +62,13 @@ def hex_colour(c: Sequence[int]) -> str:
     return "#%02x%02x%02x" % tuple(c)
 
 
+TRAINING_ONLY = ("seed",)  # keys whose values change the training, not the experiment (core/sweeps.py)
+
+
 def swept_key(configs: Sequence[dict[str, Any]]) -> Optional[str]:
-    """The one config key whose value differs between the runs, if there is exactly one and it is a number
-    for every run (a learning-rate sweep); None otherwise."""
-    keys = {k for c in configs for k in c}
+    """The one config key besides the seed whose value differs between the runs, if there is exactly one and it
+    is a number for every run (a learning-rate sweep, with or without seeds); None otherwise."""
+    keys = {k for c in configs for k in c} - set(TRAINING_ONLY)
     differ = [k for k in sorted(keys) if len({repr(c.get(k)) for c in configs}) > 1]
     if len(configs) < 3 or len(differ) != 1 or not all(_number(c.get(differ[0])) for c in configs):
         return None
@@ -80,6 +83,15 @@ def run_colours(configs: Sequence[dict[str, Any]]) -> list:
         return [PALETTE[i % len(PALETTE)] for i in range(len(configs))]
     values = sorted({c[key] for c in configs})
     return [sequential(values.index(c[key]) / (len(values) - 1)) for c in configs]
+
+
+def colour_key(configs: Sequence[dict[str, Any]]) -> str:
+    """The key to run_colours' scale in words, where runs are coloured by a swept value ("" otherwise)."""
+    key = swept_key(configs)
+    if key is None:
+        return ""
+    values = sorted({c[key] for c in configs})
+    return f"colour: {key} {fmt(values[0])} (blue) → {fmt(values[-1])} (yellow)"
 
 
 def fmt(v: Any) -> str:

@@ -30,7 +30,7 @@ TAIL_BYTES = 64 * 1024  # enough for a metrics line: a run without a summary sho
 STATES = ("running", "finished", "diverged", "failed", "interrupted", "crashed", "damaged")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: thousands are held at once
 class Row:
     """What a listing shows of one run."""
 

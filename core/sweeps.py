@@ -1,6 +1,10 @@
 """Sweeps you can read: variants that differ only in `seed` as one group (a mean line in a min–max band),
 and many values said in a few words ("10 values 0.001…1").
 
+`overlay` is how `compare` and `export` draw several runs, by the lab's rules (tui/views/basic.py reads the
+same curves from its live buffers): decimated curves (core/decimate.py), the lab's colours (by the swept
+value, core.present.run_colours), seed groups as bands, and the runs table's names as the legend.
+
 A band is computed from the members' decimated curves (core/decimate.py), on a grid of at most
 `points` x values: its cost depends on the number of members and the plot's width, never on the
 runs' length. No torch, no textual.
@@ -11,10 +15,10 @@ import bisect
 from dataclasses import dataclass
 from typing import Any, Hashable, Sequence, TypeVar
 
-from .present import fmt
+from .decimate import decimated
+from .present import RAW_COLOUR, TRAINING_ONLY, fmt, run_colours
 
 T = TypeVar("T")
-TRAINING_ONLY = ("seed",)  # keys whose values change the training, not the experiment
 
 
 def _frozen(v: Any) -> Hashable:
@@ -27,11 +31,17 @@ def experiment_key(config: dict[str, Any]) -> tuple:
 
 
 def seed_groups(items: Sequence[T], config_of) -> list[list[T]]:
-    """`items` grouped by experiment_key(config_of(item)), in the order each group first appears."""
+    """`items` grouped by experiment_key(config_of(item)), in the order each group first appears. Only runs of
+    different seeds make a group: runs of one config (a run repeated, or configs without a seed) stay apart."""
     groups: dict[tuple, list[T]] = {}
     for it in items:
         groups.setdefault(experiment_key(config_of(it)), []).append(it)
-    return list(groups.values())
+    out: list[list[T]] = []
+    for group in groups.values():
+        seeds = [config_of(it).get("seed") for it in group]
+        distinct = None not in seeds and len({repr(s) for s in seeds}) == len(seeds)
+        out += [group] if distinct else [[it] for it in group]
+    return out
 
 
 @dataclass
@@ -75,6 +85,14 @@ def band(curves: Sequence[tuple[list, list]], points: int = 200) -> Band:
     return out
 
 
+def combined(curves: Sequence[tuple[list, list]]) -> tuple[list, list, Band | None]:
+    """(xs, ys, band) of a seed group's curves: a lone run's curve as it is (no band), else their band's mean."""
+    if len(curves) == 1:
+        return (*curves[0], None)
+    b = band(curves)
+    return b.xs, b.mean, b
+
+
 def summarise(values: Sequence[Any], limit: int = 4) -> str:
     """A few words for many values: all of them when few ("0.1 | 0.01"), else "10 values 0.001…1" for numbers
     and "6 values: a, b, …" for others."""
@@ -100,3 +118,45 @@ def variants_text(names: Sequence[str], sweep: dict[str, list[Any]], limit: int 
         return ", ".join(names)
     grid = " × ".join(f"{k}: {summarise(v)}" for k, v in sweep.items())
     return f"{len(names)} ({grid})" if grid else f"{len(names)}: {summarise(list(names))}"
+
+
+@dataclass
+class Overlaid:
+    """One entry of an overlay and its legend: a run's curve, or a seed group's mean (`band` holds its edges)."""
+
+    label: str
+    colour: tuple
+    xs: list
+    ys: list
+    band: Band | None = None
+
+
+def overlay(records: Sequence[Sequence[dict[str, Any]]], configs: Sequence[dict[str, Any]], names: Sequence[str],
+            key: str, x: str = "epoch", log: bool = False, smooth: float = 0.0) -> list[Overlaid]:
+    """Runs' `key` against `x` as the lab draws them (see the module's docstring): one entry per seed group that
+    has values, in the runs' order."""
+    colours = run_colours(configs)
+    out = []
+    for group in seed_groups(range(len(configs)), lambda i: configs[i]):
+        xs, ys, b = combined([decimated(records[i], key, x, log, smooth) for i in group])
+        if xs:
+            out.append(Overlaid(group_name([names[i] for i in group]), colours[group[0]], xs, ys, b))
+    return out
+
+
+GREY = (138, 138, 138)  # RAW_COLOUR's grey in RGB: a band's edges go halfway from the group's colour to it
+
+
+def dim(colour: Any) -> Any:
+    """A fainter shade of an RGB colour (a named or numbered one becomes the raw curves' grey)."""
+    if isinstance(colour, tuple):
+        return tuple((c + g) // 2 for c, g in zip(colour, GREY))
+    return RAW_COLOUR
+
+
+def draw_band(plt, b: Band, colour: Any, marker: str, label: str | None = None, y=float) -> None:
+    """Draw band `b` on a plotext-like `plt`: its min and max edges faint, then its mean in `colour`; `y` maps a
+    value to the axis (a scale, or a cap at the top of the axis)."""
+    for edge in (b.lo, b.hi):
+        plt.plot(b.xs, [y(v) for v in edge], color=dim(colour), marker="dot")
+    plt.plot(b.xs, [y(v) for v in b.mean], color=colour, marker=marker, label=label)

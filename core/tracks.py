@@ -26,10 +26,14 @@ class Tracks:
         self.keys: set[str] = set()  # metrics with at least one value
         self.keys_seen = 0
         self.pairs: dict[tuple[str, str], list] = {}  # (a, b) -> [same so far, records seen]
+        # Set by core.liverecords.LiveRecords: its records are handed over one by one as they come (`add`),
+        # and what is first asked about later starts from its kept records (it does not hold them all).
+        self.live = None
 
     def curve(self, records: Records, key: str, x: str = "epoch", log: bool = False, smooth: float = 0.0) -> tuple[list, list]:
         """(xs, ys) of `key` against `x`, min/max-decimated (see core.decimate.Curve)."""
         with self.lock:
+            records = self._source(records)
             c = self.curves.get((key, x, log, smooth))
             if c is None:
                 c = self.curves[(key, x, log, smooth)] = Curve(key, x, log, smooth, self.buckets)
@@ -38,6 +42,7 @@ class Tracks:
     def has(self, records: Records, key: str) -> bool:
         """True if any record has a value for `key`."""
         with self.lock:
+            records = self._source(records)
             for i in range(self.keys_seen, len(records)):
                 self.keys.update(k for k, v in records[i].items() if v is not None)
             self.keys_seen = max(self.keys_seen, len(records))
@@ -46,11 +51,35 @@ class Tracks:
     def same(self, records: Records, a: str, b: str) -> bool:
         """True when `a` and `b` are the same numbers in every record (the polynomial's test set is its train set)."""
         with self.lock:
+            records = self._source(records)
             state = self.pairs.setdefault((a, b), [True, 0])
             if state[0]:
                 state[0] = all(records[i].get(a) == records[i].get(b) for i in range(state[1], len(records)))
             state[1] = max(state[1], len(records))
             return state[0]
+
+    def _source(self, records: Records) -> Records:
+        """What to read from: the records given, or for a live run its kept records, every one of which has been
+        handed over already to what exists (so only a curve, key set or pair asked for the first time reads them)."""
+        return records if self.live is None else self.live.kept()
+
+    def add(self, record: dict[str, Any]) -> None:
+        """(Lock held.) Hand a live run's next record to every curve, the key set and the pairs asked about so far."""
+        for c in self.curves.values():
+            c.add(record)
+            c.seen += 1
+        self.keys.update(k for k, v in record.items() if v is not None)
+        self.keys_seen += 1
+        for (a, b), state in self.pairs.items():
+            state[0] = state[0] and record.get(a) == record.get(b)
+            state[1] += 1
+
+    def clear(self) -> None:
+        """(Lock held.) Forget every curve and fact: they are built again from what is read next."""
+        self.curves.clear()
+        self.keys.clear()
+        self.pairs.clear()
+        self.keys_seen = 0
 
 
 class RunningBest:

@@ -8,6 +8,7 @@ import plotext as plt
 
 from dltui.core.decimate import Curve, MinMax, decimated
 from dltui.core.present import best_epoch, series
+from dltui.core.liverecords import KEEP, LiveRecords
 from dltui.core.tracks import RunningBest, Tracks
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
 from dltui.tui.views import load_all
@@ -73,9 +74,11 @@ class Recorder:
 
     def __init__(self):
         self.lines: list[tuple[list, list]] = []
+        self.colours: list = []
 
     def plot(self, xs, ys, **kw):
         self.lines.append((list(xs), list(ys)))
+        self.colours.append(kw.get("color"))
         return plt.plot(xs, ys, **kw)
 
     def __getattr__(self, name):
@@ -114,3 +117,36 @@ def test_the_running_best_epoch_is_the_rule_of_core_present():
         if n % 250 == 0:
             assert best.epoch() == best_epoch(recs[:n], {})
     assert best.epoch({"best_epoch": 12}) == 12
+
+
+def test_a_live_run_keeps_its_curves_whole_and_only_a_few_hundred_records():
+    """100,000 records through the session's store: the curves asked for from the start are the decimated curves
+    of every record; the records held stay ~2·KEEP (the first, last, best and a snapshot's epoch among them)."""
+    recs = _noisy(100_000)
+    recs[61_234]["test_acc"] = 1.5  # the best epoch, by test_acc
+    live = LiveRecords(Tracks())
+    assert live.tracks.curve(live, "train_loss") == ([], [])  # the loss view asks as soon as the run starts
+    live.pin_epoch(40_000)  # a snapshot of an epoch to come
+    for n, r in enumerate(recs, 1):
+        live.append(r)
+        if n == 700:
+            live.pin_epoch(699)  # a snapshot of a recent epoch
+    assert len(live) == 100_000 and KEEP <= len(live.kept()) <= 2 * KEEP + 3
+    assert live.tracks.curve(live, "train_loss") == decimated(recs, "train_loss")
+    kept = list(live)
+    assert kept[0] is recs[0] and kept[-1] is recs[-1] and [r["epoch"] for r in kept] == sorted(r["epoch"] for r in kept)
+    assert {61_235, 40_000, 699} <= {r["epoch"] for r in kept} and live.best.epoch() == 61_235
+    log_curve = live.tracks.curve(live, "train_loss", log=True)  # asked mid-run: starts from the kept records
+    assert log_curve == decimated(kept, "train_loss", log=True)
+
+
+def test_a_live_run_sent_again_from_a_checkpoint_joins_there():
+    live = LiveRecords(Tracks())
+    for r in _noisy(1_000):
+        live.append(r)
+    live.rewind(600)
+    for r in _noisy(1_000, seed=2)[599:]:
+        live.append(r)
+    epochs = [r["epoch"] for r in live]
+    assert epochs == sorted(set(epochs)) and epochs[-1] == 1_000
+    assert live.tracks.curve(live, "train_loss")[0][-1] == 1_000

@@ -15,7 +15,11 @@ from typer.testing import CliRunner
 
 from dltui.app import app
 from dltui.core.export import FIRST_COLUMNS, export_runs
-from dltui.core.figures import loss_figure
+from dltui.compare import compare_plot
+from dltui.core.decimate import decimated
+from dltui.core.figures import compare_figure, labels, loss_figure
+from dltui.core.present import colour_key, hex_colour, run_colours
+from dltui.core.sweeps import band
 from dltui.core.store import RunStore
 
 EPOCHS = 20
@@ -225,3 +229,49 @@ def test_a_run_without_epochs_yet_exports_a_header_and_no_figure(tmp_path):
     paths = export_runs(RunStore(runs).list(), tmp_path / "out", ["csv", "png"])
     assert [p.name for p in paths] == ["just-started.csv"]
     assert paths[0].read_text() == "epoch,step,time\n"
+
+
+def _sweep_run(runs: Path, run_id: str, config: dict, n: int) -> None:
+    d = runs / run_id
+    d.mkdir(parents=True)
+    variant = ",".join(f"{k}={v}" for k, v in config.items())
+    (d / "status.json").write_text(json.dumps({"status": "finished", "preset": "sweep", "variant": variant, "started": 1}))
+    (d / "config.json").write_text(json.dumps({"task": "polynomial", **config}))
+    lr, seed = config["lr"], config.get("seed", 0)
+    (d / "metrics.jsonl").write_text("".join(
+        json.dumps({"epoch": e, "train_loss": 1 / (1 + lr * e) + 0.01 * seed + 0.05 * ((e * 7919) % 13) / 13}) + "\n"
+        for e in range(1, n + 1)))
+
+
+def test_a_long_runs_figure_is_the_figure_of_its_decimated_series(tmp_path):
+    _sweep_run(tmp_path, "20260101-000000-000-sweep-long", {"lr": 0.1}, 100_000)
+    run = RunStore(tmp_path).list()[0]
+    fig = loss_figure(run)
+    linear, log = (ax.get_lines()[0] for ax in fig.axes[:2])
+    for line, on_log in ((linear, False), (log, True)):
+        xs, ys = decimated(run.metrics(), "train_loss", log=on_log)
+        assert list(line.get_xdata()) == xs and list(line.get_ydata()) == ys and len(xs) <= 402
+
+
+def test_compare_and_export_draw_the_labs_colours_bands_and_names(tmp_path):
+    """2 lrs x 2 seeds and one lone lr: three entries named as the lab names them, coloured by lr on the lab's
+    scale with its key, a seed group as its mean over a shaded band; the terminal plot says the same."""
+    configs = [{"lr": lr, "seed": s} for lr in (0.1, 0.01) for s in (0, 1)] + [{"lr": 0.001, "seed": 0}]
+    for i, c in enumerate(configs):
+        _sweep_run(tmp_path, f"20260101-00000{i}-000-sweep-{i}", c, 300)
+    runs = RunStore(tmp_path).list()
+    runs.sort(key=lambda r: r.run_id)
+    fig = compare_figure(runs, "train_loss")
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["lr=0.1 (2 seeds)", "lr=0.01 (2 seeds)", "lr=0.001"]
+    assert legend.get_title().get_text() == colour_key(configs) == "colour: lr 0.001 (blue) → 0.1 (yellow)"
+    lab = [hex_colour(run_colours(configs)[i]) for i in (0, 2, 4)]
+    assert [line.get_color() for line in ax.get_lines()] == lab
+    assert len(ax.collections) == 2  # the two seed groups' bands
+    means = ax.get_lines()[0].get_ydata()
+    b = band([decimated(runs[i].metrics(), "train_loss") for i in (0, 1)])
+    assert list(means) == b.mean
+    names = labels(runs)
+    text = compare_plot(runs, {r.run_id: r.metrics() for r in runs}, names, "train_loss", "epoch", False, 0.0)
+    assert "lr=0.1 (2 seeds)" in text and "lr=0.001" in text and "colour: lr 0.001" in text

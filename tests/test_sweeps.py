@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import plotext as plt
+import pytest
 
-from dltui.core.sweeps import band, group_name, seed_groups, summarise
-from dltui.tui.bands import draw_band
-from dltui.tui.viewkit import RunData, ViewOptions
+from dltui.core.sweeps import band, dim, draw_band, group_name, seed_groups, summarise
+from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, colour_runs, series
+from dltui.tui.views import load_all
 from test_decimate import Recorder
+
+load_all()
 
 
 def _run(lr: float, seed: int, n: int = 3000) -> RunData:
@@ -19,6 +22,8 @@ def test_variants_that_differ_only_in_seed_are_one_group():
     groups = seed_groups(runs, lambda r: r.config)
     assert [[r.variant for r in g] for g in groups] == [[f"lr={lr},seed={s}" for s in range(4)] for lr in (0.1, 0.01)]
     assert group_name([r.variant for r in groups[0]]) == "lr=0.1 (4 seeds)"
+    twice = [_run(0.1, 0, 5), _run(0.1, 0, 5), RunData("a", "a"), RunData("b", "b")]  # repeats, configs without a seed
+    assert [len(g) for g in seed_groups(twice, lambda r: r.config)] == [1, 1, 1, 1]
 
 
 def test_the_band_is_the_mean_and_the_extremes_at_each_x():
@@ -29,15 +34,29 @@ def test_the_band_is_the_mean_and_the_extremes_at_each_x():
 
 
 def test_a_seed_group_is_drawn_as_one_band():
-    group = [_run(0.1, s) for s in range(4)]
+    """2 learning rates x 4 seeds: the loss view draws two means, each between its group's min and max edges."""
+    runs = colour_runs([_run(lr, s) for lr in (0.1, 0.01) for s in range(4)])
     rec = Recorder()
     plt.clear_figure()
     plt.plotsize(100, 25)
-    assert draw_band(rec, group, "train_loss", ViewOptions(), "cyan")
-    (lo_x, lo), (hi_x, hi), (xs, mean) = rec.lines
-    assert lo_x == hi_x == xs and len(xs) <= 200
-    assert all(a <= m <= b for a, m, b in zip(lo, mean, hi)) and hi[-1] - lo[-1] > 0.029
-    assert "lr=0.1 (4 seeds)" in plt.build()
+    VIEWS["loss"][1](rec, runs, ViewOptions())
+    assert len(rec.lines) == 6  # per group: its min edge, its max edge, its mean; not a line per run
+    for (lo_x, lo), (hi_x, hi), (xs, mean), group in zip(rec.lines[0::3], rec.lines[1::3], rec.lines[2::3],
+                                                           (runs[:4], runs[4:])):
+        assert lo_x == hi_x == xs and len(xs) <= 200
+        assert all(a <= m <= b for a, m, b in zip(lo, mean, hi)) and hi[-1] - lo[-1] > 0.029  # the seeds' spread
+        last = [r.records[-1]["train_loss"] for r in group]
+        assert mean[-1] == pytest.approx(sum(last) / 4) and (lo[-1], hi[-1]) == (min(last), max(last))
+    assert rec.colours[2] != rec.colours[5]  # coloured by the swept lr, the seed left out
+    assert "seeds: mean & band" in plt.build()
+
+
+def test_a_band_is_drawn_as_its_mean_between_faint_edges():
+    b = band([series(_run(0.1, s), "train_loss", ViewOptions()) for s in range(4)])
+    rec = Recorder()
+    draw_band(rec, b, (51, 187, 238), "braille", label=group_name(["lr=0.1,seed=0"] * 4))
+    assert [c for c in rec.colours] == [dim((51, 187, 238))] * 2 + [(51, 187, 238)]
+    assert rec.lines[2] == (b.xs, b.mean)
 
 
 def test_many_values_in_a_few_words():

@@ -5,8 +5,13 @@
 - a 40-variant sweep (10 learning rates x 4 seeds), the same figures;
 - `dltui runs` at 10,000 saved runs (--quick 2,000): the listing in-process, and the command's wall time
   beside `dltui --help`'s (the interpreter's start-up, which no listing can beat);
-- the past-runs screen (p) at those runs: the longest stall while it lists and fills its table;
-- watching 40 live runs another process writes (tui/bench_watch.py): the lab's CPU and longest stall.
+- `dltui show latest` there (it must not list every run);
+- the past-runs screen (p) at those runs: the longest stall while it opens, is scrolled down and filtered;
+- any case another module registers (`register`, below): its figures and rows join the same table; watching 40
+  live runs another process writes (tui/bench_watch.py) is one: the lab's CPU and longest stall.
+
+Every goal of issue 16 is one row of `scale_rows`. The full mode takes a few minutes on a quiet 2-core machine:
+`dltui bench --scale --json scale.json`.
 """
 from __future__ import annotations
 
@@ -19,14 +24,15 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from dltui.core.presets import parse
 from dltui.core.runindex import listing
+from dltui.core.store import RunStore
 from dltui.tui.app import LabApp
 from dltui.tui.bench import StallMeter, TICK_S, TuiScale, measure_tui, percentile, wait_for
-from dltui.tui.bench_watch import measure_watch, watch_rows
 
 SIZE = (140, 45)
 SWEEP_TOML = """
@@ -61,6 +67,29 @@ class ScaleSizes:
 
 FULL = ScaleSizes()
 QUICK = ScaleSizes(long_epochs=10_000, sweep_epochs=20, saved_runs=2_000, timeout_s=600.0)
+RSS_GROWTH_MB = 20.0  # the lab's growth over the long run: its decimated buffers are well under 1 MB; the rest is the allocator's
+
+Row = tuple[str, str, str, "bool | None"]  # case, figure, goal, met
+
+
+@dataclass(frozen=True)
+class ScaleCase:
+    """A figure another module adds to the scale bench: `measure(sizes)` gives its JSON-able figures, `rows(figures)`
+    its rows of the table."""
+
+    name: str
+    measure: Callable[[ScaleSizes], dict[str, Any]]
+    rows: Callable[[dict[str, Any]], list[Row]]
+
+
+CASES: list[ScaleCase] = []  # filled by `register`
+CASE_MODULES: tuple[str, ...] = ("dltui.tui.bench_watch",)  # modules that register a case when imported
+
+
+def register(case: ScaleCase) -> ScaleCase:
+    """Add `case` to `dltui bench --scale` (a module in CASE_MODULES calls this when imported)."""
+    CASES.append(case)
+    return case
 
 
 def make_saved_runs(root: Path, n: int) -> None:
@@ -109,12 +138,15 @@ def runs_figures(root: Path) -> dict[str, Any]:
         "cli_runs_s": cli_seconds("runs", "--runs-dir", str(root)),
         "cli_runs_filtered_s": cli_seconds("runs", "--runs-dir", str(root), "--preset", "polynomial", "--status", "finished"),
         "cli_help_s": cli_seconds("--help"),
+        "show_latest_s": best_of(lambda: RunStore(root).get("latest")),
+        "cli_show_latest_s": cli_seconds("show", "latest", "--runs-dir", str(root)),
     }
 
 
 async def past_runs_stalls(root: Path, n: int, timeout_s: float) -> dict[str, Any]:
-    """Open the past-runs screen on `n` saved runs; the UI's stalls until the table holds them all."""
-    from dltui.tui.screens import PastRunsScreen
+    """Open the past-runs screen on `n` saved runs and use it: the UI's stalls from `p` until the first rows are in,
+    then through ten jumps to the last row held (more rows come each time) and a filter typed and cleared."""
+    from dltui.tui.screens import AHEAD, PastRunsScreen
 
     app = LabApp(presets=[parse(SWEEP_TOML, "sweep-40.toml")], runs_dir=root, device_probe=lambda: "bench")
     meter = StallMeter(app)
@@ -127,17 +159,25 @@ async def past_runs_stalls(root: Path, n: int, timeout_s: float) -> dict[str, An
         assert isinstance(screen, PastRunsScreen)
         await wait_for(pilot, lambda: screen.loaded, timeout_s, "the runs to be listed")
         listed = time.perf_counter()
-        await wait_for(pilot, lambda: screen.added >= n, timeout_s, "every row")
+        await wait_for(pilot, lambda: screen.added >= min(n, AHEAD), timeout_s, "the first rows")
+        first = time.perf_counter()
+        for _ in range(10):
+            await pilot.press("ctrl+end")
+            await pilot.pause(0.3)
+        await pilot.press("slash", *"polynomial fin")
+        await pilot.pause(0.5)
+        await pilot.press(*["backspace"] * len("polynomial fin"))
+        await pilot.pause(0.5)
         end = time.perf_counter()
-        await pilot.press("q")
+        await pilot.press("escape", "q")
     stalls = meter.stalls(start, end)
     return {"past_max_stall_ms": 1000 * max(stalls, default=math.nan), "past_p99_stall_ms": 1000 * percentile(stalls, 0.99),
-            "past_listed_s": listed - start, "past_all_rows_s": end - start}
+            "past_listed_s": listed - start, "past_first_rows_s": first - start}
 
 
-def measure_scale(quick: bool = False) -> dict[str, Any]:
-    """Every scale figure (see the module's docstring)."""
-    sizes = QUICK if quick else FULL
+def measure_scale(quick: bool = False, sizes: ScaleSizes | None = None) -> dict[str, Any]:
+    """Every scale figure (see the module's docstring), the registered cases' included."""
+    sizes = sizes or (QUICK if quick else FULL)
     out: dict[str, Any] = {"quick": quick}
     long_run = measure_tui("polynomial", scale=TuiScale(epochs=sizes.long_epochs, variants=1, repeats=1, timeout_s=sizes.timeout_s))
     out["long"] = long_run
@@ -148,7 +188,10 @@ def measure_scale(quick: bool = False) -> dict[str, Any]:
         make_saved_runs(root, sizes.saved_runs)
         out["runs"] = runs_figures(root)
         out["past"] = asyncio.run(past_runs_stalls(root, sizes.saved_runs, sizes.timeout_s))
-    out["watch"] = measure_watch(quick)
+    for name in CASE_MODULES:
+        import_module(name)
+    for case in CASES:
+        out[case.name] = case.measure(sizes)
     return out
 
 
@@ -156,30 +199,47 @@ def _ms(s: float) -> str:
     return f"{1000 * s:.0f} ms"
 
 
-def scale_rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
-    """(case, figure, goal, met) for each scale figure, for a table."""
-    rows = []
-    for key, what in (("long", f"{r['long']['epochs']:,}-epoch polynomial run"), ("sweep", "40-variant sweep (10 lr x 4 seeds)")):
-        f = r[key]
-        rows += [
-            (f"{what}: longest UI stall", f"{f['max_stall_ms']:.0f} ms (p99 {f['p99_stall_ms']:.0f})", "< 50 ms", f["max_stall_ms"] < 50),
-            (f"{what}: throughput, lab / headless", f"{f['throughput_ratio']:.2f}x ({f['tui_steps_per_s']:,.0f} vs "
-             f"{f['headless_steps_per_s']:,.0f} steps/s)", ">= 0.9x", f["throughput_ratio"] >= 0.9),
-            (f"{what}: lab resident memory", f"{f['rss_start_mb']:.0f} MB before, {f['rss_end_mb']:.0f} MB after", "< 200 MB at start",
-             f["rss_start_mb"] < 200),
-        ]
-    n, runs, past = r["runs"]["saved_runs"], r["runs"], r["past"]
-    rows += [
-        (f"dltui runs at {n:,} runs: listing a screenful", _ms(runs["listing_screenful_s"]), "", None),
-        (f"dltui runs at {n:,} runs: --preset --status (index cold / warm)",
-         f"{_ms(runs['listing_filtered_cold_s'])} / {_ms(runs['listing_filtered_s'])}", "", None),
-        (f"dltui runs at {n:,} runs: the command (dltui --help: {_ms(runs['cli_help_s'])})", _ms(runs["cli_runs_s"]), "< 0.5 s",
-         runs["cli_runs_s"] < 0.5),
-        (f"dltui runs --preset --status at {n:,} runs: the command", _ms(runs["cli_runs_filtered_s"]), "", None),
-        (f"past runs (p) at {n:,} runs: longest UI stall", f"{past['past_max_stall_ms']:.0f} ms (p99 {past['past_p99_stall_ms']:.0f})",
-         "< 50 ms", past["past_max_stall_ms"] < 50),
-        (f"past runs (p) at {n:,} runs: listed / every row in the table", f"{past['past_listed_s']:.2f} s / {past['past_all_rows_s']:.2f} s",
-         "", None),
+def _live_rows(what: str, f: dict[str, Any]) -> list[Row]:
+    return [
+        (f"{what}: longest UI stall", f"{f['max_stall_ms']:.0f} ms (p99 {f['p99_stall_ms']:.0f})", "< 50 ms", f["max_stall_ms"] < 50),
+        (f"{what}: throughput, lab / headless", f"{f['throughput_ratio']:.2f}x ({f['tui_steps_per_s']:,.0f} vs "
+         f"{f['headless_steps_per_s']:,.0f} steps/s)", ">= 0.9x", f["throughput_ratio"] >= 0.9),
     ]
-    rows += watch_rows(r["watch"])
+
+
+def _memory_rows(f: dict[str, Any]) -> list[Row]:
+    start, growth = f["rss_start_mb"], f["rss_end_mb"] - f["rss_start_mb"]
+    return [
+        ("lab resident memory at start", f"{start:.0f} MB", "< 200 MB", start < 200),
+        (f"lab resident memory: growth over the {f['epochs']:,}-epoch run", f"{growth:+.1f} MB "
+         f"({1e6 * growth / f['epochs']:.0f} B an epoch)", f"< {RSS_GROWTH_MB:.0f} MB (decimated buffers only)",
+         growth < RSS_GROWTH_MB),
+    ]
+
+
+def _runs_rows(runs: dict[str, Any], past: dict[str, Any]) -> list[Row]:
+    n = runs["saved_runs"]
+    return [
+        (f"dltui runs at {n:,} runs (dltui --help alone: {_ms(runs['cli_help_s'])})", _ms(runs["cli_runs_s"]), "< 0.5 s",
+         runs["cli_runs_s"] < 0.5),
+        (f"dltui runs --preset --status at {n:,} runs", _ms(runs["cli_runs_filtered_s"]), "", None),
+        (f"dltui runs in-process at {n:,} runs: a screenful; --preset --status (index cold / warm)",
+         f"{_ms(runs['listing_screenful_s'])}; {_ms(runs['listing_filtered_cold_s'])} / {_ms(runs['listing_filtered_s'])}", "", None),
+        (f"dltui show latest at {n:,} runs: the command (finding the run in-process)",
+         f"{_ms(runs['cli_show_latest_s'])} ({_ms(runs['show_latest_s'])})", "< 0.5 s", runs["cli_show_latest_s"] < 0.5),
+        (f"past runs (p) at {n:,} runs: longest UI stall (open, scroll, filter)",
+         f"{past['past_max_stall_ms']:.0f} ms (p99 {past['past_p99_stall_ms']:.0f})", "< 50 ms", past["past_max_stall_ms"] < 50),
+        (f"past runs (p) at {n:,} runs: listed / first rows in the table",
+         f"{past['past_listed_s']:.2f} s / {past['past_first_rows_s']:.2f} s", "", None),
+    ]
+
+
+def scale_rows(r: dict[str, Any]) -> list[Row]:
+    """(case, figure, goal, met) for each goal of issue 16, then the registered cases' rows, for one table."""
+    rows = _live_rows(f"{r['long']['epochs']:,}-epoch polynomial run", r["long"])
+    rows += _live_rows("40 variants live (10 lr x 4 seeds)", r["sweep"])
+    rows += _memory_rows(r["long"]) + _runs_rows(r["runs"], r["past"])
+    for case in CASES:
+        if case.name in r:
+            rows += case.rows(r[case.name])
     return rows

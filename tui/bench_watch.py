@@ -143,3 +143,12 @@ def watch_rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
                  (f"{what}: longest UI stall", _spread(f["stall_s"], 1000, " ms"), "< 50 ms" if goal else "",
                   max(f["stall_s"]) < 0.05 if goal else None)]
     return rows
+
+
+def _register() -> None:
+    from dltui.tui.bench_scale import FULL, ScaleCase, register
+
+    register(ScaleCase("watch", lambda sizes: measure_watch(quick=sizes.long_epochs < FULL.long_epochs), watch_rows))
+
+
+_register()

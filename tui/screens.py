@@ -1,6 +1,7 @@
 """The keys screen, the run card, and the past-runs screen (the runs dir: open one run's curves, overlay several)."""
 from __future__ import annotations
 
+import gc
 import time
 
 from rich.text import Text
@@ -9,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import Worker as TaskWorker, WorkerState
 
@@ -87,7 +89,8 @@ class PastRunsScreen(Screen):
     """The runs dir as a table, newest first; enter opens the marked runs (or the one under the cursor) as curves.
 
     At thousands of runs nothing here blocks the UI: the rows are listed in a thread (core/runindex.py),
-    added to the table a chunk a tick, narrowed by the filter box, and a run's curves are read in a thread.
+    added to the table a chunk a tick as far as the cursor goes (a DataTable's every update costs more with
+    each row it holds), narrowed by the filter box, and a run's curves are read in a thread.
     """
 
     # The footer fits 80 columns with the lab's ? and q; l x m i R s act as they do in the lab (? lists them).
@@ -128,6 +131,7 @@ class PastRunsScreen(Screen):
         self.stale_rows: set[str] = set()  # those of them with news not yet in the table
         self.rows_at = 0.0  # when the table last took the news (at most every ROWS_S)
         self.plots_at = 0.0  # when the shown runs' plots were last handed their news (at most every PLOTS_S)
+        self.filter_timer: Timer | None = None  # narrows the table once typing in the filter box pauses
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -150,6 +154,7 @@ class PastRunsScreen(Screen):
 
     def on_unmount(self) -> None:
         self.watcher.close()
+        gc.unfreeze()  # what the listing froze is collectable again (a closed screen's cycles among it)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-list")
     def list_runs(self) -> list[Row]:
@@ -174,6 +179,7 @@ class PastRunsScreen(Screen):
             self.notify(f"{type(w.error).__name__}: {w.error}", title="cannot read the runs", severity="error")
         elif w.state == WorkerState.SUCCESS and w.group == "past-list":
             self.rows, self.loaded = w.result, True
+            gc.freeze()  # the listing lives as long as the screen: out of the GC's full passes (each would walk it) until unmount
             self.known = {r.run_id for r in self.rows}
             self.narrow(self.query_one("#past-filter", Input).value)
             self.follow_rows(self.rows)
@@ -187,7 +193,10 @@ class PastRunsScreen(Screen):
 
     @on(Input.Changed, "#past-filter")
     def filter_changed(self, event: Input.Changed) -> None:
-        self.narrow(event.value)
+        """Narrow once typing pauses: each narrowing empties the table, which is work for the UI and the GC."""
+        if self.filter_timer is not None:
+            self.filter_timer.stop()
+        self.filter_timer = self.set_timer(FILTER_S, lambda: self.narrow(event.value))
 
     @on(Input.Submitted, "#past-filter")
     def filter_done(self) -> None:
@@ -290,10 +299,12 @@ class PastRunsScreen(Screen):
         return f"runs in {root}: {m} of {n} shown; space marks, enter opens or overlays, / filters"
 
     def add_rows(self) -> None:
-        """The next chunk of matching rows into the table (a few ms a tick, never all at once)."""
-        if self.added >= len(self.matching):
-            return
+        """The next chunk of matching rows into the table while it holds fewer than AHEAD rows past the cursor:
+        a few ms a tick, and only as far as the user scrolls (each row a table holds makes its updates dearer)."""
         table = self.query_one("#past-runs", DataTable)
+        wanted = min(len(self.matching), table.cursor_row + AHEAD)
+        if self.added >= wanted:
+            return
         for row in self.matching[self.added:self.added + ADD_ROWS]:
             table.add_row(*cells(row, row.run_id in self.marked), key=row.run_id)
         self.added = min(len(self.matching), self.added + ADD_ROWS)
@@ -407,7 +418,9 @@ class StopConfirm(ModalScreen[bool]):
 PAST_COLUMNS = ("mark", "run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "accuracy")
 # The columns a live run changes have fixed widths: a width to fit would measure the whole column at each change.
 LIVE_WIDTHS = {"status": 11, "epochs": 8, "train loss": 10, "test loss": 10, "accuracy": 8}
-ADD_ROWS = 100  # table rows added a tick
+ADD_ROWS = 25  # table rows added a tick: DataTable measures every cell of a new row
+AHEAD = 100  # rows the table holds past its cursor; more come as the cursor goes down
+FILTER_S = 0.15  # the filter applies once typing pauses this long
 ADD_S = 0.05
 NEW_S = 2.0  # how often the runs dir is looked at for runs started since (a folder listing, in a thread)
 PLOTS_S = 1.0  # growing curves of runs another process writes are redrawn once a second (plotting is the cost)

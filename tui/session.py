@@ -1,5 +1,8 @@
 """The runs of one press of `r`: a RunData per variant, fed by the worker's events. No textual here.
 
+A run's records are kept thinned (core/liverecords.py): its curves, best epoch and the records views read
+stay the same size however long it runs; metrics.jsonl on disk holds them all.
+
 The app drains the worker on a timer and hands the events to `RunGroup.apply`, which updates the
 buffers and says what changed; plots and the table are redrawn from the buffers on their own timer.
 """
@@ -11,7 +14,7 @@ from typing import Any
 from dltui.core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
 from dltui.core.present import fmt, pct
 from dltui.core.runner import RunPlan
-from dltui.core.tracks import RunningBest
+from dltui.core.liverecords import LiveRecords
 from dltui.core.worker import WorkerDone
 from dltui.tui.viewkit import RunData, colour_runs
 
@@ -38,7 +41,8 @@ class RunGroup:
             p.variant: RunData(run_id="", variant=p.variant, config=p.config.to_dict(), status="queued", index=i)
             for i, p in enumerate(plans)
         }
-        self.best = {p.variant: RunningBest() for p in plans}  # the table's best epochs, kept as records arrive
+        for run in self.runs.values():
+            run.records = LiveRecords(run.tracks)  # thinned as they come: the lab's memory stays the same size
         colour_runs(self.list())
         self.progress: dict[str, Progress] = {}
         self.reasons: dict[str, str] = {}
@@ -70,16 +74,16 @@ class RunGroup:
             run.run_id, run.config, run.status = ev.run_id, ev.config, "running"
             out.device = ev.info.get("device_name") or out.device
         elif isinstance(ev, EpochEnded):
-            while run.records and run.records[-1].get("epoch", 0) >= ev.record.get("epoch", 0):
-                run.records.pop()  # a run sent again from an earlier checkpoint (Ray): its curve joins there
+            if run.records and run.records[-1].get("epoch", 0) >= ev.record.get("epoch", 0):
+                run.records.rewind(ev.record.get("epoch", 0))  # sent again from an earlier checkpoint (Ray): the curve joins there
             run.records.append(ev.record)
-            self.best[run.variant].add(ev.record)
             self.progress.pop(run.variant, None)
             out.data = True
         elif isinstance(ev, Progress):
             self.progress[run.variant] = ev
         elif isinstance(ev, Snapshot):
             run.snapshots.append({"epoch": ev.epoch, "kind": ev.kind, **ev.data})
+            run.records.pin_epoch(ev.epoch)  # views read the record of a snapshot's epoch
             out.data = True
         elif isinstance(ev, RunEnded):
             self._ended(run, ev, out)
@@ -121,5 +125,5 @@ class RunGroup:
             epoch = f"{prog.epoch - 1 + prog.fraction:.1f}/{epochs}"
         acc = last.get("val_acc") if last.get("val_acc") is not None else last.get("test_acc")
         return (variant, run.status, epoch, fmt(last.get("train_loss")), fmt(last.get("test_loss")),
-                pct(acc), str(self.best[variant].epoch(run.summary) or "-"), self.reasons.get(variant, ""))
+                pct(acc), str(run.records.best.epoch(run.summary) or "-"), self.reasons.get(variant, ""))
 

@@ -2,13 +2,15 @@
 
 With smoothing on (ViewOptions.smooth > 0) a curve is drawn twice: the raw values faint behind, and their
 causal, debiased moving average (core.smoothing.ema) in the run's colour, so the smoothing never hides
-what the data did.
+what the data did. Runs that differ only in `seed` (core/sweeps.py) are one line: their mean, in a faint
+band from their lowest to their highest value, so a 10 lr x 4 seed sweep draws ten lines, not forty.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from dltui.core.present import RAW_COLOUR, TARGET_COLOUR, X_LABELS, sequential
+from dltui.core.sweeps import Band, combined, draw_band, seed_groups
 from dltui.tui.viewkit import RunData, ViewOptions, robust_top, selected_run, series, snapshots_of, view
 
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
@@ -20,33 +22,67 @@ def _same(run: RunData, a: str, b: str) -> bool:
     return run.tracks.same(run.records, a, b)
 
 
-def _lines(runs: list[RunData], opts: ViewOptions, metric: str) -> list[tuple[RunData, str, str, list, list]]:
-    """(run, metric key, marker, x, y) of every line to draw: a run's splits (a test split equal to train's left out)."""
+@dataclass
+class Line:
+    """A line to draw: one run's split, or a seed group's (the mean of its runs, in their min–max band)."""
+
+    runs: list[RunData]
+    key: str
+    marker: str
+    xs: list
+    ys: list
+    band: Band | None = None
+
+    @property
+    def colour(self):
+        return self.runs[0].colour
+
+    @property
+    def peak(self) -> float:
+        return max(self.ys)
+
+
+def _points(runs: list[RunData], key: str, opts: ViewOptions, smooth: float = 0.0) -> tuple[list, list, Band | None]:
+    """(xs, ys, band) of `key`: one run's decimated curve, or several runs' mean and band (band None for one)."""
+    return combined([series(r, key, opts, smooth) for r in runs])
+
+
+def _lines(runs: list[RunData], opts: ViewOptions, metric: str) -> list[Line]:
+    """Every line to draw: per seed group (runs that differ only in `seed`, core.sweeps) and split, a test split
+    equal to train's left out; a group of one run is that run's curve."""
     out = []
-    for run in runs:
+    for group in seed_groups(runs, lambda r: r.config):
         for split, marker in SPLITS:
             key = f"{split}_{metric}"
-            if split != "train" and _same(run, key, f"train_{metric}"):
-                continue
-            xs, ys = series(run, key, opts)
+            members = [r for r in group if split == "train" or not _same(r, key, f"train_{metric}")]
+            xs, ys, b = _points(members, key, opts) if members else ([], [], None)
             if xs:
-                out.append((run, key, marker, xs, ys))
+                out.append(Line(members, key, marker, xs, ys, b))
     return out
 
 
 def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: float = 1.0) -> bool:
     """One line per run and split: the run's colour (its row in the runs table is the key), braille for train
-    and dots for val/test. Losses above the robust top are drawn at the top edge with ^; True if any was drawn."""
+    and dots for val/test; a seed group's runs as one mean line in a faint min–max band. Losses above the robust
+    top are drawn at the top edge with ^; True if any was drawn."""
     lines = _lines(runs, opts, metric)
-    top = robust_top([max(ys) for *_, ys in lines]) if lines and metric == "loss" else None
+    top = robust_top([line.peak for line in lines]) if lines and metric == "loss" else None
     off = ([], [])
-    for run, key, marker, xs, ys in lines:
+
+    def y(v: float) -> float:
+        return _cap(v, top) * scale
+
+    for line in lines:
+        xs, ys, b = line.xs, line.ys, line.band
         if opts.smooth:
-            plt.plot(xs, [_cap(y, top) * scale for y in ys], color=RAW_COLOUR, marker=marker)
-            xs, ys = series(run, key, opts, opts.smooth)  # the EMA over every point, then thinned out
-        plt.plot(xs, [_cap(y, top) * scale for y in ys], color=run.colour, marker=marker)
-        for x, y in zip(xs, ys):
-            if top is not None and y > top:
+            plt.plot(xs, [y(v) for v in ys], color=RAW_COLOUR, marker=line.marker)
+            xs, ys, b = _points(line.runs, line.key, opts, opts.smooth)  # the EMA over every point, then thinned out
+        if b is not None:
+            draw_band(plt, b, line.colour, line.marker, y=y)
+        else:
+            plt.plot(xs, [y(v) for v in ys], color=line.colour, marker=line.marker)
+        for x, v in zip(xs, ys):
+            if top is not None and v > top:
                 off[0].append(x)
                 off[1].append(top)
     if off[0]:
@@ -63,8 +99,13 @@ def _off_note(runs: list[RunData], opts: ViewOptions) -> str:
     lines = _lines(runs, opts, "loss")
     if not lines:
         return ""
-    top = robust_top([max(ys) for *_, ys in lines])
-    return f", {OFF_SCALE} above {top:.3g}" if any(max(ys) > top for *_, ys in lines) else ""
+    top = robust_top([line.peak for line in lines])
+    return f", {OFF_SCALE} above {top:.3g}" if any(line.peak > top for line in lines) else ""
+
+
+def _seeds(runs: list[RunData]) -> str:
+    """How a seed group is drawn, for the title, when there is one."""
+    return ", seeds: mean & band" if any(len(g) > 1 for g in seed_groups(runs, lambda r: r.config)) else ""
 
 
 def _smoothing(opts: ViewOptions) -> str:
@@ -86,7 +127,8 @@ def draw_loss(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Train (braille) and val/test (dots) loss of every run, one colour per run."""
     if _curves(plt, runs, opts, "loss") and opts.log:  # plotext cannot build an empty log axis
         plt.yscale("log")
-    plt.title(("loss (log)" if opts.log else "loss") + _key(runs, "loss") + _smoothing(opts) + _off_note(runs, opts))
+    plt.title(("loss (log)" if opts.log else "loss") + _key(runs, "loss") + _seeds(runs) + _smoothing(opts)
+              + _off_note(runs, opts))
 
 
 @view("accuracy", "accuracy")
@@ -95,7 +137,7 @@ def draw_accuracy(plt, runs: list[RunData], opts: ViewOptions) -> None:
     _curves(plt, runs, replace(opts, log=False), "acc", scale=100.0)
     plt.ylim(0, 100)  # chance-level noise between 8% and 11% must not look like learning
     plt.yticks([0, 25, 50, 75, 100])
-    plt.title("accuracy %" + _key(runs, "acc") + _smoothing(opts))
+    plt.title("accuracy %" + _key(runs, "acc") + _seeds(runs) + _smoothing(opts))
 
 
 @view("function", "learned vs target")
