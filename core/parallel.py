@@ -23,6 +23,7 @@ from .runner import RunPlan
 
 RUNS_PER_GPU = 4  # default concurrent runs on one GPU for the small models of the presets
 BATCH_S = 0.05  # a training process sends its events in batches at most this often (starts and ends at once)
+TERMINATED_JOIN_S = 1.0  # how long a terminated training process gets to go
 
 
 @dataclass
@@ -239,4 +240,4 @@ class Pool:
             p.join(timeout)
             if p.is_alive():
                 p.terminate()
-                p.join(1)
+                p.join(TERMINATED_JOIN_S)

@@ -31,7 +31,7 @@ def plan(preset: Preset, overrides: dict[str, Any] | None = None) -> list[RunPla
     return [RunPlan(preset.name, name, cfg) for name, cfg in preset.configs(overrides)]
 
 
-IMAGE_TASKS = ("cifar10", "mnist")  # what the CNN can take (digits are 8x8)
+IMAGE_TASKS = ("cifar10", "mnist")  # what the CNN can take (models.CNN_MIN_SIDE; the digits are 8x8)
 
 
 def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
@@ -39,6 +39,7 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     from . import data, losses
     from .device import resolve_device
     from .memory import check_fits
+    from .models import CNN_MIN_SIDE
     from .probes import check_names
 
     for p in plans:
@@ -46,7 +47,7 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
         losses.check(p.config, f"variant '{p.variant}'")
         check_names(p.config.probes)
         if p.config.model == "cnn" and p.config.task not in IMAGE_TASKS:
-            raise BadInput(f"variant '{p.variant}': model = cnn needs images of at least 16x16 pixels, and task "
+            raise BadInput(f"variant '{p.variant}': model = cnn needs images of at least {CNN_MIN_SIDE}x{CNN_MIN_SIDE} pixels, and task "
                            f"{p.config.task} has none; use it with task {' or '.join(IMAGE_TASKS)}, or set model=mlp")
         data.check(p.config, data_dir)
         n = train_size(p.config, data_dir)
