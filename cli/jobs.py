@@ -109,7 +109,7 @@ def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") ->
     from rich.console import Console
 
     from dltui.console import ConsoleSink, summary_table
-    from dltui.core.engine import Control
+    from dltui.core.control import Control
     from dltui.signals import StopOnSignal, survive_lost_output
 
     console = Console()

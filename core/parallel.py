@@ -137,7 +137,7 @@ def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, counter, q, stop,
     if log:
         _log_to(Path(log))
     _stop_with_parent(stop, q)
-    from .engine import Control
+    from .control import Control
     from .runner import run_one
     from .store import RunStore
 
