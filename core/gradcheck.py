@@ -31,6 +31,8 @@ class TanhLayer:
 
     def __init__(self, w: torch.Tensor, b: torch.Tensor, activation: bool = True):
         self.w, self.b, self.activation = w, b, activation
+        self.x: torch.Tensor | None = None  # the last forward's input and output, for backward and jvp
+        self.out: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.x = x
