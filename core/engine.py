@@ -182,7 +182,7 @@ class Trainer:
                 rec.update(p.measure(epoch))
         return rec
 
-    # -- hooks at an epoch's end and at a stop ------------------------------------------------
+    # -- at an epoch's end, and resuming ----------------------------------------------------
     def after_epoch(self, record: dict[str, Any]) -> None:
         """The probes' snapshots, the best epoch's weights (best.pt) and, when due, checkpoint.pt."""
         for p in self.probes:
