@@ -17,6 +17,8 @@ import typer
 from dltui.core.errors import BadInput
 
 POLL_S = 0.2  # how long the driver waits on an executor's events before it looks at the stop flag again
+JOIN_S = 5.0  # at the end, how long each training process gets to exit before it is terminated
+JOIN_AFTER_SECOND_SIGNAL_S = 2.0  # the same after a second Ctrl-C: the user wants out now
 ENGINES = ("local", "ray")
 
 # The options `run` and `tui` share for where runs execute.
@@ -107,7 +109,7 @@ def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") ->
     from rich.console import Console
 
     from dltui.console import ConsoleSink, summary_table
-    from dltui.core.engine import Control
+    from dltui.core.control import Control
     from dltui.signals import StopOnSignal, survive_lost_output
 
     console = Console()
@@ -164,9 +166,9 @@ def on_executor(executor) -> Strategy:
         try:
             outcome = _follow(executor, show, control)
         except KeyboardInterrupt:  # a second signal: stop waiting; what is still running ends interrupted
-            executor.join(2)
+            executor.join(JOIN_AFTER_SECOND_SIGNAL_S)
             raise
-        executor.join(5)
+        executor.join(JOIN_S)
         return outcome
 
     return run

@@ -17,11 +17,14 @@ from dltui.core.errors import BadInput
 
 COLUMNS = ("run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "test acc")
 NUMERIC = ("epochs", "train loss", "test loss", "test acc")
+TABLE_LINES = 8  # the table's title, header, rules and footer: the terminal lines that are not rows
+MIN_ROWS = 5  # rows shown however short the terminal
+FALLBACK_TERMINAL = (100, 30)  # columns, lines when the output is not a terminal
 
 
 def screenful() -> int:
     """The rows that fit in this terminal under the table's title, header and footer lines."""
-    return max(5, shutil.get_terminal_size((100, 30)).lines - 8)
+    return max(MIN_ROWS, shutil.get_terminal_size(FALLBACK_TERMINAL).lines - TABLE_LINES)
 
 
 def runs_cmd(

@@ -287,6 +287,10 @@ def case_help(scale: Scale) -> Case:
                 lab, ref, ratio=lab / ref)
 
 
+JOBS_POLL_S = 0.2  # how long the --jobs case waits on the pool's events at a time
+JOBS_JOIN_S = 5.0  # how long its processes get to exit at the end
+
+
 def case_jobs(device, scale: Scale, work: Path) -> Case:
     """The polynomial preset's three runs: `--jobs N` (N spawned processes) vs `--jobs 1` (one by one, here)."""
     from . import presets
@@ -303,8 +307,8 @@ def case_jobs(device, scale: Scale, work: Path) -> Case:
     t = time.perf_counter()
     pool = Pool(plans, work / f"jobs{jobs}", work, jobs).start()
     while not pool.done:
-        pool.drain(timeout=0.2)
-    pool.join(5)
+        pool.drain(timeout=JOBS_POLL_S)
+    pool.join(JOBS_JOIN_S)
     if pool.errors:
         raise RuntimeError("; ".join(pool.errors))
     many = time.perf_counter() - t

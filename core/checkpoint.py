@@ -90,8 +90,10 @@ def checkpoint_problem(s: dict[str, Any], cfg: RunConfig, data_dir: Path | None)
                                     and all(isinstance(partial.get(k), torch.Tensor) for k in ("loss_sum", "correct"))
                                     and (partial.get("order") is None or isinstance(partial["order"], torch.Tensor))):
         return "the epoch in flight (partial) is not what the lab writes"
-    if cfg.task == "gradcheck":
-        return ""
+    from .runner import Resumable, runner_class
+
+    if not issubclass(runner_class(cfg), Resumable):
+        return f"task {cfg.task} does not go on from a checkpoint"
     from .engine import Trainer  # the trainer builds the model and optimizer the checkpoint must fit
     from .runstate import restore
 

@@ -70,6 +70,12 @@ class Trainer:
         self.fast: fastpath.FastPath | None = None  # the step and the update, the parameters, autocast, notes
         self.evaluate: Evaluator | None = None
 
+    @classmethod
+    def for_run(cls, spec) -> Trainer:
+        """From a core/runner.py RunSpec (the ConfigRunner contract)."""
+        return cls(spec.cfg, run_id=spec.run_id, preset=spec.preset, variant=spec.variant, listeners=spec.listeners,
+                   data_dir=spec.data_dir, control=spec.control, run_dir=spec.run_dir)
+
     def emit(self, event) -> None:
         for listener in self.listeners:
             listener(event)
@@ -176,7 +182,7 @@ class Trainer:
                 rec.update(p.measure(epoch))
         return rec
 
-    # -- hooks at an epoch's end and at a stop ------------------------------------------------
+    # -- at an epoch's end, and resuming ----------------------------------------------------
     def after_epoch(self, record: dict[str, Any]) -> None:
         """The probes' snapshots, the best epoch's weights (best.pt) and, when due, checkpoint.pt."""
         for p in self.probes:

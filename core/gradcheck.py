@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -32,6 +31,8 @@ class TanhLayer:
 
     def __init__(self, w: torch.Tensor, b: torch.Tensor, activation: bool = True):
         self.w, self.b, self.activation = w, b, activation
+        self.x: torch.Tensor | None = None  # the last forward's input and output, for backward and jvp
+        self.out: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.x = x
@@ -261,19 +262,21 @@ def describe(checks: list[dict[str, Any]]) -> str:
 
 
 class GradCheck:
-    """Runs the tests for one config and tells its listeners, as the Trainer does for training.
-
-    It takes the Trainer's arguments; data_dir, control and run_dir go unused (nothing to load,
-    the tests take milliseconds, nothing to checkpoint).
-    """
+    """Runs the tests for one config and tells its listeners, as the Trainer does for training (a ConfigRunner,
+    core/runner.py). It loads no data, stops for nothing (the tests take milliseconds) and writes no checkpoint."""
 
     def __init__(self, cfg: RunConfig, *, run_id: str, preset: str = "", variant: str = "default",
-                 listeners: list[Listener] | None = None, data_dir: Path | str | None = None,
-                 control: Any = None, run_dir: Path | str | None = None):
+                 listeners: list[Listener] | None = None):
         self.cfg, self.run_id, self.preset, self.variant = cfg, run_id, preset, variant
         self.listeners = list(listeners or [])
         self.checks: list[dict[str, Any]] = []
+        self.traceback = ""  # the tests' failures are results; nothing for traceback.txt
         self._t0 = time.perf_counter()
+
+    @classmethod
+    def for_run(cls, spec) -> GradCheck:
+        """From a core/runner.py RunSpec: its config, names and listeners."""
+        return cls(spec.cfg, run_id=spec.run_id, preset=spec.preset, variant=spec.variant, listeners=spec.listeners)
 
     def emit(self, event) -> None:
         for listener in self.listeners:

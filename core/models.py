@@ -50,6 +50,7 @@ class MLP(nn.Module):
         return self.net(x)
 
 
+CNN_MIN_SIDE = 16  # pixels: its two blocks of two unpadded 3×3 convs and a 2×2 pool leave 1×1 of a 16×16 image
 MODEL_BUILDERS = {}
 
 
@@ -99,8 +100,8 @@ class CNN(nn.Module):
 @register("cnn")
 def _cnn(cfg, data) -> nn.Module:
     shape = tuple(data.input_shape)
-    if len(shape) != 3 or min(shape[1:]) < 16 or data.kind != "classification":
-        raise BadInput(f"model = cnn needs images of at least 16×16 pixels to classify; task {cfg.task} has inputs {shape}; use model=mlp")
+    if len(shape) != 3 or min(shape[1:]) < CNN_MIN_SIDE or data.kind != "classification":
+        raise BadInput(f"model = cnn needs images of at least {CNN_MIN_SIDE}×{CNN_MIN_SIDE} pixels to classify; task {cfg.task} has inputs {shape}; use model=mlp")
     model = CNN(shape, tuple(cfg.hidden), data.n_classes, cfg.activation, cfg.dropout)
     if data.train_x.device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)  # cuDNN's fast layout for convs

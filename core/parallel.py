@@ -23,6 +23,7 @@ from .runner import RunPlan
 
 RUNS_PER_GPU = 4  # default concurrent runs on one GPU for the small models of the presets
 BATCH_S = 0.05  # a training process sends its events in batches at most this often (starts and ends at once)
+TERMINATED_JOIN_S = 1.0  # how long a terminated training process gets to go
 
 
 @dataclass
@@ -136,7 +137,7 @@ def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, counter, q, stop,
     if log:
         _log_to(Path(log))
     _stop_with_parent(stop, q)
-    from .engine import Control
+    from .control import Control
     from .runner import run_one
     from .store import RunStore
 
@@ -239,4 +240,4 @@ class Pool:
             p.join(timeout)
             if p.is_alive():
                 p.terminate()
-                p.join(1)
+                p.join(TERMINATED_JOIN_S)

@@ -138,7 +138,7 @@ class PolyFunction(ContextProbe):
     POINTS = 60
 
     def _coefficients(self) -> tuple[list[float] | None, float | None]:
-        layers = [m for m in self.ctx.model.net if isinstance(m, nn.Linear)]
+        layers = [m for m in self.ctx.model.modules() if isinstance(m, nn.Linear)]
         if len(layers) != 1:  # an MLP on [x..x^4] has no coefficients to print; its curve is still drawn
             return None, None
         lin = layers[0]

@@ -31,7 +31,7 @@ def plan(preset: Preset, overrides: dict[str, Any] | None = None) -> list[RunPla
     return [RunPlan(preset.name, name, cfg) for name, cfg in preset.configs(overrides)]
 
 
-IMAGE_TASKS = ("cifar10", "mnist")  # what the CNN can take (digits are 8x8)
+IMAGE_TASKS = ("cifar10", "mnist")  # what the CNN can take (models.CNN_MIN_SIDE; the digits are 8x8)
 
 
 def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
@@ -39,6 +39,7 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     from . import data, losses
     from .device import resolve_device
     from .memory import check_fits
+    from .models import CNN_MIN_SIDE
     from .probes import check_names
 
     for p in plans:
@@ -46,7 +47,7 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
         losses.check(p.config, f"variant '{p.variant}'")
         check_names(p.config.probes)
         if p.config.model == "cnn" and p.config.task not in IMAGE_TASKS:
-            raise BadInput(f"variant '{p.variant}': model = cnn needs images of at least 16x16 pixels, and task "
+            raise BadInput(f"variant '{p.variant}': model = cnn needs images of at least {CNN_MIN_SIDE}x{CNN_MIN_SIDE} pixels, and task "
                            f"{p.config.task} has none; use it with task {' or '.join(IMAGE_TASKS)}, or set model=mlp")
         data.check(p.config, data_dir)
         n = train_size(p.config, data_dir)
@@ -152,36 +153,63 @@ def _drive(p: RunPlan, writer: RunWriter, data_dir: Path, listeners: list[Listen
     return ended
 
 
+@dataclass(frozen=True)
+class RunSpec:
+    """One run as a runner is given it: its config, who it is, who listens, where its data and files go, its flags."""
+
+    cfg: RunConfig
+    run_id: str
+    preset: str
+    variant: str
+    listeners: list[Listener]
+    data_dir: Path
+    run_dir: Path
+    control: Any = None  # core/control.py's Control, or None
+
+
 @runtime_checkable
 class ConfigRunner(Protocol):
     """Something that runs one resolved config and tells its listeners: the Trainer, the gradient tests.
 
-    It is made with the Trainer's keywords (run_id, preset, variant, listeners, data_dir, control, run_dir);
-    one that can go on from a checkpoint also has `resume_from(checkpoint, kept_records)`.
+    A task's module names its runner class as `RUNNER` (else the Trainer runs it); `for_run` makes one from a
+    RunSpec, taking what it uses of it. `traceback` is a failed run's, for traceback.txt ('' if none).
     """
+
+    traceback: str
+
+    @classmethod
+    def for_run(cls, spec: RunSpec) -> ConfigRunner: ...
 
     def run(self) -> RunEnded: ...
 
     def summary(self, status: str, reason: str) -> dict[str, Any]: ...
 
 
+@runtime_checkable
+class Resumable(Protocol):
+    """A runner that can go on from a checkpoint and the metrics records kept (the Trainer)."""
+
+    def resume_from(self, checkpoint: dict[str, Any], history: list[dict[str, Any]] | None) -> int: ...
+
+
 def runner_class(cfg: RunConfig) -> type:
-    """The runner a task names in its module (`RUNNER`), or the Trainer; it must be a ConfigRunner."""
+    """The runner a task names in its module (`RUNNER`), or the Trainer."""
     cls = getattr(task_module(cfg), "RUNNER", None)
     if cls is None:
         from .engine import Trainer as cls
-    if not issubclass(cls, ConfigRunner):
-        raise TypeError(f"task {cfg.task}: its RUNNER {cls.__name__} has no run() and summary()")
     return cls
 
 
 def train(p: RunPlan, run_id: str, run_dir: Path, data_dir: Path, listeners: list[Listener], control=None,
           checkpoint: dict[str, Any] | None = None, kept: list[dict[str, Any]] | None = None) -> RunEnded:
     """Run one plan with its task's runner, files in `run_dir`, events to `listeners`; returns how it ended."""
-    runner = runner_class(p.config)(p.config, run_id=run_id, preset=p.preset, variant=p.variant, listeners=listeners,
-                                    data_dir=data_dir, control=control, run_dir=run_dir)
+    spec = RunSpec(p.config, run_id, p.preset, p.variant, listeners, data_dir, run_dir, control)
+    runner = runner_class(p.config).for_run(spec)
+    if not isinstance(runner, ConfigRunner):
+        raise TypeError(f"task {p.config.task}: its runner {type(runner).__name__} is not a ConfigRunner "
+                        f"(for_run, run, summary, traceback)")
     if checkpoint is not None:
-        runner.resume_from(checkpoint, kept)
+        runner.resume_from(checkpoint, kept)  # a Resumable: core/checkpoint.py refuses checkpoints for the others
     try:
         ended = runner.run()
     except BadInput as e:
@@ -189,7 +217,7 @@ def train(p: RunPlan, run_id: str, run_dir: Path, data_dir: Path, listeners: lis
         ended = RunEnded(run_id, p.variant, "failed", str(e), runner.summary("failed", str(e)))
         for listener in listeners:
             listener(ended)
-    if ended.status == "failed" and getattr(runner, "traceback", ""):
+    if ended.status == "failed" and runner.traceback:
         (Path(run_dir) / "traceback.txt").write_text(runner.traceback, encoding="utf-8")
     return ended
 

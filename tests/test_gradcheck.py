@@ -88,3 +88,19 @@ def test_dltui_run_gradcheck_prints_the_slopes_and_saves_a_run(cli, runs_dir):
     assert all(len(s["eps"]) == len(s["first"]) == len(s["second"]) == len(gc.EPS) for s in snaps)
     (record,) = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert record["epoch"] == 1 and 1.8 <= record["net_gradient_slope_second"] <= 2.2
+
+
+def test_resuming_a_gradcheck_run_refuses_a_checkpoint_in_one_line(cli, runs_dir):
+    """The gradient tests have no checkpoint to go on from (not a Resumable runner): a checkpoint.pt found in
+    their run dir is refused before anything is touched, exit 2, no traceback."""
+    assert cli("run", "gradcheck").exit_code == 0
+    (run,) = [p for p in runs_dir.iterdir() if p.is_dir()]
+    rng = torch.get_rng_state()
+    torch.save({"model": {}, "optimizer": {}, "epoch": 0, "step": 0, "time": 0.0, "gen": rng, "rng": rng}, run / "checkpoint.pt")
+    status = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(json.dumps({**status, "status": "interrupted"}))
+
+    result = cli("run", "--resume", run.name)
+    assert result.exit_code == 2, result.output
+    assert "task gradcheck does not go on from a checkpoint" in result.stderr and "Traceback" not in result.output
+    assert json.loads((run / "status.json").read_text())["status"] == "interrupted"

@@ -15,10 +15,13 @@ from pathlib import Path
 from ..errors import BadInput, DataMissing
 from . import TaskData
 
+SIDE = 28  # pixels: images are SIDE x SIDE, one channel
+SHAPE = (1, SIDE, SIDE)
+N_CLASSES = 10
 FILES = {  # name -> (IDX magic number, dimensions after the count)
-    "train-images-idx3-ubyte": (2051, (28, 28)),
+    "train-images-idx3-ubyte": (2051, (SIDE, SIDE)),
     "train-labels-idx1-ubyte": (2049, ()),
-    "t10k-images-idx3-ubyte": (2051, (28, 28)),
+    "t10k-images-idx3-ubyte": (2051, (SIDE, SIDE)),
     "t10k-labels-idx1-ubyte": (2049, ()),
 }
 
@@ -143,4 +146,4 @@ def build(cfg, device, data_dir: Path) -> TaskData:
 
     train_x, train_y, test_x, test_y = load(data_dir)
     to_float = lambda t: t.unsqueeze(1).float().div_(255.0)  # noqa: E731
-    return finish_classification(cfg, device, "mnist", to_float(train_x), train_y.long(), to_float(test_x), test_y.long(), 10, (1, 28, 28))
+    return finish_classification(cfg, device, "mnist", to_float(train_x), train_y.long(), to_float(test_x), test_y.long(), N_CLASSES, SHAPE)
