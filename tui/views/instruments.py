@@ -6,7 +6,7 @@ import math
 from typing import Any
 from dltui.core.instruments import confusion_of, row_shares
 from dltui.core.present import X_LABELS
-from dltui.tui.viewkit import PALETTE, RunData, ViewOptions, selected_run, series, view
+from dltui.tui.viewkit import RunData, ViewOptions, layer_colour, layer_key, selected_run, series, view
 
 HELP = (  # the lab's `?` screen: one line on how to read each instrument
     "sharpness: top Hessian eigenvalue; GD is unstable above 2/lr (dotted), full batch hovers there",
@@ -63,14 +63,12 @@ def layer_lists(run: RunData, key: str, opts: ViewOptions) -> list[tuple[list, l
     return out
 
 
-def _layer_label(i: int, n: int) -> str:
-    return f"layer {i + 1}" + (" (input)" if i == 0 and n > 1 else " (output)" if i == n - 1 and n > 1 else "")
-
-
-def _draw_layers(plt, layers: list[tuple[list, list]]) -> None:
+def _draw_layers(plt, layers: list[tuple[list, list]], hidden: bool = False) -> None:
+    """Each layer's line on the sequential layer scale (as the gradient norms), named by one key entry."""
     for i, (xs, ys) in enumerate(layers):
         if xs:
-            plt.plot(xs, ys, color=PALETTE[i % len(PALETTE)], marker="braille", label=_layer_label(i, len(layers)))
+            plt.plot(xs, ys, color=layer_colour(i, len(layers)), marker="braille")
+    layer_key(plt, len(layers), hidden)
 
 
 @view("update_ratio", "update/weight ratio per layer")
@@ -97,8 +95,9 @@ def draw_dead_units(plt, runs: list[RunData], opts: ViewOptions) -> None:
     if not any(xs for xs, _ in layers):
         plt.title("dead or saturated units (no measurement yet; add \"dead_units\" to probes)", "dead units: none yet (a probe)")
         return
-    _draw_layers(plt, layers)
+    _draw_layers(plt, layers, hidden=True)
     plt.ylim(0, 1.05)
+    plt.yticks([0, 0.5, 1], ["0", "0.5", "1"])
     word = DEAD_WORDS.get(str(run.config.get("activation", "")), "dead or saturated")
     plt.title(f"{run.variant}: share of units {word} on a fixed batch", f"{run.variant}: share {word}")
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
