@@ -32,7 +32,7 @@ def test_an_instrument_panel_appears_only_once_its_probe_has_data():
             panel.draw([run_with([{"epoch": 1, "train_loss": 2.0}])], ViewOptions())
             await pilot.pause()
             assert shown(panel) == ["loss", "accuracy"]  # no empty "none yet" panels
-            assert panel.has_class("-multi") and not panel.has_class("-odd")
+            assert panel.has_class("-multi") and not panel.has_class("-lead")  # two side by side
             panel.cycle()
             panel.cycle()
             assert shown(panel)[panel.current] == "loss"  # v on a short terminal skips the hidden ones
@@ -40,6 +40,11 @@ def test_an_instrument_panel_appears_only_once_its_probe_has_data():
             panel.draw([run_with(records)], ViewOptions())
             await pilot.pause()
             assert shown(panel) == ["loss", "accuracy", "update_ratio"]
-            assert panel.has_class("-odd")  # three panels: the lesson takes the whole first row
+            assert panel.has_class("-lead")  # three panels: the lesson takes the whole first row
+            records[0]["dead_units"] = [0.1]
+            panel.draw([run_with(records)], ViewOptions())
+            await pilot.pause()
+            wide = [p.view_name for p in panel.query(ViewPlot) if p.has_class("-wide")]
+            assert wide == ["dead_units"]  # four: the lesson, two beside each other, the last a whole row
 
     asyncio.run(scenario())

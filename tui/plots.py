@@ -204,10 +204,6 @@ class PlotPanel(Container):
         probe that is off or has not measured yet takes no room from the lesson."""
         return [p for p in list(self.query(ViewPlot))[1:] if p.view_name in INSTRUMENT_VIEWS]
 
-    @property
-    def shown_plots(self) -> list[ViewPlot]:
-        return [p for p in self.query(ViewPlot) if p.display]
-
     def fit(self, runs: list[RunData], recent: int | None = None) -> None:
         """Show the instrument panels that have data and hide the others (`recent`: a live tick's cheap look,
         at hidden panels only, in each run's last records)."""
@@ -222,12 +218,16 @@ class PlotPanel(Container):
             self.regrid()
 
     def regrid(self) -> None:
-        """The grid for the panels shown: two columns when more than one, the first (main) view a whole row
-        when their number is odd; the one shown on a short terminal stays one of them."""
-        n = len(self.shown_plots)
-        self.set_class(n > 1, "-multi")
-        self.set_class(n % 2 == 1 and n > 1, "-odd")
+        """The grid for the panels shown: two columns when more than one; from three on, the first (the lesson)
+        takes a whole row, and so does the last when it would stand alone; the one shown on a short terminal
+        stays one of them."""
         plots = list(self.query(ViewPlot))
+        shown = [p for p in plots if p.display]
+        n = len(shown)
+        self.set_class(n > 1, "-multi")
+        self.set_class(n >= 3, "-lead")
+        for plot in plots:
+            plot.set_class(n >= 3 and n % 2 == 0 and plot is shown[-1], "-wide")
         if plots and not plots[min(self.current, len(plots) - 1)].display:
             self.current = 0
         self.mark_current()
