@@ -12,7 +12,7 @@ from torch import nn
 from dltui.core.config import build_config
 from dltui.core.engine import Trainer
 from dltui.core.probes_dynamics import Confusion, DeadUnits, last_update
-from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture
+from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture, uncoloured
 from dltui.tui.views import load_all
 
 
@@ -138,6 +138,18 @@ def test_views_draw_the_instruments():
     assert "saturated (|z| > 2 on 90%)" in draw("dead_units", [run])
     heat = draw("confusion", [run])
     assert "epoch 5" in heat and " 80" in heat and "100" in heat and "acc 90.0%" in heat
+
+
+def test_a_confusion_matrix_taller_than_its_panel_shows_its_worst_rows_not_random_ones():
+    m = [[90 if i == j else 1 for j in range(10)] for i in range(10)]
+    m[3] = [0, 0, 0, 40, 0, 60, 0, 0, 0, 0]  # 3 is mostly taken for 5: the row a learner must see
+    run = RunData("r", "v", {}, "finished", [rec(1)], [{"epoch": 1, "kind": "confusion", "matrix": m}])
+    load_all()
+    low = uncoloured(picture(plt, VIEWS["confusion"][1], [run], ViewOptions(), 100, 10))
+    assert "(5 worst rows)" in low
+    assert any(line.startswith("3┤") and " 60 " in line for line in low.splitlines())
+    tall = uncoloured(draw("confusion", [run]))
+    assert "worst" not in tall and sum(line[1:2] == "┤" for line in tall.splitlines()) == 10
 
 
 @pytest.mark.parametrize("bad", [[[1, 2]], [[1, -1], [0, 0]], [["x", 1], [1, 1]], "m", [[True, 1], [1, 1]]])

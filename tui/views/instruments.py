@@ -6,7 +6,7 @@ import math
 from typing import Any
 from dltui.core.instruments import confusion_of, row_shares
 from dltui.core.present import X_LABELS
-from dltui.tui.viewkit import RunData, ViewOptions, layer_colour, layer_key, selected_run, series, view
+from dltui.tui.viewkit import AXIS_ROWS_LESS, RunData, ViewOptions, layer_colour, layer_key, selected_run, series, view
 
 HELP = (  # the lab's `?` screen: one line on how to read each instrument
     "sharpness: top Hessian eigenvalue; GD is unstable above 2/lr (dotted), full batch hovers there",
@@ -114,20 +114,30 @@ def draw_confusion(plt, runs: list[RunData], opts: ViewOptions) -> None:
         return
     k = len(m)
     shares = row_shares(m)
-    for i, row in enumerate(shares):
-        for j, share in enumerate(row):
+    rows = _confusion_rows(shares, max(1, getattr(plt, "height", 20) - AXIS_ROWS_LESS + 1))  # no key line
+    for y, c in enumerate(reversed(rows)):
+        for j, share in enumerate(shares[c]):
             shade = HEAT[min(len(HEAT) - 1, int(share * len(HEAT)))]
-            plt.text(f"{round(100 * share):3d}", j, k - 1 - i, color="black", background=shade)
+            plt.text(f"{round(100 * share):3d}", j, y, color="black", background=shade)
     plt.xlim(-0.5, k - 0.5)
-    plt.ylim(-0.5, k - 0.5)
+    plt.ylim(-0.5, len(rows) - 0.5)
     plt.xticks(list(range(k)), [str(c) for c in range(k)])
-    plt.yticks(list(range(k)), [str(k - 1 - c) for c in range(k)])
+    plt.yticks(list(range(len(rows))), [str(c) for c in reversed(rows)])
     diag = sum(m[c][c] for c in range(k)) / max(1, sum(map(sum, m)))
     when = f" epoch {epoch}" if epoch is not None else ""
-    plt.title(f"{run.variant}{when}: % of each true class (row) predicted as (column); acc {100 * diag:.1f}%",
-              f"{run.variant}{when}, acc {100 * diag:.1f}%: % of true (row) as (column)", f"{run.variant} acc {100 * diag:.1f}%")
+    some = f" ({len(rows)} worst rows)" if len(rows) < k else ""
+    plt.title(f"{run.variant}{when}: % of each true class (row) predicted as (column); acc {100 * diag:.1f}%{some}",
+              f"{run.variant}{when}, acc {100 * diag:.1f}%: % of true (row) as (column){some}",
+              f"{run.variant} acc {100 * diag:.1f}%{some}")
     plt.xlabel("predicted class")
     plt.ylabel("true class")
+
+
+def _confusion_rows(shares: list[list[float]], room: int) -> list[int]:
+    """The true classes to show as rows, in order: all when `room` rows hold them, else the `room` classes
+    predicted worst (a plot shorter than the classes would drop rows at random)."""
+    k = len(shares)
+    return list(range(k)) if room >= k else sorted(sorted(range(k), key=lambda c: shares[c][c])[:room])
 
 
 def _lr_points(run: RunData) -> tuple[list[float], list[float]]:
