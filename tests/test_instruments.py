@@ -140,6 +140,15 @@ def test_views_draw_the_instruments():
     assert "epoch 5" in heat and " 80" in heat and "100" in heat and "acc 90.0%" in heat
 
 
+def test_a_2_over_lr_far_above_every_sharpness_does_not_set_the_axis():
+    slow = RunData("a", "lr=0.001", {"lr": 0.001}, "finished", [rec(e, sharpness=2.0 + e) for e in range(1, 11)])
+    fast = RunData("b", "lr=0.5", {"lr": 0.5}, "finished", [rec(e, sharpness=1.0 + 0.4 * e) for e in range(1, 11)], index=1)
+    picture_ = uncoloured(draw("sharpness", [slow, fast]))
+    assert "2/lr above the axis for 1 run" in picture_  # lr=0.001's 2000 is left off
+    ticks = [float(line.split("┤")[0]) for line in picture_.splitlines() if "┤" in line]
+    assert max(ticks) < 20  # the axis is the curves' (up to 12), with lr=0.5's 2/lr = 4 on it
+
+
 def test_a_confusion_matrix_taller_than_its_panel_shows_its_worst_rows_not_random_ones():
     m = [[90 if i == j else 1 for j in range(10)] for i in range(10)]
     m[3] = [0, 0, 0, 40, 0, 60, 0, 0, 0, 0]  # 3 is mostly taken for 5: the row a learner must see

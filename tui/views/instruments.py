@@ -26,25 +26,40 @@ def _plain(opts: ViewOptions) -> ViewOptions:
 
 @view("sharpness", "sharpness vs 2/lr")
 def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
-    """Each run's sharpness (top Hessian eigenvalue), with its 2/lr line dotted in the same colour."""
-    drawn = []
-    for r in runs:
-        xs, ys = series(r, "sharpness", opts)
-        if not xs:
-            continue
-        plt.plot(xs, ys, color=r.colour, marker="braille", label=r.variant)
-        lr = r.config.get("lr")
-        if isinstance(lr, (int, float)) and lr > 0:
-            plt.plot([xs[0], xs[-1]], [2 / lr, 2 / lr], color=r.colour, marker="dot")
-        drawn.append(r)
+    """Each run's sharpness (top Hessian eigenvalue), with its 2/lr line dotted in the same colour. The axis is
+    set by the sharpness: a 2/lr far above every curve (lr = 0.001: 2000 against 10) is left off and counted
+    in the key, or it would squash the curves to the floor."""
+    drawn = [(r, *series(r, "sharpness", opts)) for r in runs]
+    drawn = [(r, xs, ys) for r, xs, ys in drawn if xs]
     if not drawn:
         plt.title("sharpness vs 2/lr (no measurement yet; add \"sharpness\" to probes)", "sharpness: none yet (a probe)")
         return
+    peak = max(y for _, _, ys in drawn for y in ys)
+    guides = [(r, 2 / r.config["lr"]) for r, _, _ in drawn if _positive(r.config.get("lr"))]
+    top = max([peak] + [g for _, g in guides if g <= GUIDE_REACH * peak])
+    off = 0
+    for r, xs, ys in drawn:
+        plt.plot(xs, ys, color=r.colour, marker="braille", label=r.variant)
+    for r, guide in guides:
+        if guide <= top:
+            xs = next(x for run, x, _ in drawn if run is r)
+            plt.plot([xs[0], xs[-1]], [guide, guide], color=r.colour, marker="dot")
+        else:
+            off += 1
+    if off:
+        plt.key(f"2/lr above the axis for {off} run{'s' if off > 1 else ''}", GUIDE_COLOUR, "•")
     if opts.log:
         plt.yscale("log")
     plt.title("sharpness ⣿ (top Hessian eigenvalue) vs 2/lr •: GD is unstable above",
               "sharpness ⣿ vs 2/lr •: unstable above", "sharpness ⣿ vs 2/lr •")
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
+
+
+GUIDE_REACH = 3  # a 2/lr line is drawn when at most this many times the highest sharpness
+
+
+def _positive(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
 
 
 def layer_lists(run: RunData, key: str, opts: ViewOptions) -> list[tuple[list, list]]:
