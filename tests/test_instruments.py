@@ -147,6 +147,8 @@ def test_a_2_over_lr_far_above_every_sharpness_does_not_set_the_axis():
     assert "2/lr above the axis for 1 run" in picture_  # lr=0.001's 2000 is left off
     ticks = [float(line.split("┤")[0]) for line in picture_.splitlines() if "┤" in line]
     assert max(ticks) < 20  # the axis is the curves' (up to 12), with lr=0.5's 2/lr = 4 on it
+    early = RunData("c", "lr=0.6", {"lr": 0.6}, "running", [rec(1, sharpness=0.3)])
+    assert "above the axis" not in uncoloured(draw("sharpness", [early]))  # 2/lr = 3.3, ten times the curve: the goal
 
 
 def test_a_confusion_matrix_taller_than_its_panel_shows_its_worst_rows_not_random_ones():

@@ -27,8 +27,8 @@ def _plain(opts: ViewOptions) -> ViewOptions:
 @view("sharpness", "sharpness vs 2/lr")
 def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Each run's sharpness (top Hessian eigenvalue), with its 2/lr line dotted in the same colour. The axis is
-    set by the sharpness: a 2/lr far above every curve (lr = 0.001: 2000 against 10) is left off and counted
-    in the key, or it would squash the curves to the floor."""
+    set by the sharpness and the lowest 2/lr (the first a curve can reach); a 2/lr far above both (lr = 0.001:
+    2000 against 10) is left off and counted in the key, or it would squash the curves to the floor."""
     drawn = [(r, *series(r, "sharpness", opts)) for r in runs]
     drawn = [(r, xs, ys) for r, xs, ys in drawn if xs]
     if not drawn:
@@ -36,7 +36,8 @@ def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
         return
     peak = max(y for _, _, ys in drawn for y in ys)
     guides = [(r, 2 / r.config["lr"]) for r, _, _ in drawn if _positive(r.config.get("lr"))]
-    top = max([peak] + [g for _, g in guides if g <= GUIDE_REACH * peak])
+    reach = GUIDE_REACH * max([peak] + [min(g for _, g in guides)] if guides else [peak])  # the lowest 2/lr always shows
+    top = max([peak] + [g for _, g in guides if g <= reach])
     off = 0
     for r, xs, ys in drawn:
         plt.plot(xs, ys, color=r.colour, marker="braille", label=r.variant)
@@ -55,7 +56,7 @@ def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
 
 
-GUIDE_REACH = 3  # a 2/lr line is drawn when at most this many times the highest sharpness
+GUIDE_REACH = 3  # a 2/lr line is drawn when at most this many times the highest sharpness (or lowest 2/lr)
 
 
 def _positive(v: Any) -> bool:
