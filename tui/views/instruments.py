@@ -41,10 +41,10 @@ def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
     off = 0
     for r, xs, ys in drawn:
         plt.plot(xs, ys, color=r.colour, marker="braille", label=r.variant)
+    span = [min(xs[0] for _, xs, _ in drawn), max(xs[-1] for _, xs, _ in drawn)]  # every line across the plot
     for r, guide in guides:
         if guide <= top:
-            xs = next(x for run, x, _ in drawn if run is r)
-            plt.plot([xs[0], xs[-1]], [guide, guide], color=r.colour, marker="dot")
+            plt.plot(span, [guide, guide], color=r.colour, marker="dot")
         else:
             off += 1
     if off:
