@@ -140,6 +140,16 @@ def test_views_draw_the_instruments():
     assert "epoch 5" in heat and " 80" in heat and "100" in heat and "acc 90.0%" in heat
 
 
+def test_eleven_layers_get_one_key_line_on_the_layer_scale():
+    ratios = [[-3.0 - 0.1 * i for i in range(11)]]
+    run = RunData("r", "relu", {"lr": 0.1, "activation": "relu"}, "finished",
+                  [rec(e, update_ratio=ratios[0], dead_units=[0.1] * 10) for e in range(1, 4)])
+    lines = uncoloured(draw("update_ratio", [run])).splitlines()
+    assert "layer 1 (input) … 11 (output)" in lines[1] and "1e-3 guide" in lines[1]  # one line, not a layer each
+    assert lines[2].lstrip().startswith("┌")  # the plot right below: no second key line
+    assert "hidden layer 1 … 10" in uncoloured(draw("dead_units", [run]))
+
+
 def test_a_2_over_lr_far_above_every_sharpness_does_not_set_the_axis():
     slow = RunData("a", "lr=0.001", {"lr": 0.001}, "finished", [rec(e, sharpness=2.0 + e) for e in range(1, 11)])
     fast = RunData("b", "lr=0.5", {"lr": 0.5}, "finished", [rec(e, sharpness=1.0 + 0.4 * e) for e in range(1, 11)], index=1)
