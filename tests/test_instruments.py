@@ -12,7 +12,7 @@ from torch import nn
 from dltui.core.config import build_config
 from dltui.core.engine import Trainer
 from dltui.core.probes_dynamics import Confusion, DeadUnits, last_update
-from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture
+from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture, uncoloured
 from dltui.tui.views import load_all
 
 
@@ -138,6 +138,39 @@ def test_views_draw_the_instruments():
     assert "saturated (|z| > 2 on 90%)" in draw("dead_units", [run])
     heat = draw("confusion", [run])
     assert "epoch 5" in heat and " 80" in heat and "100" in heat and "acc 90.0%" in heat
+
+
+def test_eleven_layers_get_one_key_line_on_the_layer_scale():
+    ratios = [[-3.0 - 0.1 * i for i in range(11)]]
+    run = RunData("r", "relu", {"lr": 0.1, "activation": "relu"}, "finished",
+                  [rec(e, update_ratio=ratios[0], dead_units=[0.1] * 10) for e in range(1, 4)])
+    lines = uncoloured(draw("update_ratio", [run])).splitlines()
+    assert "layer 1 (input) … 11 (output)" in lines[1] and "1e-3 guide" in lines[1]  # one line, not a layer each
+    assert lines[2].lstrip().startswith("┌")  # the plot right below: no second key line
+    assert "hidden layer 1 … 10" in uncoloured(draw("dead_units", [run]))
+
+
+def test_a_2_over_lr_far_above_every_sharpness_does_not_set_the_axis():
+    slow = RunData("a", "lr=0.001", {"lr": 0.001}, "finished", [rec(e, sharpness=2.0 + e) for e in range(1, 11)])
+    fast = RunData("b", "lr=0.5", {"lr": 0.5}, "finished", [rec(e, sharpness=1.0 + 0.4 * e) for e in range(1, 11)], index=1)
+    picture_ = uncoloured(draw("sharpness", [slow, fast]))
+    assert "2/lr above the axis for 1 run" in picture_  # lr=0.001's 2000 is left off
+    ticks = [float(line.split("┤")[0]) for line in picture_.splitlines() if "┤" in line]
+    assert max(ticks) < 20  # the axis is the curves' (up to 12), with lr=0.5's 2/lr = 4 on it
+    early = RunData("c", "lr=0.6", {"lr": 0.6}, "running", [rec(1, sharpness=0.3)])
+    assert "above the axis" not in uncoloured(draw("sharpness", [early]))  # 2/lr = 3.3, ten times the curve: the goal
+
+
+def test_a_confusion_matrix_taller_than_its_panel_shows_its_worst_rows_not_random_ones():
+    m = [[90 if i == j else 1 for j in range(10)] for i in range(10)]
+    m[3] = [0, 0, 0, 40, 0, 60, 0, 0, 0, 0]  # 3 is mostly taken for 5: the row a learner must see
+    run = RunData("r", "v", {}, "finished", [rec(1)], [{"epoch": 1, "kind": "confusion", "matrix": m}])
+    load_all()
+    low = uncoloured(picture(plt, VIEWS["confusion"][1], [run], ViewOptions(), 100, 10))
+    assert "(5 worst rows)" in low
+    assert any(line.startswith("3┤") and " 60 " in line for line in low.splitlines())
+    tall = uncoloured(draw("confusion", [run]))
+    assert "worst" not in tall and sum(line[1:2] == "┤" for line in tall.splitlines()) == 10
 
 
 @pytest.mark.parametrize("bad", [[[1, 2]], [[1, -1], [0, 0]], [["x", 1], [1, 1]], "m", [[True, 1], [1, 1]]])

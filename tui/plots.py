@@ -18,17 +18,30 @@ from textual.message import Message
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
-from dltui.tui.viewkit import VIEWS, Drawer, RunData, ViewOptions, picture
+from dltui.tui.viewkit import INSTRUMENT_VIEWS, VIEWS, Drawer, RunData, ViewOptions, picture
 from dltui.tui.views import load_all
 
 load_all()
 MIN_INTERVAL_S = 0.2  # each plot at most 5 times a second
+RECENT_RECORDS = 8  # a hidden instrument panel looks for its probe's value in each run's last records, a tick
 DRAWING = Text("drawing…", style="dim")  # until a plot's first picture is built
 
 
 def known_views(names: list[str] | tuple[str, ...]) -> list[str]:
     """The names that have a registered drawer, in order (others come with other helpers' modules)."""
     return [n for n in names if n in VIEWS]
+
+
+def measured(name: str, runs: list[RunData], recent: int | None = None) -> bool:
+    """Whether a run holds what the instrument view `name` draws (each probe's view has its name): its value in
+    a metrics record (only the `recent` last ones when given), a snapshot of that kind, or a summary figure."""
+    for r in runs:
+        records = r.records[-recent:] if recent else r.records
+        if any(rec.get(name) is not None for rec in reversed(records)) or any(s.get("kind") == name for s in r.snapshots):
+            return True
+        if isinstance(r.summary, dict) and r.summary.get(name) is not None:
+            return True
+    return False
 
 
 class Builder:
@@ -180,9 +193,43 @@ class PlotPanel(Container):
         self.names = names
         await self.remove_children()
         await self.mount_all([ViewPlot(n, self.builder, classes="plot") for n in names])
-        self.set_class(len(names) > 1, "-multi")
-        self.set_class(len(names) % 2 == 1 and len(names) > 1, "-odd")  # the first (main) view takes a whole row
+        for plot in self.optional:
+            plot.display = False  # until its probe has measured something (see fit)
         self.current = 0
+        self.regrid()
+
+    @property
+    def optional(self) -> list[ViewPlot]:
+        """The instrument panels after the main view: shown only once a run has their probe's data, so that a
+        probe that is off or has not measured yet takes no room from the lesson."""
+        return [p for p in list(self.query(ViewPlot))[1:] if p.view_name in INSTRUMENT_VIEWS]
+
+    def fit(self, runs: list[RunData], recent: int | None = None) -> None:
+        """Show the instrument panels that have data and hide the others (`recent`: a live tick's cheap look,
+        at hidden panels only, in each run's last records)."""
+        changed = False
+        for plot in self.optional:
+            if recent is not None and plot.display:
+                continue
+            has = measured(plot.view_name, runs, recent)
+            changed |= has != plot.display
+            plot.display = has
+        if changed:
+            self.regrid()
+
+    def regrid(self) -> None:
+        """The grid for the panels shown: two columns when more than one; from three on, the first (the lesson)
+        takes a whole row, and so does the last when it would stand alone; the one shown on a short terminal
+        stays one of them."""
+        plots = list(self.query(ViewPlot))
+        shown = [p for p in plots if p.display]
+        n = len(shown)
+        self.set_class(n > 1, "-multi")
+        self.set_class(n >= 3, "-lead")
+        for plot in plots:
+            plot.set_class(n >= 3 and n % 2 == 0 and plot is shown[-1], "-wide")
+        if plots and not plots[min(self.current, len(plots) - 1)].display:
+            self.current = 0
         self.mark_current()
 
     def on_unmount(self) -> None:
@@ -194,10 +241,14 @@ class PlotPanel(Container):
         return any(p.pending for p in self.query(ViewPlot))
 
     def cycle(self) -> None:
-        """Show the next view where only one fits (a short terminal)."""
-        if self.names:
-            self.current = (self.current + 1) % len(self.names)
-            self.mark_current()
+        """Show the next view where only one fits (a short terminal), skipping hidden instrument panels."""
+        plots = list(self.query(ViewPlot))
+        for step in range(1, len(plots) + 1):
+            i = (self.current + step) % len(plots)
+            if plots[i].display:
+                self.current = i
+                self.mark_current()
+                return
 
     def mark_current(self) -> None:
         for i, plot in enumerate(self.query(ViewPlot)):
@@ -205,6 +256,7 @@ class PlotPanel(Container):
 
     def draw(self, runs: list[RunData], opts: ViewOptions) -> None:
         """Redraw every plot now (after a key press or a new batch)."""
+        self.fit(runs)
         for plot in self.query(ViewPlot):
             plot.draw(runs, opts)
 
@@ -221,4 +273,5 @@ class PlotPanel(Container):
         now = time.monotonic()
         stale = [p for p in self.query(ViewPlot) if p.stale and now - p.drawn_at >= MIN_INTERVAL_S]
         if stale:
+            self.fit(runs, RECENT_RECORDS)
             min(stale, key=lambda p: p.drawn_at).draw(runs, opts)

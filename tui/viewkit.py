@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from dltui.core.present import MARKERS, PALETTE, VIEW_NAMES, run_colours
+from dltui.core.present import MARKERS, PALETTE, VIEW_NAMES, run_colours, sequential
 from dltui.core.tracks import Tracks
 
 MAX_POINTS = 1000
@@ -289,6 +289,22 @@ def paint(text: str, colour) -> str:
     if isinstance(colour, list):
         return "".join(paint(ch, c) for ch, c in zip(text, colour))
     return text if colour is None else colorize(text, colour)
+
+
+LAYER_SCALE_CELLS = 6  # the key's colour scale from layer 1 to the last
+
+
+def layer_colour(i: int, n: int):
+    """Layer i of n on the sequential scale: layer 1 (input) dark blue to the last yellow, distinct at any n."""
+    return sequential(i / max(1, n - 1))
+
+
+def layer_key(plt, n: int, hidden: bool = False) -> None:
+    """One key entry for n layers' colours: the scale from layer 1 to layer n (one line however many layers);
+    `hidden`: the layers are the hidden ones (a probe of activations), not every weighted layer."""
+    scale = [sequential(i / (LAYER_SCALE_CELLS - 1)) for i in range(LAYER_SCALE_CELLS)]
+    label = f"hidden layer 1 … {n}" if hidden else f"layer 1 (input) … {n} (output)"
+    plt.key(label if n > 1 else label.split(" …")[0], scale, SWATCH * LAYER_SCALE_CELLS)
 
 
 def decade_ticks(plt, axis: str, values: list[float]) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
-from dltui.core.present import PALETTE, X_LABELS, sequential
-from dltui.tui.viewkit import SWATCH, RunData, ViewOptions, decade_ticks, decimate, selected_run, snapshots_of, view
+from dltui.core.present import PALETTE, X_LABELS
+from dltui.tui.viewkit import (RunData, ViewOptions, decade_ticks, decimate, layer_colour, layer_key, selected_run,
+                               snapshots_of, view)
 
 
 def layer_series(run: RunData, opts: ViewOptions) -> list[tuple[list, list]]:
@@ -54,19 +55,14 @@ def draw_grad_norm(plt, runs: list[RunData], opts: ViewOptions) -> None:
         _layers(panel, run, layers, opts)
         panel.ylim(lo, hi)
         decade_ticks(panel, "y", [lo, hi])
-    n = max(len(layers) for _, layers in shown)
-    scale = [sequential(i / (SCALE_CELLS - 1)) for i in range(SCALE_CELLS)]
-    plt.key(f"layer 1 (input) … {n} (output)", scale, SWATCH * SCALE_CELLS)
-
-
-SCALE_CELLS = 6  # the key's colour scale from layer 1 to the last
+    layer_key(plt, max(len(layers) for _, layers in shown))
 
 
 def _layers(plt, run: RunData, layers: list[tuple[list, list]], opts: ViewOptions) -> None:
     n = len(layers)
     for i, (xs, ys) in enumerate(layers):
         if xs:
-            plt.plot(xs, [math.log10(y) for y in ys], color=sequential(i / max(1, n - 1)), marker="braille")
+            plt.plot(xs, [math.log10(y) for y in ys], color=layer_colour(i, n), marker="braille")
     first, last = layers[0][1], layers[-1][1]
     if first and last:
         ratio = f"{first[-1] / last[-1]:.1g}"

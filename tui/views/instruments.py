@@ -6,7 +6,7 @@ import math
 from typing import Any
 from dltui.core.instruments import confusion_of, row_shares
 from dltui.core.present import X_LABELS
-from dltui.tui.viewkit import PALETTE, RunData, ViewOptions, selected_run, series, view
+from dltui.tui.viewkit import AXIS_ROWS_LESS, RunData, ViewOptions, layer_colour, layer_key, selected_run, series, view
 
 HELP = (  # the lab's `?` screen: one line on how to read each instrument
     "sharpness: top Hessian eigenvalue; GD is unstable above 2/lr (dotted), full batch hovers there",
@@ -26,25 +26,41 @@ def _plain(opts: ViewOptions) -> ViewOptions:
 
 @view("sharpness", "sharpness vs 2/lr")
 def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
-    """Each run's sharpness (top Hessian eigenvalue), with its 2/lr line dotted in the same colour."""
-    drawn = []
-    for r in runs:
-        xs, ys = series(r, "sharpness", opts)
-        if not xs:
-            continue
-        plt.plot(xs, ys, color=r.colour, marker="braille", label=r.variant)
-        lr = r.config.get("lr")
-        if isinstance(lr, (int, float)) and lr > 0:
-            plt.plot([xs[0], xs[-1]], [2 / lr, 2 / lr], color=r.colour, marker="dot")
-        drawn.append(r)
+    """Each run's sharpness (top Hessian eigenvalue), with its 2/lr line dotted in the same colour. The axis is
+    set by the sharpness and the lowest 2/lr (the first a curve can reach); a 2/lr far above both (lr = 0.001:
+    2000 against 10) is left off and counted in the key, or it would squash the curves to the floor."""
+    drawn = [(r, *series(r, "sharpness", opts)) for r in runs]
+    drawn = [(r, xs, ys) for r, xs, ys in drawn if xs]
     if not drawn:
         plt.title("sharpness vs 2/lr (no measurement yet; add \"sharpness\" to probes)", "sharpness: none yet (a probe)")
         return
+    peak = max(y for _, _, ys in drawn for y in ys)
+    guides = [(r, 2 / r.config["lr"]) for r, _, _ in drawn if _positive(r.config.get("lr"))]
+    reach = GUIDE_REACH * max([peak] + [min(g for _, g in guides)] if guides else [peak])  # the lowest 2/lr always shows
+    top = max([peak] + [g for _, g in guides if g <= reach])
+    off = 0
+    for r, xs, ys in drawn:
+        plt.plot(xs, ys, color=r.colour, marker="braille", label=r.variant)
+    span = [min(xs[0] for _, xs, _ in drawn), max(xs[-1] for _, xs, _ in drawn)]  # every line across the plot
+    for r, guide in guides:
+        if guide <= top:
+            plt.plot(span, [guide, guide], color=r.colour, marker="dot")
+        else:
+            off += 1
+    if off:
+        plt.key(f"2/lr above the axis for {off} run{'s' if off > 1 else ''}", GUIDE_COLOUR, "•")
     if opts.log:
         plt.yscale("log")
     plt.title("sharpness ⣿ (top Hessian eigenvalue) vs 2/lr •: GD is unstable above",
               "sharpness ⣿ vs 2/lr •: unstable above", "sharpness ⣿ vs 2/lr •")
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
+
+
+GUIDE_REACH = 3  # a 2/lr line is drawn when at most this many times the highest sharpness (or lowest 2/lr)
+
+
+def _positive(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
 
 
 def layer_lists(run: RunData, key: str, opts: ViewOptions) -> list[tuple[list, list]]:
@@ -63,14 +79,12 @@ def layer_lists(run: RunData, key: str, opts: ViewOptions) -> list[tuple[list, l
     return out
 
 
-def _layer_label(i: int, n: int) -> str:
-    return f"layer {i + 1}" + (" (input)" if i == 0 and n > 1 else " (output)" if i == n - 1 and n > 1 else "")
-
-
-def _draw_layers(plt, layers: list[tuple[list, list]]) -> None:
+def _draw_layers(plt, layers: list[tuple[list, list]], hidden: bool = False) -> None:
+    """Each layer's line on the sequential layer scale (as the gradient norms), named by one key entry."""
     for i, (xs, ys) in enumerate(layers):
         if xs:
-            plt.plot(xs, ys, color=PALETTE[i % len(PALETTE)], marker="braille", label=_layer_label(i, len(layers)))
+            plt.plot(xs, ys, color=layer_colour(i, len(layers)), marker="braille")
+    layer_key(plt, len(layers), hidden)
 
 
 @view("update_ratio", "update/weight ratio per layer")
@@ -97,8 +111,9 @@ def draw_dead_units(plt, runs: list[RunData], opts: ViewOptions) -> None:
     if not any(xs for xs, _ in layers):
         plt.title("dead or saturated units (no measurement yet; add \"dead_units\" to probes)", "dead units: none yet (a probe)")
         return
-    _draw_layers(plt, layers)
+    _draw_layers(plt, layers, hidden=True)
     plt.ylim(0, 1.05)
+    plt.yticks([0, 0.5, 1], ["0", "0.5", "1"])
     word = DEAD_WORDS.get(str(run.config.get("activation", "")), "dead or saturated")
     plt.title(f"{run.variant}: share of units {word} on a fixed batch", f"{run.variant}: share {word}")
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
@@ -115,20 +130,30 @@ def draw_confusion(plt, runs: list[RunData], opts: ViewOptions) -> None:
         return
     k = len(m)
     shares = row_shares(m)
-    for i, row in enumerate(shares):
-        for j, share in enumerate(row):
+    rows = _confusion_rows(shares, max(1, getattr(plt, "height", 20) - AXIS_ROWS_LESS + 1))  # no key line
+    for y, c in enumerate(reversed(rows)):
+        for j, share in enumerate(shares[c]):
             shade = HEAT[min(len(HEAT) - 1, int(share * len(HEAT)))]
-            plt.text(f"{round(100 * share):3d}", j, k - 1 - i, color="black", background=shade)
+            plt.text(f"{round(100 * share):3d}", j, y, color="black", background=shade)
     plt.xlim(-0.5, k - 0.5)
-    plt.ylim(-0.5, k - 0.5)
+    plt.ylim(-0.5, len(rows) - 0.5)
     plt.xticks(list(range(k)), [str(c) for c in range(k)])
-    plt.yticks(list(range(k)), [str(k - 1 - c) for c in range(k)])
+    plt.yticks(list(range(len(rows))), [str(c) for c in reversed(rows)])
     diag = sum(m[c][c] for c in range(k)) / max(1, sum(map(sum, m)))
     when = f" epoch {epoch}" if epoch is not None else ""
-    plt.title(f"{run.variant}{when}: % of each true class (row) predicted as (column); acc {100 * diag:.1f}%",
-              f"{run.variant}{when}, acc {100 * diag:.1f}%: % of true (row) as (column)", f"{run.variant} acc {100 * diag:.1f}%")
+    some = f" ({len(rows)} worst rows)" if len(rows) < k else ""
+    plt.title(f"{run.variant}{when}: % of each true class (row) predicted as (column); acc {100 * diag:.1f}%{some}",
+              f"{run.variant}{when}, acc {100 * diag:.1f}%: % of true (row) as (column){some}",
+              f"{run.variant} acc {100 * diag:.1f}%{some}")
     plt.xlabel("predicted class")
     plt.ylabel("true class")
+
+
+def _confusion_rows(shares: list[list[float]], room: int) -> list[int]:
+    """The true classes to show as rows, in order: all when `room` rows hold them, else the `room` classes
+    predicted worst (a plot shorter than the classes would drop rows at random)."""
+    k = len(shares)
+    return list(range(k)) if room >= k else sorted(sorted(range(k), key=lambda c: shares[c][c])[:room])
 
 
 def _lr_points(run: RunData) -> tuple[list[float], list[float]]:
