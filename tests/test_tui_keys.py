@@ -110,3 +110,18 @@ async def test_the_status_line_says_it_in_fewer_words_where_the_full_line_would_
         await pilot.resize_terminal(140, 45)
         await pilot.pause()
         assert str(bar.render()) == "toy-poly: press r to run 2 runs   x: wall-clock seconds  y: log  smoothed 0.6"
+
+
+async def test_a_value_typed_over_per_variant_values_says_it_replaces_them():
+    app = lab()
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.pause()
+        hint = app.query_one("#form-hint")
+        assert "lr: 0.1 | 0.01" in str(hint.render())
+        app.query_one("#field-lr", Input).focus()
+        await pilot.press("0", ".", "5")
+        await pilot.pause()
+        assert "lr: 0.5 for all (not 0.1 | 0.01)" in str(hint.render())
+        await pilot.press("backspace", "backspace", "backspace")
+        await pilot.pause()
+        assert "lr: 0.1 | 0.01" in str(hint.render()) and "for all" not in str(hint.render())

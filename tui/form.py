@@ -65,13 +65,15 @@ def initial_values(preset: Preset, keys: list[str]) -> dict[str, tuple[str, str]
     return {k: ("", f"{len(differ[k])} values ↓") if k in differ else (show_value(configs[0][k]), "") for k in keys}
 
 
-def variants_hint(preset: Preset, keys: list[str], full: int = 8) -> str:
-    """The per-variant values, one key a line: in full up to `full` values, else "40 values 0.001…1" (a big sweep)."""
+def variants_hint(preset: Preset, keys: list[str], full: int = 8, typed: dict[str, str] | None = None) -> str:
+    """The per-variant values, one key a line: in full up to `full` values, else "40 values 0.001…1" (a big sweep).
+    A key with a value `typed` in its field says that value replaces them (the run uses it for every variant)."""
     configs = [cfg.to_dict() for _, cfg in preset.configs()]
     lines = []
     for k, shown in per_variant(preset, keys).items():
         raw = [c[k] if isinstance(c[k], (int, float, str)) else show_value(c[k]) for c in configs]
-        lines.append(f"{k}: " + (" | ".join(shown) if len(shown) <= full else summarise(raw)))
+        listed = " | ".join(shown) if len(shown) <= full else summarise(raw)
+        lines.append(f"{k}: {typed[k]} for all (not {listed})" if typed and typed.get(k) else f"{k}: {listed}")
     return "\n".join(lines)
 
 
@@ -136,14 +138,18 @@ class ParamForm(Vertical):
                 tip = help_of(k) + (f"\nper variant: {' | '.join(self.differ[k])}" if k in self.differ else "")
                 yield Field(text, placeholder=placeholder, id=f"field-{k}", validators=[FieldValidator(k)],
                             validate_on=["changed", "submitted"], tooltip=tip, compact=True)
-        hint = variants_hint(self.preset, self.keys)
-        yield Static(f"per variant (empty field: keep them)\n{hint}" if hint else "", id="form-hint")
+        yield Static(self.hint(), id="form-hint")
         yield Static("", id="form-error")
 
     @on(Input.Changed)
     def field_changed(self) -> None:
-        """Checked as you type."""
+        """Checked as you type; a value typed over per-variant ones says so under the form."""
         self.show_errors()
+        self.query_one("#form-hint", Static).update(self.hint(self.texts()))
+
+    def hint(self, typed: dict[str, str] | None = None) -> str:
+        hint = variants_hint(self.preset, self.keys, typed=typed)
+        return f"per variant (empty field: keep them)\n{hint}" if hint else ""
 
     def texts(self) -> dict[str, str]:
         return {k: self.query_one(f"#field-{k}", Input).value.strip() for k in self.keys}
