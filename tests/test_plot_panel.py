@@ -3,14 +3,18 @@ views, and the instrument's panel once it has data."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from textual.app import App, ComposeResult
 
+from dltui.tui import plots
 from dltui.tui.plots import PlotPanel, ViewPlot
 from dltui.tui.viewkit import RunData, ViewOptions
 
 
 class PanelApp(App):
+    CSS_PATH = str(Path(plots.__file__).with_name("app.tcss"))  # the lab's own rules for the panel's grid
+
     def compose(self) -> ComposeResult:
         yield PlotPanel(id="plots")
 
@@ -20,7 +24,7 @@ def run_with(records: list[dict]) -> RunData:
 
 
 def shown(panel: PlotPanel) -> list[str]:
-    return [p.view_name for p in panel.query(ViewPlot) if p.display]
+    return [p.view_name for p in panel.query(ViewPlot) if p.display]  # as on screen
 
 
 def test_an_instrument_panel_appears_only_once_its_probe_has_data():

@@ -44,6 +44,12 @@ def measured(name: str, runs: list[RunData], recent: int | None = None) -> bool:
     return False
 
 
+def absent(plot: "ViewPlot") -> bool:
+    """An instrument panel hidden for want of data (a class, not `display`: a short terminal hides the panels
+    that are not current through CSS, and those are still there to cycle to)."""
+    return plot.has_class("-absent")
+
+
 class Builder:
     """One background thread that builds pictures one at a time, in the order asked."""
 
@@ -194,7 +200,7 @@ class PlotPanel(Container):
         await self.remove_children()
         await self.mount_all([ViewPlot(n, self.builder, classes="plot") for n in names])
         for plot in self.optional:
-            plot.display = False  # until its probe has measured something (see fit)
+            plot.add_class("-absent")  # no room until its probe has measured something (see fit)
         self.current = 0
         self.regrid()
 
@@ -209,11 +215,11 @@ class PlotPanel(Container):
         at hidden panels only, in each run's last records)."""
         changed = False
         for plot in self.optional:
-            if recent is not None and plot.display:
+            if recent is not None and not absent(plot):
                 continue
             has = measured(plot.view_name, runs, recent)
-            changed |= has != plot.display
-            plot.display = has
+            changed |= has == absent(plot)
+            plot.set_class(not has, "-absent")
         if changed:
             self.regrid()
 
@@ -222,13 +228,13 @@ class PlotPanel(Container):
         takes a whole row, and so does the last when it would stand alone; the one shown on a short terminal
         stays one of them."""
         plots = list(self.query(ViewPlot))
-        shown = [p for p in plots if p.display]
+        shown = [p for p in plots if not absent(p)]
         n = len(shown)
         self.set_class(n > 1, "-multi")
         self.set_class(n >= 3, "-lead")
         for plot in plots:
             plot.set_class(n >= 3 and n % 2 == 0 and plot is shown[-1], "-wide")
-        if plots and not plots[min(self.current, len(plots) - 1)].display:
+        if plots and absent(plots[min(self.current, len(plots) - 1)]):
             self.current = 0
         self.mark_current()
 
@@ -245,7 +251,7 @@ class PlotPanel(Container):
         plots = list(self.query(ViewPlot))
         for step in range(1, len(plots) + 1):
             i = (self.current + step) % len(plots)
-            if plots[i].display:
+            if not absent(plots[i]):
                 self.current = i
                 self.mark_current()
                 return
