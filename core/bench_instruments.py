@@ -4,8 +4,9 @@
 Interleaved A/B: a round runs the lab without the probe and with it (and the other probes of the same
 setting), back to back, the order reversed every other round, so that a change in the machine's speed
 hits both sides; the figure is the median of the rounds' ratios, and the note gives their spread. On the
-CPU a run's time is this process's CPU seconds (time.process_time), which other jobs on a shared machine
-disturb far less than wall-clock time; elsewhere it is wall-clock time (a GPU's work is not CPU time).
+CPU a run's time is this process's CPU seconds on one thread (time.process_time), which other jobs on a
+shared machine disturb far less than wall-clock time; elsewhere it is wall-clock time (a GPU's work is not
+CPU time).
 """
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ def probe_case(name: str, setting: Setting, pairs: list[tuple[float, float]], ep
     batch = "full batch" if setting.batch_size == "full" else f"batch {setting.batch_size}"
     spread = f"{100 * shares[0]:+.1f}% .. {100 * shares[-1]:+.1f}%"
     return Case(f"{name}_overhead", f"{name} overhead", f"the lab with probes = [\"{name}\"] vs without, 784-300-10 "
-                f"{setting.activation}, {batch}, {epochs} epochs on {n_train:,} (as in {setting.presets})", "s",
+                f"{setting.activation}, {batch}, {epochs} epochs on {n_train:,} (as in {setting.presets}); "
+                "one thread on the CPU", "s",
                 base * ratio, base, ratio=ratio, note=f"seconds an epoch (without it: the rounds' median; with it: that "
                 f"times the ratio); ratio: median of {len(pairs)} interleaved A/B rounds ({spread}){extra}")
 
@@ -113,7 +115,21 @@ def measurement_cost(tensors, device, n: int = 5000) -> str:
 
 
 def instrument_cases(device, scale) -> list:
-    """The instrument rows: each probe's run against the same run without it, on the MNIST presets' net."""
+    """The instrument rows: each probe's run against the same run without it, on the MNIST presets' net.
+    On one CPU thread: with two, a thread that waits for the other spins, and on a machine shared with
+    other jobs that waiting swamped the CPU seconds (10x their quiet figure, at random)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        return _instrument_cases(device, scale)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _instrument_cases(device, scale) -> list:
     from .bench import mnist_config, synthetic_data
 
     tensors = synthetic_data(scale.n_train, scale.n_test)
