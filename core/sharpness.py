@@ -34,7 +34,9 @@ def hvp_operator(model: nn.Module, loss_fn: Callable, x: Tensor, y: Tensor) -> t
     flat = torch.cat([g.reshape(-1) for g in grads])
 
     def hvp(v: Tensor) -> Tensor:
-        hv = torch.autograd.grad(flat, params, grad_outputs=v, retain_graph=True, allow_unused=True)
+        # d(g·v)/dθ rather than grad_outputs=v: a tensor in grad_outputs makes torch import sympy (about a
+        # second, once per process: the dearest part of a short run's first measurement)
+        hv = torch.autograd.grad(torch.dot(flat, v), params, retain_graph=True, allow_unused=True)
         return torch.cat([(h if h is not None else torch.zeros_like(p)).reshape(-1) for h, p in zip(hv, params)])
 
     return hvp, flat.numel()
@@ -57,8 +59,8 @@ def top_eigenvalue(hvp: Callable[[Tensor], Tensor], start: Tensor, max_iters: in
         beta = w.norm()
         a, b = torch.stack([alpha, beta]).tolist()
         alphas.append(a)
-        theta, s = _top_ritz(alphas, betas)
-        if b * abs(float(s[-1])) <= tol * max(abs(theta), 1e-30) or b <= 1e-12 * max(abs(theta), 1e-30):
+        theta, s, last = _top_ritz(alphas, betas)
+        if b * abs(last) <= tol * max(abs(theta), 1e-30) or b <= 1e-12 * max(abs(theta), 1e-30):
             break
         betas.append(b)
         basis.append(w / b)
@@ -67,15 +69,17 @@ def top_eigenvalue(hvp: Callable[[Tensor], Tensor], start: Tensor, max_iters: in
     return theta, vec / vec.norm().clamp_min(1e-30), len(alphas)
 
 
-def _top_ritz(alphas: list[float], betas: list[float]) -> tuple[float, Tensor]:
-    """The largest eigenvalue of the Lanczos tridiagonal matrix and its eigenvector (float64, on the host)."""
+def _top_ritz(alphas: list[float], betas: list[float]) -> tuple[float, Tensor, float]:
+    """The largest eigenvalue of the Lanczos tridiagonal matrix, its eigenvector (float64, on the host) and
+    that vector's last component (which, times the last beta, is the residual's norm)."""
     k = len(alphas)
     T = torch.diag(torch.tensor(alphas, dtype=torch.float64))
     if k > 1:
         off = torch.tensor(betas[:k - 1], dtype=torch.float64)
         T += torch.diag(off, 1) + torch.diag(off, -1)
     values, vectors = torch.linalg.eigh(T)
-    return float(values[-1]), vectors[:, -1]
+    theta, last = torch.stack([values[-1], vectors[-1, -1]]).tolist()
+    return theta, vectors[:, -1], last
 
 
 def sharpness(model: nn.Module, loss_fn: Callable, x: Tensor, y: Tensor, start: Tensor | None = None,

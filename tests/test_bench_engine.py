@@ -14,6 +14,8 @@ from dltui.core.data import build as build_task
 from dltui.core.engine import Trainer, make_loss
 from dltui.core.models import build_model
 
+from host_reads import count_host_reads
+
 
 def plain_loop(cfg: RunConfig, data_dir) -> list[dict]:
     """The training loop as it was before the fast path (core/reference.py's, in the lab's sample order):
@@ -146,15 +148,7 @@ def test_no_host_sync_per_step(monkeypatch, data_dir):
     from dltui.core.events import EpochEnded, RunStarted
 
     monkeypatch.setattr(engine, "PROGRESS_EVERY_S", float("inf"))
-    reads = {"on": False, "n": 0}
-    for name in ("item", "tolist", "__bool__", "__float__", "__int__"):
-        original = getattr(torch.Tensor, name)
-
-        def counted(self, *a, _original=original, **k):
-            reads["n"] += reads["on"]
-            return _original(self, *a, **k)
-
-        monkeypatch.setattr(torch.Tensor, name, counted)
+    reads = count_host_reads(monkeypatch)
 
     def listen(ev):
         if isinstance(ev, RunStarted):

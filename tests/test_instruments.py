@@ -11,9 +11,12 @@ from torch import nn
 
 from dltui.core.config import build_config
 from dltui.core.engine import Trainer
+from dltui.core import probes_dynamics
 from dltui.core.probes_dynamics import Confusion, DeadUnits, last_update
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture, uncoloured
 from dltui.tui.views import load_all
+
+from host_reads import count_host_reads
 
 
 def digits(**kw) -> Trainer:
@@ -118,6 +121,44 @@ def test_confusion_on_a_regression_task_is_bad_input():
         t.setup()
 
 
+# -- no host sync per step (what keeps a GPU busy) ----------------------------------------------
+ALL = ["sharpness", "update_ratio", "dead_units", "confusion"]
+
+
+def test_the_instruments_read_values_back_at_epoch_ends_never_per_step(monkeypatch):
+    from dltui.core import engine
+
+    monkeypatch.setattr(engine, "PROGRESS_EVERY_S", float("inf"))
+    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # measured every epoch
+    reads = count_host_reads(monkeypatch)
+    t = digits(batch_size=16, epochs=2, probes=ALL)
+    t.listeners.append(lambda ev: reads.update(on=type(ev).__name__ == "RunStarted" or reads["on"]))
+    assert t.run().status == "finished"
+    assert all(r.get("sharpness") for r in t.history)
+    # in two epochs: the records', one per probe each, two per Hessian-vector product; one per step would be 180
+    assert 0 < reads["n"] < t.steps_per_epoch == 90
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_cuda_a_run_with_every_instrument_syncs_per_epoch_not_per_step(monkeypatch):
+    import warnings
+
+    from dltui.core import engine
+
+    monkeypatch.setattr(engine, "PROGRESS_EVERY_S", float("inf"))
+    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))
+    t = digits(batch_size=16, epochs=2, probes=ALL, device="cuda")
+    t.listeners.append(lambda ev: torch.cuda.set_sync_debug_mode("warn") if type(ev).__name__ == "RunStarted" else None)
+    try:
+        with warnings.catch_warnings(record=True) as syncs:
+            warnings.simplefilter("always")
+            assert t.run().status == "finished"
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert all(r.get("sharpness") for r in t.history)
+    assert len([w for w in syncs if "synchroniz" in str(w.message)]) < t.steps_per_epoch
+
+
 # -- views ------------------------------------------------------------------------------------
 def draw(name, runs, **opts) -> str:
     """As the lab draws it (title and key above the plot), as text."""
@@ -186,7 +227,8 @@ def test_views_without_measurements_say_which_probe_to_add():
 
 
 # -- show and export ---------------------------------------------------------------------------
-def test_show_and_export_carry_the_confusion_matrix_and_sharpness(cli, runs_dir, tmp_path):
+def test_show_and_export_carry_the_confusion_matrix_and_sharpness(cli, runs_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # measured from the first epoch, whatever the machine
     preset = tmp_path / "one.toml"
     preset.write_text('name = "one"\n[base]\ntask = "digits"\nbatch_size = "full"\nepochs = 2\n'
                       'probes = ["confusion", "sharpness", "update_ratio", "dead_units"]\n')
@@ -206,7 +248,7 @@ def test_show_and_export_carry_the_confusion_matrix_and_sharpness(cli, runs_dir,
     assert rows[0][1:] == [str(c) for c in range(10)]
     assert [[int(v) for v in r[1:]] for r in rows[1:]] == summary["confusion"]
     metrics = list(csv.DictReader((out / f"{run.name}.csv").open()))
-    assert float(metrics[0]["sharpness"]) > 0  # the first epoch is always measured
+    assert float(metrics[0]["sharpness"]) > 0
     assert {"update_ratio_0", "update_ratio_1", "dead_units_0"} <= set(metrics[0])
 
 
@@ -218,7 +260,8 @@ def test_views_for_adds_the_view_of_each_instrument_the_probes_turn_on():
     assert views_for(("loss",), "not a list") == ("loss",)  # a config read back from disk is untrusted
 
 
-def test_the_edge_of_stability_preset_runs_offline(cli, runs_dir):
+def test_the_edge_of_stability_preset_runs_offline(cli, runs_dir, monkeypatch):
+    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # measured from the first epoch, whatever the machine
     from dltui.core import presets
 
     p = presets.load("edge-of-stability")

@@ -57,7 +57,8 @@ def test_full_batch_gd_on_digits_settles_at_the_edge_of_stability(lr, monkeypatc
     assert settled == pytest.approx(2 / lr, rel=0.15)
 
 
-def test_sharpness_reaches_metrics_and_summary_from_the_cli(cli, runs_dir):
+def test_sharpness_reaches_metrics_and_summary_from_the_cli(cli, runs_dir, monkeypatch):
+    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # measured from the first epoch, whatever the machine
     result = cli("run", "mnist-batch", "--set", "task=digits", "--set", "batch_size=full",
                  "--set", 'probes=["sharpness"]', "--epochs", "3")
     assert result.exit_code == 0, result.output
@@ -74,16 +75,35 @@ def test_an_unknown_probe_is_bad_input_before_any_run_dir(cli, runs_dir):
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
 
 
-def test_measurements_wait_while_they_have_cost_more_than_the_budget():
+def test_a_measurement_waits_until_its_expected_cost_fits_the_budget():
     t = digits_gd(0.5, 100)
     t.setup()
     now = [0.0]
     ctx = ProbeContext(t.model, t.data, t.cfg, t.device, t.optimizer, t.loss_fn, lambda: now[0])
     p = probes_dynamics.Sharpness(ctx)
-    assert p.every == 2 and p.due(1)  # 100 epochs: every other one; the first is always measured
+    p.GRACE_S = 0.0
+    assert p.every == 2  # 100 epochs: every other one at most
+    assert not p.due(1)  # before any training time, even the first does not fit
+    assert p.product_s > 0 and p.spent_s > 0  # foreseen from timed builds of the gradient's graph, counted as spent
+    p.spent_s, p.product_s = 0.0, 0.01  # as if a product took 10 ms: 11 of them from a random vector
+    now[0] = 2.0
+    assert not p.due(1)  # 0.11 s is over 4% of 2 s
+    now[0] = 3.0
+    assert p.due(1)
     p.measure(1)
-    p.spent_s = 1.0  # as if it took a second
-    now[0] = 10.0
-    assert not p.due(3)  # 1 s of 10 is over 5%
-    now[0] = 20.0
+    p.spent_s, p.product_s, p.products = 1.0, 0.01, 4  # as if it took a second; a warm one takes 5 products
+    now[0] = 26.0
+    assert not p.due(3)  # 1.05 s is over 4% of 26 s
+    now[0] = 27.0
     assert p.due(3) and not p.due(2)  # within budget, and never more often than the cadence
+
+
+def test_a_short_run_on_small_data_is_measured_at_once_within_the_grace():
+    t = digits_gd(0.5, 100)
+    t.setup()
+    ctx = ProbeContext(t.model, t.data, t.cfg, t.device, t.optimizer, t.loss_fn, lambda: 0.0)
+    p = probes_dynamics.Sharpness(ctx)
+    p.product_s = p.GRACE_S / 20  # a cold measurement fits in the grace, two do not
+    assert p.due(1) and p.measure(1)["sharpness"] > 0
+    p.spent_s = p.GRACE_S
+    assert not p.due(3)
