@@ -93,7 +93,8 @@ class Trainer:
         self.loss_fn = losses.for_task(make_loss(cfg.loss), self.data)
         self.optimizer = make_optimizer(cfg, self.model, self.device)
         self.order = EpochOrder(cfg, self.data, self.device, self.batch_size)
-        self.probes = probes_mod.make(self.data.probes + probes_mod.DEFAULT_PROBES + tuple(cfg.probes), self)
+        names = self.data.probes + probes_mod.DEFAULT_PROBES + tuple(cfg.probes)
+        self.probes = probes_mod.make(names, probes_mod.ProbeContext.of(self))
         # Most probes only measure at the epoch's end.
         self.step_probes = [p for p in self.probes if type(p).after_step is not probes_mod.Probe.after_step]
         self.sums = EpochSums(self.data, self.batch_size, self.device)

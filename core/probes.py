@@ -1,7 +1,7 @@
 """Probes: per-epoch measurements beyond the losses (learned function, gradient norms, ...).
 
-A probe is made with the trainer (or, for a `ContextProbe`, with a narrow `ProbeContext`: the model,
-data, config, device, optimizer and loss, and nothing of the loop), and at each epoch's end returns values for the metrics record
+A probe is made with a narrow `ProbeContext` (the model, data, config, device, optimizer and loss, and
+nothing of the loop), and at each epoch's end returns values for the metrics record
 (`measure`) and, at the epochs it cares about, snapshots (`snapshots`). At the end it may add to the
 summary. Tasks name the probes they always want; `probes = [...]` in a config adds more.
 The registry maps a name to "module:Class" so that naming costs no import.
@@ -34,10 +34,10 @@ DEFAULT_PROBES = ("grad_norm",)
 
 
 class Probe:
-    """Base class: override what you need."""
+    """Base class: override what you need. It sees the run through its `ProbeContext` only."""
 
-    def __init__(self, trainer):
-        self.trainer = trainer
+    def __init__(self, ctx: ProbeContext):
+        self.ctx = ctx
 
     def after_step(self) -> None:
         """Called after each optimizer step (keep it cheap: no host sync)."""
@@ -77,13 +77,6 @@ class ProbeContext:
                    lambda: (trainer.epoch, trainer.step))
 
 
-class ContextProbe(Probe):
-    """A probe made with a ProbeContext rather than the whole trainer."""
-
-    def __init__(self, ctx: ProbeContext):  # noqa: D107 - deliberately not calling Probe.__init__
-        self.ctx = ctx
-
-
 @contextlib.contextmanager
 def eval_mode(model):
     """The model in eval mode (dropout off) inside the block, and back as it was after."""
@@ -102,22 +95,17 @@ def check_names(names: tuple[str, ...]) -> None:
             raise BadInput(f"probes: unknown probe '{name}'; known probes: {', '.join(sorted(REGISTRY))}")
 
 
-def make(names: tuple[str, ...], trainer) -> list[Probe]:
+def make(names: tuple[str, ...], ctx: ProbeContext) -> list[Probe]:
+    """The probes named (in order, repeats dropped), each made with `ctx`."""
     check_names(names)
     out = []
-    ctx = None
-    for name in dict.fromkeys(names):  # keep order, drop repeats
+    for name in dict.fromkeys(names):
         mod, cls_name = REGISTRY[name].split(":")
-        cls = getattr(importlib.import_module(mod), cls_name)
-        if issubclass(cls, ContextProbe):
-            ctx = ctx or ProbeContext.of(trainer)
-            out.append(cls(ctx))
-        else:
-            out.append(cls(trainer))
+        out.append(getattr(importlib.import_module(mod), cls_name)(ctx))
     return out
 
 
-class GradNorm(ContextProbe):
+class GradNorm(Probe):
     """The L2 norm of each weighted layer's gradient at the epoch's last step (cheap: one sync)."""
 
     def __init__(self, ctx: ProbeContext):
@@ -131,7 +119,7 @@ class GradNorm(ContextProbe):
         return {"grad_norm": torch.stack(norms).tolist()} if norms else {}
 
 
-class PolyFunction(ContextProbe):
+class PolyFunction(Probe):
     """The polynomial's learned vs target curve at `record_epochs`, and its learned coefficients when the
     model is linear in the features (no hidden layers: the seed's model)."""
 

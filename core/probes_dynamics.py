@@ -13,7 +13,7 @@ from torch import nn
 
 from .errors import BadInput
 from .models import linear_layers
-from .probes import ContextProbe, ProbeContext, eval_mode
+from .probes import Probe, ProbeContext, eval_mode
 from .reference import timed
 from .sharpness import hvp_operator, sharpness
 
@@ -35,7 +35,7 @@ def cadence(epochs: int) -> int:
     return max(1, epochs // MEASUREMENTS)
 
 
-class Sharpness(ContextProbe):
+class Sharpness(Probe):
     """Record key "sharpness": the top eigenvalue of the training loss's Hessian on a fixed subset.
 
     About MEASUREMENTS a run, each Lanczos run warm-started from the last eigenvector. Its cost is held
@@ -123,7 +123,7 @@ def last_update(optimizer: torch.optim.Optimizer, group: dict[str, Any], p: torc
     return lr * (p.grad + wd * p) if wd else lr * p.grad
 
 
-class UpdateRatio(ContextProbe):
+class UpdateRatio(Probe):
     """Record key "update_ratio": log10(‖update‖ / ‖W‖) of each weighted layer's last step at the epoch's
     end. About -3 is healthy; far below, the layer is frozen (vanishing gradients, zero init); near 0
     or above, each step rewrites it (the lr is too high). None where W or the update is all zero."""
@@ -158,7 +158,7 @@ SATURATED_SHARE = 0.9  # a sigmoid or tanh unit is saturated when it is on this 
 WATCHED = (nn.ReLU, *SATURATION)
 
 
-class DeadUnits(ContextProbe):
+class DeadUnits(Probe):
     """Record key "dead_units": per activation layer, the share of units that are dead (ReLU: never active,
     z <= 0, on every sample of a fixed batch) or saturated (sigmoid |z| > 4, tanh |z| > 2, on 90% of
     the samples or more). A convolution's unit is a channel. One forward pass on BATCH samples an epoch."""
@@ -193,7 +193,7 @@ class DeadUnits(ContextProbe):
         return {"dead_units": torch.stack(found).tolist()}
 
 
-class Confusion(ContextProbe):
+class Confusion(Probe):
     """Snapshots kind "confusion": counts of (true class, predicted class) on the test set, rows true,
     about MEASUREMENTS times a run and at the last epoch; the last one goes in the summary."""
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import torch
 
-from .probes import ContextProbe, ProbeContext
+from .probes import Probe, ProbeContext
 
 
-class LayerGradNorms(ContextProbe):
+class LayerGradNorms(Probe):
     """Record key "grad_norm": each weighted layer's gradient norm averaged over the epoch's steps.
 
     Less noisy than the default probe's last-step value, which it replaces in the record; it adds

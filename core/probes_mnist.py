@@ -7,10 +7,10 @@ import torch
 
 from .errors import BadInput
 from .models import linear_layers
-from .probes import ContextProbe, ProbeContext
+from .probes import Probe, ProbeContext
 
 
-class ClassAcc(ContextProbe):
+class ClassAcc(Probe):
     """Test accuracy of each class at every epoch's end, and at TRACE_POINTS evenly spaced steps inside it.
 
     The points inside the epoch show forgetting under a sorted order: class 0 is learned while the
@@ -87,7 +87,7 @@ def similarity(units: torch.Tensor) -> torch.Tensor:
     return torch.where(energy > 0, common / energy.clamp_min(1e-30), torch.ones_like(energy))
 
 
-class HiddenSimilarity(ContextProbe):
+class HiddenSimilarity(Probe):
     """How alike the hidden units are (mean over hidden layers): 1.0 means all identical, the symmetry zero init never breaks."""
 
     def __init__(self, ctx):

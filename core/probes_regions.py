@@ -6,14 +6,14 @@ from typing import Any
 import torch
 
 from .errors import BadInput
-from .probes import ContextProbe, ProbeContext
+from .probes import Probe, ProbeContext
 
 GRID = 40  # the regions grid is GRID x GRID points
 MAX_POINTS = 300  # data points drawn over the regions
 N_SNAPSHOTS = 25  # regions snapshots over a run when record_epochs is not given
 
 
-class Regions(ContextProbe):
+class Regions(Probe):
     """Snapshots kind "regions": the predicted class on a grid over the data, and a sample of the points."""
 
     def __init__(self, ctx: ProbeContext):
