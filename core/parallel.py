@@ -1,7 +1,7 @@
 """Run a preset's variants concurrently: N spawned processes, each taking the next plan when it is free.
 
 Where runs execute is one small interface, `Executor` (start, drain, stop, toggle_pause, join): `Pool`
-(local processes, this module; core/worker.py's `TrainingProcess` is a Pool of one) and `RayPool`
+(local processes, this module; core/trainingprocess.py's `TrainingProcess` is a Pool of one) and `RayPool`
 (core/raypool.py, a Ray cluster) implement it, and the console and the lab drive either. Each child here
 writes its runs to the run store itself and sends every event back over one queue. On CUDA each process is one of a few per GPU (small models leave a GPU
 mostly idle: several runs hide each other's launch overhead); with several GPUs, slot i uses GPU

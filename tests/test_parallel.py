@@ -10,7 +10,7 @@ from dltui.core import presets
 from dltui.core.events import RunEnded, RunStarted
 from dltui.core.parallel import Pool, default_jobs
 from dltui.core.runner import plan
-from dltui.core.worker import WorkerDone
+from dltui.core.trainingprocess import WorkerDone
 
 RUN_FILES = ("config.json", "metrics.jsonl", "status.json", "summary.json", "snapshots.jsonl", "checkpoint.pt")
 

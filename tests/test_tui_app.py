@@ -160,7 +160,7 @@ async def test_failing_run_is_a_notice_and_the_app_stays_up(runs_dir, data_dir):
 
 
 async def test_dead_training_process_fails_its_runs(runs_dir, data_dir):
-    from dltui.core.worker import WorkerDone
+    from dltui.core.trainingprocess import WorkerDone
 
     def script(plans):
         return curve_events(plans[0], 2)[:3] + [WorkerDone("the training process died (exit code -9)")]

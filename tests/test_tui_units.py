@@ -6,7 +6,7 @@ import pytest
 
 from dltui.core import runner
 from dltui.core.errors import BadInput
-from dltui.core.worker import WorkerDone
+from dltui.core.trainingprocess import WorkerDone
 from dltui.tui.form import form_keys, initial_values, parse_field, variants_hint
 from dltui.tui.plots import known_views
 from dltui.tui.session import RunGroup

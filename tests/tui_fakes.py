@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dltui.core.events import EpochEnded, RunEnded, RunStarted, Snapshot
 from dltui.core.presets import parse
-from dltui.core.worker import WorkerDone
+from dltui.core.trainingprocess import WorkerDone
 
 PRESET_TOML = """
 name = "toy-poly"
@@ -54,7 +54,7 @@ def curve_events(plan, n_epochs: int, status: str = "finished", reason: str = ""
 
 
 class FakeWorker:
-    """Plays scripted events a few per drain, like core.worker.TrainingProcess, without a process."""
+    """Plays scripted events a few per drain, like core.trainingprocess.TrainingProcess, without a process."""
 
     script = None  # set per test: plans -> list of events (WorkerDone is added if missing)
 

@@ -1,6 +1,6 @@
 """The Textual lab: pick a preset, tune it, watch it learn live, compare runs.
 
-Training runs in a separate process (core/worker.py); a timer drains its events into the run
+Training runs in a separate process (core/trainingprocess.py); a timer drains its events into the run
 buffers, and another redraws the plots at most ~5 times a second when new data has arrived.
 The lab never imports torch: a helper process (core/checker.py) names the device and checks a run's
 values before it starts, and the training process reports the device it trains on.
@@ -31,7 +31,7 @@ from dltui.core.errors import BadInput
 from dltui.core.presets import Preset
 from dltui.core.store import RunStore
 from dltui.core.sweeps import variants_text
-from dltui.core.worker import TrainingProcess
+from dltui.core.trainingprocess import TrainingProcess
 from dltui.tui.exporter import Exporter
 from dltui.tui.form import Field, ParamForm
 from dltui.tui.plotkeys import next_smoothing, next_x, toggle_log

@@ -24,7 +24,7 @@ from dltui.core.data import default_data_dir
 from dltui.core.errors import BadInput
 from dltui.core.presets import Preset
 from dltui.core.store import RunStore
-from dltui.core.worker import TrainingProcess
+from dltui.core.trainingprocess import TrainingProcess
 from dltui.tui.app import FINDING_DEVICE, LabApp
 from dltui.tui.form import form_keys, show_value
 

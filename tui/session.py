@@ -15,7 +15,7 @@ from dltui.core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapsh
 from dltui.core.present import fmt, pct
 from dltui.core.runner import RunPlan
 from dltui.core.liverecords import LiveRecords
-from dltui.core.worker import WorkerDone
+from dltui.core.trainingprocess import WorkerDone
 from dltui.tui.viewkit import RunData, colour_runs
 
 LIVE = ("queued", "starting", "running")
