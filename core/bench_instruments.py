@@ -85,7 +85,7 @@ def sharpness_account(trainer) -> str:
     """What the sharpness probe says it spent, from a run's trainer."""
     probe = next(p for p in trainer.probes if type(p).__name__ == "Sharpness")
     measured = sum(r.get("sharpness") is not None for r in trainer.history)
-    return f"; its own account: {measured} measurements, {probe.spent_s:.2f} s of {trainer.elapsed():.1f} s"
+    return f"; its own account: {measured} measurements, {probe.spent_s:.2f} s of {trainer.clock.elapsed():.1f} s"
 
 
 def measurement_cost(tensors, device, n: int = 5000) -> str:
