@@ -8,10 +8,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .data import REGISTRY
 from .errors import BadInput
 
-REGRESSION_TASKS = ("polynomial",)
-UNTRAINED_TASKS = ("gradcheck",)  # runs its own tests; the loss key is not used
 FITS = {
     "classification": ("cross_entropy", "mse"),
     "regression": ("mse", "smooth_l1"),
@@ -20,9 +19,7 @@ FITS = {
 
 def task_kind(task: str) -> str | None:
     """classification, regression, or None for a task that trains nothing."""
-    if task in UNTRAINED_TASKS:
-        return None
-    return "regression" if task in REGRESSION_TASKS else "classification"
+    return REGISTRY[task].kind if task in REGISTRY else "classification"
 
 
 def check(cfg, where: str = "") -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from .data import REGISTRY
 from .errors import BadInput
 
 # Input features and outputs of each task's MLP (a CNN's head sees at least one feature).
@@ -35,7 +36,7 @@ def copies(cfg) -> int:
 def activation_bytes(cfg) -> int:
     """At least the memory of one step's hidden activations and their gradients."""
     rows = cfg.batch_size if isinstance(cfg.batch_size, int) else ROWS_AT_ONCE
-    if cfg.task in ("polynomial", "toy2d"):
+    if REGISTRY[cfg.task].in_memory:
         rows = min(rows, cfg.n_samples)
     return min(rows, ROWS_AT_ONCE) * sum(cfg.hidden) * BYTES * 2
 

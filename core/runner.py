@@ -31,9 +31,6 @@ def plan(preset: Preset, overrides: dict[str, Any] | None = None) -> list[RunPla
     return [RunPlan(preset.name, name, cfg) for name, cfg in preset.configs(overrides)]
 
 
-IMAGE_TASKS = ("cifar10", "mnist")  # what the CNN can take (models.CNN_MIN_SIDE; the digits are 8x8)
-
-
 def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     """Raise BadInput for anything that would stop a run before its first step."""
     from . import data, losses
@@ -46,9 +43,10 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
         check_fits(p.config, resolve_device(p.config.device), p.variant)
         losses.check(p.config, f"variant '{p.variant}'")
         check_names(p.config.probes)
-        if p.config.model == "cnn" and p.config.task not in IMAGE_TASKS:
+        images = data.tasks_where(images=True)
+        if p.config.model == "cnn" and p.config.task not in images:
             raise BadInput(f"variant '{p.variant}': model = cnn needs images of at least {CNN_MIN_SIDE}x{CNN_MIN_SIDE} pixels, and task "
-                           f"{p.config.task} has none; use it with task {' or '.join(IMAGE_TASKS)}, or set model=mlp")
+                           f"{p.config.task} has none; use it with task {' or '.join(sorted(images))}, or set model=mlp")
         data.check(p.config, data_dir)
         n = train_size(p.config, data_dir)
         bs = p.config.batch_size
@@ -64,7 +62,7 @@ def task_module(cfg: RunConfig):
     """The module that builds a config's task: it may also say its training-set size and its runner."""
     from .data import REGISTRY
 
-    return importlib.import_module(REGISTRY[cfg.task][0].split(":")[0])
+    return importlib.import_module(REGISTRY[cfg.task].builder.split(":")[0])
 
 
 def train_size(cfg: RunConfig, data_dir: Path) -> int | None:

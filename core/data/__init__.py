@@ -13,15 +13,32 @@ from typing import Any, Callable
 
 from ..errors import BadInput
 
-# task -> (builder "module:function", check "module:function" or None); the config's `task` choices, in this order
-REGISTRY: dict[str, tuple[str, str | None]] = {
-    "polynomial": ("dltui.core.data.polynomial:build", None),
-    "mnist": ("dltui.core.data.mnist:build", "dltui.core.data.mnist:check"),
-    "digits": ("dltui.core.data.digits:build", None),
-    "cifar10": ("dltui.core.data.cifar:build", "dltui.core.data.cifar:check"),
-    "toy2d": ("dltui.core.data.toy2d:build", None),
-    "gradcheck": ("dltui.core.gradcheck:build", None),
+@dataclass(frozen=True)
+class Task:
+    """What the lab knows of a task before importing it: where its builder (and data check) live, and the facts
+    the preflight and the loss rules need."""
+
+    builder: str  # "module:function"
+    check: str | None = None  # "module:function" that says, before any run dir exists, whether its data can be had
+    kind: str | None = "classification"  # "classification", "regression", or None: trains nothing (runs its own tests)
+    images: bool = False  # images a CNN can take (models.CNN_MIN_SIDE and up)
+    in_memory: bool = False  # a small set drawn in memory (n_samples), not a data set on disk
+
+
+# the config's `task` choices, in this order
+REGISTRY: dict[str, Task] = {
+    "polynomial": Task("dltui.core.data.polynomial:build", kind="regression", in_memory=True),
+    "mnist": Task("dltui.core.data.mnist:build", "dltui.core.data.mnist:check", images=True),
+    "digits": Task("dltui.core.data.digits:build"),  # 8x8: too small for the CNN
+    "cifar10": Task("dltui.core.data.cifar:build", "dltui.core.data.cifar:check", images=True),
+    "toy2d": Task("dltui.core.data.toy2d:build", in_memory=True),
+    "gradcheck": Task("dltui.core.gradcheck:build", kind=None),
 }
+
+
+def tasks_where(**facts: Any) -> tuple[str, ...]:
+    """The tasks with these facts, e.g. tasks_where(images=True)."""
+    return tuple(name for name, t in REGISTRY.items() if all(getattr(t, k) == v for k, v in facts.items()))
 
 
 def default_data_dir() -> Path:
@@ -65,7 +82,7 @@ def check(cfg, data_dir: Path) -> None:
     """Raise BadInput if the task's data cannot be had (before any run dir is made)."""
     if cfg.task not in REGISTRY:
         raise BadInput(f"task = {cfg.task} is not available in this build; known tasks: {', '.join(sorted(REGISTRY))}")
-    checker = REGISTRY[cfg.task][1]
+    checker = REGISTRY[cfg.task].check
     if checker:
         _load(checker)(cfg, Path(data_dir))
 
@@ -73,4 +90,4 @@ def check(cfg, data_dir: Path) -> None:
 def build(cfg, device, data_dir: Path) -> TaskData:
     """Build the task's data on `device`."""
     check(cfg, data_dir)
-    return _load(REGISTRY[cfg.task][0])(cfg, device, Path(data_dir))
+    return _load(REGISTRY[cfg.task].builder)(cfg, device, Path(data_dir))
