@@ -17,7 +17,7 @@ def view_plots(run, log: bool = False, data=None) -> list[str]:
 
     from dltui.core import presets
     from dltui.core.errors import BadInput
-    from dltui.tui.viewkit import VIEWS, ViewOptions, picture, run_datas, views_for
+    from dltui.tui.viewkit import INSTRUMENT_VIEWS, VIEWS, ViewOptions, measured, picture, run_datas, views_for
     from dltui.tui.views import load_all
 
     load_all()
@@ -31,6 +31,7 @@ def view_plots(run, log: bool = False, data=None) -> list[str]:
     (data,) = [data] if data is not None else run_datas([run])
     if not any(r.get("train_acc") is not None or r.get("test_acc") is not None for r in data.records):
         names = tuple(n for n in names if n != "accuracy")
+    names = tuple(n for n in names if n not in INSTRUMENT_VIEWS or measured(n, [data]))  # as the lab: no empty panels
     out = []
     for name in names:
         if name not in VIEWS:

@@ -252,6 +252,19 @@ def test_show_and_export_carry_the_confusion_matrix_and_sharpness(cli, runs_dir,
     assert {"update_ratio_0", "update_ratio_1", "dead_units_0"} <= set(metrics[0])
 
 
+def test_show_leaves_out_an_instrument_that_measured_nothing(cli, runs_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", 0.0)  # no time for a measurement: the probe is on, its data none
+    monkeypatch.setattr(probes_dynamics.Sharpness, "GRACE_S", 0.0)
+    preset = tmp_path / "one.toml"
+    preset.write_text('name = "one"\n[base]\ntask = "digits"\nbatch_size = "full"\nepochs = 2\nprobes = ["sharpness", "update_ratio"]\n')
+    assert cli("run", str(preset)).exit_code == 0
+    (run,) = list(runs_dir.iterdir())
+    shown = cli("show", run.name)
+    assert shown.exit_code == 0, shown.output
+    assert "1e-3 guide" in shown.output  # the update ratio, which measured
+    assert "2/lr" not in shown.output and "to probes" not in shown.output  # no empty sharpness panel, as in the lab
+
+
 def test_views_for_adds_the_view_of_each_instrument_the_probes_turn_on():
     from dltui.tui.viewkit import views_for
 

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
-from dltui.tui.viewkit import INSTRUMENT_VIEWS, VIEWS, Drawer, RunData, ViewOptions, picture
+from dltui.tui.viewkit import INSTRUMENT_VIEWS, VIEWS, Drawer, RunData, ViewOptions, measured, picture
 from dltui.tui.views import load_all
 
 load_all()
@@ -30,18 +30,6 @@ DRAWING = Text("drawing…", style="dim")  # until a plot's first picture is bui
 def known_views(names: list[str] | tuple[str, ...]) -> list[str]:
     """The names that have a registered drawer, in order (others come with other helpers' modules)."""
     return [n for n in names if n in VIEWS]
-
-
-def measured(name: str, runs: list[RunData], recent: int | None = None) -> bool:
-    """Whether a run holds what the instrument view `name` draws (each probe's view has its name): its value in
-    a metrics record (only the `recent` last ones when given), a snapshot of that kind, or a summary figure."""
-    for r in runs:
-        records = r.records[-recent:] if recent else r.records
-        if any(rec.get(name) is not None for rec in reversed(records)) or any(s.get("kind") == name for s in r.snapshots):
-            return True
-        if isinstance(r.summary, dict) and r.summary.get(name) is not None:
-            return True
-    return False
 
 
 def absent(plot: "ViewPlot") -> bool:

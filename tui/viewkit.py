@@ -87,6 +87,18 @@ def view(name: str, title: str = ""):
 INSTRUMENT_VIEWS = ("sharpness", "update_ratio", "dead_units", "confusion")  # each probe's view has its name
 
 
+def measured(name: str, runs: list[RunData], recent: int | None = None) -> bool:
+    """Whether a run holds what the instrument view `name` draws (each probe's view has its name): its value in
+    a metrics record (only the `recent` last ones when given), a snapshot of that kind, or a summary figure."""
+    for r in runs:
+        records = r.records[-recent:] if recent else r.records
+        if any(rec.get(name) is not None for rec in reversed(records)) or any(s.get("kind") == name for s in r.snapshots):
+            return True
+        if isinstance(r.summary, dict) and r.summary.get(name) is not None:
+            return True
+    return False
+
+
 def views_for(views, probes) -> tuple[str, ...]:
     """A preset's views, then the view of each instrument among `probes` that they leave out."""
     probes = probes if isinstance(probes, (list, tuple)) else ()
