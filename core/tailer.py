@@ -54,10 +54,14 @@ class Update:
     info: Optional[RunInfo] = None  # set when its status (or summary) changed
     state: str = ""  # then, info.state as the watcher found it (the property looks at /proc: not on a UI thread)
     reset: bool = False  # `records` and `snapshots` start from the files' top (a first look, or files replaced)
+    rows_only: bool = False  # from a run followed for its table row: `records` is its last record, not its curve
 
     def merge(self, later: "Update") -> None:
         if later.reset:
             self.records, self.snapshots, self.reset = [], [], True
+            self.rows_only = later.rows_only
+        else:
+            self.rows_only = self.rows_only or later.rows_only
         self.records += later.records
         self.snapshots += later.snapshots
         if later.info is not None:
@@ -146,7 +150,7 @@ class RunTail:
         return self.state in ("", "running")
 
     def poll(self) -> Update:
-        update = Update(self.run_id)
+        update = Update(self.run_id, rows_only=not self.full)
         self._read_lines(update)
         now = time.monotonic()
         if now - self.checked >= STATUS_S:

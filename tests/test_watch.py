@@ -159,6 +159,21 @@ def test_a_run_tail_reports_a_dead_writer_as_crashed(tmp_path):
     assert update.info is not None and update.info.state == "crashed"
 
 
+def test_a_rows_news_changes_an_open_runs_status_not_its_curve(tmp_path):
+    from dltui.tui.live import grown
+    from dltui.tui.viewkit import RunData
+
+    run = tmp_path / "r1"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "train_loss": 1 / e}) + "\n" for e in range(1, 11)))
+    (run / "status.json").write_text(json.dumps({"status": "finished", "run_id": "r1", "preset": "p", "variant": "v"}))
+    shown = RunData("r1", "v", {}, "running", [{"epoch": e, "train_loss": 1 / e} for e in range(1, 11)])
+    news = RunTail(run, full=False).poll()  # a table row's first look: the last record, from the top
+    assert news.rows_only and news.reset and [r["epoch"] for r in news.records] == [10]
+    after = grown(shown, news)
+    assert [r["epoch"] for r in after.records] == list(range(1, 11)) and after.status == "finished"
+
+
 async def test_the_lab_follows_runs_another_process_writes_and_changes_nothing(tmp_path):
     root = tmp_path / "store"
     long = start("run", preset_file(tmp_path, {"long": 0.01}, name="long"), "--runs-dir", root)
