@@ -132,6 +132,7 @@ class PastRunsScreen(Screen):
         self.rows_at = 0.0  # when the table last took the news (at most every ROWS_S)
         self.plots_at = 0.0  # when the shown runs' plots were last handed their news (at most every PLOTS_S)
         self.filter_timer: Timer | None = None  # narrows the table once typing in the filter box pauses
+        self.search: dict[str, str] = {}  # run id -> the text the filter looks in (a row's whose state changed: anew)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -150,6 +151,7 @@ class PastRunsScreen(Screen):
         self.set_interval(ADD_S, self.add_rows)
         self.set_interval(LIVE_S, self.apply_live)
         self.set_interval(NEW_S, self.look_for_new)
+        gc.freeze()  # the app as it is: the listing's allocations would otherwise set off full passes over all of it
         self.list_runs()
 
     def on_unmount(self) -> None:
@@ -158,7 +160,9 @@ class PastRunsScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-list")
     def list_runs(self) -> list[Row]:
-        return listing(self.store.root)[0]
+        rows = listing(self.store.root)[0]
+        self.search = {r.run_id: search_text(r) for r in rows}  # here, off the UI thread: the filter only looks them up
+        return rows
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-new")
     def find_new(self, known: set[str]) -> list[Row]:
@@ -207,8 +211,8 @@ class PastRunsScreen(Screen):
 
     def narrow(self, text: str) -> None:
         """Show only the runs whose id, preset, variant or status holds `text` (added from the next tick on)."""
-        words = text.lower().split()
-        self.matching = [r for r in self.rows if all(w in f"{r.run_id} {r.preset} {r.variant} {r.state}".lower() for w in words)]
+        words, texts = text.lower().split(), self.search
+        self.matching = [r for r in self.rows if all(w in (texts.get(r.run_id) or search_text(r)) for w in words)]
         self.query_one("#past-runs", DataTable).clear()
         self.added = 0
         self.add_rows()
@@ -257,6 +261,8 @@ class PastRunsScreen(Screen):
         """The followed runs' changed rows into the listing, and their changed cells queued for the table."""
         stale, fresh = self.stale_rows, self.live_rows
         self.rows = [fresh[r.run_id] if r.run_id in stale else r for r in self.rows]
+        for run_id in stale:
+            self.search.pop(run_id, None)
         table = self.query_one("#past-runs", LiveTable)
         for i, row in enumerate(self.matching):
             if row.run_id in stale:
@@ -308,6 +314,7 @@ class PastRunsScreen(Screen):
         for row in self.matching[self.added:self.added + ADD_ROWS]:
             table.add_row(*cells(row, row.run_id in self.marked), key=row.run_id)
         self.added = min(len(self.matching), self.added + ADD_ROWS)
+        gc.freeze()  # the rows the table holds live as long as the screen: out of the full passes, as the listing
 
     def cursor_run(self) -> str | None:
         table = self.query_one("#past-runs", DataTable)
@@ -426,6 +433,11 @@ NEW_S = 2.0  # how often the runs dir is looked at for runs started since (a fol
 PLOTS_S = 1.0  # growing curves of runs another process writes are redrawn once a second (plotting is the cost)
 ROWS_S = 1.0  # the table takes the followed runs' news once a second: rendering its rows is what costs
 LIVE_S = 0.25  # how often the watcher's news is taken (a small batch, read on its thread)
+
+
+def search_text(row: Row) -> str:
+    """What the filter box matches a row against: its id, preset, variant and state, in lower case."""
+    return f"{row.run_id} {row.preset} {row.variant} {row.state}".lower()
 
 
 def cells(row: Row, marked: bool = False) -> tuple[str, ...]:
