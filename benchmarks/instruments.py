@@ -1,4 +1,4 @@
-"""The instruments' overhead alone: `dltui bench`'s instrument rows (core/bench_instruments.py: interleaved
+"""The instruments' overhead alone: `dltui bench`'s instrument rows (core/bench/instruments.py: interleaved
 runs with and without each probe on MNIST-shaped data, 784-300-10) without the rest of the bench.
 Run: python benchmarks/instruments.py [--quick] [--device cpu] [--rounds N]. Figures go in docs/performance.md.
 """
@@ -7,9 +7,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from dltui.core import bench
-from dltui.core.bench_instruments import instrument_cases
-from dltui.core.device import resolve_device
+from dltui.core.bench import cases as bench
+from dltui.core.bench.instruments import instrument_cases
+from dltui.core.spec.device import resolve_device
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 torch thread, for runs whose steps are small enough that the loop's Python shows (the polynomial preset's
 model, 4 steps an epoch; a digits MLP at batch 64, 23 steps an epoch, with its per-epoch evaluation).
 
-Run it on two trees to compare them (the figure a change to core/engine.py must not make worse); under load,
+Run it on two trees to compare them (the figure a change to core/train/trainer.py must not make worse); under load,
 compare the minimum of several runs, alternating the trees (A B A B):
 
     python benchmarks/loop_overhead.py [--repeats 5]
@@ -16,9 +16,9 @@ import time
 
 import torch
 
-from dltui.core.config import RunConfig
-from dltui.core.engine import Trainer
-from dltui.core.events import RunEnded, RunStarted
+from dltui.core.spec.config import RunConfig
+from dltui.core.train.trainer import Trainer
+from dltui.core.train.events import RunEnded, RunStarted
 
 CASES = {
     "polynomial, batch 50 (4 steps an epoch)": RunConfig(task="polynomial", hidden=(), loss="smooth_l1", batch_size=50,

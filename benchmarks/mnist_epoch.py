@@ -1,6 +1,6 @@
 """One epoch of 784-300-10 (batch 64) on 60,000 MNIST-shaped random samples: the lab's engine vs a plain loop.
 
-The plain loop is what a course notebook does (core/reference.py's, the loop `dltui bench` and the tests
+The plain loop is what a course notebook does (core/bench/reference.py's, the loop `dltui bench` and the tests
 use too): DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True), forward, cross-entropy, zero_grad,
 backward, SGD step, loss.item() every step and the correct count, then the test set. The lab runs the same
 work through its Trainer (task mnist, read from IDX files written to a temp dir). Also one full-batch step
@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from dltui.core import reference
+from dltui.core.bench import reference
 
 N_TRAIN, N_TEST, HIDDEN, BATCH, LR = 60000, 10000, 300, 64, 0.1
 
@@ -59,9 +59,9 @@ def clocks() -> tuple[float, float]:
 
 def lab_epoch(data_dir: Path, batch_size, device: str) -> tuple[float, float]:
     """(wall, CPU) seconds from the lab's RunStarted (data loaded, model built) to its first EpochEnded."""
-    from dltui.core.config import build_config
-    from dltui.core.engine import Trainer
-    from dltui.core.events import EpochEnded, RunStarted
+    from dltui.core.spec.config import build_config
+    from dltui.core.train.trainer import Trainer
+    from dltui.core.train.events import EpochEnded, RunStarted
 
     cfg = build_config([("benchmark", {"task": "mnist", "hidden": [HIDDEN], "batch_size": batch_size, "lr": LR,
                                        "epochs": 1, "checkpoint": False, "device": device})])
@@ -110,7 +110,7 @@ def loop_epoch(t: dict[str, torch.Tensor], batch_size: int, device: torch.device
 
 
 def measure(repeats: int, device_name: str) -> dict:
-    from dltui.core.device import resolve_device
+    from dltui.core.spec.device import resolve_device
 
     device = resolve_device(device_name)
     cases = {"epoch, batch 64": (BATCH, BATCH), "one full-batch step": ("full", N_TRAIN)}

@@ -38,8 +38,8 @@ lr = [{lrs}]
 
 
 def plans(root: Path, epochs: int, variants: int) -> list:
-    from dltui.core import presets
-    from dltui.core.runner import plan
+    from dltui.core.spec import presets
+    from dltui.core.executors.runner import plan
 
     path = root / "ray-sweep.toml"
     path.write_text(POLY.format(epochs=epochs, lrs=", ".join(f"{0.001 * (i + 1):.3f}" for i in range(variants))))
@@ -48,8 +48,8 @@ def plans(root: Path, epochs: int, variants: int) -> list:
 
 def run_to_end(executor) -> tuple[float, list]:
     """Seconds from start to the executor's WorkerDone; the runs' statuses."""
-    from dltui.core.events import RunEnded
-    from dltui.core.parallel import WorkerDone
+    from dltui.core.train.events import RunEnded
+    from dltui.core.executors.localpool import WorkerDone
 
     t0, statuses = time.perf_counter(), []
     executor.start()
@@ -104,9 +104,9 @@ def main() -> None:
     args = ap.parse_args()
     import ray
 
-    from dltui.core.parallel import Pool
-    from dltui.core.raypool import RayPool, Resources
-    from dltui.core.raysession import RaySession
+    from dltui.core.executors.localpool import Pool
+    from dltui.core.executors.raypool import RayPool, Resources
+    from dltui.core.executors.raysession import RaySession
 
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:

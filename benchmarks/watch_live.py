@@ -1,13 +1,13 @@
 """Watching 40 live runs that another process writes: the lab's CPU share and its longest UI stall.
 
-The case alone, out of `dltui bench --scale` (tui/bench_watch.py holds it; its docstring says how it
+The case alone, out of `dltui bench --scale` (tui/bench/watch.py holds it; its docstring says how it
 measures). Run: python benchmarks/watch_live.py [--runs 40] [--rate 20] [--seconds 10] [--rounds 3]
 """
 from __future__ import annotations
 
 import argparse
 
-from dltui.tui.bench_watch import WatchScale, measure_watch, watch_rows
+from dltui.tui.bench.watch import WatchScale, measure_watch, watch_rows
 
 
 def main() -> None:

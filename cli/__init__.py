@@ -1,3 +1,4 @@
-"""dltui: a terminal learning-dynamics lab."""
+"""The `dltui` command (typer): one module per command group; main.py builds the app.
 
-__version__ = "0.1.0"
+May import: dltui.core and dltui.tui (the lab, when `dltui` opens it). `dltui --help` never imports torch.
+"""

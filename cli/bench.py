@@ -1,4 +1,4 @@
-"""`dltui bench`: run core/bench.py's cases and show each figure beside its reference and bound."""
+"""`dltui bench`: run core/bench/cases.py's cases and show each figure beside its reference and bound."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import typer
 
-from dltui.core.errors import BadInput
+from ..core.rules.errors import BadInput
 
 
 def fmt_value(v: float | None, unit: str) -> str:
@@ -48,7 +48,7 @@ def notes(result: dict[str, Any]) -> list[str]:
 
 
 def write_json(path: Path, result: dict[str, Any]) -> None:
-    from dltui.core.store import write_json_atomic
+    from ..core.store.folder import write_json_atomic
 
     try:
         write_json_atomic(path, result)
@@ -57,8 +57,8 @@ def write_json(path: Path, result: dict[str, Any]) -> None:
 
 
 def measure_tui(quick: bool) -> dict[str, Any]:
-    """The TUI's figures, for core/bench.py's TUI cases (textual is imported here: core never imports it)."""
-    from dltui.tui.bench import measure_tui as measure
+    """The TUI's figures, for core/bench/cases.py's TUI cases (textual is imported here: core never imports it)."""
+    from ..tui.bench.lab import measure_tui as measure
 
     return measure(quick=quick)
 
@@ -75,13 +75,13 @@ def bench_cmd(
     if scale:
         return scale_cmd(json_path, quick)
 
-    from dltui.core.config import check_value
+    from ..core.spec.config import check_value
 
     check_value("device", device, "--device")
     if json_path is not None and not json_path.parent.is_dir():
         raise BadInput(f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path")
-    from dltui.core import bench
-    from dltui.core.device import resolve_device
+    from ..core.bench import cases as bench
+    from ..core.spec.device import resolve_device
 
     resolve_device(device)
     console = Console()
@@ -96,11 +96,11 @@ def bench_cmd(
 
 
 def scale_cmd(json_path: Optional[Path], quick: bool) -> None:
-    """`dltui bench --scale`: tui/bench_scale.py's figures as a table (and JSON)."""
+    """`dltui bench --scale`: tui/bench/scale.py's figures as a table (and JSON)."""
     from rich.console import Console
     from rich.table import Table
 
-    from dltui.tui.bench_scale import measure_scale, scale_rows
+    from ..tui.bench.scale import measure_scale, scale_rows
 
     if json_path is not None and not json_path.parent.is_dir():
         raise BadInput(f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path")

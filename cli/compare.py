@@ -21,11 +21,11 @@ def compare_cmd(
     """One metric of several runs overlaid in the terminal, and their final and best figures."""
     from rich.console import Console
 
-    from dltui.console import for_terminal
-    from dltui.core.export import check_x
-    from dltui.core.figures import labels
-    from dltui.core.smoothing import check_alpha
-    from dltui.core.store import RunStore
+    from .console import for_terminal
+    from ..core.export.writer import check_x
+    from ..core.export.figures import labels
+    from ..core.rules.smoothing import check_alpha
+    from ..core.store.folder import RunStore
 
     check_x(x)
     check_alpha(smooth)
@@ -35,8 +35,6 @@ def compare_cmd(
     _check_metric(metric, records)
     names = labels(infos)
     if follow:
-        from dltui.watch import follow_compare
-
         raise typer.Exit(follow_compare(store, infos, names, metric, x, log, smooth))
     sys.stdout.write(for_terminal(compare_plot(infos, records, names, metric, x, log, smooth)) + "\n")
     sys.stdout.flush()
@@ -44,7 +42,7 @@ def compare_cmd(
 
 
 def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None:
-    from dltui.core.errors import BadInput
+    from ..core.rules.errors import BadInput
 
     keys = {k for recs in records.values() for r in recs for k, v in r.items() if isinstance(v, (int, float))}
     if metric not in keys:
@@ -53,12 +51,14 @@ def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None
 
 
 def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: float) -> str:
-    """The runs' curves as the lab draws them (core.sweeps.overlay): thinned, in the lab's colours, seeds of
+    """The runs' curves as the lab draws them (core.readout.sweeps.overlay): thinned, in the lab's colours, seeds of
     one experiment as one band, named as in the runs table; smoothed curves over their raw ones in grey."""
     import plotext as plt
 
-    from dltui.core.present import RAW_COLOUR, X_LABELS, colour_key, terminal_plot_size
-    from dltui.core.sweeps import draw_band, overlay
+    from ..core.readout.colours import RAW_COLOUR, colour_key
+    from ..core.spec.views import X_LABELS
+    from ..core.readout.series import terminal_plot_size
+    from ..core.readout.sweeps import draw_band, overlay
 
     plt.clear_figure()
     plt.plotsize(*terminal_plot_size())
@@ -83,7 +83,7 @@ def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: 
 
 def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[Optional[float], Optional[int]]:
     """The best value of `metric` (highest for accuracies, lowest otherwise) and its epoch."""
-    from dltui.core.present import best_record
+    from ..core.rules.bestepoch import best_record
 
     best = best_record(recs, metric)
     return (best[metric], best.get("epoch")) if best else (None, None)
@@ -92,7 +92,7 @@ def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[Optional[float], O
 def compare_table(infos, records, names, metric: str):
     from rich.table import Table
 
-    from dltui.core.present import fmt, pct, seconds
+    from ..core.rules.numbers import fmt, pct, seconds
 
     show = pct if "acc" in metric else fmt
     name = metric.replace("_", " ")
@@ -107,3 +107,22 @@ def compare_table(infos, records, names, metric: str):
         t.add_row(names[info.run_id], info.state, str(recs[-1].get("epoch", "-") if recs else 0), show(last), show(best),
                   str(at if at is not None else "-"), seconds(dur), info.run_id)
     return t
+
+
+def follow_compare(store, infos: list, names: dict[str, str], metric: str, x: str, log: bool, smooth: float) -> int:
+    """`dltui compare RUN... --follow`."""
+    from rich.console import Console
+
+    from .console import for_terminal
+    from .watch import CLEAR, follow_runs
+
+    def draw(datas: dict) -> None:
+        records = {k: d.records for k, d in datas.items()}
+        for info in infos:
+            info.status = {**info.status, "status": datas[info.run_id].status}
+            info.summary = datas[info.run_id].summary
+        sys.stdout.write(CLEAR + for_terminal(compare_plot(infos, records, names, metric, x, log, smooth)) + "\n")
+        sys.stdout.flush()
+        Console().print(compare_table(infos, records, names, metric))
+
+    return follow_runs(store, infos, names, draw)

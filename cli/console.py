@@ -9,9 +9,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from dltui.core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
-from dltui.core.present import fmt, pct, per_second, seconds
-from dltui.core.poly_text import function_lines
+from ..core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
+from ..core.rules.numbers import fmt, pct, per_second, seconds
+from ..core.rules.polytext import function_lines
 
 
 class ConsoleSink:

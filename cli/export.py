@@ -48,8 +48,8 @@ def export_cmd(
     """Export runs' metrics and figures (the full help is HELP)."""
     from rich.console import Console
 
-    from dltui.core.export import export_runs, parse_formats
-    from dltui.core.store import RunStore
+    from ..core.export.writer import export_runs, parse_formats
+    from ..core.store.folder import RunStore
 
     formats = parse_formats(fmt)
     store = RunStore(runs_dir)

@@ -1,7 +1,7 @@
 """The headless driver of `dltui run`: one loop for every way runs can go, with the start strategy passed in.
 
 A strategy runs the plans and hands back how they ended: one by one in this process (`in_order`), or on an
-executor (`on_executor`: local processes, core/parallel.py's Pool, or a Ray cluster, core/raypool.py's
+executor (`on_executor`: local processes, core/executors/localpool.py's Pool, or a Ray cluster, core/executors/raypool.py's
 RayPool). The driver shows their events, handles Ctrl-C, SIGTERM and SIGHUP, a closed output pipe, and
 prints the same summary and exit code for all of them.
 """
@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from dltui.core.errors import BadInput
+from ..core.rules.errors import BadInput
 
 POLL_S = 0.2  # how long the driver waits on an executor's events before it looks at the stop flag again
 JOIN_S = 5.0  # at the end, how long each training process gets to exit before it is terminated
@@ -69,7 +69,7 @@ def engine_choice(engine: str, address: Optional[str], gpus: Optional[float], cp
     if jobs is not None:
         raise BadInput("--jobs is for the local engine; on Ray every run is a task, placed by --cpus-per-run and "
                        "--gpus-per-run; drop --jobs")
-    from dltui.core.raypool import Resources, check_resources
+    from ..core.executors.raypool import Resources, check_resources
 
     res = Resources(gpus_per_run=gpus, cpus_per_run=cpus)
     check_resources(res)
@@ -79,7 +79,7 @@ def engine_choice(engine: str, address: Optional[str], gpus: Optional[float], cp
 @contextlib.contextmanager
 def ray_session(choice: RayChoice):
     """Connected to Ray (BadInput if it is missing or nobody answers); a Ray started here is shut down after."""
-    from dltui.core.raysession import RaySession
+    from ..core.executors.raysession import RaySession
 
     session = RaySession(choice.address)
     try:
@@ -90,14 +90,14 @@ def ray_session(choice: RayChoice):
 
 def ray_executors(session, choice: RayChoice) -> Callable:
     """What the lab makes an executor with: (plans, runs_dir, data_dir) -> a RayPool on `session`."""
-    from dltui.core.raypool import RayPool
+    from ..core.executors.raypool import RayPool
 
     return functools.partial(RayPool, session=session, res=choice.resources)
 
 
 def run_on_ray(name: str, plans: list, store, ddir, choice: RayChoice, resume=None) -> int:
     """The plans as Ray tasks, with the usual console, summary and exit code (or one stored run, resumed)."""
-    from dltui.core.raypool import RayPool
+    from ..core.executors.raypool import RayPool
 
     with ray_session(choice) as session:
         pool = RayPool(plans, store.root, ddir, session, choice.resources, resume)
@@ -108,9 +108,9 @@ def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") ->
     """Run `plans` by `strategy` under signal handling, with the console and summary table; the exit code."""
     from rich.console import Console
 
-    from dltui.console import ConsoleSink, summary_table
-    from dltui.core.control import Control
-    from dltui.signals import StopOnSignal, survive_lost_output
+    from .console import ConsoleSink, summary_table
+    from ..core.train.control import Control
+    from .signals import StopOnSignal, survive_lost_output
 
     console = Console()
     sink = ConsoleSink(name, len(plans), console)
@@ -128,8 +128,8 @@ def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") ->
 
 def _close(console, name: str, store, ended: list, error: str, stopper, planned: int) -> int:
     """The summary table and the closing lines; the exit code."""
-    from dltui.console import summary_table
-    from dltui.core import runner
+    from .console import summary_table
+    from ..core.executors import runner
 
     if stopper.stopped([e.status for e in ended], planned):
         _say(console, summary_table(ended, f"{name}: interrupted"),
@@ -142,8 +142,8 @@ def _close(console, name: str, store, ended: list, error: str, stopper, planned:
 
 
 def in_order(plans: list, store, ddir, start_one=None) -> Strategy:
-    """The plans one after another in this process; `start_one` is core.runner's run_one (or a resume)."""
-    from dltui.core import runner
+    """The plans one after another in this process; `start_one` is core.executors.runner's run_one (or a resume)."""
+    from ..core.executors import runner
 
     start_one = start_one or runner.run_one
 
@@ -176,8 +176,8 @@ def on_executor(executor) -> Strategy:
 
 def _follow(executor, show, control) -> Outcome:
     """Pass the executor's events on until it is done; forward a stop once. Runs it lost are failed."""
-    from dltui.core.events import RunEnded, RunStarted
-    from dltui.core.parallel import WorkerDone
+    from ..core.train.events import RunEnded, RunStarted
+    from ..core.executors.localpool import WorkerDone
 
     started: dict[str, str] = {}
     ended: list = []
@@ -198,7 +198,7 @@ def _follow(executor, show, control) -> Outcome:
 
 def _lost(ended: list, started: dict[str, str], error: str) -> list:
     """Runs that started where the executor lost them (a process died): failed, for the table and the exit code."""
-    from dltui.core.events import RunEnded
+    from ..core.train.events import RunEnded
 
     done = {e.run_id for e in ended}
     why = error or "the training process died"

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from dltui.core.errors import BadInput
+from ..core.rules.errors import BadInput
 
 
 def lrfind_cmd(
@@ -22,10 +22,12 @@ def lrfind_cmd(
 ) -> None:
     """Raise the lr exponentially over minibatch steps from the preset's config; plot loss vs lr (log axis),
     stop at divergence, mark the steepest descent and the divergence point: hints, not a verdict."""
-    from dltui.core import lrfind, presets, runner
-    from dltui.core.config import check_value, parse_sets
-    from dltui.core.data import default_data_dir
-    from dltui.core.store import RunStore
+    from ..core.probes import rangetest as lrfind
+    from ..core.spec import presets
+    from ..core.executors import runner
+    from ..core.spec.config import check_value, parse_sets
+    from ..core.data import default_data_dir
+    from ..core.store.folder import RunStore
 
     ramp = lrfind.Ramp(lr_min, lr_max, steps).check()
     p = presets.load(preset)
@@ -39,7 +41,7 @@ def lrfind_cmd(
     store, ddir = RunStore(runs_dir), data_dir or default_data_dir()
     runner.preflight([plan], store, ddir)
     run_id, summary = lrfind.run(plan, ramp, store, ddir)
-    from dltui.show import show_run
+    from .show import show_run
 
     show_run(store.get(run_id))
     if summary["status"] == "failed":

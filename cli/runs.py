@@ -1,6 +1,6 @@
 """`dltui runs`: the saved runs, newest first, a screenful unless --all; filters; --json for scripts.
 
-Fast at thousands of runs: the order comes from the folder names and each row from core/runindex.py's
+Fast at thousands of runs: the order comes from the folder names and each row from core/store/index.py's
 cache, so a screenful reads only the runs it shows.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from dltui.core.errors import BadInput
+from ..core.rules.errors import BadInput
 
 COLUMNS = ("run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "test acc")
 NUMERIC = ("epochs", "train loss", "test loss", "test acc")
@@ -36,8 +36,8 @@ def runs_cmd(
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"),
 ) -> None:
     """The runs in the runs dir, newest first: status, preset, variant, epochs, final losses."""
-    from dltui.core.runindex import listing
-    from dltui.core.store import RunStore
+    from ..core.store.index import listing
+    from ..core.store.folder import RunStore
 
     if limit is not None and limit < 1:
         raise BadInput(f"--limit {limit}: must be at least 1; or use --all for every run")
@@ -55,7 +55,8 @@ def _print_table(root: Path, rows: list, total: int, preset: Optional[str], stat
     from rich.console import Console
     from rich.table import Table
 
-    from dltui.core.present import fmt, pct, status_text
+    from ..core.rules.numbers import fmt, pct
+    from ..core.readout.colours import status_text
 
     console = Console()
     which = " ".join(f for f in (f"of preset {preset}" if preset else "", f"{status}" if status else "") if f)

@@ -5,9 +5,9 @@ import sys
 
 from rich.console import Console
 
-from dltui.console import for_terminal
-from dltui.core.present import terminal_plot_size
-from dltui.core.runcard import run_card
+from .console import for_terminal
+from ..core.readout.series import terminal_plot_size
+from ..core.readout.runcard import run_card
 
 
 def view_plots(run, log: bool = False, data=None) -> list[str]:
@@ -15,10 +15,10 @@ def view_plots(run, log: bool = False, data=None) -> list[str]:
     drawn by the same drawers as the lab's live plots (from `data`, its buffers, when given: `--follow`)."""
     import plotext as plt
 
-    from dltui.core import presets
-    from dltui.core.errors import BadInput
-    from dltui.tui.viewkit import INSTRUMENT_VIEWS, VIEWS, ViewOptions, measured, picture, run_datas, views_for
-    from dltui.tui.views import load_all
+    from ..core.spec import presets
+    from ..core.rules.errors import BadInput
+    from ..tui.viewkit import INSTRUMENT_VIEWS, VIEWS, ViewOptions, measured, picture, run_datas, views_for
+    from ..tui.views import load_all
 
     load_all()
     try:

@@ -1,7 +1,7 @@
 """`dltui watch [RUN|latest|PRESET]`, and `--follow` for `dltui show` and `dltui compare`: runs that another
 process writes (a headless `dltui run`, another user, a Ray driver), followed as they grow.
 
-Following never writes to a run (core/tailer.py). In a terminal, `--follow` redraws in place until every run
+Following never writes to a run (core/store/tailer.py). In a terminal, `--follow` redraws in place until every run
 followed has ended; into a pipe or a file it prints one line per new epoch. Ctrl-C stops following only: the
 run goes on, and the command exits 130.
 """
@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import typer
 
-from dltui.core.errors import BadInput
+from ..core.rules.errors import BadInput
 
 REDRAW_S = 0.5  # a terminal is redrawn at most twice a second
 INTERRUPTED = 130
@@ -27,10 +27,10 @@ def watch_cmd(
 ) -> None:
     """Open the lab on runs as they go, whoever started them: one run, or a preset's latest batch (and its
     runs that start later)."""
-    from dltui.core.store import RunStore
-    from dltui.tui.app import run_app
+    from ..core.store.folder import RunStore
+    from ..tui.app import run_app
 
-    from dltui.core.presets import preset_names
+    from ..core.spec.presets import preset_names
 
     store = RunStore(runs_dir)
     code = run_app(runs_dir=store.root, watch=watched(store, target),
@@ -40,8 +40,8 @@ def watch_cmd(
 
 def watched(store, target: str) -> list[str]:
     """The ids `target` names: a preset's latest batch, else the one run (id, prefix or `latest`)."""
-    from dltui.core.presets import preset_names
-    from dltui.core.tailer import latest_batch
+    from ..core.spec.presets import preset_names
+    from ..core.store.tailer import latest_batch
 
     if target in preset_names():
         ids = latest_batch(store, target)
@@ -53,7 +53,7 @@ def watched(store, target: str) -> list[str]:
 
 def epoch_line(name: str, rec: dict) -> str:
     """One epoch as a line: its losses and accuracies."""
-    from dltui.core.present import fmt, pct
+    from ..core.rules.numbers import fmt, pct
 
     parts = [f"{name}  epoch {rec.get('epoch')}"]
     for key in ("train_loss", "test_loss", "val_loss", "train_acc", "test_acc", "val_acc"):
@@ -65,9 +65,9 @@ def epoch_line(name: str, rec: dict) -> str:
 def follow_runs(store, infos: list, names: dict[str, str], draw: Callable[[dict], None]) -> int:
     """Follow `infos` until each has ended: `draw(datas)` in a terminal (at most every REDRAW_S), else lines.
     Returns 0, or 130 after Ctrl-C (the runs are left as they are)."""
-    from dltui.core.tailer import follow
-    from dltui.tui.live import grown
-    from dltui.tui.viewkit import RunData
+    from ..core.store.tailer import follow
+    from ..tui.live import grown
+    from ..tui.viewkit import RunData
 
     datas = {i.run_id: RunData(i.run_id, names[i.run_id], i.config, i.state, summary=i.summary, index=n)
              for n, i in enumerate(infos)}
@@ -108,8 +108,8 @@ def follow_show(store, info, log: bool) -> int:
     """`dltui show RUN --follow`."""
     from rich.console import Console
 
-    from dltui.console import for_terminal
-    from dltui.show import view_plots
+    from .console import for_terminal
+    from .show import view_plots
 
     def draw(datas: dict) -> None:
         (data,) = datas.values()
@@ -120,22 +120,3 @@ def follow_show(store, info, log: bool) -> int:
         sys.stdout.flush()
 
     return follow_runs(store, [info], {info.run_id: info.status.get("variant", info.run_id)}, draw)
-
-
-def follow_compare(store, infos: list, names: dict[str, str], metric: str, x: str, log: bool, smooth: float) -> int:
-    """`dltui compare RUN... --follow`."""
-    from rich.console import Console
-
-    from dltui.compare import compare_plot, compare_table
-    from dltui.console import for_terminal
-
-    def draw(datas: dict) -> None:
-        records = {k: d.records for k, d in datas.items()}
-        for info in infos:
-            info.status = {**info.status, "status": datas[info.run_id].status}
-            info.summary = datas[info.run_id].summary
-        sys.stdout.write(CLEAR + for_terminal(compare_plot(infos, records, names, metric, x, log, smooth)) + "\n")
-        sys.stdout.flush()
-        Console().print(compare_table(infos, records, names, metric))
-
-    return follow_runs(store, infos, names, draw)

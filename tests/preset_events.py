@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from dltui.core.events import EpochEnded, RunEnded, RunStarted, Snapshot
+from dltui.core.train.events import EpochEnded, RunEnded, RunStarted, Snapshot
 
 EPOCHS = 12  # a short run: at most this many epochs of any variant
 CLASSIFIERS = ("mnist", "digits", "cifar10", "toy2d")

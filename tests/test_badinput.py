@@ -159,7 +159,7 @@ def test_a_sweep_over_the_limit_is_refused_with_its_count_unless_yes(cli, runs_d
 
     path.write_text(GOOD.replace("epochs = 2", "epochs = 1") + f"[sweep]\nseed = [{', '.join(map(str, range(1001)))}]\n")
     refused(cli("run", path), runs_dir, "1,001 runs")
-    from dltui.core import presets
+    from dltui.core.spec import presets
 
     assert len(presets.load(str(path), max_runs=None).variants) == 1001
 

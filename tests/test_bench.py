@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from dltui.core import bench
+from dltui.core.bench import cases as bench
 
 
 def test_flop_count_of_the_mnist_mlp_matches_a_hand_count():
@@ -39,7 +39,7 @@ def test_the_bench_hands_its_data_to_the_trainer_and_leaves_the_task_list_alone(
 def test_reference_loops_run():
     import torch
 
-    from dltui.core import reference
+    from dltui.core.bench import reference
 
     tensors = bench.synthetic_data(256, 64)
     cpu = torch.device("cpu")
@@ -56,7 +56,7 @@ def test_every_case_has_one_goal_and_a_case_not_measured_has_no_verdict():
 
 
 def test_an_instrument_row_is_the_median_of_its_interleaved_rounds():
-    from dltui.core.bench_instruments import MINIBATCH, probe_case
+    from dltui.core.bench.instruments import MINIBATCH, probe_case
 
     case = probe_case("confusion", MINIBATCH, [(10.0, 10.2), (10.0, 11.0), (12.0, 12.0)], epochs=2, n_train=60_000)
     assert case.name == "confusion_overhead" and case.ratio == pytest.approx(1.02)  # the middle round, not the mean
@@ -86,7 +86,7 @@ def test_quick_bench_prints_a_table_and_writes_json_with_every_case(cli, tmp_pat
         c = cases[name]
         assert c["lab"] > 0 and c["reference"] > 0 and math.isfinite(c["ratio"]) and c["met"] is None, name
         assert c["title"] in result.output
-    for name in ("tui_throughput", "tui_stall"):  # the CLI measures the TUI too (tui/bench.py)
+    for name in ("tui_throughput", "tui_stall"):  # the CLI measures the TUI too (tui/bench/lab.py)
         assert cases[name]["lab"] > 0 and math.isfinite(cases[name]["lab"]) and cases[name]["met"] is not None, name
         assert cases[name]["title"] in result.output
     assert data["machine"]["quick"] is True and data["machine"]["matmul_gflops"] > 0

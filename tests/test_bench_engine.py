@@ -8,17 +8,17 @@ import math
 import pytest
 import torch
 
-from dltui.core import reference
-from dltui.core.config import RunConfig
+from dltui.core.bench import reference
+from dltui.core.spec.config import RunConfig
 from dltui.core.data import build as build_task
-from dltui.core.engine import Trainer, make_loss
-from dltui.core.models import build_model
+from dltui.core.train.trainer import Trainer, make_loss
+from dltui.core.train.models import build_model
 
 from host_reads import count_host_reads
 
 
 def plain_loop(cfg: RunConfig, data_dir) -> list[dict]:
-    """The training loop as it was before the fast path (core/reference.py's, in the lab's sample order):
+    """The training loop as it was before the fast path (core/bench/reference.py's, in the lab's sample order):
     fancy indexing, a host sync per step, no_grad eval."""
     cpu = torch.device("cpu")
     torch.manual_seed(cfg.seed)
@@ -74,7 +74,7 @@ def test_same_seed_same_metrics_as_the_plain_loop(name, data_dir):
 @pytest.mark.parametrize("name", ["digits full batch", "digits minibatch, last batch smaller", "digits stratified, momentum"])
 def test_steps_in_chunks_give_the_same_metrics(name, monkeypatch, data_dir):
     """A step larger than the CPU's micro-batch goes in chunks whose gradients add up to the step's own."""
-    from dltui.core import fastpath
+    from dltui.core.train import fastpath
 
     monkeypatch.setattr(fastpath, "MICRO_BATCH_CPU", 37)  # chunks of 37 (and a smaller last one) in every step
     cfg = CONFIGS[name]
@@ -90,7 +90,7 @@ def test_the_cpu_linear_layer_is_nn_linear_up_to_rounding():
     """models.Linear's transposed product on the CPU: the outputs and gradients of nn.Linear."""
     from torch import nn
 
-    from dltui.core.models import Linear
+    from dltui.core.train.models import Linear
 
     torch.manual_seed(0)
     fast, plain = Linear(784, 300), nn.Linear(784, 300)
@@ -144,8 +144,8 @@ def test_the_loss_sum_weights_the_smaller_last_batch(data_dir):
 
 def test_no_host_sync_per_step(monkeypatch, data_dir):
     """What keeps a GPU busy: the loop reads values back once per epoch, never once per step."""
-    from dltui.core import engine
-    from dltui.core.events import EpochEnded, RunStarted
+    from dltui.core.train import trainer as engine
+    from dltui.core.train.events import EpochEnded, RunStarted
 
     monkeypatch.setattr(engine, "PROGRESS_EVERY_S", float("inf"))
     reads = count_host_reads(monkeypatch)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from dltui.core.config import RunConfig
-from dltui.core.errors import BadInput, DataMissing
+from dltui.core.spec.config import RunConfig
+from dltui.core.rules.errors import BadInput, DataMissing
 
 NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
 
@@ -156,7 +156,7 @@ def test_validation_split_is_disjoint_seeded_and_reproducible(data_dir):
 
 
 def test_train_size_counts_the_batches_and_the_runner_subtracts_validation(data_dir):
-    from dltui.core import runner
+    from dltui.core.executors import runner
 
     write_cifar(data_dir, per_batch=30)
     cfg = RunConfig().with_overrides({"task": "cifar10", "val_fraction": 0.1})

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from dltui.core import safe_pickle
+from dltui.core.data import safe_pickle
 from test_cifar_data import py2_dumps, write_cifar
 
 

@@ -5,10 +5,10 @@ import json
 
 import torch
 
-from dltui.core.config import from_dict
+from dltui.core.spec.config import from_dict
 from dltui.core.data import build as build_task
-from dltui.core.models import build_model
-from dltui.core.presets import load
+from dltui.core.train.models import build_model
+from dltui.core.spec.presets import load
 from test_cifar_data import write_cifar
 
 SMALL = ["--set", "batch_size=20", "--set", "hidden=[16]", "--set", "lr=0.05"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from dltui.core.store import RunStore
+from dltui.core.store.folder import RunStore
 
 
 def test_list_shows_every_preset(cli):

@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from dltui.app import app
-from dltui.compare import best_of
-from dltui.core.present import fmt
-from dltui.core.figures import labels
-from dltui.core.store import RunStore
+from dltui.cli.main import app
+from dltui.cli.compare import best_of
+from dltui.core.rules.numbers import fmt
+from dltui.core.export.figures import labels
+from dltui.core.store.folder import RunStore
 
 VARIANTS = ["lr=0.1", "lr=0.01", "lr=0.001"]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -74,7 +74,7 @@ def test_bad_input_exits_2_with_one_line(poly, args, says):
 
 def test_compare_never_imports_torch(poly):
     code = (f"import sys\nsys.argv = ['dltui', 'compare', 'latest', '--runs-dir', {str(poly)!r}]\n"
-            "from dltui.app import app\ntry:\n    app()\nexcept SystemExit as e:\n    assert not e.code\n"
+            "from dltui.cli.main import app\ntry:\n    app()\nexcept SystemExit as e:\n    assert not e.code\n"
             "print(' '.join(sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "torch" not in out.split()

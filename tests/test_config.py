@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from dltui.core import presets
-from dltui.core.config import RunConfig, build_config, check_value, parse_set, parse_sets
-from dltui.core.errors import BadInput
+from dltui.core.spec import presets
+from dltui.core.spec.config import RunConfig, build_config, check_value, parse_set, parse_sets
+from dltui.core.rules.errors import BadInput
 
 
 @pytest.mark.parametrize(

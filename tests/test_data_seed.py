@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dltui.core.config import RunConfig, check_value
+from dltui.core.spec.config import RunConfig, check_value
 from dltui.core.data import polynomial, toy2d
-from dltui.core.errors import BadInput
+from dltui.core.rules.errors import BadInput
 
 
 def poly(**kw):

@@ -6,10 +6,11 @@ import random
 
 import plotext as plt
 
-from dltui.core.decimate import Curve, MinMax, decimated
-from dltui.core.present import best_epoch, series
-from dltui.core.liverecords import KEEP, LiveRecords
-from dltui.core.tracks import RunningBest, Tracks
+from dltui.core.rules.decimate import Curve, MinMax, decimated
+from dltui.core.rules.bestepoch import best_epoch
+from dltui.core.readout.series import series
+from dltui.core.readout.liverecords import KEEP, LiveRecords
+from dltui.core.readout.tracks import RunningBest, Tracks
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
 from dltui.tui.views import load_all
 

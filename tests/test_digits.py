@@ -4,9 +4,9 @@ from __future__ import annotations
 import torch
 
 from dltui.core import data as tasks
-from dltui.core.config import build_config
+from dltui.core.spec.config import build_config
 from dltui.core.data import digits
-from dltui.core.runner import train_size
+from dltui.core.executors.runner import train_size
 
 
 def build(**kw):

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dltui.app import app
-from dltui.core.export import FIRST_COLUMNS, export_runs
-from dltui.compare import compare_plot
-from dltui.core.decimate import decimated
-from dltui.core.figures import compare_figure, labels, loss_figure
-from dltui.core.present import colour_key, hex_colour, run_colours
-from dltui.core.sweeps import band
-from dltui.core.store import RunStore
+from dltui.cli.main import app
+from dltui.core.export.writer import FIRST_COLUMNS, export_runs
+from dltui.cli.compare import compare_plot
+from dltui.core.rules.decimate import decimated
+from dltui.core.export.figures import compare_figure, labels, loss_figure
+from dltui.core.readout.colours import colour_key, hex_colour, run_colours
+from dltui.core.readout.sweeps import band
+from dltui.core.store.folder import RunStore
 
 EPOCHS = 20
 VARIANTS = ["lr=0.001", "lr=0.01", "lr=0.1"]
@@ -212,7 +212,7 @@ def test_export_is_headless_and_never_imports_torch_or_pyplot(poly, tmp_path):
     code = (
         "import sys\n"
         f"sys.argv = ['dltui', 'export', 'latest', '--to', {str(tmp_path / 'out')!r}, '-f', 'png', '--runs-dir', {str(poly)!r}]\n"
-        "from dltui.app import app\n"
+        "from dltui.cli.main import app\n"
         "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         "print(' '.join(sys.modules))\n"
     )

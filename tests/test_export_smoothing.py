@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from dltui.core.errors import BadInput
-from dltui.core.smoothing import check_alpha, ema
+from dltui.core.rules.errors import BadInput
+from dltui.core.rules.smoothing import check_alpha, ema
 
 
 @pytest.mark.parametrize("a", [0.0, 0.5, 0.9, 0.99])

@@ -13,10 +13,10 @@ pytest.importorskip("tensorboardX")
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 from tensorboard.plugins.hparams import api_pb2, metadata  # noqa: E402
 
-from dltui.core import runner  # noqa: E402
-from dltui.core.presets import load  # noqa: E402
-from dltui.core.store import RunStore  # noqa: E402
-from dltui.core.tensorboard import ENV  # noqa: E402
+from dltui.core.executors import runner  # noqa: E402
+from dltui.core.spec.presets import load  # noqa: E402
+from dltui.core.store.folder import RunStore  # noqa: E402
+from dltui.core.export.tensorboard import ENV  # noqa: E402
 
 from test_export import EPOCHS, _fake_run, _one_line_error, invoke, png_size  # noqa: E402
 
@@ -231,7 +231,7 @@ def test_the_export_never_imports_torch(poly, tmp_path):
     out = tmp_path / "tb"
     code = ("import sys\n"
             f"sys.argv = ['dltui', 'export', 'latest', '--to', {str(out)!r}, '-f', 'tensorboard', '--runs-dir', {str(poly)!r}]\n"
-            "from dltui.app import app\n"
+            "from dltui.cli.main import app\n"
             "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
             "print(' '.join(sys.modules))\n")
     mods = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from dltui.core import gradcheck as gc
+from dltui.core.probes import gradcheck as gc
 
 DT = gc.DTYPE
 

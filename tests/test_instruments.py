@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from dltui.core.config import build_config
-from dltui.core.engine import Trainer
-from dltui.core import probes_dynamics
-from dltui.core.probes_dynamics import Confusion, DeadUnits, last_update
+from dltui.core.spec.config import build_config
+from dltui.core.train.trainer import Trainer
+from dltui.core.probes import dynamics as probes_dynamics
+from dltui.core.probes.dynamics import Confusion, DeadUnits, last_update
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture, uncoloured
 from dltui.tui.views import load_all
 
@@ -115,7 +115,7 @@ def test_sorted_order_shows_one_column_eating_the_predictions():
 
 def test_confusion_on_a_regression_task_is_bad_input():
     t = digits(task="polynomial", loss="mse", probes=["confusion"])
-    from dltui.core.errors import BadInput
+    from dltui.core.rules.errors import BadInput
 
     with pytest.raises(BadInput, match="confusion needs a classification task"):
         t.setup()
@@ -126,7 +126,7 @@ ALL = ["sharpness", "update_ratio", "dead_units", "confusion"]
 
 
 def test_the_instruments_read_values_back_at_epoch_ends_never_per_step(monkeypatch):
-    from dltui.core import engine
+    from dltui.core.train import trainer as engine
 
     monkeypatch.setattr(engine, "PROGRESS_EVERY_S", float("inf"))
     monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # measured every epoch
@@ -143,7 +143,7 @@ def test_the_instruments_read_values_back_at_epoch_ends_never_per_step(monkeypat
 def test_on_cuda_a_run_with_every_instrument_syncs_per_epoch_not_per_step(monkeypatch):
     import warnings
 
-    from dltui.core import engine
+    from dltui.core.train import trainer as engine
 
     monkeypatch.setattr(engine, "PROGRESS_EVERY_S", float("inf"))
     monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))
@@ -275,7 +275,7 @@ def test_views_for_adds_the_view_of_each_instrument_the_probes_turn_on():
 
 def test_the_edge_of_stability_preset_runs_offline(cli, runs_dir, monkeypatch):
     monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # measured from the first epoch, whatever the machine
-    from dltui.core import presets
+    from dltui.core.spec import presets
 
     p = presets.load("edge-of-stability")
     assert [cfg.lr for _, cfg in p.configs()] == [0.6, 0.8, 1.0]

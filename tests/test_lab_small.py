@@ -9,7 +9,7 @@ import sys
 SCRIPT = """
 import asyncio, json, sys
 from dltui.tui.app import FINDING_DEVICE, LabApp
-from dltui.tui.bench import set_fields, wait_for
+from dltui.tui.bench.lab import set_fields, wait_for
 
 async def main(runs_dir, data_dir):
     app = LabApp("polynomial", runs_dir, data_dir)

@@ -6,9 +6,9 @@ import json
 import torch
 from torch import nn
 
-from dltui.core.config import build_config
-from dltui.core.engine import Trainer
-from dltui.core.losses import OneHotLoss
+from dltui.core.spec.config import build_config
+from dltui.core.train.trainer import Trainer
+from dltui.core.train.losses import OneHotLoss
 
 
 def test_mse_on_a_classifier_is_torchs_mse_against_one_hot_targets():

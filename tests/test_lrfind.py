@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from dltui.core.lrfind import Ramp, hints
+from dltui.core.probes.rangetest import Ramp, hints
 
 
 def test_the_ramp_is_exponential_from_min_to_max():

@@ -1,4 +1,4 @@
-"""The hand-written MLP step (core/mlpstep.py) gives autograd's losses and gradients, and the engine
+"""The hand-written MLP step (core/train/mlpstep.py) gives autograd's losses and gradients, and the engine
 takes it only where it applies."""
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from dltui.core.config import RunConfig
-from dltui.core.engine import PlainSGD, Trainer
-from dltui.core.mlpstep import MLPStep
-from dltui.core.models import MLP
+from dltui.core.spec.config import RunConfig
+from dltui.core.train.trainer import PlainSGD, Trainer
+from dltui.core.train.mlpstep import MLPStep
+from dltui.core.train.models import MLP
 
 
 def autograd_step(model: nn.Module, x, y, weight: float):

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from dltui.core import data as tasks
-from dltui.core.config import build_config
+from dltui.core.spec.config import build_config
 from dltui.core.data import mnist
-from dltui.core.errors import BadInput, DataMissing
-from dltui.core.runner import train_size
+from dltui.core.rules.errors import BadInput, DataMissing
+from dltui.core.executors.runner import train_size
 
 FOUR = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 

@@ -6,11 +6,12 @@ import json
 import pytest
 import torch
 
-from dltui.core import engine, presets
-from dltui.core.config import build_config
+from dltui.core.train import trainer as engine
+from dltui.core.spec import presets
+from dltui.core.spec.config import build_config
 from dltui.core.data import TaskData
-from dltui.core.engine import Trainer
-from dltui.core.models import build_model, count_params
+from dltui.core.train.trainer import Trainer
+from dltui.core.train.models import build_model, count_params
 
 MNIST_PRESETS = ("mnist-architectures", "mnist-lr-sweep", "mnist-batch", "mnist-zero-init", "mnist-stratified", "adam-vs-sgd")
 

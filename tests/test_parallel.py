@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from dltui.core import presets
-from dltui.core.events import RunEnded, RunStarted
-from dltui.core.parallel import Pool, default_jobs
-from dltui.core.runner import plan
-from dltui.core.trainingprocess import WorkerDone
+from dltui.core.spec import presets
+from dltui.core.train.events import RunEnded, RunStarted
+from dltui.core.executors.localpool import Pool, default_jobs
+from dltui.core.executors.runner import plan
+from dltui.core.executors.trainingprocess import WorkerDone
 
 RUN_FILES = ("config.json", "metrics.jsonl", "status.json", "summary.json", "snapshots.jsonl", "checkpoint.pt")
 
@@ -97,7 +97,8 @@ def test_stopping_a_pool_ends_its_runs_as_interrupted(runs_dir, data_dir):
 def test_on_cuda_a_few_runs_share_each_gpu(monkeypatch):
     import torch
 
-    from dltui.core import device, parallel
+    from dltui.core.spec import device
+    from dltui.core.executors import localpool as parallel
 
     monkeypatch.setattr(device, "resolve_device", lambda name: torch.device("cuda"))
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
@@ -120,7 +121,7 @@ def test_runs_stop_cleanly_when_the_parent_dies(tmp_path):
     runs = tmp_path / "runs"
     script = (
         "import time\n"
-        "from dltui.core import presets\nfrom dltui.core.parallel import Pool\nfrom dltui.core.runner import plan\n"
+        "from dltui.core.spec import presets\nfrom dltui.core.executors.localpool import Pool\nfrom dltui.core.executors.runner import plan\n"
         "if __name__ == '__main__':\n"
         f"    plans = plan(presets.load('polynomial'), {{'epochs': 1000000, 'device': 'cpu', 'checkpoint': False}})\n"
         f"    pool = Pool(plans, {str(runs)!r}, {str(tmp_path)!r}, 2).start()\n"

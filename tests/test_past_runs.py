@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, Input
 
 from dltui.tui.app import LabApp
-from dltui.tui.screens import ADD_ROWS, AHEAD, PastRunsScreen
+from dltui.tui.pastruns.screen import ADD_ROWS, AHEAD, PastRunsScreen
 from test_runindex import make_runs
 from test_tui_app import CPU, SIZE, wait_until
 from tui_fakes import toy_preset

@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from dltui.core import presets, runner
-from dltui.core.poly_text import poly_desc
-from dltui.core.store import RunStore
+from dltui.core.spec import presets
+from dltui.core.executors import runner
+from dltui.core.rules.polytext import poly_desc
+from dltui.core.store.folder import RunStore
 
 SEED_TARGET = "y = +6.19 x^4 -4.80 x^3 +7.71 x^2 -2.04 x^1 +4.40"
 

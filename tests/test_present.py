@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from dltui.compare import best_of
-from dltui.core.present import VIEW_NAMES, best_epoch, fmt, pct
+from dltui.cli.compare import best_of
+from dltui.core.spec.views import VIEW_NAMES
+from dltui.core.rules.bestepoch import best_epoch
+from dltui.core.rules.numbers import fmt, pct
 from dltui.tui.viewkit import VIEWS, view
 from dltui.tui.views import load_all
 

@@ -19,12 +19,12 @@ from reliability_helpers import finish, lines, preset_file, records, run_dirs, s
 
 ray = pytest.importorskip("ray")
 
-from dltui.core import presets  # noqa: E402
-from dltui.core.events import RunEnded  # noqa: E402
-from dltui.core.parallel import WorkerDone  # noqa: E402
-from dltui.core.raypool import RayPool, Resources  # noqa: E402
-from dltui.core.raysession import RaySession  # noqa: E402
-from dltui.core.runner import plan  # noqa: E402
+from dltui.core.spec import presets  # noqa: E402
+from dltui.core.train.events import RunEnded  # noqa: E402
+from dltui.core.executors.localpool import WorkerDone  # noqa: E402
+from dltui.core.executors.raypool import RayPool, Resources  # noqa: E402
+from dltui.core.executors.raysession import RaySession  # noqa: E402
+from dltui.core.executors.runner import plan  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -115,7 +115,7 @@ def test_a_run_whose_retries_are_used_up_fails_saying_its_node_was_lost(local_ra
 
 def test_remote_tasks_stop_when_their_driver_dies(local_ray, tmp_path, runs_dir):
     """A driver killed outright (kill -9) leaves no training on the cluster; its run reads as crashed."""
-    from dltui.core.store import RunStore, pid_alive
+    from dltui.core.store.folder import RunStore, pid_alive
 
     proc = start("run", preset_file(tmp_path, {"a": 0.01}), "--engine", "ray", "--address", local_ray)
     wait_for(lambda: any(lines(d / "metrics.jsonl") >= 2 for d in run_dirs(runs_dir)), "2 epochs", proc)
@@ -140,8 +140,8 @@ def test_ctrl_c_on_the_driver_ends_every_run_interrupted_and_resumable(local_ray
         assert status(run)["status"] == "interrupted"
         assert "Ctrl-C" in status(run)["reason"]
         assert (run / "checkpoint.pt").exists()
-    from dltui.core.runner import prepare_resume
-    from dltui.core.store import RunStore
+    from dltui.core.executors.runner import prepare_resume
+    from dltui.core.store.folder import RunStore
 
     store = RunStore(runs_dir)
     _, checkpoint = prepare_resume(store.get(run_dirs(runs_dir)[0].name), store, tmp_path)  # resumable here, locally
@@ -151,9 +151,9 @@ def test_ctrl_c_on_the_driver_ends_every_run_interrupted_and_resumable(local_ray
 def test_a_stop_request_file_ends_that_ray_run_alone_interrupted_and_resumable(local_ray, tmp_path, runs_dir):
     """`touch <run>/stop-request` in the driver's runs dir: that run's Ray task ends it as Ctrl-C would (its epochs
     and checkpoint kept, resumable); the other run goes on until it is asked too; then the driver exits 130."""
-    from dltui.core import stoprequest
-    from dltui.core.runner import prepare_resume
-    from dltui.core.store import RunStore
+    from dltui.core.store import stoprequest
+    from dltui.core.executors.runner import prepare_resume
+    from dltui.core.store.folder import RunStore
 
     proc = start("run", preset_file(tmp_path, {"a": 0.01, "b": 0.01}), "--engine", "ray", "--address", local_ray)
     wait_for(lambda: len(run_dirs(runs_dir)) == 2 and all(lines(d / "metrics.jsonl") >= 3 and (d / "checkpoint.pt").exists()
@@ -180,10 +180,10 @@ def test_a_stop_request_file_ends_that_ray_run_alone_interrupted_and_resumable(l
 
 def test_a_local_run_stopped_mid_way_goes_on_with_engine_ray_to_the_same_end(local_ray, tmp_path, runs_dir, data_dir, cli):
     """Stopped at epoch 3 here, resumed on Ray: its curve joins and it ends as a run never stopped."""
-    from dltui.core.engine import Control
-    from dltui.core.events import EpochEnded
-    from dltui.core.runner import run_one
-    from dltui.core.store import RunStore
+    from dltui.core.train.trainer import Control
+    from dltui.core.train.events import EpochEnded
+    from dltui.core.executors.runner import run_one
+    from dltui.core.store.folder import RunStore
 
     [p] = plan(presets.load(str(preset_file(tmp_path, {"a": 0.01}, epochs=12))), {"device": "cpu"})
     control = Control(stop=threading.Event())
@@ -245,7 +245,7 @@ async def test_the_lab_runs_its_batches_on_ray(local_ray, runs_dir, data_dir):
     """`dltui tui --engine ray`: r runs the preset's variants as Ray tasks; q mid-run leaves them interrupted."""
     from test_tui_app import SIZE, saved_statuses, set_field, statuses, wait_until
 
-    from dltui.jobs import RayChoice, ray_executors
+    from dltui.cli.jobs import RayChoice, ray_executors
     from dltui.tui.app import LabApp
 
     executors = ray_executors(RaySession(None), RayChoice(None, Resources()))

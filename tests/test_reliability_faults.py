@@ -45,7 +45,7 @@ def test_divergence_is_a_result_and_the_other_runs_go_on(tmp_path, runs_dir, cli
                                    RuntimeError("something broke in the forward pass")])
 def test_an_exception_in_a_run_fails_that_run_only(tmp_path, runs_dir, cli, monkeypatch, error):
     """A run whose forward raises ends `failed` with the reason; the next variant runs; exit code 1."""
-    from dltui.core import engine
+    from dltui.core.train import trainer as engine
 
     real_build = engine.build_model
 
@@ -73,7 +73,7 @@ def test_an_exception_in_a_run_fails_that_run_only(tmp_path, runs_dir, cli, monk
 
 
 def test_an_ended_status_is_never_overwritten(tmp_path):
-    from dltui.core.store import RunStore
+    from dltui.core.store.folder import RunStore
 
     writer = RunStore(tmp_path / "runs").create("p", "v", {"lr": 0.1})
     writer.set_status("finished")
@@ -85,7 +85,7 @@ def test_an_ended_status_is_never_overwritten(tmp_path):
 
 def test_a_second_signal_mid_run_ends_it_at_once(tmp_path, runs_dir, cli, monkeypatch):
     """The first Ctrl-C asks for a stop; a second one arriving before the stop is reached ends the run there."""
-    from dltui.core import engine
+    from dltui.core.train import trainer as engine
 
     real_after_epoch = engine.Trainer.after_epoch
 
@@ -114,7 +114,7 @@ def test_readers_skip_a_cut_off_last_line(tmp_path, runs_dir, cli):
     with open(run / "metrics.jsonl", "a") as f:
         f.write('{"epoch": 5, "train_loss": 0.1')
 
-    from dltui.core.store import RunStore
+    from dltui.core.store.folder import RunStore
 
     info = RunStore(runs_dir).get(run.name)
     assert [r["epoch"] for r in info.metrics()] == [1, 2, 3, 4]
@@ -149,8 +149,8 @@ def test_resume_drops_lines_after_the_checkpoint_and_cut_off_lines(tmp_path, run
 
 def _checkpoint_at(tmp_path: Path, epochs: int) -> dict:
     """The checkpoint the same run writes when it ends at `epochs`."""
-    from dltui.core.config import build_config
-    from dltui.core.engine import Trainer
+    from dltui.core.spec.config import build_config
+    from dltui.core.train.trainer import Trainer
 
     cfg = build_config([("test", {"task": "polynomial", "hidden": [], "loss": "smooth_l1", "n_samples": 200,
                                   "batch_size": 50, "epochs": epochs, "seed": 2020, "lr": 0.1})])
@@ -224,7 +224,7 @@ def test_checkpoints_and_configs_are_read_safely():
     (2 ** 22 + 12345, None, "crashed"),  # no such process
 ])
 def test_a_running_run_whose_process_is_gone_reads_as_crashed(tmp_path, pid, proc, state):
-    from dltui.core.store import RunStore, process_stamp
+    from dltui.core.store.folder import RunStore, process_stamp
 
     store = RunStore(tmp_path / "runs")
     writer = store.create("p", "v", {"lr": 0.1})
@@ -236,9 +236,9 @@ def test_a_running_run_whose_process_is_gone_reads_as_crashed(tmp_path, pid, pro
 
 def test_long_epochs_keep_the_heartbeat_fresh(tmp_path, monkeypatch):
     """Progress within an epoch refreshes status.json's heartbeat, so another host does not read it as crashed."""
-    from dltui.core.events import Progress
-    from dltui.core.runner import StoreSink
-    from dltui.core.store import RunStore, RunWriter
+    from dltui.core.train.events import Progress
+    from dltui.core.executors.runner import StoreSink
+    from dltui.core.store.folder import RunStore, RunWriter
 
     monkeypatch.setattr(RunWriter, "HEARTBEAT_S", 0.0)
     writer = RunStore(tmp_path / "runs").create("p", "v", {"lr": 0.1})

@@ -71,7 +71,7 @@ def _no_new_files(monkeypatch):
     """A disk with no room for a new file: every atomic write (temp file + rename) fails with ENOSPC."""
     import errno
 
-    from dltui.core import store
+    from dltui.core.store import folder as store
 
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
@@ -81,7 +81,7 @@ def _no_new_files(monkeypatch):
 
 def test_the_ending_is_written_in_place_when_no_new_file_fits(tmp_path, monkeypatch):
     """The run's last status goes over the old status.json's own bytes; it says why, and that it can resume."""
-    from dltui.core.store import RunStore
+    from dltui.core.store.folder import RunStore
 
     writer = RunStore(tmp_path / "runs").create("p", "v", {"lr": 0.1})
     _no_new_files(monkeypatch)
@@ -92,7 +92,7 @@ def test_the_ending_is_written_in_place_when_no_new_file_fits(tmp_path, monkeypa
 
 
 def test_a_summary_a_full_disk_kept_back_makes_the_run_failed_not_finished(tmp_path, monkeypatch):
-    from dltui.core.store import RunStore
+    from dltui.core.store.folder import RunStore
 
     writer = RunStore(tmp_path / "runs").create("p", "v", {"lr": 0.1})
     _no_new_files(monkeypatch)

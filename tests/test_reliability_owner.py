@@ -55,7 +55,7 @@ def test_a_double_sigterm_is_recorded_as_what_it_was(tmp_path, runs_dir):
 
 def test_a_signal_after_the_last_run_ended_leaves_the_exit_code_alone(tmp_path, runs_dir, cli, monkeypatch):
     """Every run finished, then a SIGTERM arrives before dltui exits: exit 0, as the runs say."""
-    from dltui.core import runner
+    from dltui.core.executors import runner
 
     real = runner.run_one
 

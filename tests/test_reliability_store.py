@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dltui.core.store import RunStore
+from dltui.core.store.folder import RunStore
 
 GOOD = "20260101-000000-poly-good-0001"
 BAD = "20260101-000001-poly-bad-0002"
@@ -19,7 +19,7 @@ def finished(tmp_path_factory) -> Path:
     """One finished 3-epoch polynomial run, copied by each test that damages it."""
     from typer.testing import CliRunner
 
-    from dltui.app import app
+    from dltui.cli.main import app
 
     root = tmp_path_factory.mktemp("one-run")
     with pytest.MonkeyPatch.context() as mp:

@@ -11,8 +11,9 @@ from reliability_helpers import load_checkpoint, metrics_lines_at_least, preset_
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_signal_to_the_training_process_ends_the_run_interrupted(tmp_path, runs_dir, data_dir, sig):
-    from dltui.core import presets, runner
-    from dltui.core.trainingprocess import TrainingProcess, WorkerDone
+    from dltui.core.spec import presets
+    from dltui.core.executors import runner
+    from dltui.core.executors.trainingprocess import TrainingProcess, WorkerDone
 
     plans = runner.plan(presets.load(str(preset_file(tmp_path, {"a": 0.01, "b": 0.01}))))
     worker = TrainingProcess(plans, runs_dir, data_dir).start()

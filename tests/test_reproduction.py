@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from dltui.core import presets, runner
-from dltui.core.store import RunStore
+from dltui.core.spec import presets
+from dltui.core.executors import runner
+from dltui.core.store.folder import RunStore
 
 # What each seed states about its experiment, as config values: {preset: {variant or "*": {key: value}}}.
 SEED_SETUPS = {

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import torch
 
-from dltui.core import fastpath
-from dltui.core.config import build_config
-from dltui.core.engine import Trainer
+from dltui.core.train import fastpath
+from dltui.core.spec.config import build_config
+from dltui.core.train.trainer import Trainer
 
 
 def trainer(**kw) -> Trainer:

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from dltui.core.runindex import INDEX, listing
-from dltui.core.store import RunStore
+from dltui.core.store.index import INDEX, listing
+from dltui.core.store.folder import RunStore
 
 
 def make_runs(root, specs) -> list[str]:

@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from dltui.core import probes_dynamics
-from dltui.core.config import build_config
-from dltui.core.engine import Trainer
-from dltui.core.probes import ProbeContext
-from dltui.core.sharpness import sharpness
+from dltui.core.probes import dynamics as probes_dynamics
+from dltui.core.spec.config import build_config
+from dltui.core.train.trainer import Trainer
+from dltui.core.train.hooks import ProbeContext
+from dltui.core.probes.sharpness import sharpness
 
 
 def test_linear_model_under_mse_matches_the_closed_form_hessian():

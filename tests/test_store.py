@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from dltui.core.errors import BadInput
-from dltui.core.store import RunStore, read_jsonl
+from dltui.core.rules.errors import BadInput
+from dltui.core.store.folder import RunStore, read_jsonl
 
 
 def _strict(text: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotext as plt
 import pytest
 
-from dltui.core.sweeps import band, dim, draw_band, group_name, seed_groups, summarise
+from dltui.core.readout.sweeps import band, dim, draw_band, group_name, seed_groups, summarise
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, colour_runs, series
 from dltui.tui.views import load_all
 from test_decimate import Recorder
@@ -66,7 +66,7 @@ def test_many_values_in_a_few_words():
 
 
 def test_a_big_sweep_is_summarised_in_the_side_bar_and_the_form():
-    from dltui.core.presets import parse
+    from dltui.core.spec.presets import parse
     from dltui.tui.app import describe
     from dltui.tui.form import initial_values, variants_hint
 

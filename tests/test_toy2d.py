@@ -6,9 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from dltui.core import presets, runner
+from dltui.core.spec import presets
+from dltui.core.executors import runner
 from dltui.core.data import toy2d
-from dltui.core.store import RunStore
+from dltui.core.store.folder import RunStore
 
 
 @pytest.mark.parametrize("dataset", ["gmm", "swiss_roll", "peaks"])

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 from textual.widgets import DataTable, Input, ListView, Static
 
-from dltui.core.presets import load
+from dltui.core.spec.presets import load
 from dltui.tui.app import LabApp
 from dltui.tui.plots import ViewPlot
-from dltui.tui.screens import HelpScreen, PastRunsScreen
+from dltui.tui.pastruns.screen import HelpScreen, PastRunsScreen
 from dltui.tui.viewkit import VIEWS
 from tui_fakes import curve_events, fake_worker, toy_preset
 
@@ -160,7 +160,7 @@ async def test_failing_run_is_a_notice_and_the_app_stays_up(runs_dir, data_dir):
 
 
 async def test_dead_training_process_fails_its_runs(runs_dir, data_dir):
-    from dltui.core.trainingprocess import WorkerDone
+    from dltui.core.executors.trainingprocess import WorkerDone
 
     def script(plans):
         return curve_events(plans[0], 2)[:3] + [WorkerDone("the training process died (exit code -9)")]

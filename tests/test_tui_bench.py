@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from dltui.core import bench
-from dltui.core.errors import BadInput
-from dltui.tui.bench import StallMeter, TICK_S, measure_tui, percentile
+from dltui.core.bench import cases as bench
+from dltui.core.rules.errors import BadInput
+from dltui.tui.bench.lab import StallMeter, TICK_S, measure_tui, percentile
 
 FIGURES = ("throughput_ratio", "tui_steps_per_s", "headless_steps_per_s", "max_stall_ms", "p99_stall_ms")
 

@@ -6,7 +6,7 @@ from textual.widgets import Input, ListView
 from textual.widgets._footer import FooterKey
 
 from dltui.tui.app import LabApp
-from dltui.tui.screens import HelpScreen, PastRunsScreen, RunCardScreen
+from dltui.tui.pastruns.screen import HelpScreen, PastRunsScreen, RunCardScreen
 from test_tui_app import CPU, statuses, wait_until
 from tui_fakes import curve_events, fake_worker, toy_preset
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dltui.core import presets as presets_mod
+from dltui.core.spec import presets as presets_mod
 from dltui.tui.app import LabApp
 from preset_events import preset_script
 from test_cifar_data import write_cifar

@@ -11,9 +11,9 @@ from rich.console import Console
 from textual.widgets import DataTable, Static
 
 from dltui.tui.app import LabApp
-from dltui.tui.screens import RunCardScreen
+from dltui.tui.pastruns.screen import RunCardScreen
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
-from dltui.core.present import RAW_COLOUR
+from dltui.core.readout.colours import RAW_COLOUR
 from test_tui_app import CPU, SIZE, notices, set_field, statuses, wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dltui.core.store import write_json_atomic
+from dltui.core.store.folder import write_json_atomic
 from dltui.tui.app import LabApp
 from dltui.tui.plots import ViewPlot
 from tui_fakes import curve_events, fake_worker, toy_preset

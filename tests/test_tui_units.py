@@ -4,9 +4,9 @@ from __future__ import annotations
 import plotext as plt
 import pytest
 
-from dltui.core import runner
-from dltui.core.errors import BadInput
-from dltui.core.trainingprocess import WorkerDone
+from dltui.core.executors import runner
+from dltui.core.rules.errors import BadInput
+from dltui.core.executors.trainingprocess import WorkerDone
 from dltui.tui.form import form_keys, initial_values, parse_field, variants_hint
 from dltui.tui.plots import known_views
 from dltui.tui.session import RunGroup
@@ -112,7 +112,7 @@ def test_form_shows_the_knobs_and_the_shared_values():
 
 
 def test_form_lists_every_per_variant_value_in_full_and_hides_what_the_task_ignores():
-    from dltui.core.presets import load
+    from dltui.core.spec.presets import load
 
     sweep = load("adam-vs-sgd")
     assert "lr: 1.0 | 0.1 | 0.01 | 0.001 | 0.0003 | 0.0001" in variants_hint(sweep, form_keys(sweep))
@@ -135,7 +135,7 @@ def test_form_bad_values_say_why(key, text, why):
 
 
 def test_runs_that_differ_in_one_number_are_coloured_along_a_sequential_scale():
-    from dltui.core.present import PALETTE, run_colours, sequential
+    from dltui.core.readout.colours import PALETTE, run_colours, sequential
 
     sweep = [{"lr": lr, "epochs": 5} for lr in (0.1, 0.001, 0.01)]
     assert run_colours(sweep) == [sequential(1.0), sequential(0.0), sequential(0.5)]  # by value, not by order
@@ -177,7 +177,7 @@ def test_one_run_that_blew_up_does_not_set_the_loss_axis():
 
 
 def test_a_preset_names_the_run_with_the_lesson_and_a_wrong_name_is_refused():
-    from dltui.core.presets import load, parse
+    from dltui.core.spec.presets import load, parse
 
     assert load("mnist-stratified").focus == "stratified"
     text = 'name = "p"\nfocus = "nope"\n[base]\ntask = "polynomial"\n[[variants]]\nname = "a"\n'

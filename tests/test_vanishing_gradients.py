@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from dltui.core.config import RunConfig
+from dltui.core.spec.config import RunConfig
 from dltui.core.data import TaskData
-from dltui.core.models import build_model, linear_layers
-from dltui.core.probes_gradients import LayerGradNorms
-from dltui.core.store import RunStore
+from dltui.core.train.models import build_model, linear_layers
+from dltui.core.probes.gradients import LayerGradNorms
+from dltui.core.store.folder import RunStore
 
 
 @pytest.mark.slow

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from dltui.core import stoprequest
-from dltui.core.store import RunStore
-from dltui.core.tailer import LineTail, RunTail, latest_batch
+from dltui.core.store import stoprequest
+from dltui.core.store.folder import RunStore
+from dltui.core.store.tailer import LineTail, RunTail, latest_batch
 from dltui.tui.app import LabApp
-from dltui.tui.screens import PastRunsScreen, StopConfirm
+from dltui.tui.pastruns.screen import PastRunsScreen, StopConfirm
 from reliability_helpers import finish, lines, preset_file, run_dirs, start as start_piped, status, wait_for
 from test_tui_app import CPU, SIZE, wait_until
 from tui_fakes import toy_preset
@@ -86,7 +86,7 @@ def test_a_run_followed_for_its_row_reads_only_its_last_record_and_skips_a_long_
 
 def test_the_look_for_new_runs_is_skipped_while_inotify_sees_nothing_added_to_the_runs_dir(tmp_path, monkeypatch):
     """A listing of the runs dir (10,000 folders: 12 ms of CPU) is needed only after something was added there."""
-    from dltui.core import tailer
+    from dltui.core.store import tailer
 
     monkeypatch.setattr(tailer, "ADDED_RECENTLY_S", 0.3)
     store = RunStore(tmp_path / "runs")
@@ -109,7 +109,7 @@ def test_the_look_for_new_runs_is_skipped_while_inotify_sees_nothing_added_to_th
 
 
 def test_a_runs_dir_on_a_network_filesystem_is_always_looked_at():
-    from dltui.core.tailer import network_fs
+    from dltui.core.store.tailer import network_fs
 
     mounts = ("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n40 22 0:50 / /srv/runs rw - nfs4 host:/export rw\n"
               "41 22 0:51 / /home/a\\040b rw - fuse.sshfs u@h: rw\n")

@@ -1,9 +1,9 @@
 """Test helpers for the TUI: a scripted stand-in for the training process, and a fixed preset."""
 from __future__ import annotations
 
-from dltui.core.events import EpochEnded, RunEnded, RunStarted, Snapshot
-from dltui.core.presets import parse
-from dltui.core.trainingprocess import WorkerDone
+from dltui.core.train.events import EpochEnded, RunEnded, RunStarted, Snapshot
+from dltui.core.spec.presets import parse
+from dltui.core.executors.trainingprocess import WorkerDone
 
 PRESET_TOML = """
 name = "toy-poly"
@@ -54,7 +54,7 @@ def curve_events(plan, n_epochs: int, status: str = "finished", reason: str = ""
 
 
 class FakeWorker:
-    """Plays scripted events a few per drain, like core.trainingprocess.TrainingProcess, without a process."""
+    """Plays scripted events a few per drain, like core.executors.trainingprocess.TrainingProcess, without a process."""
 
     script = None  # set per test: plans -> list of events (WorkerDone is added if missing)
 

@@ -1,8 +1,8 @@
 """The Textual lab: pick a preset, tune it, watch it learn live, compare runs.
 
-Training runs in a separate process (core/trainingprocess.py); a timer drains its events into the run
+Training runs in a separate process (core/executors/trainingprocess.py); a timer drains its events into the run
 buffers, and another redraws the plots at most ~5 times a second when new data has arrived.
-The lab never imports torch: a helper process (core/checker.py) names the device and checks a run's
+The lab never imports torch: a helper process (core/executors/checker.py) names the device and checks a run's
 values before it starts, and the training process reports the device it trains on.
 
 LabApp is the layout, the keys and the wiring; the work is done by its collaborators: RunControl (start,
@@ -24,26 +24,26 @@ from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Label, ListItem, ListView, Static
 from textual.worker import Worker as TaskWorker
 
-from dltui.core import presets as presets_mod
-from dltui.core import checker
-from dltui.core.data import default_data_dir
-from dltui.core.errors import BadInput
-from dltui.core.presets import Preset
-from dltui.core.store import RunStore
-from dltui.core.sweeps import variants_text
-from dltui.core.trainingprocess import TrainingProcess
-from dltui.tui.exporter import Exporter
-from dltui.tui.form import Field, ParamForm
-from dltui.tui.plotkeys import next_smoothing, next_x, toggle_log
-from dltui.tui.plots import PlotPanel
-from dltui.tui.rangetest import RangeTest
-from dltui.tui.runcontrol import RunControl
-from dltui.tui.runstable import RunsTable
-from dltui.tui.screens import HelpScreen, PastRunsScreen, RunCardScreen
-from dltui.tui.session import Applied, RunGroup
-from dltui.tui.status import FINDING_DEVICE, DeviceHeader, StatusBar, status_line
-from dltui.tui.tasks import NOTICE_S, Tasks
-from dltui.tui.viewkit import ViewOptions, narrowed, views_for
+from ..core.spec import presets as presets_mod
+from ..core.executors import checker
+from ..core.data import default_data_dir
+from ..core.rules.errors import BadInput
+from ..core.spec.presets import Preset
+from ..core.store.folder import RunStore
+from ..core.readout.sweeps import variants_text
+from ..core.executors.trainingprocess import TrainingProcess
+from .exporter import Exporter
+from .form import Field, ParamForm
+from .plotkeys import next_smoothing, next_x, toggle_log
+from .plots import PlotPanel
+from .rangetest import RangeTest
+from .runcontrol import RunControl
+from .runstable import RunsTable
+from .pastruns.screen import HelpScreen, PastRunsScreen, RunCardScreen
+from .session import Applied, RunGroup
+from .status import FINDING_DEVICE, DeviceHeader, StatusBar, status_line
+from .tasks import NOTICE_S, Tasks
+from .viewkit import ViewOptions, narrowed, views_for
 
 __all__ = ["FINDING_DEVICE", "LabApp", "describe", "run_app"]  # FINDING_DEVICE: benches wait for the header to leave it
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from textual.app import App
 
-from dltui.core.export import export_runs
-from dltui.core.store import RunStore
-from dltui.tui.tasks import NOTICE_S, Tasks, failure_text
-from dltui.tui.viewkit import ViewOptions
+from ..core.export.writer import export_runs
+from ..core.store.folder import RunStore
+from .tasks import NOTICE_S, Tasks, failure_text
+from .viewkit import ViewOptions
 
 EXPORT_FORMATS = ("png", "csv")
 

@@ -17,10 +17,10 @@ from textual.containers import Horizontal, Vertical
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
 
-from dltui.core.config import help_of, parse_set
-from dltui.core.errors import BadInput
-from dltui.core.presets import Preset
-from dltui.core.sweeps import summarise
+from ..core.spec.config import help_of, parse_set
+from ..core.rules.errors import BadInput
+from ..core.spec.presets import Preset
+from ..core.readout.sweeps import summarise
 
 ALWAYS = ("task", "lr", "batch_size", "epochs", "optimizer", "momentum", "seed")
 # Keys a task never reads: the gradient tests train nothing.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence, TypeVar
 
-from dltui.core.present import X_AXES
-from dltui.tui.viewkit import ViewOptions
+from ..core.spec.views import X_AXES
+from .viewkit import ViewOptions
 
 SMOOTHING = (0.0, 0.6, 0.9, 0.97)  # m cycles through these
 T = TypeVar("T")

@@ -18,8 +18,8 @@ from textual.message import Message
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
-from dltui.tui.viewkit import INSTRUMENT_VIEWS, VIEWS, Drawer, RunData, ViewOptions, measured, picture
-from dltui.tui.views import load_all
+from .viewkit import INSTRUMENT_VIEWS, VIEWS, Drawer, RunData, ViewOptions, measured, picture
+from .views import load_all
 
 load_all()
 MIN_INTERVAL_S = 0.2  # each plot at most 5 times a second

@@ -14,14 +14,14 @@ from typing import Any, Awaitable, Callable
 
 from textual.app import App
 
-from dltui.core import checker, runner
-from dltui.core.config import from_dict
-from dltui.core.errors import BadInput
-from dltui.core.presets import Preset
-from dltui.core.store import RunStore
-from dltui.tui.form import ParamForm
-from dltui.tui.session import Applied, RunGroup
-from dltui.tui.tasks import NOTICE_S, Tasks, failure_text
+from ..core.executors import checker, runner
+from ..core.spec.config import from_dict
+from ..core.rules.errors import BadInput
+from ..core.spec.presets import Preset
+from ..core.store.folder import RunStore
+from .form import ParamForm
+from .session import Applied, RunGroup
+from .tasks import NOTICE_S, Tasks, failure_text
 
 QUIT_WAIT_S = 1.5
 DRAIN_POLL_S = 0.05  # while quitting, how often the last events are looked for

@@ -10,8 +10,8 @@ from typing import Any
 
 from textual.widgets import DataTable
 
-from dltui.core.present import run_label, status_text
-from dltui.tui.session import RunGroup
+from ..core.readout.colours import run_label, status_text
+from .session import RunGroup
 
 # (key, label, width), in the order a narrow table keeps them (None: fit the content)
 COLUMNS = (("variant", "variant", None), ("status", "status", 11), ("epoch", "epoch", 9), ("acc", "accuracy", 8),

@@ -1,6 +1,6 @@
 """The runs of one press of `r`: a RunData per variant, fed by the worker's events. No textual here.
 
-A run's records are kept thinned (core/liverecords.py): its curves, best epoch and the records views read
+A run's records are kept thinned (core/readout/liverecords.py): its curves, best epoch and the records views read
 stay the same size however long it runs; metrics.jsonl on disk holds them all.
 
 The app drains the worker on a timer and hands the events to `RunGroup.apply`, which updates the
@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dltui.core.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
-from dltui.core.present import fmt, pct
-from dltui.core.runner import RunPlan
-from dltui.core.liverecords import LiveRecords
-from dltui.core.trainingprocess import WorkerDone
-from dltui.tui.viewkit import RunData, colour_runs
+from ..core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
+from ..core.rules.numbers import fmt, pct
+from ..core.executors.runner import RunPlan
+from ..core.readout.liverecords import LiveRecords
+from ..core.executors.trainingprocess import WorkerDone
+from .viewkit import RunData, colour_runs
 
 LIVE = ("queued", "starting", "running")
 

@@ -7,11 +7,11 @@ from rich.text import Text
 from textual.app import App
 from textual.widgets import Static
 
-from dltui.core.present import X_LABELS
-from dltui.core.presets import Preset
-from dltui.tui.runcontrol import RunControl
-from dltui.tui.tasks import Tasks
-from dltui.tui.viewkit import ViewOptions
+from ..core.spec.views import X_LABELS
+from ..core.spec.presets import Preset
+from .runcontrol import RunControl
+from .tasks import Tasks
+from .viewkit import ViewOptions
 
 FINDING_DEVICE = "finding the device…"  # the header until the helper process has named it
 

@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 from textual.app import App
 from textual.worker import Worker as TaskWorker, WorkerState
 
-from dltui.core.errors import BadInput
+from ..core.rules.errors import BadInput
 
 NOTICE_S = 10  # how long a notice about a task's end (a run, an export, a range test) stays up
 

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from dltui.core.present import MARKERS, PALETTE, VIEW_NAMES, run_colours, sequential
-from dltui.core.tracks import Tracks
+from ..core.readout.colours import MARKERS, PALETTE, run_colours, sequential
+from ..core.spec.views import VIEW_NAMES
+from ..core.readout.tracks import Tracks
 
 MAX_POINTS = 1000
 TITLE_MARGIN = 8  # plotext drops a title longer than its plot's width less about 7
@@ -45,7 +46,7 @@ class RunData:
 
 def colour_runs(runs: list[RunData]) -> list[RunData]:
     """Give the runs their colours together: by the swept value where they differ in one number (see
-    core.present.run_colours), else one hue each in order."""
+    core.readout.colours.run_colours), else one hue each in order."""
     for run, colour in zip(runs, run_colours([r.config for r in runs])):
         run.tint = colour
     return runs
@@ -73,9 +74,9 @@ VIEWS: dict[str, tuple[str, Drawer]] = {}
 
 
 def view(name: str, title: str = ""):
-    """Register a drawer under `name` (a preset's `views` entry, one of core.present.VIEW_NAMES)."""
+    """Register a drawer under `name` (a preset's `views` entry, one of core.spec.views.VIEW_NAMES)."""
     if name not in VIEW_NAMES:
-        raise ValueError(f"view '{name}' is not in core.present.VIEW_NAMES; add it there so that presets may name it")
+        raise ValueError(f"view '{name}' is not in core.spec.views.VIEW_NAMES; add it there so that presets may name it")
 
     def deco(fn: Drawer) -> Drawer:
         VIEWS[name] = (title or name, fn)
@@ -120,7 +121,7 @@ def decimate(xs: list, ys: list, max_points: int = MAX_POINTS) -> tuple[list, li
 
 def series(run: RunData, key: str, opts: ViewOptions, smooth: float = 0.0) -> tuple[list, list]:
     """(x, y) of a metric over the run's records, skipping missing values (and y <= 0 on a log axis), in
-    min/max buckets at about a plot's width (core.decimate), optionally smoothed: O(new records) a call."""
+    min/max buckets at about a plot's width (core.rules.decimate), optionally smoothed: O(new records) a call."""
     return run.tracks.curve(run.records, key, opts.x, opts.log, smooth)
 
 
@@ -138,7 +139,7 @@ def snapshots_of(run: RunData | None, kind: str) -> list[dict[str, Any]]:
     return [s for s in (run.snapshots if run else []) if s.get("kind") == kind]
 
 
-def run_datas(infos: list) -> list[RunData]:  # infos: dltui.core.store.RunInfo
+def run_datas(infos: list) -> list[RunData]:  # infos: dltui.core.store.folder.RunInfo
     """The runs as plot buffers, named by variant (with the run's time when two share a variant)."""
     variants = [i.status.get("variant", i.run_id) for i in infos]
     out = []

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import BadInput
+from ..rules.errors import BadInput
 
 @dataclass(frozen=True)
 class Task:
@@ -32,7 +32,7 @@ REGISTRY: dict[str, Task] = {
     "digits": Task("dltui.core.data.digits:build"),  # 8x8: too small for the CNN
     "cifar10": Task("dltui.core.data.cifar:build", "dltui.core.data.cifar:check", images=True),
     "toy2d": Task("dltui.core.data.toy2d:build", in_memory=True),
-    "gradcheck": Task("dltui.core.gradcheck:build", kind=None),
+    "gradcheck": Task("dltui.core.probes.gradcheck:build", kind=None),
 }
 
 

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import safe_pickle
-from ..errors import BadInput, DataMissing
+from . import safe_pickle
+from ..rules.errors import BadInput, DataMissing
 from . import TaskData
 from .common import on_device, subset_and_split
 

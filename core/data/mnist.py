@@ -12,7 +12,7 @@ import os
 import struct
 from pathlib import Path
 
-from ..errors import BadInput, DataMissing
+from ..rules.errors import BadInput, DataMissing
 from . import TaskData
 
 SIDE = 28  # pixels: images are SIDE x SIDE, one channel

@@ -1,20 +1,21 @@
 """The views every preset can use: loss and accuracy curves per run, and the polynomial's learned function.
 
 With smoothing on (ViewOptions.smooth > 0) a curve is drawn twice: the raw values faint behind, and their
-causal, debiased moving average (core.smoothing.ema) in the run's colour, so the smoothing never hides
-what the data did. Runs that differ only in `seed` (core/sweeps.py) are one line: their mean, in a faint
+causal, debiased moving average (core.rules.smoothing.ema) in the run's colour, so the smoothing never hides
+what the data did. Runs that differ only in `seed` (core/readout/sweeps.py) are one line: their mean, in a faint
 band from their lowest to their highest value, so a 10 lr x 4 seed sweep draws ten lines, not forty.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from dltui.core.present import RAW_COLOUR, TARGET_COLOUR, X_LABELS, sequential
-from dltui.core.sweeps import Band, combined, draw_band, seed_groups
-from dltui.tui.viewkit import RunData, ViewOptions, robust_top, selected_run, series, snapshots_of, view
+from ...core.readout.colours import RAW_COLOUR, TARGET_COLOUR, sequential
+from ...core.spec.views import X_LABELS
+from ...core.readout.sweeps import Band, combined, draw_band, seed_groups
+from ..viewkit import RunData, ViewOptions, robust_top, selected_run, series, snapshots_of, view
 
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
-OFF_SCALE = "^"  # a point above the top of the axis, drawn at the top edge (ASCII: see core.present.MARKERS)
+OFF_SCALE = "^"  # a point above the top of the axis, drawn at the top edge (ASCII: see core.readout.colours.MARKERS)
 
 
 def _same(run: RunData, a: str, b: str) -> bool:
@@ -48,7 +49,7 @@ def _points(runs: list[RunData], key: str, opts: ViewOptions, smooth: float = 0.
 
 
 def _lines(runs: list[RunData], opts: ViewOptions, metric: str) -> list[Line]:
-    """Every line to draw: per seed group (runs that differ only in `seed`, core.sweeps) and split, a test split
+    """Every line to draw: per seed group (runs that differ only in `seed`, core.readout.sweeps) and split, a test split
     equal to train's left out; a group of one run is that run's curve."""
     out = []
     for group in seed_groups(runs, lambda r: r.config):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dltui.core.present import X_LABELS, best_epoch_record
-from dltui.tui.viewkit import RunData, ViewOptions, series, view
+from ...core.spec.views import X_LABELS
+from ...core.rules.bestepoch import best_epoch_record
+from ..viewkit import RunData, ViewOptions, series, view
 
 BEST_MARKER = "◆"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from dltui.core.present import PALETTE, X_LABELS
-from dltui.tui.viewkit import (RunData, ViewOptions, decade_ticks, decimate, layer_colour, layer_key, selected_run,
-                               snapshots_of, view)
+from ...core.readout.colours import PALETTE
+from ...core.spec.views import X_LABELS
+from ..viewkit import RunData, ViewOptions, decade_ticks, decimate, layer_colour, layer_key, selected_run, snapshots_of, view
 
 
 def layer_series(run: RunData, opts: ViewOptions) -> list[tuple[list, list]]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from typing import Any
-from dltui.core.instruments import confusion_of, row_shares
-from dltui.core.present import X_LABELS
-from dltui.tui.viewkit import AXIS_ROWS_LESS, RunData, ViewOptions, layer_colour, layer_key, selected_run, series, view
+from ...core.export.probefigures import confusion_of, row_shares
+from ...core.spec.views import X_LABELS
+from ..viewkit import AXIS_ROWS_LESS, RunData, ViewOptions, layer_colour, layer_key, selected_run, series, view
 
 HELP = (  # the lab's `?` screen: one line on how to read each instrument
     "sharpness: top Hessian eigenvalue; GD is unstable above 2/lr (dotted), full batch hovers there",

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import math
 
-from dltui.core.present import MARKERS, PALETTE, RAW_COLOUR, X_LABELS, sequential
-from dltui.tui.viewkit import RunData, ViewOptions, decade_ticks, robust_top, series, selected_run, view
+from ...core.readout.colours import MARKERS, PALETTE, RAW_COLOUR, sequential
+from ...core.spec.views import X_LABELS
+from ..viewkit import RunData, ViewOptions, decade_ticks, robust_top, series, selected_run, view
 
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dltui.core.present import PALETTE
-from dltui.tui.viewkit import RunData, ViewOptions, selected_run, snapshots_of, view
+from ...core.readout.colours import PALETTE
+from ..viewkit import RunData, ViewOptions, selected_run, snapshots_of, view
 
 REGION_MARK, POINT_MARK = "·", "●"
 

@@ -1,0 +1,5 @@
+"""Runs for a report: CSV and JSON (writer), matplotlib figures (figures, probefigures), TensorBoard event files
+(tensorboard), and the flat tag names both use (tags).
+
+May import: rules, data, spec, readout, store, train (its events). Never textual; matplotlib lazily.
+"""

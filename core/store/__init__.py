@@ -1,0 +1,6 @@
+"""A run's folder on disk: the one fsync-and-rename writer (atomic), the typed readers of run files (files), the
+writer and lister (folder: RunStore), the index of many runs, the owner lock, the stop request, and following a
+growing run (tailer).
+
+May import: core.rules, core.spec. Never torch.
+"""

@@ -1,0 +1,141 @@
+"""Reading a run's files back as untrusted input: the one typed reader for status, summary, config and metrics.
+
+A run folder may hold anything: a bit flip, a hand edit, a FIFO where a file should be, JSON of the
+wrong shape. Only regular files are read (a FIFO or a device is never opened for a blocking read);
+each JSON object is checked key by key against the types the lab writes; a metrics line that does not
+decode or does not fit is skipped and the good lines are kept. What is wrong is said in one phrase, so
+that a damaged run can be listed as `damaged (...)` while the others are untouched.
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+MAX_JSON_BYTES = 16 << 20  # status, summary and config are a few KB; a bigger one is not the lab's
+NUM = (int, float)
+OPT_NUM = (int, float, type(None))
+STATES = ("running", "finished", "diverged", "failed", "interrupted")
+
+# key -> allowed types; keys not named here may hold any JSON value.
+STATUS_TYPES: dict[str, tuple[type, ...]] = {
+    "status": (str,), "run_id": (str,), "preset": (str,), "variant": (str,), "reason": (str,), "host": (str,),
+    "pid": (int,), "proc": (str, type(None)), "started": NUM, "heartbeat": NUM, "ended": NUM, "epoch": (int,),
+    "resumed": (int,), "resumable": (bool,), "device": (str,), "device_name": (str,), "n_params": (int,),
+}
+SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
+    "status": (str,), "reason": (str,), "preset": (str,), "variant": (str,), "epochs": (int,), "steps": (int,),
+    "duration_s": NUM, "steps_per_s": OPT_NUM, "best_epoch": (int,), "best_metric": (str,), "best_value": OPT_NUM,
+    "n_params": (int,), "target_coefficients": (list,), "learned_coefficients": (list,),
+    "target_bias": OPT_NUM, "learned_bias": OPT_NUM,
+    **{f"{when}_{split}_{kind}": OPT_NUM for when in ("final", "best") for split in ("train", "test", "val")
+       for kind in ("loss", "acc")},
+}
+METRIC_TYPES: dict[str, tuple[type, ...]] = {
+    "epoch": (int,), "step": (int,), "time": OPT_NUM, "lr": OPT_NUM,
+    **{f"{split}_{kind}": OPT_NUM for split in ("train", "test", "val") for kind in ("loss", "acc")},
+}
+
+
+class Damaged(ValueError):
+    """A run file that cannot be trusted; the message says what is wrong, in a phrase."""
+
+
+def read_bytes(path: Path, limit: int | None = MAX_JSON_BYTES) -> bytes | None:
+    """The bytes of a regular file, None if it is absent; Damaged if it is not a regular file or too big."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO opens at once, and is refused
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise Damaged(f"{path.name} cannot be read ({e.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Damaged(f"{path.name} is not a regular file")
+        if limit is not None and st.st_size > limit:
+            raise Damaged(f"{path.name} is {st.st_size} bytes, more than a run file holds")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise Damaged(f"{path.name} cannot be read ({e.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def check_types(obj: Any, types: dict[str, tuple[type, ...]], what: str) -> dict[str, Any]:
+    """`obj` if it is a JSON object whose known keys hold their types, else Damaged."""
+    if not isinstance(obj, dict):
+        raise Damaged(f"{what} holds {type(obj).__name__}, not an object")
+    for key, allowed in types.items():
+        if key in obj and (not isinstance(obj[key], allowed) or isinstance(obj[key], bool) and bool not in allowed):
+            raise Damaged(f"{what}: {key} is {json.dumps(obj[key])[:40]}, not {_kind(allowed)}")
+    return obj
+
+
+def _kind(allowed: tuple[type, ...]) -> str:
+    names = {int: "a whole number", float: "a number", str: "text", list: "a list", bool: "true or false", type(None): "null"}
+    return " or ".join(names[t] for t in allowed if not (t is int and float in allowed))
+
+
+def read_object(path: Path, types: dict[str, tuple[type, ...]]) -> dict[str, Any] | None:
+    """A JSON object file checked against `types`; None if absent, Damaged if it is anything else."""
+    raw = read_bytes(path)
+    if raw is None:
+        return None
+    try:
+        obj = json.loads(raw.decode("utf-8", "replace"))
+    except (ValueError, RecursionError):
+        raise Damaged(f"{path.name} is not valid JSON") from None
+    return check_types(obj, types, path.name)
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    status = read_object(path, STATUS_TYPES)
+    if status is not None and status.get("status") not in STATES:
+        raise Damaged(f"{path.name}: status is {json.dumps(status.get('status'))[:40]}, not one of {', '.join(STATES)}")
+    return status
+
+
+def read_summary(path: Path) -> dict[str, Any] | None:
+    return read_object(path, SUMMARY_TYPES)
+
+
+def read_config(path: Path) -> dict[str, Any] | None:
+    """config.json, each known key checked against the config's own rules."""
+    from ..spec.config import FIELDS, check_value
+    from ..rules.errors import BadInput
+
+    config = read_object(path, {})
+    for key, value in (config or {}).items():
+        if key in FIELDS:
+            try:
+                check_value(key, value, path.name)
+            except BadInput as e:
+                raise Damaged(str(e).split(";")[0]) from None
+    return config
+
+
+def parse_record(line: bytes) -> dict[str, Any] | None:
+    """One metrics (or snapshot) line as an object with a whole-number epoch >= 0, or None if it is not one."""
+    try:
+        rec = json.loads(line.decode("utf-8", "replace"))
+        check_types(rec, METRIC_TYPES, "line")
+    except (ValueError, RecursionError):
+        return None
+    return rec if isinstance(rec.get("epoch"), int) and not isinstance(rec["epoch"], bool) and rec["epoch"] >= 0 else None
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Every complete, well-formed line of a JSONL file. A cut-off last line (from a crash), a line with bad
+    bytes or the wrong shape is skipped; the rest are kept. A file that cannot be read gives no lines."""
+    try:
+        raw = read_bytes(path, limit=None)
+    except Damaged:
+        return []
+    if not raw:
+        return []
+    complete = raw[:raw.rfind(b"\n") + 1]
+    return [rec for line in complete.splitlines() if (rec := parse_record(line)) is not None]

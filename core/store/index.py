@@ -1,0 +1,173 @@
+"""Listing thousands of saved runs fast: newest first from the folder names, one row per run from a cache.
+
+Run ids begin with the time the run was made (core/store/folder.py's new_id), so sorting the folder names
+gives newest first with no file read, and `latest` is the greatest name. What a listing shows of a run
+(its `Row`) comes from `runs/.index.json`, a cache of the rows of ended runs, each stamped with its
+status.json's mtime and size: a row is used only while that stamp still matches, so a run resumed, or
+ended, by another process (or host) is read again. The folder listing is the truth: a run folder
+deleted by hand is gone from the listing, and from the cache the next time it is written. The cache
+is replaced atomically (core/store/atomic.py) and only when it changed; a missing or damaged cache is rebuilt.
+Several writers may race: each writes a cache that is valid, because every row is checked on read.
+No torch, no textual.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, astuple, dataclass, fields
+from itertools import islice
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from .atomic import write_atomic
+from ..rules.errors import BadInput
+from .files import parse_record
+from .folder import ENDED, RunInfo, RunStore, latest, run_ids, status_stamp
+
+INDEX = ".index.json"
+VERSION = 1
+TAIL_BYTES = 64 * 1024  # enough for a metrics line: a run without a summary shows its last one
+STATES = ("running", "finished", "diverged", "failed", "interrupted", "crashed", "damaged")
+
+
+@dataclass(frozen=True, slots=True)  # slots: thousands are held at once
+class Row:
+    """What a listing shows of one run."""
+
+    run_id: str
+    state: str
+    preset: str = "?"
+    variant: str = "?"
+    epochs: Optional[int] = None
+    train_loss: Optional[float] = None
+    test_loss: Optional[float] = None
+    test_acc: Optional[float] = None
+    val_acc: Optional[float] = None
+    started: Optional[float] = None
+    problem: str = ""  # what is wrong with a damaged run's files
+
+    @property
+    def accuracy(self) -> Optional[float]:
+        """The validation accuracy if the run has a validation set, else the test accuracy."""
+        return self.val_acc if self.val_acc is not None else self.test_acc
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+N_FIELDS = len(fields(Row))
+
+
+def _plain(v: Any) -> bool:
+    """What a cached row may hold (the cache is read back as untrusted input)."""
+    return v is None or isinstance(v, (str, int, float))
+
+
+def last_record(path: Path) -> dict[str, Any]:
+    """The last complete, well-formed line of a metrics.jsonl, reading only its tail ({} if none)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - TAIL_BYTES))
+            lines = f.read().split(b"\n")
+    except OSError:
+        return {}
+    for line in reversed(lines[1:-1] if len(lines) > 2 else lines[:-1]):  # the last piece has no newline yet
+        rec = parse_record(line + b"\n")
+        if rec is not None:
+            return rec
+    return {}
+
+
+def _num(v: Any) -> Optional[float]:
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def row_of(info: RunInfo) -> Row:
+    """A run's row: its final figures from its summary, or from its last metrics line if it has none."""
+    s = info.summary
+    src = {k[len("final_"):]: v for k, v in s.items() if k.startswith("final_")} if s else last_record(info.path / "metrics.jsonl")
+    epochs = s.get("epochs") if s else src.get("epoch")
+    st = info.status
+    return Row(info.run_id, info.state, str(st.get("preset", "?")), str(st.get("variant", "?")),
+               epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None,
+               *(_num(src.get(k)) for k in ("train_loss", "test_loss", "test_acc", "val_acc")), _num(st.get("started")),
+               info.problem)
+
+
+class RunIndex:
+    """The rows of a runs dir, newest first, from the cache where it is still valid."""
+
+    def __init__(self, root: Path | str, use_cache: bool = True):
+        self.store = RunStore(root)
+        self.root = self.store.root
+        self.use_cache = use_cache  # False: a few rows are read directly, faster than loading the cache
+        self.cache: dict[str, list] = self._load() if use_cache else {}
+        self.changed = False
+
+    def _load(self) -> dict[str, list]:
+        """run id -> [status mtime_ns, size, *the row's fields]; empty when missing, damaged or of another version."""
+        try:
+            data = json.loads((self.root / INDEX).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("runs"), dict):
+            return {}
+        return data["runs"]
+
+    def row(self, run_id: str) -> Optional[Row]:
+        """One run's row: the cached one while its status.json is unchanged, else read (None: not a run yet)."""
+        stamp = status_stamp(os.path.join(self.root, run_id))
+        if stamp is None:
+            return None
+        hit = self.cache.get(run_id)
+        if isinstance(hit, list) and hit[:2] == stamp and len(hit) == 2 + N_FIELDS and all(map(_plain, hit)):
+            return Row(*hit[2:])
+        row = row_of(self.store._info(self.root / run_id))
+        if row.state in ENDED and self.use_cache:  # running and crashed runs are looked at anew each time
+            self.cache[run_id] = [*stamp, *astuple(row)]
+            self.changed = True
+        return row
+
+    def rows(self, ids: list[str], preset: Optional[str] = None, state: Optional[str] = None) -> Iterator[Row]:
+        """The rows of the runs `ids` (see run_ids), in order, those of `preset` and in `state` only, if given."""
+        for run_id in ids:
+            row = self.row(run_id)
+            if row is not None and (preset is None or row.preset == preset) and (state is None or row.state == state):
+                yield row
+
+    def save(self, keep: Optional[list[str]] = None) -> None:
+        """Write the cache if it changed (only the runs in `keep`, the folder listing, when given)."""
+        if keep is not None:
+            alive = set(keep)
+            gone = [k for k in self.cache if k not in alive]
+            for k in gone:
+                del self.cache[k]
+            self.changed |= bool(gone)
+        if not self.changed:
+            return
+        try:
+            write_atomic(self.root / INDEX, json.dumps({"version": VERSION, "runs": self.cache}, separators=(",", ":")))
+            self.changed = False
+        except OSError:
+            pass  # a read-only runs dir: the listing works, only slower
+
+
+def check_state(state: Optional[str]) -> Optional[str]:
+    if state is not None and state not in STATES:
+        raise BadInput(f"--status {state}: no run can have it; use one of {', '.join(STATES)}")
+    return state
+
+
+def listing(root: Path | str, limit: Optional[int] = None, preset: Optional[str] = None,
+            state: Optional[str] = None) -> tuple[list[Row], int]:
+    """The newest `limit` rows (all when None) that match, and how many runs match in all."""
+    check_state(state)
+    few = limit is not None and preset is None and state is None  # only the newest rows are read
+    index = RunIndex(root, use_cache=not few)
+    ids = run_ids(index.root)
+    if few:
+        return list(islice(index.rows(ids), limit)), len(ids)
+    out = list(index.rows(ids, preset, state))
+    index.save(keep=ids)
+    return (out if limit is None else out[:limit]), len(out)

@@ -1,0 +1,100 @@
+"""What the trainer calls on a probe, and how it makes them: the Probe base class, the narrow ProbeContext a
+probe sees the run through, and the registry of probes by name.
+
+The registry maps a name to "module:Class" (the probes live in core/probes/), so that naming costs no import
+and the trainer never imports a probe's module until a run asks for it.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..rules.errors import BadInput
+
+REGISTRY: dict[str, str] = {
+    "poly_function": "dltui.core.probes.base:PolyFunction",
+    "grad_norm": "dltui.core.probes.base:GradNorm",
+    "regions": "dltui.core.probes.regions:Regions",
+    "layer_grad_norms": "dltui.core.probes.gradients:LayerGradNorms",
+    "class_acc": "dltui.core.probes.classes:ClassAcc",
+    "hidden_similarity": "dltui.core.probes.classes:HiddenSimilarity",
+    "sharpness": "dltui.core.probes.dynamics:Sharpness",
+    "update_ratio": "dltui.core.probes.dynamics:UpdateRatio",
+    "dead_units": "dltui.core.probes.dynamics:DeadUnits",
+    "confusion": "dltui.core.probes.dynamics:Confusion",
+}
+DEFAULT_PROBES = ("grad_norm",)
+
+
+class Probe:
+    """Base class: override what you need. It sees the run through its `ProbeContext` only."""
+
+    def __init__(self, ctx: ProbeContext):
+        self.ctx = ctx
+
+    def after_step(self) -> None:
+        """Called after each optimizer step (keep it cheap: no host sync)."""
+
+    def measure(self, epoch: int) -> dict[str, Any]:
+        """Values to add to this epoch's metrics record."""
+        return {}
+
+    def snapshots(self, epoch: int) -> list[tuple[str, dict[str, Any]]]:
+        """(kind, data) pictures of the model to emit at this epoch."""
+        return []
+
+    def summary(self) -> dict[str, Any]:
+        """Values to add to summary.json."""
+        return {}
+
+
+@dataclass(frozen=True)
+class ProbeContext:
+    """What a probe may see of a run: no loop state, no listeners, no run dir."""
+
+    model: Any  # torch.nn.Module
+    data: Any  # TaskData
+    cfg: Any  # RunConfig
+    device: Any  # torch.device
+    optimizer: Any  # torch.optim.Optimizer
+    loss_fn: Callable
+    clock: Callable[[], float]  # seconds of training so far (pauses left out)
+    test_preds: Callable[[], Any] = lambda: None  # the epoch's test predictions, from the trainer's own evaluation
+    steps_per_epoch: int = 0
+    position: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (epoch, step) now
+
+    @classmethod
+    def of(cls, trainer) -> ProbeContext:
+        return cls(trainer.model, trainer.data, trainer.cfg, trainer.device, trainer.optimizer, trainer.loss_fn,
+                   trainer.clock.elapsed, lambda: trainer.evaluate.test_preds, trainer.steps_per_epoch,
+                   lambda: (trainer.epoch, trainer.step))
+
+
+@contextlib.contextmanager
+def eval_mode(model):
+    """The model in eval mode (dropout off) inside the block, and back as it was after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def check_names(names: tuple[str, ...]) -> None:
+    """BadInput for a probe name that is not known."""
+    for name in names:
+        if name not in REGISTRY:
+            raise BadInput(f"probes: unknown probe '{name}'; known probes: {', '.join(sorted(REGISTRY))}")
+
+
+def make(names: tuple[str, ...], ctx: ProbeContext) -> list[Probe]:
+    """The probes named (in order, repeats dropped), each made with `ctx`."""
+    check_names(names)
+    out = []
+    for name in dict.fromkeys(names):
+        mod, cls_name = REGISTRY[name].split(":")
+        out.append(getattr(importlib.import_module(mod), cls_name)(ctx))
+    return out
