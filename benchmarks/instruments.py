@@ -2,6 +2,7 @@
 runs with and without each probe on MNIST-shaped data, 784-300-10) without the rest of the bench.
 Run: python benchmarks/instruments.py [--quick] [--device cpu] [--rounds N]. Figures go in docs/performance.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,9 @@ from dltui.core.spec.device import resolve_device
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="2,000 samples and a few epochs: seconds, no verdict")
+    ap.add_argument(
+        "--quick", action="store_true", help="2,000 samples and a few epochs: seconds, no verdict"
+    )
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved A/B rounds (default: the bench's)")
     args = ap.parse_args()
@@ -25,8 +28,11 @@ def main() -> None:
     table = bench.goals(device.type, args.quick)
     for case in instrument_cases(device, scale):
         c = bench.judged(case, table[case.name])
-        print(f"{c.title}: {c.ratio:.3f}x ({c.goal}: {'-' if c.met is None else 'met' if c.met else 'NOT met'}); "
-              f"{c.reference:.3f} s -> {c.lab:.3f} s an epoch; {c.note}", flush=True)
+        print(
+            f"{c.title}: {c.ratio:.3f}x ({c.goal}: {'-' if c.met is None else 'met' if c.met else 'NOT met'}); "
+            f"{c.reference:.3f} s -> {c.lab:.3f} s an epoch; {c.note}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ compare the minimum of several runs, alternating the trees (A B A B):
 
     python benchmarks/loop_overhead.py [--repeats 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,14 +18,22 @@ import time
 import torch
 
 from dltui.core.spec.config import RunConfig
-from dltui.core.train.trainer import Trainer
 from dltui.core.train.events import RunEnded, RunStarted
+from dltui.core.train.trainer import Trainer
 
 CASES = {
-    "polynomial, batch 50 (4 steps an epoch)": RunConfig(task="polynomial", hidden=(), loss="smooth_l1", batch_size=50,
-                                                         epochs=1000, device="cpu", checkpoint=False),
-    "digits 64-100-10, batch 64 (23 steps an epoch)": RunConfig(task="digits", hidden=(100,), batch_size=64, epochs=40,
-                                                                device="cpu", checkpoint=False),
+    "polynomial, batch 50 (4 steps an epoch)": RunConfig(
+        task="polynomial",
+        hidden=(),
+        loss="smooth_l1",
+        batch_size=50,
+        epochs=1000,
+        device="cpu",
+        checkpoint=False,
+    ),
+    "digits 64-100-10, batch 64 (23 steps an epoch)": RunConfig(
+        task="digits", hidden=(100,), batch_size=64, epochs=40, device="cpu", checkpoint=False
+    ),
 }
 
 
@@ -48,8 +57,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         for name, cfg in CASES.items():
             runs = [cpu_us_per_step(cfg, data_dir) for _ in range(args.repeats)]
-            print(f"{name}: min {min(runs):.1f} µs, median {statistics.median(runs):.1f} µs CPU per step "
-                  f"({args.repeats} runs)")
+            print(
+                f"{name}: min {min(runs):.1f} µs, median {statistics.median(runs):.1f} µs CPU per step "
+                f"({args.repeats} runs)"
+            )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ and the median CPU seconds of this process (steadier than wall time on a shared 
 
     python benchmarks/mnist_epoch.py [--repeats 3] [--device auto] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,9 @@ N_TRAIN, N_TEST, HIDDEN, BATCH, LR = 60000, 10000, 300, 64, 0.1
 
 def write_idx(path: Path, t: torch.Tensor) -> None:
     """A uint8 tensor as an IDX file (MNIST's format)."""
-    path.write_bytes(struct.pack(">I", 0x800 + t.dim()) + struct.pack(f">{t.dim()}I", *t.shape) + t.numpy().tobytes())
+    path.write_bytes(
+        struct.pack(">I", 0x800 + t.dim()) + struct.pack(f">{t.dim()}I", *t.shape) + t.numpy().tobytes()
+    )
 
 
 def make_data(root: Path) -> dict[str, torch.Tensor]:
@@ -60,11 +63,25 @@ def clocks() -> tuple[float, float]:
 def lab_epoch(data_dir: Path, batch_size, device: str) -> tuple[float, float]:
     """(wall, CPU) seconds from the lab's RunStarted (data loaded, model built) to its first EpochEnded."""
     from dltui.core.spec.config import build_config
-    from dltui.core.train.trainer import Trainer
     from dltui.core.train.events import EpochEnded, RunStarted
+    from dltui.core.train.trainer import Trainer
 
-    cfg = build_config([("benchmark", {"task": "mnist", "hidden": [HIDDEN], "batch_size": batch_size, "lr": LR,
-                                       "epochs": 1, "checkpoint": False, "device": device})])
+    cfg = build_config(
+        [
+            (
+                "benchmark",
+                {
+                    "task": "mnist",
+                    "hidden": [HIDDEN],
+                    "batch_size": batch_size,
+                    "lr": LR,
+                    "epochs": 1,
+                    "checkpoint": False,
+                    "device": device,
+                },
+            )
+        ]
+    )
     marks: dict[str, tuple[float, float]] = {}
 
     def listen(event) -> None:
@@ -103,7 +120,9 @@ def loop_epoch(t: dict[str, torch.Tensor], batch_size: int, device: torch.device
     """(wall, CPU) seconds for one epoch of the plain DataLoader loop plus its test-set evaluation."""
     x, y, xt, yt, model, opt, loss_fn = plain_setup(t, device)
     w0, c0 = clocks()
-    reference.train_epoch(model, opt, loss_fn, reference.shuffled_batches(x, y, batch_size), device, count_correct=True)
+    reference.train_epoch(
+        model, opt, loss_fn, reference.shuffled_batches(x, y, batch_size), device, count_correct=True
+    )
     reference.eval_pass(model, loss_fn, [(xt, yt)], device)
     w1, c1 = clocks()
     return w1 - w0, c1 - c0
@@ -114,8 +133,14 @@ def measure(repeats: int, device_name: str) -> dict:
 
     device = resolve_device(device_name)
     cases = {"epoch, batch 64": (BATCH, BATCH), "one full-batch step": ("full", N_TRAIN)}
-    out: dict = {"device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
-                 "python": platform.python_version(), "repeats": repeats, "cases": {}}
+    out: dict = {
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "repeats": repeats,
+        "cases": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         t = make_data(Path(tmp))
         for name, (lab_bs, loop_bs) in cases.items():
@@ -125,18 +150,29 @@ def measure(repeats: int, device_name: str) -> dict:
                 loop.append(loop_epoch(t, loop_bs, device))
                 floor.append(floor_epoch(t, loop_bs, device))
             med = lambda runs, i: statistics.median(r[i] for r in runs)  # noqa: E731
-            out["cases"][name] = {"lab_s": med(lab, 0), "loop_s": med(loop, 0), "ratio": med(lab, 0) / med(loop, 0),
-                                  "lab_cpu_s": med(lab, 1), "loop_cpu_s": med(loop, 1), "cpu_ratio": med(lab, 1) / med(loop, 1),
-                                  "floor_s": med(floor, 0), "floor_cpu_s": med(floor, 1),
-                                  "lab_all": lab, "loop_all": loop, "floor_all": floor}
+            out["cases"][name] = {
+                "lab_s": med(lab, 0),
+                "loop_s": med(loop, 0),
+                "ratio": med(lab, 0) / med(loop, 0),
+                "lab_cpu_s": med(lab, 1),
+                "loop_cpu_s": med(loop, 1),
+                "cpu_ratio": med(lab, 1) / med(loop, 1),
+                "floor_s": med(floor, 0),
+                "floor_cpu_s": med(floor, 1),
+                "lab_all": lab,
+                "loop_all": loop,
+                "floor_all": floor,
+            }
     return out
 
 
 def table(result: dict) -> str:
-    lines = [f"784-{HIDDEN}-10, {N_TRAIN:,} train / {N_TEST:,} test samples, SGD lr {LR}, on {result['device']} "
-             f"({result['threads']} threads, torch {result['torch']}), median of {result['repeats']}",
-             f"{'':<22}{'wall-clock seconds':^37}{'CPU seconds':^37}",
-             f"{'case':<22}" + f"{'lab':>8}{'loop':>8}{'floor':>8}{'lab/loop':>9}{'floor/loop':>11}" * 2]
+    lines = [
+        f"784-{HIDDEN}-10, {N_TRAIN:,} train / {N_TEST:,} test samples, SGD lr {LR}, on {result['device']} "
+        f"({result['threads']} threads, torch {result['torch']}), median of {result['repeats']}",
+        f"{'':<22}{'wall-clock seconds':^37}{'CPU seconds':^37}",
+        f"{'case':<22}" + f"{'lab':>8}{'loop':>8}{'floor':>8}{'lab/loop':>9}{'floor/loop':>11}" * 2,
+    ]
     for name, c in result["cases"].items():
         row = f"{name:<22}"
         for sfx in ("s", "cpu_s"):

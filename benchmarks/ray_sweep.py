@@ -9,6 +9,7 @@ that yields a batch the size of an epoch's events, read by the driver as the poo
 
     python benchmarks/ray_sweep.py [--epochs 20] [--variants 40] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,18 +39,20 @@ lr = [{lrs}]
 
 
 def plans(root: Path, epochs: int, variants: int) -> list:
-    from dltui.core.spec import presets
     from dltui.core.executors.runner import plan
+    from dltui.core.spec import presets
 
     path = root / "ray-sweep.toml"
-    path.write_text(POLY.format(epochs=epochs, lrs=", ".join(f"{0.001 * (i + 1):.3f}" for i in range(variants))))
+    path.write_text(
+        POLY.format(epochs=epochs, lrs=", ".join(f"{0.001 * (i + 1):.3f}" for i in range(variants)))
+    )
     return plan(presets.load(str(path)), {})
 
 
 def run_to_end(executor) -> tuple[float, list]:
     """Seconds from start to the executor's WorkerDone; the runs' statuses."""
-    from dltui.core.train.events import RunEnded
     from dltui.core.executors.localpool import WorkerDone
+    from dltui.core.train.events import RunEnded
 
     t0, statuses = time.perf_counter(), []
     executor.start()
@@ -68,8 +71,13 @@ def noop():
 
 
 def stream(n: int, size: int):
-    batch = [["epoch", {"run_id": "r", "variant": "v", "record": {"epoch": i, "train_loss": 0.5, "test_loss": 0.5}}]
-             for i in range(size)]
+    batch = [
+        [
+            "epoch",
+            {"run_id": "r", "variant": "v", "record": {"epoch": i, "train_loss": 0.5, "test_loss": 0.5}},
+        ]
+        for i in range(size)
+    ]
     for _ in range(n):
         yield batch
 
@@ -92,8 +100,11 @@ def ray_overheads(ray, variants: int) -> dict[str, float]:
     for ref in gen:
         ray.get(ref)
     events = time.perf_counter() - t
-    return {"dispatch_one_ms": 1000 * statistics.median(one), "dispatch_each_of_many_ms": 1000 * many / variants,
-            "event_batch_round_trip_ms": 1000 * events / n}
+    return {
+        "dispatch_one_ms": 1000 * statistics.median(one),
+        "dispatch_each_of_many_ms": 1000 * many / variants,
+        "event_batch_round_trip_ms": 1000 * events / n,
+    }
 
 
 def main() -> None:
@@ -120,9 +131,18 @@ def main() -> None:
         ray_s, remote = run_to_end(RayPool(sweep, root / "ray", root, session, Resources(cpus_per_run=1)))
         over = ray_overheads(ray, args.variants)
         ray.shutdown()
-    out = {"variants": args.variants, "epochs": args.epochs, "cores": cores, "local_pool_s": local_s, "ray_s": ray_s,
-           "ray_start_s": start_s, "ray_extra_per_variant_ms": 1000 * (ray_s - local_s) / args.variants, **over,
-           "statuses_local": sorted(set(local)), "statuses_ray": sorted(set(remote))}
+    out = {
+        "variants": args.variants,
+        "epochs": args.epochs,
+        "cores": cores,
+        "local_pool_s": local_s,
+        "ray_s": ray_s,
+        "ray_start_s": start_s,
+        "ray_extra_per_variant_ms": 1000 * (ray_s - local_s) / args.variants,
+        **over,
+        "statuses_local": sorted(set(local)),
+        "statuses_ray": sorted(set(remote)),
+    }
     for key, value in out.items():
         print(f"{key:28} {value:.3f}" if isinstance(value, float) else f"{key:28} {value}")
     if args.json:

@@ -1,8 +1,9 @@
 """`dltui bench`: run core/bench/cases.py's cases and show each figure beside its reference and bound."""
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -32,13 +33,23 @@ def table(result: dict[str, Any]):
     from rich.table import Table
 
     m = result["machine"]
-    t = Table(title=f"dltui bench on {m['device']} (torch {m['torch']}, {m['torch_threads']} threads, "
-                    f"matmul {m['matmul_gflops']} GFLOP/s{', quick' if m['quick'] else ''})")
+    t = Table(
+        title=f"dltui bench on {m['device']} (torch {m['torch']}, {m['torch_threads']} threads, "
+        f"matmul {m['matmul_gflops']} GFLOP/s{', quick' if m['quick'] else ''})"
+    )
     for col in ("case", "lab", "reference", "lab/ref", "bound", "lab/bound", "goal", "met"):
         t.add_column(col, justify="left" if col in ("case", "goal") else "right", no_wrap=col != "goal")
     for c in result["cases"]:
-        t.add_row(c["title"], fmt_value(c["lab"], c["unit"]), fmt_value(c["reference"], c["unit"]), fmt_ratio(c["ratio"]),
-                  fmt_value(c["bound"], c["unit"]), fmt_ratio(c["bound_ratio"]), c["goal"], fmt_met(c["met"]))
+        t.add_row(
+            c["title"],
+            fmt_value(c["lab"], c["unit"]),
+            fmt_value(c["reference"], c["unit"]),
+            fmt_ratio(c["ratio"]),
+            fmt_value(c["bound"], c["unit"]),
+            fmt_ratio(c["bound_ratio"]),
+            c["goal"],
+            fmt_met(c["met"]),
+        )
     return t
 
 
@@ -53,7 +64,9 @@ def write_json(path: Path, result: dict[str, Any]) -> None:
     try:
         write_json_atomic(path, result)
     except OSError as e:
-        raise BadInput(f"--json {path}: cannot write there ({e.strerror or e}); give a path in a writable folder") from None
+        raise BadInput(
+            f"--json {path}: cannot write there ({e.strerror or e}); give a path in a writable folder"
+        ) from None
 
 
 def measure_tui(quick: bool) -> dict[str, Any]:
@@ -64,10 +77,16 @@ def measure_tui(quick: bool) -> dict[str, Any]:
 
 
 def bench_cmd(
-    json_path: Optional[Path] = typer.Option(None, "--json", help="also write the figures to this file as JSON"),
-    quick: bool = typer.Option(False, "--quick", help="small sizes, one repeat: seconds, for a first look (ratios are rougher)"),
+    json_path: Path | None = typer.Option(None, "--json", help="also write the figures to this file as JSON"),
+    quick: bool = typer.Option(
+        False, "--quick", help="small sizes, one repeat: seconds, for a first look (ratios are rougher)"
+    ),
     device: str = typer.Option("auto", "--device", help="auto|cpu|cuda|mps"),
-    scale: bool = typer.Option(False, "--scale", help="instead: the lab at scale (a 100,000-epoch run, a 40-variant sweep, 10,000 saved runs; minutes)"),
+    scale: bool = typer.Option(
+        False,
+        "--scale",
+        help="instead: the lab at scale (a 100,000-epoch run, a 40-variant sweep, 10,000 saved runs; minutes)",
+    ),
 ) -> None:
     """Time the lab against plain PyTorch loops and the arithmetic bound; print a table (and JSON)."""
     from rich.console import Console
@@ -79,14 +98,18 @@ def bench_cmd(
 
     check_value("device", device, "--device")
     if json_path is not None and not json_path.parent.is_dir():
-        raise BadInput(f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path")
+        raise BadInput(
+            f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path"
+        )
     from ..core.bench import cases as bench
     from ..core.spec.device import resolve_device
 
     resolve_device(device)
     console = Console()
     with console.status("benchmarking") as status:
-        result = bench.run_all(device, quick, say=lambda s: status.update(f"benchmarking: {s}"), tui=measure_tui)
+        result = bench.run_all(
+            device, quick, say=lambda s: status.update(f"benchmarking: {s}"), tui=measure_tui
+        )
     console.print(table(result))
     for line in notes(result):
         console.print(f"[dim]{line}[/]", highlight=False)
@@ -95,7 +118,7 @@ def bench_cmd(
         console.print(f"figures written to {json_path}")
 
 
-def scale_cmd(json_path: Optional[Path], quick: bool) -> None:
+def scale_cmd(json_path: Path | None, quick: bool) -> None:
     """`dltui bench --scale`: tui/bench/scale.py's figures as a table (and JSON)."""
     from rich.console import Console
     from rich.table import Table
@@ -103,7 +126,9 @@ def scale_cmd(json_path: Optional[Path], quick: bool) -> None:
     from ..tui.bench.scale import measure_scale, scale_rows
 
     if json_path is not None and not json_path.parent.is_dir():
-        raise BadInput(f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path")
+        raise BadInput(
+            f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path"
+        )
     console = Console()
     with console.status("benchmarking the lab at scale (minutes)"):
         result = measure_scale(quick)

@@ -1,31 +1,45 @@
 """`dltui compare RUN RUN...`: one metric of several runs overlaid in the terminal, and a table."""
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 
 
-
 def compare_cmd(
-    runs: List[str] = typer.Argument(..., help="the runs to compare: ids, unique prefixes, or `latest`"),
-    metric: str = typer.Option("test_loss", "--metric", "-m", help="the record key to compare: train_loss, test_loss, val_loss, test_acc, ..."),
+    runs: list[str] = typer.Argument(..., help="the runs to compare: ids, unique prefixes, or `latest`"),
+    metric: str = typer.Option(
+        "test_loss",
+        "--metric",
+        "-m",
+        help="the record key to compare: train_loss, test_loss, val_loss, test_acc, ...",
+    ),
     x: str = typer.Option("epoch", "--x", help="x-axis: epoch, step (optimizer updates) or time (seconds)"),
     log: bool = typer.Option(False, "--log", help="log scale for the y-axis"),
-    smooth: float = typer.Option(0.0, "--smooth", help="EMA factor in [0, 1): smoothed line on top, raw faint behind"),
-    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"),
-    follow: bool = typer.Option(False, "--follow", "-f", help="redraw as the runs grow, until they end (no terminal: a line an epoch); Ctrl-C exits 130, the runs go on"),
+    smooth: float = typer.Option(
+        0.0, "--smooth", help="EMA factor in [0, 1): smoothed line on top, raw faint behind"
+    ),
+    runs_dir: Path | None = typer.Option(
+        None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"
+    ),
+    follow: bool = typer.Option(
+        False,
+        "--follow",
+        "-f",
+        help="redraw as the runs grow, until they end (no terminal: a line an epoch); Ctrl-C exits 130, the runs go on",
+    ),
 ) -> None:
     """One metric of several runs overlaid in the terminal, and their final and best figures."""
     from rich.console import Console
 
-    from .console import for_terminal
-    from ..core.export.writer import check_x
     from ..core.export.figures import labels
+    from ..core.export.writer import check_x
     from ..core.rules.smoothing import check_alpha
     from ..core.store.folder import RunStore
+    from .console import for_terminal
 
     check_x(x)
     check_alpha(smooth)
@@ -56,13 +70,20 @@ def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: 
     import plotext as plt
 
     from ..core.readout.colours import RAW_COLOUR, colour_key
-    from ..core.spec.views import X_LABELS
     from ..core.readout.series import terminal_plot_size
     from ..core.readout.sweeps import draw_band, overlay
+    from ..core.spec.views import X_LABELS
 
     plt.clear_figure()
     plt.plotsize(*terminal_plot_size())
-    args = ([records[i.run_id] for i in infos], [i.config for i in infos], [names[i.run_id] for i in infos], metric, x, log)
+    args = (
+        [records[i.run_id] for i in infos],
+        [i.config for i in infos],
+        [names[i.run_id] for i in infos],
+        metric,
+        x,
+        log,
+    )
     if smooth > 0:  # every raw curve first, so that no raw curve hides a smoothed one
         for entry in overlay(*args):
             plt.plot(entry.xs, entry.ys, color=RAW_COLOUR, marker="braille")
@@ -74,14 +95,17 @@ def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: 
     if log:
         plt.yscale("log")
     key = colour_key([i.config for i in infos])
-    plt.title(f"{metric.replace('_', ' ')}" + (f" (EMA {smooth:g}; raw in grey behind)" if smooth > 0 else "")
-              + (f"; {key}" if key else ""))
+    plt.title(
+        f"{metric.replace('_', ' ')}"
+        + (f" (EMA {smooth:g}; raw in grey behind)" if smooth > 0 else "")
+        + (f"; {key}" if key else "")
+    )
     plt.xlabel(X_LABELS[x])
     plt.theme("clear")
     return plt.build()
 
 
-def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[Optional[float], Optional[int]]:
+def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[float | None, int | None]:
     """The best value of `metric` (highest for accuracies, lowest otherwise) and its epoch."""
     from ..core.rules.bestepoch import best_record
 
@@ -97,19 +121,38 @@ def compare_table(infos, records, names, metric: str):
     show = pct if "acc" in metric else fmt
     name = metric.replace("_", " ")
     t = Table(title=f"{name}: final and best")
-    for col in ("run", "status", "epochs", f"final {name}", f"best {name}", "best at epoch", "time", "run id"):
+    for col in (
+        "run",
+        "status",
+        "epochs",
+        f"final {name}",
+        f"best {name}",
+        "best at epoch",
+        "time",
+        "run id",
+    ):
         t.add_column(col, justify="left" if col in ("run", "status", "run id") else "right", overflow="fold")
     for info in infos:
         recs = records[info.run_id]
         last = next((r[metric] for r in reversed(recs) if isinstance(r.get(metric), (int, float))), None)
         best, at = best_of(recs, metric)
         dur = info.summary.get("duration_s") or (recs[-1].get("time") if recs else None)
-        t.add_row(names[info.run_id], info.state, str(recs[-1].get("epoch", "-") if recs else 0), show(last), show(best),
-                  str(at if at is not None else "-"), seconds(dur), info.run_id)
+        t.add_row(
+            names[info.run_id],
+            info.state,
+            str(recs[-1].get("epoch", "-") if recs else 0),
+            show(last),
+            show(best),
+            str(at if at is not None else "-"),
+            seconds(dur),
+            info.run_id,
+        )
     return t
 
 
-def follow_compare(store, infos: list, names: dict[str, str], metric: str, x: str, log: bool, smooth: float) -> int:
+def follow_compare(
+    store, infos: list, names: dict[str, str], metric: str, x: str, log: bool, smooth: float
+) -> int:
     """`dltui compare RUN... --follow`."""
     from rich.console import Console
 
@@ -121,7 +164,9 @@ def follow_compare(store, infos: list, names: dict[str, str], metric: str, x: st
         for info in infos:
             info.status = {**info.status, "status": datas[info.run_id].status}
             info.summary = datas[info.run_id].summary
-        sys.stdout.write(CLEAR + for_terminal(compare_plot(infos, records, names, metric, x, log, smooth)) + "\n")
+        sys.stdout.write(
+            CLEAR + for_terminal(compare_plot(infos, records, names, metric, x, log, smooth)) + "\n"
+        )
         sys.stdout.flush()
         Console().print(compare_table(infos, records, names, metric))
 

@@ -1,4 +1,5 @@
 """The headless face: a rich progress bar on a terminal, one plain line per epoch otherwise."""
+
 from __future__ import annotations
 
 import os
@@ -9,9 +10,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
 from ..core.rules.numbers import fmt, pct, per_second, seconds
 from ..core.rules.polytext import function_lines
+from ..core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
 
 
 class ConsoleSink:
@@ -28,11 +29,17 @@ class ConsoleSink:
 
     def __enter__(self):
         if self.live:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bar
 
             self.progress = Bar(
-                TextColumn("[bold]{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
-                TimeElapsedColumn(), console=self.console, transient=False,
+                TextColumn("[bold]{task.description:<18}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[loss]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=False,
             )
             self.progress.__enter__()
         return self
@@ -46,13 +53,17 @@ class ConsoleSink:
         if isinstance(event, RunStarted):
             self.epochs[event.run_id] = event.config["epochs"]
             info = event.info
-            line = (f"{self.preset} {event.variant}: {info.get('n_params', '?'):,} parameters, {info.get('n_train', '?'):,} training samples, "
-                    f"batch {info.get('batch_size')}, {info.get('steps_per_epoch')} steps/epoch on {info.get('device_name', event.device)}")
+            line = (
+                f"{self.preset} {event.variant}: {info.get('n_params', '?'):,} parameters, {info.get('n_train', '?'):,} training samples, "
+                f"batch {info.get('batch_size')}, {info.get('steps_per_epoch')} steps/epoch on {info.get('device_name', event.device)}"
+            )
             if info.get("notes"):  # e.g. amp or compile asked for where it does not apply
                 line += "; " + "; ".join(info["notes"])
             if self.progress is not None:
                 self.progress.console.print(f"[dim]{line}[/]")
-                self.tasks[event.run_id] = self.progress.add_task(event.variant, total=event.config["epochs"], loss="")
+                self.tasks[event.run_id] = self.progress.add_task(
+                    event.variant, total=event.config["epochs"], loss=""
+                )
             else:
                 print(line, flush=True)
         elif isinstance(event, EpochEnded):
@@ -64,11 +75,16 @@ class ConsoleSink:
                 self.progress.update(self.tasks[event.run_id], completed=r["epoch"], loss=loss)
             else:
                 total = self.epochs.get(event.run_id, "?")
-                print(f"{self.preset} {event.variant} epoch {r['epoch']}/{total} {loss}  ({r['time']:.1f}s)", flush=True)
+                print(
+                    f"{self.preset} {event.variant} epoch {r['epoch']}/{total} {loss}  ({r['time']:.1f}s)",
+                    flush=True,
+                )
         elif isinstance(event, Progress):
             if self.progress is not None and event.run_id in self.tasks:
                 self.progress.update(self.tasks[event.run_id], completed=event.epoch - 1 + event.fraction)
-        elif isinstance(event, Snapshot) and event.kind == "function":  # the polynomial, printed as seed 003 did
+        elif (
+            isinstance(event, Snapshot) and event.kind == "function"
+        ):  # the polynomial, printed as seed 003 did
             head = f"{self.preset} {event.variant} epoch {event.epoch}"
             for line in function_lines(event.data):
                 if self.progress is not None:
@@ -81,20 +97,40 @@ class ConsoleSink:
             if event.status == "failed":  # one line on stderr, where errors go
                 print(f"{self.preset} {event.variant}: failed ({event.reason})", file=sys.stderr, flush=True)
             elif event.status != "finished" or event.reason:
-                msg = f"{self.preset} {event.variant}: {event.status}" + (f" ({event.reason})" if event.reason else "")
+                msg = f"{self.preset} {event.variant}: {event.status}" + (
+                    f" ({event.reason})" if event.reason else ""
+                )
                 (self.progress.console.print if self.progress is not None else print)(msg)
 
 
 def summary_table(ended: list, title: str = "") -> Table:
     t = Table(title=title or None)
-    for col in ("variant", "status", "epochs", "train loss", "test loss", "test acc", "best epoch", "time", "steps/s", "run id"):
+    for col in (
+        "variant",
+        "status",
+        "epochs",
+        "train loss",
+        "test loss",
+        "test acc",
+        "best epoch",
+        "time",
+        "steps/s",
+        "run id",
+    ):
         t.add_column(col, justify="right" if col not in ("variant", "status", "run id") else "left")
     for e in ended:
         s = e.summary
         t.add_row(
-            e.variant, e.status, str(s.get("epochs", "-")), fmt(s.get("final_train_loss")), fmt(s.get("final_test_loss")),
-            pct(s.get("final_test_acc")), str(s.get("best_epoch", "-")), seconds(s.get("duration_s", 0)),
-            per_second(s.get("steps_per_s")), e.run_id,
+            e.variant,
+            e.status,
+            str(s.get("epochs", "-")),
+            fmt(s.get("final_train_loss")),
+            fmt(s.get("final_test_loss")),
+            pct(s.get("final_test_acc")),
+            str(s.get("best_epoch", "-")),
+            seconds(s.get("duration_s", 0)),
+            per_second(s.get("steps_per_s")),
+            e.run_id,
         )
     return t
 
@@ -164,5 +200,7 @@ def print_error(msg: str) -> None:
     """One clear line on stderr, no traceback."""
     from rich.markup import escape
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(msg)}", markup=True)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]error:[/] {escape(msg)}", markup=True
+    )
     sys.stderr.flush()

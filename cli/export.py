@@ -1,8 +1,8 @@
 """`dltui export RUN... --to DIR`: metrics as CSV/JSON, figures as PNG/SVG, TensorBoard event files."""
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -37,13 +37,26 @@ class_acc/class0. See docs/export.md.
 
 
 def export_cmd(
-    runs: List[str] = typer.Argument(..., help="run ids (or unique prefixes, or `latest`)"),
+    runs: list[str] = typer.Argument(..., help="run ids (or unique prefixes, or `latest`)"),
     to: Path = typer.Option(..., "--to", help="the folder to write into (made if missing)"),
-    fmt: Optional[List[str]] = typer.Option(None, "--format", "-f", help="csv, json, png, svg, tensorboard; repeat or comma-separate [default: csv,json,png]"),
-    tidy: bool = typer.Option(False, "--tidy", help="one long metrics.csv for all runs (pandas, trackio): step, timestamp, run, swept config keys, metrics"),
-    smooth: float = typer.Option(0.0, "--smooth", help="EMA factor in [0, 1) for the figures: smoothed line on top, raw faint behind"),
+    fmt: list[str] | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="csv, json, png, svg, tensorboard; repeat or comma-separate [default: csv,json,png]",
+    ),
+    tidy: bool = typer.Option(
+        False,
+        "--tidy",
+        help="one long metrics.csv for all runs (pandas, trackio): step, timestamp, run, swept config keys, metrics",
+    ),
+    smooth: float = typer.Option(
+        0.0, "--smooth", help="EMA factor in [0, 1) for the figures: smoothed line on top, raw faint behind"
+    ),
     x: str = typer.Option("epoch", "--x", help="x-axis of the curves: epoch, step or time"),
-    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"),
+    runs_dir: Path | None = typer.Option(
+        None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"
+    ),
 ) -> None:
     """Export runs' metrics and figures (the full help is HELP)."""
     from rich.console import Console

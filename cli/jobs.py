@@ -5,12 +5,14 @@ executor (`on_executor`: local processes, core/executors/localpool.py's Pool, or
 RayPool). The driver shows their events, handles Ctrl-C, SIGTERM and SIGHUP, a closed output pipe, and
 prints the same summary and exit code for all of them.
 """
+
 from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 
@@ -22,20 +24,33 @@ JOIN_AFTER_SECOND_SIGNAL_S = 2.0  # the same after a second Ctrl-C: the user wan
 ENGINES = ("local", "ray")
 
 # The options `run` and `tui` share for where runs execute.
-EngineOpt = typer.Option("local", "--engine", help="where runs execute: local (processes on this machine) or ray "
-                         "(a Ray cluster; needs pip install -e '.[ray]')")
-AddressOpt = typer.Option(None, "--address", help="with --engine ray: auto, HOST:PORT or ray://HOST:10001 "
-                          "[env DLTUI_RAY_ADDRESS; default: a local Ray, started for the run]")
-GpusOpt = typer.Option(None, "--gpus-per-run", help="with --engine ray on a CUDA cluster: the GPU share of one run "
-                       "[default 0.25 for MLPs, 1 for CNNs]")
-CpusOpt = typer.Option(None, "--cpus-per-run", help="with --engine ray: the CPUs one run asks for [default 1]")
+EngineOpt = typer.Option(
+    "local",
+    "--engine",
+    help="where runs execute: local (processes on this machine) or ray "
+    "(a Ray cluster; needs pip install -e '.[ray]')",
+)
+AddressOpt = typer.Option(
+    None,
+    "--address",
+    help="with --engine ray: auto, HOST:PORT or ray://HOST:10001 "
+    "[env DLTUI_RAY_ADDRESS; default: a local Ray, started for the run]",
+)
+GpusOpt = typer.Option(
+    None,
+    "--gpus-per-run",
+    help="with --engine ray on a CUDA cluster: the GPU share of one run [default 0.25 for MLPs, 1 for CNNs]",
+)
+CpusOpt = typer.Option(
+    None, "--cpus-per-run", help="with --engine ray: the CPUs one run asks for [default 1]"
+)
 
 
 @dataclass
 class RayChoice:
     """`--engine ray` and its options, checked."""
 
-    address: Optional[str]
+    address: str | None
     resources: Any
 
 
@@ -52,23 +67,32 @@ Strategy = Callable[[Callable, Any], Outcome]  # (show: a listener, control: the
 
 def check_jobs(jobs: int | None) -> None:
     if jobs is not None and jobs < 1:
-        raise BadInput(f"--jobs {jobs}: the number of runs at once must be a whole number >= 1; "
-                       "use --jobs 1 to run the variants one by one")
+        raise BadInput(
+            f"--jobs {jobs}: the number of runs at once must be a whole number >= 1; "
+            "use --jobs 1 to run the variants one by one"
+        )
 
 
-def engine_choice(engine: str, address: Optional[str], gpus: Optional[float], cpus: Optional[float],
-                  jobs: Optional[int] = None) -> RayChoice | None:
+def engine_choice(
+    engine: str, address: str | None, gpus: float | None, cpus: float | None, jobs: int | None = None
+) -> RayChoice | None:
     """None for the local engine; the Ray options for `--engine ray`; BadInput for a mix that means nothing."""
     if engine not in ENGINES:
         raise BadInput(f"--engine {engine}: not an engine; use local (the default) or ray")
-    ray_only = [flag for flag, v in (("--address", address), ("--gpus-per-run", gpus), ("--cpus-per-run", cpus)) if v is not None]
+    ray_only = [
+        flag
+        for flag, v in (("--address", address), ("--gpus-per-run", gpus), ("--cpus-per-run", cpus))
+        if v is not None
+    ]
     if engine == "local":
         if ray_only:
             raise BadInput(f"{ray_only[0]} goes with --engine ray; add --engine ray, or drop {ray_only[0]}")
         return None
     if jobs is not None:
-        raise BadInput("--jobs is for the local engine; on Ray every run is a task, placed by --cpus-per-run and "
-                       "--gpus-per-run; drop --jobs")
+        raise BadInput(
+            "--jobs is for the local engine; on Ray every run is a task, placed by --cpus-per-run and "
+            "--gpus-per-run; drop --jobs"
+        )
     from ..core.executors.raypool import Resources, check_resources
 
     res = Resources(gpus_per_run=gpus, cpus_per_run=cpus)
@@ -101,15 +125,17 @@ def run_on_ray(name: str, plans: list, store, ddir, choice: RayChoice, resume=No
 
     with ray_session(choice) as session:
         pool = RayPool(plans, store.root, ddir, session, choice.resources, resume)
-        return drive(name, plans, store, on_executor(pool), f"{name}: {len(plans)} runs on {session.describe()}")
+        return drive(
+            name, plans, store, on_executor(pool), f"{name}: {len(plans)} runs on {session.describe()}"
+        )
 
 
 def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") -> int:
     """Run `plans` by `strategy` under signal handling, with the console and summary table; the exit code."""
     from rich.console import Console
 
-    from .console import ConsoleSink, summary_table
     from ..core.train.control import Control
+    from .console import ConsoleSink, summary_table
     from .signals import StopOnSignal, survive_lost_output
 
     console = Console()
@@ -120,22 +146,37 @@ def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") ->
                 if intro:
                     _say(console, f"[dim]{intro}[/]")
                 outcome = strategy(survive_lost_output(sink), stopper.control)
-        except KeyboardInterrupt:  # a second signal: the runs in flight were ended as interrupted on the way out
-            _say(console, summary_table(_in_plan_order(sink.ended, plans), f"{name}: interrupted"), f"runs saved in {store.root}")
+        except (
+            KeyboardInterrupt
+        ):  # a second signal: the runs in flight were ended as interrupted on the way out
+            _say(
+                console,
+                summary_table(_in_plan_order(sink.ended, plans), f"{name}: interrupted"),
+                f"runs saved in {store.root}",
+            )
             return stopper.exit_code or 130
-        return _close(console, name, store, _in_plan_order(outcome.ended, plans), outcome.error, stopper, len(plans))
+        return _close(
+            console, name, store, _in_plan_order(outcome.ended, plans), outcome.error, stopper, len(plans)
+        )
 
 
 def _close(console, name: str, store, ended: list, error: str, stopper, planned: int) -> int:
     """The summary table and the closing lines; the exit code."""
-    from .console import summary_table
     from ..core.executors import runner
+    from .console import summary_table
 
     if stopper.stopped([e.status for e in ended], planned):
-        _say(console, summary_table(ended, f"{name}: interrupted"),
-             f"runs saved in {store.root}; continue one with `dltui run --resume RUN`")
+        _say(
+            console,
+            summary_table(ended, f"{name}: interrupted"),
+            f"runs saved in {store.root}; continue one with `dltui run --resume RUN`",
+        )
         return stopper.exit_code
-    _say(console, summary_table(ended, name), f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)")
+    _say(
+        console,
+        summary_table(ended, name),
+        f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)",
+    )
     if error:
         _say(console, f"[red]{error}[/]")
     return runner.exit_code([e.status for e in ended] + (["failed"] if error else []))
@@ -176,8 +217,8 @@ def on_executor(executor) -> Strategy:
 
 def _follow(executor, show, control) -> Outcome:
     """Pass the executor's events on until it is done; forward a stop once. Runs it lost are failed."""
-    from ..core.train.events import RunEnded, RunStarted
     from ..core.executors.localpool import WorkerDone
+    from ..core.train.events import RunEnded, RunStarted
 
     started: dict[str, str] = {}
     ended: list = []

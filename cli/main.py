@@ -1,10 +1,10 @@
 """The `dltui` command line (typer). Imports torch only in commands that train."""
+
 from __future__ import annotations
 
 import functools
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -19,7 +19,9 @@ app = typer.Typer(
 )
 
 RunsDir = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]")
-DataDir = typer.Option(None, "--data-dir", help="where datasets live [env DLTUI_DATA_DIR, default the user cache dir]")
+DataDir = typer.Option(
+    None, "--data-dir", help="where datasets live [env DLTUI_DATA_DIR, default the user cache dir]"
+)
 
 from .jobs import AddressOpt, CpusOpt, EngineOpt, GpusOpt  # noqa: E402  (typer options only; no torch, no ray)
 
@@ -51,13 +53,13 @@ def guarded(fn):
     return wrapper
 
 
-def _store(runs_dir: Optional[Path]):
+def _store(runs_dir: Path | None):
     from ..core.store.folder import RunStore
 
     return RunStore(runs_dir)
 
 
-def _data_dir(data_dir: Optional[Path]) -> Path:
+def _data_dir(data_dir: Path | None) -> Path:
     from ..core.data import default_data_dir
 
     return data_dir or default_data_dir()
@@ -73,13 +75,13 @@ def main(ctx: typer.Context) -> None:
 @app.command("tui")
 @guarded
 def tui_cmd(
-    preset: Optional[str] = typer.Argument(None, help="preset to select"),
-    runs_dir: Optional[Path] = RunsDir,
-    data_dir: Optional[Path] = DataDir,
+    preset: str | None = typer.Argument(None, help="preset to select"),
+    runs_dir: Path | None = RunsDir,
+    data_dir: Path | None = DataDir,
     engine: str = EngineOpt,
-    address: Optional[str] = AddressOpt,
-    gpus_per_run: Optional[float] = GpusOpt,
-    cpus_per_run: Optional[float] = CpusOpt,
+    address: str | None = AddressOpt,
+    gpus_per_run: float | None = GpusOpt,
+    cpus_per_run: float | None = CpusOpt,
 ) -> None:
     """Open the lab with PRESET selected."""
     from . import jobs as jobs_mod
@@ -95,7 +97,9 @@ def _open_tui(preset, runs_dir, data_dir, executors=None) -> None:
     try:
         from ..tui.app import run_app
     except ImportError as e:  # pragma: no cover - the TUI is part of the package
-        raise BadInput(f"the TUI could not load ({e}); run presets headless with `dltui run PRESET`") from None
+        raise BadInput(
+            f"the TUI could not load ({e}); run presets headless with `dltui run PRESET`"
+        ) from None
     if preset is not None:
         from ..core.spec import presets
 
@@ -131,39 +135,62 @@ def list_cmd() -> None:
 @app.command("run")
 @guarded
 def run_cmd(
-    preset: Optional[str] = typer.Argument(None, help="a preset name (see `dltui list`) or a path to your own .toml"),
-    set_: Optional[List[str]] = typer.Option(None, "--set", "-s", help="KEY=VALUE for every variant, e.g. lr=0.5, batch_size=full, hidden=[20,20]"),
-    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="short for --set epochs=N"),
-    device: Optional[str] = typer.Option(None, "--device", help="auto|cpu|cuda|mps"),
-    variant: Optional[List[str]] = typer.Option(None, "--variant", "-v", help="run only these variants"),
-    resume: Optional[str] = typer.Option(None, "--resume", help="continue an interrupted or crashed RUN from its last checkpoint"),
-    runs_dir: Optional[Path] = RunsDir,
-    data_dir: Optional[Path] = DataDir,
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]"),
-    yes: bool = typer.Option(False, "--yes", help="run a sweep however many runs it makes (without it, a very large sweep is refused)"),
-    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="also write TensorBoard event files live, into DIR/<run id>/ [env DLTUI_TENSORBOARD_DIR]"),
+    preset: str | None = typer.Argument(
+        None, help="a preset name (see `dltui list`) or a path to your own .toml"
+    ),
+    set_: list[str] | None = typer.Option(
+        None, "--set", "-s", help="KEY=VALUE for every variant, e.g. lr=0.5, batch_size=full, hidden=[20,20]"
+    ),
+    epochs: int | None = typer.Option(None, "--epochs", "-e", help="short for --set epochs=N"),
+    device: str | None = typer.Option(None, "--device", help="auto|cpu|cuda|mps"),
+    variant: list[str] | None = typer.Option(None, "--variant", "-v", help="run only these variants"),
+    resume: str | None = typer.Option(
+        None, "--resume", help="continue an interrupted or crashed RUN from its last checkpoint"
+    ),
+    runs_dir: Path | None = RunsDir,
+    data_dir: Path | None = DataDir,
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]",
+    ),
+    yes: bool = typer.Option(
+        False,
+        "--yes",
+        help="run a sweep however many runs it makes (without it, a very large sweep is refused)",
+    ),
+    tensorboard: Path | None = typer.Option(
+        None,
+        "--tensorboard",
+        help="also write TensorBoard event files live, into DIR/<run id>/ [env DLTUI_TENSORBOARD_DIR]",
+    ),
     engine: str = EngineOpt,
-    address: Optional[str] = AddressOpt,
-    gpus_per_run: Optional[float] = GpusOpt,
-    cpus_per_run: Optional[float] = CpusOpt,
+    address: str | None = AddressOpt,
+    gpus_per_run: float | None = GpusOpt,
+    cpus_per_run: float | None = CpusOpt,
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
-    from . import jobs as jobs_mod
-    from ..core.spec import presets
     from ..core.executors import runner
-    from ..core.spec.config import parse_sets
     from ..core.export.tensorboard import live_dir
+    from ..core.spec import presets
+    from ..core.spec.config import parse_sets
+    from . import jobs as jobs_mod
 
     live_dir(tensorboard)  # checked before any run; the training processes find it in the environment
 
     choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run, jobs)
     if resume is not None:
         if preset is not None or set_ or epochs is not None or device is not None or variant:
-            raise BadInput(f"--resume {resume}: a resumed run keeps its own preset and config; drop the other arguments "
-                           f"(run `dltui run --resume {resume}` alone)")
+            raise BadInput(
+                f"--resume {resume}: a resumed run keeps its own preset and config; drop the other arguments "
+                f"(run `dltui run --resume {resume}` alone)"
+            )
         raise typer.Exit(_resume_run(resume, _store(runs_dir), _data_dir(data_dir), choice))
     if preset is None:
-        raise BadInput("dltui run: no preset given; name one (see `dltui list`), give a .toml file, or --resume RUN")
+        raise BadInput(
+            "dltui run: no preset given; name one (see `dltui list`), give a .toml file, or --resume RUN"
+        )
     p = presets.load(preset, max_runs=None if yes else presets.MAX_RUNS)
     overrides = parse_sets(set_, epochs)
     if device is not None:
@@ -175,7 +202,9 @@ def run_cmd(
         names = [pl.variant for pl in plans]
         unknown = [v for v in variant if v not in names]
         if unknown:
-            raise BadInput(f"--variant {unknown[0]}: preset {p.name} has no such variant; its variants: {', '.join(names)}")
+            raise BadInput(
+                f"--variant {unknown[0]}: preset {p.name} has no such variant; its variants: {', '.join(names)}"
+            )
         plans = [pl for pl in plans if pl.variant in variant]
     store, ddir = _store(runs_dir), _data_dir(data_dir)
     runner.preflight(plans, store, ddir)
@@ -194,8 +223,8 @@ def run_cmd(
 
 def _resume_run(run_id: str, store, ddir, choice=None) -> int:
     """`dltui run --resume RUN`: check everything, then go on from the run's last checkpoint."""
-    from . import jobs as jobs_mod
     from ..core.executors import runner
+    from . import jobs as jobs_mod
 
     run = store.claim(run_id)  # locked before its state is read: one process owns a run
     plan, ckpt = runner.prepare_resume(run, store, ddir)
@@ -215,8 +244,13 @@ def _resume_run(run_id: str, store, ddir, choice=None) -> int:
 def show_cmd(
     run: str = typer.Argument("latest", help="a run id (or a unique prefix, or `latest`)"),
     log: bool = typer.Option(False, "--log", help="log scale for the loss"),
-    follow: bool = typer.Option(False, "--follow", "-f", help="redraw as the run grows, until it ends (no terminal: a line an epoch); Ctrl-C exits 130, the run goes on"),
-    runs_dir: Optional[Path] = RunsDir,
+    follow: bool = typer.Option(
+        False,
+        "--follow",
+        "-f",
+        help="redraw as the run grows, until it ends (no terminal: a line an epoch); Ctrl-C exits 130, the run goes on",
+    ),
+    runs_dir: Path | None = RunsDir,
 ) -> None:
     """A run's curves as a plot in the terminal, and its summary."""
     from .show import show_run
@@ -230,7 +264,8 @@ def show_cmd(
 
 from .bench import bench_cmd  # noqa: E402  (torch-free: imports inside the command)
 from .compare import compare_cmd  # noqa: E402  (torch-free: imports inside the commands)
-from .export import HELP as EXPORT_HELP, export_cmd  # noqa: E402
+from .export import HELP as EXPORT_HELP  # noqa: E402
+from .export import export_cmd
 from .lrfind import lrfind_cmd  # noqa: E402  (torch-free: imports inside the command)
 from .runs import runs_cmd  # noqa: E402  (torch-free)
 from .watch import watch_cmd  # noqa: E402  (torch-free: imports inside the command)

@@ -3,13 +3,13 @@
 Fast at thousands of runs: the order comes from the folder names and each row from core/store/index.py's
 cache, so a screenful reads only the runs it shows.
 """
+
 from __future__ import annotations
 
 import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -28,16 +28,26 @@ def screenful() -> int:
 
 
 def runs_cmd(
-    limit: Optional[int] = typer.Option(None, "--limit", "-n", help="show the newest N runs [default: a screenful]"),
+    limit: int | None = typer.Option(
+        None, "--limit", "-n", help="show the newest N runs [default: a screenful]"
+    ),
     all_: bool = typer.Option(False, "--all", "-a", help="show every run"),
-    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="only the runs of this preset"),
-    status: Optional[str] = typer.Option(None, "--status", help="only runs in this state: running, finished, diverged, failed, interrupted, crashed, damaged"),
-    as_json: bool = typer.Option(False, "--json", help="print the rows as JSON (one list, newest first) for scripts"),
-    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"),
+    preset: str | None = typer.Option(None, "--preset", "-p", help="only the runs of this preset"),
+    status: str | None = typer.Option(
+        None,
+        "--status",
+        help="only runs in this state: running, finished, diverged, failed, interrupted, crashed, damaged",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="print the rows as JSON (one list, newest first) for scripts"
+    ),
+    runs_dir: Path | None = typer.Option(
+        None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"
+    ),
 ) -> None:
     """The runs in the runs dir, newest first: status, preset, variant, epochs, final losses."""
-    from ..core.store.index import listing
     from ..core.store.folder import RunStore
+    from ..core.store.index import listing
 
     if limit is not None and limit < 1:
         raise BadInput(f"--limit {limit}: must be at least 1; or use --all for every run")
@@ -51,23 +61,36 @@ def runs_cmd(
     _print_table(root, rows, total, preset, status)
 
 
-def _print_table(root: Path, rows: list, total: int, preset: Optional[str], status: Optional[str]) -> None:
+def _print_table(root: Path, rows: list, total: int, preset: str | None, status: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ..core.rules.numbers import fmt, pct
     from ..core.readout.colours import status_text
+    from ..core.rules.numbers import fmt, pct
 
     console = Console()
     which = " ".join(f for f in (f"of preset {preset}" if preset else "", f"{status}" if status else "") if f)
     if not rows:
-        console.print(f"no runs {which + ' ' if which else ''}in {root} yet; start one with `dltui run polynomial`")
+        console.print(
+            f"no runs {which + ' ' if which else ''}in {root} yet; start one with `dltui run polynomial`"
+        )
         return
     shown = f"newest {len(rows)} of {total}" if len(rows) < total else f"all {total}"
-    t = Table(title=f"runs in {root}: {shown}{' ' + which if which else ''}" + (" (--all for every one)" if len(rows) < total else ""))
+    t = Table(
+        title=f"runs in {root}: {shown}{' ' + which if which else ''}"
+        + (" (--all for every one)" if len(rows) < total else "")
+    )
     for col in COLUMNS:
         t.add_column(col, justify="right" if col in NUMERIC else "left", overflow="fold")
     for r in rows:
-        t.add_row(r.run_id, status_text(r.state) + (f" ({r.problem})" if r.problem else ""), r.preset, r.variant,
-                  "-" if r.epochs is None else str(r.epochs), fmt(r.train_loss), fmt(r.test_loss), pct(r.test_acc))
+        t.add_row(
+            r.run_id,
+            status_text(r.state) + (f" ({r.problem})" if r.problem else ""),
+            r.preset,
+            r.variant,
+            "-" if r.epochs is None else str(r.epochs),
+            fmt(r.train_loss),
+            fmt(r.test_loss),
+            pct(r.test_acc),
+        )
     console.print(t)

@@ -1,13 +1,14 @@
 """`dltui show RUN`: the run's curves drawn with plotext in the terminal, and its summary."""
+
 from __future__ import annotations
 
 import sys
 
 from rich.console import Console
 
-from .console import for_terminal
-from ..core.readout.series import terminal_plot_size
 from ..core.readout.runcard import run_card
+from ..core.readout.series import terminal_plot_size
+from .console import for_terminal
 
 
 def view_plots(run, log: bool = False, data=None) -> list[str]:
@@ -15,8 +16,8 @@ def view_plots(run, log: bool = False, data=None) -> list[str]:
     drawn by the same drawers as the lab's live plots (from `data`, its buffers, when given: `--follow`)."""
     import plotext as plt
 
-    from ..core.spec import presets
     from ..core.rules.errors import BadInput
+    from ..core.spec import presets
     from ..tui.viewkit import INSTRUMENT_VIEWS, VIEWS, ViewOptions, measured, picture, run_datas, views_for
     from ..tui.views import load_all
 
@@ -31,13 +32,23 @@ def view_plots(run, log: bool = False, data=None) -> list[str]:
     (data,) = [data] if data is not None else run_datas([run])
     if not any(r.get("train_acc") is not None or r.get("test_acc") is not None for r in data.records):
         names = tuple(n for n in names if n != "accuracy")
-    names = tuple(n for n in names if n not in INSTRUMENT_VIEWS or measured(n, [data]))  # as the lab: no empty panels
+    names = tuple(
+        n for n in names if n not in INSTRUMENT_VIEWS or measured(n, [data])
+    )  # as the lab: no empty panels
     out = []
     for name in names:
         if name not in VIEWS:
             continue
-        out.append(picture(plt, VIEWS[name][1], [data], ViewOptions(log=log, selected=run.run_id),
-                           *terminal_plot_size(), "clear"))
+        out.append(
+            picture(
+                plt,
+                VIEWS[name][1],
+                [data],
+                ViewOptions(log=log, selected=run.run_id),
+                *terminal_plot_size(),
+                "clear",
+            )
+        )
     return out
 
 

@@ -6,13 +6,18 @@ wait: it raises KeyboardInterrupt where the program is (every file is written by
 so what is on disk stays readable). SIGHUP (the SSH session dropped) also points stdout and stderr at
 /dev/null, since writing to a terminal that is gone would fail; so does a display listener's failed write.
 """
+
 from __future__ import annotations
 
 import os
 import signal
 import threading
 
-NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (the terminal went away)"}
+NAMES = {
+    signal.SIGINT: "Ctrl-C (SIGINT)",
+    signal.SIGTERM: "SIGTERM",
+    signal.SIGHUP: "SIGHUP (the terminal went away)",
+}
 
 
 class StopOnSignal:
@@ -25,7 +30,7 @@ class StopOnSignal:
         self.signum = 0
         self._old: dict[int, object] = {}
 
-    def __enter__(self) -> "StopOnSignal":
+    def __enter__(self) -> StopOnSignal:
         for sig in NAMES:
             self._old[sig] = signal.signal(sig, self._handle)
         return self
@@ -52,7 +57,9 @@ class StopOnSignal:
             for sig in NAMES:
                 signal.signal(sig, signal.SIG_DFL)
             # The run's reason says which signals they were, not a Ctrl-C that never came.
-            raise KeyboardInterrupt(f"interrupted at once by a second signal ({NAMES[signum]} after {NAMES[self.signum]})")
+            raise KeyboardInterrupt(
+                f"interrupted at once by a second signal ({NAMES[signum]} after {NAMES[self.signum]})"
+            )
         self.signum = signum
         self.control.reason = f"interrupted by {NAMES[signum]}"
         self.control.stop.set()

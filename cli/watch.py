@@ -5,12 +5,13 @@ Following never writes to a run (core/store/tailer.py). In a terminal, `--follow
 followed has ended; into a pipe or a file it prints one line per new epoch. Ctrl-C stops following only: the
 run goes on, and the command exits 130.
 """
+
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import typer
 
@@ -22,19 +23,25 @@ CLEAR = "\x1b[H\x1b[2J"
 
 
 def watch_cmd(
-    target: str = typer.Argument("latest", help="a run id (or unique prefix), `latest`, or a preset: its latest batch of runs"),
-    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"),
+    target: str = typer.Argument(
+        "latest", help="a run id (or unique prefix), `latest`, or a preset: its latest batch of runs"
+    ),
+    runs_dir: Path | None = typer.Option(
+        None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"
+    ),
 ) -> None:
     """Open the lab on runs as they go, whoever started them: one run, or a preset's latest batch (and its
     runs that start later)."""
+    from ..core.spec.presets import preset_names
     from ..core.store.folder import RunStore
     from ..tui.app import run_app
 
-    from ..core.spec.presets import preset_names
-
     store = RunStore(runs_dir)
-    code = run_app(runs_dir=store.root, watch=watched(store, target),
-                   watch_preset=target if target in preset_names() else None)
+    code = run_app(
+        runs_dir=store.root,
+        watch=watched(store, target),
+        watch_preset=target if target in preset_names() else None,
+    )
     raise typer.Exit(code or 0)
 
 
@@ -46,7 +53,9 @@ def watched(store, target: str) -> list[str]:
     if target in preset_names():
         ids = latest_batch(store, target)
         if not ids:
-            raise BadInput(f"no runs of preset {target} in {store.root}; start some with `dltui run {target}`")
+            raise BadInput(
+                f"no runs of preset {target} in {store.root}; start some with `dltui run {target}`"
+            )
         return ids
     return [store.get(target).run_id]
 
@@ -69,8 +78,10 @@ def follow_runs(store, infos: list, names: dict[str, str], draw: Callable[[dict]
     from ..tui.live import grown
     from ..tui.viewkit import RunData
 
-    datas = {i.run_id: RunData(i.run_id, names[i.run_id], i.config, i.state, summary=i.summary, index=n)
-             for n, i in enumerate(infos)}
+    datas = {
+        i.run_id: RunData(i.run_id, names[i.run_id], i.config, i.state, summary=i.summary, index=n)
+        for n, i in enumerate(infos)
+    }
     tty, drawn_at, dirty = sys.stdout.isatty(), 0.0, False
     try:
         for news in follow(store, list(datas)):
@@ -114,9 +125,12 @@ def follow_show(store, info, log: bool) -> int:
     def draw(datas: dict) -> None:
         (data,) = datas.values()
         sys.stdout.write(CLEAR + for_terminal("\n".join(view_plots(info, log, data))) + "\n")
-        Console().print(f"{info.run_id}: {data.status}, epoch {data.records[-1]['epoch'] if data.records else 0}"
-                        f"{'   (Ctrl-C: stop following; the run goes on)' if data.status == 'running' else ''}",
-                        highlight=False, markup=False)
+        Console().print(
+            f"{info.run_id}: {data.status}, epoch {data.records[-1]['epoch'] if data.records else 0}"
+            f"{'   (Ctrl-C: stop following; the run goes on)' if data.status == 'running' else ''}",
+            highlight=False,
+            markup=False,
+        )
         sys.stdout.flush()
 
     return follow_runs(store, [info], {info.run_id: info.status.get("variant", info.run_id)}, draw)

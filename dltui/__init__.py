@@ -3,6 +3,7 @@
 The package root: the folders beside this one are its subpackages (cli/ -> dltui.cli, core/ -> dltui.core,
 tui/ -> dltui.tui, presets/ -> dltui.presets), mapped by pyproject.toml's package-dir when installed.
 """
+
 from pathlib import Path as _Path
 
 __version__ = "0.1.0"

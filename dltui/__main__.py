@@ -1,4 +1,5 @@
 """`python -m dltui` and the `dltui` console script."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Shared fixtures: every test gets its own runs dir and data dir, and never touches ./runs."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Test helper: count the values a run reads back to the host (each one a sync on a GPU)."""
+
 from __future__ import annotations
 
 import torch

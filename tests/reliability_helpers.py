@@ -1,4 +1,5 @@
 """Helpers for the reliability tests: start `python -m dltui run` as a user would, wait on real conditions."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 POLY = """
 name = "{name}"
@@ -23,8 +24,16 @@ seed = 2020
 """
 
 
-def preset_file(tmp_path: Path, variants: dict[str, float], *, name: str = "rel", loss: str = "smooth_l1",
-                n: int = 200, bs: int = 50, epochs: int = 100000) -> Path:
+def preset_file(
+    tmp_path: Path,
+    variants: dict[str, float],
+    *,
+    name: str = "rel",
+    loss: str = "smooth_l1",
+    n: int = 200,
+    bs: int = 50,
+    epochs: int = 100000,
+) -> Path:
     """A polynomial preset file with one variant per (name, lr)."""
     text = POLY.format(name=name, loss=loss, n=n, bs=bs, epochs=epochs)
     text += "".join(f'\n[[variants]]\nname = "{v}"\nlr = {lr}\n' for v, lr in variants.items())
@@ -36,16 +45,26 @@ def preset_file(tmp_path: Path, variants: dict[str, float], *, name: str = "rel"
 def start(*args: str) -> subprocess.Popen:
     """`python -m dltui ARGS...` in the background, in its own session like a terminal's job."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "dltui", *map(str, args)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dltui", *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
-def wait_for(cond: Callable[[], bool], what: str, proc: subprocess.Popen | None = None, timeout: float = 120) -> None:
+def wait_for(
+    cond: Callable[[], bool], what: str, proc: subprocess.Popen | None = None, timeout: float = 120
+) -> None:
     """Poll `cond` until it holds; fail (and stop `proc`) if it has not within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not cond():
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the process ended (exit {proc.returncode}) before {what}: {proc.stderr.read()[-2000:]}")
+            raise AssertionError(
+                f"the process ended (exit {proc.returncode}) before {what}: {proc.stderr.read()[-2000:]}"
+            )
         if time.monotonic() > deadline:
             if proc is not None:
                 proc.kill()
@@ -81,6 +100,7 @@ def metrics_lines_at_least(runs: Path, n: int) -> Callable[[], bool]:
 
 def strict_json(text: str):
     """json.loads that refuses NaN and Infinity tokens."""
+
     def refuse(token):
         raise ValueError(f"non-strict JSON token {token}")
 
@@ -109,7 +129,9 @@ def dltui_command(*args: str) -> str:
     return " ".join(shlex.quote(str(a)) for a in (sys.executable, "-m", "dltui", *args))
 
 
-def shell(script: str, *, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def shell(
+    script: str, *, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run a shell script as a user's terminal would (no TTY): (returncode, stdout, stderr)."""
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
     return subprocess.run(["sh", "-c", script], env=full_env, capture_output=True, text=True, timeout=timeout)
@@ -118,8 +140,14 @@ def shell(script: str, *, env: dict[str, str] | None = None, timeout: float = 30
 def can_mount_tmpfs() -> bool:
     """Whether this machine lets an unprivileged user namespace mount a small tmpfs (a disk that can be filled)."""
     try:
-        return subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-                              capture_output=True, timeout=30).returncode == 0
+        return (
+            subprocess.run(
+                ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                capture_output=True,
+                timeout=30,
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 

@@ -1,4 +1,5 @@
 """Bad input: exit 2, one clear line (what, where, what is allowed, how to fix), no traceback, no run left behind."""
+
 from __future__ import annotations
 
 import subprocess
@@ -30,26 +31,32 @@ def refused(result, runs_dir, *words: str) -> str:
     return err
 
 
-@pytest.mark.parametrize("sets, words", [
-    (["lr=abc"], ["--set lr=abc", "lr must be a number > 0", "e.g. lr="]),
-    (["lr=0"], ["lr = 0.0", "> 0"]),
-    (["lr=-1"], ["lr = -1.0", "> 0"]),
-    (["batch_size=0"], ["batch_size = 0", '>= 1 or "full"']),
-    (["batch_size=1000"], ["batch_size = 1000", "larger than the training set (200 samples)", "at most 200"]),
-    (["epochs=0"], ["epochs = 0", ">= 1"]),
-    (["dropout=1"], ["dropout = 1.0", ">= 0.0 and < 1.0"]),
-    (["seed=18446744073709551616"], ["seed = 18446744073709551616", "<= 18446744073709551615"]),
-    (['probes=["bogus"]'], ["unknown probe 'bogus'", "known probes:"]),
-    (["lr=1e308"], ["lr = 1e+308", "<= 1e+06"]),
-    (["hidden=" + "[" * 5000 + "]" * 5000], ["nested too deeply"]),
-    (["dropout=-0.1"], ["dropout = -0.1", ">= 0.0 and < 1.0"]),
-    (["optimizer=lbfgs"], ["optimizer", "one of sgd, adam"]),
-    (["task=imagenet"], ["task", "one of polynomial"]),
-    (["activation=swish"], ["activation", "one of relu"]),
-    (["lrr=0.1"], ["unknown key 'lrr'", "did you mean 'lr'?"]),
-    (["lr"], ["expected KEY=VALUE", "--set lr=0.5"]),
-    (["hidden=[20,-1]"], ["hidden", "whole numbers >= 1"]),
-])
+@pytest.mark.parametrize(
+    "sets, words",
+    [
+        (["lr=abc"], ["--set lr=abc", "lr must be a number > 0", "e.g. lr="]),
+        (["lr=0"], ["lr = 0.0", "> 0"]),
+        (["lr=-1"], ["lr = -1.0", "> 0"]),
+        (["batch_size=0"], ["batch_size = 0", '>= 1 or "full"']),
+        (
+            ["batch_size=1000"],
+            ["batch_size = 1000", "larger than the training set (200 samples)", "at most 200"],
+        ),
+        (["epochs=0"], ["epochs = 0", ">= 1"]),
+        (["dropout=1"], ["dropout = 1.0", ">= 0.0 and < 1.0"]),
+        (["seed=18446744073709551616"], ["seed = 18446744073709551616", "<= 18446744073709551615"]),
+        (['probes=["bogus"]'], ["unknown probe 'bogus'", "known probes:"]),
+        (["lr=1e308"], ["lr = 1e+308", "<= 1e+06"]),
+        (["hidden=" + "[" * 5000 + "]" * 5000], ["nested too deeply"]),
+        (["dropout=-0.1"], ["dropout = -0.1", ">= 0.0 and < 1.0"]),
+        (["optimizer=lbfgs"], ["optimizer", "one of sgd, adam"]),
+        (["task=imagenet"], ["task", "one of polynomial"]),
+        (["activation=swish"], ["activation", "one of relu"]),
+        (["lrr=0.1"], ["unknown key 'lrr'", "did you mean 'lr'?"]),
+        (["lr"], ["expected KEY=VALUE", "--set lr=0.5"]),
+        (["hidden=[20,-1]"], ["hidden", "whole numbers >= 1"]),
+    ],
+)
 def test_bad_set_values(cli, runs_dir, sets, words):
     args = [a for s in sets for a in ("--set", s)]
     refused(cli("run", "polynomial", *args), runs_dir, *words)
@@ -65,11 +72,14 @@ def test_toml_syntax_error(cli, runs_dir, tmp_path):
     refused(cli("run", path), runs_dir, str(path), "not valid TOML", "line 9", "fix the syntax")
 
 
-@pytest.mark.parametrize("line, words", [
-    ("lrr = 0.1", ["[base]", "unknown key 'lrr'", "did you mean 'lr'?"]),
-    ('lr = "abc"', ["[base]", 'lr = "abc"', "a number > 0"]),
-    ("dropout = 1.5", ["[base]", "dropout = 1.5", "< 1.0"]),
-])
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        ("lrr = 0.1", ["[base]", "unknown key 'lrr'", "did you mean 'lr'?"]),
+        ('lr = "abc"', ["[base]", 'lr = "abc"', "a number > 0"]),
+        ("dropout = 1.5", ["[base]", "dropout = 1.5", "< 1.0"]),
+    ],
+)
 def test_bad_keys_in_a_preset_file(cli, runs_dir, tmp_path, line, words):
     path = tmp_path / "mine.toml"
     path.write_text(GOOD.replace("lr = 0.1", line))
@@ -77,7 +87,9 @@ def test_bad_keys_in_a_preset_file(cli, runs_dir, tmp_path, line, words):
 
 
 def test_unknown_preset_lists_the_known_ones(cli, runs_dir):
-    err = refused(cli("run", "polynomal"), runs_dir, "unknown preset 'polynomal'", "did you mean 'polynomial'?")
+    err = refused(
+        cli("run", "polynomal"), runs_dir, "unknown preset 'polynomal'", "did you mean 'polynomial'?"
+    )
     assert "known presets:" in err and "polynomial" in err
 
 
@@ -102,8 +114,13 @@ def test_missing_dataset_offline(cli, runs_dir, data_dir):
 
     if "mnist" not in REGISTRY:
         pytest.skip("the mnist task is not on this branch yet")
-    err = refused(cli("run", "polynomial", "--set", "task=mnist", "--set", "hidden=[10]", "--set", "loss=cross_entropy"),
-                  runs_dir, str(data_dir))
+    err = refused(
+        cli(
+            "run", "polynomial", "--set", "task=mnist", "--set", "hidden=[10]", "--set", "loss=cross_entropy"
+        ),
+        runs_dir,
+        str(data_dir),
+    )
     assert "digits" in err  # says which task runs offline
 
 
@@ -123,14 +140,22 @@ def test_unwritable_runs_dir(cli, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     runs = blocker / "runs"
-    refused(cli("run", "polynomial", "--epochs", "1", "--runs-dir", runs), runs, str(runs), "cannot write there", "--runs-dir")
+    refused(
+        cli("run", "polynomial", "--epochs", "1", "--runs-dir", runs),
+        runs,
+        str(runs),
+        "cannot write there",
+        "--runs-dir",
+    )
 
 
 def test_the_real_command_prints_one_line_and_exits_2(tmp_path, runs_dir):
     """Through `python -m dltui` itself, as a user would type it: no traceback, exit 2."""
     path = tmp_path / "mine.toml"
     path.write_text(GOOD.replace("epochs = 2", "epochs = 2\nbogus = 1"))
-    proc = subprocess.run([sys.executable, "-m", "dltui", "run", str(path)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dltui", "run", str(path)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and proc.stderr.strip().count("\n") == 0
     assert "unknown key 'bogus'" in proc.stderr
@@ -157,17 +182,25 @@ def test_a_sweep_over_the_limit_is_refused_with_its_count_unless_yes(cli, runs_d
     path.write_text(GOOD + f"[sweep]\nlr = [{lrs}]\nseed = [{', '.join(map(str, range(1000)))}]\n")
     refused(cli("run", path), runs_dir, "1,000,000 runs", "--yes")
 
-    path.write_text(GOOD.replace("epochs = 2", "epochs = 1") + f"[sweep]\nseed = [{', '.join(map(str, range(1001)))}]\n")
+    path.write_text(
+        GOOD.replace("epochs = 2", "epochs = 1") + f"[sweep]\nseed = [{', '.join(map(str, range(1001)))}]\n"
+    )
     refused(cli("run", path), runs_dir, "1,001 runs")
     from dltui.core.spec import presets
 
     assert len(presets.load(str(path), max_runs=None).variants) == 1001
 
 
-@pytest.mark.parametrize("name, damage", [
-    ("test_batch", lambda d: {b"data": __import__("numpy").zeros((4, 100), "uint8"), b"labels": [0, 1, 2, 3]}),
-    ("batches.meta", lambda d: {b"label_names": [b"cat"]}),
-])
+@pytest.mark.parametrize(
+    "name, damage",
+    [
+        (
+            "test_batch",
+            lambda d: {b"data": __import__("numpy").zeros((4, 100), "uint8"), b"labels": [0, 1, 2, 3]},
+        ),
+        ("batches.meta", lambda d: {b"label_names": [b"cat"]}),
+    ],
+)
 def test_a_corrupt_cifar_test_batch_or_meta_is_refused_before_any_run(cli, runs_dir, data_dir, name, damage):
     """All seven files are checked before a run dir is made, not only the five training batches."""
     from test_cifar_data import py2_dumps, write_cifar

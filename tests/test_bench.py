@@ -1,4 +1,5 @@
 """`dltui bench`: every case measured (or its place kept), a table, and strict JSON."""
+
 from __future__ import annotations
 
 import json
@@ -58,9 +59,15 @@ def test_every_case_has_one_goal_and_a_case_not_measured_has_no_verdict():
 def test_an_instrument_row_is_the_median_of_its_interleaved_rounds():
     from dltui.core.bench.instruments import MINIBATCH, probe_case
 
-    case = probe_case("confusion", MINIBATCH, [(10.0, 10.2), (10.0, 11.0), (12.0, 12.0)], epochs=2, n_train=60_000)
-    assert case.name == "confusion_overhead" and case.ratio == pytest.approx(1.02)  # the middle round, not the mean
-    assert case.reference == pytest.approx(5.0) and case.lab == pytest.approx(5.1)  # seconds an epoch, at that ratio
+    case = probe_case(
+        "confusion", MINIBATCH, [(10.0, 10.2), (10.0, 11.0), (12.0, 12.0)], epochs=2, n_train=60_000
+    )
+    assert case.name == "confusion_overhead" and case.ratio == pytest.approx(
+        1.02
+    )  # the middle round, not the mean
+    assert case.reference == pytest.approx(5.0) and case.lab == pytest.approx(
+        5.1
+    )  # seconds an epoch, at that ratio
     assert "+0.0% .. +10.0%" in case.note
     goal = bench.goals("cpu")["confusion_overhead"]
     assert goal.met(case) is True and goal.met(replace(case, ratio=1.06)) is False
@@ -81,13 +88,17 @@ def test_quick_bench_prints_a_table_and_writes_json_with_every_case(cli, tmp_pat
         assert c["lab"] > 0 and c["reference"] > 0 and math.isfinite(c["ratio"]), name
         assert c["title"] in result.output
     assert cases["mnist_mlp_epoch"]["bound"] > 0 and cases["full_batch_step"]["bound_ratio"] > 0
-    assert cases["mnist_mlp_epoch"]["floor"] > 0  # the products alone were timed (how they compare is a figure, not a test)
+    assert (
+        cases["mnist_mlp_epoch"]["floor"] > 0
+    )  # the products alone were timed (how they compare is a figure, not a test)
     for name in ("sharpness_overhead", "update_ratio_overhead", "dead_units_overhead", "confusion_overhead"):
         c = cases[name]
         assert c["lab"] > 0 and c["reference"] > 0 and math.isfinite(c["ratio"]) and c["met"] is None, name
         assert c["title"] in result.output
     for name in ("tui_throughput", "tui_stall"):  # the CLI measures the TUI too (tui/bench/lab.py)
-        assert cases[name]["lab"] > 0 and math.isfinite(cases[name]["lab"]) and cases[name]["met"] is not None, name
+        assert (
+            cases[name]["lab"] > 0 and math.isfinite(cases[name]["lab"]) and cases[name]["met"] is not None
+        ), name
         assert cases[name]["title"] in result.output
     assert data["machine"]["quick"] is True and data["machine"]["matmul_gflops"] > 0
     assert "lab/bound" in result.output and str(out) in result.output

@@ -1,5 +1,6 @@
 """The fast path changes no result: the lab's loop against a plain loop written the way the engine was,
 and the amp / compile flags harmless (ignored with a note) on the CPU."""
+
 from __future__ import annotations
 
 import json
@@ -7,14 +8,13 @@ import math
 
 import pytest
 import torch
+from host_reads import count_host_reads
 
 from dltui.core.bench import reference
-from dltui.core.spec.config import RunConfig
 from dltui.core.data import build as build_task
-from dltui.core.train.trainer import Trainer, make_loss
+from dltui.core.spec.config import RunConfig
 from dltui.core.train.models import build_model
-
-from host_reads import count_host_reads
+from dltui.core.train.trainer import Trainer, make_loss
 
 
 def plain_loop(cfg: RunConfig, data_dir) -> list[dict]:
@@ -25,8 +25,11 @@ def plain_loop(cfg: RunConfig, data_dir) -> list[dict]:
     d = build_task(cfg, cpu, data_dir)
     model = build_model(cfg, d, cpu)
     loss_fn = make_loss(cfg.loss)
-    opt = (torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, foreach=True) if cfg.optimizer == "sgd"
-           else torch.optim.Adam(model.parameters(), lr=cfg.lr, foreach=True))
+    opt = (
+        torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, foreach=True)
+        if cfg.optimizer == "sgd"
+        else torch.optim.Adam(model.parameters(), lr=cfg.lr, foreach=True)
+    )
     gen = torch.Generator().manual_seed(cfg.seed)
     n, nt = d.n_train, len(d.test_y)
     bs = n if cfg.batch_size == "full" else cfg.batch_size
@@ -42,17 +45,40 @@ def plain_loop(cfg: RunConfig, data_dir) -> list[dict]:
         batches = reference.ordered_batches(d.train_x, d.train_y, bs, order)
         loss_sum, correct = reference.train_epoch(model, opt, loss_fn, batches, cpu, count_correct=classify)
         test_sum, test_correct = reference.eval_pass(model, loss_fn, [(d.test_x, d.test_y)], cpu, classify)
-        records.append({"train_loss": loss_sum / n, "test_loss": test_sum / nt,
-                        "train_acc": correct / n if classify else None, "test_acc": test_correct / nt if classify else None})
+        records.append(
+            {
+                "train_loss": loss_sum / n,
+                "test_loss": test_sum / nt,
+                "train_acc": correct / n if classify else None,
+                "test_acc": test_correct / nt if classify else None,
+            }
+        )
     return records
 
 
 CONFIGS = {
-    "digits minibatch, last batch smaller": RunConfig(task="digits", hidden=(30,), batch_size=100, epochs=3, lr=0.1, seed=3, device="cpu"),
-    "digits adam, momentum-free": RunConfig(task="digits", hidden=(20, 20), batch_size=64, epochs=2, optimizer="adam", lr=0.01, device="cpu"),
-    "digits full batch": RunConfig(task="digits", hidden=(30,), batch_size="full", epochs=3, lr=0.5, device="cpu"),
-    "digits stratified, momentum": RunConfig(task="digits", hidden=(10,), batch_size=50, epochs=2, order="stratified", momentum=0.9, lr=0.01, device="cpu"),
-    "polynomial": RunConfig(task="polynomial", hidden=(), loss="smooth_l1", batch_size=50, epochs=5, seed=2020, device="cpu"),
+    "digits minibatch, last batch smaller": RunConfig(
+        task="digits", hidden=(30,), batch_size=100, epochs=3, lr=0.1, seed=3, device="cpu"
+    ),
+    "digits adam, momentum-free": RunConfig(
+        task="digits", hidden=(20, 20), batch_size=64, epochs=2, optimizer="adam", lr=0.01, device="cpu"
+    ),
+    "digits full batch": RunConfig(
+        task="digits", hidden=(30,), batch_size="full", epochs=3, lr=0.5, device="cpu"
+    ),
+    "digits stratified, momentum": RunConfig(
+        task="digits",
+        hidden=(10,),
+        batch_size=50,
+        epochs=2,
+        order="stratified",
+        momentum=0.9,
+        lr=0.01,
+        device="cpu",
+    ),
+    "polynomial": RunConfig(
+        task="polynomial", hidden=(), loss="smooth_l1", batch_size=50, epochs=5, seed=2020, device="cpu"
+    ),
 }
 
 
@@ -71,12 +97,16 @@ def test_same_seed_same_metrics_as_the_plain_loop(name, data_dir):
                 assert got[key] == pytest.approx(value, rel=1e-4, abs=1e-6), (name, got["epoch"], key)
 
 
-@pytest.mark.parametrize("name", ["digits full batch", "digits minibatch, last batch smaller", "digits stratified, momentum"])
+@pytest.mark.parametrize(
+    "name", ["digits full batch", "digits minibatch, last batch smaller", "digits stratified, momentum"]
+)
 def test_steps_in_chunks_give_the_same_metrics(name, monkeypatch, data_dir):
     """A step larger than the CPU's micro-batch goes in chunks whose gradients add up to the step's own."""
     from dltui.core.train import fastpath
 
-    monkeypatch.setattr(fastpath, "MICRO_BATCH_CPU", 37)  # chunks of 37 (and a smaller last one) in every step
+    monkeypatch.setattr(
+        fastpath, "MICRO_BATCH_CPU", 37
+    )  # chunks of 37 (and a smaller last one) in every step
     cfg = CONFIGS[name]
     trainer = Trainer(cfg, run_id="t", data_dir=data_dir)
     assert trainer.run().status == "finished"
@@ -109,7 +139,10 @@ def test_the_cpu_linear_layer_is_nn_linear_up_to_rounding():
 def test_amp_and_compile_are_harmless_on_the_cpu(data_dir):
     base = RunConfig(task="digits", hidden=(20,), batch_size=64, epochs=2, device="cpu", seed=1)
     fast = base.with_overrides({"amp": True, "compile": True})
-    plain_t, fast_t = Trainer(base, run_id="a", data_dir=data_dir), Trainer(fast, run_id="b", data_dir=data_dir)
+    plain_t, fast_t = (
+        Trainer(base, run_id="a", data_dir=data_dir),
+        Trainer(fast, run_id="b", data_dir=data_dir),
+    )
     plain_end, fast_end = plain_t.run(), fast_t.run()
     assert fast_end.status == plain_end.status == "finished"
     for a, b in zip(plain_t.history, fast_t.history):
@@ -121,7 +154,18 @@ def test_amp_and_compile_are_harmless_on_the_cpu(data_dir):
 
 
 def test_cli_run_with_amp_says_it_is_ignored(cli, runs_dir):
-    result = cli("run", "polynomial", "--epochs", "2", "--set", "amp=true", "--set", "compile=true", "--variant", "lr=0.1")
+    result = cli(
+        "run",
+        "polynomial",
+        "--epochs",
+        "2",
+        "--set",
+        "amp=true",
+        "--set",
+        "compile=true",
+        "--variant",
+        "lr=0.1",
+    )
     assert result.exit_code == 0, result.output
     assert "amp = true ignored on cpu" in result.output
     (run,) = [p for p in runs_dir.iterdir() if p.is_dir()]
@@ -169,7 +213,9 @@ def test_sums_of_part_of_an_epoch(data_dir):
     t = Trainer(cfg, run_id="t", data_dir=data_dir)
     t.setup()
     last = t.data.n_train - 1000
-    assert t.sums.loss_sum([torch.tensor(2.0), torch.tensor(3.0)], first=500).item() == pytest.approx(2.0 * 500 + 3.0 * last)
+    assert t.sums.loss_sum([torch.tensor(2.0), torch.tensor(3.0)], first=500).item() == pytest.approx(
+        2.0 * 500 + 3.0 * last
+    )
     t.sums.preds.copy_(t.data.train_y)
     t.sums.preds[:10] = (t.data.train_y[:10] + 1) % 10  # the first ten predicted wrong
     assert t.sums.correct(None, t.data.n_train).item() == t.data.n_train - 10

@@ -4,6 +4,7 @@
 (Python 2 pickles, protocol 2: str fields as BINSTRING, `numpy.core.multiarray._reconstruct`).
 Every image carries its own id in its first two pixels, so a test can tell which ones went where.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from dltui.core.spec.config import RunConfig
 from dltui.core.rules.errors import BadInput, DataMissing
+from dltui.core.spec.config import RunConfig
 
 NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
 
@@ -28,7 +29,10 @@ class Py2Pickler(pickle._Pickler):
 
     def save_bytes(self, obj: bytes) -> None:
         n = len(obj)
-        self.write((pickle.SHORT_BINSTRING + bytes([n]) if n < 256 else pickle.BINSTRING + struct.pack("<i", n)) + obj)
+        self.write(
+            (pickle.SHORT_BINSTRING + bytes([n]) if n < 256 else pickle.BINSTRING + struct.pack("<i", n))
+            + obj
+        )
         self.memoize(obj)
 
     def save_str(self, obj: str) -> None:
@@ -46,7 +50,9 @@ class Py2Pickler(pickle._Pickler):
 
     dispatch[bytes] = save_bytes
     dispatch[str] = save_str
-    dispatch[type(np.zeros(0).__reduce__()[0])] = save_reconstruct  # builtin functions: only _reconstruct here
+    dispatch[type(np.zeros(0).__reduce__()[0])] = (
+        save_reconstruct  # builtin functions: only _reconstruct here
+    )
 
 
 def py2_dumps(obj) -> bytes:
@@ -60,7 +66,7 @@ def images(start: int, n: int, rng: np.random.Generator, labels: np.ndarray) -> 
     x = rng.integers(0, 120, size=(n, 3, 32, 32), dtype=np.uint8)
     for i, k in enumerate(labels):
         r, c = 8 * (k // 4), 8 * (k % 4)
-        x[i, k % 3, r:r + 8, c:c + 8] = 255
+        x[i, k % 3, r : r + 8, c : c + 8] = 255
     ids = np.arange(start, start + n)
     x[:, 0, 0, 0], x[:, 0, 0, 1] = ids // 256, ids % 256
     return x.reshape(n, 3072)
@@ -111,7 +117,10 @@ def test_loads_the_python_batches_as_uint8_images(data_dir):
     assert np.array_equal(d.train_x.numpy().reshape(200, 3072), np.concatenate([r[b"data"] for r in raw]))
     assert d.train_y.tolist() == sum((r[b"labels"] for r in raw), [])
     test = read_raw(folder, "test_batch")
-    assert np.array_equal(d.test_x.numpy().reshape(60, 3072), test[b"data"]) and d.test_y.tolist() == test[b"labels"]
+    assert (
+        np.array_equal(d.test_x.numpy().reshape(60, 3072), test[b"data"])
+        and d.test_y.tolist() == test[b"labels"]
+    )
     assert d.extras["classes"][0] == "airplane" and d.n_classes == 10 and d.val_x is None
 
 
@@ -146,7 +155,11 @@ def test_without_normalize_pixels_are_scaled_to_0_1(data_dir):
 
 def test_validation_split_is_disjoint_seeded_and_reproducible(data_dir):
     write_cifar(data_dir)
-    a, b, c = build(data_dir, val_fraction=0.1, seed=1), build(data_dir, val_fraction=0.1, seed=1), build(data_dir, val_fraction=0.1, seed=2)
+    a, b, c = (
+        build(data_dir, val_fraction=0.1, seed=1),
+        build(data_dir, val_fraction=0.1, seed=1),
+        build(data_dir, val_fraction=0.1, seed=2),
+    )
     train, val = ids_of(a.train_x), ids_of(a.val_x)
     assert len(val) == 20 and len(train) == 180
     assert not set(train) & set(val) and sorted(train + val) == list(range(200))
@@ -234,7 +247,9 @@ def test_online_a_failed_download_is_data_missing(data_dir, monkeypatch):
 
     monkeypatch.delenv("DLTUI_OFFLINE")
     monkeypatch.setattr(utils, "download_and_extract_archive", fail)
-    with pytest.raises(DataMissing, match=r"the download failed \(OSError: network unreachable\).*--set task=digits"):
+    with pytest.raises(
+        DataMissing, match=r"the download failed \(OSError: network unreachable\).*--set task=digits"
+    ):
         cifar.check(RunConfig(task="cifar10"), data_dir)
 
 

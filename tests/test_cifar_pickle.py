@@ -1,4 +1,5 @@
 """A CIFAR batch file is untrusted: the restricted unpickler builds arrays and refuses anything that runs code."""
+
 from __future__ import annotations
 
 import os
@@ -6,9 +7,9 @@ import pickle
 
 import numpy as np
 import pytest
+from test_cifar_data import py2_dumps, write_cifar
 
 from dltui.core.data import safe_pickle
-from test_cifar_data import py2_dumps, write_cifar
 
 
 class Evil:
@@ -37,7 +38,10 @@ def test_refuses_builtins_that_could_be_chained_into_code(target):
 
 
 def test_allows_nothing_by_default_but_plain_data():
-    assert safe_pickle.loads(pickle.dumps({b"a": [1, 2], "b": (b"x", 1.5)})) == {b"a": [1, 2], "b": (b"x", 1.5)}
+    assert safe_pickle.loads(pickle.dumps({b"a": [1, 2], "b": (b"x", 1.5)})) == {
+        b"a": [1, 2],
+        "b": (b"x", 1.5),
+    }
     with pytest.raises(safe_pickle.UnsafePickle):
         safe_pickle.loads(pickle.dumps(np.zeros(2)))
 

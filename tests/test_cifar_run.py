@@ -1,15 +1,16 @@
 """The cifar-dropout preset end to end on small CIFAR files: metrics, best epoch, best.pt round-trip."""
+
 from __future__ import annotations
 
 import json
 
 import torch
-
-from dltui.core.spec.config import from_dict
-from dltui.core.data import build as build_task
-from dltui.core.train.models import build_model
-from dltui.core.spec.presets import load
 from test_cifar_data import write_cifar
+
+from dltui.core.data import build as build_task
+from dltui.core.spec.config import from_dict
+from dltui.core.spec.presets import load
+from dltui.core.train.models import build_model
 
 SMALL = ["--set", "batch_size=20", "--set", "hidden=[16]", "--set", "lr=0.05"]
 
@@ -42,7 +43,14 @@ def test_preset_is_the_seeds_cnn_with_and_without_dropout():
     cfgs = dict(p.configs())
     assert set(cfgs) == {"no-dropout", "dropout"} and "best_epoch" in p.views
     for cfg in cfgs.values():
-        assert (cfg.task, cfg.model, cfg.optimizer, cfg.loss, cfg.val_fraction, cfg.normalize) == ("cifar10", "cnn", "sgd", "cross_entropy", 0.1, True)
+        assert (cfg.task, cfg.model, cfg.optimizer, cfg.loss, cfg.val_fraction, cfg.normalize) == (
+            "cifar10",
+            "cnn",
+            "sgd",
+            "cross_entropy",
+            0.1,
+            True,
+        )
         assert cfg.momentum > 0
     assert cfgs["no-dropout"].dropout == 0 and cfgs["dropout"].dropout > 0
 
@@ -55,7 +63,11 @@ def test_cnn_has_no_softmax_and_the_seeds_layers(data_dir):
     data = build_task(cfg, torch.device("cpu"), data_dir)
     model = build_model(cfg, data, torch.device("cpu"))
     kinds = [type(m) for m in model.modules()]
-    assert kinds.count(nn.Conv2d) == 4 and kinds.count(nn.MaxPool2d) == 2 and sum(isinstance(m, nn.Linear) for m in model.modules()) == 2
+    assert (
+        kinds.count(nn.Conv2d) == 4
+        and kinds.count(nn.MaxPool2d) == 2
+        and sum(isinstance(m, nn.Linear) for m in model.modules()) == 2
+    )
     assert kinds.count(nn.Dropout) == 3 and nn.Softmax not in kinds and nn.LogSoftmax not in kinds
     out = model(data.transform(data.test_x[:5]))
     assert out.shape == (5, 10) and not torch.allclose(out.exp().sum(1), torch.ones(5))
@@ -83,8 +95,19 @@ def test_best_epoch_bookkeeping_and_checkpoint_round_trip(cli, data_dir, runs_di
 
 def test_early_stopping_ends_after_patience_epochs_without_a_better_validation_score(cli, data_dir, runs_dir):
     write_cifar(data_dir)
-    r = cli("run", "cifar-dropout", "--variant", "no-dropout", "--epochs", "6", *SMALL,
-            "--set", "lr=1e-12", "--set", "early_stop_patience=2")
+    r = cli(
+        "run",
+        "cifar-dropout",
+        "--variant",
+        "no-dropout",
+        "--epochs",
+        "6",
+        *SMALL,
+        "--set",
+        "lr=1e-12",
+        "--set",
+        "early_stop_patience=2",
+    )
     assert r.exit_code == 0, r.output
     (run,) = run_dirs(runs_dir)
     summary = json.loads((run / "summary.json").read_text())
@@ -94,7 +117,9 @@ def test_early_stopping_ends_after_patience_epochs_without_a_better_validation_s
 
 def test_without_a_validation_split_there_is_no_best_pt(cli, data_dir, runs_dir):
     write_cifar(data_dir)
-    r = cli("run", "cifar-dropout", "--variant", "dropout", "--epochs", "1", *SMALL, "--set", "val_fraction=0")
+    r = cli(
+        "run", "cifar-dropout", "--variant", "dropout", "--epochs", "1", *SMALL, "--set", "val_fraction=0"
+    )
     assert r.exit_code == 0, r.output
     (run,) = run_dirs(runs_dir)
     summary = json.loads((run / "summary.json").read_text())

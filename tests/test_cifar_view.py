@@ -1,4 +1,5 @@
 """The best_epoch view: train vs validation accuracy per variant, the best epoch marked, dropout vs none."""
+
 from __future__ import annotations
 
 import plotext as plt
@@ -12,13 +13,28 @@ VAL = {"no-dropout": [0.50, 0.62, 0.60, 0.58], "dropout": [0.40, 0.55, 0.66, 0.6
 
 def run(variant: str, index: int, ended: bool = True) -> RunData:
     recs = [
-        {"epoch": e, "step": 100 * e, "time": 2.0 * e, "train_acc": 0.5 + 0.1 * e, "val_acc": v, "test_acc": v - 0.01}
+        {
+            "epoch": e,
+            "step": 100 * e,
+            "time": 2.0 * e,
+            "train_acc": 0.5 + 0.1 * e,
+            "val_acc": v,
+            "test_acc": v - 0.01,
+        }
         for e, v in enumerate(VAL[variant], 1)
     ]
     best = max(recs, key=lambda r: r["val_acc"])
     summary = {"best_epoch": best["epoch"], "best_weights_test_acc": 0.655} if ended else {}
-    return RunData(f"id-{variant}", variant, {"dropout": 0.25 if variant == "dropout" else 0.0},
-                   "finished" if ended else "running", recs, [], summary, index)
+    return RunData(
+        f"id-{variant}",
+        variant,
+        {"dropout": 0.25 if variant == "dropout" else 0.0},
+        "finished" if ended else "running",
+        recs,
+        [],
+        summary,
+        index,
+    )
 
 
 def draw(runs, **opts) -> str:

@@ -1,4 +1,5 @@
 """The headless CLI: list, run, runs, show — and the exit codes a script relies on."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,7 +26,9 @@ def test_run_writes_one_run_per_variant_and_a_summary(cli, runs_dir):
 
 
 def test_set_overrides_reach_the_saved_config(cli, runs_dir):
-    r = cli("run", "polynomial", "--epochs", "2", "--set", "lr=0.05", "--set", "batch_size=full", "-v", "lr=0.1")
+    r = cli(
+        "run", "polynomial", "--epochs", "2", "--set", "lr=0.05", "--set", "batch_size=full", "-v", "lr=0.1"
+    )
     assert r.exit_code == 0
     (run,) = RunStore(runs_dir).list()
     assert run.config["lr"] == 0.05 and run.config["batch_size"] == "full" and run.config["epochs"] == 2
@@ -53,9 +56,17 @@ def _no_runs(runs_dir) -> bool:
 
 
 def test_bad_input_exits_2_with_one_line_and_no_run(cli, runs_dir):
-    for args in (["run", "polynomal"], ["run", "polynomial", "--set", "lr=abc"], ["run", "polynomial", "--set", "lrr=1"],
-                 ["run", "polynomial", "--epochs", "0"], ["run", "polynomial", "--set", "batch_size=500"],
-                 ["run", "polynomial", "-v", "nope"], ["run", "missing.toml"], ["show", "../etc"], ["show", "nope"]):
+    for args in (
+        ["run", "polynomal"],
+        ["run", "polynomial", "--set", "lr=abc"],
+        ["run", "polynomial", "--set", "lrr=1"],
+        ["run", "polynomial", "--epochs", "0"],
+        ["run", "polynomial", "--set", "batch_size=500"],
+        ["run", "polynomial", "-v", "nope"],
+        ["run", "missing.toml"],
+        ["show", "../etc"],
+        ["show", "nope"],
+    ):
         r = cli(*args)
         assert r.exit_code == 2, args
         err = r.stderr.strip()
@@ -66,7 +77,9 @@ def test_bad_input_exits_2_with_one_line_and_no_run(cli, runs_dir):
 
 def test_user_preset_file_runs_like_a_shipped_one(cli, runs_dir, tmp_path):
     f = tmp_path / "mine.toml"
-    f.write_text('name = "mine"\ntitle = "Mine"\n[base]\ntask = "polynomial"\nhidden = []\nloss = "smooth_l1"\nepochs = 2\nlr = 0.1\n')
+    f.write_text(
+        'name = "mine"\ntitle = "Mine"\n[base]\ntask = "polynomial"\nhidden = []\nloss = "smooth_l1"\nepochs = 2\nlr = 0.1\n'
+    )
     r = cli("run", str(f))
     assert r.exit_code == 0
     (run,) = RunStore(runs_dir).list()

@@ -1,11 +1,12 @@
 """Config validation and `--set` parsing: every kind of bad value is refused with a useful line."""
+
 from __future__ import annotations
 
 import pytest
 
+from dltui.core.rules.errors import BadInput
 from dltui.core.spec import presets
 from dltui.core.spec.config import RunConfig, build_config, check_value, parse_set, parse_sets
-from dltui.core.rules.errors import BadInput
 
 
 @pytest.mark.parametrize(
@@ -66,7 +67,9 @@ def test_unknown_key_suggests_the_nearest_known_one():
 
 
 def test_config_is_frozen_and_resolved_in_layers():
-    cfg = build_config([("base", {"lr": 0.1, "hidden": [10]}), ("variant", {"lr": 0.5}), ("--set", {"epochs": 3})])
+    cfg = build_config(
+        [("base", {"lr": 0.1, "hidden": [10]}), ("variant", {"lr": 0.5}), ("--set", {"epochs": 3})]
+    )
     assert (cfg.lr, cfg.hidden, cfg.epochs) == (0.5, (10,), 3)
     with pytest.raises(Exception):
         cfg.lr = 1.0  # type: ignore[misc]
@@ -104,10 +107,18 @@ def test_preset_variants_and_set_overrides_every_variant():
 
 
 def test_sweep_makes_the_product_of_variants_and_grid():
-    text = PRESET.replace("[[variants]]\nname = \"b\"\nlr = 0.01\n", "") + "[sweep]\nlr = [0.1, 0.2]\noptimizer = [\"sgd\", \"adam\"]\n"
+    text = (
+        PRESET.replace('[[variants]]\nname = "b"\nlr = 0.01\n', "")
+        + '[sweep]\nlr = [0.1, 0.2]\noptimizer = ["sgd", "adam"]\n'
+    )
     p = presets.parse(text, "mine.toml")
     names = [v.name for v in p.variants]
-    assert names == ["a,lr=0.1,optimizer=sgd", "a,lr=0.1,optimizer=adam", "a,lr=0.2,optimizer=sgd", "a,lr=0.2,optimizer=adam"]
+    assert names == [
+        "a,lr=0.1,optimizer=sgd",
+        "a,lr=0.1,optimizer=adam",
+        "a,lr=0.2,optimizer=sgd",
+        "a,lr=0.2,optimizer=adam",
+    ]
     assert dict(p.configs())["a,lr=0.2,optimizer=adam"].optimizer == "adam"
 
 
@@ -115,12 +126,12 @@ def test_sweep_makes_the_product_of_variants_and_grid():
     "text, fragment",
     [
         (PRESET.replace("epochs = 2", "epochs = 0"), "mine.toml [base]: epochs = 0"),
-        (PRESET.replace("lr = 0.01", "lr = \"fast\""), "mine.toml variant 'b': lr = \"fast\""),
+        (PRESET.replace("lr = 0.01", 'lr = "fast"'), "mine.toml variant 'b': lr = \"fast\""),
         (PRESET.replace("epochs = 2", "epoch = 2"), "did you mean 'epochs'"),
         (PRESET.replace("[base]", "[base"), "not valid TOML"),
         (PRESET.replace('name = "b"', 'name = "a"'), "two variants are named 'a'"),
         ("lr = 0.1\n" + PRESET, "move it under [base]"),
-        (PRESET.replace('name = "mine"', 'name = "../x"'), "name = \"../x\" is not allowed"),
+        (PRESET.replace('name = "mine"', 'name = "../x"'), 'name = "../x" is not allowed'),
     ],
 )
 def test_bad_preset_files_name_the_file_and_the_key(text, fragment):

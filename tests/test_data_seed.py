@@ -1,12 +1,13 @@
 """seed vs data_seed: a seed sweep over the same data set (polynomial, toy2d); by default the data follow seed."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
-from dltui.core.spec.config import RunConfig, check_value
 from dltui.core.data import polynomial, toy2d
 from dltui.core.rules.errors import BadInput
+from dltui.core.spec.config import RunConfig, check_value
 
 
 def poly(**kw):

@@ -1,4 +1,5 @@
 """Curves of any length at about a plot's width: the min/max buckets, the running curve, the best epoch."""
+
 from __future__ import annotations
 
 import math
@@ -6,11 +7,11 @@ import random
 
 import plotext as plt
 
-from dltui.core.rules.decimate import Curve, MinMax, decimated
-from dltui.core.rules.bestepoch import best_epoch
-from dltui.core.readout.series import series
 from dltui.core.readout.liverecords import KEEP, LiveRecords
+from dltui.core.readout.series import series
 from dltui.core.readout.tracks import RunningBest, Tracks
+from dltui.core.rules.bestepoch import best_epoch
+from dltui.core.rules.decimate import Curve, MinMax, decimated
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
 from dltui.tui.views import load_all
 
@@ -19,8 +20,15 @@ load_all()
 
 def _noisy(n: int, seed: int = 1) -> list[dict]:
     rng = random.Random(seed)
-    return [{"epoch": e, "step": 4 * e, "train_loss": math.exp(-e / (n / 5)) + 0.1 * rng.random(),
-             "test_acc": min(1.0, e / n + 0.05 * rng.random())} for e in range(1, n + 1)]
+    return [
+        {
+            "epoch": e,
+            "step": 4 * e,
+            "train_loss": math.exp(-e / (n / 5)) + 0.1 * rng.random(),
+            "test_acc": min(1.0, e / n + 0.05 * rng.random()),
+        }
+        for e in range(1, n + 1)
+    ]
 
 
 def test_each_bucket_keeps_the_min_and_max_of_its_points():
@@ -32,7 +40,7 @@ def test_each_bucket_keeps_the_min_and_max_of_its_points():
     assert 50 <= len(buf.buckets) < 100
     start = 0
     for b in buf.buckets:  # consecutive runs of points, in order
-        part = ys[start:start + b.n]
+        part = ys[start : start + b.n]
         assert b.lo[2] == min(part) and b.hi[2] == max(part)
         assert ys[b.lo[0]] == b.lo[2] and start <= b.lo[0] < start + b.n
         start += b.n
@@ -64,8 +72,13 @@ def test_fed_in_pieces_is_the_same_as_fed_at_once():
 
 
 def test_missing_non_finite_and_log_hidden_values_are_skipped():
-    recs = [{"epoch": 1, "test_loss": None}, {"epoch": 2, "test_loss": math.nan}, {"epoch": 3, "test_loss": -1.0},
-            {"epoch": 4, "test_loss": 0.5}, {"epoch": None, "test_loss": 0.2}]
+    recs = [
+        {"epoch": 1, "test_loss": None},
+        {"epoch": 2, "test_loss": math.nan},
+        {"epoch": 3, "test_loss": -1.0},
+        {"epoch": 4, "test_loss": 0.5},
+        {"epoch": None, "test_loss": 0.2},
+    ]
     assert decimated(recs, "test_loss") == ([3, 4], [-1.0, 0.5])
     assert decimated(recs, "test_loss", log=True) == ([4], [0.5])
 
@@ -111,7 +124,9 @@ def test_tracks_follow_a_growing_run():
 
 def test_the_running_best_epoch_is_the_rule_of_core_present():
     recs = _noisy(2_000, seed=3)
-    recs[700]["val_loss"] = 0.01  # no accuracy on val: val_loss is not the score while test_acc... is after val_acc
+    recs[700]["val_loss"] = (
+        0.01  # no accuracy on val: val_loss is not the score while test_acc... is after val_acc
+    )
     best = RunningBest()
     for n, r in enumerate(recs, 1):
         best.add(r)
@@ -135,7 +150,11 @@ def test_a_live_run_keeps_its_curves_whole_and_only_a_few_hundred_records():
     assert len(live) == 100_000 and KEEP <= len(live.kept()) <= 2 * KEEP + 3
     assert live.tracks.curve(live, "train_loss") == decimated(recs, "train_loss")
     kept = list(live)
-    assert kept[0] is recs[0] and kept[-1] is recs[-1] and [r["epoch"] for r in kept] == sorted(r["epoch"] for r in kept)
+    assert (
+        kept[0] is recs[0]
+        and kept[-1] is recs[-1]
+        and [r["epoch"] for r in kept] == sorted(r["epoch"] for r in kept)
+    )
     assert {61_235, 40_000, 699} <= {r["epoch"] for r in kept} and live.best.epoch() == 61_235
     log_curve = live.tracks.curve(live, "train_loss", log=True)  # asked mid-run: starts from the kept records
     assert log_curve == decimated(kept, "train_loss", log=True)

@@ -1,12 +1,13 @@
 """The digits task: scikit-learn's bundled 8x8 digits, offline, with a fixed train/test split."""
+
 from __future__ import annotations
 
 import torch
 
 from dltui.core import data as tasks
-from dltui.core.spec.config import build_config
 from dltui.core.data import digits
 from dltui.core.executors.runner import train_size
+from dltui.core.spec.config import build_config
 
 
 def build(**kw):

@@ -1,4 +1,5 @@
 """`dltui export`: CSV columns as documented, strict JSON, readable PNG/SVG figures, atomic, headless."""
+
 from __future__ import annotations
 
 import csv
@@ -13,13 +14,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dltui.cli.main import app
-from dltui.core.export.writer import FIRST_COLUMNS, export_runs
 from dltui.cli.compare import compare_plot
-from dltui.core.rules.decimate import decimated
+from dltui.cli.main import app
 from dltui.core.export.figures import compare_figure, labels, loss_figure
+from dltui.core.export.writer import FIRST_COLUMNS, export_runs
 from dltui.core.readout.colours import colour_key, hex_colour, run_colours
 from dltui.core.readout.sweeps import band
+from dltui.core.rules.decimate import decimated
 from dltui.core.store.folder import RunStore
 
 EPOCHS = 20
@@ -57,11 +58,26 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def test_export_every_format_writes_readable_files(poly, tmp_path):
     out = tmp_path / "report"
     run = RunStore(poly).get(rid(poly, "lr=0.1"))
-    r = invoke("export", run.run_id[:-2], "--to", out, "--format", "csv,json", "-f", "png", "-f", "svg", "--runs-dir", poly)
+    r = invoke(
+        "export",
+        run.run_id[:-2],
+        "--to",
+        out,
+        "--format",
+        "csv,json",
+        "-f",
+        "png",
+        "-f",
+        "svg",
+        "--runs-dir",
+        poly,
+    )
     assert r.exit_code == 0, r.stdout
     names = sorted(p.name for p in out.iterdir())
     stems = ["", "-loss.png", "-loss.svg", "-function.png", "-function.svg"]
-    assert names == sorted([f"{run.run_id}.csv", f"{run.run_id}.json"] + [f"{run.run_id}{s}" for s in stems[1:]])
+    assert names == sorted(
+        [f"{run.run_id}.csv", f"{run.run_id}.json"] + [f"{run.run_id}{s}" for s in stems[1:]]
+    )
     assert "6 files from 1 run(s)" in r.stdout
     width, height = png_size(out / f"{run.run_id}-loss.png")
     assert width > 2 * height > 400  # linear and log side by side
@@ -77,15 +93,29 @@ def test_csv_columns_are_the_documented_ones(poly, tmp_path):
         assert len(rows) == EPOCHS
         cols = list(rows[0])
         assert cols[:3] == ["epoch", "step", "time"]
-        assert cols[: len(cols) - 1] == [c for c in FIRST_COLUMNS if c in cols]  # the usual ones, in the documented order
+        assert cols[: len(cols) - 1] == [
+            c for c in FIRST_COLUMNS if c in cols
+        ]  # the usual ones, in the documented order
         assert cols[-1] == "grad_norm_0"  # one per weighted layer: the polynomial has one
         assert [int(r["epoch"]) for r in rows] == list(range(1, EPOCHS + 1))
         assert rows[0]["train_acc"] == ""  # a regression records no accuracy: empty cells
         assert float(rows[-1]["test_loss"]) == pytest.approx(run.summary["final_test_loss"])
 
 
-TIDY_POLY = ["step", "timestamp", "run", "preset", "variant", "config/lr", "time", "updates",
-             "train_loss", "test_loss", "lr", "grad_norm/layer1"]
+TIDY_POLY = [
+    "step",
+    "timestamp",
+    "run",
+    "preset",
+    "variant",
+    "config/lr",
+    "time",
+    "updates",
+    "train_loss",
+    "test_loss",
+    "lr",
+    "grad_norm/layer1",
+]
 
 
 def test_tidy_csv_is_one_long_table_as_pandas_and_trackio_read_it(poly, tmp_path):
@@ -101,16 +131,25 @@ def test_tidy_csv_is_one_long_table_as_pandas_and_trackio_read_it(poly, tmp_path
         rec = run.metrics()[int(row["step"]) - 1]
         assert int(row["step"]) == rec["epoch"] and int(row["updates"]) == rec["step"]
         assert float(row["time"]) == rec["time"]
-        assert datetime.fromisoformat(row["timestamp"]).timestamp() == pytest.approx(run.status["started"] + rec["time"], abs=1e-3)
+        assert datetime.fromisoformat(row["timestamp"]).timestamp() == pytest.approx(
+            run.status["started"] + rec["time"], abs=1e-3
+        )
         assert row["timestamp"].endswith("+00:00")
         assert float(row["config/lr"]) == run.config["lr"] and row["variant"] == run.status["variant"]
-        assert float(row["test_loss"]) == rec["test_loss"] and float(row["grad_norm/layer1"]) == rec["grad_norm"][0]
+        assert (
+            float(row["test_loss"]) == rec["test_loss"]
+            and float(row["grad_norm/layer1"]) == rec["grad_norm"][0]
+        )
 
 
 def test_tidy_swept_columns_are_the_config_keys_that_differ(tmp_path):
     runs = tmp_path / "runs"
     for name, hidden, acc in [("a", [20, 20], "0.5"), ("b", [300], "NaN")]:
-        _fake_run(runs, name, [f'{{"epoch":1,"step":3,"time":0.5,"train_loss":1.0,"test_acc":{acc},"grad_norm":[1,2,3]}}'])
+        _fake_run(
+            runs,
+            name,
+            [f'{{"epoch":1,"step":3,"time":0.5,"train_loss":1.0,"test_acc":{acc},"grad_norm":[1,2,3]}}'],
+        )
         cfg = {"task": "digits", "epochs": 1, "hidden": hidden}
         (runs / name / "config.json").write_text(json.dumps(cfg))
     export_runs(RunStore(runs).list(), tmp_path / "out", ["csv"], tidy=True)
@@ -144,7 +183,9 @@ def test_several_runs_get_a_comparison_figure(poly, tmp_path):
     paths = export_runs(RunStore(poly).list(), out, ["png"], smooth=0.6, x="step")
     assert out / "compare-test_loss.png" in paths
     assert len(paths) == 3 * 2 + 1  # loss and function per run, one comparison
-    assert sorted(out.iterdir()) == sorted(paths)  # and no temp files left behind  # no temp files left behind
+    assert sorted(out.iterdir()) == sorted(
+        paths
+    )  # and no temp files left behind  # no temp files left behind
 
 
 def test_smoothing_draws_the_raw_curve_faint_behind(poly):
@@ -161,7 +202,9 @@ def test_smoothing_draws_the_raw_curve_faint_behind(poly):
 def _fake_run(runs: Path, run_id: str, lines: list[str]) -> None:
     d = runs / run_id
     d.mkdir(parents=True)
-    (d / "status.json").write_text(json.dumps({"status": "finished", "preset": "fake", "variant": "v", "started": 1}))
+    (d / "status.json").write_text(
+        json.dumps({"status": "finished", "preset": "fake", "variant": "v", "started": 1})
+    )
     (d / "config.json").write_text(json.dumps({"task": "digits", "epochs": len(lines)}))
     (d / "metrics.jsonl").write_text("".join(line + "\n" for line in lines))
 
@@ -169,16 +212,27 @@ def _fake_run(runs: Path, run_id: str, lines: list[str]) -> None:
 def test_accuracy_lists_and_non_finite_values(tmp_path):
     runs = tmp_path / "runs"
     acc = ",".join(["0.5"] * 12)
-    _fake_run(runs, "fake-acc", [
-        f'{{"epoch":1,"step":10,"time":0.5,"train_loss":NaN,"test_loss":2.0,"train_acc":0.3,"test_acc":0.25,"class_acc":[{acc}],'
-        '"class_acc_trace":[{"epoch":0.5,"acc":[0.1]}]}',
-        f'{{"epoch":2,"step":20,"time":1.0,"train_loss":1.0,"test_loss":Infinity,"train_acc":0.6,"test_acc":0.55,"class_acc":[{acc}]}}',
-    ])
+    _fake_run(
+        runs,
+        "fake-acc",
+        [
+            f'{{"epoch":1,"step":10,"time":0.5,"train_loss":NaN,"test_loss":2.0,"train_acc":0.3,"test_acc":0.25,"class_acc":[{acc}],'
+            '"class_acc_trace":[{"epoch":0.5,"acc":[0.1]}]}',
+            f'{{"epoch":2,"step":20,"time":1.0,"train_loss":1.0,"test_loss":Infinity,"train_acc":0.6,"test_acc":0.55,"class_acc":[{acc}]}}',
+        ],
+    )
     paths = export_runs(RunStore(runs).list(), tmp_path / "out", ["csv", "json", "svg"])
-    assert sorted(p.name for p in paths) == ["fake-acc-accuracy.svg", "fake-acc-loss.svg", "fake-acc.csv", "fake-acc.json"]
+    assert sorted(p.name for p in paths) == [
+        "fake-acc-accuracy.svg",
+        "fake-acc-loss.svg",
+        "fake-acc.csv",
+        "fake-acc.json",
+    ]
     rows = read_csv(tmp_path / "out" / "fake-acc.csv")
     cols = list(rows[0])
-    assert cols[cols.index("class_acc_0"):] == [f"class_acc_{i}" for i in range(12)]  # class_acc_10 after class_acc_9
+    assert cols[cols.index("class_acc_0") :] == [
+        f"class_acc_{i}" for i in range(12)
+    ]  # class_acc_10 after class_acc_9
     assert not [c for c in cols if "trace" in c]  # a trace inside the epoch has no one cell
     assert rows[0]["train_loss"] == "" and rows[1]["test_loss"] == ""
     d = strict_json(tmp_path / "out" / "fake-acc.json")
@@ -199,12 +253,23 @@ def test_an_unwritable_to_is_refused(poly, tmp_path):
     assert "--to" in err and "cannot write" in err
 
 
-@pytest.mark.parametrize("args", [["nope"], ["YEAR"], ["latest", "--format", "pdf"], ["latest", "--smooth", "1"],
-                                  ["latest", "--x", "epochs"], ["latest", "nope"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["nope"],
+        ["YEAR"],
+        ["latest", "--format", "pdf"],
+        ["latest", "--smooth", "1"],
+        ["latest", "--x", "epochs"],
+        ["latest", "nope"],
+    ],
+)
 def test_bad_input_exits_2_and_writes_nothing(poly, tmp_path, args):
     out = tmp_path / "out"
     year = rid(poly, "lr=0.1")[:4]  # every run id starts with it: ambiguous
-    _one_line_error(invoke("export", *(year if a == "YEAR" else a for a in args), "--to", out, "--runs-dir", poly))
+    _one_line_error(
+        invoke("export", *(year if a == "YEAR" else a for a in args), "--to", out, "--runs-dir", poly)
+    )
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -216,10 +281,21 @@ def test_export_is_headless_and_never_imports_torch_or_pyplot(poly, tmp_path):
         "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         "print(' '.join(sys.modules))\n"
     )
-    env = {k: v for k, v in __import__("os").environ.items() if k not in ("DISPLAY", "MPLBACKEND", "WAYLAND_DISPLAY")}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    env = {
+        k: v
+        for k, v in __import__("os").environ.items()
+        if k not in ("DISPLAY", "MPLBACKEND", "WAYLAND_DISPLAY")
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout
     mods = set(out.split())
-    assert "matplotlib" in mods and "matplotlib.pyplot" not in mods and "torch" not in mods and "textual" not in mods
+    assert (
+        "matplotlib" in mods
+        and "matplotlib.pyplot" not in mods
+        and "torch" not in mods
+        and "textual" not in mods
+    )
     assert list((tmp_path / "out").glob("*-loss.png"))
 
 
@@ -235,12 +311,20 @@ def _sweep_run(runs: Path, run_id: str, config: dict, n: int) -> None:
     d = runs / run_id
     d.mkdir(parents=True)
     variant = ",".join(f"{k}={v}" for k, v in config.items())
-    (d / "status.json").write_text(json.dumps({"status": "finished", "preset": "sweep", "variant": variant, "started": 1}))
+    (d / "status.json").write_text(
+        json.dumps({"status": "finished", "preset": "sweep", "variant": variant, "started": 1})
+    )
     (d / "config.json").write_text(json.dumps({"task": "polynomial", **config}))
     lr, seed = config["lr"], config.get("seed", 0)
-    (d / "metrics.jsonl").write_text("".join(
-        json.dumps({"epoch": e, "train_loss": 1 / (1 + lr * e) + 0.01 * seed + 0.05 * ((e * 7919) % 13) / 13}) + "\n"
-        for e in range(1, n + 1)))
+    (d / "metrics.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {"epoch": e, "train_loss": 1 / (1 + lr * e) + 0.01 * seed + 0.05 * ((e * 7919) % 13) / 13}
+            )
+            + "\n"
+            for e in range(1, n + 1)
+        )
+    )
 
 
 def test_a_long_runs_figure_is_the_figure_of_its_decimated_series(tmp_path):

@@ -1,4 +1,5 @@
 """The smoothing does not lie: causal, debiased, and it leaves gaps and constants alone."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """TensorBoard event files, read back with TensorBoard's own reader: every scalar, step, wall time and hparam."""
+
 from __future__ import annotations
 
 import json
@@ -12,18 +13,19 @@ import pytest
 pytest.importorskip("tensorboardX")
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 from tensorboard.plugins.hparams import api_pb2, metadata  # noqa: E402
+from test_export import EPOCHS, _fake_run, _one_line_error, invoke, png_size  # noqa: E402
 
 from dltui.core.executors import runner  # noqa: E402
+from dltui.core.export.tensorboard import ENV  # noqa: E402
 from dltui.core.spec.presets import load  # noqa: E402
 from dltui.core.store.folder import RunStore  # noqa: E402
-from dltui.core.export.tensorboard import ENV  # noqa: E402
-
-from test_export import EPOCHS, _fake_run, _one_line_error, invoke, png_size  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _no_live_dir(monkeypatch):
-    monkeypatch.setenv(ENV, "")  # off, and whatever `--tensorboard` sets in this process is undone after the test
+    monkeypatch.setenv(
+        ENV, ""
+    )  # off, and whatever `--tensorboard` sets in this process is undone after the test
 
 
 def f32(x: float) -> float:
@@ -32,7 +34,9 @@ def f32(x: float) -> float:
 
 
 def read(folder: Path):
-    acc = event_accumulator.EventAccumulator(str(folder), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
+    acc = event_accumulator.EventAccumulator(
+        str(folder), size_guidance={"scalars": 0, "images": 0, "tensors": 0}
+    )
     acc.Reload()
     return acc
 
@@ -43,12 +47,16 @@ def scalars(acc) -> dict[str, list[tuple[int, float, float]]]:
 
 
 def hparams(acc) -> dict:
-    info = metadata.parse_session_start_info_plugin_data(acc.SummaryMetadata(metadata.SESSION_START_INFO_TAG).plugin_data.content)
+    info = metadata.parse_session_start_info_plugin_data(
+        acc.SummaryMetadata(metadata.SESSION_START_INFO_TAG).plugin_data.content
+    )
     return {k: getattr(v, v.WhichOneof("kind")) for k, v in info.hparams.items()}
 
 
 def end_status(acc) -> str:
-    info = metadata.parse_session_end_info_plugin_data(acc.SummaryMetadata(metadata.SESSION_END_INFO_TAG).plugin_data.content)
+    info = metadata.parse_session_end_info_plugin_data(
+        acc.SummaryMetadata(metadata.SESSION_END_INFO_TAG).plugin_data.content
+    )
     return api_pb2.Status.Name(info.status)
 
 
@@ -57,8 +65,13 @@ def expected_polynomial(run) -> dict[str, list[tuple[int, float, float]]]:
     out: dict[str, list] = {}
     for r in run.metrics():
         wall = run.status["started"] + r["time"]
-        for tag, value in [("train_loss", r["train_loss"]), ("test_loss", r["test_loss"]), ("lr", r["lr"]),
-                           ("updates", r["step"]), ("grad_norm/layer1", r["grad_norm"][0])]:
+        for tag, value in [
+            ("train_loss", r["train_loss"]),
+            ("test_loss", r["test_loss"]),
+            ("lr", r["lr"]),
+            ("updates", r["step"]),
+            ("grad_norm/layer1", r["grad_norm"][0]),
+        ]:
             out.setdefault(tag, []).append((r["epoch"], wall, f32(value)))
     return out
 
@@ -66,9 +79,13 @@ def expected_polynomial(run) -> dict[str, list[tuple[int, float, float]]]:
 def test_every_scalar_step_and_wall_time_equals_metrics_jsonl(poly, tmp_path):
     out = tmp_path / "tb"
     runs = RunStore(poly).list()
-    r = invoke("export", *[x.run_id for x in runs], "--to", out, "--format", "tensorboard", "--runs-dir", poly)
+    r = invoke(
+        "export", *[x.run_id for x in runs], "--to", out, "--format", "tensorboard", "--runs-dir", poly
+    )
     assert r.exit_code == 0, r.stdout
-    assert sorted(p.name for p in out.iterdir()) == sorted(x.run_id for x in runs)  # one folder per run, by id
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        x.run_id for x in runs
+    )  # one folder per run, by id
     for run in runs:
         got = scalars(read(out / run.run_id))
         want = expected_polynomial(run)
@@ -112,12 +129,16 @@ def test_exporting_again_replaces_the_files_and_leaves_no_temp(poly, tmp_path):
 def test_lists_dicts_gaps_and_garbage_in_metrics_jsonl(tmp_path):
     runs = tmp_path / "runs"
     acc12 = json.dumps([0.5 + i / 100 for i in range(12)])
-    _fake_run(runs, "fake", [
-        f'{{"epoch":1,"step":10,"time":0.5,"train_loss":NaN,"test_loss":2.0,"class_acc":{acc12},"grad_norm":[1,2,3],'
-        f'"class_acc_trace":[{{"epoch":0.5,"acc":[0.1]}}],"margin":{{"min":0.1,"max":0.9}},"note":"text","flag":true}}',
-        '{"step":15,"train_loss":1.5}',  # no epoch: not a point anywhere
-        '{"epoch":2,"step":20,"time":null,"train_loss":1.0,"test_loss":Infinity,"class_acc":null,"grad_norm":[1,null,3]}',
-    ])
+    _fake_run(
+        runs,
+        "fake",
+        [
+            f'{{"epoch":1,"step":10,"time":0.5,"train_loss":NaN,"test_loss":2.0,"class_acc":{acc12},"grad_norm":[1,2,3],'
+            f'"class_acc_trace":[{{"epoch":0.5,"acc":[0.1]}}],"margin":{{"min":0.1,"max":0.9}},"note":"text","flag":true}}',
+            '{"step":15,"train_loss":1.5}',  # no epoch: not a point anywhere
+            '{"epoch":2,"step":20,"time":null,"train_loss":1.0,"test_loss":Infinity,"class_acc":null,"grad_norm":[1,null,3]}',
+        ],
+    )
     run = RunStore(runs).get("fake")
     invoke("export", "fake", "--to", tmp_path / "tb", "-f", "tensorboard", "--runs-dir", runs)
     got = scalars(read(tmp_path / "tb" / "fake"))
@@ -135,15 +156,29 @@ def test_lists_dicts_gaps_and_garbage_in_metrics_jsonl(tmp_path):
 
 def _code(argv: list[str]) -> str:
     """A dltui command in a fresh interpreter where `import tensorboardX` fails, as when the extra is not installed."""
-    return ("import sys\nsys.modules['tensorboardX'] = None\n"
-            f"sys.argv = ['dltui', *{argv!r}]\nfrom dltui.__main__ import main\nmain()\n")
+    return (
+        "import sys\nsys.modules['tensorboardX'] = None\n"
+        f"sys.argv = ['dltui', *{argv!r}]\nfrom dltui.__main__ import main\nmain()\n"
+    )
 
 
 @pytest.mark.parametrize("kind", ["export", "run"])
 def test_without_the_extra_it_says_how_to_install_and_exits_2(poly, tmp_path, kind):
     out = tmp_path / "out"
-    argv = (["export", "latest", "--to", str(out), "-f", "csv,tensorboard", "--runs-dir", str(poly)] if kind == "export"
-            else ["run", "polynomial", "--epochs", "2", "--tensorboard", str(out), "--runs-dir", str(tmp_path / "runs")])
+    argv = (
+        ["export", "latest", "--to", str(out), "-f", "csv,tensorboard", "--runs-dir", str(poly)]
+        if kind == "export"
+        else [
+            "run",
+            "polynomial",
+            "--epochs",
+            "2",
+            "--tensorboard",
+            str(out),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     r = subprocess.run([sys.executable, "-c", _code(argv)], capture_output=True, text=True, timeout=120)
     err = r.stderr.strip()
     assert r.returncode == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
@@ -153,7 +188,20 @@ def test_without_the_extra_it_says_how_to_install_and_exits_2(poly, tmp_path, ki
 
 def test_a_live_run_writes_what_the_export_writes(tmp_path):
     live, exported, runs = tmp_path / "live", tmp_path / "exported", tmp_path / "runs"
-    r = invoke("run", "polynomial", "--epochs", "12", "-v", "lr=0.1", "--tensorboard", live, "--runs-dir", runs, "--data-dir", tmp_path)
+    r = invoke(
+        "run",
+        "polynomial",
+        "--epochs",
+        "12",
+        "-v",
+        "lr=0.1",
+        "--tensorboard",
+        live,
+        "--runs-dir",
+        runs,
+        "--data-dir",
+        tmp_path,
+    )
     assert r.exit_code == 0, r.stdout
     (run,) = RunStore(runs).list()
     invoke("export", run.run_id, "--to", exported, "-f", "tensorboard", "--runs-dir", runs)
@@ -162,14 +210,30 @@ def test_a_live_run_writes_what_the_export_writes(tmp_path):
     assert live_scalars == scalars(b) and "summary/final_test_loss" in live_scalars
     assert {t: v for t, v in live_scalars.items() if not t.startswith("summary/")} == expected_polynomial(run)
     assert hparams(a) == hparams(b) and end_status(a) == "STATUS_SUCCESS"
-    assert a.Images("figures/function")[0].encoded_image_string == b.Images("figures/function")[0].encoded_image_string
+    assert (
+        a.Images("figures/function")[0].encoded_image_string
+        == b.Images("figures/function")[0].encoded_image_string
+    )
 
 
 def test_the_lab_setting_reaches_training_processes(tmp_path, monkeypatch):
     """DLTUI_TENSORBOARD_DIR, as the lab would have it: runs in spawned processes (--jobs 2) write their files too."""
     live, runs = tmp_path / "live", tmp_path / "runs"
     monkeypatch.setenv(ENV, str(live))
-    r = invoke("run", "polynomial", "--epochs", "3", "-v", "lr=0.1", "-v", "lr=0.01", "--jobs", "2", "--runs-dir", runs)
+    r = invoke(
+        "run",
+        "polynomial",
+        "--epochs",
+        "3",
+        "-v",
+        "lr=0.1",
+        "-v",
+        "lr=0.01",
+        "--jobs",
+        "2",
+        "--runs-dir",
+        runs,
+    )
     assert r.exit_code == 0, r.stdout
     ids = sorted(x.run_id for x in RunStore(runs).list())
     assert sorted(p.name for p in live.iterdir()) == ids
@@ -192,7 +256,9 @@ def test_tensorboard_files_that_cannot_be_written_never_fail_the_run(tmp_path, m
 def test_bad_tensorboard_dir_is_refused_before_any_run(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    err = _one_line_error(invoke("run", "polynomial", "--tensorboard", blocker / "tb", "--runs-dir", tmp_path / "runs"))
+    err = _one_line_error(
+        invoke("run", "polynomial", "--tensorboard", blocker / "tb", "--runs-dir", tmp_path / "runs")
+    )
     assert "--tensorboard" in err and "cannot write" in err
     assert not (tmp_path / "runs").exists()
 
@@ -207,34 +273,44 @@ def test_the_lab_refuses_a_bad_setting_before_its_screen_opens(tmp_path, monkeyp
 
 def test_a_resumed_live_run_shows_each_epoch_once(tmp_path, monkeypatch, runs_dir):
     """Epochs after the checkpoint are in the first file and again in the resumed run's: TensorBoard shows them once."""
+    import torch
     from reliability_helpers import preset_file, run_dirs, status
     from test_reliability_faults import _checkpoint_at
-    import torch
 
     live = tmp_path / "live"
     monkeypatch.setenv(ENV, str(live))
     assert invoke("run", preset_file(tmp_path, {"only": 0.1}, epochs=6)).exit_code == 0
     [run] = run_dirs(runs_dir)
-    torch.save(_checkpoint_at(tmp_path, 3), run / "checkpoint.pt")  # as if it was killed after epoch 6, checkpointed at 3
-    (run / "status.json").write_text(json.dumps({**status(run), "status": "running", "pid": 2 ** 22 + 12345}))
+    torch.save(
+        _checkpoint_at(tmp_path, 3), run / "checkpoint.pt"
+    )  # as if it was killed after epoch 6, checkpointed at 3
+    (run / "status.json").write_text(json.dumps({**status(run), "status": "running", "pid": 2**22 + 12345}))
     assert invoke("run", "--resume", run.name).exit_code == 0
     assert len(list((live / run.name).iterdir())) == 2
     acc = read(live / run.name)
     assert [e.step for e in acc.Scalars("test_loss")] == [1, 2, 3, 4, 5, 6]
     resumed_walls = [e.wall_time for e in acc.Scalars("test_loss")][3:]
     stored = RunStore(runs_dir).get(run.name)
-    assert resumed_walls == [stored.status["started"] + r["time"] for r in stored.metrics()[3:]]  # the resumed run's epochs
+    assert resumed_walls == [
+        stored.status["started"] + r["time"] for r in stored.metrics()[3:]
+    ]  # the resumed run's epochs
 
 
 def test_the_export_never_imports_torch(poly, tmp_path):
     """tensorboardX's package would pull torch in for its SummaryWriter: seconds for nothing; the export keeps it out."""
     out = tmp_path / "tb"
-    code = ("import sys\n"
-            f"sys.argv = ['dltui', 'export', 'latest', '--to', {str(out)!r}, '-f', 'tensorboard', '--runs-dir', {str(poly)!r}]\n"
-            "from dltui.cli.main import app\n"
-            "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "print(' '.join(sys.modules))\n")
-    mods = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+    code = (
+        "import sys\n"
+        f"sys.argv = ['dltui', 'export', 'latest', '--to', {str(out)!r}, '-f', 'tensorboard', '--runs-dir', {str(poly)!r}]\n"
+        "from dltui.cli.main import app\n"
+        "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print(' '.join(sys.modules))\n"
+    )
+    mods = set(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
     assert "tensorboardX" in mods and "torch" not in mods
     (folder,) = out.iterdir()
     assert [e.step for e in read(folder).Scalars("test_loss")] == list(range(1, EPOCHS + 1))

@@ -1,4 +1,5 @@
 """Seed 002's gradient and Jacobian tests: the slopes, the hand-written backward, and the preset's run."""
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ def test_a_wrong_derivative_leaves_the_remainder_first_order():
     grad = gc.net_grad(theta, x, y)
     wrong = [1.05 * t for t in grad]
     _, second = gc.taylor_errors(lambda p: gc.net_loss(p, x, y), theta, d, gc._dot(wrong, d))
-    assert 0.9 <= gc.slope(gc.EPS[gc.FIT_FROM:], second[gc.FIT_FROM:]) <= 1.1
+    assert 0.9 <= gc.slope(gc.EPS[gc.FIT_FROM :], second[gc.FIT_FROM :]) <= 1.1
 
 
 def test_hand_written_layer_backward_and_jvp_agree_with_autograd():
@@ -54,7 +55,9 @@ def test_hand_written_layer_backward_and_jvp_agree_with_autograd():
     for mine, theirs in zip(layer.backward(v), auto):
         assert (mine - theirs).abs().max() < 1e-10
     d = [torch.randn(t.shape, generator=g, dtype=DT) for t in (x, w, b)]
-    _, auto_jd = torch.autograd.functional.jvp(lambda a, c, e: torch.tanh(a @ c.T + e), (x.detach(), w.detach(), b.detach()), tuple(d))
+    _, auto_jd = torch.autograd.functional.jvp(
+        lambda a, c, e: torch.tanh(a @ c.T + e), (x.detach(), w.detach(), b.detach()), tuple(d)
+    )
     assert (layer.jvp(*d) - auto_jd).abs().max() < 1e-10
 
 
@@ -96,11 +99,17 @@ def test_resuming_a_gradcheck_run_refuses_a_checkpoint_in_one_line(cli, runs_dir
     assert cli("run", "gradcheck").exit_code == 0
     (run,) = [p for p in runs_dir.iterdir() if p.is_dir()]
     rng = torch.get_rng_state()
-    torch.save({"model": {}, "optimizer": {}, "epoch": 0, "step": 0, "time": 0.0, "gen": rng, "rng": rng}, run / "checkpoint.pt")
+    torch.save(
+        {"model": {}, "optimizer": {}, "epoch": 0, "step": 0, "time": 0.0, "gen": rng, "rng": rng},
+        run / "checkpoint.pt",
+    )
     status = json.loads((run / "status.json").read_text())
     (run / "status.json").write_text(json.dumps({**status, "status": "interrupted"}))
 
     result = cli("run", "--resume", run.name)
     assert result.exit_code == 2, result.output
-    assert "task gradcheck does not go on from a checkpoint" in result.stderr and "Traceback" not in result.output
+    assert (
+        "task gradcheck does not go on from a checkpoint" in result.stderr
+        and "Traceback" not in result.output
+    )
     assert json.loads((run / "status.json").read_text())["status"] == "interrupted"

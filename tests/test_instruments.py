@@ -1,4 +1,5 @@
 """Update-to-weight ratios, dead and saturated units, and the confusion matrix: what they record, draw and export."""
+
 from __future__ import annotations
 
 import csv
@@ -7,16 +8,15 @@ import json
 import plotext as plt
 import pytest
 import torch
+from host_reads import count_host_reads
 from torch import nn
 
-from dltui.core.spec.config import build_config
-from dltui.core.train.trainer import Trainer
 from dltui.core.probes import dynamics as probes_dynamics
 from dltui.core.probes.dynamics import Confusion, DeadUnits, last_update
+from dltui.core.spec.config import build_config
+from dltui.core.train.trainer import Trainer
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture, uncoloured
 from dltui.tui.views import load_all
-
-from host_reads import count_host_reads
 
 
 def digits(**kw) -> Trainer:
@@ -46,12 +46,19 @@ def test_zero_init_reads_as_frozen():
     assert t.history[-1]["update_ratio"] == [None, None]  # no weight and no update: nothing moves
 
 
-@pytest.mark.parametrize("make, rtol", [
-    (lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9), 1e-4),
-    (lambda ps: torch.optim.SGD(ps, lr=0.1), 1e-4),
-    (lambda ps: torch.optim.SGD(ps, lr=0.1, weight_decay=0.01), 1e-2),  # the decay term sees the weights after the step
-    (lambda ps: torch.optim.Adam(ps, lr=0.01), 1e-4),
-], ids=["momentum", "sgd", "weight_decay", "adam"])
+@pytest.mark.parametrize(
+    "make, rtol",
+    [
+        (lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9), 1e-4),
+        (lambda ps: torch.optim.SGD(ps, lr=0.1), 1e-4),
+        (
+            lambda ps: torch.optim.SGD(ps, lr=0.1, weight_decay=0.01),
+            1e-2,
+        ),  # the decay term sees the weights after the step
+        (lambda ps: torch.optim.Adam(ps, lr=0.01), 1e-4),
+    ],
+    ids=["momentum", "sgd", "weight_decay", "adam"],
+)
 def test_last_update_is_the_change_the_step_made(make, rtol):
     torch.manual_seed(0)
     model = nn.Linear(5, 3)
@@ -148,7 +155,9 @@ def test_on_cuda_a_run_with_every_instrument_syncs_per_epoch_not_per_step(monkey
     monkeypatch.setattr(engine, "PROGRESS_EVERY_S", float("inf"))
     monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))
     t = digits(batch_size=16, epochs=2, probes=ALL, device="cuda")
-    t.listeners.append(lambda ev: torch.cuda.set_sync_debug_mode("warn") if type(ev).__name__ == "RunStarted" else None)
+    t.listeners.append(
+        lambda ev: torch.cuda.set_sync_debug_mode("warn") if type(ev).__name__ == "RunStarted" else None
+    )
     try:
         with warnings.catch_warnings(record=True) as syncs:
             warnings.simplefilter("always")
@@ -171,9 +180,17 @@ def rec(e, **kw):
 
 
 def test_views_draw_the_instruments():
-    run = RunData("r", "lr=1", {"lr": 1.0, "activation": "tanh"}, "finished",
-                  [rec(e, sharpness=1.5 + 0.1 * e, update_ratio=[-3.2, -2.5], dead_units=[0.1 * e, 0.0]) for e in range(1, 6)],
-                  [{"epoch": 5, "kind": "confusion", "matrix": [[8, 2], [0, 10]]}])
+    run = RunData(
+        "r",
+        "lr=1",
+        {"lr": 1.0, "activation": "tanh"},
+        "finished",
+        [
+            rec(e, sharpness=1.5 + 0.1 * e, update_ratio=[-3.2, -2.5], dead_units=[0.1 * e, 0.0])
+            for e in range(1, 6)
+        ],
+        [{"epoch": 5, "kind": "confusion", "matrix": [[8, 2], [0, 10]]}],
+    )
     assert "2/lr" in draw("sharpness", [run])
     assert "1e-3 guide" in draw("update_ratio", [run])
     assert "saturated (|z| > 2 on 90%)" in draw("dead_units", [run])
@@ -183,23 +200,41 @@ def test_views_draw_the_instruments():
 
 def test_eleven_layers_get_one_key_line_on_the_layer_scale():
     ratios = [[-3.0 - 0.1 * i for i in range(11)]]
-    run = RunData("r", "relu", {"lr": 0.1, "activation": "relu"}, "finished",
-                  [rec(e, update_ratio=ratios[0], dead_units=[0.1] * 10) for e in range(1, 4)])
+    run = RunData(
+        "r",
+        "relu",
+        {"lr": 0.1, "activation": "relu"},
+        "finished",
+        [rec(e, update_ratio=ratios[0], dead_units=[0.1] * 10) for e in range(1, 4)],
+    )
     lines = uncoloured(draw("update_ratio", [run])).splitlines()
-    assert "layer 1 (input) … 11 (output)" in lines[1] and "1e-3 guide" in lines[1]  # one line, not a layer each
+    assert (
+        "layer 1 (input) … 11 (output)" in lines[1] and "1e-3 guide" in lines[1]
+    )  # one line, not a layer each
     assert lines[2].lstrip().startswith("┌")  # the plot right below: no second key line
     assert "hidden layer 1 … 10" in uncoloured(draw("dead_units", [run]))
 
 
 def test_a_2_over_lr_far_above_every_sharpness_does_not_set_the_axis():
-    slow = RunData("a", "lr=0.001", {"lr": 0.001}, "finished", [rec(e, sharpness=2.0 + e) for e in range(1, 11)])
-    fast = RunData("b", "lr=0.5", {"lr": 0.5}, "finished", [rec(e, sharpness=1.0 + 0.4 * e) for e in range(1, 11)], index=1)
+    slow = RunData(
+        "a", "lr=0.001", {"lr": 0.001}, "finished", [rec(e, sharpness=2.0 + e) for e in range(1, 11)]
+    )
+    fast = RunData(
+        "b",
+        "lr=0.5",
+        {"lr": 0.5},
+        "finished",
+        [rec(e, sharpness=1.0 + 0.4 * e) for e in range(1, 11)],
+        index=1,
+    )
     picture_ = uncoloured(draw("sharpness", [slow, fast]))
     assert "2/lr above the axis for 1 run" in picture_  # lr=0.001's 2000 is left off
     ticks = [float(line.split("┤")[0]) for line in picture_.splitlines() if "┤" in line]
     assert max(ticks) < 20  # the axis is the curves' (up to 12), with lr=0.5's 2/lr = 4 on it
     early = RunData("c", "lr=0.6", {"lr": 0.6}, "running", [rec(1, sharpness=0.3)])
-    assert "above the axis" not in uncoloured(draw("sharpness", [early]))  # 2/lr = 3.3, ten times the curve: the goal
+    assert "above the axis" not in uncoloured(
+        draw("sharpness", [early])
+    )  # 2/lr = 3.3, ten times the curve: the goal
 
 
 def test_a_confusion_matrix_taller_than_its_panel_shows_its_worst_rows_not_random_ones():
@@ -216,7 +251,15 @@ def test_a_confusion_matrix_taller_than_its_panel_shows_its_worst_rows_not_rando
 
 @pytest.mark.parametrize("bad", [[[1, 2]], [[1, -1], [0, 0]], [["x", 1], [1, 1]], "m", [[True, 1], [1, 1]]])
 def test_confusion_view_ignores_a_matrix_that_is_not_square_counts(bad):
-    run = RunData("r", "v", {}, "finished", [rec(1)], [{"epoch": 1, "kind": "confusion", "matrix": bad}], {"confusion": bad})
+    run = RunData(
+        "r",
+        "v",
+        {},
+        "finished",
+        [rec(1)],
+        [{"epoch": 1, "kind": "confusion", "matrix": bad}],
+        {"confusion": bad},
+    )
     assert "none yet" in draw("confusion", [run])
 
 
@@ -228,10 +271,14 @@ def test_views_without_measurements_say_which_probe_to_add():
 
 # -- show and export ---------------------------------------------------------------------------
 def test_show_and_export_carry_the_confusion_matrix_and_sharpness(cli, runs_dir, tmp_path, monkeypatch):
-    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # measured from the first epoch, whatever the machine
+    monkeypatch.setattr(
+        probes_dynamics.Sharpness, "BUDGET", float("inf")
+    )  # measured from the first epoch, whatever the machine
     preset = tmp_path / "one.toml"
-    preset.write_text('name = "one"\n[base]\ntask = "digits"\nbatch_size = "full"\nepochs = 2\n'
-                      'probes = ["confusion", "sharpness", "update_ratio", "dead_units"]\n')
+    preset.write_text(
+        'name = "one"\n[base]\ntask = "digits"\nbatch_size = "full"\nepochs = 2\n'
+        'probes = ["confusion", "sharpness", "update_ratio", "dead_units"]\n'
+    )
     result = cli("run", str(preset))
     assert result.exit_code == 0, result.output
     (run,) = list(runs_dir.iterdir())
@@ -253,33 +300,48 @@ def test_show_and_export_carry_the_confusion_matrix_and_sharpness(cli, runs_dir,
 
 
 def test_show_leaves_out_an_instrument_that_measured_nothing(cli, runs_dir, tmp_path, monkeypatch):
-    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", 0.0)  # no time for a measurement: the probe is on, its data none
+    monkeypatch.setattr(
+        probes_dynamics.Sharpness, "BUDGET", 0.0
+    )  # no time for a measurement: the probe is on, its data none
     monkeypatch.setattr(probes_dynamics.Sharpness, "GRACE_S", 0.0)
     preset = tmp_path / "one.toml"
-    preset.write_text('name = "one"\n[base]\ntask = "digits"\nbatch_size = "full"\nepochs = 2\nprobes = ["sharpness", "update_ratio"]\n')
+    preset.write_text(
+        'name = "one"\n[base]\ntask = "digits"\nbatch_size = "full"\nepochs = 2\nprobes = ["sharpness", "update_ratio"]\n'
+    )
     assert cli("run", str(preset)).exit_code == 0
     (run,) = list(runs_dir.iterdir())
     shown = cli("show", run.name)
     assert shown.exit_code == 0, shown.output
     assert "1e-3 guide" in shown.output  # the update ratio, which measured
-    assert "2/lr" not in shown.output and "to probes" not in shown.output  # no empty sharpness panel, as in the lab
+    assert (
+        "2/lr" not in shown.output and "to probes" not in shown.output
+    )  # no empty sharpness panel, as in the lab
 
 
 def test_views_for_adds_the_view_of_each_instrument_the_probes_turn_on():
     from dltui.tui.viewkit import views_for
 
-    assert views_for(("loss",), ["sharpness", "class_acc", "sharpness", "confusion"]) == ("loss", "sharpness", "confusion")
+    assert views_for(("loss",), ["sharpness", "class_acc", "sharpness", "confusion"]) == (
+        "loss",
+        "sharpness",
+        "confusion",
+    )
     assert views_for(("loss", "sharpness"), ("sharpness",)) == ("loss", "sharpness")
     assert views_for(("loss",), "not a list") == ("loss",)  # a config read back from disk is untrusted
 
 
 def test_the_edge_of_stability_preset_runs_offline(cli, runs_dir, monkeypatch):
-    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # measured from the first epoch, whatever the machine
+    monkeypatch.setattr(
+        probes_dynamics.Sharpness, "BUDGET", float("inf")
+    )  # measured from the first epoch, whatever the machine
     from dltui.core.spec import presets
 
     p = presets.load("edge-of-stability")
     assert [cfg.lr for _, cfg in p.configs()] == [0.6, 0.8, 1.0]
-    assert all(cfg.batch_size == "full" and "sharpness" in cfg.probes and cfg.task == "digits" for _, cfg in p.configs())
+    assert all(
+        cfg.batch_size == "full" and "sharpness" in cfg.probes and cfg.task == "digits"
+        for _, cfg in p.configs()
+    )
     result = cli("run", "edge-of-stability", "--epochs", "2")
     assert result.exit_code == 0, result.output
     for run in runs_dir.iterdir():

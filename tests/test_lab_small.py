@@ -1,5 +1,6 @@
 """The lab's own process never imports torch: a helper process names the device and checks the values,
 the training process trains and says which device it used."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,13 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 
 
 def test_the_lab_trains_without_importing_torch(tmp_path):
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "runs"), str(tmp_path / "data")],
-                         capture_output=True, text=True, timeout=300, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "runs"), str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     seen = json.loads(out.strip().splitlines()[-1])
     assert seen["statuses"] == ["finished"] * 3
     assert seen["probed"].startswith("cpu") and seen["header"].startswith("cpu")

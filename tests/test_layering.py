@@ -1,6 +1,7 @@
 """Layering, found by walking the packages (a new module is checked without being listed here):
 core never imports textual; the lab (dltui.tui) never imports a CLI module; the CLI's help and list never
 import torch."""
+
 from __future__ import annotations
 
 import ast
@@ -41,14 +42,23 @@ def _first_import_of(modules: list[str], banned: list[str]) -> dict[str, list[st
         "        print(m, *hit)\n"
         "        break\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     return {out[0]: out[1:]} if out else {}
 
 
 def test_the_walk_finds_the_packages_modules():
     core = [name for name, _ in _modules("dltui.core")]
     assert {"dltui.core.train.trainer", "dltui.core.data.mnist", "dltui.core.readout.colours"} <= set(core)
-    assert {"dltui.cli.main", "dltui.cli.show", "dltui.cli.compare", "dltui.cli.console", "dltui.cli.jobs", "dltui.cli.signals"} <= set(CLI)
+    assert {
+        "dltui.cli.main",
+        "dltui.cli.show",
+        "dltui.cli.compare",
+        "dltui.cli.console",
+        "dltui.cli.jobs",
+        "dltui.cli.signals",
+    } <= set(CLI)
 
 
 def test_no_core_module_imports_textual():
@@ -64,7 +74,11 @@ def _imported_names(name: str, path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
-            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level else node.module
+            base = (
+                importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+                if node.level
+                else node.module
+            )
             out |= {base} | {f"{base}.{a.name}" for a in node.names}
     return out
 
@@ -90,6 +104,10 @@ def test_cli_help_and_list_do_not_import_torch(args, tmp_path):
         "try:\n    app()\nexcept SystemExit:\n    pass\n"
         "print(' '.join(sys.modules))\n"
     )
-    mods = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path).stdout.split())
+    mods = set(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+        ).stdout.split()
+    )
     assert "typer" in mods
     assert "torch" not in mods

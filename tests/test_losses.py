@@ -1,4 +1,5 @@
 """loss = "mse" on a classifier trains against one-hot targets; a loss that cannot apply to a task is bad input."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ import torch
 from torch import nn
 
 from dltui.core.spec.config import build_config
-from dltui.core.train.trainer import Trainer
 from dltui.core.train.losses import OneHotLoss
+from dltui.core.train.trainer import Trainer
 
 
 def test_mse_on_a_classifier_is_torchs_mse_against_one_hot_targets():
@@ -20,8 +21,22 @@ def test_mse_on_a_classifier_is_torchs_mse_against_one_hot_targets():
 
 
 def test_mse_on_digits_trains_and_learns():
-    cfg = build_config([("test", {"task": "digits", "loss": "mse", "device": "cpu", "checkpoint": False,
-                                  "batch_size": 32, "lr": 0.5, "epochs": 5})])
+    cfg = build_config(
+        [
+            (
+                "test",
+                {
+                    "task": "digits",
+                    "loss": "mse",
+                    "device": "cpu",
+                    "checkpoint": False,
+                    "batch_size": 32,
+                    "lr": 0.5,
+                    "epochs": 5,
+                },
+            )
+        ]
+    )
     t = Trainer(cfg, run_id="t", data_dir=".")
     ended = t.run()
     assert ended.status == "finished", ended.reason
@@ -39,7 +54,18 @@ def test_a_loss_that_cannot_apply_is_bad_input_before_any_run_dir(cli, runs_dir)
 
 
 def test_mse_classification_run_from_the_cli_writes_finite_losses(cli, runs_dir):
-    result = cli("run", "mnist-batch", "--set", "task=digits", "--set", "loss=mse", "--set", "batch_size=100", "--epochs", "2")
+    result = cli(
+        "run",
+        "mnist-batch",
+        "--set",
+        "task=digits",
+        "--set",
+        "loss=mse",
+        "--set",
+        "batch_size=100",
+        "--epochs",
+        "2",
+    )
     assert result.exit_code == 0, result.output
     for run in runs_dir.iterdir():
         records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]

@@ -1,4 +1,5 @@
 """`dltui lrfind`: an exponential lr ramp over minibatch steps, stopped at divergence, saved as a run of kind lrfind."""
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,18 @@ def test_a_curve_that_never_diverges_has_no_divergence_point():
 
 
 def test_lrfind_on_digits_saves_a_run_of_kind_lrfind_and_draws_it(cli, runs_dir):
-    result = cli("lrfind", "mnist-batch", "--set", "task=digits", "--variant", "batch=100", "--steps", "150", "--max", "100")
+    result = cli(
+        "lrfind",
+        "mnist-batch",
+        "--set",
+        "task=digits",
+        "--variant",
+        "batch=100",
+        "--steps",
+        "150",
+        "--max",
+        "100",
+    )
     assert result.exit_code == 0, result.output
     assert "loss vs lr" in result.output and "steepest descent at lr" in result.output
     (run,) = list(runs_dir.iterdir())
@@ -51,17 +63,22 @@ def test_lrfind_on_digits_saves_a_run_of_kind_lrfind_and_draws_it(cli, runs_dir)
     lrs = [r["lr"] for r in records]
     assert lrs == sorted(lrs) and lrs[0] == pytest.approx(1e-5)
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["diverged_lr"] is not None and len(records) < 150  # digits blows up long before lr 100: it stopped early
+    assert (
+        summary["diverged_lr"] is not None and len(records) < 150
+    )  # digits blows up long before lr 100: it stopped early
     assert summary["steepest_lr"] < summary["diverged_lr"]
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--min", "0"], "0 < min < max"),
-    (["--min", "1", "--max", "0.1"], "0 < min < max"),
-    (["--steps", "5"], "--steps 5"),
-    (["--variant", "nope"], "no such variant"),
-    (["--set", "loss=smooth_l1"], "does not apply"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--min", "0"], "0 < min < max"),
+        (["--min", "1", "--max", "0.1"], "0 < min < max"),
+        (["--steps", "5"], "--steps 5"),
+        (["--variant", "nope"], "no such variant"),
+        (["--set", "loss=smooth_l1"], "does not apply"),
+    ],
+)
 def test_bad_input_is_one_line_and_leaves_no_run(cli, runs_dir, args, says):
     result = cli("lrfind", "mnist-batch", "--set", "task=digits", *args)
     assert result.exit_code == 2
@@ -72,9 +89,10 @@ def test_bad_input_is_one_line_and_leaves_no_run(cli, runs_dir, args, says):
 async def test_the_labs_L_key_runs_the_range_test_and_past_runs_draws_it(runs_dir, data_dir):
     """L in the lab: the selected variant's range test in a process of its own, saved as a run of kind
     lrfind; opened in past runs it is drawn as loss against lr."""
+    from test_tui_app import CPU, wait_until
+
     from dltui.tui.app import LabApp
     from dltui.tui.plots import ViewPlot
-    from test_tui_app import CPU, wait_until
 
     app = LabApp("polynomial", runs_dir, data_dir, device_probe=lambda: CPU)
     async with app.run_test(size=(140, 45)) as pilot:
@@ -83,9 +101,16 @@ async def test_the_labs_L_key_runs_the_range_test_and_past_runs_draws_it(runs_di
         await wait_until(pilot, lambda: ended(runs_dir), timeout=180)
         (run,) = [p for p in runs_dir.iterdir() if p.is_dir()]
         status = json.loads((run / "status.json").read_text())
-        assert status["kind"] == "lrfind" and status["status"] == "finished" and status["variant"] == "lrfind-lr=0.1"
+        assert (
+            status["kind"] == "lrfind"
+            and status["status"] == "finished"
+            and status["variant"] == "lrfind-lr=0.1"
+        )
         await pilot.press("p")
-        await wait_until(pilot, lambda: app.screen.query("#past-runs") and app.screen.query_one("#past-runs").row_count == 1)
+        await wait_until(
+            pilot,
+            lambda: app.screen.query("#past-runs") and app.screen.query_one("#past-runs").row_count == 1,
+        )
         await pilot.press("enter")
         await wait_until(pilot, lambda: [p.view_name for p in app.screen.query(ViewPlot)] == ["lrfind"])
 

@@ -1,5 +1,6 @@
 """The hand-written MLP step (core/train/mlpstep.py) gives autograd's losses and gradients, and the engine
 takes it only where it applies."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,9 +8,9 @@ import torch
 from torch import nn
 
 from dltui.core.spec.config import RunConfig
-from dltui.core.train.trainer import PlainSGD, Trainer
 from dltui.core.train.mlpstep import MLPStep
 from dltui.core.train.models import MLP
+from dltui.core.train.trainer import PlainSGD, Trainer
 
 
 def autograd_step(model: nn.Module, x, y, weight: float):
@@ -33,7 +34,9 @@ def test_losses_and_gradients_are_autograds(activation, hidden):
     step = MLPStep.build(model, nn.CrossEntropyLoss())
     out, loss = step(x, y, 0.25)
     assert out.shape == want_out.shape == (33, 5)
-    assert torch.allclose(out, want_out, atol=1e-6) and loss.item() == pytest.approx(want_loss.item(), rel=1e-6)
+    assert torch.allclose(out, want_out, atol=1e-6) and loss.item() == pytest.approx(
+        want_loss.item(), rel=1e-6
+    )
     for got, want in zip((p.grad for p in model.parameters()), want_grads, strict=True):
         assert got.shape == want.shape and torch.allclose(got, want, atol=1e-7, rtol=1e-5)
 
@@ -53,13 +56,16 @@ def test_gradients_add_up_over_chunks():
         assert torch.allclose(p.grad, w, atol=1e-7, rtol=1e-5)
 
 
-@pytest.mark.parametrize("model, loss", [
-    (MLP(10, (8,), 3, dropout=0.5), nn.CrossEntropyLoss()),
-    (MLP(10, (8,), 3, activation="gelu"), nn.CrossEntropyLoss()),
-    (MLP(10, (8,), 3), nn.MSELoss()),
-    (MLP(10, (8,), 3), nn.CrossEntropyLoss(label_smoothing=0.1)),
-    (nn.Sequential(nn.Flatten(), nn.Linear(10, 3)), nn.CrossEntropyLoss()),
-])
+@pytest.mark.parametrize(
+    "model, loss",
+    [
+        (MLP(10, (8,), 3, dropout=0.5), nn.CrossEntropyLoss()),
+        (MLP(10, (8,), 3, activation="gelu"), nn.CrossEntropyLoss()),
+        (MLP(10, (8,), 3), nn.MSELoss()),
+        (MLP(10, (8,), 3), nn.CrossEntropyLoss(label_smoothing=0.1)),
+        (nn.Sequential(nn.Flatten(), nn.Linear(10, 3)), nn.CrossEntropyLoss()),
+    ],
+)
 def test_what_it_does_not_cover_goes_through_autograd(model, loss):
     assert MLPStep.build(model, loss) is None
 
@@ -68,9 +74,16 @@ def test_the_engine_takes_it_on_the_cpu_for_an_mlp_classifier(data_dir):
     cfg = RunConfig(task="digits", hidden=(20,), batch_size=64, epochs=1, device="cpu")
     t = Trainer(cfg, run_id="t", data_dir=data_dir)
     t.setup()
-    assert t.fast.step.mlp_step is not None and isinstance(t.optimizer, PlainSGD) and t.fast.update == t.optimizer.plain_step
-    poly = Trainer(RunConfig(task="polynomial", hidden=(), loss="smooth_l1", batch_size=50, epochs=1, device="cpu"), run_id="p",
-                   data_dir=data_dir)
+    assert (
+        t.fast.step.mlp_step is not None
+        and isinstance(t.optimizer, PlainSGD)
+        and t.fast.update == t.optimizer.plain_step
+    )
+    poly = Trainer(
+        RunConfig(task="polynomial", hidden=(), loss="smooth_l1", batch_size=50, epochs=1, device="cpu"),
+        run_id="p",
+        data_dir=data_dir,
+    )
     poly.setup()
     assert poly.fast.step.mlp_step is None
     momentum = Trainer(cfg.with_overrides({"momentum": 0.9}), run_id="m", data_dir=data_dir)

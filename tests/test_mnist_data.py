@@ -1,4 +1,5 @@
 """The mnist task: real IDX files (plain and gzipped) through torchvision's loader, and the missing-data error."""
+
 from __future__ import annotations
 
 import gzip
@@ -9,12 +10,17 @@ import pytest
 import torch
 
 from dltui.core import data as tasks
-from dltui.core.spec.config import build_config
 from dltui.core.data import mnist
-from dltui.core.rules.errors import BadInput, DataMissing
 from dltui.core.executors.runner import train_size
+from dltui.core.rules.errors import BadInput, DataMissing
+from dltui.core.spec.config import build_config
 
-FOUR = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+FOUR = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
 def idx_bytes(t: torch.Tensor) -> bytes:

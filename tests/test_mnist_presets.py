@@ -1,4 +1,5 @@
 """The MNIST presets: parameter counts against torch, sorted order, zero init, per-class accuracy, all runnable on digits."""
+
 from __future__ import annotations
 
 import json
@@ -6,14 +7,21 @@ import json
 import pytest
 import torch
 
-from dltui.core.train import trainer as engine
+from dltui.core.data import TaskData
 from dltui.core.spec import presets
 from dltui.core.spec.config import build_config
-from dltui.core.data import TaskData
-from dltui.core.train.trainer import Trainer
+from dltui.core.train import trainer as engine
 from dltui.core.train.models import build_model, count_params
+from dltui.core.train.trainer import Trainer
 
-MNIST_PRESETS = ("mnist-architectures", "mnist-lr-sweep", "mnist-batch", "mnist-zero-init", "mnist-stratified", "adam-vs-sgd")
+MNIST_PRESETS = (
+    "mnist-architectures",
+    "mnist-lr-sweep",
+    "mnist-batch",
+    "mnist-zero-init",
+    "mnist-stratified",
+    "adam-vs-sgd",
+)
 
 
 def hand_count(widths: list[int]) -> int:
@@ -34,7 +42,10 @@ def test_architecture_parameter_counts_match_torch_and_the_seed():
 def test_lr_sweep_has_the_seed_learning_rates():
     lrs = [cfg.lr for _, cfg in presets.load("mnist-lr-sweep").configs()]
     assert lrs == [0.001, 0.1, 0.3, 0.5, 0.7, 0.9, 1.2, 2.0, 5.0, 8.0]
-    assert all(cfg.batch_size == "full" and cfg.hidden == (300,) for _, cfg in presets.load("mnist-lr-sweep").configs())
+    assert all(
+        cfg.batch_size == "full" and cfg.hidden == (300,)
+        for _, cfg in presets.load("mnist-lr-sweep").configs()
+    )
 
 
 @pytest.mark.parametrize("name", MNIST_PRESETS)
@@ -58,6 +69,7 @@ def batch_labels(monkeypatch, **kw) -> tuple[Trainer, list[torch.Tensor]]:
 
     def recording(name):
         loss = real(name)
+
         def record(out, y):
             if torch.is_grad_enabled():  # a training step, not the evaluation
                 seen.append(y.clone())
@@ -75,7 +87,7 @@ def test_stratified_order_sorts_every_epoch_by_label(monkeypatch):
     t, seen = batch_labels(monkeypatch, order="stratified", batch_size=50, epochs=2)
     per_epoch = t.steps_per_epoch
     for e in range(2):
-        labels = torch.cat(seen[e * per_epoch:(e + 1) * per_epoch])
+        labels = torch.cat(seen[e * per_epoch : (e + 1) * per_epoch])
         assert len(labels) == t.data.n_train
         assert bool((labels[1:] >= labels[:-1]).all())
         assert torch.equal(labels.bincount(), t.data.train_y.bincount())
@@ -94,7 +106,15 @@ def hidden_rows(t: Trainer) -> torch.Tensor:
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 def test_zero_init_keeps_every_hidden_unit_identical(activation):
-    t = digits_trainer(init="zeros", activation=activation, hidden=[30], batch_size=32, lr=0.5, epochs=2, probes=["hidden_similarity"])
+    t = digits_trainer(
+        init="zeros",
+        activation=activation,
+        hidden=[30],
+        batch_size=32,
+        lr=0.5,
+        epochs=2,
+        probes=["hidden_similarity"],
+    )
     assert t.run().status == "finished"
     rows = hidden_rows(t)
     assert torch.allclose(rows, rows[0].expand_as(rows), atol=1e-6)

@@ -1,4 +1,5 @@
 """The MNIST views draw what the presets record: lr curve, per-class accuracy, hidden-unit similarity."""
+
 from __future__ import annotations
 
 import plotext as plt
@@ -10,7 +11,10 @@ from dltui.tui.views.mnist import class_points, diverged, lr_points
 
 
 def run(i, lr, opt, losses, status="finished", **extra):
-    records = [{"epoch": e + 1, "step": 10 * (e + 1), "time": 0.5 * (e + 1), "train_loss": v, **extra} for e, v in enumerate(losses)]
+    records = [
+        {"epoch": e + 1, "step": 10 * (e + 1), "time": 0.5 * (e + 1), "train_loss": v, **extra}
+        for e, v in enumerate(losses)
+    ]
     return RunData(f"r{i}", f"{opt},lr={lr}", {"lr": lr, "optimizer": opt}, status, records, index=i)
 
 
@@ -39,14 +43,28 @@ def test_a_run_without_records_is_not_diverged():
 
 @pytest.mark.parametrize("log", [False, True])
 def test_lr_curve_draws_on_a_log_axis_with_diverged_marked(log):
-    out = draw("lr_curve", [run(0, 0.1, "sgd", [2.0, 0.5]), run(1, 0.01, "sgd", [2.0, 1.0]), run(2, 8.0, "sgd", [2.0, None], status="diverged")], log=log)
-    assert "X diverged (1)" in uncoloured(out.splitlines()[1]) and "o sgd" in uncoloured(out.splitlines()[1])  # the key
+    out = draw(
+        "lr_curve",
+        [
+            run(0, 0.1, "sgd", [2.0, 0.5]),
+            run(1, 0.01, "sgd", [2.0, 1.0]),
+            run(2, 8.0, "sgd", [2.0, None], status="diverged"),
+        ],
+        log=log,
+    )
+    assert "X diverged (1)" in uncoloured(out.splitlines()[1]) and "o sgd" in uncoloured(
+        out.splitlines()[1]
+    )  # the key
     assert "0.01" in out and "0.1" in out and "0.089" not in out  # ticks at powers of ten
 
 
 def test_lr_curve_marks_running_runs_and_keeps_a_blown_up_loss_off_the_axis():
-    runs = [run(0, 0.1, "sgd", [2.0, 0.5]), run(1, 0.01, "sgd", [2.0, 1.0]), run(2, 0.001, "sgd", [2.0, 1.9], status="running"),
-            run(3, 1.0, "adam", [400.0])]
+    runs = [
+        run(0, 0.1, "sgd", [2.0, 0.5]),
+        run(1, 0.01, "sgd", [2.0, 1.0]),
+        run(2, 0.001, "sgd", [2.0, 1.9], status="running"),
+        run(3, 1.0, "adam", [400.0]),
+    ]
     out = draw("lr_curve", runs)
     assert "o running" in uncoloured(out) and "^ above 1.9" in uncoloured(out) and "400" not in out
 
@@ -66,10 +84,17 @@ def test_class_acc_draws_one_line_per_class_of_the_selected_run():
 
 
 def test_hidden_similarity_draws_each_run():
-    runs = [run(0, 0.1, "sgd", [1.0, 0.8], hidden_similarity=1.0), run(1, 0.1, "adam", [1.0, 0.8], hidden_similarity=0.01)]
+    runs = [
+        run(0, 0.1, "sgd", [1.0, 0.8], hidden_similarity=1.0),
+        run(1, 0.1, "adam", [1.0, 0.8], hidden_similarity=0.01),
+    ]
     out = draw("hidden_similarity", runs)
     heading = uncoloured("\n".join(out.splitlines()[:2]))
-    assert "1 = all units identical" in heading and "⣿ sgd,lr=0.1 1.00" in heading and "⣿ adam,lr=0.1 0.01" in heading
+    assert (
+        "1 = all units identical" in heading
+        and "⣿ sgd,lr=0.1 1.00" in heading
+        and "⣿ adam,lr=0.1 0.01" in heading
+    )
 
 
 def test_views_draw_nothing_without_data():

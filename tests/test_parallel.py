@@ -1,4 +1,5 @@
 """`dltui run PRESET --jobs N`: every variant runs, each run dir complete, the same results as one by one."""
+
 from __future__ import annotations
 
 import json
@@ -6,13 +7,20 @@ import time
 
 import pytest
 
-from dltui.core.spec import presets
-from dltui.core.train.events import RunEnded, RunStarted
 from dltui.core.executors.localpool import Pool, default_jobs
 from dltui.core.executors.runner import plan
 from dltui.core.executors.trainingprocess import WorkerDone
+from dltui.core.spec import presets
+from dltui.core.train.events import RunEnded, RunStarted
 
-RUN_FILES = ("config.json", "metrics.jsonl", "status.json", "summary.json", "snapshots.jsonl", "checkpoint.pt")
+RUN_FILES = (
+    "config.json",
+    "metrics.jsonl",
+    "status.json",
+    "summary.json",
+    "snapshots.jsonl",
+    "checkpoint.pt",
+)
 
 
 def finals(runs_dir) -> dict[str, dict]:
@@ -47,7 +55,7 @@ def test_jobs_2_runs_every_variant_with_the_same_results_as_one_by_one(cli, tmp_
         assert len((run / "metrics.jsonl").read_text().splitlines()) == 6
         assert json.loads((run / "status.json").read_text())["status"] == "finished"
     # the summary table lists the runs in the preset's order, as one by one does
-    table = r2.output[r2.output.rindex("┃ variant"):] if "┃ variant" in r2.output else r2.output
+    table = r2.output[r2.output.rindex("┃ variant") :] if "┃ variant" in r2.output else r2.output
     positions = [table.index(v) for v in variants]
     assert positions == sorted(positions)
 
@@ -97,8 +105,8 @@ def test_stopping_a_pool_ends_its_runs_as_interrupted(runs_dir, data_dir):
 def test_on_cuda_a_few_runs_share_each_gpu(monkeypatch):
     import torch
 
-    from dltui.core.spec import device
     from dltui.core.executors import localpool as parallel
+    from dltui.core.spec import device
 
     monkeypatch.setattr(device, "resolve_device", lambda name: torch.device("cuda"))
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)

@@ -1,14 +1,15 @@
 """The past-runs screen at many runs: listed in a thread, added a chunk at a time as far as the cursor goes,
 narrowed by the filter."""
+
 from __future__ import annotations
 
+from test_runindex import make_runs
+from test_tui_app import CPU, SIZE, wait_until
 from textual.widgets import DataTable, Input
+from tui_fakes import toy_preset
 
 from dltui.tui.app import LabApp
 from dltui.tui.pastruns.screen import ADD_ROWS, AHEAD, PastRunsScreen
-from test_runindex import make_runs
-from test_tui_app import CPU, SIZE, wait_until
-from tui_fakes import toy_preset
 
 
 async def test_many_runs_arrive_in_chunks_and_the_filter_narrows_them(tmp_path):

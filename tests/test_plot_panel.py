@@ -1,5 +1,6 @@
 """The plot panel gives no room to an instrument whose probe has measured nothing: a learner sees the lesson's
 views, and the instrument's panel once it has data."""
+
 from __future__ import annotations
 
 import asyncio

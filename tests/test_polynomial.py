@@ -1,13 +1,14 @@
 """Seed 003's polynomial: the lab reproduces what the seed found."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from dltui.core.spec import presets
 from dltui.core.executors import runner
 from dltui.core.rules.polytext import poly_desc
+from dltui.core.spec import presets
 from dltui.core.store.folder import RunStore
 
 SEED_TARGET = "y = +6.19 x^4 -4.80 x^3 +7.71 x^2 -2.04 x^1 +4.40"
@@ -35,15 +36,30 @@ def test_the_target_is_positive_at_every_point_so_the_bias_first_grows_by_lr_a_s
 
 # The seed's table: the learned function it printed for each lr at epochs 5, 10, 20, 100, 200 and 500.
 SEED_TABLE = {
-    "lr=0.1": ["+6.16 x^4 -0.86 x^3 +1.87 x^2 -0.14 x^1 +1.95", "+7.25 x^4 -3.16 x^3 +2.56 x^2 -0.83 x^1 +3.54",
-               "+7.00 x^4 -4.77 x^3 +4.30 x^2 -1.57 x^1 +5.33", "+5.77 x^4 -4.71 x^3 +7.73 x^2 -2.11 x^1 +4.46",
-               "+5.78 x^4 -4.61 x^3 +7.62 x^2 -1.98 x^1 +4.39", "+6.01 x^4 -4.72 x^3 +7.70 x^2 -2.03 x^1 +4.46"],
-    "lr=0.01": ["+0.69 x^4 -0.05 x^3 +0.20 x^2 -0.00 x^1 +0.20", "+1.38 x^4 -0.10 x^3 +0.41 x^2 -0.01 x^1 +0.40",
-                "+2.76 x^4 -0.20 x^3 +0.82 x^2 -0.02 x^1 +0.80", "+7.17 x^4 -3.13 x^3 +2.57 x^2 -0.82 x^1 +3.54",
-                "+6.64 x^4 -4.34 x^3 +4.45 x^2 -1.49 x^1 +5.34", "+6.21 x^4 -4.75 x^3 +7.51 x^2 -2.16 x^1 +4.55"],
-    "lr=0.001": ["+0.07 x^4 -0.00 x^3 +0.02 x^2 -0.00 x^1 +0.02", "+0.14 x^4 -0.01 x^3 +0.04 x^2 -0.00 x^1 +0.04",
-                 "+0.28 x^4 -0.02 x^3 +0.08 x^2 -0.00 x^1 +0.08", "+1.38 x^4 -0.10 x^3 +0.41 x^2 -0.01 x^1 +0.40",
-                 "+2.76 x^4 -0.20 x^3 +0.82 x^2 -0.02 x^1 +0.80", "+6.15 x^4 -0.85 x^3 +1.87 x^2 -0.14 x^1 +1.95"],
+    "lr=0.1": [
+        "+6.16 x^4 -0.86 x^3 +1.87 x^2 -0.14 x^1 +1.95",
+        "+7.25 x^4 -3.16 x^3 +2.56 x^2 -0.83 x^1 +3.54",
+        "+7.00 x^4 -4.77 x^3 +4.30 x^2 -1.57 x^1 +5.33",
+        "+5.77 x^4 -4.71 x^3 +7.73 x^2 -2.11 x^1 +4.46",
+        "+5.78 x^4 -4.61 x^3 +7.62 x^2 -1.98 x^1 +4.39",
+        "+6.01 x^4 -4.72 x^3 +7.70 x^2 -2.03 x^1 +4.46",
+    ],
+    "lr=0.01": [
+        "+0.69 x^4 -0.05 x^3 +0.20 x^2 -0.00 x^1 +0.20",
+        "+1.38 x^4 -0.10 x^3 +0.41 x^2 -0.01 x^1 +0.40",
+        "+2.76 x^4 -0.20 x^3 +0.82 x^2 -0.02 x^1 +0.80",
+        "+7.17 x^4 -3.13 x^3 +2.57 x^2 -0.82 x^1 +3.54",
+        "+6.64 x^4 -4.34 x^3 +4.45 x^2 -1.49 x^1 +5.34",
+        "+6.21 x^4 -4.75 x^3 +7.51 x^2 -2.16 x^1 +4.55",
+    ],
+    "lr=0.001": [
+        "+0.07 x^4 -0.00 x^3 +0.02 x^2 -0.00 x^1 +0.02",
+        "+0.14 x^4 -0.01 x^3 +0.04 x^2 -0.00 x^1 +0.04",
+        "+0.28 x^4 -0.02 x^3 +0.08 x^2 -0.00 x^1 +0.08",
+        "+1.38 x^4 -0.10 x^3 +0.41 x^2 -0.01 x^1 +0.40",
+        "+2.76 x^4 -0.20 x^3 +0.82 x^2 -0.02 x^1 +0.80",
+        "+6.15 x^4 -0.85 x^3 +1.87 x^2 -0.14 x^1 +1.95",
+    ],
 }
 EPOCHS = (5, 10, 20, 100, 200, 500)
 # Pinned to the printed two decimals. While every residual is over SmoothL1's beta an epoch adds lr times the sum
@@ -62,7 +78,10 @@ def full_runs(tmp_path_factory):
     """The preset's three runs, 500 epochs each, as `dltui run polynomial` makes them: {variant: RunInfo}."""
     root = tmp_path_factory.mktemp("poly-500")
     store = RunStore(root)
-    return {pl.variant: store.get(runner.run_one(pl, store, root).run_id) for pl in runner.plan(presets.load("polynomial"), {})}
+    return {
+        pl.variant: store.get(runner.run_one(pl, store, root).run_id)
+        for pl in runner.plan(presets.load("polynomial"), {})
+    }
 
 
 @pytest.mark.slow
@@ -117,8 +136,13 @@ def test_weights_start_at_zero_and_init_default_is_one_set_away(runs_dir, data_d
     default = RunStore(runs_dir).get(_run("lr=0.001", runs_dir, data_dir, epochs=5, init="default").run_id)
     assert zeros.config["init"] == "zeros" and default.config["init"] == "default"
     first = lambda run: next(s for s in run.snapshots() if s["kind"] == "function")  # noqa: E731
-    assert poly_desc(first(zeros)["coefficients"], first(zeros)["bias"]) == "y = +0.07 x^4 -0.00 x^3 +0.02 x^2 -0.00 x^1 +0.02"
-    assert poly_desc(first(default)["coefficients"], first(default)["bias"]) != poly_desc(first(zeros)["coefficients"], first(zeros)["bias"])
+    assert (
+        poly_desc(first(zeros)["coefficients"], first(zeros)["bias"])
+        == "y = +0.07 x^4 -0.00 x^3 +0.02 x^2 -0.00 x^1 +0.02"
+    )
+    assert poly_desc(first(default)["coefficients"], first(default)["bias"]) != poly_desc(
+        first(zeros)["coefficients"], first(zeros)["bias"]
+    )
 
 
 def test_run_and_show_print_the_learned_function_as_the_seed_did(cli, runs_dir):
@@ -130,28 +154,41 @@ def test_run_and_show_print_the_learned_function_as_the_seed_did(cli, runs_dir):
     assert f"==> Actual function:   {SEED_TARGET}" in r.stdout
     [run] = RunStore(runs_dir).list()
     shown = cli("show", run.run_id).stdout
-    for row in (f"target            │ {SEED_TARGET}", "learned, epoch 5  │ y = +0.69 x^4 -0.05 x^3 +0.20 x^2 -0.00 x^1 +0.20",
-                "learned, epoch 10 │ y = +1.38 x^4 -0.10 x^3 +0.41 x^2 -0.01 x^1 +0.40"):
+    for row in (
+        f"target            │ {SEED_TARGET}",
+        "learned, epoch 5  │ y = +0.69 x^4 -0.05 x^3 +0.20 x^2 -0.00 x^1 +0.20",
+        "learned, epoch 10 │ y = +1.38 x^4 -0.10 x^3 +0.41 x^2 -0.01 x^1 +0.40",
+    ):
         assert row in shown, row
 
 
 def test_a_garbled_snapshot_prints_nothing_rather_than_failing(cli, runs_dir):
     r = cli("run", "polynomial", "--epochs", "5", "-v", "lr=0.1")
     [run] = RunStore(runs_dir).list()
-    curve = '"x": [0.0], "learned": [0.0], "target": [0.0]'  # the plot's part intact, the coefficients garbled
-    with open(run.path / "snapshots.jsonl", "a", encoding="utf-8") as f:  # files the lab reads back are untrusted
+    curve = (
+        '"x": [0.0], "learned": [0.0], "target": [0.0]'  # the plot's part intact, the coefficients garbled
+    )
+    with open(
+        run.path / "snapshots.jsonl", "a", encoding="utf-8"
+    ) as f:  # files the lab reads back are untrusted
         f.write(f'{{"epoch": 6, "kind": "function", {curve}, "coefficients": ["a", 1], "bias": null}}\n')
         f.write(f'{{"epoch": 7, "kind": "function", {curve}, "coefficients": [1.0, 2.0], "bias": true}}\n')
     shown = cli("show", run.run_id)
     assert r.exit_code == 0 and shown.exit_code == 0
-    assert "learned, epoch 5" in shown.stdout and "learned, epoch 6" not in shown.stdout and "learned, epoch 7" not in shown.stdout
+    assert (
+        "learned, epoch 5" in shown.stdout
+        and "learned, epoch 6" not in shown.stdout
+        and "learned, epoch 7" not in shown.stdout
+    )
 
 
 def test_an_mlp_on_the_polynomial_draws_its_curve_and_prints_no_coefficients(runs_dir, data_dir):
     """`--set hidden=[32]` is a model with no coefficients to print; the run must not fail on it."""
     ended = _run("lr=0.01", runs_dir, data_dir, epochs=2, hidden=[32], init="default", record_epochs=[2])
     assert ended.status == "finished"
-    assert "learned_coefficients" not in ended.summary and ended.summary["target_bias"] == pytest.approx(4.40, abs=5e-3)
+    assert "learned_coefficients" not in ended.summary and ended.summary["target_bias"] == pytest.approx(
+        4.40, abs=5e-3
+    )
     (run,) = RunStore(runs_dir).list()
     (snap,) = [s for s in run.snapshots() if s["kind"] == "function"]
     assert len(snap["learned"]) == len(snap["target"]) == len(snap["x"]) and snap["coefficients"] is None

@@ -1,17 +1,22 @@
 """One rule for each way the lab shows a thing: the CLI, the TUI and the trainer agree."""
+
 from __future__ import annotations
 
 import pytest
 
 from dltui.cli.compare import best_of
-from dltui.core.spec.views import VIEW_NAMES
 from dltui.core.rules.bestepoch import best_epoch
 from dltui.core.rules.numbers import fmt, pct
+from dltui.core.spec.views import VIEW_NAMES
 from dltui.tui.viewkit import VIEWS, view
 from dltui.tui.views import load_all
 
-RECORDS = [{"epoch": 1, "val_acc": 0.5, "test_loss": 2.0}, {"epoch": 2, "val_acc": 0.8, "test_loss": 1.0},
-           {"epoch": 3, "val_acc": 0.8, "test_loss": 1.0}, {"epoch": 4, "val_acc": 0.7, "test_loss": 0.5}]
+RECORDS = [
+    {"epoch": 1, "val_acc": 0.5, "test_loss": 2.0},
+    {"epoch": 2, "val_acc": 0.8, "test_loss": 1.0},
+    {"epoch": 3, "val_acc": 0.8, "test_loss": 1.0},
+    {"epoch": 4, "val_acc": 0.7, "test_loss": 0.5},
+]
 
 
 def test_the_best_epoch_is_the_first_with_the_best_validation_accuracy_in_every_face():

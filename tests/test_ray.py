@@ -4,6 +4,7 @@ The driver writes every run; workers only send events and checkpoints back. A wo
 sent again from the last checkpoint and its curve joins up; Ctrl-C on the driver ends every run
 interrupted and resumable; Ray missing or nobody at the address is bad input.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,12 @@ from reliability_helpers import finish, lines, preset_file, records, run_dirs, s
 
 ray = pytest.importorskip("ray")
 
-from dltui.core.spec import presets  # noqa: E402
-from dltui.core.train.events import RunEnded  # noqa: E402
 from dltui.core.executors.localpool import WorkerDone  # noqa: E402
 from dltui.core.executors.raypool import RayPool, Resources  # noqa: E402
 from dltui.core.executors.raysession import RaySession  # noqa: E402
 from dltui.core.executors.runner import plan  # noqa: E402
+from dltui.core.spec import presets  # noqa: E402
+from dltui.core.train.events import RunEnded  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -75,8 +76,15 @@ def test_a_worker_killed_mid_run_is_sent_again_and_its_curve_joins(local_ray, tm
         return lambda: bool(events.extend(pool.drain()) or cond())
 
     try:
-        wait_for(drained_until(lambda: any((d / "checkpoint.pt").exists() and lines(d / "metrics.jsonl") >= 3
-                                           for d in run_dirs(runs_dir))), "a checkpoint and 3 epochs")
+        wait_for(
+            drained_until(
+                lambda: any(
+                    (d / "checkpoint.pt").exists() and lines(d / "metrics.jsonl") >= 3
+                    for d in run_dirs(runs_dir)
+                )
+            ),
+            "a checkpoint and 3 epochs",
+        )
         pool.toggle_pause()  # so that the kill lands mid-run, however fast this machine is
         [run] = run_dirs(runs_dir)
         os.kill(int(status(run)["node_pid"]), signal.SIGKILL)
@@ -91,21 +99,33 @@ def test_a_worker_killed_mid_run_is_sent_again_and_its_curve_joins(local_ray, tm
     epochs = [r["epoch"] for r in records(run)]
     assert epochs == list(range(1, len(epochs) + 1))  # joined: no epoch twice, none missing
     steps = [r["step"] for r in records(run)]
-    assert steps == [4 * e for e in epochs]  # 200 samples, batch 50: the step count goes on from the checkpoint
+    assert steps == [
+        4 * e for e in epochs
+    ]  # 200 samples, batch 50: the step count goes on from the checkpoint
     assert status(run)["status"] == "interrupted"
     assert [e.status for e in events if isinstance(e, RunEnded)] == ["interrupted"]
 
 
-def test_a_run_whose_retries_are_used_up_fails_saying_its_node_was_lost(local_ray, tmp_path, runs_dir, data_dir):
+def test_a_run_whose_retries_are_used_up_fails_saying_its_node_was_lost(
+    local_ray, tmp_path, runs_dir, data_dir
+):
     plans = plan(presets.load(str(preset_file(tmp_path, {"a": 0.01}))), {"device": "cpu"})
     pool = RayPool(plans, runs_dir, data_dir, RaySession(None), Resources(retries=0)).start()
     events: list = []
     try:
-        wait_for(lambda: bool(events.extend(pool.drain()) or any(lines(d / "metrics.jsonl") >= 2 for d in run_dirs(runs_dir))),
-                 "2 epochs")
+        wait_for(
+            lambda: bool(
+                events.extend(pool.drain())
+                or any(lines(d / "metrics.jsonl") >= 2 for d in run_dirs(runs_dir))
+            ),
+            "2 epochs",
+        )
         [run] = run_dirs(runs_dir)
         os.kill(int(status(run)["node_pid"]), signal.SIGKILL)
-        wait_for(lambda: bool(events.extend(pool.drain()) or any(isinstance(e, WorkerDone) for e in events)), "the pool done")
+        wait_for(
+            lambda: bool(events.extend(pool.drain()) or any(isinstance(e, WorkerDone) for e in events)),
+            "the pool done",
+        )
     finally:
         pool.join(10)
     assert status(run)["status"] == "failed"
@@ -130,8 +150,13 @@ def test_remote_tasks_stop_when_their_driver_dies(local_ray, tmp_path, runs_dir)
 def test_ctrl_c_on_the_driver_ends_every_run_interrupted_and_resumable(local_ray, tmp_path, runs_dir, cli):
     preset = preset_file(tmp_path, {"a": 0.01, "b": 0.01})
     proc = start("run", preset, "--engine", "ray", "--address", local_ray)
-    wait_for(lambda: len(run_dirs(runs_dir)) == 2 and all(lines(d / "metrics.jsonl") >= 3 for d in run_dirs(runs_dir)),
-             "3 epochs in both runs", proc)
+    wait_for(
+        lambda: (
+            len(run_dirs(runs_dir)) == 2 and all(lines(d / "metrics.jsonl") >= 3 for d in run_dirs(runs_dir))
+        ),
+        "3 epochs in both runs",
+        proc,
+    )
     proc.send_signal(signal.SIGINT)
     rc, out, err = finish(proc)
     assert rc == 130, err
@@ -144,20 +169,32 @@ def test_ctrl_c_on_the_driver_ends_every_run_interrupted_and_resumable(local_ray
     from dltui.core.store.folder import RunStore
 
     store = RunStore(runs_dir)
-    _, checkpoint = prepare_resume(store.get(run_dirs(runs_dir)[0].name), store, tmp_path)  # resumable here, locally
+    _, checkpoint = prepare_resume(
+        store.get(run_dirs(runs_dir)[0].name), store, tmp_path
+    )  # resumable here, locally
     assert checkpoint["epoch"] >= 3
 
 
 def test_a_stop_request_file_ends_that_ray_run_alone_interrupted_and_resumable(local_ray, tmp_path, runs_dir):
     """`touch <run>/stop-request` in the driver's runs dir: that run's Ray task ends it as Ctrl-C would (its epochs
     and checkpoint kept, resumable); the other run goes on until it is asked too; then the driver exits 130."""
-    from dltui.core.store import stoprequest
     from dltui.core.executors.runner import prepare_resume
+    from dltui.core.store import stoprequest
     from dltui.core.store.folder import RunStore
 
-    proc = start("run", preset_file(tmp_path, {"a": 0.01, "b": 0.01}), "--engine", "ray", "--address", local_ray)
-    wait_for(lambda: len(run_dirs(runs_dir)) == 2 and all(lines(d / "metrics.jsonl") >= 3 and (d / "checkpoint.pt").exists()
-                                                          for d in run_dirs(runs_dir)), "3 epochs and a checkpoint in both", proc)
+    proc = start(
+        "run", preset_file(tmp_path, {"a": 0.01, "b": 0.01}), "--engine", "ray", "--address", local_ray
+    )
+    wait_for(
+        lambda: (
+            len(run_dirs(runs_dir)) == 2
+            and all(
+                lines(d / "metrics.jsonl") >= 3 and (d / "checkpoint.pt").exists() for d in run_dirs(runs_dir)
+            )
+        ),
+        "3 epochs and a checkpoint in both",
+        proc,
+    )
     first, second = run_dirs(runs_dir)
     (first / stoprequest.NAME).touch()
     wait_for(lambda: status(first)["status"] == "interrupted", "the first run interrupted", proc)
@@ -174,16 +211,20 @@ def test_a_stop_request_file_ends_that_ray_run_alone_interrupted_and_resumable(l
         assert not (run / stoprequest.NAME).exists()  # the driver took the request away
         epochs = [r["epoch"] for r in records(run)]
         assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) >= 3
-        _, checkpoint = prepare_resume(store.get(run.name), store, tmp_path)  # resumable from its kept checkpoint
+        _, checkpoint = prepare_resume(
+            store.get(run.name), store, tmp_path
+        )  # resumable from its kept checkpoint
         assert 3 <= checkpoint["epoch"] <= epochs[-1]
 
 
-def test_a_local_run_stopped_mid_way_goes_on_with_engine_ray_to_the_same_end(local_ray, tmp_path, runs_dir, data_dir, cli):
+def test_a_local_run_stopped_mid_way_goes_on_with_engine_ray_to_the_same_end(
+    local_ray, tmp_path, runs_dir, data_dir, cli
+):
     """Stopped at epoch 3 here, resumed on Ray: its curve joins and it ends as a run never stopped."""
-    from dltui.core.train.trainer import Control
-    from dltui.core.train.events import EpochEnded
     from dltui.core.executors.runner import run_one
     from dltui.core.store.folder import RunStore
+    from dltui.core.train.events import EpochEnded
+    from dltui.core.train.trainer import Control
 
     [p] = plan(presets.load(str(preset_file(tmp_path, {"a": 0.01}, epochs=12))), {"device": "cpu"})
     control = Control(stop=threading.Event())
@@ -213,12 +254,16 @@ def test_an_address_where_no_ray_answers_is_bad_input(cli, runs_dir):
 
 
 def _dltui(args: list[str], prelude: str = "") -> subprocess.CompletedProcess:
-    code = f"import sys\n{prelude}\nsys.argv = ['dltui', *{args!r}]\nfrom dltui.__main__ import main\nmain()\n"
+    code = (
+        f"import sys\n{prelude}\nsys.argv = ['dltui', *{args!r}]\nfrom dltui.__main__ import main\nmain()\n"
+    )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
 
 
 def test_engine_ray_without_ray_installed_says_how_to_install_it(runs_dir):
-    result = _dltui(["run", "polynomial", "--engine", "ray"], prelude="sys.modules['ray'] = None  # as if not installed")
+    result = _dltui(
+        ["run", "polynomial", "--engine", "ray"], prelude="sys.modules['ray'] = None  # as if not installed"
+    )
     assert result.returncode == 2
     assert "pip install -e '.[ray]'" in result.stderr and "Traceback" not in result.stderr
     assert not run_dirs(runs_dir)
@@ -233,9 +278,13 @@ def test_help_and_the_local_engine_never_import_ray(tmp_path):
 
 
 def test_bad_engine_options_are_bad_input(local_ray, cli, runs_dir):
-    for args, says in ((["--engine", "spark"], "--engine spark"), (["--address", "auto"], "goes with --engine ray"),
-                       (["--engine", "ray", "--jobs", "2"], "--jobs"), (["--engine", "ray", "--cpus-per-run", "0"], "--cpus-per-run 0"),
-                       (["--engine", "ray", "--cpus-per-run", "3"], "no node of the cluster has 3 CPUs (the largest has 2)")):
+    for args, says in (
+        (["--engine", "spark"], "--engine spark"),
+        (["--address", "auto"], "goes with --engine ray"),
+        (["--engine", "ray", "--jobs", "2"], "--jobs"),
+        (["--engine", "ray", "--cpus-per-run", "0"], "--cpus-per-run 0"),
+        (["--engine", "ray", "--cpus-per-run", "3"], "no node of the cluster has 3 CPUs (the largest has 2)"),
+    ):
         result = cli("run", "polynomial", *args)
         assert result.exit_code == 2 and says in result.output, (args, result.output)
     assert not run_dirs(runs_dir)

@@ -1,4 +1,5 @@
 """Faults inside runs: divergence, exceptions and CUDA OOM, ended statuses, torn files, unsafe names and checkpoints."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from reliability_helpers import load_checkpoint, preset_file, records, run_dirs, status, strict_json
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -41,8 +41,13 @@ def test_divergence_is_a_result_and_the_other_runs_go_on(tmp_path, runs_dir, cli
         strict_json((d / "summary.json").read_text())
 
 
-@pytest.mark.parametrize("error", [torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
-                                   RuntimeError("something broke in the forward pass")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+        RuntimeError("something broke in the forward pass"),
+    ],
+)
 def test_an_exception_in_a_run_fails_that_run_only(tmp_path, runs_dir, cli, monkeypatch, error):
     """A run whose forward raises ends `failed` with the reason; the next variant runs; exit code 1."""
     from dltui.core.train import trainer as engine
@@ -52,8 +57,10 @@ def test_an_exception_in_a_run_fails_that_run_only(tmp_path, runs_dir, cli, monk
     def build(cfg, data, device):
         model = real_build(cfg, data, device)
         if cfg.lr == 0.01:
+
             def broken(*args):
                 raise error
+
             model.forward = broken
         return model
 
@@ -133,7 +140,7 @@ def test_resume_drops_lines_after_the_checkpoint_and_cut_off_lines(tmp_path, run
     # As if kill -9 hit while writing a 7th line, the last checkpoint being from epoch 3 (at most one a second).
     torch.save(_checkpoint_at(tmp_path, 3), run / "checkpoint.pt")
     st = status(run)
-    st.update(status="running", pid=2 ** 22 + 12345)  # no such process
+    st.update(status="running", pid=2**22 + 12345)  # no such process
     (run / "status.json").write_text(json.dumps(st))
     (run / "summary.json").unlink()
     with open(run / "metrics.jsonl", "a") as f:
@@ -152,8 +159,23 @@ def _checkpoint_at(tmp_path: Path, epochs: int) -> dict:
     from dltui.core.spec.config import build_config
     from dltui.core.train.trainer import Trainer
 
-    cfg = build_config([("test", {"task": "polynomial", "hidden": [], "loss": "smooth_l1", "n_samples": 200,
-                                  "batch_size": 50, "epochs": epochs, "seed": 2020, "lr": 0.1})])
+    cfg = build_config(
+        [
+            (
+                "test",
+                {
+                    "task": "polynomial",
+                    "hidden": [],
+                    "loss": "smooth_l1",
+                    "n_samples": 200,
+                    "batch_size": 50,
+                    "epochs": epochs,
+                    "seed": 2020,
+                    "lr": 0.1,
+                },
+            )
+        ]
+    )
     out = tmp_path / f"ck{epochs}"
     out.mkdir()
     Trainer(cfg, run_id="x", run_dir=out).run()
@@ -193,8 +215,10 @@ def test_an_unsafe_checkpoint_is_refused_and_never_runs(tmp_path, runs_dir, cli)
     assert status(run)["status"] == "interrupted"  # refused before anything was touched
 
 
-@pytest.mark.parametrize("state, words", [("finished", "nothing to resume"), ("diverged", "nothing to resume"),
-                                          ("running", "still running")])
+@pytest.mark.parametrize(
+    "state, words",
+    [("finished", "nothing to resume"), ("diverged", "nothing to resume"), ("running", "still running")],
+)
 def test_resume_refuses_runs_that_are_not_interrupted_or_crashed(tmp_path, runs_dir, cli, state, words):
     assert cli("run", preset_file(tmp_path, {"only": 0.1}, epochs=2)).exit_code == 0
     [run] = run_dirs(runs_dir)
@@ -215,14 +239,19 @@ def test_checkpoints_and_configs_are_read_safely():
         text = path.read_text()
         for call in re.findall(r"torch\.load\([^)]*\)", text):
             assert "weights_only=True" in call, (path, call)
-        assert not re.search(r"(?<![.\w])(eval|exec)\(|(?<![\w])pickle\.loads?\(|yaml\.(unsafe_)?load\(", text), path
+        assert not re.search(
+            r"(?<![.\w])(eval|exec)\(|(?<![\w])pickle\.loads?\(|yaml\.(unsafe_)?load\(", text
+        ), path
 
 
-@pytest.mark.parametrize("pid, proc, state", [
-    (os.getpid(), "same", "running"),
-    (os.getpid(), "another-boot:42", "crashed"),  # a power cut, then the pid was given to someone else
-    (2 ** 22 + 12345, None, "crashed"),  # no such process
-])
+@pytest.mark.parametrize(
+    "pid, proc, state",
+    [
+        (os.getpid(), "same", "running"),
+        (os.getpid(), "another-boot:42", "crashed"),  # a power cut, then the pid was given to someone else
+        (2**22 + 12345, None, "crashed"),  # no such process
+    ],
+)
 def test_a_running_run_whose_process_is_gone_reads_as_crashed(tmp_path, pid, proc, state):
     from dltui.core.store.folder import RunStore, process_stamp
 
@@ -236,9 +265,9 @@ def test_a_running_run_whose_process_is_gone_reads_as_crashed(tmp_path, pid, pro
 
 def test_long_epochs_keep_the_heartbeat_fresh(tmp_path, monkeypatch):
     """Progress within an epoch refreshes status.json's heartbeat, so another host does not read it as crashed."""
-    from dltui.core.train.events import Progress
     from dltui.core.executors.runner import StoreSink
     from dltui.core.store.folder import RunStore, RunWriter
+    from dltui.core.train.events import Progress
 
     monkeypatch.setattr(RunWriter, "HEARTBEAT_S", 0.0)
     writer = RunStore(tmp_path / "runs").create("p", "v", {"lr": 0.1})

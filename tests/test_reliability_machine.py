@@ -1,10 +1,10 @@
 """Faults of the machine: a full disk mid-run or on export, a read-only run folder, a model larger than memory."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from reliability_helpers import can_mount_tmpfs, dltui_command, preset_file, with_small_disk
 
 needs_tmpfs = pytest.mark.skipif(not can_mount_tmpfs(), reason="needs unshare -rm to mount a small tmpfs")
@@ -16,10 +16,12 @@ def test_a_full_disk_mid_run_ends_it_failed_and_it_resumes_once_there_is_room(tm
     no traceback, no temp file left; given room, --resume finishes it with every epoch once."""
     runs = tmp_path / "runs"
     preset = preset_file(tmp_path, {"only": 0.01}, epochs=1500)
-    script = (f"{dltui_command('run', preset, '--runs-dir', runs)} > {tmp_path}/out 2> {tmp_path}/err; echo $? > {tmp_path}/rc; "
-              f"cp -r {runs} {tmp_path}/full-copy; mount -o remount,size=4m {runs}; "
-              f"{dltui_command('run', '--resume', 'latest', '--runs-dir', runs)} > {tmp_path}/out2 2>&1; echo $? > {tmp_path}/rc2; "
-              f"cp -r {runs} {tmp_path}/after")
+    script = (
+        f"{dltui_command('run', preset, '--runs-dir', runs)} > {tmp_path}/out 2> {tmp_path}/err; echo $? > {tmp_path}/rc; "
+        f"cp -r {runs} {tmp_path}/full-copy; mount -o remount,size=4m {runs}; "
+        f"{dltui_command('run', '--resume', 'latest', '--runs-dir', runs)} > {tmp_path}/out2 2>&1; echo $? > {tmp_path}/rc2; "
+        f"cp -r {runs} {tmp_path}/after"
+    )
     with_small_disk(runs, "200k", script)
 
     assert (tmp_path / "rc").read_text().strip() == "1"
@@ -51,9 +53,11 @@ def test_export_to_a_full_disk_is_one_line(tmp_path, cli):
 def test_a_read_only_run_folder_refuses_the_resume_in_one_line(tmp_path):
     runs = tmp_path / "runs"
     preset = preset_file(tmp_path, {"only": 0.01}, epochs=3)
-    script = (f"{dltui_command('run', preset, '--runs-dir', runs)} >/dev/null && "
-              f"for d in {runs}/*; do sed -i 's/\"finished\"/\"interrupted\"/' $d/status.json; done && "
-              f"mount -o remount,ro {runs} && {dltui_command('run', '--resume', 'latest', '--runs-dir', runs)}")
+    script = (
+        f"{dltui_command('run', preset, '--runs-dir', runs)} >/dev/null && "
+        f'for d in {runs}/*; do sed -i \'s/"finished"/"interrupted"/\' $d/status.json; done && '
+        f"mount -o remount,ro {runs} && {dltui_command('run', '--resume', 'latest', '--runs-dir', runs)}"
+    )
     result = with_small_disk(runs, "1m", script)
     assert result.returncode == 2
     assert "read-only" in result.stderr and len(result.stderr.strip().splitlines()) == 1

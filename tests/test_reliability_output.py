@@ -1,4 +1,5 @@
 """Output the way terminal users expect: closed or full streams, NO_COLOR, narrow terminals, ASCII-only encodings."""
+
 from __future__ import annotations
 
 import os
@@ -7,17 +8,20 @@ import subprocess
 import sys
 
 import pytest
-
 from reliability_helpers import dltui_command, run_dirs, shell, status
 
-COLOUR = re.compile(r"\x1b\[(3[0-9]|4[0-9]|9[0-7]|38;)")  # a foreground or background colour (bold alone is no colour)
+COLOUR = re.compile(
+    r"\x1b\[(3[0-9]|4[0-9]|9[0-7]|38;)"
+)  # a foreground or background colour (bold alone is no colour)
 
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("two-runs")
-    result = shell(dltui_command("run", "polynomial", "-e", "5", "-v", "lr=0.1", "-v", "lr=0.01", "--runs-dir", root),
-                   env={"DLTUI_OFFLINE": "1"})
+    result = shell(
+        dltui_command("run", "polynomial", "-e", "5", "-v", "lr=0.1", "-v", "lr=0.01", "--runs-dir", root),
+        env={"DLTUI_OFFLINE": "1"},
+    )
     assert result.returncode == 0, result.stderr
     return str(root)
 
@@ -39,8 +43,9 @@ def _in_a_terminal(args: list[str], env: dict[str, str]) -> str:
     import pty
 
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "dltui", *args], stdout=follower, stderr=follower,
-                            env={**os.environ, **env})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dltui", *args], stdout=follower, stderr=follower, env={**os.environ, **env}
+    )
     os.close(follower)
     out = b""
     while True:
@@ -78,12 +83,19 @@ def test_a_narrow_terminal_still_shows_the_error_and_the_runs(two_runs, columns)
     bad = shell(dltui_command("run", "no-such-preset"), env={"COLUMNS": columns})
     assert bad.returncode == 2 and "unknown preset 'no-such-preset'" in bad.stderr
     runs = shell(dltui_command("runs", "--runs-dir", two_runs), env={"COLUMNS": columns})
-    assert runs.returncode == 0 and "lr=0.1" in runs.stdout and "lr=0.01" in runs.stdout and "finish" in runs.stdout
+    assert (
+        runs.returncode == 0
+        and "lr=0.1" in runs.stdout
+        and "lr=0.01" in runs.stdout
+        and "finish" in runs.stdout
+    )
 
 
 @pytest.mark.parametrize("command", [["show", "latest"], ["compare", "lr=0.1", "lr=0.01"], ["runs"]])
 def test_an_ascii_only_output_gets_ascii_markers(two_runs, command):
-    result = shell(dltui_command(*_ids(two_runs, command), "--runs-dir", two_runs), env={"PYTHONIOENCODING": "ascii"})
+    result = shell(
+        dltui_command(*_ids(two_runs, command), "--runs-dir", two_runs), env={"PYTHONIOENCODING": "ascii"}
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.isascii()
     if command != ["runs"]:

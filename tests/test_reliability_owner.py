@@ -1,11 +1,21 @@
 """One process owns a run: a second resume is refused while the first holds the run, and signals are recorded as they came."""
+
 from __future__ import annotations
 
 import os
 import signal
 import socket
 
-from reliability_helpers import finish, metrics_lines_at_least, preset_file, records, run_dirs, start, status, wait_for
+from reliability_helpers import (
+    finish,
+    metrics_lines_at_least,
+    preset_file,
+    records,
+    run_dirs,
+    start,
+    status,
+    wait_for,
+)
 
 
 def _interrupted_run(tmp_path, runs_dir):
@@ -21,7 +31,11 @@ def test_a_second_resume_of_a_run_is_refused_while_the_first_holds_it(tmp_path, 
     """The second `--resume` exits 2 naming the first's pid and host; its epochs never mix in; kill -9 frees the run."""
     run = _interrupted_run(tmp_path, runs_dir)
     first = start("run", "--resume", run.name)
-    wait_for(lambda: status(run)["status"] == "running" and status(run)["pid"] == first.pid, "the first resume to run", first)
+    wait_for(
+        lambda: status(run)["status"] == "running" and status(run)["pid"] == first.pid,
+        "the first resume to run",
+        first,
+    )
 
     second = cli("run", "--resume", run.name)
     assert second.exit_code == 2

@@ -1,12 +1,22 @@
 """Signals and kill -9 on a real `python -m dltui run` process, and resuming what they left behind."""
+
 from __future__ import annotations
 
 import signal
 
 import pytest
-
 from reliability_helpers import (
-    finish, lines, load_checkpoint, metrics_lines_at_least, preset_file, records, run_dirs, start, status, strict_json, wait_for,
+    finish,
+    lines,
+    load_checkpoint,
+    metrics_lines_at_least,
+    preset_file,
+    records,
+    run_dirs,
+    start,
+    status,
+    strict_json,
+    wait_for,
 )
 
 
@@ -120,8 +130,13 @@ def test_sigterm_with_jobs_ends_every_run_interrupted(tmp_path, runs_dir):
     """`--jobs 2`: a SIGTERM to dltui stops both training processes; each run ends interrupted; exit 143."""
     preset = preset_file(tmp_path, {"a": 0.01, "b": 0.01})
     proc = start("run", preset, "--jobs", "2")
-    wait_for(lambda: len(run_dirs(runs_dir)) == 2 and all(lines(r / "metrics.jsonl") >= 3 for r in run_dirs(runs_dir)),
-             "3 epochs in both runs", proc)
+    wait_for(
+        lambda: (
+            len(run_dirs(runs_dir)) == 2 and all(lines(r / "metrics.jsonl") >= 3 for r in run_dirs(runs_dir))
+        ),
+        "3 epochs in both runs",
+        proc,
+    )
     proc.send_signal(signal.SIGTERM)
     rc, _, err = finish(proc)
 

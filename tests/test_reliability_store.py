@@ -1,4 +1,5 @@
 """The run store reads its own files as untrusted input: damaged files, FIFOs and links out of the runs dir."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,9 @@ def _edit(path: Path, change) -> None:
 DAMAGE = {
     "status.json is a list": lambda d: (d / "status.json").write_text("[1,2,3]"),
     "a word for a time": lambda d: _edit(d / "status.json", lambda s: {**s, "started": "yesterday"}),
-    "a foreign host's heartbeat is text": lambda d: _edit(d / "status.json",
-                                                          lambda s: {**s, "status": "running", "host": "far", "heartbeat": "x"}),
+    "a foreign host's heartbeat is text": lambda d: _edit(
+        d / "status.json", lambda s: {**s, "status": "running", "host": "far", "heartbeat": "x"}
+    ),
     "resumed is text": lambda d: _edit(d / "status.json", lambda s: {**s, "resumed": "x"}),
     "summary.json is a list": lambda d: (d / "summary.json").write_text("[1]"),
     "a duration is text": lambda d: _edit(d / "summary.json", lambda s: {**s, "duration_s": "x"}),
@@ -74,7 +76,9 @@ def test_a_damaged_run_is_listed_as_damaged_and_every_command_still_works(two_ru
     assert cli("compare", GOOD, BAD).exit_code == 0
     assert cli("export", BAD, "--to", good.parent.parent / "out", "-f", "csv").exit_code == 0
     resume = cli("run", "--resume", BAD)
-    assert resume.exit_code == 2 and "resume" in resume.stderr and len(resume.stderr.strip().splitlines()) == 1
+    assert (
+        resume.exit_code == 2 and "resume" in resume.stderr and len(resume.stderr.strip().splitlines()) == 1
+    )
 
 
 def test_a_bad_byte_or_a_bad_line_loses_only_that_line(two_runs, cli):
@@ -83,13 +87,19 @@ def test_a_bad_byte_or_a_bad_line_loses_only_that_line(two_runs, cli):
     (bad / "summary.json").unlink()  # `runs` then reads the metrics to fill the row
     lines = (bad / "metrics.jsonl").read_bytes().splitlines(keepends=True)
     broken = lines[0].replace(b'"train_loss"', b'"train_loss\xff\xfe"', 1)
-    (bad / "metrics.jsonl").write_bytes(broken + b"null\n" + b'{"epoch": "x"}\n' + b"".join(lines[1:]) + b'{"epoch": 9, "time": "x"}\n')
+    (bad / "metrics.jsonl").write_bytes(
+        broken + b"null\n" + b'{"epoch": "x"}\n' + b"".join(lines[1:]) + b'{"epoch": 9, "time": "x"}\n'
+    )
 
     epochs = [r["epoch"] for r in RunStore(good.parent).get(BAD).metrics()]
     assert epochs == [1, 2, 3]
     runs = cli("runs")
     assert runs.exit_code == 0 and BAD in runs.stdout and GOOD in runs.stdout
-    for args in (("show", BAD), ("compare", GOOD, BAD), ("export", BAD, "--to", good.parent.parent / "out", "-f", "csv")):
+    for args in (
+        ("show", BAD),
+        ("compare", GOOD, BAD),
+        ("export", BAD, "--to", good.parent.parent / "out", "-f", "csv"),
+    ):
         assert cli(*args).exit_code == 0, args
 
 
@@ -127,7 +137,9 @@ MISFITS = {
     "a negative epoch": lambda run: _poke_checkpoint(run, epoch=-5),
     "an epoch that is text": lambda run: _poke_checkpoint(run, epoch="x"),
     "a step that is a float": lambda run: _poke_checkpoint(run, step=1.5),
-    "a model of other shapes": lambda run: _poke_checkpoint(run, model={"net.0.weight": __import__("torch").zeros(3, 3)}),
+    "a model of other shapes": lambda run: _poke_checkpoint(
+        run, model={"net.0.weight": __import__("torch").zeros(3, 3)}
+    ),
 }
 
 

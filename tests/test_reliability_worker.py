@@ -1,19 +1,27 @@
 """The TUI's training process: a SIGTERM or SIGHUP sent to it ends the run in flight as interrupted."""
+
 from __future__ import annotations
 
 import os
 import signal
 
 import pytest
-
-from reliability_helpers import load_checkpoint, metrics_lines_at_least, preset_file, records, run_dirs, status, wait_for
+from reliability_helpers import (
+    load_checkpoint,
+    metrics_lines_at_least,
+    preset_file,
+    records,
+    run_dirs,
+    status,
+    wait_for,
+)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_signal_to_the_training_process_ends_the_run_interrupted(tmp_path, runs_dir, data_dir, sig):
-    from dltui.core.spec import presets
     from dltui.core.executors import runner
     from dltui.core.executors.trainingprocess import TrainingProcess, WorkerDone
+    from dltui.core.spec import presets
 
     plans = runner.plan(presets.load(str(preset_file(tmp_path, {"a": 0.01, "b": 0.01}))))
     worker = TrainingProcess(plans, runs_dir, data_dir).start()

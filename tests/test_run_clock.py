@@ -1,16 +1,32 @@
 """A run's clock starts after set-up and warm-up: the wall-clock axis compares training, not loading."""
+
 from __future__ import annotations
 
 import torch
 
-from dltui.core.train import fastpath
 from dltui.core.spec.config import build_config
+from dltui.core.train import fastpath
 from dltui.core.train.trainer import Trainer
 
 
 def trainer(**kw) -> Trainer:
-    cfg = build_config([("test", {"task": "digits", "device": "cpu", "checkpoint": False, "hidden": [16],
-                                  "dropout": 0.5, "batch_size": 64, "epochs": 1, **kw})])
+    cfg = build_config(
+        [
+            (
+                "test",
+                {
+                    "task": "digits",
+                    "device": "cpu",
+                    "checkpoint": False,
+                    "hidden": [16],
+                    "dropout": 0.5,
+                    "batch_size": 64,
+                    "epochs": 1,
+                    **kw,
+                },
+            )
+        ]
+    )
     return Trainer(cfg, run_id="t", data_dir=".")
 
 

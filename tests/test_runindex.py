@@ -1,5 +1,6 @@
 """Many saved runs: newest first from the names, rows from a cache that never outlives the files it
 stands for (a run deleted by hand, a run resumed by another process), `dltui runs` filters and JSON."""
+
 from __future__ import annotations
 
 import json
@@ -7,15 +8,20 @@ import shutil
 
 import pytest
 
-from dltui.core.store.index import INDEX, listing
 from dltui.core.store.folder import RunStore
+from dltui.core.store.index import INDEX, listing
 
 
 def make_runs(root, specs) -> list[str]:
     """Ended runs, oldest first: (preset, variant, status, final train loss) each; their ids."""
     store, ids = RunStore(root), []
     for n, (preset, variant, status, loss) in enumerate(specs):
-        w = store.create(preset, variant, {"lr": 0.1}, run_id=f"20260101-{n // 3600:02d}{n // 60 % 60:02d}{n % 60:02d}-000-{preset}-{variant}-abcd")
+        w = store.create(
+            preset,
+            variant,
+            {"lr": 0.1},
+            run_id=f"20260101-{n // 3600:02d}{n // 60 % 60:02d}{n % 60:02d}-000-{preset}-{variant}-abcd",
+        )
         w.append_metrics({"epoch": 1, "step": 1, "time": 0.1, "train_loss": loss})
         w.write_summary({"epochs": 1, "final_train_loss": loss, "final_test_acc": 0.5})
         w.set_status(status, "why" if status != "finished" else "")
@@ -29,8 +35,13 @@ def root(tmp_path):
     return tmp_path / "store"
 
 
-SPECS = [("poly", "a", "finished", 1.0), ("poly", "b", "diverged", 2.0), ("mnist", "a", "finished", 3.0),
-         ("mnist", "b", "interrupted", 4.0), ("poly", "c", "finished", 5.0)]
+SPECS = [
+    ("poly", "a", "finished", 1.0),
+    ("poly", "b", "diverged", 2.0),
+    ("mnist", "a", "finished", 3.0),
+    ("mnist", "b", "interrupted", 4.0),
+    ("poly", "c", "finished", 5.0),
+]
 
 
 def test_newest_first_with_a_limit_and_filters(root):
@@ -73,7 +84,9 @@ def test_a_damaged_index_is_rebuilt(root):
     ids = make_runs(root, SPECS)
     (root / INDEX).write_text('{"version": 1, "runs": {"x": 3, ')
     assert [r.run_id for r in listing(root)[0]] == ids[::-1]
-    (root / INDEX).write_text(json.dumps({"version": 1, "runs": {ids[0]: {"stamp": "nope", "row": {"bad": 1}}}}))
+    (root / INDEX).write_text(
+        json.dumps({"version": 1, "runs": {ids[0]: {"stamp": "nope", "row": {"bad": 1}}}})
+    )
     assert listing(root, preset="poly", state="finished")[0][-1].train_loss == 1.0
 
 
@@ -84,7 +97,10 @@ def test_dltui_runs_limit_all_filters_and_json(cli, root):
     assert "newest 2 of 5" in r.stdout
     r = cli("runs", "--runs-dir", root, "--all", "--json", "--preset", "poly", "--status", "finished")
     rows = json.loads(r.stdout)
-    assert [(x["variant"], x["state"], x["train_loss"]) for x in rows] == [("c", "finished", 5.0), ("a", "finished", 1.0)]
+    assert [(x["variant"], x["state"], x["train_loss"]) for x in rows] == [
+        ("c", "finished", 5.0),
+        ("a", "finished", 1.0),
+    ]
 
 
 def test_dltui_runs_bad_filter_is_one_line_and_exit_2(cli, root):

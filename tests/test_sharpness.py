@@ -1,4 +1,5 @@
 """Sharpness: the top Hessian eigenvalue matches the closed form, and full-batch GD settles at 2/lr."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,10 @@ import torch
 from torch import nn
 
 from dltui.core.probes import dynamics as probes_dynamics
-from dltui.core.spec.config import build_config
-from dltui.core.train.trainer import Trainer
-from dltui.core.train.hooks import ProbeContext
 from dltui.core.probes.sharpness import sharpness
+from dltui.core.spec.config import build_config
+from dltui.core.train.hooks import ProbeContext
+from dltui.core.train.trainer import Trainer
 
 
 def test_linear_model_under_mse_matches_the_closed_form_hessian():
@@ -38,15 +39,33 @@ def test_warm_start_from_the_last_eigenvector_needs_fewer_products():
 
 
 def digits_gd(lr: float, epochs: int) -> Trainer:
-    cfg = build_config([("test", {"task": "digits", "device": "cpu", "checkpoint": False, "batch_size": "full",
-                                  "hidden": [64], "activation": "tanh", "loss": "mse", "lr": lr, "epochs": epochs,
-                                  "probes": ["sharpness"]})])
+    cfg = build_config(
+        [
+            (
+                "test",
+                {
+                    "task": "digits",
+                    "device": "cpu",
+                    "checkpoint": False,
+                    "batch_size": "full",
+                    "hidden": [64],
+                    "activation": "tanh",
+                    "loss": "mse",
+                    "lr": lr,
+                    "epochs": epochs,
+                    "probes": ["sharpness"],
+                },
+            )
+        ]
+    )
     return Trainer(cfg, run_id="t", data_dir=".")
 
 
 @pytest.mark.parametrize("lr", [0.8, 1.0])
 def test_full_batch_gd_on_digits_settles_at_the_edge_of_stability(lr, monkeypatch):
-    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # the regular cadence, whatever the machine
+    monkeypatch.setattr(
+        probes_dynamics.Sharpness, "BUDGET", float("inf")
+    )  # the regular cadence, whatever the machine
     t = digits_gd(lr, 800)
     assert t.run().status == "finished"
     measured = [(r["epoch"], r["sharpness"]) for r in t.history if r.get("sharpness") is not None]
@@ -58,9 +77,21 @@ def test_full_batch_gd_on_digits_settles_at_the_edge_of_stability(lr, monkeypatc
 
 
 def test_sharpness_reaches_metrics_and_summary_from_the_cli(cli, runs_dir, monkeypatch):
-    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # measured from the first epoch, whatever the machine
-    result = cli("run", "mnist-batch", "--set", "task=digits", "--set", "batch_size=full",
-                 "--set", 'probes=["sharpness"]', "--epochs", "3")
+    monkeypatch.setattr(
+        probes_dynamics.Sharpness, "BUDGET", float("inf")
+    )  # measured from the first epoch, whatever the machine
+    result = cli(
+        "run",
+        "mnist-batch",
+        "--set",
+        "task=digits",
+        "--set",
+        "batch_size=full",
+        "--set",
+        'probes=["sharpness"]',
+        "--epochs",
+        "3",
+    )
     assert result.exit_code == 0, result.output
     for run in runs_dir.iterdir():
         first = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
@@ -84,7 +115,9 @@ def test_a_measurement_waits_until_its_expected_cost_fits_the_budget():
     p.GRACE_S = 0.0
     assert p.every == 2  # 100 epochs: every other one at most
     assert not p.due(1)  # before any training time, even the first does not fit
-    assert p.product_s > 0 and p.spent_s > 0  # foreseen from timed builds of the gradient's graph, counted as spent
+    assert (
+        p.product_s > 0 and p.spent_s > 0
+    )  # foreseen from timed builds of the gradient's graph, counted as spent
     p.spent_s, p.product_s = 0.0, 0.01  # as if a product took 10 ms: 11 of them from a random vector
     now[0] = 2.0
     assert not p.due(1)  # 0.11 s is over 4% of 2 s

@@ -1,4 +1,5 @@
 """The run store's files, as DESIGN.md describes them."""
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,18 @@ def test_run_dir_has_the_four_files_in_strict_json(cli, runs_dir):
     lines = (run.path / "metrics.jsonl").read_text().splitlines()
     records = [_strict(line) for line in lines]
     assert [r["epoch"] for r in records] == [1, 2, 3]
-    for key in ("epoch", "step", "time", "train_loss", "test_loss", "train_acc", "test_acc", "val_loss", "val_acc", "lr"):
+    for key in (
+        "epoch",
+        "step",
+        "time",
+        "train_loss",
+        "test_loss",
+        "train_acc",
+        "test_acc",
+        "val_loss",
+        "val_acc",
+        "lr",
+    ):
         assert key in records[0]
     assert records[-1]["step"] == 3 * 4  # 200 points / batch 50
     status = _strict((run.path / "status.json").read_text())

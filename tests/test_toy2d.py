@@ -1,4 +1,5 @@
 """Seed 002's toy 2-D data: reproducible from the seed, the seed's network fits the GMM, regions snapshots."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from dltui.core.spec import presets
-from dltui.core.executors import runner
 from dltui.core.data import toy2d
+from dltui.core.executors import runner
+from dltui.core.spec import presets
 from dltui.core.store.folder import RunStore
 
 
@@ -36,7 +37,12 @@ def test_the_seeds_network_reaches_95_percent_on_the_gmm(tmp_path):
     ended, run = _run(tmp_path, "gmm", n_samples=1000, epochs=10)
     assert ended.status == "finished"
     cfg = run.config
-    assert cfg["hidden"] == [10, 7] and cfg["activation"] == "tanh" and cfg["batch_size"] == 64 and cfg["lr"] == 0.1
+    assert (
+        cfg["hidden"] == [10, 7]
+        and cfg["activation"] == "tanh"
+        and cfg["batch_size"] == 64
+        and cfg["lr"] == 0.1
+    )
     assert run.summary["n_test"] == 200 and run.summary["n_train"] == 800
     assert run.summary["final_test_acc"] >= 0.95
 
@@ -62,5 +68,11 @@ def test_every_variant_runs_headless(cli, runs_dir):
     result = cli("run", "toy2d", "--epochs", "1", "--set", "n_samples=100")
     assert result.exit_code == 0, result.stdout
     runs = [json.loads((p / "status.json").read_text()) for p in runs_dir.iterdir()]
-    assert sorted(r["variant"] for r in runs) == ["gmm", "peaks", "peaks-softmax", "swiss_roll", "swiss_roll-softmax"]
+    assert sorted(r["variant"] for r in runs) == [
+        "gmm",
+        "peaks",
+        "peaks-softmax",
+        "swiss_roll",
+        "swiss_roll-softmax",
+    ]
     assert all(r["status"] == "finished" for r in runs)

@@ -1,4 +1,5 @@
 """The lab as a user drives it (Textual's Pilot): pick, tune, run, watch, stop, quit; bad input; failures."""
+
 from __future__ import annotations
 
 import json
@@ -7,13 +8,13 @@ import time
 from dataclasses import replace
 
 from textual.widgets import DataTable, Input, ListView, Static
+from tui_fakes import curve_events, fake_worker, toy_preset
 
 from dltui.core.spec.presets import load
 from dltui.tui.app import LabApp
-from dltui.tui.plots import ViewPlot
 from dltui.tui.pastruns.screen import HelpScreen, PastRunsScreen
+from dltui.tui.plots import ViewPlot
 from dltui.tui.viewkit import VIEWS
-from tui_fakes import curve_events, fake_worker, toy_preset
 
 SIZE = (120, 40)
 CPU = "cpu, 2 threads"
@@ -57,7 +58,9 @@ async def set_field(pilot, key: str, text: str) -> None:
 
 
 def saved_statuses(runs_dir) -> list[str]:
-    return sorted(json.loads((d / "status.json").read_text())["status"] for d in runs_dir.iterdir() if d.is_dir())
+    return sorted(
+        json.loads((d / "status.json").read_text())["status"] for d in runs_dir.iterdir() if d.is_dir()
+    )
 
 
 async def test_select_tune_run_watch_quit(runs_dir, data_dir):
@@ -144,8 +147,9 @@ async def test_missing_data_is_a_notice_and_leaves_nothing(runs_dir, data_dir, t
 
 async def test_failing_run_is_a_notice_and_the_app_stays_up(runs_dir, data_dir):
     def script(plans):
-        return curve_events(plans[0], 3, "failed", "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB") + \
-            curve_events(plans[1], 3)
+        return curve_events(
+            plans[0], 3, "failed", "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB"
+        ) + curve_events(plans[1], 3)
 
     app = LabApp(presets=[toy_preset()], worker_factory=fake_worker(script), device_probe=lambda: CPU)
     async with app.run_test(size=SIZE) as pilot:
@@ -175,8 +179,11 @@ async def test_dead_training_process_fails_its_runs(runs_dir, data_dir):
 
 async def test_keys_axes_and_unknown_views(runs_dir, data_dir):
     preset = replace(toy_preset(), views=("loss", "lr_curve_not_yet_here", "function"))
-    app = LabApp(presets=[preset], worker_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
-                 device_probe=lambda: CPU)
+    app = LabApp(
+        presets=[preset],
+        worker_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
+        device_probe=lambda: CPU,
+    )
     async with app.run_test(size=SIZE) as pilot:
         assert [p.view_name for p in app.query(ViewPlot)] == ["loss", "function"]
         await pilot.press("r")
@@ -193,7 +200,9 @@ async def test_keys_axes_and_unknown_views(runs_dir, data_dir):
 
 
 async def test_preset_list_by_keyboard_updates_description_and_form(runs_dir, data_dir):
-    other = replace(toy_preset(), name="other", title="Another one", base={**toy_preset().base, "optimizer": "adam"})
+    other = replace(
+        toy_preset(), name="other", title="Another one", base={**toy_preset().base, "optimizer": "adam"}
+    )
     app = LabApp(presets=[toy_preset(), other], device_probe=lambda: CPU)
     async with app.run_test(size=SIZE) as pilot:
         assert app.focused is app.query_one("#presets", ListView)
@@ -206,7 +215,10 @@ async def test_preset_list_by_keyboard_updates_description_and_form(runs_dir, da
 
 
 async def test_past_runs_screen_lists_and_overlays(runs_dir, data_dir, cli):
-    assert cli("run", "polynomial", "--set", "epochs=5", "--variant", "lr=0.1", "--variant", "lr=0.01").exit_code == 0
+    assert (
+        cli("run", "polynomial", "--set", "epochs=5", "--variant", "lr=0.1", "--variant", "lr=0.01").exit_code
+        == 0
+    )
     app = LabApp("polynomial", runs_dir, data_dir, device_probe=lambda: CPU)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("p")
@@ -240,8 +252,11 @@ async def test_small_terminal_shows_one_plot_and_v_cycles(runs_dir, data_dir):
 
 def lab_with_views(*views: str) -> LabApp:
     """The lab on the toy preset showing `views`, its runs scripted (five epochs of the first plan)."""
-    return LabApp(presets=[replace(toy_preset(), views=views)],
-                  worker_factory=fake_worker(lambda plans: curve_events(plans[0], 5)), device_probe=lambda: CPU)
+    return LabApp(
+        presets=[replace(toy_preset(), views=views)],
+        worker_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
+        device_probe=lambda: CPU,
+    )
 
 
 async def run_to_the_end(pilot) -> None:

@@ -1,4 +1,5 @@
 """The TUI's benchmark: the real lab trains a preset, its stalls and throughput land in `dltui bench`'s cases."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import pytest
 
 from dltui.core.bench import cases as bench
 from dltui.core.rules.errors import BadInput
-from dltui.tui.bench.lab import StallMeter, TICK_S, measure_tui, percentile
+from dltui.tui.bench.lab import TICK_S, StallMeter, measure_tui, percentile
 
 FIGURES = ("throughput_ratio", "tui_steps_per_s", "headless_steps_per_s", "max_stall_ms", "p99_stall_ms")
 
@@ -35,7 +36,9 @@ def test_quick_measurement_gives_finite_figures_and_every_run_finished(quick):
     assert figures["n_ticks"] > 0 and math.isfinite(figures["ui_cpu_pct"])
     assert figures["statuses"] == ["finished"] * 4  # 2 variants, in the TUI and headless
     saved = [json.loads(p.read_text()) for p in runs.glob("*/*/summary.json")]
-    assert len(saved) == 4 and all(s["status"] == "finished" and s["epochs"] == figures["epochs"] for s in saved)
+    assert len(saved) == 4 and all(
+        s["status"] == "finished" and s["epochs"] == figures["epochs"] for s in saved
+    )
 
 
 def test_the_bench_json_holds_both_tui_cases_with_values(quick):

@@ -1,14 +1,15 @@
 """Keys at 80x24, and while a text field has the focus: letters go into the field, and the keys that still act
 there (esc, enter, ctrl+r, F1, ctrl+q) are the ones the footer shows."""
+
 from __future__ import annotations
 
+from test_tui_app import CPU, statuses, wait_until
 from textual.widgets import Input, ListView
 from textual.widgets._footer import FooterKey
+from tui_fakes import curve_events, fake_worker, toy_preset
 
 from dltui.tui.app import LabApp
 from dltui.tui.pastruns.screen import HelpScreen, PastRunsScreen, RunCardScreen
-from test_tui_app import CPU, statuses, wait_until
-from tui_fakes import curve_events, fake_worker, toy_preset
 
 SMALL = (80, 24)
 
@@ -21,7 +22,9 @@ def lab() -> LabApp:
 def footer(app) -> list[str]:
     """The footer's keys as shown ("r run"), each checked to lie whole on the screen."""
     keys = [k for k in app.screen.query(FooterKey) if k.display]
-    assert all(0 <= k.region.x and k.region.right <= app.size.width and k.region.width for k in keys), "cut off"
+    assert all(0 <= k.region.x and k.region.right <= app.size.width and k.region.width for k in keys), (
+        "cut off"
+    )
     return [f"{k.key_display} {k.description}" for k in keys]
 
 
@@ -48,7 +51,9 @@ async def test_letters_go_into_a_focused_field_and_its_own_keys_act():
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen) and app.focused is field
-        await pilot.press("ctrl+r")  # runs, and the runs table takes the focus: the one-letter keys work again
+        await pilot.press(
+            "ctrl+r"
+        )  # runs, and the runs table takes the focus: the one-letter keys work again
         await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
         assert statuses(app) == ["finished", "finished"]
         assert field.value == "polynomial" and app.focused is app.table
@@ -80,7 +85,16 @@ async def test_past_runs_has_a_footer_that_fits_and_the_labs_own_keys_wait_for_t
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("p")
         assert isinstance(app.screen, PastRunsScreen)
-        assert footer(app) == ["⏎ open", "space mark", "/ filter", "v view", "e export", "esc back", "q quit", "? keys"]
+        assert footer(app) == [
+            "⏎ open",
+            "space mark",
+            "/ filter",
+            "v view",
+            "e export",
+            "esc back",
+            "q quit",
+            "? keys",
+        ]
         await pilot.press("r")  # the lab's run key, out of sight: nothing starts
         await pilot.pause()
         assert app.batch is None and not app.starting
@@ -96,7 +110,9 @@ async def test_the_keys_screen_scrolls_and_wraps_at_80x24():
         assert scroll.region.right <= 80 and scroll.max_scroll_y > 0  # the help is taller than the screen
         text = app.screen.query_one("#help-text")
         lines = str(text.render()).count("\n") + 1
-        assert text.size.height - text.styles.padding.top - text.styles.padding.bottom > lines  # long lines fold
+        assert (
+            text.size.height - text.styles.padding.top - text.styles.padding.bottom > lines
+        )  # long lines fold
         await pilot.press("end")
         assert scroll.scroll_y == scroll.max_scroll_y
 
@@ -109,7 +125,10 @@ async def test_the_status_line_says_it_in_fewer_words_where_the_full_line_would_
         assert str(bar.render()) == "r: run 2  x: time  log  smooth 0.6" and bar.size.width >= 34
         await pilot.resize_terminal(140, 45)
         await pilot.pause()
-        assert str(bar.render()) == "toy-poly: press r to run 2 runs   x: wall-clock seconds  y: log  smoothed 0.6"
+        assert (
+            str(bar.render())
+            == "toy-poly: press r to run 2 runs   x: wall-clock seconds  y: log  smoothed 0.6"
+        )
 
 
 async def test_a_value_typed_over_per_variant_values_says_it_replaces_them():

@@ -1,17 +1,18 @@
 """Every preset's main screen after a short scripted run, at 80x24 and 140x45, grouped by preset: what a
 learner sees first. Regenerate with `--snapshot-update` only after looking at the changed pictures
 (cairosvg turns the SVGs under __snapshots__ into PNGs)."""
+
 from __future__ import annotations
 
 import pytest
-
-from dltui.core.spec import presets as presets_mod
-from dltui.tui.app import LabApp
 from preset_events import preset_script
 from test_cifar_data import write_cifar
 from test_mnist_data import write_mnist
 from test_tui_snapshots import CPU, settle
 from tui_fakes import fake_worker
+
+from dltui.core.spec import presets as presets_mod
+from dltui.tui.app import LabApp
 
 SIZES = pytest.mark.parametrize("size", [(80, 24), (140, 45)], ids=["80x24", "140x45"])
 

@@ -1,4 +1,5 @@
 """Looking at results from the lab: `e` exports, `R` re-runs a run's exact config, `i` shows its card, `m` smooths."""
+
 from __future__ import annotations
 
 import io
@@ -8,13 +9,13 @@ from pathlib import Path
 import plotext as plt
 import plotext._core as plotext_core
 from rich.console import Console
+from test_tui_app import CPU, SIZE, notices, set_field, statuses, wait_until
 from textual.widgets import DataTable, Static
 
+from dltui.core.readout.colours import RAW_COLOUR
 from dltui.tui.app import LabApp
 from dltui.tui.pastruns.screen import RunCardScreen
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
-from dltui.core.readout.colours import RAW_COLOUR
-from test_tui_app import CPU, SIZE, notices, set_field, statuses, wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

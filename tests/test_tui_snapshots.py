@@ -2,6 +2,7 @@
 
 Update them after a deliberate change with `pytest tests/test_tui_snapshots.py --snapshot-update`.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from tui_fakes import curve_events, fake_worker, toy_preset
 
 from dltui.core.store.folder import write_json_atomic
 from dltui.tui.app import LabApp
 from dltui.tui.plots import ViewPlot
-from tui_fakes import curve_events, fake_worker, toy_preset
 
 CPU = "cpu, 2 threads"
 
@@ -80,14 +81,36 @@ def _fake_run(root: Path, run_id: str, variant: str, lr: float, status: str, sta
     d = root / run_id
     d.mkdir(parents=True)
     write_json_atomic(d / "config.json", {"task": "polynomial", "lr": lr, "epochs": 20})
-    write_json_atomic(d / "status.json", {"run_id": run_id, "preset": "toy-poly", "variant": variant, "status": status,
-                                          "pid": 2**22 + 1, "host": socket.gethostname(), "started": started})
-    lines = [json.dumps({"epoch": e, "step": 4 * e, "time": 0.01 * e, "train_loss": 10 / (1 + lr * 10 * e),
-                         "test_loss": 9 / (1 + lr * 10 * e)}) for e in range(1, 21)]
+    write_json_atomic(
+        d / "status.json",
+        {
+            "run_id": run_id,
+            "preset": "toy-poly",
+            "variant": variant,
+            "status": status,
+            "pid": 2**22 + 1,
+            "host": socket.gethostname(),
+            "started": started,
+        },
+    )
+    lines = [
+        json.dumps(
+            {
+                "epoch": e,
+                "step": 4 * e,
+                "time": 0.01 * e,
+                "train_loss": 10 / (1 + lr * 10 * e),
+                "test_loss": 9 / (1 + lr * 10 * e),
+            }
+        )
+        for e in range(1, 21)
+    ]
     (d / "metrics.jsonl").write_text("\n".join(lines) + "\n")
     if status != "running":
-        write_json_atomic(d / "summary.json", {"epochs": 20, "final_train_loss": 10 / (1 + lr * 200),
-                                               "final_test_loss": 9 / (1 + lr * 200)})
+        write_json_atomic(
+            d / "summary.json",
+            {"epochs": 20, "final_train_loss": 10 / (1 + lr * 200), "final_test_loss": 9 / (1 + lr * 200)},
+        )
 
 
 @pytest.fixture
@@ -96,7 +119,9 @@ def past_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("DLTUI_RUNS_DIR", "runs")
     _fake_run(tmp_path / "runs", "20250101-120000-toy-poly-lr=0.1-aaaa", "lr=0.1", 0.1, "finished", 1.0)
     _fake_run(tmp_path / "runs", "20250101-120100-toy-poly-lr=0.01-bbbb", "lr=0.01", 0.01, "finished", 2.0)
-    _fake_run(tmp_path / "runs", "20250101-120200-toy-poly-lr=0.5-cccc", "lr=0.5", 0.5, "running", 3.0)  # its process is gone
+    _fake_run(
+        tmp_path / "runs", "20250101-120200-toy-poly-lr=0.5-cccc", "lr=0.5", 0.5, "running", 3.0
+    )  # its process is gone
 
 
 def test_past_runs_overlay(snap_compare, past_runs):

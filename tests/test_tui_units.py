@@ -1,17 +1,18 @@
 """The TUI's pieces without a screen: views draw, the batch follows events, the form checks values."""
+
 from __future__ import annotations
 
 import plotext as plt
 import pytest
+from tui_fakes import curve_events, toy_preset
 
 from dltui.core.executors import runner
-from dltui.core.rules.errors import BadInput
 from dltui.core.executors.trainingprocess import WorkerDone
+from dltui.core.rules.errors import BadInput
 from dltui.tui.form import form_keys, initial_values, parse_field, variants_hint
 from dltui.tui.plots import known_views
 from dltui.tui.session import RunGroup
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
-from tui_fakes import curve_events, toy_preset
 
 
 def _runs() -> list[RunData]:
@@ -56,7 +57,9 @@ def test_accuracy_view_with_no_accuracy_draws_empty_axes():
 
 
 def test_accuracy_view_draws_percentages():
-    run = RunData("r", "a", records=[{"epoch": e, "train_acc": 0.1 * e, "test_acc": 0.09 * e} for e in range(1, 6)])
+    run = RunData(
+        "r", "a", records=[{"epoch": e, "train_acc": 0.1 * e, "test_acc": 0.09 * e} for e in range(1, 6)]
+    )
     out = _draw("accuracy", [run], ViewOptions(log=True))  # log is ignored for accuracy
     assert "50" in out and "a" in out
 
@@ -107,7 +110,9 @@ def test_form_shows_the_knobs_and_the_shared_values():
     assert keys[:4] == ["task", "lr", "batch_size", "epochs"] and "hidden" in keys and "n_samples" in keys
     assert "activation" not in keys  # a linear model has nothing to activate
     init = initial_values(preset, keys)
-    assert init["epochs"] == ("20", "") and init["hidden"] == ("[]", "") and init["task"] == ("polynomial", "")
+    assert (
+        init["epochs"] == ("20", "") and init["hidden"] == ("[]", "") and init["task"] == ("polynomial", "")
+    )
     assert init["lr"] == ("", "2 values ↓") and variants_hint(preset, keys) == "lr: 0.1 | 0.01"
 
 
@@ -120,14 +125,28 @@ def test_form_lists_every_per_variant_value_in_full_and_hides_what_the_task_igno
     assert "lr" not in keys and "optimizer" not in keys and "momentum" not in keys and "seed" in keys
 
 
-@pytest.mark.parametrize("key,text,value", [("lr", "0.5", 0.5), ("batch_size", "full", "full"),
-                                            ("hidden", "[20,20]", [20, 20]), ("optimizer", "adam", "adam")])
+@pytest.mark.parametrize(
+    "key,text,value",
+    [
+        ("lr", "0.5", 0.5),
+        ("batch_size", "full", "full"),
+        ("hidden", "[20,20]", [20, 20]),
+        ("optimizer", "adam", "adam"),
+    ],
+)
 def test_form_values_parse_like_set(key, text, value):
     assert parse_field(key, text) == value
 
 
-@pytest.mark.parametrize("key,text,why", [("lr", "-1", "lr must be a number > 0"), ("batch_size", "0", '"full"'),
-                                          ("optimizer", "adamw", "one of sgd, adam"), ("epochs", "1.5", "whole number")])
+@pytest.mark.parametrize(
+    "key,text,why",
+    [
+        ("lr", "-1", "lr must be a number > 0"),
+        ("batch_size", "0", '"full"'),
+        ("optimizer", "adamw", "one of sgd, adam"),
+        ("epochs", "1.5", "whole number"),
+    ],
+)
 def test_form_bad_values_say_why(key, text, why):
     with pytest.raises(BadInput, match=why) as e:
         parse_field(key, text)
@@ -139,7 +158,11 @@ def test_runs_that_differ_in_one_number_are_coloured_along_a_sequential_scale():
 
     sweep = [{"lr": lr, "epochs": 5} for lr in (0.1, 0.001, 0.01)]
     assert run_colours(sweep) == [sequential(1.0), sequential(0.0), sequential(0.5)]  # by value, not by order
-    mixed = [{"lr": 0.1, "optimizer": "sgd"}, {"lr": 0.01, "optimizer": "adam"}, {"lr": 0.1, "optimizer": "adam"}]
+    mixed = [
+        {"lr": 0.1, "optimizer": "sgd"},
+        {"lr": 0.01, "optimizer": "adam"},
+        {"lr": 0.1, "optimizer": "adam"},
+    ]
     assert run_colours(mixed) == list(PALETTE[:3])
     assert len(set(PALETTE)) == len(PALETTE)
 
@@ -161,17 +184,24 @@ def test_a_legend_goes_above_the_plot_and_a_long_one_ends_in_an_ellipsis():
     plt.clear_figure()
     fitted = Fitted(plt, 40, 16)
     for i in range(12):
-        fitted.plot([1, 2], [i, i + 1], color=(40 * (i % 6), 100, 200), marker="braille", label=f"run number {i}")
+        fitted.plot(
+            [1, 2], [i, i + 1], color=(40 * (i % 6), 100, 200), marker="braille", label=f"run number {i}"
+        )
     lines = [uncoloured(line).rstrip() for line in fitted.render().splitlines()]
     key = lines[:MAX_KEY_LINES]
     assert key[0].startswith("⣿ run number 0  ⣿ run number 1") and key[-1].endswith("…")
     assert all(len(line) <= 40 for line in key) and "┌" in lines[MAX_KEY_LINES]  # then the plot's frame
-    assert len(lines) == 16 and not any("run number" in line for line in lines[MAX_KEY_LINES:])  # none on the data
+    assert len(lines) == 16 and not any(
+        "run number" in line for line in lines[MAX_KEY_LINES:]
+    )  # none on the data
 
 
 def test_one_run_that_blew_up_does_not_set_the_loss_axis():
-    ok = [RunData(f"r{i}", f"v{i}", records=[{"epoch": e, "train_loss": 2.3 / e} for e in range(1, 6)]) for i in range(3)]
-    bad = RunData("b", "bad", records=[{"epoch": e, "train_loss": 10.0 ** e} for e in range(1, 6)])
+    ok = [
+        RunData(f"r{i}", f"v{i}", records=[{"epoch": e, "train_loss": 2.3 / e} for e in range(1, 6)])
+        for i in range(3)
+    ]
+    bad = RunData("b", "bad", records=[{"epoch": e, "train_loss": 10.0**e} for e in range(1, 6)])
     out = _draw("loss", ok + [bad], ViewOptions())
     assert "^ above 2.3" in out and "100000" not in out
 

@@ -1,19 +1,19 @@
 """Vanishing gradients: per-layer gradient norms recorded each epoch, smaller early on for sigmoid than ReLU."""
+
 from __future__ import annotations
 
 import math
-
 from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
-from dltui.core.spec.config import RunConfig
 from dltui.core.data import TaskData
-from dltui.core.train.models import build_model, linear_layers
 from dltui.core.probes.gradients import LayerGradNorms
+from dltui.core.spec.config import RunConfig
 from dltui.core.store.folder import RunStore
+from dltui.core.train.models import build_model, linear_layers
 
 
 @pytest.mark.slow
@@ -47,7 +47,16 @@ def test_layer_grad_norms_is_the_mean_over_the_epochs_steps():
 
 
 def test_kaiming_and_xavier_inits_scale_the_weights_and_zero_the_biases():
-    data = TaskData("t", "classification", torch.zeros(1, 400), torch.zeros(1), None, None, n_classes=10, input_shape=(400,))
+    data = TaskData(
+        "t",
+        "classification",
+        torch.zeros(1, 400),
+        torch.zeros(1),
+        None,
+        None,
+        n_classes=10,
+        input_shape=(400,),
+    )
     for init, gain in (("kaiming", 2.0), ("xavier", None)):
         torch.manual_seed(0)
         model = build_model(RunConfig(hidden=(300,), init=init), data, torch.device("cpu"))

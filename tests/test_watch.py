@@ -1,5 +1,6 @@
 """Watching runs another process writes: the tailer, the lab following a headless `dltui run`, `show --follow`,
 and the stop-request file. Every wait is on a condition, with a timeout."""
+
 from __future__ import annotations
 
 import fcntl
@@ -12,28 +13,37 @@ import sys
 from pathlib import Path
 
 import pytest
+from reliability_helpers import finish, lines, preset_file, run_dirs, status, wait_for
+from reliability_helpers import start as start_piped
+from test_tui_app import CPU, SIZE, wait_until
 from textual.widgets import DataTable
+from tui_fakes import toy_preset
 
 from dltui.core.store import stoprequest
 from dltui.core.store.folder import RunStore
 from dltui.core.store.tailer import LineTail, RunTail, latest_batch
 from dltui.tui.app import LabApp
 from dltui.tui.pastruns.screen import PastRunsScreen, StopConfirm
-from reliability_helpers import finish, lines, preset_file, run_dirs, start as start_piped, status, wait_for
-from test_tui_app import CPU, SIZE, wait_until
-from tui_fakes import toy_preset
 
 
 def start(*args) -> subprocess.Popen:
     """`python -m dltui ARGS...` in the background, its output thrown away (a full pipe would block its writes)."""
-    return subprocess.Popen([sys.executable, "-m", "dltui", *map(str, args)], env={**os.environ, "OMP_NUM_THREADS": "1"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dltui", *map(str, args)],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def folder_state(run_dir: Path) -> dict[str, tuple]:
     """Every file of a run folder: (size, mtime in ns, a hash of its bytes)."""
-    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
-            for p in sorted(run_dir.iterdir())}
+    return {
+        p.name: (p.stat().st_size, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted(run_dir.iterdir())
+    }
 
 
 def lock_is_free(run_dir: Path) -> bool:
@@ -68,7 +78,9 @@ def test_a_run_followed_for_its_row_reads_only_its_last_record_and_skips_a_long_
     file's first look reads its end, not its whole (a 100,000-epoch run joins the table at once)."""
     run = tmp_path / "runs" / "20250101-000000-000-p-v-abcd"
     run.mkdir(parents=True)
-    (run / "status.json").write_text(json.dumps({"status": "finished", "run_id": run.name, "preset": "p", "variant": "v"}))
+    (run / "status.json").write_text(
+        json.dumps({"status": "finished", "run_id": run.name, "preset": "p", "variant": "v"})
+    )
     with open(run / "metrics.jsonl", "w") as f:
         f.writelines(json.dumps({"epoch": e, "train_loss": 1 / e}) + "\n" for e in range(1, 20001))
     tail = RunTail(run, full=False)
@@ -81,10 +93,15 @@ def test_a_run_followed_for_its_row_reads_only_its_last_record_and_skips_a_long_
     assert tail.metrics.read(last_only=True) == ([{"epoch": 20001, "train_loss": 0.5}], False)
     with open(run / "metrics.jsonl", "a") as f:
         f.write('ss": 0.25}\n')
-    assert tail.metrics.read(last_only=True) == ([{"epoch": 20002, "train_loss": 0.25}], False)  # waited for, not lost
+    assert tail.metrics.read(last_only=True) == (
+        [{"epoch": 20002, "train_loss": 0.25}],
+        False,
+    )  # waited for, not lost
 
 
-def test_the_look_for_new_runs_is_skipped_while_inotify_sees_nothing_added_to_the_runs_dir(tmp_path, monkeypatch):
+def test_the_look_for_new_runs_is_skipped_while_inotify_sees_nothing_added_to_the_runs_dir(
+    tmp_path, monkeypatch
+):
     """A listing of the runs dir (10,000 folders: 12 ms of CPU) is needed only after something was added there."""
     from dltui.core.store import tailer
 
@@ -111,9 +128,13 @@ def test_the_look_for_new_runs_is_skipped_while_inotify_sees_nothing_added_to_th
 def test_a_runs_dir_on_a_network_filesystem_is_always_looked_at():
     from dltui.core.store.tailer import network_fs
 
-    mounts = ("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n40 22 0:50 / /srv/runs rw - nfs4 host:/export rw\n"
-              "41 22 0:51 / /home/a\\040b rw - fuse.sshfs u@h: rw\n")
-    assert network_fs("/srv/runs/2025", mounts) and network_fs("/home/a b/runs", mounts)  # NFS; sshfs (a space in it)
+    mounts = (
+        "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n40 22 0:50 / /srv/runs rw - nfs4 host:/export rw\n"
+        "41 22 0:51 / /home/a\\040b rw - fuse.sshfs u@h: rw\n"
+    )
+    assert network_fs("/srv/runs/2025", mounts) and network_fs(
+        "/home/a b/runs", mounts
+    )  # NFS; sshfs (a space in it)
     assert not network_fs("/srv/runsx", mounts) and not network_fs("/tmp/runs", mounts)  # the local root's
 
 
@@ -138,13 +159,19 @@ async def test_the_live_table_repaints_a_few_rows_on_screen_a_frame_and_ends_wit
             table.change(f"r{i}", {"epochs": str(1000 + i)})
         table.paint()
         on_screen = [f"r{i}" for i in range(table.size.height)]
-        assert sum(key in table.pending for key in on_screen) == len(on_screen) - ROWS_A_FRAME  # the rest: next frames
-        assert not any(f"r{i}" in table.pending for i in range(table.size.height, 30))  # off screen: written, no repaint
+        assert (
+            sum(key in table.pending for key in on_screen) == len(on_screen) - ROWS_A_FRAME
+        )  # the rest: next frames
+        assert not any(
+            f"r{i}" in table.pending for i in range(table.size.height, 30)
+        )  # off screen: written, no repaint
         while table.pending:
             table.paint()
             await pilot.pause()
         await pilot.pause()
-        assert [str(table.get_cell(f"r{i}", "epochs")) for i in range(30)] == [str(1000 + i) for i in range(30)]
+        assert [str(table.get_cell(f"r{i}", "epochs")) for i in range(30)] == [
+            str(1000 + i) for i in range(30)
+        ]
         shown = app.export_screenshot()  # what is on the screen: the rows painted a frame at a time
         assert all(f"r{i}" in shown and str(1000 + i) in shown for i in range(table.size.height - 1))
 
@@ -152,9 +179,21 @@ async def test_the_live_table_repaints_a_few_rows_on_screen_a_frame_and_ends_wit
 def test_a_run_tail_reports_a_dead_writer_as_crashed(tmp_path):
     run = tmp_path / "runs" / "20250101-000000-000-p-v-abcd"
     run.mkdir(parents=True)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    (run / "status.json").write_text(json.dumps({"status": "running", "pid": int(dead.stdout), "host": os.uname().nodename,
-                                                 "run_id": run.name, "preset": "p", "variant": "v"}))
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (run / "status.json").write_text(
+        json.dumps(
+            {
+                "status": "running",
+                "pid": int(dead.stdout),
+                "host": os.uname().nodename,
+                "run_id": run.name,
+                "preset": "p",
+                "variant": "v",
+            }
+        )
+    )
     update = RunTail(run).poll()
     assert update.info is not None and update.info.state == "crashed"
 
@@ -165,8 +204,12 @@ def test_a_rows_news_changes_an_open_runs_status_not_its_curve(tmp_path):
 
     run = tmp_path / "r1"
     run.mkdir()
-    (run / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "train_loss": 1 / e}) + "\n" for e in range(1, 11)))
-    (run / "status.json").write_text(json.dumps({"status": "finished", "run_id": "r1", "preset": "p", "variant": "v"}))
+    (run / "metrics.jsonl").write_text(
+        "".join(json.dumps({"epoch": e, "train_loss": 1 / e}) + "\n" for e in range(1, 11))
+    )
+    (run / "status.json").write_text(
+        json.dumps({"status": "finished", "run_id": "r1", "preset": "p", "variant": "v"})
+    )
     shown = RunData("r1", "v", {}, "running", [{"epoch": e, "train_loss": 1 / e} for e in range(1, 11)])
     news = RunTail(run, full=False).poll()  # a table row's first look: the last record, from the top
     assert news.rows_only and news.reset and [r["epoch"] for r in news.records] == [10]
@@ -177,22 +220,33 @@ def test_a_rows_news_changes_an_open_runs_status_not_its_curve(tmp_path):
 async def test_the_lab_follows_runs_another_process_writes_and_changes_nothing(tmp_path):
     root = tmp_path / "store"
     long = start("run", preset_file(tmp_path, {"long": 0.01}, name="long"), "--runs-dir", root)
-    wait_for(lambda: len(run_dirs(root)) == 1 and lines(run_dirs(root)[0] / "metrics.jsonl") > 0, "the long run's first epoch", long)
-    short = start("run", preset_file(tmp_path, {"short": 0.01}, name="short", epochs=1500), "--runs-dir", root)
+    wait_for(
+        lambda: len(run_dirs(root)) == 1 and lines(run_dirs(root)[0] / "metrics.jsonl") > 0,
+        "the long run's first epoch",
+        long,
+    )
+    short = start(
+        "run", preset_file(tmp_path, {"short": 0.01}, name="short", epochs=1500), "--runs-dir", root
+    )
     wait_for(lambda: len(run_dirs(root)) == 2, "the short run's folder", short)
     long_dir, short_dir = sorted(run_dirs(root), key=lambda d: "long" not in d.name)
-    app = LabApp(presets=[toy_preset()], runs_dir=root, device_probe=lambda: CPU,
-                 watch=[long_dir.name, short_dir.name])
+    app = LabApp(
+        presets=[toy_preset()], runs_dir=root, device_probe=lambda: CPU, watch=[long_dir.name, short_dir.name]
+    )
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: isinstance(app.screen, PastRunsScreen) and len(app.screen.shown) == 2)
+            await wait_until(
+                pilot, lambda: isinstance(app.screen, PastRunsScreen) and len(app.screen.shown) == 2
+            )
             screen = app.screen
             table = screen.query_one("#past-runs", DataTable)
             shown = lambda name: next(r for r in screen.shown if r.run_id == name)  # noqa: E731
             cell = lambda name, col: str(table.get_cell(name, col))  # noqa: E731
             seen = len(shown(long_dir.name).records)
             await wait_until(pilot, lambda: len(shown(long_dir.name).records) > seen + 50)  # its curve grows
-            await wait_until(pilot, lambda: cell(long_dir.name, "epochs") not in ("-", str(seen)))  # so does its row
+            await wait_until(
+                pilot, lambda: cell(long_dir.name, "epochs") not in ("-", str(seen))
+            )  # so does its row
             assert cell(long_dir.name, "status") == "running"
 
             assert finish(short)[0] == 0
@@ -265,7 +319,9 @@ def test_a_stop_request_ends_a_headless_run_interrupted_with_its_epochs_kept(tmp
 def test_show_follow_without_a_terminal_prints_each_epoch_as_it_comes_and_ends_with_the_run(tmp_path):
     root = tmp_path / "store"
     proc = start("run", preset_file(tmp_path, {"v": 0.01}, name="short", epochs=1500), "--runs-dir", root)
-    wait_for(lambda: run_dirs(root) and (run_dirs(root)[0] / "status.json").exists(), "the run's folder", proc)
+    wait_for(
+        lambda: run_dirs(root) and (run_dirs(root)[0] / "status.json").exists(), "the run's folder", proc
+    )
     (run,) = run_dirs(root)
     follower = start_piped("show", run.name, "--follow", "--runs-dir", root)
     try:
@@ -284,7 +340,9 @@ def test_show_follow_without_a_terminal_prints_each_epoch_as_it_comes_and_ends_w
     assert code == 0, err
     epochs = [line for line in (first + rest).splitlines() if " epoch " in line]
     assert epochs[-1].startswith("v  epoch 1500  train_loss ")
-    assert [int(e.split()[2]) for e in epochs] == list(range(int(epochs[0].split()[2]), 1501))  # each epoch once, in order
+    assert [int(e.split()[2]) for e in epochs] == list(
+        range(int(epochs[0].split()[2]), 1501)
+    )  # each epoch once, in order
     assert (first + rest).splitlines()[-1] == "v  finished"
     assert still_running or len(epochs) == 1  # lines came while it ran (unless it had ended before we looked)
     assert run_code == 0
@@ -325,7 +383,8 @@ def test_watch_names_what_it_cannot_find_in_one_line(tmp_path, cli):
     result = cli("watch", "polynomial", "--runs-dir", str(tmp_path / "empty"))
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        f"error: no runs of preset polynomial in {tmp_path / 'empty'}; start some with `dltui run polynomial`"]
+        f"error: no runs of preset polynomial in {tmp_path / 'empty'}; start some with `dltui run polynomial`"
+    ]
     result = cli("watch", "nosuch", "--runs-dir", str(tmp_path / "empty"))
     assert result.exit_code == 2 and "no run 'nosuch'" in result.stderr
 
@@ -333,8 +392,21 @@ def test_watch_names_what_it_cannot_find_in_one_line(tmp_path, cli):
 def test_the_watching_benchmark_runs_alone_and_reports_each_case():
     """benchmarks/watch_live.py (the case `dltui bench --scale` runs too), tiny: every case has its two figures."""
     root = Path(__file__).resolve().parent.parent
-    result = subprocess.run([sys.executable, str(root / "benchmarks" / "watch_live.py"), "--runs", "3", "--rate", "5",
-                             "--seconds", "0.5"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(root / "benchmarks" / "watch_live.py"),
+            "--runs",
+            "3",
+            "--rate",
+            "5",
+            "--seconds",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
     assert len(out) == 6 and "Traceback" not in result.stderr

@@ -1,9 +1,10 @@
 """Test helpers for the TUI: a scripted stand-in for the training process, and a fixed preset."""
+
 from __future__ import annotations
 
-from dltui.core.train.events import EpochEnded, RunEnded, RunStarted, Snapshot
-from dltui.core.spec.presets import parse
 from dltui.core.executors.trainingprocess import WorkerDone
+from dltui.core.spec.presets import parse
+from dltui.core.train.events import EpochEnded, RunEnded, RunStarted, Snapshot
 
 PRESET_TOML = """
 name = "toy-poly"
@@ -44,12 +45,32 @@ def curve_events(plan, n_epochs: int, status: str = "finished", reason: str = ""
     events = [RunStarted(run_id, plan.preset, v, plan.config.to_dict(), "cpu", {})]
     for e in range(1, n_epochs + 1):
         loss = 10.0 / (1 + lr * 10 * e)
-        events.append(EpochEnded(run_id, v, {"epoch": e, "step": 4 * e, "time": 0.01 * e,
-                                              "train_loss": loss, "test_loss": loss * 0.9}))
+        events.append(
+            EpochEnded(
+                run_id,
+                v,
+                {"epoch": e, "step": 4 * e, "time": 0.01 * e, "train_loss": loss, "test_loss": loss * 0.9},
+            )
+        )
     xs = [i / 10 for i in range(-20, 21)]
-    events.append(Snapshot(run_id, v, n_epochs, "function", {
-        "x": xs, "target": [x ** 2 for x in xs], "learned": [x ** 2 * lr * 5 for x in xs], "coefficients": [], "bias": 0.0}))
-    events.append(RunEnded(run_id, v, status, reason, {"best_epoch": n_epochs} if status == "finished" else {}))
+    events.append(
+        Snapshot(
+            run_id,
+            v,
+            n_epochs,
+            "function",
+            {
+                "x": xs,
+                "target": [x**2 for x in xs],
+                "learned": [x**2 * lr * 5 for x in xs],
+                "coefficients": [],
+                "bias": 0.0,
+            },
+        )
+    )
+    events.append(
+        RunEnded(run_id, v, status, reason, {"best_epoch": n_epochs} if status == "finished" else {})
+    )
     return events
 
 

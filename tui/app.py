@@ -9,12 +9,14 @@ LabApp is the layout, the keys and the wiring; the work is done by its collabora
 stop, pause, drain the training process), RunsTable, Exporter, RangeTest, the status line, and Tasks (every
 background thread's result comes back to the collaborator that started it).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from multiprocessing import resource_tracker
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -24,28 +26,33 @@ from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Label, ListItem, ListView, Static
 from textual.worker import Worker as TaskWorker
 
-from ..core.spec import presets as presets_mod
-from ..core.executors import checker
 from ..core.data import default_data_dir
+from ..core.executors import checker
+from ..core.executors.trainingprocess import TrainingProcess
+from ..core.readout.sweeps import variants_text
 from ..core.rules.errors import BadInput
+from ..core.spec import presets as presets_mod
 from ..core.spec.presets import Preset
 from ..core.store.folder import RunStore
-from ..core.readout.sweeps import variants_text
-from ..core.executors.trainingprocess import TrainingProcess
 from .exporter import Exporter
 from .form import Field, ParamForm
+from .pastruns.screen import HelpScreen, PastRunsScreen, RunCardScreen
 from .plotkeys import next_smoothing, next_x, toggle_log
 from .plots import PlotPanel
 from .rangetest import RangeTest
 from .runcontrol import RunControl
 from .runstable import RunsTable
-from .pastruns.screen import HelpScreen, PastRunsScreen, RunCardScreen
 from .session import Applied, RunGroup
 from .status import FINDING_DEVICE, DeviceHeader, StatusBar, status_line
 from .tasks import NOTICE_S, Tasks
 from .viewkit import ViewOptions, narrowed, views_for
 
-__all__ = ["FINDING_DEVICE", "LabApp", "describe", "run_app"]  # FINDING_DEVICE: benches wait for the header to leave it
+__all__ = [
+    "FINDING_DEVICE",
+    "LabApp",
+    "describe",
+    "run_app",
+]  # FINDING_DEVICE: benches wait for the header to leave it
 
 NARROW = 110  # columns below which the layout stacks the plots and shrinks the side bar
 SHORT = 32  # rows below which one plot is shown at a time
@@ -86,14 +93,25 @@ class LabApp(App):
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),  # what a terminal user reaches for
         Binding("escape", "leave_field", "leave the form", show=False),
     ]
-    LAB_ONLY = {b.action for b in BINDINGS} - {"help", "quit"}  # the keys that act on the lab's own screen only
+    LAB_ONLY = {b.action for b in BINDINGS} - {
+        "help",
+        "quit",
+    }  # the keys that act on the lab's own screen only
     DRAIN_S = 0.1
     REDRAW_S = 0.1  # a tick redraws at most one plot (see PlotPanel.draw_next)
 
-    def __init__(self, preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None, *,
-                 presets: list[Preset] | None = None, worker_factory: Callable[..., Any] = TrainingProcess,
-                 device_probe: Callable[[], str] = probe_device, watch: list[str] | None = None,
-                 watch_preset: str | None = None):
+    def __init__(
+        self,
+        preset: str | None = None,
+        runs_dir: Path | None = None,
+        data_dir: Path | None = None,
+        *,
+        presets: list[Preset] | None = None,
+        worker_factory: Callable[..., Any] = TrainingProcess,
+        device_probe: Callable[[], str] = probe_device,
+        watch: list[str] | None = None,
+        watch_preset: str | None = None,
+    ):
         super().__init__()
         # runs to open at once, followed live, in the past-runs screen (`dltui watch`; not `self.watch`: a method)
         self.watch_ids = list(watch or [])
@@ -118,8 +136,16 @@ class LabApp(App):
         self.tasks = Tasks(self)
         self.device = DeviceHeader(self, self.tasks, device_probe)
         self.runs_table = RunsTable(self.table)
-        self.control = RunControl(self, self.tasks, self.store, self.data_dir, self.presets, worker_factory,
-                                  on_batch=self.show_batch, on_change=self.update_status)
+        self.control = RunControl(
+            self,
+            self.tasks,
+            self.store,
+            self.data_dir,
+            self.presets,
+            worker_factory,
+            on_batch=self.show_batch,
+            on_change=self.update_status,
+        )
         self.exporter = Exporter(self, self.tasks, self.store)
         self.range_test = RangeTest(self, self.tasks, self.store.root, self.data_dir)
 
@@ -128,14 +154,20 @@ class LabApp(App):
         yield Header()
         with Horizontal(id="main"):
             with VerticalScroll(id="sidebar"):
-                yield ListView(*[ListItem(Label(p.name), id=f"preset-{i}") for i, p in enumerate(self.presets)],
-                               id="presets", initial_index=self.first)
+                yield ListView(
+                    *[ListItem(Label(p.name), id=f"preset-{i}") for i, p in enumerate(self.presets)],
+                    id="presets",
+                    initial_index=self.first,
+                )
                 yield Container(id="form-box")
                 yield Static(id="about")
             with Vertical(id="work"):
                 yield self.panel
-                yield Field(placeholder="show only the variants holding these words (enter: back)",
-                            id="variant-filter", compact=True)
+                yield Field(
+                    placeholder="show only the variants holding these words (enter: back)",
+                    id="variant-filter",
+                    compact=True,
+                )
                 yield self.status_bar
                 yield self.table
         yield Footer(compact=True)
@@ -151,8 +183,11 @@ class LabApp(App):
         self.main.query_one("#presets", ListView).focus()
         self.fit(self.size)
         if self.watch_ids:
-            self.push_screen(PastRunsScreen(self.store, self.presets, open_ids=self.watch_ids,
-                                            follow_preset=self.watch_preset))
+            self.push_screen(
+                PastRunsScreen(
+                    self.store, self.presets, open_ids=self.watch_ids, follow_preset=self.watch_preset
+                )
+            )
 
     def on_resize(self, event) -> None:
         self.fit(event.size)
@@ -424,12 +459,23 @@ def describe(preset: Preset) -> Text:
     return t
 
 
-def run_app(preset: str | None = None, runs_dir: Path | None = None, data_dir: Path | None = None,
-            executors: Callable[..., Any] | None = None, watch: list[str] | None = None,
-            watch_preset: str | None = None) -> int:
+def run_app(
+    preset: str | None = None,
+    runs_dir: Path | None = None,
+    data_dir: Path | None = None,
+    executors: Callable[..., Any] | None = None,
+    watch: list[str] | None = None,
+    watch_preset: str | None = None,
+) -> int:
     """Open the lab; returns the exit code. `executors` makes where a batch runs (default: a TrainingProcess);
     `watch`: runs to open at once in the past-runs screen, followed live (with `watch_preset`'s runs as they start)."""
-    app = LabApp(preset, runs_dir, data_dir, worker_factory=executors or TrainingProcess, watch=watch,
-                 watch_preset=watch_preset)
+    app = LabApp(
+        preset,
+        runs_dir,
+        data_dir,
+        worker_factory=executors or TrainingProcess,
+        watch=watch,
+        watch_preset=watch_preset,
+    )
     app.run()
     return app.return_code or 0

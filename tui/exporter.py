@@ -1,5 +1,6 @@
 """`e` in the lab and in past runs: the runs' PNG and CSV files to ./exports/<time>/, written in a thread
 (matplotlib is slow: never on the UI thread); a notice says where, or what went wrong."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,7 +26,9 @@ class Exporter:
     def export(self, run_ids: list[str], opts: ViewOptions) -> None:
         """Export these runs, smoothed and on the x-axis of `opts` (the calling screen's)."""
         if not run_ids:
-            self.app.notify("no runs to export yet: press r (or mark runs in past runs, p)", severity="warning")
+            self.app.notify(
+                "no runs to export yet: press r (or mark runs in past runs, p)", severity="warning"
+            )
             return
         out_dir = Path.cwd() / "exports" / datetime.now().strftime("%Y%m%d-%H%M%S")
         self.app.notify(f"exporting {len(run_ids)} runs to {out_dir}…")

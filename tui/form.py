@@ -6,6 +6,7 @@ reads as a wrong value). A field left as it started is no override; anything els
 `--set`-style override checked with the same rules as the command line. `task` is a field, so that
 an MNIST preset runs on the bundled digits offline.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,16 +18,30 @@ from textual.containers import Horizontal, Vertical
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
 
-from ..core.spec.config import help_of, parse_set
-from ..core.rules.errors import BadInput
-from ..core.spec.presets import Preset
 from ..core.readout.sweeps import summarise
+from ..core.rules.errors import BadInput
+from ..core.spec.config import help_of, parse_set
+from ..core.spec.presets import Preset
 
 ALWAYS = ("task", "lr", "batch_size", "epochs", "optimizer", "momentum", "seed")
 # Keys a task never reads: the gradient tests train nothing.
 IGNORED = {"gradcheck": ("lr", "batch_size", "epochs", "optimizer", "momentum")}
-IF_USED = ("model", "hidden", "activation", "dropout", "weight_decay", "init", "order", "train_size", "val_fraction",
-           "early_stop_patience", "normalize", "n_samples", "dataset", "device")
+IF_USED = (
+    "model",
+    "hidden",
+    "activation",
+    "dropout",
+    "weight_decay",
+    "init",
+    "order",
+    "train_size",
+    "val_fraction",
+    "early_stop_patience",
+    "normalize",
+    "n_samples",
+    "dataset",
+    "device",
+)
 
 
 def form_keys(preset: Preset) -> list[str]:
@@ -62,7 +77,10 @@ def initial_values(preset: Preset, keys: list[str]) -> dict[str, tuple[str, str]
     """key -> (initial text, placeholder): the shared value, or '' and "3 values ↓" (listed under the form)."""
     configs = [cfg.to_dict() for _, cfg in preset.configs()]
     differ = per_variant(preset, keys)
-    return {k: ("", f"{len(differ[k])} values ↓") if k in differ else (show_value(configs[0][k]), "") for k in keys}
+    return {
+        k: ("", f"{len(differ[k])} values ↓") if k in differ else (show_value(configs[0][k]), "")
+        for k in keys
+    }
 
 
 def variants_hint(preset: Preset, keys: list[str], full: int = 8, typed: dict[str, str] | None = None) -> str:
@@ -73,7 +91,9 @@ def variants_hint(preset: Preset, keys: list[str], full: int = 8, typed: dict[st
     for k, shown in per_variant(preset, keys).items():
         raw = [c[k] if isinstance(c[k], (int, float, str)) else show_value(c[k]) for c in configs]
         listed = " | ".join(shown) if len(shown) <= full else summarise(raw)
-        lines.append(f"{k}: {typed[k]} for all (not {listed})" if typed and typed.get(k) else f"{k}: {listed}")
+        lines.append(
+            f"{k}: {typed[k]} for all (not {listed})" if typed and typed.get(k) else f"{k}: {listed}"
+        )
     return "\n".join(lines)
 
 
@@ -84,7 +104,7 @@ def parse_field(key: str, text: str) -> Any:
     except BadInput as e:
         msg = str(e)
         prefix = f"--set {key}={text}: "
-        raise BadInput(msg[len(prefix):] if msg.startswith(prefix) else msg) from None
+        raise BadInput(msg[len(prefix) :] if msg.startswith(prefix) else msg) from None
 
 
 class FieldValidator(Validator):
@@ -110,7 +130,9 @@ FIELD_KEYS = [
     Binding("escape", "app.leave_field", "leave"),
     Binding("ctrl+r", "app.run_from_field", "run"),
     Binding("f1", "app.help", "keys"),
-    Binding("ctrl+q", "app.quit", "quit", priority=True),  # priority, as the app's own: so that the footer shows it
+    Binding(
+        "ctrl+q", "app.quit", "quit", priority=True
+    ),  # priority, as the app's own: so that the footer shows it
 ]
 
 
@@ -135,9 +157,18 @@ class ParamForm(Vertical):
             text, placeholder = self.initial[k]
             with Horizontal(classes="field"):
                 yield Label(k, classes="key")
-                tip = help_of(k) + (f"\nper variant: {' | '.join(self.differ[k])}" if k in self.differ else "")
-                yield Field(text, placeholder=placeholder, id=f"field-{k}", validators=[FieldValidator(k)],
-                            validate_on=["changed", "submitted"], tooltip=tip, compact=True)
+                tip = help_of(k) + (
+                    f"\nper variant: {' | '.join(self.differ[k])}" if k in self.differ else ""
+                )
+                yield Field(
+                    text,
+                    placeholder=placeholder,
+                    id=f"field-{k}",
+                    validators=[FieldValidator(k)],
+                    validate_on=["changed", "submitted"],
+                    tooltip=tip,
+                    compact=True,
+                )
         yield Static(self.hint(), id="form-hint")
         yield Static("", id="form-error")
 

@@ -1,12 +1,13 @@
 """Runs written by other processes, followed: a watcher's news (core/store/tailer.py) applied to a past-runs row
 and to a shown run's buffers, in O(new records). No textual: `dltui show --follow` uses it too."""
+
 from __future__ import annotations
 
 from dataclasses import replace
 
+from ..core.readout.tracks import Tracks
 from ..core.store.index import Row, row_of
 from ..core.store.tailer import Update
-from ..core.readout.tracks import Tracks
 from .viewkit import RunData
 
 FIGURES = ("train_loss", "test_loss", "test_acc", "val_acc")

@@ -6,6 +6,7 @@ row's new cells are queued (`change`) and written every PAINT_S, repainting only
 ROWS_A_FRAME of those on screen in one frame (the longest-waiting first); rows off screen cost no painting.
 The timer runs only while changes wait.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,8 +1,10 @@
 """The plot keys the lab and past runs share, each a change to the screen's ViewOptions: l (log y), x (the next
 x-axis), m (the next smoothing)."""
+
 from __future__ import annotations
 
-from typing import Sequence, TypeVar
+from collections.abc import Sequence
+from typing import TypeVar
 
 from ..core.spec.views import X_AXES
 from .viewkit import ViewOptions

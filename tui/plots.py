@@ -3,14 +3,15 @@
 A plotext build takes tens of ms of pure Python, so it never runs on the UI thread: a plot hands a copy
 of its data, its size and theme to its panel's build thread and shows the last picture built meanwhile.
 """
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
-from typing import Callable
 
 from rich.text import Text
 from textual.containers import Container
@@ -32,7 +33,7 @@ def known_views(names: list[str] | tuple[str, ...]) -> list[str]:
     return [n for n in names if n in VIEWS]
 
 
-def absent(plot: "ViewPlot") -> bool:
+def absent(plot: ViewPlot) -> bool:
     """An instrument panel hidden for want of data (a class, not `display`: a short terminal hides the panels
     that are not current through CSS, and those are still there to cycle to)."""
     return plot.has_class("-absent")
@@ -67,8 +68,15 @@ def deliver(future: Future, done: Callable[[Text], None]) -> None:
         done(future.result())
 
 
-def build(plot: Plot, view_name: str, drawer: Drawer, runs: list[RunData], opts: ViewOptions, size: tuple[int, int],
-          theme: str) -> Text:
+def build(
+    plot: Plot,
+    view_name: str,
+    drawer: Drawer,
+    runs: list[RunData],
+    opts: ViewOptions,
+    size: tuple[int, int],
+    theme: str,
+) -> Text:
     """The view's picture at this size and plotext theme (on the build thread), or a short note where
     plotext cannot draw it (a very small area, say): a view's bug must not end the app."""
     try:

@@ -4,19 +4,21 @@
 lab is told through two callbacks: `on_batch` when a new batch has started, `on_change` when what the status
 line says has changed.
 """
+
 from __future__ import annotations
 
 import asyncio
 import gc
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from textual.app import App
 
 from ..core.executors import checker, runner
-from ..core.spec.config import from_dict
 from ..core.rules.errors import BadInput
+from ..core.spec.config import from_dict
 from ..core.spec.presets import Preset
 from ..core.store.folder import RunStore
 from .form import ParamForm
@@ -30,9 +32,17 @@ DRAIN_POLL_S = 0.05  # while quitting, how often the last events are looked for
 class RunControl:
     """Start (r, enter, R), stop (s), pause (space), and the training process's events into the batch."""
 
-    def __init__(self, app: App, tasks: Tasks, store: RunStore, data_dir: Path, presets: list[Preset],
-                 worker_factory: Callable[..., Any], on_batch: Callable[[RunGroup], Awaitable[None]],
-                 on_change: Callable[[], None]):
+    def __init__(
+        self,
+        app: App,
+        tasks: Tasks,
+        store: RunStore,
+        data_dir: Path,
+        presets: list[Preset],
+        worker_factory: Callable[..., Any],
+        on_batch: Callable[[RunGroup], Awaitable[None]],
+        on_change: Callable[[], None],
+    ):
         self.app = app
         self.tasks = tasks
         self.store = store
@@ -61,7 +71,9 @@ class RunControl:
         form.show_errors()
         errors = form.errors()
         if errors:
-            self.app.notify("\n".join(errors.values()), title="cannot run: fix the marked field", severity="error")
+            self.app.notify(
+                "\n".join(errors.values()), title="cannot run: fix the marked field", severity="error"
+            )
             return
         try:
             plans = runner.plan(form.preset, form.overrides())
@@ -78,8 +90,10 @@ class RunControl:
             info = self.store.get(run_id)
             preset = next((p for p in self.presets if p.name == info.status.get("preset")), None)
             if preset is None:
-                raise BadInput(f"run {run_id}: its preset '{info.status.get('preset')}' is not loaded; "
-                               f"use `dltui run` with its config instead")
+                raise BadInput(
+                    f"run {run_id}: its preset '{info.status.get('preset')}' is not loaded; "
+                    f"use `dltui run` with its config instead"
+                )
             plans = [runner.RunPlan(preset.name, info.status.get("variant", "run"), from_dict(info.config))]
         except BadInput as e:
             self.app.notify(str(e), title="cannot re-run", severity="error")
@@ -104,7 +118,9 @@ class RunControl:
     def check_and_start(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[RunGroup, Any]:
         """In a thread: check everything a user could get wrong, then start the training process."""
         checker.preflight(plans, self.store.root, self.data_dir)
-        return RunGroup(preset.name, plans), self.worker_factory(plans, self.store.root, self.data_dir).start()
+        return RunGroup(preset.name, plans), self.worker_factory(
+            plans, self.store.root, self.data_dir
+        ).start()
 
     async def started(self, result: tuple[RunGroup, Any]) -> None:
         self.starting = False

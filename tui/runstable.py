@@ -3,6 +3,7 @@
 Its cursor row is the run the one-run views show (`selected`). Live news marks rows stale; they are rewritten
 together, at most every TABLE_S, with fixed column widths, so that an update never re-lays out the screen.
 """
+
 from __future__ import annotations
 
 import time
@@ -14,9 +15,26 @@ from ..core.readout.colours import run_label, status_text
 from .session import RunGroup
 
 # (key, label, width), in the order a narrow table keeps them (None: fit the content)
-COLUMNS = (("variant", "variant", None), ("status", "status", 11), ("epoch", "epoch", 9), ("acc", "accuracy", 8),
-           ("train", "train loss", 10), ("test", "test loss", 10), ("best", "best epoch", 10), ("note", "note", None))
-ROW_FIELDS = ("variant", "status", "epoch", "train", "test", "acc", "best", "note")  # the order of RunGroup.row's cells
+COLUMNS = (
+    ("variant", "variant", None),
+    ("status", "status", 11),
+    ("epoch", "epoch", 9),
+    ("acc", "accuracy", 8),
+    ("train", "train loss", 10),
+    ("test", "test loss", 10),
+    ("best", "best epoch", 10),
+    ("note", "note", None),
+)
+ROW_FIELDS = (
+    "variant",
+    "status",
+    "epoch",
+    "train",
+    "test",
+    "acc",
+    "best",
+    "note",
+)  # the order of RunGroup.row's cells
 TABLE_S = 0.25  # the runs table is rewritten at most 4 times a second
 
 

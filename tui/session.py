@@ -6,16 +6,17 @@ stay the same size however long it runs; metrics.jsonl on disk holds them all.
 The app drains the worker on a timer and hands the events to `RunGroup.apply`, which updates the
 buffers and says what changed; plots and the table are redrawn from the buffers on their own timer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
-from ..core.rules.numbers import fmt, pct
 from ..core.executors.runner import RunPlan
-from ..core.readout.liverecords import LiveRecords
 from ..core.executors.trainingprocess import WorkerDone
+from ..core.readout.liverecords import LiveRecords
+from ..core.rules.numbers import fmt, pct
+from ..core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
 from .viewkit import RunData, colour_runs
 
 LIVE = ("queued", "starting", "running")
@@ -38,11 +39,15 @@ class RunGroup:
     def __init__(self, preset: str, plans: list[RunPlan]):
         self.preset = preset
         self.runs: dict[str, RunData] = {
-            p.variant: RunData(run_id="", variant=p.variant, config=p.config.to_dict(), status="queued", index=i)
+            p.variant: RunData(
+                run_id="", variant=p.variant, config=p.config.to_dict(), status="queued", index=i
+            )
             for i, p in enumerate(plans)
         }
         for run in self.runs.values():
-            run.records = LiveRecords(run.tracks)  # thinned as they come: the lab's memory stays the same size
+            run.records = LiveRecords(
+                run.tracks
+            )  # thinned as they come: the lab's memory stays the same size
         colour_runs(self.list())
         self.progress: dict[str, Progress] = {}
         self.reasons: dict[str, str] = {}
@@ -75,7 +80,9 @@ class RunGroup:
             out.device = ev.info.get("device_name") or out.device
         elif isinstance(ev, EpochEnded):
             if run.records and run.records[-1].get("epoch", 0) >= ev.record.get("epoch", 0):
-                run.records.rewind(ev.record.get("epoch", 0))  # sent again from an earlier checkpoint (Ray): the curve joins there
+                run.records.rewind(
+                    ev.record.get("epoch", 0)
+                )  # sent again from an earlier checkpoint (Ray): the curve joins there
             run.records.append(ev.record)
             self.progress.pop(run.variant, None)
             out.data = True
@@ -124,6 +131,13 @@ class RunGroup:
         if prog is not None and run.status == "running":
             epoch = f"{prog.epoch - 1 + prog.fraction:.1f}/{epochs}"
         acc = last.get("val_acc") if last.get("val_acc") is not None else last.get("test_acc")
-        return (variant, run.status, epoch, fmt(last.get("train_loss")), fmt(last.get("test_loss")),
-                pct(acc), str(run.records.best.epoch(run.summary) or "-"), self.reasons.get(variant, ""))
-
+        return (
+            variant,
+            run.status,
+            epoch,
+            fmt(last.get("train_loss")),
+            fmt(last.get("test_loss")),
+            pct(acc),
+            str(run.records.best.epoch(run.summary) or "-"),
+            self.reasons.get(variant, ""),
+        )

@@ -1,14 +1,15 @@
 """The status line under the plots (what is running, how the plots are drawn) and the device in the header."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import App
 from textual.widgets import Static
 
-from ..core.spec.views import X_LABELS
 from ..core.spec.presets import Preset
+from ..core.spec.views import X_LABELS
 from .runcontrol import RunControl
 from .tasks import Tasks
 from .viewkit import ViewOptions
@@ -42,8 +43,11 @@ def state(control: RunControl, preset: Preset, short: bool) -> tuple[str, str]:
         return (f"r: run {n}" if short else f"{preset.name}: press r to run {n} runs"), ""
     ended = sum(r.status not in ("queued", "running") for r in b.list())
     doing = "paused" if b.live and control.paused else "running" if b.live else "done"
-    return (f"{doing} {ended}/{len(b.runs)}" if short else f"{b.preset}: {doing}, {ended}/{len(b.runs)} runs ended"), \
-        "cyan" if b.live else ""
+    return (
+        f"{doing} {ended}/{len(b.runs)}"
+        if short
+        else f"{b.preset}: {doing}, {ended}/{len(b.runs)} runs ended"
+    ), "cyan" if b.live else ""
 
 
 class StatusBar(Static):

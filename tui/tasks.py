@@ -4,15 +4,18 @@ A collaborator registers what to do when its group of tasks ends (`add`), then s
 app hands every worker's state change to `changed`, which looks the handler up in one table: the handlers
 live with the collaborator that started the task, not in a chain of if/elif in the app.
 """
+
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from textual.app import App
-from textual.worker import Worker as TaskWorker, WorkerState
+from textual.worker import Worker as TaskWorker
+from textual.worker import WorkerState
 
 from ..core.rules.errors import BadInput
 
@@ -29,7 +32,9 @@ def failure_text(err: BaseException) -> str:
 @dataclass(frozen=True)
 class Handlers:
     done: Handler
-    failed: Handler | None = None  # None: a failure is dropped (the task's own cleanup, e.g. reaping a process)
+    failed: Handler | None = (
+        None  # None: a failure is dropped (the task's own cleanup, e.g. reaping a process)
+    )
     exclusive: bool = False  # a new task of the group cancels the one still going (its result is dropped)
 
 
@@ -40,15 +45,23 @@ class Tasks:
         self.app = app
         self.handlers: dict[str, Handlers] = {}
 
-    def add(self, group: str, done: Handler, failed: Handler | None = None, *, exclusive: bool = False) -> None:
+    def add(
+        self, group: str, done: Handler, failed: Handler | None = None, *, exclusive: bool = False
+    ) -> None:
         self.handlers[group] = Handlers(done, failed, exclusive)
 
     def start(self, group: str, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` in a thread; its result goes to the group's `done`, an exception to its `failed` (a group
         with no handlers: its end is not looked at)."""
         exclusive = group in self.handlers and self.handlers[group].exclusive
-        self.app.run_worker(partial(fn, *args), name=getattr(fn, "__name__", group), group=group, thread=True,
-                            exclusive=exclusive, exit_on_error=False)
+        self.app.run_worker(
+            partial(fn, *args),
+            name=getattr(fn, "__name__", group),
+            group=group,
+            thread=True,
+            exclusive=exclusive,
+            exit_on_error=False,
+        )
 
     async def changed(self, worker: TaskWorker) -> None:
         """Call the handler of `worker`'s group for the state it reached (other states and groups: nothing)."""

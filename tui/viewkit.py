@@ -4,16 +4,18 @@ A view is a function `draw(plt, runs, opts)` that draws on a `Fitted` plot (plot
 and the legend drawn above the plot by `Fitted.render`). Views live in tui/views/*.py, are found by name from a preset's
 `views` list, and register themselves with `@view("name")`. No torch, no textual here.
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..core.readout.colours import MARKERS, PALETTE, run_colours, sequential
-from ..core.spec.views import VIEW_NAMES
 from ..core.readout.tracks import Tracks
+from ..core.spec.views import VIEW_NAMES
 
 MAX_POINTS = 1000
 TITLE_MARGIN = 8  # plotext drops a title longer than its plot's width less about 7
@@ -32,7 +34,9 @@ class RunData:
     summary: dict[str, Any] = field(default_factory=dict)
     index: int = 0  # position in the preset: picks the colour, unless `tint` is set
     tint: Any = None  # the colour given by colour_runs (by the swept value)
-    tracks: Tracks = field(default_factory=Tracks)  # decimated curves, kept as records arrive (shared by copies)
+    tracks: Tracks = field(
+        default_factory=Tracks
+    )  # decimated curves, kept as records arrive (shared by copies)
 
     @property
     def colour(self):
@@ -76,7 +80,9 @@ VIEWS: dict[str, tuple[str, Drawer]] = {}
 def view(name: str, title: str = ""):
     """Register a drawer under `name` (a preset's `views` entry, one of core.spec.views.VIEW_NAMES)."""
     if name not in VIEW_NAMES:
-        raise ValueError(f"view '{name}' is not in core.spec.views.VIEW_NAMES; add it there so that presets may name it")
+        raise ValueError(
+            f"view '{name}' is not in core.spec.views.VIEW_NAMES; add it there so that presets may name it"
+        )
 
     def deco(fn: Drawer) -> Drawer:
         VIEWS[name] = (title or name, fn)
@@ -93,7 +99,9 @@ def measured(name: str, runs: list[RunData], recent: int | None = None) -> bool:
     a metrics record (only the `recent` last ones when given), a snapshot of that kind, or a summary figure."""
     for r in runs:
         records = r.records[-recent:] if recent else r.records
-        if any(rec.get(name) is not None for rec in reversed(records)) or any(s.get("kind") == name for s in r.snapshots):
+        if any(rec.get(name) is not None for rec in reversed(records)) or any(
+            s.get("kind") == name for s in r.snapshots
+        ):
             return True
         if isinstance(r.summary, dict) and r.summary.get(name) is not None:
             return True
@@ -146,18 +154,33 @@ def run_datas(infos: list) -> list[RunData]:  # infos: dltui.core.store.folder.R
     for n, (info, variant) in enumerate(zip(infos, variants)):
         if variants.count(variant) > 1:
             variant = f"{variant} {info.run_id[9:15]}"
-        out.append(RunData(info.run_id, variant, info.config, info.state, info.metrics(), info.snapshots(),
-                           info.summary, index=n))
+        out.append(
+            RunData(
+                info.run_id,
+                variant,
+                info.config,
+                info.state,
+                info.metrics(),
+                info.snapshots(),
+                info.summary,
+                index=n,
+            )
+        )
     return colour_runs(out)
-
 
 
 def shorten(text: str, width: int) -> str:
     """`text` in at most `width` characters, cut at the end with '…' (the essential part goes first)."""
-    return text if len(text) <= width else text[:max(0, width - 1)] + "…"
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-GLYPHS = {"braille": "⣿", "dot": "•", "hd": "▚", "fhd": "▚", "sd": "█"}  # a plotext marker as the key shows it
+GLYPHS = {
+    "braille": "⣿",
+    "dot": "•",
+    "hd": "▚",
+    "fhd": "▚",
+    "sd": "█",
+}  # a plotext marker as the key shows it
 SWATCH = "█"  # the key's mark for a colour alone (a layer, a test drawn with two markers)
 MAX_KEY_LINES = 2  # the key's lines above a plot; what does not fit ends in '…'
 KEY_GAP = "  "
@@ -181,7 +204,7 @@ class Fitted:
         self.columns = max(1, cols)
         return self.plt.subplots(rows, cols)
 
-    def subplot(self, row: int, col: int) -> "Fitted":
+    def subplot(self, row: int, col: int) -> Fitted:
         """One panel, to draw on (plotext's figure-level calls do not reach the active panel in textual-plotext)."""
         panel = Fitted(self.plt.subplot(row, col), self.width // self.columns, self.height)
         self.panels.append(panel)
@@ -190,7 +213,9 @@ class Fitted:
     def title(self, text: str, *shorter: str) -> None:
         """The title: the first of `text` and its `shorter` forms that fits, else the last cut with '…'."""
         room = self.width - 1
-        self.titled = next((t for t in (text, *shorter) if len(t) <= room), shorten((text, *shorter)[-1], room))
+        self.titled = next(
+            (t for t in (text, *shorter) if len(t) <= room), shorten((text, *shorter)[-1], room)
+        )
 
     def key(self, label: str, colour=None, glyph: str = SWATCH) -> None:
         """A key entry (a legend's line) for something drawn without a `label`."""
@@ -224,9 +249,13 @@ class Fitted:
         for panel in self.panels:
             panel.plt.plotsize(panel.width, rows)
         self.plt.plotsize(self.width, rows)
-        canvas = getattr(getattr((self.panels[0] if self.panels else self).plt, "monitor", None), "canvas_color", None)
+        canvas = getattr(
+            getattr((self.panels[0] if self.panels else self).plt, "monitor", None), "canvas_color", None
+        )
         head = [on_canvas(line, self.width, canvas) for line in head]
-        if hasattr(self.plt, "_set_size"):  # a PlotextPlot's figure, as its render does (textual-plotext issue 5)
+        if hasattr(
+            self.plt, "_set_size"
+        ):  # a PlotextPlot's figure, as its render does (textual-plotext issue 5)
             self.plt._set_size(self.width, rows)
         return "\n".join(head + [self.plt.build()])
 
@@ -234,8 +263,15 @@ class Fitted:
         return getattr(self.plt, name)
 
 
-def picture(plt, drawer: Drawer, runs: list[RunData], opts: ViewOptions, width: int, height: int,
-            theme: str | None = None) -> str:
+def picture(
+    plt,
+    drawer: Drawer,
+    runs: list[RunData],
+    opts: ViewOptions,
+    width: int,
+    height: int,
+    theme: str | None = None,
+) -> str:
     """A view drawn afresh on `plt` (plotext, or a PlotextPlot's figure) at this size: its heading and plot as
     ANSI text, `height` lines."""
     plt.main()  # plotext's module-level clear_figure clears the active panel only: a view's panels would stay
@@ -287,7 +323,9 @@ def key_lines(keys: list[tuple[str, Any, str]], width: int) -> list[str]:
         before = _length(last[:-1]) + len(KEY_GAP) if len(last) > 1 else 0
         last[-1] = (shorten(label, width - before - len(glyph) - 1 - len(KEY_GAP) - 1), colour, glyph)
         last.append(("", None, "…"))
-    return [KEY_GAP.join(" ".join(t for t in (paint(g, c), lab) if t) for lab, c, g in line) for line in lines]
+    return [
+        KEY_GAP.join(" ".join(t for t in (paint(g, c), lab) if t) for lab, c, g in line) for line in lines
+    ]
 
 
 def _length(line: list[tuple[str, Any, str]]) -> int:
@@ -344,7 +382,7 @@ def tick_room(plt, axis: str) -> int:
 
 def power_of_ten(exponent: int) -> str:
     """10**exponent as a tick reads it: 0.01, 0.1, 1, 10, 100 near 1, else 1e-4, 1e+03."""
-    return f"{10.0 ** exponent:g}" if -2 <= exponent <= 2 else f"1e{exponent:+03d}"
+    return f"{10.0**exponent:g}" if -2 <= exponent <= 2 else f"1e{exponent:+03d}"
 
 
 def robust_top(peaks: list[float]) -> float:

@@ -7,6 +7,7 @@ The MNIST-shaped cases train on random tensors of MNIST's shapes (no download), 
 Trainer as its data, under a validated config. The reference loops are core/bench/reference.py's (benchmarks/
 and the tests use the same), and every pass/fail goal is in one table, `goals()`.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,9 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,19 @@ class Scale:
 
 
 FULL = Scale()
-QUICK = Scale(n_train=2_000, n_test=500, repeats=1, full_batch_epochs=2, poly_epochs=40, jobs_epochs=40, mm_size=512,
-              startup_repeats=1, sharpness_epochs=4, instrument_epochs=2, instrument_rounds=1)
+QUICK = Scale(
+    n_train=2_000,
+    n_test=500,
+    repeats=1,
+    full_batch_epochs=2,
+    poly_epochs=40,
+    jobs_epochs=40,
+    mm_size=512,
+    startup_repeats=1,
+    sharpness_epochs=4,
+    instrument_epochs=2,
+    instrument_rounds=1,
+)
 
 
 @dataclass
@@ -111,8 +124,16 @@ def synthetic_task(tensors, device):
     from ..data import TaskData
 
     x, y, tx, ty = tensors
-    return TaskData(name="synthetic MNIST", kind="classification", train_x=x.to(device), train_y=y.to(device),
-                    test_x=tx.to(device), test_y=ty.to(device), n_classes=10, input_shape=(1, 28, 28))
+    return TaskData(
+        name="synthetic MNIST",
+        kind="classification",
+        train_x=x.to(device),
+        train_y=y.to(device),
+        test_x=tx.to(device),
+        test_y=ty.to(device),
+        n_classes=10,
+        input_shape=(1, 28, 28),
+    )
 
 
 def mnist_config(device_name: str, batch_size, epochs: int):
@@ -120,16 +141,30 @@ def mnist_config(device_name: str, batch_size, epochs: int):
     from ..spec.config import build_config
     from .reference import MNIST_MLP
 
-    return build_config([("dltui bench", {"task": "mnist", "hidden": list(MNIST_MLP[1:-1]), "batch_size": batch_size,
-                                          "epochs": epochs, "lr": 0.01, "device": device_name, "checkpoint": False})])
+    return build_config(
+        [
+            (
+                "dltui bench",
+                {
+                    "task": "mnist",
+                    "hidden": list(MNIST_MLP[1:-1]),
+                    "batch_size": batch_size,
+                    "epochs": epochs,
+                    "lr": 0.01,
+                    "device": device_name,
+                    "checkpoint": False,
+                },
+            )
+        ]
+    )
 
 
 # -- the lab -----------------------------------------------------------------------------------
 def lab_epoch_times(cfg, tensors) -> list[float]:
     """Seconds of each epoch of the lab's Trainer (training, test evaluation, probes), set-up excluded."""
     from ..spec.device import resolve_device
-    from ..train.trainer import Trainer
     from ..train.events import EpochEnded, RunStarted
+    from ..train.trainer import Trainer
 
     marks: list[float] = []
 
@@ -165,13 +200,21 @@ def goals(device_type: str, quick: bool = False) -> dict[str, Goal]:
 
     loop = 0.2 if device_type == "cuda" else 0.7  # on a GPU the loop's per-step overhead weighs more
     # issue 20's goal is for the CPU, at the presets' sizes (--quick's runs are too short for a budget to show)
-    probe = Goal(f"<= {GOAL}x without it", lambda c: c.ratio <= GOAL if device_type == "cpu" and not quick else None)
+    probe = Goal(
+        f"<= {GOAL}x without it", lambda c: c.ratio <= GOAL if device_type == "cpu" and not quick else None
+    )
     return {
-        "mnist_mlp_epoch": Goal(f"lab <= {loop}x loop, <= 2x bound", lambda c: c.ratio <= loop and c.bound_ratio <= 2),
+        "mnist_mlp_epoch": Goal(
+            f"lab <= {loop}x loop, <= 2x bound", lambda c: c.ratio <= loop and c.bound_ratio <= 2
+        ),
         "full_batch_step": Goal("<= 1.5x bound", lambda c: c.bound_ratio <= 1.5),
-        "polynomial_steps": Goal(">= 2500 steps/s on the CPU", lambda c: c.lab >= 2500 if device_type == "cpu" else None),
+        "polynomial_steps": Goal(
+            ">= 2500 steps/s on the CPU", lambda c: c.lab >= 2500 if device_type == "cpu" else None
+        ),
         "help_startup": Goal("<= 0.3x import torch", lambda c: c.ratio <= 0.3),
-        "jobs_speedup": Goal("< 1x when the device has room", lambda c: None),  # a figure to read, not a promise
+        "jobs_speedup": Goal(
+            "< 1x when the device has room", lambda c: None
+        ),  # a figure to read, not a promise
         **{name: probe for name in CASE_NAMES},
         **TUI_GOALS,
     }
@@ -199,17 +242,34 @@ def case_mnist_epoch(device, scale: Scale, rate: Callable[[], float]) -> Case:
     lab_epoch_times(cfg, _subset(tensors, 640))  # warm-up: first calls, caches
     mnist_epoch_s(_subset(tensors, 640), device, 64)
     labs, refs, rates, floors = in_turns(
-        lambda: lab_epoch_times(cfg, tensors)[0], lambda: mnist_epoch_s(tensors, device, 64), rate,
-        lambda: products_floor_s(device, MNIST_MLP, 64, scale.n_train, scale.n_test), repeats=scale.repeats)
+        lambda: lab_epoch_times(cfg, tensors)[0],
+        lambda: mnist_epoch_s(tensors, device, 64),
+        rate,
+        lambda: products_floor_s(device, MNIST_MLP, 64, scale.n_train, scale.n_test),
+        repeats=scale.repeats,
+    )
     lab, ref, floor = min(labs), min(refs), min(floors)
     train_f, test_f = mlp_flops(MNIST_MLP, scale.n_train, scale.n_test)
     bound = (train_f + test_f) / max(rates)
-    note = (f"{train_f / 1e9:.1f} GFLOP train + {test_f / 1e9:.1f} test at {max(rates) / 1e9:.0f} GFLOP/s; the epoch's "
-            f"products alone at batch 64's shapes take {floor:.3f} s ({floor / bound:.2f}x the bound, "
-            f"{(train_f + test_f) / floor / 1e9:.0f} GFLOP/s), the lab {lab / floor:.2f}x that")
-    return Case("mnist_mlp_epoch", "MNIST MLP epoch", f"784-300-10, batch 64, one epoch on {scale.n_train:,} samples + "
-                f"{scale.n_test:,} test; loop: DataLoader(TensorDataset, shuffle=True)", "s",
-                lab, ref, bound, ratio=lab / ref, bound_ratio=lab / bound, note=note, floor=floor)
+    note = (
+        f"{train_f / 1e9:.1f} GFLOP train + {test_f / 1e9:.1f} test at {max(rates) / 1e9:.0f} GFLOP/s; the epoch's "
+        f"products alone at batch 64's shapes take {floor:.3f} s ({floor / bound:.2f}x the bound, "
+        f"{(train_f + test_f) / floor / 1e9:.0f} GFLOP/s), the lab {lab / floor:.2f}x that"
+    )
+    return Case(
+        "mnist_mlp_epoch",
+        "MNIST MLP epoch",
+        f"784-300-10, batch 64, one epoch on {scale.n_train:,} samples + "
+        f"{scale.n_test:,} test; loop: DataLoader(TensorDataset, shuffle=True)",
+        "s",
+        lab,
+        ref,
+        bound,
+        ratio=lab / ref,
+        bound_ratio=lab / bound,
+        note=note,
+        floor=floor,
+    )
 
 
 def case_full_batch(device, scale: Scale, rate: Callable[[], float]) -> Case:
@@ -218,15 +278,28 @@ def case_full_batch(device, scale: Scale, rate: Callable[[], float]) -> Case:
 
     tensors = synthetic_data(scale.n_train, scale.n_test)
     cfg = mnist_config(device.type, "full", epochs=scale.full_batch_epochs)
-    labs, refs, rates = in_turns(lambda: min(lab_epoch_times(cfg, tensors)[1:]),  # the first epoch pays for first calls
-                                 lambda: full_batch_step_s(tensors, device, scale.full_batch_epochs - 1), rate,
-                                 repeats=scale.repeats)
+    labs, refs, rates = in_turns(
+        lambda: min(lab_epoch_times(cfg, tensors)[1:]),  # the first epoch pays for first calls
+        lambda: full_batch_step_s(tensors, device, scale.full_batch_epochs - 1),
+        rate,
+        repeats=scale.repeats,
+    )
     lab, ref = min(labs), min(refs)
     train_f, test_f = mlp_flops(MNIST_MLP, scale.n_train, scale.n_test)
     bound = (train_f + test_f) / max(rates)
-    return Case("full_batch_step", "full-batch GD step", f"784-300-10 on {scale.n_train:,} x 784 at once, with the epoch's "
-                f"test pass; loop: the seeds' net(inputs) on all the data", "s",
-                lab, ref, bound, ratio=lab / ref, bound_ratio=lab / bound, note=f"{(train_f + test_f) / 1e9:.1f} GFLOP per step")
+    return Case(
+        "full_batch_step",
+        "full-batch GD step",
+        f"784-300-10 on {scale.n_train:,} x 784 at once, with the epoch's "
+        f"test pass; loop: the seeds' net(inputs) on all the data",
+        "s",
+        lab,
+        ref,
+        bound,
+        ratio=lab / ref,
+        bound_ratio=lab / bound,
+        note=f"{(train_f + test_f) / 1e9:.1f} GFLOP per step",
+    )
 
 
 def polynomial_config(device_name: str, epochs: int):
@@ -243,14 +316,16 @@ def reference_polynomial(cfg, device, epochs: int) -> float:
     from ..data.polynomial import build
     from .reference import polynomial_steps_per_s
 
-    return polynomial_steps_per_s(build(cfg, torch.device("cpu"), None), device, cfg.batch_size, cfg.lr, epochs)
+    return polynomial_steps_per_s(
+        build(cfg, torch.device("cpu"), None), device, cfg.batch_size, cfg.lr, epochs
+    )
 
 
 def lab_steps_per_s(cfg, runs_dir: Path) -> float:
     """Optimizer steps per second of one real run (run store, metrics, checkpoints), set-up excluded."""
-    from ..train.events import RunEnded, RunStarted
     from ..executors.runner import RunPlan, run_one
     from ..store.folder import RunStore
+    from ..train.events import RunEnded, RunStarted
 
     marks: dict[str, float] = {}
 
@@ -267,12 +342,23 @@ def case_polynomial(device, scale: Scale, work: Path) -> Case:
     cfg = polynomial_config(device.type, scale.poly_epochs)
     lab_steps_per_s(polynomial_config(device.type, 5), work)  # warm-up
     reference_polynomial(cfg, device, 5)
-    labs, refs = in_turns(lambda: lab_steps_per_s(cfg, work), lambda: reference_polynomial(cfg, device, scale.poly_epochs),
-                          repeats=scale.repeats)
+    labs, refs = in_turns(
+        lambda: lab_steps_per_s(cfg, work),
+        lambda: reference_polynomial(cfg, device, scale.poly_epochs),
+        repeats=scale.repeats,
+    )
     lab, ref = max(labs), max(refs)
-    return Case("polynomial_steps", "polynomial steps/s", f"preset polynomial, lr=0.1, {scale.poly_epochs} epochs of 4 steps; "
-                "loop: seed 003's fit() with a DataLoader", "steps/s", lab, ref, ratio=lab / ref,
-                note="lab: a real run (run store, metrics.jsonl, checkpoints); ratio = lab / loop speed")
+    return Case(
+        "polynomial_steps",
+        "polynomial steps/s",
+        f"preset polynomial, lr=0.1, {scale.poly_epochs} epochs of 4 steps; "
+        "loop: seed 003's fit() with a DataLoader",
+        "steps/s",
+        lab,
+        ref,
+        ratio=lab / ref,
+        note="lab: a real run (run store, metrics.jsonl, checkpoints); ratio = lab / loop speed",
+    )
 
 
 def startup_s(args: list[str], repeats: int) -> float:
@@ -281,7 +367,9 @@ def startup_s(args: list[str], repeats: int) -> float:
 
     def once() -> float:
         t = time.perf_counter()
-        subprocess.run([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        )
         return time.perf_counter() - t
 
     return best_of(once, repeats)
@@ -291,8 +379,15 @@ def case_help(scale: Scale) -> Case:
     """`dltui --help` (never imports torch) vs `python -c "import torch"`."""
     lab = startup_s(["-m", "dltui", "--help"], scale.startup_repeats)
     ref = startup_s(["-c", "import torch"], scale.startup_repeats)
-    return Case("help_startup", "dltui --help", "wall time of `dltui --help` vs `python -c \"import torch\"` (reference)", "s",
-                lab, ref, ratio=lab / ref)
+    return Case(
+        "help_startup",
+        "dltui --help",
+        'wall time of `dltui --help` vs `python -c "import torch"` (reference)',
+        "s",
+        lab,
+        ref,
+        ratio=lab / ref,
+    )
 
 
 JOBS_POLL_S = 0.2  # how long the --jobs case waits on the pool's events at a time
@@ -301,9 +396,9 @@ JOBS_JOIN_S = 5.0  # how long its processes get to exit at the end
 
 def case_jobs(device, scale: Scale, work: Path) -> Case:
     """The polynomial preset's three runs: `--jobs N` (N spawned processes) vs `--jobs 1` (one by one, here)."""
-    from ..spec import presets
     from ..executors.localpool import Pool
     from ..executors.runner import plan, run_one
+    from ..spec import presets
     from ..store.folder import RunStore
 
     plans = plan(presets.load("polynomial"), {"epochs": scale.jobs_epochs, "device": device.type})
@@ -320,9 +415,17 @@ def case_jobs(device, scale: Scale, work: Path) -> Case:
     if pool.errors:
         raise RuntimeError("; ".join(pool.errors))
     many = time.perf_counter() - t
-    return Case("jobs_speedup", f"--jobs {jobs} vs --jobs 1", f"preset polynomial, {len(plans)} runs of {scale.jobs_epochs} "
-                "epochs, wall time; reference: one by one in this process", "s", many, one, ratio=many / one,
-                note=f"wall time; --jobs {jobs} includes starting {jobs} processes (each imports torch); {os.cpu_count()} CPU cores")
+    return Case(
+        "jobs_speedup",
+        f"--jobs {jobs} vs --jobs 1",
+        f"preset polynomial, {len(plans)} runs of {scale.jobs_epochs} "
+        "epochs, wall time; reference: one by one in this process",
+        "s",
+        many,
+        one,
+        ratio=many / one,
+        note=f"wall time; --jobs {jobs} includes starting {jobs} processes (each imports torch); {os.cpu_count()} CPU cores",
+    )
 
 
 def tui_cases(figures: dict[str, Any] | None) -> list[Case]:
@@ -330,20 +433,35 @@ def tui_cases(figures: dict[str, Any] | None) -> list[Case]:
     detail = "training with the TUI attached vs headless (the same spawned training process, no UI)"
     stall = "longest gap in the UI's message queue while training (a 20 ms tick from an outside timer)"
     if figures is None:
-        cases = [Case("tui_throughput", "TUI throughput", detail, "steps/s", note="not measured"),
-                 Case("tui_stall", "TUI stall", stall, "s", note="not measured")]
+        cases = [
+            Case("tui_throughput", "TUI throughput", detail, "steps/s", note="not measured"),
+            Case("tui_stall", "TUI stall", stall, "s", note="not measured"),
+        ]
         return [judged(c, TUI_GOALS[c.name]) for c in cases]
     f = figures
     runs = f"preset {f['preset']}, {len(f['variants'])} runs of {f['epochs']} epochs, best of {f['repeats']}"
     ratio = f["throughput_ratio"]
-    thr = Case("tui_throughput", "TUI throughput", f"{detail}; {runs}", "steps/s", f["tui_steps_per_s"], f["headless_steps_per_s"],
-               ratio=ratio, note="steps/s from summary.json; ratio = TUI / headless")
+    thr = Case(
+        "tui_throughput",
+        "TUI throughput",
+        f"{detail}; {runs}",
+        "steps/s",
+        f["tui_steps_per_s"],
+        f["headless_steps_per_s"],
+        ratio=ratio,
+        note="steps/s from summary.json; ratio = TUI / headless",
+    )
     max_s, p99_s = f["max_stall_ms"] / 1000, f["p99_stall_ms"] / 1000
-    st = Case("tui_stall", "TUI stall", f"{stall}; {runs}", "s", max_s,
-              note=f"p99 {1000 * p99_s:.1f} ms over {f['n_ticks']} ticks; the UI used {f['ui_cpu_pct']:.0f}% of a core meanwhile; "
-              "the real LabApp, headless, 140x45")
+    st = Case(
+        "tui_stall",
+        "TUI stall",
+        f"{stall}; {runs}",
+        "s",
+        max_s,
+        note=f"p99 {1000 * p99_s:.1f} ms over {f['n_ticks']} ticks; the UI used {f['ui_cpu_pct']:.0f}% of a core meanwhile; "
+        "the real LabApp, headless, 140x45",
+    )
     return [judged(c, TUI_GOALS[c.name]) for c in (thr, st)]
-
 
 
 def machine(device, rate: float, quick: bool) -> dict[str, Any]:
@@ -352,18 +470,29 @@ def machine(device, rate: float, quick: bool) -> dict[str, Any]:
     from ..spec.device import describe
 
     return {
-        "device": describe(device), "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version(),
-        "cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
-        "matmul_gflops": round(rate / 1e9, 1), "quick": quick, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "device": describe(device),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "python": platform.python_version(),
+        "cpu_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "matmul_gflops": round(rate / 1e9, 1),
+        "quick": quick,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 
 
-def run_all(device_name: str = "auto", quick: bool = False, say: Callable[[str], None] = lambda _: None,
-            tui: Callable[[bool], dict[str, Any]] | None = None) -> dict[str, Any]:
+def run_all(
+    device_name: str = "auto",
+    quick: bool = False,
+    say: Callable[[str], None] = lambda _: None,
+    tui: Callable[[bool], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Run every case; returns {"machine": ..., "cases": [...]} (strict-JSON-ready). `tui(quick)` measures
     the TUI's cases (the CLI passes tui/bench/lab.py's `measure_tui`); without it their places stay empty."""
-    from .instruments import instrument_cases
     from ..spec.device import resolve_device
+    from .instruments import instrument_cases
 
     device, scale = resolve_device(device_name), QUICK if quick else FULL
     mm = scale.mm_size * (4 if device.type == "cuda" else 1)  # a GPU needs a bigger product to reach its rate
@@ -394,4 +523,7 @@ def run_all(device_name: str = "auto", quick: bool = False, say: Callable[[str],
         say("TUI throughput and stalls")
     cases += tui_cases(tui(quick) if tui is not None else None)
     table = goals(device.type, quick)
-    return {"machine": machine(device, max(rates), quick), "cases": [asdict(judged(c, table[c.name])) for c in cases]}
+    return {
+        "machine": machine(device, max(rates), quick),
+        "cases": [asdict(judged(c, table[c.name])) for c in cases],
+    }

@@ -8,6 +8,7 @@ CPU a run's time is this process's CPU seconds on one thread (time.process_time)
 shared machine disturb far less than wall-clock time; elsewhere it is wall-clock time (a GPU's work is not
 CPU time).
 """
+
 from __future__ import annotations
 
 import statistics
@@ -35,8 +36,8 @@ CASE_NAMES = tuple(f"{p}_overhead" for p in PROBES)
 
 def run_seconds(cfg, tensors, device) -> tuple[float, Any]:
     """(seconds of one whole lab run of `cfg` on the synthetic task, set-up included, the Trainer after it)."""
-    from .cases import synthetic_task
     from ..train.trainer import Trainer
+    from .cases import synthetic_task
 
     data = synthetic_task(tensors, device)
     clock = time.process_time if device.type == "cpu" else time.perf_counter
@@ -49,23 +50,27 @@ def run_seconds(cfg, tensors, device) -> tuple[float, Any]:
     return spent, trainer
 
 
-def interleaved(cfg, probes: tuple[str, ...], tensors, device, rounds: int
-                ) -> tuple[dict[str, list[tuple[float, float]]], dict[str, Any]]:
+def interleaved(
+    cfg, probes: tuple[str, ...], tensors, device, rounds: int
+) -> tuple[dict[str, list[tuple[float, float]]], dict[str, Any]]:
     """(for each probe, its rounds' (seconds without any probe, seconds with it); its last run's Trainer):
     the runs of a round back to back, in reversed order every other round."""
     pairs: dict[str, list[tuple[float, float]]] = {p: [] for p in probes}
     trainers: dict[str, Any] = {}
     for r in range(max(1, rounds)):
         times = {}
-        for name in ("", *probes)[::-1 if r % 2 else 1]:
-            times[name], trainers[name] = run_seconds(replace(cfg, probes=(name,) if name else ()), tensors, device)
+        for name in ("", *probes)[:: -1 if r % 2 else 1]:
+            times[name], trainers[name] = run_seconds(
+                replace(cfg, probes=(name,) if name else ()), tensors, device
+            )
         for p in probes:
             pairs[p].append((times[""], times[p]))
     return pairs, trainers
 
 
-def probe_case(name: str, setting: Setting, pairs: list[tuple[float, float]], epochs: int, n_train: int,
-               extra: str = ""):
+def probe_case(
+    name: str, setting: Setting, pairs: list[tuple[float, float]], epochs: int, n_train: int, extra: str = ""
+):
     """The table's row for one probe, from its rounds."""
     from .cases import Case
 
@@ -74,11 +79,19 @@ def probe_case(name: str, setting: Setting, pairs: list[tuple[float, float]], ep
     base = statistics.median(a for a, _ in pairs) / epochs
     batch = "full batch" if setting.batch_size == "full" else f"batch {setting.batch_size}"
     spread = f"{100 * shares[0]:+.1f}% .. {100 * shares[-1]:+.1f}%"
-    return Case(f"{name}_overhead", f"{name} overhead", f"the lab with probes = [\"{name}\"] vs without, 784-300-10 "
-                f"{setting.activation}, {batch}, {epochs} epochs on {n_train:,} (as in {setting.presets}); "
-                "one thread on the CPU", "s",
-                base * ratio, base, ratio=ratio, note=f"seconds an epoch (without it: the rounds' median; with it: that "
-                f"times the ratio); ratio: median of {len(pairs)} interleaved A/B rounds ({spread}){extra}")
+    return Case(
+        f"{name}_overhead",
+        f"{name} overhead",
+        f'the lab with probes = ["{name}"] vs without, 784-300-10 '
+        f"{setting.activation}, {batch}, {epochs} epochs on {n_train:,} (as in {setting.presets}); "
+        "one thread on the CPU",
+        "s",
+        base * ratio,
+        base,
+        ratio=ratio,
+        note=f"seconds an epoch (without it: the rounds' median; with it: that "
+        f"times the ratio); ratio: median of {len(pairs)} interleaved A/B rounds ({spread}){extra}",
+    )
 
 
 def sharpness_account(trainer) -> str:
@@ -94,9 +107,9 @@ def measurement_cost(tensors, device, n: int = 5000) -> str:
     import torch
     from torch import nn
 
-    from ..train.models import MLP
-    from ..spec.device import timed
     from ..probes.sharpness import sharpness
+    from ..spec.device import timed
+    from ..train.models import MLP
 
     torch.manual_seed(0)
     model = MLP(784, (300,), 10, "sigmoid").to(device)
@@ -110,8 +123,10 @@ def measurement_cost(tensors, device, n: int = 5000) -> str:
         loss(model(x), y).backward()
         opt.step()
     warm = timed(lambda: found.extend(sharpness(model, loss, x, y, found[1])), device)
-    return (f"; one measurement on {len(x):,} samples: {cold:.2f} s from a random vector ({found[2]} products), "
-            f"{warm:.2f} s warm-started ({found[5]} products)")
+    return (
+        f"; one measurement on {len(x):,} samples: {cold:.2f} s from a random vector ({found[2]} products), "
+        f"{warm:.2f} s warm-started ({found[5]} products)"
+    )
 
 
 def instrument_cases(device, scale) -> list:
@@ -140,6 +155,8 @@ def _instrument_cases(device, scale) -> list:
         run_seconds(replace(cfg, epochs=1, probes=probes), tensors, device)  # warm-up: first calls, caches
         pairs, trainers = interleaved(cfg, probes, tensors, device, scale.instrument_rounds)
         for p in probes:
-            extra = sharpness_account(trainers[p]) + measurement_cost(tensors, device) if p == "sharpness" else ""
+            extra = (
+                sharpness_account(trainers[p]) + measurement_cost(tensors, device) if p == "sharpness" else ""
+            )
             cases.append(probe_case(p, setting, pairs[p], epochs, scale.n_train, extra))
     return cases

@@ -5,11 +5,13 @@ lab's fast path gives the plain loop's numbers (tests/test_bench_engine.py). A l
 any iterable of (x, y): the seeds' `DataLoader(shuffle=True)`, the lab's own order (`ordered_batches`),
 or contiguous slices (`sliced_batches`, the arithmetic with no shuffling).
 """
+
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -38,15 +40,17 @@ def ordered_batches(x, y, batch_size: int, order=None) -> Iterable[tuple[Any, An
     n = len(y)
     if batch_size >= n:
         return [(x, y)]
-    return ((x[idx], y[idx]) for idx in (order[s:s + batch_size] for s in range(0, n, batch_size)))
+    return ((x[idx], y[idx]) for idx in (order[s : s + batch_size] for s in range(0, n, batch_size)))
 
 
 def sliced_batches(x, y, batch_size: int) -> Iterable[tuple[Any, Any]]:
     """Contiguous slices, no shuffling: the steps' arithmetic with nothing around it."""
-    return ((x[s:s + batch_size], y[s:s + batch_size]) for s in range(0, len(y), batch_size))
+    return ((x[s : s + batch_size], y[s : s + batch_size]) for s in range(0, len(y), batch_size))
 
 
-def train_epoch(model, optimizer, criterion, batches, device, count_correct: bool = False) -> tuple[float, int]:
+def train_epoch(
+    model, optimizer, criterion, batches, device, count_correct: bool = False
+) -> tuple[float, int]:
     """One training epoch the seeds' way: each batch moved to the device, forward, loss, zero_grad, backward,
     step, and loss.item() every step. Returns (summed per-sample loss, correct predictions, 0 unless counted)."""
     model.train()
@@ -125,7 +129,9 @@ def products_floor_s(device, sizes: tuple[int, ...], batch: int, n_train: int, n
     g = torch.Generator(device=device.type if device.type == "cuda" else "cpu").manual_seed(0)
     ws = [torch.randn(b, a, device=device, generator=g) for a, b in zip(sizes, sizes[1:])]
     acts = [torch.randn(batch, a, device=device, generator=g) for a in sizes]  # each layer's input
-    grads = [torch.randn(b, batch, device=device, generator=g) for b in sizes[1:]]  # each output's gradient, transposed
+    grads = [
+        torch.randn(b, batch, device=device, generator=g) for b in sizes[1:]
+    ]  # each output's gradient, transposed
     steps, test_chunks = math.ceil(n_train / batch), math.ceil(n_test / batch)
 
     def epoch() -> None:

@@ -3,15 +3,18 @@
 The registry maps a task name to "module:function" so that naming a task costs no import; the
 builder is imported (with torch) only when a run starts.
 """
+
 from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..rules.errors import BadInput
+
 
 @dataclass(frozen=True)
 class Task:
@@ -19,8 +22,12 @@ class Task:
     the preflight and the loss rules need."""
 
     builder: str  # "module:function"
-    check: str | None = None  # "module:function" that says, before any run dir exists, whether its data can be had
-    kind: str | None = "classification"  # "classification", "regression", or None: trains nothing (runs its own tests)
+    check: str | None = (
+        None  # "module:function" that says, before any run dir exists, whether its data can be had
+    )
+    kind: str | None = (
+        "classification"  # "classification", "regression", or None: trains nothing (runs its own tests)
+    )
     images: bool = False  # images a CNN can take (models.CNN_MIN_SIDE and up)
     in_memory: bool = False  # a small set drawn in memory (n_samples), not a data set on disk
 
@@ -81,7 +88,9 @@ def _load(spec: str) -> Callable:
 def check(cfg, data_dir: Path) -> None:
     """Raise BadInput if the task's data cannot be had (before any run dir is made)."""
     if cfg.task not in REGISTRY:
-        raise BadInput(f"task = {cfg.task} is not available in this build; known tasks: {', '.join(sorted(REGISTRY))}")
+        raise BadInput(
+            f"task = {cfg.task} is not available in this build; known tasks: {', '.join(sorted(REGISTRY))}"
+        )
     checker = REGISTRY[cfg.task].check
     if checker:
         _load(checker)(cfg, Path(data_dir))

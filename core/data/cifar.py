@@ -9,6 +9,7 @@ The images stay uint8 on the device; `TaskData.transform` makes each batch float
 `normalize = true`, standardises it with the per-channel mean and std of the training split (never
 the validation or test images), the same for all three splits.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,9 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import safe_pickle
 from ..rules.errors import BadInput, DataMissing
-from . import TaskData
+from . import TaskData, safe_pickle
 from .common import on_device, subset_and_split
 
 FOLDER = "cifar-10-batches-py"
@@ -33,8 +33,13 @@ META_FILE = "batches.meta"
 FILES = (*TRAIN_FILES, TEST_FILE, META_FILE)
 # Byte sizes of the official files (their md5s are torchvision's CIFAR10 lists).
 OFFICIAL_SIZES = {
-    "data_batch_1": 31035704, "data_batch_2": 31035320, "data_batch_3": 31035999,
-    "data_batch_4": 31035696, "data_batch_5": 31035623, "test_batch": 31035526, "batches.meta": 158,
+    "data_batch_1": 31035704,
+    "data_batch_2": 31035320,
+    "data_batch_3": 31035999,
+    "data_batch_4": 31035696,
+    "data_batch_5": 31035623,
+    "test_batch": 31035526,
+    "batches.meta": 158,
 }
 N_CLASSES = 10
 SHAPE = (3, 32, 32)
@@ -66,13 +71,19 @@ def _missing_message(data_dir: Path, missing: list[str], why: str) -> str:
 def _download(data_dir: Path, missing: list[str]) -> None:
     """Fetch and unpack the official archive (md5-checked by torchvision), or raise DataMissing."""
     if os.environ.get("DLTUI_OFFLINE"):
-        raise DataMissing(_missing_message(data_dir, missing, "DLTUI_OFFLINE is set, so it was not downloaded"))
+        raise DataMissing(
+            _missing_message(data_dir, missing, "DLTUI_OFFLINE is set, so it was not downloaded")
+        )
     from torchvision.datasets import CIFAR10
     from torchvision.datasets.utils import download_and_extract_archive
 
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # torchvision prints each step; the progress bar stays
-            download_and_extract_archive(CIFAR10.url, str(data_dir), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+        with contextlib.redirect_stdout(
+            io.StringIO()
+        ):  # torchvision prints each step; the progress bar stays
+            download_and_extract_archive(
+                CIFAR10.url, str(data_dir), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5
+            )
     except Exception as e:  # no network, a proxy page, a bad archive: all mean the data is not here
         why = f"the download failed ({type(e).__name__}: {e})".replace("\n", " ")
         raise DataMissing(_missing_message(data_dir, missing, why)) from None
@@ -105,7 +116,9 @@ def _verify(path: Path) -> None:
         for block in iter(lambda: f.read(1 << 20), b""):
             md5.update(block)
     if md5.hexdigest() != _official_md5(path.name):
-        raise BadInput(f"task cifar10: {path} has the official size but not the official md5 (a corrupt download); delete it and run again to download it anew")
+        raise BadInput(
+            f"task cifar10: {path} has the official size but not the official md5 (a corrupt download); delete it and run again to download it anew"
+        )
     _verified.add(key)
 
 
@@ -115,9 +128,17 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     data = entry.get(b"data") if isinstance(entry, dict) else None
     labels = entry.get(b"labels") if isinstance(entry, dict) else None
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        raise BadInput(f"task cifar10: {path} is not a CIFAR-10 batch (needs b'data', an N×3072 uint8 array); replace it with the file from cifar-10-python.tar.gz")
-    if not isinstance(labels, list) or len(labels) != data.shape[0] or any(type(v) is not int or not 0 <= v < N_CLASSES for v in labels):
-        raise BadInput(f"task cifar10: {path} is not a CIFAR-10 batch (needs b'labels', {data.shape[0]} whole numbers 0..9); replace it with the file from cifar-10-python.tar.gz")
+        raise BadInput(
+            f"task cifar10: {path} is not a CIFAR-10 batch (needs b'data', an N×3072 uint8 array); replace it with the file from cifar-10-python.tar.gz"
+        )
+    if (
+        not isinstance(labels, list)
+        or len(labels) != data.shape[0]
+        or any(type(v) is not int or not 0 <= v < N_CLASSES for v in labels)
+    ):
+        raise BadInput(
+            f"task cifar10: {path} is not a CIFAR-10 batch (needs b'labels', {data.shape[0]} whole numbers 0..9); replace it with the file from cifar-10-python.tar.gz"
+        )
     return data.reshape(-1, *SHAPE), np.asarray(labels, dtype=np.int64)
 
 
@@ -126,7 +147,9 @@ def read_classes(path: Path) -> list[str]:
     meta = _unpickle(path)
     names = meta.get(b"label_names") if isinstance(meta, dict) else None
     if not isinstance(names, list) or len(names) != N_CLASSES or any(not isinstance(n, bytes) for n in names):
-        raise BadInput(f"task cifar10: {path} is not CIFAR-10's batches.meta (needs b'label_names', 10 names); replace it with the file from cifar-10-python.tar.gz")
+        raise BadInput(
+            f"task cifar10: {path} is not CIFAR-10's batches.meta (needs b'label_names', 10 names); replace it with the file from cifar-10-python.tar.gz"
+        )
     return [n.decode("utf-8", "replace") for n in names]
 
 
@@ -134,9 +157,13 @@ def _unpickle(path: Path) -> Any:
     try:
         return safe_pickle.load(path, safe_pickle.numpy_arrays())
     except safe_pickle.UnsafePickle as e:
-        raise BadInput(f"task cifar10: {path} was not loaded: it {e}; replace it with the file from cifar-10-python.tar.gz") from None
+        raise BadInput(
+            f"task cifar10: {path} was not loaded: it {e}; replace it with the file from cifar-10-python.tar.gz"
+        ) from None
     except Exception as e:  # truncated or not a pickle at all
-        raise BadInput(f"task cifar10: {path} cannot be read ({type(e).__name__}: {e}); delete it and run again, or replace it with the file from cifar-10-python.tar.gz") from None
+        raise BadInput(
+            f"task cifar10: {path} cannot be read ({type(e).__name__}: {e}); delete it and run again, or replace it with the file from cifar-10-python.tar.gz"
+        ) from None
 
 
 def load_split(paths: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,7 +179,7 @@ def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     total = torch.zeros(x.shape[1], dtype=torch.float64)
     squares = torch.zeros(x.shape[1], dtype=torch.float64)
     for s in range(0, x.shape[0], STATS_CHUNK):
-        chunk = x[s:s + STATS_CHUNK].double()
+        chunk = x[s : s + STATS_CHUNK].double()
         total += chunk.sum(dim=(0, 2, 3))
         squares += chunk.square().sum(dim=(0, 2, 3))
     count = x.shape[0] * x.shape[2] * x.shape[3]
@@ -188,11 +215,23 @@ def build(cfg, device, data_dir) -> TaskData:
     cuda = torch.device(device).type == "cuda"
     if cuda:
         torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
-    return on_device("cifar10", device, (train_x, train_y), (test_x, test_y), (val_x, val_y), N_CLASSES, SHAPE,
-                     {**extras, "classes": classes}, transform=Normalize(mean, std, device, channels_last=cuda))
+    return on_device(
+        "cifar10",
+        device,
+        (train_x, train_y),
+        (test_x, test_y),
+        (val_x, val_y),
+        N_CLASSES,
+        SHAPE,
+        {**extras, "classes": classes},
+        transform=Normalize(mean, std, device, channels_last=cuda),
+    )
 
 
 def train_size(cfg, data_dir) -> int:
     """Training images in the five batches: 10,000 in an official-sized file, else counted."""
     d = folder(data_dir)
-    return sum(10000 if (d / f).stat().st_size == OFFICIAL_SIZES[f] else len(read_batch(d / f)[1]) for f in TRAIN_FILES)
+    return sum(
+        10000 if (d / f).stat().st_size == OFFICIAL_SIZES[f] else len(read_batch(d / f)[1])
+        for f in TRAIN_FILES
+    )

@@ -1,4 +1,5 @@
 """What every classification task does after loading: subset, validation split, normalization, to device."""
+
 from __future__ import annotations
 
 import torch
@@ -50,7 +51,9 @@ def on_device(name, device, train, test, val, n_classes, input_shape, extras, tr
     )
 
 
-def finish_classification(cfg, device, name, train_x, train_y, test_x, test_y, n_classes, input_shape, extras=None) -> TaskData:
+def finish_classification(
+    cfg, device, name, train_x, train_y, test_x, test_y, n_classes, input_shape, extras=None
+) -> TaskData:
     """Apply train_size, the validation split and normalization (train statistics only), then move to device."""
     train_x, train_y, val_x, val_y = subset_and_split(cfg, train_x, train_y)
     extras = dict(extras or {})
@@ -61,4 +64,6 @@ def finish_classification(cfg, device, name, train_x, train_y, test_x, test_y, n
         norm = lambda t: None if t is None else (t.float() - mean.view(shape)) / std.view(shape)  # noqa: E731
         train_x, test_x, val_x = norm(train_x), norm(test_x), norm(val_x)
         extras.update(mean=mean.tolist(), std=std.tolist())
-    return on_device(name, device, (train_x, train_y), (test_x, test_y), (val_x, val_y), n_classes, input_shape, extras)
+    return on_device(
+        name, device, (train_x, train_y), (test_x, test_y), (val_x, val_y), n_classes, input_shape, extras
+    )

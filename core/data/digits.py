@@ -1,4 +1,5 @@
 """scikit-learn's bundled 8x8 handwritten digits (1,797 images): MNIST's offline stand-in."""
+
 from __future__ import annotations
 
 import torch
@@ -24,7 +25,9 @@ def build(cfg, device, data_dir) -> TaskData:
     test, train = perm[:n_test], perm[n_test:]
     from .common import finish_classification
 
-    return finish_classification(cfg, device, "digits", x[train], y[train], x[test], y[test], N_CLASSES, SHAPE)
+    return finish_classification(
+        cfg, device, "digits", x[train], y[train], x[test], y[test], N_CLASSES, SHAPE
+    )
 
 
 def train_size(cfg, data_dir) -> int:

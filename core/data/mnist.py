@@ -3,6 +3,7 @@
 `check` runs before any run dir is made: it downloads when online (and DLTUI_OFFLINE is not set), and
 otherwise says in one line where to put the files and that `--set task=digits` runs offline.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -54,12 +55,14 @@ def read_header(path: Path) -> tuple[int, tuple[int, ...]]:
         with opener(path, "rb") as f:
             head = f.read(16)
     except (OSError, EOFError) as e:
-        raise BadInput(f"{path}: cannot read it ({e}); replace it with the file from the MNIST site") from None
+        raise BadInput(
+            f"{path}: cannot read it ({e}); replace it with the file from the MNIST site"
+        ) from None
     if len(head) < 8:
         raise BadInput(f"{path}: too short for an IDX file; replace it with the file from the MNIST site")
     magic = struct.unpack(">I", head[:4])[0]
     ndim = magic & 0xFF
-    dims = struct.unpack(f">{ndim}I", head[4:4 + 4 * ndim]) if len(head) >= 4 + 4 * ndim else ()
+    dims = struct.unpack(f">{ndim}I", head[4 : 4 + 4 * ndim]) if len(head) >= 4 + 4 * ndim else ()
     return magic, tuple(dims)
 
 
@@ -69,7 +72,9 @@ def _checked_count(raw: Path, name: str) -> int:
     magic, dims = read_header(path)
     want_magic, want_dims = FILES[name]
     if magic != want_magic or len(dims) != 1 + len(want_dims) or tuple(dims[1:]) != want_dims:
-        raise BadInput(f"{path}: not an MNIST IDX file (magic {magic}, shape {list(dims)}); replace it with the file from the MNIST site")
+        raise BadInput(
+            f"{path}: not an MNIST IDX file (magic {magic}, shape {list(dims)}); replace it with the file from the MNIST site"
+        )
     return dims[0]
 
 
@@ -79,7 +84,9 @@ def _check_counts(raw: Path) -> int:
     for split in ("train", "t10k"):
         n_img, n_lab = counts[f"{split}-images-idx3-ubyte"], counts[f"{split}-labels-idx1-ubyte"]
         if n_img != n_lab:
-            raise BadInput(f"{raw}: {split} has {n_img} images but {n_lab} labels; replace the {split}-* files with a matching pair")
+            raise BadInput(
+                f"{raw}: {split} has {n_img} images but {n_lab} labels; replace the {split}-* files with a matching pair"
+            )
     return counts["train-labels-idx1-ubyte"]
 
 
@@ -98,8 +105,10 @@ def _download(data_dir: Path) -> str:
 def missing_message(data_dir: Path, why: str) -> str:
     raw = raw_dir(data_dir)
     files = ", ".join(FILES)
-    return (f"MNIST is not in {raw} and could not be downloaded ({why}); put the four files {files} "
-            f"(or their .gz) in {raw}, or give another --data-dir, or run offline on scikit-learn's digits with --set task=digits")
+    return (
+        f"MNIST is not in {raw} and could not be downloaded ({why}); put the four files {files} "
+        f"(or their .gz) in {raw}, or give another --data-dir, or run offline on scikit-learn's digits with --set task=digits"
+    )
 
 
 def check(cfg, data_dir: Path) -> None:
@@ -127,7 +136,9 @@ def _extract_gz(raw: Path) -> None:
             try:
                 extract_archive(str(raw / f"{name}.gz"), str(raw))
             except OSError as e:
-                raise BadInput(f"{raw / name}.gz: cannot decompress it ({e}); decompress it by hand (gunzip) or replace it") from None
+                raise BadInput(
+                    f"{raw / name}.gz: cannot decompress it ({e}); decompress it by hand (gunzip) or replace it"
+                ) from None
 
 
 def load(data_dir: Path):
@@ -146,4 +157,14 @@ def build(cfg, device, data_dir: Path) -> TaskData:
 
     train_x, train_y, test_x, test_y = load(data_dir)
     to_float = lambda t: t.unsqueeze(1).float().div_(255.0)  # noqa: E731
-    return finish_classification(cfg, device, "mnist", to_float(train_x), train_y.long(), to_float(test_x), test_y.long(), N_CLASSES, SHAPE)
+    return finish_classification(
+        cfg,
+        device,
+        "mnist",
+        to_float(train_x),
+        train_y.long(),
+        to_float(test_x),
+        test_y.long(),
+        N_CLASSES,
+        SHAPE,
+    )

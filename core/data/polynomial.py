@@ -11,6 +11,7 @@ shuffled with a DataLoader of its day (torch <= 1.6): each epoch drew one int64 
 seed, then randperm(n), both from the same global generator. `LoaderOrder` replays that, so the lab
 sees the notebook's batches and reproduces even the entries of its table that depend on the order.
 """
+
 from __future__ import annotations
 
 import torch
@@ -58,8 +59,14 @@ def build(cfg, device, data_dir) -> TaskData:
         test_y=y,
         input_shape=(DEGREE,),
         probes=("poly_function",),
-        shuffler=LoaderOrder(g if cfg.data_rng_seed == cfg.seed else torch.Generator().manual_seed(cfg.seed)),  # order: seed's
-        extras={"target_coefficients": w.view(-1).tolist(), "target_bias": float(b.item()), "x_range": [float(x.min()), float(x.max())]},
+        shuffler=LoaderOrder(
+            g if cfg.data_rng_seed == cfg.seed else torch.Generator().manual_seed(cfg.seed)
+        ),  # order: seed's
+        extras={
+            "target_coefficients": w.view(-1).tolist(),
+            "target_bias": float(b.item()),
+            "x_range": [float(x.min()), float(x.max())],
+        },
     )
 
 

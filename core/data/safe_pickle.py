@@ -4,12 +4,14 @@ A pickle can name any importable callable and call it (`os.system` through `__re
 unpickler here resolves a global only from an explicit allow-list, so a file can build the data
 its format needs and nothing else; any other global is refused before it is looked up.
 """
+
 from __future__ import annotations
 
 import io
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 
 class UnsafePickle(pickle.UnpicklingError):
@@ -27,7 +29,9 @@ class RestrictedUnpickler(pickle.Unpickler):
         try:
             return self.allowed[(module, name)]
         except KeyError:
-            raise UnsafePickle(f"refused global '{module}.{name}' (allowed: {_names(self.allowed)})") from None
+            raise UnsafePickle(
+                f"refused global '{module}.{name}' (allowed: {_names(self.allowed)})"
+            ) from None
 
 
 def _names(allowed: Mapping[tuple[str, str], Any]) -> str:

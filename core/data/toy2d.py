@@ -3,6 +3,7 @@
 Every point comes from a numpy generator seeded with the run's seed, so the same seed gives the
 same points and another seed other points. A fixed share of the points is the test set.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,9 +39,11 @@ def swiss_roll(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
 def peaks_height(x: np.ndarray) -> np.ndarray:
     """MATLAB's `peaks` surface at points (n, 2)."""
     u, v = x[:, 0], x[:, 1]
-    return (3 * (1 - u) ** 2 * np.exp(-u**2 - (v + 1) ** 2)
-            - 10 * (u / 5 - u**3 - v**5) * np.exp(-u**2 - v**2)
-            - np.exp(-(u + 1) ** 2 - v**2) / 3)
+    return (
+        3 * (1 - u) ** 2 * np.exp(-(u**2) - (v + 1) ** 2)
+        - 10 * (u / 5 - u**3 - v**5) * np.exp(-(u**2) - v**2)
+        - np.exp(-((u + 1) ** 2) - v**2) / 3
+    )
 
 
 def peaks(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -64,8 +67,18 @@ def build(cfg, device, data_dir) -> TaskData:
     xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.long)
     from .common import finish_classification
 
-    data = finish_classification(cfg, device, "toy2d", xt[n_test:], yt[n_test:], xt[:n_test], yt[:n_test],
-                                 N_CLASSES[cfg.dataset], (2,), {"dataset": cfg.dataset})
+    data = finish_classification(
+        cfg,
+        device,
+        "toy2d",
+        xt[n_test:],
+        yt[n_test:],
+        xt[:n_test],
+        yt[:n_test],
+        N_CLASSES[cfg.dataset],
+        (2,),
+        {"dataset": cfg.dataset},
+    )
     data.probes = ("regions",)
     return data
 

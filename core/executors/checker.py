@@ -5,16 +5,18 @@ One spawned process per lab, started on the first question and kept for the next
 loaded by then); its output goes nowhere (never over a UI). A BadInput it raises comes back as the
 same BadInput. No textual here.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
 import signal
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 _LOCK = threading.Lock()
 _POOL: list[ProcessPoolExecutor] = []  # the helper, once started
@@ -51,8 +53,8 @@ def _describe(name: str) -> str:
 
 
 def _preflight(plans: list, runs_dir: str, data_dir: str) -> None:
-    from .runner import preflight
     from ..store.folder import RunStore
+    from .runner import preflight
 
     preflight(plans, RunStore(runs_dir), Path(data_dir))
 

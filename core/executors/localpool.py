@@ -7,6 +7,7 @@ writes its runs to the run store itself and sends every event back over one queu
 mostly idle: several runs hide each other's launch overhead); with several GPUs, slot i uses GPU
 i mod count. On the CPU the torch threads are split between the processes.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -40,7 +41,7 @@ class Executor(Protocol):
     done: bool
     errors: list[str]
 
-    def start(self) -> "Executor": ...
+    def start(self) -> Executor: ...
 
     def drain(self, limit: int = 10_000, timeout: float = 0.0) -> list[Any]: ...
 
@@ -131,19 +132,31 @@ def _stop_with_parent(stop, q) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, counter, q, stop, pause, slot: int, jobs: int,
-           log: str | None = None) -> None:
+def _child(
+    plans: list[RunPlan],
+    runs_dir: str,
+    data_dir: str,
+    counter,
+    q,
+    stop,
+    pause,
+    slot: int,
+    jobs: int,
+    log: str | None = None,
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and sets `stop`
     if log:
         _log_to(Path(log))
     _stop_with_parent(stop, q)
+    from ..store.folder import RunStore
     from ..train.control import Control
     from .runner import run_one
-    from ..store.folder import RunStore
 
     control = Control(stop=stop, pause=pause)
 
-    def on_signal(signum, frame) -> None:  # SIGTERM, or SIGHUP from a dropped session: end the run as interrupted
+    def on_signal(
+        signum, frame
+    ) -> None:  # SIGTERM, or SIGHUP from a dropped session: end the run as interrupted
         control.reason = f"interrupted by {signal.Signals(signum).name}"
         stop.set()
 
@@ -166,7 +179,14 @@ def _child(plans: list[RunPlan], runs_dir: str, data_dir: str, counter, q, stop,
 class Pool:
     """`jobs` training processes sharing `plans`; events from all of them on one queue."""
 
-    def __init__(self, plans: list[RunPlan], runs_dir: Path | str, data_dir: Path | str, jobs: int, log: Path | None = None):
+    def __init__(
+        self,
+        plans: list[RunPlan],
+        runs_dir: Path | str,
+        data_dir: Path | str,
+        jobs: int,
+        log: Path | None = None,
+    ):
         ctx = mp.get_context("spawn")
         self.jobs = max(1, min(jobs, len(plans)))
         self.queue = ctx.Queue()
@@ -174,8 +194,22 @@ class Pool:
         self.pause_event = ctx.Event()
         self.counter = counter = ctx.Value("i", 0)  # kept: the children open it by name
         self.processes = [
-            ctx.Process(target=_child, args=(plans, str(runs_dir), str(data_dir), counter, self.queue, self.stop_event,
-                                             self.pause_event, slot, self.jobs, str(log) if log else None), daemon=True)
+            ctx.Process(
+                target=_child,
+                args=(
+                    plans,
+                    str(runs_dir),
+                    str(data_dir),
+                    counter,
+                    self.queue,
+                    self.stop_event,
+                    self.pause_event,
+                    slot,
+                    self.jobs,
+                    str(log) if log else None,
+                ),
+                daemon=True,
+            )
             for slot in range(self.jobs)
         ]
         self.n_done = 0  # processes whose WorkerDone arrived, or that died
@@ -183,7 +217,7 @@ class Pool:
         self.errors: list[str] = []
         self.done = False
 
-    def start(self) -> "Pool":
+    def start(self) -> Pool:
         for p in self.processes:
             p.start()
         return self

@@ -7,6 +7,7 @@ on. A run is made on disk when its task reports where it runs; a task whose node
 again from the last checkpoint held here (its curves join as --resume's do), at most `retries` times.
 Ray is imported only here and in core/executors/raytask.py, and only when `--engine ray` is asked for.
 """
+
 from __future__ import annotations
 
 import queue
@@ -16,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..export.tensorboard import sinks as tensorboard_sinks
+from ..rules.errors import BadInput
 from ..store import stoprequest
 from ..store.atomic import write_atomic
-from ..rules.errors import BadInput
+from ..store.folder import RunInfo, RunStore, RunWriter, truncate_jsonl
 from ..train.events import RunEnded
 from .localpool import WorkerDone
 from .raywire import BadMessage, decode
 from .runner import RunPlan, StoreSink
-from ..store.folder import RunInfo, RunStore, RunWriter, truncate_jsonl
-from ..export.tensorboard import sinks as tensorboard_sinks
 
 RETRIES = 2  # times a run lost with its node or worker is sent again from its last checkpoint
 POLL_S = 0.2
@@ -83,12 +84,27 @@ class Flags:
 class RayPool:
     """The plans as Ray tasks on `session`'s cluster; their runs written under `runs_dir` here."""
 
-    def __init__(self, plans: list[RunPlan], runs_dir: Path | str, data_dir: Path | str, session, res: Resources | None = None,
-                 resume: RunInfo | None = None):
+    def __init__(
+        self,
+        plans: list[RunPlan],
+        runs_dir: Path | str,
+        data_dir: Path | str,
+        session,
+        res: Resources | None = None,
+        resume: RunInfo | None = None,
+    ):
         self.session, self.res = session, res or Resources()
         self.store, self.data_dir = RunStore(runs_dir), str(data_dir)
-        self.jobs = [Job(p, resume.run_id if resume else self.store.new_id(p.preset, p.variant), session.options(p, self.res),
-                         reopen=resume, resume=resume_payload(resume.path) if resume else None) for p in plans]
+        self.jobs = [
+            Job(
+                p,
+                resume.run_id if resume else self.store.new_id(p.preset, p.variant),
+                session.options(p, self.res),
+                reopen=resume,
+                resume=resume_payload(resume.path) if resume else None,
+            )
+            for p in plans
+        ]
         self.events: queue.Queue = queue.Queue()
         self.flags: Any = None
         self.done = False
@@ -100,7 +116,7 @@ class RayPool:
         self._thread = threading.Thread(target=self._pump, name="dltui-ray-pump", daemon=True)
 
     # -- the Executor interface (any thread) ----------------------------------------------------
-    def start(self) -> "RayPool":
+    def start(self) -> RayPool:
         self.flags = self.session.flags()
         self._thread.start()
         return self
@@ -109,7 +125,9 @@ class RayPool:
         out: list[Any] = []
         for k in range(limit):
             try:
-                item = self.events.get(timeout=timeout) if k == 0 and timeout > 0 else self.events.get_nowait()
+                item = (
+                    self.events.get(timeout=timeout) if k == 0 and timeout > 0 else self.events.get_nowait()
+                )
             except queue.Empty:
                 break
             if isinstance(item, WorkerDone):
@@ -168,7 +186,8 @@ class RayPool:
     def _submit(self, job: Job) -> None:
         threads = int(job.options.get("num_cpus") or 1)
         job.gen = self.session.task.options(num_returns="streaming", max_retries=0, **job.options).remote(
-            job.plan, job.run_id, self.data_dir, self.flags, threads, job.resume)
+            job.plan, job.run_id, self.data_dir, self.flags, threads, job.resume
+        )
 
     def _ready(self) -> list[Job]:
         ray = self.session.ray
@@ -205,7 +224,9 @@ class RayPool:
         except BadMessage as e:
             ray.cancel(job.gen, force=True)
             job.gen = None
-            self._end(job, "failed", f"{job.node or 'its node'} sent something that is not a dltui event ({e})")
+            self._end(
+                job, "failed", f"{job.node or 'its node'} sent something that is not a dltui event ({e})"
+            )
 
     def _apply(self, job: Job, batch: Any) -> None:
         if not isinstance(batch, list):
@@ -244,7 +265,9 @@ class RayPool:
             epoch = int(job.resume["epoch"]) if job.resume else 0
             job.writer, _ = self.store.reopen(job.reopen, epoch)
         else:
-            job.writer = self.store.create(job.plan.preset, job.plan.variant, job.plan.config.to_dict(), run_id=job.run_id)
+            job.writer = self.store.create(
+                job.plan.preset, job.plan.variant, job.plan.config.to_dict(), run_id=job.run_id
+            )
         job.sink = _fan_out([StoreSink(job.writer), *tensorboard_sinks(job.writer)])
 
     def _save_file(self, job: Job, name: str, data: bytes) -> None:
@@ -260,10 +283,16 @@ class RayPool:
             return
         where = job.node or "a node that had not started it yet"
         if self._stop_reason is not None or self._abort.is_set() or job.stopping:
-            self._end(job, "interrupted", self._stop_reason or (stoprequest.REASON if job.stopping else "interrupted"))
+            self._end(
+                job,
+                "interrupted",
+                self._stop_reason or (stoprequest.REASON if job.stopping else "interrupted"),
+            )
             return
         if job.attempts >= self.res.retries:
-            self._end(job, "failed", f"node lost ({where}): {type(error).__name__}, after {job.attempts} retries")
+            self._end(
+                job, "failed", f"node lost ({where}): {type(error).__name__}, after {job.attempts} retries"
+            )
             return
         job.attempts += 1
         if job.writer is not None:
@@ -296,15 +325,22 @@ class RayPool:
         """A run's `stop-request` file (core/store/stoprequest.py) is here, where the driver writes the run: tell its
         task, which ends that run alone `interrupted` as Ctrl-C would (its task polls the flags every 0.2 s)."""
         for job in self.jobs:
-            if job.gen is not None and job.writer is not None and not (job.ended or job.stopping) \
-                    and stoprequest.asked(job.writer.path):
+            if (
+                job.gen is not None
+                and job.writer is not None
+                and not (job.ended or job.stopping)
+                and stoprequest.asked(job.writer.path)
+            ):
                 job.stopping = True
                 self.flags.stop_run.remote(job.run_id, stoprequest.REASON)
 
     def _abandon(self, status: str, reason: str) -> None:
         """Cancel the tasks still running and end their runs (their last checkpoint is kept for --resume)."""
         ray = self.session.ray
-        why = reason or f"{self._stop_reason or 'interrupted'}; its node did not answer in time, its last checkpoint is kept"
+        why = (
+            reason
+            or f"{self._stop_reason or 'interrupted'}; its node did not answer in time, its last checkpoint is kept"
+        )
         for job in self.jobs:
             if job.gen is not None:
                 ray.cancel(job.gen, force=True)
@@ -334,16 +370,25 @@ def _fan_out(listeners: list) -> Any:
 
 def resume_payload(run_dir: Path) -> dict[str, Any] | None:
     """What a task needs to go on with a run from its checkpoint here: its bytes, best.pt, the records kept."""
-    from ..train.checkpoint import load_checkpoint
     from ..store.folder import read_jsonl
+    from ..train.checkpoint import load_checkpoint
 
     path = run_dir / "checkpoint.pt"
     if not path.exists():
         return None
     epoch = int(load_checkpoint(path)["epoch"])
     best = run_dir / "best.pt"
-    kept = [r for r in read_jsonl(run_dir / "metrics.jsonl") if isinstance(r.get("epoch"), int) and r["epoch"] <= epoch]
-    return {"epoch": epoch, "checkpoint": path.read_bytes(), "best": best.read_bytes() if best.exists() else None, "kept": kept}
+    kept = [
+        r
+        for r in read_jsonl(run_dir / "metrics.jsonl")
+        if isinstance(r.get("epoch"), int) and r["epoch"] <= epoch
+    ]
+    return {
+        "epoch": epoch,
+        "checkpoint": path.read_bytes(),
+        "best": best.read_bytes() if best.exists() else None,
+        "kept": kept,
+    }
 
 
 def check_checkpoint(data: bytes, name: str) -> None:
@@ -363,4 +408,6 @@ def check_checkpoint(data: bytes, name: str) -> None:
 def check_resources(res: Resources) -> None:
     for flag, value in (("--gpus-per-run", res.gpus_per_run), ("--cpus-per-run", res.cpus_per_run)):
         if value is not None and not value > 0:
-            raise BadInput(f"{flag} {value}: a run needs a share above 0 (e.g. 0.25 of a GPU, 1 CPU); drop the flag for the default")
+            raise BadInput(
+                f"{flag} {value}: a run needs a share above 0 (e.g. 0.25 of a GPU, 1 CPU); drop the flag for the default"
+            )

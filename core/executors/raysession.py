@@ -4,6 +4,7 @@ Everything a user can get wrong here (Ray not installed, nobody at the address, 
 has) is BadInput, raised before any run is made. Ray's own logs stay in its log files: never over the
 console or the lab's screen.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -58,7 +59,9 @@ class RaySession:
     def describe(self) -> str:
         where = f"Ray at {self.address}" if self.address else "a local Ray"
         gpus = f", {self.total('GPU'):g} GPUs" if self.total("GPU") else ""
-        return f"{where}: {len(self.nodes)} node{'s' * (len(self.nodes) != 1)}, {self.total('CPU'):g} CPUs{gpus}"
+        return (
+            f"{where}: {len(self.nodes)} node{'s' * (len(self.nodes) != 1)}, {self.total('CPU'):g} CPUs{gpus}"
+        )
 
     def options(self, plan, res) -> dict[str, Any]:
         """The resources one run asks for: a share of a GPU on a CUDA cluster, else CPUs; BadInput if no node has them."""
@@ -73,8 +76,10 @@ class RaySession:
     def _fits(self, flag: str, key: str, want: float) -> None:
         most = self.largest(key)
         if want > most:
-            raise BadInput(f"{flag} {want:g}: no node of the cluster has {want:g} {key}s (the largest has {most:g}); "
-                           f"ask for at most {most:g}")
+            raise BadInput(
+                f"{flag} {want:g}: no node of the cluster has {want:g} {key}s (the largest has {most:g}); "
+                f"ask for at most {most:g}"
+            )
 
     def flags(self):
         return self._flags.remote()
@@ -121,8 +126,10 @@ def _stderr_to_devnull():
 def _reachable(address: str) -> None:
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
-        raise BadInput(f"--address {address}: not an address; give HOST:PORT (the head's GCS port, 6379 by default), "
-                       f"ray://HOST:10001, or auto")
+        raise BadInput(
+            f"--address {address}: not an address; give HOST:PORT (the head's GCS port, 6379 by default), "
+            f"ray://HOST:10001, or auto"
+        )
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as e:
@@ -130,5 +137,7 @@ def _reachable(address: str) -> None:
 
 
 def _unreachable(address: str, why: str) -> str:
-    return (f"--address {address}: no Ray cluster answers there ({why}); start a head with `ray start --head` on that "
-            f"machine (then `ray start --address HEAD:6379` on the others), or drop --address to start a local Ray")
+    return (
+        f"--address {address}: no Ray cluster answers there ({why}); start a head with `ray start --head` on that "
+        f"machine (then `ray start --address HEAD:6379` on the others), or drop --address to start a local Ray"
+    )

@@ -7,6 +7,7 @@ store. A watcher thread mirrors the driver's stop and pause flags (a small actor
 run alone: a stop request) into the trainer's Control, and stops the run when the driver is gone. No
 shared filesystem is needed.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,11 +18,12 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from . import raywire
 from ..train.events import RunEnded, RunStarted
+from . import raywire
 from .localpool import BATCH_S
 
 POLL_S = 0.2  # how often a task asks the driver's flags (stop, pause) and looks for new files
@@ -95,10 +97,17 @@ def node_info() -> dict[str, str]:
     import ray
 
     ctx = ray.get_runtime_context()
-    return {"host": socket.gethostname(), "ip": ray.util.get_node_ip_address(), "id": ctx.get_node_id(), "pid": str(os.getpid())}
+    return {
+        "host": socket.gethostname(),
+        "ip": ray.util.get_node_ip_address(),
+        "id": ctx.get_node_id(),
+        "pid": str(os.getpid()),
+    }
 
 
-def run_variant(plan, run_id: str, data_dir: str, flags, threads: int, resume: dict[str, Any] | None) -> Iterator[list]:
+def run_variant(
+    plan, run_id: str, data_dir: str, flags, threads: int, resume: dict[str, Any] | None
+) -> Iterator[list]:
     """The Ray task (a streaming generator): yields batches of items until the run has ended."""
     import ray
 
@@ -119,8 +128,11 @@ def run_variant(plan, run_id: str, data_dir: str, flags, threads: int, resume: d
     if pause:  # a batch paused while this task waited for its node: it starts paused
         control.pause.set()
     failure: list[BaseException] = []
-    trainer = threading.Thread(target=_train, args=(plan, run_id, scratch, data_dir, outbox, files, control, checkpoint,
-                                                    kept, failure), daemon=True)
+    trainer = threading.Thread(
+        target=_train,
+        args=(plan, run_id, scratch, data_dir, outbox, files, control, checkpoint, kept, failure),
+        daemon=True,
+    )
     watcher = threading.Thread(target=_watch, args=(flags, run_id, control, files, done), daemon=True)
     trainer.start()
     watcher.start()
@@ -157,10 +169,20 @@ def load_bytes(data: bytes) -> Any:
     return torch.load(buf, map_location="cpu", weights_only=True)
 
 
-def _train(plan, run_id: str, scratch: Path, data_dir: str, outbox: Outbox, files: FileWatch, control, checkpoint,
-           kept, failure: list) -> None:
-    from . import runner
+def _train(
+    plan,
+    run_id: str,
+    scratch: Path,
+    data_dir: str,
+    outbox: Outbox,
+    files: FileWatch,
+    control,
+    checkpoint,
+    kept,
+    failure: list,
+) -> None:
     from ..data import default_data_dir
+    from . import runner
 
     def send(event) -> None:
         if isinstance(event, RunEnded):

@@ -6,6 +6,7 @@ traceback, as bytes). The driver turns each item back into an event only after c
 fields, their types and its run id; nothing a worker sends is code (checkpoints are loaded with
 weights_only=True, by core/executors/raypool.py). No torch and no ray here.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,7 +14,13 @@ from typing import Any
 
 from ..train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
 
-EVENTS = {"started": RunStarted, "epoch": EpochEnded, "progress": Progress, "snapshot": Snapshot, "ended": RunEnded}
+EVENTS = {
+    "started": RunStarted,
+    "epoch": EpochEnded,
+    "progress": Progress,
+    "snapshot": Snapshot,
+    "ended": RunEnded,
+}
 KINDS = {cls: kind for kind, cls in EVENTS.items()}
 FILES = ("checkpoint.pt", "best.pt", "traceback.txt")  # what a task's run dir may hold, sent back as bytes
 MAX_FILE_BYTES = 8 << 30
@@ -55,7 +62,9 @@ def file_item(name: str, data: bytes) -> list:
 
 def decode(item: Any, run_id: str) -> tuple[str, Any]:
     """(kind, payload): an event for the trainer's kinds, a dict of strings for `placed`, (name, bytes) for `file`."""
-    if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict)):
+    if not (
+        isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict)
+    ):
         raise BadMessage("not a [kind, fields] pair")
     kind, fields = item
     if kind == "placed":

@@ -4,6 +4,7 @@ Everything that can be bad input (the preset, --set values, the device, the data
 a batch larger than the data) is checked before the first run dir is made, so bad input leaves
 nothing behind.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -11,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..spec.config import RunConfig
 from ..rules.errors import BadInput
-from ..train.events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
+from ..spec.config import RunConfig
 from ..spec.presets import Preset
 from ..store.folder import RunInfo, RunStore, RunWriter, check_resumable
+from ..train.events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,11 @@ def plan(preset: Preset, overrides: dict[str, Any] | None = None) -> list[RunPla
 def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     """Raise BadInput for anything that would stop a run before its first step."""
     from .. import data
-    from ..train import losses
     from ..spec.device import resolve_device
     from ..spec.memory import check_fits
-    from ..train.models import CNN_MIN_SIDE
+    from ..train import losses
     from ..train.hooks import check_names
+    from ..train.models import CNN_MIN_SIDE
 
     for p in plans:
         check_fits(p.config, resolve_device(p.config.device), p.variant)
@@ -46,8 +47,10 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
         check_names(p.config.probes)
         images = data.tasks_where(images=True)
         if p.config.model == "cnn" and p.config.task not in images:
-            raise BadInput(f"variant '{p.variant}': model = cnn needs images of at least {CNN_MIN_SIDE}x{CNN_MIN_SIDE} pixels, and task "
-                           f"{p.config.task} has none; use it with task {' or '.join(sorted(images))}, or set model=mlp")
+            raise BadInput(
+                f"variant '{p.variant}': model = cnn needs images of at least {CNN_MIN_SIDE}x{CNN_MIN_SIDE} pixels, and task "
+                f"{p.config.task} has none; use it with task {' or '.join(sorted(images))}, or set model=mlp"
+            )
         data.check(p.config, data_dir)
         n = train_size(p.config, data_dir)
         bs = p.config.batch_size
@@ -86,7 +89,11 @@ class StoreSink:
     def __call__(self, event) -> None:
         w = self.writer
         if isinstance(event, RunStarted):
-            w.set_status("running", device=event.device, **{k: event.info[k] for k in ("device_name", "n_params") if k in event.info})
+            w.set_status(
+                "running",
+                device=event.device,
+                **{k: event.info[k] for k in ("device_name", "n_params") if k in event.info},
+            )
         elif isinstance(event, EpochEnded):
             w.append_metrics(event.record)
         elif isinstance(event, Progress):  # long epochs: keep the heartbeat fresh between records
@@ -99,8 +106,9 @@ class StoreSink:
             w.close()
 
 
-def run_one(p: RunPlan, store: RunStore, data_dir: Path, listeners: list[Listener] | None = None,
-            control=None) -> RunEnded:
+def run_one(
+    p: RunPlan, store: RunStore, data_dir: Path, listeners: list[Listener] | None = None, control=None
+) -> RunEnded:
     """Make the run dir, train, and return how it ended. A Ctrl-C propagates after the files are written."""
     writer = store.create(p.preset, p.variant, p.config.to_dict())
     return _drive(p, writer, data_dir, listeners, control)
@@ -112,9 +120,15 @@ def prepare_resume(run: RunInfo, store: RunStore, data_dir: Path) -> tuple[RunPl
 
     check_resumable(run)
     if not run.config:
-        raise BadInput(f"run {run.run_id}: its config.json is missing or unreadable, so it cannot be resumed; "
-                       f"start it again with `dltui run {run.status.get('preset') or 'PRESET'}`")
-    plan = RunPlan(run.status.get("preset", ""), run.status.get("variant", ""), from_dict(run.config, str(run.path / "config.json")))
+        raise BadInput(
+            f"run {run.run_id}: its config.json is missing or unreadable, so it cannot be resumed; "
+            f"start it again with `dltui run {run.status.get('preset') or 'PRESET'}`"
+        )
+    plan = RunPlan(
+        run.status.get("preset", ""),
+        run.status.get("variant", ""),
+        from_dict(run.config, str(run.path / "config.json")),
+    )
     preflight([plan], store, data_dir)
     ckpt = run.path / "checkpoint.pt"
     if not ckpt.exists():
@@ -124,15 +138,29 @@ def prepare_resume(run: RunInfo, store: RunStore, data_dir: Path) -> tuple[RunPl
     return plan, load_checkpoint(ckpt, plan.config, data_dir, fit_problem)  # checked before anything changes
 
 
-def resume_one(run: RunInfo, plan: RunPlan, checkpoint: dict[str, Any] | None, store: RunStore, data_dir: Path,
-               listeners: list[Listener] | None = None, control=None) -> RunEnded:
+def resume_one(
+    run: RunInfo,
+    plan: RunPlan,
+    checkpoint: dict[str, Any] | None,
+    store: RunStore,
+    data_dir: Path,
+    listeners: list[Listener] | None = None,
+    control=None,
+) -> RunEnded:
     """Continue an interrupted or crashed run from its checkpoint, in its own dir and metrics file."""
     writer, kept = store.reopen(run, int(checkpoint["epoch"]) if checkpoint else 0)
     return _drive(plan, writer, data_dir, listeners, control, checkpoint, kept)
 
 
-def _drive(p: RunPlan, writer: RunWriter, data_dir: Path, listeners: list[Listener] | None, control,
-           checkpoint: dict[str, Any] | None = None, kept: list[dict[str, Any]] | None = None) -> RunEnded:
+def _drive(
+    p: RunPlan,
+    writer: RunWriter,
+    data_dir: Path,
+    listeners: list[Listener] | None,
+    control,
+    checkpoint: dict[str, Any] | None = None,
+    kept: list[dict[str, Any]] | None = None,
+) -> RunEnded:
     """Train one run into `writer`; whatever happens, its status ends as something other than running."""
     from ..export.tensorboard import sinks as tensorboard_sinks
 
@@ -199,16 +227,28 @@ def runner_class(cfg: RunConfig) -> type:
     return cls
 
 
-def train(p: RunPlan, run_id: str, run_dir: Path, data_dir: Path, listeners: list[Listener], control=None,
-          checkpoint: dict[str, Any] | None = None, kept: list[dict[str, Any]] | None = None) -> RunEnded:
+def train(
+    p: RunPlan,
+    run_id: str,
+    run_dir: Path,
+    data_dir: Path,
+    listeners: list[Listener],
+    control=None,
+    checkpoint: dict[str, Any] | None = None,
+    kept: list[dict[str, Any]] | None = None,
+) -> RunEnded:
     """Run one plan with its task's runner, files in `run_dir`, events to `listeners`; returns how it ended."""
     spec = RunSpec(p.config, run_id, p.preset, p.variant, listeners, data_dir, run_dir, control)
     runner = runner_class(p.config).for_run(spec)
     if not isinstance(runner, ConfigRunner):
-        raise TypeError(f"task {p.config.task}: its runner {type(runner).__name__} is not a ConfigRunner "
-                        f"(for_run, run, summary, traceback)")
+        raise TypeError(
+            f"task {p.config.task}: its runner {type(runner).__name__} is not a ConfigRunner "
+            f"(for_run, run, summary, traceback)"
+        )
     if checkpoint is not None:
-        runner.resume_from(checkpoint, kept)  # a Resumable: core/train/checkpoint.py refuses checkpoints for the others
+        runner.resume_from(
+            checkpoint, kept
+        )  # a Resumable: core/train/checkpoint.py refuses checkpoints for the others
     try:
         ended = runner.run()
     except BadInput as e:
@@ -249,13 +289,19 @@ def fit_problem(s: dict[str, Any], cfg: RunConfig, data_dir: Path | None) -> str
     from ..train.state import restore
     from ..train.trainer import Trainer  # the trainer builds the model and optimizer the checkpoint must fit
 
-    trainer = Trainer(cfg.with_overrides({"device": "cpu", "compile": False}, "check"), run_id="check", data_dir=data_dir)
+    trainer = Trainer(
+        cfg.with_overrides({"device": "cpu", "compile": False}, "check"), run_id="check", data_dir=data_dir
+    )
     trainer.setup()  # the model and optimizer this config makes, to hold the checkpoint against
     try:
         restore(trainer, s)
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
         return " ".join(str(e).split())[:300] or type(e).__name__
     partial = s.get("partial")
-    if partial is not None and partial.get("order") is not None and partial["order"].shape != (trainer.data.n_train,):
+    if (
+        partial is not None
+        and partial.get("order") is not None
+        and partial["order"].shape != (trainer.data.n_train,)
+    ):
         return "the epoch in flight's sample order does not fit the training set"
     return ""

@@ -4,6 +4,7 @@ A busy UI can never slow training, and a crash in training can never take the UI
 writes its runs to the run store itself, so nothing depends on the parent staying alive; its output
 goes to a log file in the temp dir (`dltui-UID/worker-*.log`), never over the app's screen.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,11 @@ class TrainingProcess(Pool):
     """One training process running `plans` in order (a Pool of one)."""
 
     def __init__(self, plans: list[RunPlan], runs_dir: Path | str, data_dir: Path | str):
-        log = Path(tempfile.gettempdir()) / f"dltui-{os.getuid()}" / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        log = (
+            Path(tempfile.gettempdir())
+            / f"dltui-{os.getuid()}"
+            / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        )
         super().__init__(plans, runs_dir, data_dir, jobs=1, log=log)
 
     @property

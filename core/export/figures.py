@@ -8,20 +8,26 @@ vs target function, and one metric of several runs overlaid. With smoothing, eac
 debiased EMA drawn on top of the raw curve, which stays faint behind it. matplotlib is imported
 lazily (inside the functions); no torch here.
 """
+
 from __future__ import annotations
 
 import io
 import warnings
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from ..rules.decimate import decimated
 from ..readout.colours import PALETTE, TARGET_COLOUR, colour_key, hex_colour, sequential
-from ..spec.views import X_LABELS
 from ..readout.series import series
 from ..readout.sweeps import Overlaid, overlay
+from ..rules.decimate import decimated
+from ..spec.views import X_LABELS
 
 # The lab's colours (core.present), so that a run reads the same in a figure as on the screen.
-CURVES = (("train", hex_colour(PALETTE[0])), ("test", hex_colour(PALETTE[1])), ("val", hex_colour(PALETTE[2])))
+CURVES = (
+    ("train", hex_colour(PALETTE[0])),
+    ("test", hex_colour(PALETTE[1])),
+    ("val", hex_colour(PALETTE[2])),
+)
 RAW_ALPHA = 0.25
 
 
@@ -33,13 +39,24 @@ def label(run) -> str:
 def labels(runs: Sequence[Any]) -> dict[str, str]:
     """run_id -> a short label: the variant (with the preset if presets differ); ids added to tell twins apart."""
     presets = {r.status.get("preset") for r in runs}
-    base = {r.run_id: (f"{r.status.get('preset', '?')} " if len(presets) > 1 else "") + r.status.get("variant", r.run_id) for r in runs}
+    base = {
+        r.run_id: (f"{r.status.get('preset', '?')} " if len(presets) > 1 else "")
+        + r.status.get("variant", r.run_id)
+        for r in runs
+    }
     counts = {v: list(base.values()).count(v) for v in base.values()}
     return {rid: (f"{b} [{rid[-4:]}]" if counts[b] > 1 else b) for rid, b in base.items()}
 
 
-def plot_line(ax, raw: tuple[list, list], smoothed: tuple[list, list] | None, colour: str, name: str,
-              smooth: float, scale: float = 1.0) -> None:
+def plot_line(
+    ax,
+    raw: tuple[list, list],
+    smoothed: tuple[list, list] | None,
+    colour: str,
+    name: str,
+    smooth: float,
+    scale: float = 1.0,
+) -> None:
     """A curve; with smoothing, the raw curve faint behind the smoothed one."""
     if smoothed is not None:
         ax.plot(raw[0], [scale * y for y in raw[1]], color=colour, alpha=RAW_ALPHA, linewidth=1)
@@ -104,7 +121,9 @@ def function_figure(run):
         colour = hex_colour(sequential(i / max(1, len(snaps) - 1)))
         ax.plot(s["x"], s["learned"], color=colour, linewidth=1.4, label=f"learned, epoch {s['epoch']}")
     target = snaps[0]["target"]
-    ax.plot(snaps[0]["x"], target, color=hex_colour(TARGET_COLOUR), linestyle="--", linewidth=2, label="target")  # on top
+    ax.plot(
+        snaps[0]["x"], target, color=hex_colour(TARGET_COLOUR), linestyle="--", linewidth=2, label="target"
+    )  # on top
     pad = 0.15 * ((max(target) - min(target)) or 1.0)
     ax.set_ylim(min(target) - pad, max(target) + pad)  # an early, wild curve leaves at the edge
     _decorate(ax, None, "y", f"{label(run)}: learned vs target function", "linear")
@@ -124,23 +143,39 @@ def compare_figure(runs: Sequence[Any], metric: str, x: str = "epoch", smooth: f
     fig, axes = _new_figure(2)
     for ax, scale in zip(axes, ("linear", "log")):
         raw = overlay(*args, log=scale == "log")
-        for entry, smoothed in zip(raw, overlay(*args, log=scale == "log", smooth=smooth) if smooth > 0 else [None] * len(raw)):
+        for entry, smoothed in zip(
+            raw, overlay(*args, log=scale == "log", smooth=smooth) if smooth > 0 else [None] * len(raw)
+        ):
             _draw_entry(ax, entry, smoothed, smooth)
-        _decorate(ax, x, metric.replace("_", " "), f"{scale} scale", scale, colour_key([r.config for r in runs]))
+        _decorate(
+            ax, x, metric.replace("_", " "), f"{scale} scale", scale, colour_key([r.config for r in runs])
+        )
     presets = {r.status.get("preset", "") for r in runs}
-    fig.suptitle((f"{presets.pop()}: " if len(presets) == 1 else "") + f"{metric.replace('_', ' ')} of {with_data} runs")
+    fig.suptitle(
+        (f"{presets.pop()}: " if len(presets) == 1 else "")
+        + f"{metric.replace('_', ' ')} of {with_data} runs"
+    )
     return fig
 
 
-def _draw_entry(ax, entry: Overlaid, smoothed: Optional[Overlaid], smooth: float) -> None:
+def _draw_entry(ax, entry: Overlaid, smoothed: Overlaid | None, smooth: float) -> None:
     """A run's line, or a seed group's mean line over its shaded band (the band of the raw values)."""
     colour = hex_colour(entry.colour)
     if entry.band is not None:
-        ax.fill_between(entry.band.xs, entry.band.lo, entry.band.hi, color=colour, alpha=RAW_ALPHA, linewidth=0)
-    plot_line(ax, (entry.xs, entry.ys), (smoothed.xs, smoothed.ys) if smoothed else None, colour, entry.label, smooth)
+        ax.fill_between(
+            entry.band.xs, entry.band.lo, entry.band.hi, color=colour, alpha=RAW_ALPHA, linewidth=0
+        )
+    plot_line(
+        ax,
+        (entry.xs, entry.ys),
+        (smoothed.xs, smoothed.ys) if smoothed else None,
+        colour,
+        entry.label,
+        smooth,
+    )
 
 
-def _decorate(ax, x: Optional[str], ylabel: str, title: str, scale: str, key: str = "") -> None:
+def _decorate(ax, x: str | None, ylabel: str, title: str, scale: str, key: str = "") -> None:
     with warnings.catch_warnings():  # a log axis with no positive value left stays empty, quietly
         warnings.simplefilter("ignore", UserWarning)
         ax.set_yscale(scale, **({"nonpositive": "mask"} if scale == "log" else {}))

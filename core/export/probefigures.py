@@ -3,6 +3,7 @@
 Read from a run's files, which are untrusted: a matrix that is not square counts is ignored.
 matplotlib is imported lazily (inside the figure functions); no torch here.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,12 +15,17 @@ MAX_CLASSES = 1000
 
 def valid_matrix(m: Any) -> bool:
     """A square list of lists of non-negative whole numbers."""
-    return (isinstance(m, list) and 0 < len(m) <= MAX_CLASSES
-            and all(isinstance(row, list) and len(row) == len(m) for row in m)
-            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for row in m for v in row))
+    return (
+        isinstance(m, list)
+        and 0 < len(m) <= MAX_CLASSES
+        and all(isinstance(row, list) and len(row) == len(m) for row in m)
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for row in m for v in row)
+    )
 
 
-def confusion_of(summary: dict[str, Any], snapshots: list[dict[str, Any]]) -> tuple[int | None, list[list[int]] | None]:
+def confusion_of(
+    summary: dict[str, Any], snapshots: list[dict[str, Any]]
+) -> tuple[int | None, list[list[int]] | None]:
     """(epoch, matrix): the latest confusion snapshot, else the summary's (epoch unknown); (None, None) if neither."""
     snaps = [s for s in snapshots if s.get("kind") == "confusion" and valid_matrix(s.get("matrix"))]
     if snaps:
@@ -56,8 +62,15 @@ def confusion_figure(run):
     if k <= 20:
         for i, row in enumerate(m):
             for j, v in enumerate(row):
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=8,
-                        color="white" if v > 0.6 * max(1, sum(row)) else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(v),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if v > 0.6 * max(1, sum(row)) else "black",
+                )
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
     ax.set_xlabel("predicted class")

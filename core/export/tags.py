@@ -6,17 +6,18 @@ Shared by the TensorBoard event files and the tidy CSV, so a value has the same 
 since the epoch is the step elsewhere). Files the lab reads back are untrusted: anything that is
 not a finite number is left out. No torch here.
 """
+
 from __future__ import annotations
 
 import math
 import re
-from typing import Any, Optional
+from typing import Any
 
 NOT_VALUES = ("epoch", "time")  # every value's step and wall time, not values of their own
 RENAMED = {"step": "updates"}
 
 
-def number(value: Any) -> Optional[float]:
+def number(value: Any) -> float | None:
     """`value` if it is a finite int or float (not a bool), else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -51,7 +52,7 @@ def _item(tag: str, i: int) -> str:
     return f"class{i}" if "class" in tag else f"layer{i + 1}"
 
 
-def epoch_of(record: dict[str, Any]) -> Optional[int]:
+def epoch_of(record: dict[str, Any]) -> int | None:
     e = record.get("epoch")
     return e if isinstance(e, int) and not isinstance(e, bool) and e >= 0 else None
 

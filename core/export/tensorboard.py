@@ -17,6 +17,7 @@ The export and the live sink go through the same `RunEvents`, so they write the 
 tensorboardX is an optional extra, imported only here and only when asked for; it is used for its
 protobufs and its record writer (written synchronously: no thread, no queue). No torch here.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,19 +29,30 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Optional, Sequence
+from typing import Any
 
-from . import tags
 from ..rules.errors import BadInput
 from ..train.events import EpochEnded, RunEnded, RunStarted
+from . import tags
 
 ENV = "DLTUI_TENSORBOARD_DIR"
 INSTALL = "pip install 'dltui[tensorboard]'"
-STATUS = {"finished": "STATUS_SUCCESS", "diverged": "STATUS_FAILURE", "failed": "STATUS_FAILURE",
-          "interrupted": "STATUS_ABORTED", "crashed": "STATUS_ABORTED"}
-SUMMARY_KEYS = ("best_epoch", "n_params", "duration_s", "steps_per_s")  # besides every final_* and best_* number
+STATUS = {
+    "finished": "STATUS_SUCCESS",
+    "diverged": "STATUS_FAILURE",
+    "failed": "STATUS_FAILURE",
+    "interrupted": "STATUS_ABORTED",
+    "crashed": "STATUS_ABORTED",
+}
+SUMMARY_KEYS = (
+    "best_epoch",
+    "n_params",
+    "duration_s",
+    "steps_per_s",
+)  # besides every final_* and best_* number
 FLUSH_S = 1.0  # a live file is flushed at most this often (and at the run's end): epochs can be milliseconds
 FIGURE_TAG = "figures/function"
 
@@ -52,10 +64,17 @@ def tbx() -> SimpleNamespace:
             from tensorboardX.proto import api_pb2, event_pb2, plugin_hparams_pb2, summary_pb2
             from tensorboardX.record_writer import RecordWriter
     except ImportError:
-        raise BadInput(f"TensorBoard files need the tensorboardX package, which is not installed; "
-                       f"install it with `{INSTALL}` (or `pip install tensorboardX`)") from None
-    return SimpleNamespace(api=api_pb2, event=event_pb2, hparams=plugin_hparams_pb2, summary=summary_pb2,
-                           RecordWriter=RecordWriter)
+        raise BadInput(
+            f"TensorBoard files need the tensorboardX package, which is not installed; "
+            f"install it with `{INSTALL}` (or `pip install tensorboardX`)"
+        ) from None
+    return SimpleNamespace(
+        api=api_pb2,
+        event=event_pb2,
+        hparams=plugin_hparams_pb2,
+        summary=summary_pb2,
+        RecordWriter=RecordWriter,
+    )
 
 
 @contextlib.contextmanager
@@ -86,21 +105,30 @@ class EventFile:
         self.records.write(event.SerializeToString())
 
     def summary(self, step: int, wall: float, values: list) -> None:
-        self.write(self.pb.event.Event(wall_time=wall, step=step, summary=self.pb.summary.Summary(value=values)))
+        self.write(
+            self.pb.event.Event(wall_time=wall, step=step, summary=self.pb.summary.Summary(value=values))
+        )
 
     def scalars(self, step: int, wall: float, values: dict[str, float]) -> None:
         Value = self.pb.summary.Summary.Value
         self.summary(step, wall, [Value(tag=k, simple_value=v) for k, v in values.items()])
 
     def png(self, step: int, wall: float, tag: str, data: bytes) -> None:
-        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")  # the IHDR chunk
-        image = self.pb.summary.Summary.Image(height=height, width=width, colorspace=4, encoded_image_string=data)
+        width, height = (
+            int.from_bytes(data[16:20], "big"),
+            int.from_bytes(data[20:24], "big"),
+        )  # the IHDR chunk
+        image = self.pb.summary.Summary.Image(
+            height=height, width=width, colorspace=4, encoded_image_string=data
+        )
         self.summary(step, wall, [self.pb.summary.Summary.Value(tag=tag, image=image)])
 
     def hparams(self, wall: float, tag: str, data) -> None:
         """One HParams plugin record (session start or end info) under its tag."""
         content = self.pb.hparams.HParamsPluginData(version=0, **data).SerializeToString()
-        meta = self.pb.summary.SummaryMetadata(plugin_data=self.pb.summary.SummaryMetadata.PluginData(plugin_name="hparams", content=content))
+        meta = self.pb.summary.SummaryMetadata(
+            plugin_data=self.pb.summary.SummaryMetadata.PluginData(plugin_name="hparams", content=content)
+        )
         self.summary(0, wall, [self.pb.summary.Summary.Value(tag=tag, metadata=meta)])
 
     def flush(self) -> None:
@@ -114,8 +142,10 @@ class EventFile:
 def _new_name(folder: Path, created: float) -> Path:
     """A file name no file in `folder` has yet, as TensorFlow names them: TensorBoard reads a folder's files in name
     order, so the creation time comes first (a resumed run's second file sorts last), then host, process, a count."""
-    names = (folder / f"events.out.tfevents.{int(created):010d}.{socket.gethostname()}.{os.getpid()}.{n}.dltui"
-             for n in itertools.count())
+    names = (
+        folder / f"events.out.tfevents.{int(created):010d}.{socket.gethostname()}.{os.getpid()}.{n}.dltui"
+        for n in itertools.count()
+    )
     return next(p for p in names if not p.exists())
 
 
@@ -139,7 +169,7 @@ def summary_values(summary: dict[str, Any]) -> dict[str, float]:
 class RunEvents:
     """One run told to TensorBoard: started, each epoch, ended. The export replays a run through it."""
 
-    def __init__(self, folder: Path, start: float, created: Optional[float] = None):
+    def __init__(self, folder: Path, start: float, created: float | None = None):
         self.file = EventFile(folder, start if created is None else created)
         self.start = start
         self.last_epoch = 0
@@ -148,10 +178,24 @@ class RunEvents:
     def started(self, config: dict[str, Any], preset: str, variant: str, first_epoch: int = 1) -> None:
         """The hparams; and a restart at `first_epoch`, so TensorBoard drops what an earlier file holds from there on."""
         pb = self.file.pb
-        self.file.write(pb.event.Event(wall_time=self.start, step=first_epoch, session_log=pb.event.SessionLog(status=pb.event.SessionLog.START)))
-        info = pb.hparams.SessionStartInfo(start_time_secs=self.start)  # no group name: each run is its own group
+        self.file.write(
+            pb.event.Event(
+                wall_time=self.start,
+                step=first_epoch,
+                session_log=pb.event.SessionLog(status=pb.event.SessionLog.START),
+            )
+        )
+        info = pb.hparams.SessionStartInfo(
+            start_time_secs=self.start
+        )  # no group name: each run is its own group
         for k, v in hparam_values(config, preset, variant).items():
-            field = "string_value" if isinstance(v, str) else "bool_value" if isinstance(v, bool) else "number_value"
+            field = (
+                "string_value"
+                if isinstance(v, str)
+                else "bool_value"
+                if isinstance(v, bool)
+                else "number_value"
+            )
             setattr(info.hparams[k], field, v)
         self.file.hparams(self.start, "_hparams_/session_start_info", {"session_start_info": info})
 
@@ -226,7 +270,7 @@ def export_runs(runs: Sequence[Any], out_dir: Path) -> list[Path]:
 
 
 # -- live, beside the run store --------------------------------------------------------------
-def live_dir(given: Optional[Path] = None) -> Optional[Path]:
+def live_dir(given: Path | None = None) -> Path | None:
     """Check `--tensorboard DIR` (or DLTUI_TENSORBOARD_DIR) before any run starts; return it, absolute, or None.
 
     Nothing is left behind by the check: the folder is made when the first run writes to it. The
@@ -243,7 +287,9 @@ def live_dir(given: Optional[Path] = None) -> Optional[Path]:
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".dltui-write-test-", dir=existing))
     except OSError as e:
-        raise BadInput(f"{where}: cannot write there ({existing}: {e.strerror or e}); pick a folder you can write to") from None
+        raise BadInput(
+            f"{where}: cannot write there ({existing}: {e.strerror or e}); pick a folder you can write to"
+        ) from None
     os.environ[ENV] = str(folder)
     return folder
 
@@ -259,7 +305,7 @@ class TensorBoardSink:
     def __init__(self, root: Path, writer):
         self.root = root
         self.writer = writer  # the run store's writer: its run id, folder and start time
-        self.events: Optional[RunEvents] = None
+        self.events: RunEvents | None = None
         self.broken = False
 
     def __call__(self, event) -> None:
@@ -285,7 +331,9 @@ class TensorBoardSink:
         if isinstance(event, RunStarted):
             start = tags.number(w.status.get("started")) or time.time()
             self.events = RunEvents(self.root / w.run_id, start, created=time.time())
-            resumed_after = w.status.get("epoch") if isinstance(w.status.get("epoch"), int) else 0  # the checkpoint's epoch
+            resumed_after = (
+                w.status.get("epoch") if isinstance(w.status.get("epoch"), int) else 0
+            )  # the checkpoint's epoch
             self.events.started(event.config, event.preset, event.variant, first_epoch=resumed_after + 1)
         elif self.events is None:
             return
@@ -294,8 +342,12 @@ class TensorBoardSink:
         elif isinstance(event, RunEnded):
             from ..store.folder import RunStore
 
-            run = RunStore(w.path.parent).get(w.run_id)  # as the store holds it now: its end time, its snapshots
-            self.events.ended(event.status, event.summary, end_time(run, self.events.start, []), snapshot_images(run))
+            run = RunStore(w.path.parent).get(
+                w.run_id
+            )  # as the store holds it now: its end time, its snapshots
+            self.events.ended(
+                event.status, event.summary, end_time(run, self.events.start, []), snapshot_images(run)
+            )
             self.events.close()
             self.events = None
 

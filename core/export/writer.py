@@ -15,41 +15,68 @@ SVG; headless). No torch here. Files (see docs/export.md):
   compare-METRIC.FMT      one metric of all runs overlaid (when more than one run has data)
   <run_id>/events.out.tfevents.*   TensorBoard event files (tensorboard; core/export/tensorboard.py)
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 import os
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any
 
-from . import tags
-from ..store.atomic import write_atomic
 from ..rules.errors import BadInput
-from .figures import accuracy_figure, compare_figure, compare_metric, figure_bytes, function_figure, loss_figure
-from .probefigures import confusion_figure, sharpness_figure
-from ..spec.views import X_AXES
-from .probefigures import confusion_csv, confusion_of
 from ..rules.smoothing import check_alpha
+from ..spec.views import X_AXES
+from ..store.atomic import write_atomic
 from ..store.folder import clean
+from . import tags
+from .figures import (
+    accuracy_figure,
+    compare_figure,
+    compare_metric,
+    figure_bytes,
+    function_figure,
+    loss_figure,
+)
+from .probefigures import confusion_csv, confusion_figure, confusion_of, sharpness_figure
 
 FORMATS = ("csv", "json", "png", "svg", "tensorboard")
 FIGURE_FORMATS = ("png", "svg")
 DEFAULT_FORMATS = ("csv", "json", "png")
-FIRST_COLUMNS = ("epoch", "step", "time", "train_loss", "test_loss", "val_loss", "train_acc", "test_acc", "val_acc", "lr")
-TIDY_FIRST = ("step", "timestamp", "run", "preset", "variant")  # then the swept config keys, time, updates, the metrics
+FIRST_COLUMNS = (
+    "epoch",
+    "step",
+    "time",
+    "train_loss",
+    "test_loss",
+    "val_loss",
+    "train_acc",
+    "test_acc",
+    "val_acc",
+    "lr",
+)
+TIDY_FIRST = (
+    "step",
+    "timestamp",
+    "run",
+    "preset",
+    "variant",
+)  # then the swept config keys, time, updates, the metrics
 SWEPT_PREFIX = "config/"  # a swept key's column: config/lr is the setting, lr the rate a run records
 
 
 # -- arguments -------------------------------------------------------------------------------
-def parse_formats(values: Optional[Iterable[str]]) -> tuple[str, ...]:
+def parse_formats(values: Iterable[str] | None) -> tuple[str, ...]:
     """`--format csv --format png` or `--format csv,png` -> ("csv", "png"); none given -> the defaults."""
     out = [v.strip().lower() for item in values or () for v in item.split(",") if v.strip()]
     bad = [v for v in out if v not in FORMATS]
     if bad:
-        raise BadInput(f"--format {bad[0]}: not a format dltui exports; use one or more of {', '.join(FORMATS)}")
+        raise BadInput(
+            f"--format {bad[0]}: not a format dltui exports; use one or more of {', '.join(FORMATS)}"
+        )
     return tuple(dict.fromkeys(out)) or DEFAULT_FORMATS
 
 
@@ -68,7 +95,9 @@ def check_out_dir(out_dir: Path) -> Path:
         probe.write_text("ok")
         probe.unlink()
     except OSError as e:
-        raise BadInput(f"--to {out_dir}: cannot write there ({e.strerror or e}); pick a folder you can write to") from None
+        raise BadInput(
+            f"--to {out_dir}: cannot write there ({e.strerror or e}); pick a folder you can write to"
+        ) from None
     return out_dir
 
 
@@ -104,7 +133,11 @@ def csv_text(rows: Sequence[dict[str, Any]], cols: Sequence[str]) -> str:
 
 
 def _run_fields(run) -> dict[str, Any]:
-    return {"run_id": run.run_id, "preset": run.status.get("preset", ""), "variant": run.status.get("variant", "")}
+    return {
+        "run_id": run.run_id,
+        "preset": run.status.get("preset", ""),
+        "variant": run.status.get("variant", ""),
+    }
 
 
 def write_csv(run, out_dir: Path) -> Path:
@@ -119,19 +152,35 @@ def write_tidy_csv(runs: Sequence[Any], out_dir: Path) -> Path:
     head = [*TIDY_FIRST, *(SWEPT_PREFIX + k for k in swept), "time", "updates"]
     values = {k for row in rows for k in row} - set(head)
     usual = [c for c in FIRST_COLUMNS if c in values]
-    return write_atomic(out_dir / "metrics.csv", csv_text(rows, head + usual + sorted(values - set(usual), key=tags.order)))
+    return write_atomic(
+        out_dir / "metrics.csv", csv_text(rows, head + usual + sorted(values - set(usual), key=tags.order))
+    )
 
 
 def tidy_rows(run, swept: Sequence[str]) -> list[dict[str, Any]]:
     """step = the epoch (as in TensorBoard), timestamp = its end in ISO 8601 UTC, time = seconds since the run began."""
     start, out = tags.run_start(run), []
-    fixed = {"run": run.run_id, "preset": run.status.get("preset", ""), "variant": run.status.get("variant", ""),
-             **{SWEPT_PREFIX + k: cell(run.config.get(k)) for k in swept}}
+    fixed = {
+        "run": run.run_id,
+        "preset": run.status.get("preset", ""),
+        "variant": run.status.get("variant", ""),
+        **{SWEPT_PREFIX + k: cell(run.config.get(k)) for k in swept},
+    }
     for record in run.metrics():
         if tags.epoch_of(record) is None:
             continue
-        stamp = datetime.fromtimestamp(tags.wall_time(start, record), timezone.utc).isoformat(timespec="milliseconds")
-        out.append({"step": tags.epoch_of(record), "timestamp": stamp, **fixed, "time": tags.elapsed(record), **tags.values(record)})
+        stamp = datetime.fromtimestamp(tags.wall_time(start, record), timezone.utc).isoformat(
+            timespec="milliseconds"
+        )
+        out.append(
+            {
+                "step": tags.epoch_of(record),
+                "timestamp": stamp,
+                **fixed,
+                "time": tags.elapsed(record),
+                **tags.values(record),
+            }
+        )
     return out
 
 
@@ -152,7 +201,13 @@ def write_confusion_csv(run, out_dir: Path) -> Path:
 
 
 def run_json(run) -> dict[str, Any]:
-    return {**_run_fields(run), "status": run.state, "config": run.config, "summary": run.summary, "metrics": run.metrics()}
+    return {
+        **_run_fields(run),
+        "status": run.state,
+        "config": run.config,
+        "summary": run.summary,
+        "metrics": run.metrics(),
+    }
 
 
 def write_json(run, out_dir: Path) -> Path:
@@ -161,8 +216,15 @@ def write_json(run, out_dir: Path) -> Path:
 
 
 # -- the whole export ------------------------------------------------------------------------
-def export_runs(run_infos: Sequence[Any], out_dir: Path, formats: Iterable[str] = DEFAULT_FORMATS, *,
-                tidy: bool = False, smooth: float = 0.0, x: str = "epoch") -> list[Path]:
+def export_runs(
+    run_infos: Sequence[Any],
+    out_dir: Path,
+    formats: Iterable[str] = DEFAULT_FORMATS,
+    *,
+    tidy: bool = False,
+    smooth: float = 0.0,
+    x: str = "epoch",
+) -> list[Path]:
     """Write the runs' files into `out_dir` (created if needed); return the paths written."""
     formats = parse_formats(formats)
     smooth, x = check_alpha(smooth), check_x(x)
@@ -173,8 +235,12 @@ def export_runs(run_infos: Sequence[Any], out_dir: Path, formats: Iterable[str] 
     out_dir = check_out_dir(Path(out_dir))
     written: list[Path] = []
     if "csv" in formats:
-        written += [write_tidy_csv(run_infos, out_dir)] if tidy else [write_csv(r, out_dir) for r in run_infos]
-        written += [write_confusion_csv(r, out_dir) for r in run_infos if confusion_of(r.summary, r.snapshots())[1]]
+        written += (
+            [write_tidy_csv(run_infos, out_dir)] if tidy else [write_csv(r, out_dir) for r in run_infos]
+        )
+        written += [
+            write_confusion_csv(r, out_dir) for r in run_infos if confusion_of(r.summary, r.snapshots())[1]
+        ]
     if "json" in formats:
         written += [write_json(r, out_dir) for r in run_infos]
     for fmt in (f for f in formats if f in FIGURE_FORMATS):
@@ -188,7 +254,11 @@ def export_runs(run_infos: Sequence[Any], out_dir: Path, formats: Iterable[str] 
 
 def run_figures(run, x: str = "epoch", smooth: float = 0.0) -> dict[str, Any]:
     """name -> figure for one run: loss, accuracy, function (those it has data for)."""
-    figs = {"loss": loss_figure(run, x, smooth), "accuracy": accuracy_figure(run, x, smooth), "function": function_figure(run)}
+    figs = {
+        "loss": loss_figure(run, x, smooth),
+        "accuracy": accuracy_figure(run, x, smooth),
+        "function": function_figure(run),
+    }
     figs.update(sharpness=sharpness_figure(run, x), confusion=confusion_figure(run))
     return {k: f for k, f in figs.items() if f is not None}
 

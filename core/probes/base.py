@@ -7,9 +7,8 @@ nothing of the loop), and at each epoch's end returns values for the metrics rec
 (`measure`) and, at the epochs it cares about, snapshots (`snapshots`). At the end it may add to the
 summary. Tasks name the probes they always want; `probes = [...]` in a config adds more.
 """
-from __future__ import annotations
 
-from typing import Any
+from __future__ import annotations
 
 import torch
 from torch import nn
@@ -59,8 +58,20 @@ class PolyFunction(Probe):
         with torch.no_grad(), eval_mode(model):
             learned = model(f.to(self.ctx.device)).view(-1).cpu().tolist()
         target = (f @ torch.tensor(tw) + tb).tolist()
-        return [("function", {"x": x.tolist(), "learned": learned, "target": target, "coefficients": w, "bias": b,
-                              "target_coefficients": tw, "target_bias": tb})]
+        return [
+            (
+                "function",
+                {
+                    "x": x.tolist(),
+                    "learned": learned,
+                    "target": target,
+                    "coefficients": w,
+                    "bias": b,
+                    "target_coefficients": tw,
+                    "target_bias": tb,
+                },
+            )
+        ]
 
     def summary(self):
         w, b = self._coefficients()

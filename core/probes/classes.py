@@ -1,4 +1,5 @@
 """Probes for the MNIST presets: per-class test accuracy (forgetting) and hidden-unit symmetry (zero init)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,8 +7,8 @@ from typing import Any
 import torch
 
 from ..rules.errors import BadInput
-from ..train.models import linear_layers
 from ..train.hooks import Probe, ProbeContext
+from ..train.models import linear_layers
 
 
 class ClassAcc(Probe):
@@ -24,7 +25,9 @@ class ClassAcc(Probe):
         super().__init__(ctx)
         d = ctx.data
         if d.kind != "classification":
-            raise BadInput(f"probes: class_acc needs a classification task, not task = {ctx.cfg.task}; remove it from probes")
+            raise BadInput(
+                f"probes: class_acc needs a classification task, not task = {ctx.cfg.task}; remove it from probes"
+            )
         self.class_count = torch.bincount(d.test_y, minlength=d.n_classes).clamp_min(1)
         spe = ctx.steps_per_epoch
         self.marks = {round(k * spe / self.TRACE_POINTS) for k in range(1, self.TRACE_POINTS)} - {0, spe}
@@ -39,7 +42,7 @@ class ClassAcc(Probe):
         model.eval()
         correct = torch.zeros(d.n_classes, device=d.test_y.device, dtype=torch.long)
         for s in range(0, d.test_x.shape[0], self.CHUNK):
-            xb, yb = d.test_x[s:s + self.CHUNK], d.test_y[s:s + self.CHUNK]
+            xb, yb = d.test_x[s : s + self.CHUNK], d.test_y[s : s + self.CHUNK]
             if d.transform is not None:
                 xb = d.transform(xb)
             hit = model(xb).argmax(1) == yb
@@ -52,7 +55,9 @@ class ClassAcc(Probe):
         spe = self.ctx.steps_per_epoch
         local = step - (epoch - 1) * spe
         if local in self.marks:
-            self.trace.append((round(epoch - 1 + local / spe, 4), step, round(self.ctx.clock(), 4), self.per_class()))
+            self.trace.append(
+                (round(epoch - 1 + local / spe, 4), step, round(self.ctx.clock(), 4), self.per_class())
+            )
 
     def measure(self, epoch: int) -> dict[str, Any]:
         accs = torch.stack([a for *_, a in self.trace] + [self.per_class()]).tolist()  # one host sync

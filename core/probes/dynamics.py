@@ -2,6 +2,7 @@
 dead and saturated units, and the confusion matrix. Each takes a ProbeContext, not the trainer, and
 does its work at an epoch's end (never per step, so never a host sync per step).
 """
+
 from __future__ import annotations
 
 import math
@@ -12,9 +13,9 @@ import torch
 from torch import nn
 
 from ..rules.errors import BadInput
-from ..train.models import linear_layers
-from ..train.hooks import Probe, ProbeContext, eval_mode
 from ..spec.device import timed
+from ..train.hooks import Probe, ProbeContext, eval_mode
+from ..train.models import linear_layers
 from .sharpness import hvp_operator, sharpness
 
 MEASUREMENTS = 50  # sharpness and confusion: about this many over a run
@@ -24,7 +25,9 @@ def fixed_subset(ctx: ProbeContext, size: int) -> tuple[torch.Tensor, torch.Tens
     """Up to `size` training samples, the same for every run of a seed, transformed as the model sees them."""
     d = ctx.data
     n = d.n_train
-    idx = torch.randperm(n, generator=torch.Generator().manual_seed(ctx.cfg.seed))[:min(size, n)].sort().values
+    idx = (
+        torch.randperm(n, generator=torch.Generator().manual_seed(ctx.cfg.seed))[: min(size, n)].sort().values
+    )
     idx = idx.to(d.train_x.device)
     x, y = d.train_x.index_select(0, idx), d.train_y.index_select(0, idx)
     return (d.transform(x) if d.transform is not None else x), y
@@ -51,7 +54,9 @@ class Sharpness(Probe):
     GRACE_S = 0.5  # or this many seconds in all, whatever the run's length: small data gets its curve at once
     COLD_PRODUCTS = 10  # Hessian-vector products of a measurement from a random vector (about; 20 at most)
     WARM_PRODUCTS = 5  # and of the first warm-started one, before a warm one has been seen
-    PRODUCT_PER_GRAPH = 1.5  # a product (double backward) costs about this many builds of the gradient's graph
+    PRODUCT_PER_GRAPH = (
+        1.5  # a product (double backward) costs about this many builds of the gradient's graph
+    )
 
     def __init__(self, ctx: ProbeContext):
         super().__init__(ctx)
@@ -71,8 +76,10 @@ class Sharpness(Probe):
         of two builds: the first pays one-off costs (kernels chosen, memory first touched)."""
         if self.product_s is None:
             with eval_mode(self.ctx.model) as model:
-                builds = [timed(lambda: hvp_operator(model, self.ctx.loss_fn, self.x, self.y), self.ctx.device)
-                          for _ in range(2)]
+                builds = [
+                    timed(lambda: hvp_operator(model, self.ctx.loss_fn, self.x, self.y), self.ctx.device)
+                    for _ in range(2)
+                ]
             self.spent_s += sum(builds)
             self.product_s = min(builds) * self.PRODUCT_PER_GRAPH
         return self.product_s * (self.products + 1)  # +1: the measurement's own graph
@@ -87,8 +94,12 @@ class Sharpness(Probe):
             return {}
         warm = self.vector is not None
         t = time.perf_counter()
-        value, self.vector, products = sharpness(self.ctx.model, self.ctx.loss_fn, self.x, self.y, self.vector)
-        took = time.perf_counter() - t  # its last product's eigenvalue came to the host: nothing is left queued
+        value, self.vector, products = sharpness(
+            self.ctx.model, self.ctx.loss_fn, self.x, self.y, self.vector
+        )
+        took = (
+            time.perf_counter() - t
+        )  # its last product's eigenvalue came to the host: nothing is left queued
         self.spent_s += took
         self.product_s = took / (products + 1)
         self.products = products if warm else self.WARM_PRODUCTS
@@ -104,7 +115,9 @@ class Sharpness(Probe):
         return {} if self.last is None else {"final_sharpness": self.last}
 
 
-def last_update(optimizer: torch.optim.Optimizer, group: dict[str, Any], p: torch.Tensor) -> torch.Tensor | None:
+def last_update(
+    optimizer: torch.optim.Optimizer, group: dict[str, Any], p: torch.Tensor
+) -> torch.Tensor | None:
     """The change the optimizer's last step made to `p` (up to sign), rebuilt from its state and the last
     gradient: lr·g for plain SGD, lr·momentum buffer with momentum, lr·m̂/(√v̂+ε) for Adam."""
     state = optimizer.state.get(p, {})
@@ -112,8 +125,8 @@ def last_update(optimizer: torch.optim.Optimizer, group: dict[str, Any], p: torc
     if "exp_avg" in state:
         b1, b2 = group["betas"]
         t = state["step"]
-        m_hat = state["exp_avg"] / (1 - b1 ** t)
-        v_hat = state["exp_avg_sq"] / (1 - b2 ** t)
+        m_hat = state["exp_avg"] / (1 - b1**t)
+        v_hat = state["exp_avg_sq"] / (1 - b2**t)
         return lr * m_hat / (v_hat.sqrt() + group["eps"])
     if state.get("momentum_buffer") is not None:
         return lr * state["momentum_buffer"]
@@ -139,7 +152,9 @@ class UpdateRatio(Probe):
         norms = []
         for w, g in zip(self.weights, self.groups):
             u = last_update(self.ctx.optimizer, g, w) if g is not None else None
-            norms.append(torch.zeros((), device=w.device) if u is None else torch.linalg.vector_norm(u.float()))
+            norms.append(
+                torch.zeros((), device=w.device) if u is None else torch.linalg.vector_norm(u.float())
+            )
             norms.append(torch.linalg.vector_norm(w.float()))
         if not norms:
             return {}
@@ -202,7 +217,9 @@ class Confusion(Probe):
     def __init__(self, ctx: ProbeContext):
         super().__init__(ctx)
         if ctx.data.kind != "classification":
-            raise BadInput(f"probes: confusion needs a classification task, not task = {ctx.cfg.task}; remove it from probes")
+            raise BadInput(
+                f"probes: confusion needs a classification task, not task = {ctx.cfg.task}; remove it from probes"
+            )
         self.every = cadence(ctx.cfg.epochs)
         self.last: list[list[int]] | None = None
 
@@ -220,7 +237,7 @@ class Confusion(Probe):
         out = []
         with eval_mode(self.ctx.model) as model:
             for s in range(0, d.test_x.shape[0], self.CHUNK):
-                xb = d.test_x[s:s + self.CHUNK]
+                xb = d.test_x[s : s + self.CHUNK]
                 out.append(model(d.transform(xb) if d.transform is not None else xb).argmax(1))
         return torch.cat(out)
 

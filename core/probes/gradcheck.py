@@ -6,11 +6,13 @@ product J·d instead of dᵀ∇f). A wrong derivative leaves the remainder at O(
 reads 1, not 2. The derivatives come from the seed's hand-written layer (Linear + tanh with its own
 backward and forward-mode product) and are checked against autograd's.
 """
+
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -108,8 +110,13 @@ def net_jvp(params: Params, x: torch.Tensor, d: Params) -> torch.Tensor:
 
 
 # -- the tests ------------------------------------------------------------------------------------
-def taylor_errors(f: Callable[[Params], torch.Tensor], theta: Params, d: Params, lin: torch.Tensor,
-                  eps: list[float] | None = None) -> tuple[list[float], list[float]]:
+def taylor_errors(
+    f: Callable[[Params], torch.Tensor],
+    theta: Params,
+    d: Params,
+    lin: torch.Tensor,
+    eps: list[float] | None = None,
+) -> tuple[list[float], list[float]]:
     """(‖f(θ+εd) − f(θ)‖, ‖f(θ+εd) − f(θ) − ε·lin‖) for each ε; lin is dᵀ∇f or J·d."""
     f0 = f(theta)
     first, second = [], []
@@ -150,9 +157,17 @@ def _autograd_jvp(f: Callable[[Params], torch.Tensor], theta: Params, d: Params)
 
 def _result(name: str, title: str, first: list[float], second: list[float], diff: float) -> dict[str, Any]:
     fit = EPS[FIT_FROM:]
-    return {"name": name, "title": title, "eps": EPS, "first": first, "second": second, "fit_eps_max": fit[0],
-            "slope_first": slope(fit, first[FIT_FROM:]), "slope_second": slope(fit, second[FIT_FROM:]),
-            "max_abs_diff": diff}
+    return {
+        "name": name,
+        "title": title,
+        "eps": EPS,
+        "first": first,
+        "second": second,
+        "fit_eps_max": fit[0],
+        "slope_first": slope(fit, first[FIT_FROM:]),
+        "slope_second": slope(fit, second[FIT_FROM:]),
+        "max_abs_diff": diff,
+    }
 
 
 def _random(shapes: list[tuple[int, ...]], g: torch.Generator, unit: bool = False) -> Params:
@@ -178,7 +193,9 @@ def softmax_check(x, y, g) -> dict[str, Any]:
     f = lambda p: net_loss(p, x, y)  # noqa: E731
     grad = net_grad(theta, x, y)
     first, second = taylor_errors(f, theta, d, _dot(grad, d))
-    return _result("softmax", "softmax cross-entropy: gradient test", first, second, _max_diff(grad, _autograd(f, theta)))
+    return _result(
+        "softmax", "softmax cross-entropy: gradient test", first, second, _max_diff(grad, _autograd(f, theta))
+    )
 
 
 def layer_check(x, g, width: int) -> dict[str, Any]:
@@ -206,7 +223,9 @@ def net_jacobian_check(x, g, widths: list[int]) -> dict[str, Any]:
     jd = net_jvp(theta, x, d)
     auto_jd = _autograd_jvp(f, theta, d)
     first, second = taylor_errors(f, theta, d, jd)
-    return _result("net_jacobian", "tanh network output: Jacobian test", first, second, _max_diff([jd], [auto_jd]))
+    return _result(
+        "net_jacobian", "tanh network output: Jacobian test", first, second, _max_diff([jd], [auto_jd])
+    )
 
 
 def net_gradient_check(x, y, g, widths: list[int]) -> dict[str, Any]:
@@ -216,7 +235,13 @@ def net_gradient_check(x, y, g, widths: list[int]) -> dict[str, Any]:
     f = lambda p: net_loss(p, x, y)  # noqa: E731
     grad = net_grad(theta, x, y)
     first, second = taylor_errors(f, theta, d, _dot(grad, d))
-    return _result("net_gradient", "tanh network loss: gradient test", first, second, _max_diff(grad, _autograd(f, theta)))
+    return _result(
+        "net_gradient",
+        "tanh network loss: gradient test",
+        first,
+        second,
+        _max_diff(grad, _autograd(f, theta)),
+    )
 
 
 def run_checks(seed: int, hidden: tuple[int, ...]) -> list[dict[str, Any]]:
@@ -224,8 +249,12 @@ def run_checks(seed: int, hidden: tuple[int, ...]) -> list[dict[str, Any]]:
     g = torch.Generator().manual_seed(seed)
     x, y = example()
     widths = [x.shape[1], *hidden, N_CLASSES]
-    return [softmax_check(x, y, g), layer_check(x, g, hidden[0] if hidden else N_CLASSES),
-            net_jacobian_check(x, g, widths), net_gradient_check(x, y, g, widths)]
+    return [
+        softmax_check(x, y, g),
+        layer_check(x, g, hidden[0] if hidden else N_CLASSES),
+        net_jacobian_check(x, g, widths),
+        net_gradient_check(x, y, g, widths),
+    ]
 
 
 def example() -> tuple[torch.Tensor, torch.Tensor]:
@@ -238,7 +267,9 @@ def build(cfg: RunConfig, device, data_dir):
     from ..data import TaskData
 
     x, y = example()
-    return TaskData("gradcheck", "classification", x, y, x, y, n_classes=N_CLASSES, input_shape=(len(EXAMPLE),))
+    return TaskData(
+        "gradcheck", "classification", x, y, x, y, n_classes=N_CLASSES, input_shape=(len(EXAMPLE),)
+    )
 
 
 # -- the face: the same events as the Trainer -----------------------------------------------------
@@ -265,8 +296,15 @@ class GradCheck:
     """Runs the tests for one config and tells its listeners, as the Trainer does for training (a ConfigRunner,
     core/executors/runner.py). It loads no data, stops for nothing (the tests take milliseconds) and writes no checkpoint."""
 
-    def __init__(self, cfg: RunConfig, *, run_id: str, preset: str = "", variant: str = "default",
-                 listeners: list[Listener] | None = None):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        *,
+        run_id: str,
+        preset: str = "",
+        variant: str = "default",
+        listeners: list[Listener] | None = None,
+    ):
         self.cfg, self.run_id, self.preset, self.variant = cfg, run_id, preset, variant
         self.listeners = list(listeners or [])
         self.checks: list[dict[str, Any]] = []
@@ -276,7 +314,9 @@ class GradCheck:
     @classmethod
     def for_run(cls, spec) -> GradCheck:
         """From a core/executors/runner.py RunSpec: its config, names and listeners."""
-        return cls(spec.cfg, run_id=spec.run_id, preset=spec.preset, variant=spec.variant, listeners=spec.listeners)
+        return cls(
+            spec.cfg, run_id=spec.run_id, preset=spec.preset, variant=spec.variant, listeners=spec.listeners
+        )
 
     def emit(self, event) -> None:
         for listener in self.listeners:
@@ -285,8 +325,15 @@ class GradCheck:
     def info(self) -> dict[str, Any]:
         widths = [len(EXAMPLE), *self.cfg.hidden, N_CLASSES]
         n_params = sum(math.prod(s) for s in net_shapes(widths))
-        return {"n_params": n_params, "n_train": 1, "batch_size": 1, "steps_per_epoch": 0,
-                "kind": "gradcheck", "device_name": "cpu, float64", "torch": str(torch.__version__)}
+        return {
+            "n_params": n_params,
+            "n_train": 1,
+            "batch_size": 1,
+            "steps_per_epoch": 0,
+            "kind": "gradcheck",
+            "device_name": "cpu, float64",
+            "torch": str(torch.__version__),
+        }
 
     def run(self) -> RunEnded:
         """Run the tests, emit RunStarted, a Snapshot per test, one EpochEnded, and RunEnded."""
@@ -302,18 +349,32 @@ class GradCheck:
 
     def record(self) -> dict[str, Any]:
         rec: dict[str, Any] = {"epoch": 1, "step": 0, "time": round(time.perf_counter() - self._t0, 4)}
-        rec.update({k: None for k in ("train_loss", "test_loss", "train_acc", "test_acc", "val_loss", "val_acc", "lr")})
+        rec.update(
+            {
+                k: None
+                for k in ("train_loss", "test_loss", "train_acc", "test_acc", "val_loss", "val_acc", "lr")
+            }
+        )
         for c in self.checks:
             rec[f"{c['name']}_slope_first"] = c["slope_first"]
             rec[f"{c['name']}_slope_second"] = c["slope_second"]
         return rec
 
     def summary(self, status: str, reason: str) -> dict[str, Any]:
-        s: dict[str, Any] = {"status": status, "reason": reason, "preset": self.preset, "variant": self.variant,
-                             "epochs": 1 if self.checks else 0, "steps": 0,
-                             "duration_s": round(time.perf_counter() - self._t0, 3), **self.info()}
+        s: dict[str, Any] = {
+            "status": status,
+            "reason": reason,
+            "preset": self.preset,
+            "variant": self.variant,
+            "epochs": 1 if self.checks else 0,
+            "steps": 0,
+            "duration_s": round(time.perf_counter() - self._t0, 3),
+            **self.info(),
+        }
         if self.checks:
-            s["slopes"] = {c["name"]: {"first": c["slope_first"], "second": c["slope_second"]} for c in self.checks}
+            s["slopes"] = {
+                c["name"]: {"first": c["slope_first"], "second": c["slope_second"]} for c in self.checks
+            }
             s["max_abs_diff"] = {c["name"]: c["max_abs_diff"] for c in self.checks}
             s["passed"] = passed(self.checks)
         return s
@@ -324,4 +385,6 @@ class GradCheck:
         return ended
 
 
-RUNNER = GradCheck  # what core/executors/runner.py runs for task = gradcheck (a ConfigRunner, as the Trainer is)
+RUNNER = (
+    GradCheck  # what core/executors/runner.py runs for task = gradcheck (a ConfigRunner, as the Trainer is)
+)

@@ -6,12 +6,14 @@ curve is the result: the steepest descent of the smoothed loss and the divergenc
 as hints, not a verdict (a single "suggested lr" misleads: it depends on the smoothing, the range and
 the batch). The losses stay on the device and are read back every CHECK_EVERY steps.
 """
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -36,7 +38,9 @@ class Ramp:
     def check(self) -> Ramp:
         ok = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (self.lr_min, self.lr_max))
         if not ok or self.lr_min <= 0 or self.lr_max <= self.lr_min:
-            raise BadInput(f"--min {self.lr_min} --max {self.lr_max}: the range needs 0 < min < max; e.g. --min 1e-5 --max 10")
+            raise BadInput(
+                f"--min {self.lr_min} --max {self.lr_max}: the range needs 0 < min < max; e.g. --min 1e-5 --max 10"
+            )
         if not 10 <= self.steps <= MAX_STEPS:
             raise BadInput(f"--steps {self.steps}: use 10 to {MAX_STEPS:,} steps; e.g. --steps 200")
         return self
@@ -54,7 +58,7 @@ def batches(t) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
             if order is None:
                 yield d.train_x, d.train_y, 0
             else:
-                idx = order[start:start + bs]
+                idx = order[start : start + bs]
                 yield d.train_x.index_select(0, idx), d.train_y.index_select(0, idx), start
 
 
@@ -66,8 +70,12 @@ def diverged(losses: list[float | None]) -> bool:
     return len(smooth) > CHECK_EVERY and smooth[-1] > DIVERGE * min(smooth)
 
 
-def sweep(t, ramp: Ramp, poll: Callable[[], None] = lambda: None,
-          on_points: Callable[[list[dict[str, Any]]], None] = lambda _: None) -> list[dict[str, Any]]:
+def sweep(
+    t,
+    ramp: Ramp,
+    poll: Callable[[], None] = lambda: None,
+    on_points: Callable[[list[dict[str, Any]]], None] = lambda _: None,
+) -> list[dict[str, Any]]:
     """Train `t` (set up) along the ramp; returns one record per step: step, epoch, time, lr, train_loss."""
     records: list[dict[str, Any]] = []
     pending: list[tuple[float, torch.Tensor]] = []
@@ -89,9 +97,15 @@ def sweep(t, ramp: Ramp, poll: Callable[[], None] = lambda: None,
             first = len(records)
             for i, ((lr_i, _), v) in enumerate(zip(pending, values)):
                 step = first + i + 1
-                records.append({"epoch": math.ceil(step / t.steps_per_epoch), "step": step,  # the epoch the step is in: epochs are whole numbers in metrics.jsonl
-                                 "time": round(time.perf_counter() - t0, 4),
-                                "lr": lr_i, "train_loss": v if math.isfinite(v) else None})
+                records.append(
+                    {
+                        "epoch": math.ceil(step / t.steps_per_epoch),
+                        "step": step,  # the epoch the step is in: epochs are whole numbers in metrics.jsonl
+                        "time": round(time.perf_counter() - t0, 4),
+                        "lr": lr_i,
+                        "train_loss": v if math.isfinite(v) else None,
+                    }
+                )
             pending = []
             on_points(records[first:])
             if diverged([r["train_loss"] for r in records]):
@@ -103,7 +117,7 @@ def centred(values: list[float | None], half: int) -> list[float | None]:
     """The mean of each value's window of 2·half+1 finite neighbours: no lag (unlike an EMA) to shift the hints."""
     out: list[float | None] = []
     for i in range(len(values)):
-        window = [v for v in values[max(0, i - half):i + half + 1] if v is not None and math.isfinite(v)]
+        window = [v for v in values[max(0, i - half) : i + half + 1] if v is not None and math.isfinite(v)]
         out.append(sum(window) / len(window) if window else None)
     return out
 
@@ -113,22 +127,35 @@ def hints(records: list[dict[str, Any]]) -> dict[str, Any]:
     Read after the sweep, from a centred mean: the causal EMA that detects divergence lags behind the curve."""
     lrs = [r["lr"] for r in records]
     raw = [r["train_loss"] for r in records]
-    out: dict[str, Any] = {"steepest_lr": None, "min_loss_lr": None,
-                           "diverged_lr": lrs[-1] if records and diverged(raw) else None}
+    out: dict[str, Any] = {
+        "steepest_lr": None,
+        "min_loss_lr": None,
+        "diverged_lr": lrs[-1] if records and diverged(raw) else None,
+    }
     finite = [i for i, v in enumerate(raw) if v is not None and math.isfinite(v)]
     if len(finite) < 3:
         return out
-    smooth = centred(raw[:finite[-1] + 1], HINT_HALF_WIDTH)
+    smooth = centred(raw[: finite[-1] + 1], HINT_HALF_WIDTH)
     low = min(finite, key=lambda i: smooth[i])
     out["min_loss_lr"] = lrs[low]
-    slopes = [((smooth[i + 1] - smooth[i - 1]) / (math.log10(lrs[i + 1]) - math.log10(lrs[i - 1])), i)
-              for i in range(1, low) if smooth[i - 1] is not None and smooth[i + 1] is not None]
+    slopes = [
+        ((smooth[i + 1] - smooth[i - 1]) / (math.log10(lrs[i + 1]) - math.log10(lrs[i - 1])), i)
+        for i in range(1, low)
+        if smooth[i - 1] is not None and smooth[i + 1] is not None
+    ]
     if slopes:
         out["steepest_lr"] = lrs[min(slopes)[1]]
     return out
 
 
-def run(plan, ramp: Ramp, store, data_dir, control=None, on_points: Callable[[list[dict[str, Any]]], None] = lambda _: None):
+def run(
+    plan,
+    ramp: Ramp,
+    store,
+    data_dir,
+    control=None,
+    on_points: Callable[[list[dict[str, Any]]], None] = lambda _: None,
+):
     """Make a run of kind lrfind for `plan` (a runner.RunPlan) in `store`, sweep, and write its files;
     returns (run id, summary). The preflight is the caller's: bad input must come before the run dir."""
     from ..train.control import Control, Stopped
@@ -144,8 +171,14 @@ def run(plan, ramp: Ramp, store, data_dir, control=None, on_points: Callable[[li
 
     try:
         writer.set_status("running", kind="lrfind")
-        t = Trainer(plan.config, run_id=writer.run_id, preset=plan.preset, variant=plan.variant,
-                    data_dir=data_dir, control=control or Control())
+        t = Trainer(
+            plan.config,
+            run_id=writer.run_id,
+            preset=plan.preset,
+            variant=plan.variant,
+            data_dir=data_dir,
+            control=control or Control(),
+        )
         t.setup()
         records = sweep(t, ramp, lambda: t.control.poll(t.run_dir, t.clock), keep)
         status, reason = "finished", ""
@@ -157,8 +190,17 @@ def run(plan, ramp: Ramp, store, data_dir, control=None, on_points: Callable[[li
     except Exception as e:  # noqa: BLE001 - a failed range test is a result, with its reason
         status, reason = "failed", f"{type(e).__name__}: {e}".strip()
     finally:
-        summary = {"kind": "lrfind", "status": status, "reason": reason, "preset": plan.preset, "variant": plan.variant,
-                   "lr_min": ramp.lr_min, "lr_max": ramp.lr_max, "steps": len(records), **hints(records)}
+        summary = {
+            "kind": "lrfind",
+            "status": status,
+            "reason": reason,
+            "preset": plan.preset,
+            "variant": plan.variant,
+            "lr_min": ramp.lr_min,
+            "lr_max": ramp.lr_max,
+            "steps": len(records),
+            **hints(records),
+        }
         writer.write_summary(summary)
         writer.set_status(status, reason, kind="lrfind")
         writer.close()

@@ -1,4 +1,5 @@
 """The decision-regions probe: what a 2-D classifier predicts over a grid around its data (seed 002's pictures)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,9 +21,15 @@ class Regions(Probe):
         super().__init__(ctx)
         d = ctx.data
         if tuple(d.input_shape) != (2,) or d.kind != "classification":
-            raise BadInput(f"probes: 'regions' needs a classifier of 2-D points (task toy2d), not task {ctx.cfg.task}; remove it from probes")
+            raise BadInput(
+                f"probes: 'regions' needs a classifier of 2-D points (task toy2d), not task {ctx.cfg.task}; remove it from probes"
+            )
         pts = d.test_x[:MAX_POINTS]
-        self.points = {"x": _rounded(pts[:, 0]), "y": _rounded(pts[:, 1]), "label": d.test_y[:MAX_POINTS].tolist()}
+        self.points = {
+            "x": _rounded(pts[:, 0]),
+            "y": _rounded(pts[:, 1]),
+            "label": d.test_y[:MAX_POINTS].tolist(),
+        }
         both = torch.cat([d.train_x, d.test_x])
         lo, hi = both.min(0).values, both.max(0).values
         pad = 0.05 * (hi - lo)
@@ -48,8 +55,13 @@ class Regions(Probe):
     def snapshots(self, epoch):
         if not self.due(epoch):
             return []
-        data: dict[str, Any] = {"xs": _rounded(self.xs), "ys": _rounded(self.ys), "classes": self.predict_grid(),
-                                "points": self.points, "n_classes": self.ctx.data.n_classes}
+        data: dict[str, Any] = {
+            "xs": _rounded(self.xs),
+            "ys": _rounded(self.ys),
+            "classes": self.predict_grid(),
+            "points": self.points,
+            "n_classes": self.ctx.data.n_classes,
+        }
         return [("regions", data)]
 
 

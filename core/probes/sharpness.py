@@ -9,9 +9,10 @@ graph is built once per measurement and reused by every product of that measurem
 full reorthogonalisation) finds the largest eigenvalue, not the largest in magnitude as power
 iteration would, and in far fewer products once warm-started from the previous eigenvector.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -23,7 +24,9 @@ MAX_ITERS = 20
 RESIDUAL_TOL = 1e-2  # stop when ‖Hy − θy‖ ≤ this × |θ|: the eigenvalue is then good to about 1e-4 relative
 
 
-def hvp_operator(model: nn.Module, loss_fn: Callable, x: Tensor, y: Tensor) -> tuple[Callable[[Tensor], Tensor], int]:
+def hvp_operator(
+    model: nn.Module, loss_fn: Callable, x: Tensor, y: Tensor
+) -> tuple[Callable[[Tensor], Tensor], int]:
     """(v ↦ H v, number of parameters) for the loss of `model` on (x, y), over the flattened parameters."""
     params = [p for p in model.parameters() if p.requires_grad]
     with torch.enable_grad():
@@ -37,13 +40,16 @@ def hvp_operator(model: nn.Module, loss_fn: Callable, x: Tensor, y: Tensor) -> t
         # d(g·v)/dθ rather than grad_outputs=v: a tensor in grad_outputs makes torch import sympy (about a
         # second, once per process: the dearest part of a short run's first measurement)
         hv = torch.autograd.grad(torch.dot(flat, v), params, retain_graph=True, allow_unused=True)
-        return torch.cat([(h if h is not None else torch.zeros_like(p)).reshape(-1) for h, p in zip(hv, params)])
+        return torch.cat(
+            [(h if h is not None else torch.zeros_like(p)).reshape(-1) for h, p in zip(hv, params)]
+        )
 
     return hvp, flat.numel()
 
 
-def top_eigenvalue(hvp: Callable[[Tensor], Tensor], start: Tensor, max_iters: int = MAX_ITERS,
-                   tol: float = RESIDUAL_TOL) -> tuple[float, Tensor, int]:
+def top_eigenvalue(
+    hvp: Callable[[Tensor], Tensor], start: Tensor, max_iters: int = MAX_ITERS, tol: float = RESIDUAL_TOL
+) -> tuple[float, Tensor, int]:
     """(largest eigenvalue, its unit eigenvector, products used) of the symmetric operator `hvp`, by Lanczos
     from `start`. One host sync per product: the small tridiagonal matrix is solved on the host."""
     basis = [start / start.norm().clamp_min(1e-30)]
@@ -64,7 +70,7 @@ def top_eigenvalue(hvp: Callable[[Tensor], Tensor], start: Tensor, max_iters: in
             break
         betas.append(b)
         basis.append(w / b)
-    Q = torch.stack(basis[:len(alphas)])
+    Q = torch.stack(basis[: len(alphas)])
     vec = Q.t() @ s.to(Q.dtype).to(Q.device)
     return theta, vec / vec.norm().clamp_min(1e-30), len(alphas)
 
@@ -75,15 +81,21 @@ def _top_ritz(alphas: list[float], betas: list[float]) -> tuple[float, Tensor, f
     k = len(alphas)
     T = torch.diag(torch.tensor(alphas, dtype=torch.float64))
     if k > 1:
-        off = torch.tensor(betas[:k - 1], dtype=torch.float64)
+        off = torch.tensor(betas[: k - 1], dtype=torch.float64)
         T += torch.diag(off, 1) + torch.diag(off, -1)
     values, vectors = torch.linalg.eigh(T)
     theta, last = torch.stack([values[-1], vectors[-1, -1]]).tolist()
     return theta, vectors[:, -1], last
 
 
-def sharpness(model: nn.Module, loss_fn: Callable, x: Tensor, y: Tensor, start: Tensor | None = None,
-              max_iters: int = MAX_ITERS) -> tuple[float, Tensor, int]:
+def sharpness(
+    model: nn.Module,
+    loss_fn: Callable,
+    x: Tensor,
+    y: Tensor,
+    start: Tensor | None = None,
+    max_iters: int = MAX_ITERS,
+) -> tuple[float, Tensor, int]:
     """(top Hessian eigenvalue of the loss on (x, y), its eigenvector, products used), in eval mode;
     `start` is the previous eigenvector (a random vector when None or of another size)."""
     with eval_mode(model):  # dropout off: the same loss for every product

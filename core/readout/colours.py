@@ -3,9 +3,11 @@
 Shared by both faces and the report figures, so that a run has the same colour in the lab, `compare` and an
 exported figure. Plain Python and rich only.
 """
+
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 
@@ -15,18 +17,41 @@ from ..rules.numbers import fmt, is_number
 # drew alike, and so did yellow and blue). Ten hues after Paul Tol's "vibrant" and "bright" schemes, chosen to
 # be told apart on dark and light backgrounds and by most colour-blind readers; beyond ten, MARKERS tell apart
 # the points of runs that share a hue.
-PALETTE = ((51, 187, 238), (238, 119, 51), (0, 153, 136), (238, 51, 119), (204, 187, 68), (68, 119, 170),
-           (187, 187, 187), (170, 68, 153), (153, 153, 51), (136, 204, 238))
+PALETTE = (
+    (51, 187, 238),
+    (238, 119, 51),
+    (0, 153, 136),
+    (238, 51, 119),
+    (204, 187, 68),
+    (68, 119, 170),
+    (187, 187, 187),
+    (170, 68, 153),
+    (153, 153, 51),
+    (136, 204, 238),
+)
 # ASCII: a terminal draws ● ■ ▲ at one or two cells depending on its locale, which shifts the rest of the row.
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&", "=", "$")
 # A sequential scale, blue to yellow, like viridis but without its darkest end (it vanishes on a dark
 # background): for runs that differ in one number (a learning-rate sweep), epochs of one run, layers.
 SEQUENTIAL = ((100, 120, 240), (40, 165, 210), (40, 190, 130), (150, 215, 70), (253, 231, 37))
-TARGET_COLOUR = (238, 51, 119)  # what a curve should reach (the polynomial's target): no step of the sequential scale
+TARGET_COLOUR = (
+    238,
+    51,
+    119,
+)  # what a curve should reach (the polynomial's target): no step of the sequential scale
 RAW_COLOUR = 245  # the raw curve behind a smoothed one: a mid grey, faint on dark and light terminals alike
-STATUS_STYLE = {"finished": "green", "running": "cyan", "diverged": "yellow", "failed": "bold red", "crashed": "bold red",
-                "interrupted": "magenta", "queued": "dim", "skipped": "dim",
-                "damaged": "bold red"}
+STATUS_STYLE = {
+    "finished": "green",
+    "running": "cyan",
+    "diverged": "yellow",
+    "failed": "bold red",
+    "crashed": "bold red",
+    "interrupted": "magenta",
+    "queued": "dim",
+    "skipped": "dim",
+    "damaged": "bold red",
+}
+
 
 def sequential(t: float) -> tuple[int, int, int]:
     """The colour at `t` in [0, 1] on the sequential scale (dark blue to yellow)."""
@@ -47,10 +72,12 @@ def hex_colour(c: Sequence[int]) -> str:
     return "#%02x%02x%02x" % tuple(c)
 
 
-TRAINING_ONLY = ("seed",)  # keys whose values change the training, not the experiment (core/readout/sweeps.py)
+TRAINING_ONLY = (
+    "seed",
+)  # keys whose values change the training, not the experiment (core/readout/sweeps.py)
 
 
-def swept_key(configs: Sequence[dict[str, Any]]) -> Optional[str]:
+def swept_key(configs: Sequence[dict[str, Any]]) -> str | None:
     """The one config key besides the seed whose value differs between the runs, if there is exactly one and it
     is a number for every run (a learning-rate sweep, with or without seeds); None otherwise."""
     keys = {k for c in configs for k in c} - set(TRAINING_ONLY)

@@ -8,10 +8,12 @@ So a view that reads a run's records (per-layer norms, a best epoch's figures, t
 snapshot) gets at most about 2·KEEP of them, in order; a new curve (the log axis or smoothing turned on
 mid-run) starts from them. The whole history stays on disk (metrics.jsonl). No torch, no textual.
 """
+
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 from .tracks import RunningBest, Tracks
 
@@ -34,7 +36,7 @@ class LiveRecords:
         self.pending: set[int] = set()  # snapshot epochs whose record has not come yet
         self.recent: deque[tuple[int, dict[str, Any]]] = deque(maxlen=RECENT)
         self.best = RunningBest()
-        self._order: Optional[list[dict[str, Any]]] = None  # kept records in order (None: to sort again)
+        self._order: list[dict[str, Any]] | None = None  # kept records in order (None: to sort again)
 
     def append(self, record: dict[str, Any]) -> None:
         """Take the run's next record."""
@@ -88,8 +90,13 @@ class LiveRecords:
         self.pinned[why] = i
         if i not in self.store:
             self.store[i] = next(r for j, r in self.recent if j == i)
-        if old is not None and old != i and old % self.stride != 0 and old not in self.pinned.values() \
-                and old != self.count - 1:
+        if (
+            old is not None
+            and old != i
+            and old % self.stride != 0
+            and old not in self.pinned.values()
+            and old != self.count - 1
+        ):
             self.store.pop(old, None)
         self._order = None
 

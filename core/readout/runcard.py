@@ -2,13 +2,14 @@
 
 `dltui show RUN` prints it and the lab shows it (i), so it lives here, where both faces can import it.
 """
+
 from __future__ import annotations
 
 from rich.markup import escape
 from rich.table import Table
 
-from ..rules.polytext import poly_line
 from ..rules.numbers import fmt, pct, per_second
+from ..rules.polytext import poly_line
 
 
 def run_card(run) -> Table:  # run: core.store.folder.RunInfo
@@ -26,12 +27,29 @@ def run_card(run) -> Table:  # run: core.store.folder.RunInfo
         card["cuda"] = "none (a CPU build of torch)"
     elif s.get("cuda") and device and not device.startswith("cuda"):  # a CUDA build of torch, run on the CPU
         card["cuda"] = f"not used ({device.split(',')[0]} run; torch built for CUDA {s['cuda']})"
-    for key, label in (("epochs", "epochs"), ("steps", "steps"), ("duration_s", "duration (s)"), ("steps_per_s", "steps/s"),
-                       ("seed", "seed"), ("device_name", "device"), ("torch", "torch"), ("cuda", "CUDA"), ("n_params", "parameters")):
+    for key, label in (
+        ("epochs", "epochs"),
+        ("steps", "steps"),
+        ("duration_s", "duration (s)"),
+        ("steps_per_s", "steps/s"),
+        ("seed", "seed"),
+        ("device_name", "device"),
+        ("torch", "torch"),
+        ("cuda", "CUDA"),
+        ("n_params", "parameters"),
+    ):
         if card.get(key) is not None:
             v = card[key]
-            t.add_row(label, per_second(v) if key == "steps_per_s" else f"{v:.1f}" if key == "duration_s" else
-                      fmt(v) if isinstance(v, float) else str(v))
+            t.add_row(
+                label,
+                per_second(v)
+                if key == "steps_per_s"
+                else f"{v:.1f}"
+                if key == "duration_s"
+                else fmt(v)
+                if isinstance(v, float)
+                else str(v),
+            )
     for k in ("train_loss", "test_loss", "val_loss"):
         if s.get(f"final_{k}") is not None:
             t.add_row(f"final {k.replace('_', ' ')}", fmt(s[f"final_{k}"]))
@@ -40,8 +58,11 @@ def run_card(run) -> Table:  # run: core.store.folder.RunInfo
             t.add_row(f"final {k.replace('_', ' ')}", pct(s[f"final_{k}"]))
     if s.get("best_epoch") is not None:
         t.add_row("best epoch", f"{s['best_epoch']} ({s.get('best_metric')} {fmt(s.get('best_value'))})")
-    for key, what in (("steepest_lr", "steepest descent at lr (a hint)"), ("min_loss_lr", "lowest loss at lr"),
-                      ("diverged_lr", "diverged at lr")):
+    for key, what in (
+        ("steepest_lr", "steepest descent at lr (a hint)"),
+        ("min_loss_lr", "lowest loss at lr"),
+        ("diverged_lr", "diverged at lr"),
+    ):
         if isinstance(s.get(key), float):
             t.add_row(what, f"{s[key]:.3g}")
     for label, line in function_rows(run):

@@ -1,8 +1,10 @@
 """The points a curve is drawn from, and the size of a plot printed in the terminal."""
+
 from __future__ import annotations
 
 import shutil
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..rules.numbers import is_number
 
@@ -14,11 +16,19 @@ TEXT_ROWS = 8  # rows left for the lines printed around a plot
 def terminal_plot_size() -> tuple[int, int]:
     """(width, height) of a plot printed in this terminal: its size, less room for the text around it, within bounds."""
     cols, rows = shutil.get_terminal_size((100, 30))
-    return max(PLOT_COLUMNS[0], min(cols, PLOT_COLUMNS[1])), max(PLOT_ROWS[0], min(rows - TEXT_ROWS, PLOT_ROWS[1]))
+    return max(PLOT_COLUMNS[0], min(cols, PLOT_COLUMNS[1])), max(
+        PLOT_ROWS[0], min(rows - TEXT_ROWS, PLOT_ROWS[1])
+    )
 
 
-def series(records: Sequence[dict[str, Any]], key: str, x: str = "epoch", log: bool = False) -> tuple[list, list]:
+def series(
+    records: Sequence[dict[str, Any]], key: str, x: str = "epoch", log: bool = False
+) -> tuple[list, list]:
     """(x, y) of a metric over a run's records, skipping records where either is missing (and y <= 0 on a
     log axis, which cannot show it)."""
-    pts = [(r[x], r[key]) for r in records if r.get(x) is not None and is_number(r.get(key)) and not (log and r[key] <= 0)]
+    pts = [
+        (r[x], r[key])
+        for r in records
+        if r.get(x) is not None and is_number(r.get(key)) and not (log and r[key] <= 0)
+    ]
     return [p[0] for p in pts], [p[1] for p in pts]

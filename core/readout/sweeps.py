@@ -9,15 +9,17 @@ A band is computed from the members' decimated curves (core/rules/decimate.py), 
 `points` x values: its cost depends on the number of members and the plot's width, never on the
 runs' length. No torch, no textual.
 """
+
 from __future__ import annotations
 
 import bisect
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Hashable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from ..rules.decimate import decimated
-from .colours import RAW_COLOUR, TRAINING_ONLY, run_colours
 from ..rules.numbers import fmt
+from .colours import RAW_COLOUR, TRAINING_ONLY, run_colours
 
 T = TypeVar("T")
 
@@ -73,8 +75,11 @@ def band(curves: Sequence[tuple[list, list]], points: int = 200) -> Band:
     if not curves:
         return Band([], [], [], [])
     start, end = min(c[0][0] for c in curves), max(c[0][-1] for c in curves)
-    grid = sorted({x for xs, _ in curves for x in xs}) if sum(len(c[0]) for c in curves) <= points else \
-        [start + (end - start) * i / (points - 1) for i in range(points)]
+    grid = (
+        sorted({x for xs, _ in curves for x in xs})
+        if sum(len(c[0]) for c in curves) <= points
+        else [start + (end - start) * i / (points - 1) for i in range(points)]
+    )
     out = Band([], [], [], [])
     for x in grid:
         vals = [v for xs, ys in curves if (v := _at(xs, ys, x)) is not None]
@@ -132,8 +137,15 @@ class Overlaid:
     band: Band | None = None
 
 
-def overlay(records: Sequence[Sequence[dict[str, Any]]], configs: Sequence[dict[str, Any]], names: Sequence[str],
-            key: str, x: str = "epoch", log: bool = False, smooth: float = 0.0) -> list[Overlaid]:
+def overlay(
+    records: Sequence[Sequence[dict[str, Any]]],
+    configs: Sequence[dict[str, Any]],
+    names: Sequence[str],
+    key: str,
+    x: str = "epoch",
+    log: bool = False,
+    smooth: float = 0.0,
+) -> list[Overlaid]:
     """Runs' `key` against `x` as the lab draws them (see the module's docstring): one entry per seed group that
     has values, in the runs' order."""
     colours = run_colours(configs)

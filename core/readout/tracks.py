@@ -5,13 +5,15 @@ A run's records (metrics.jsonl lines) only ever grow. `Tracks` keeps, per run, t
 so far; `RunningBest` keeps the best epoch by core.present's rule. Each question costs O(new records),
 never O(history). No torch, no textual.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from ..rules.decimate import BUCKETS, Curve
 from ..rules.bestepoch import SCORES, better
+from ..rules.decimate import BUCKETS, Curve
 
 Records = Sequence[dict[str, Any]]
 
@@ -30,7 +32,9 @@ class Tracks:
         # and what is first asked about later starts from its kept records (it does not hold them all).
         self.live = None
 
-    def curve(self, records: Records, key: str, x: str = "epoch", log: bool = False, smooth: float = 0.0) -> tuple[list, list]:
+    def curve(
+        self, records: Records, key: str, x: str = "epoch", log: bool = False, smooth: float = 0.0
+    ) -> tuple[list, list]:
         """(xs, ys) of `key` against `x`, min/max-decimated (see core.rules.decimate.Curve)."""
         with self.lock:
             records = self._source(records)
@@ -91,12 +95,14 @@ class RunningBest:
     def add(self, record: dict[str, Any]) -> None:
         for metric in SCORES:
             v = record.get(metric)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):  # as core.rules.bestepoch.best_record counts them
+            if isinstance(v, (int, float)) and not isinstance(
+                v, bool
+            ):  # as core.rules.bestepoch.best_record counts them
                 held = self.best.get(metric)
                 if better(v, held[0] if held else None, metric):
                     self.best[metric] = (v, record.get("epoch"))
 
-    def epoch(self, summary: Optional[dict[str, Any]] = None) -> Optional[int]:
+    def epoch(self, summary: dict[str, Any] | None = None) -> int | None:
         """The summary's best epoch once the run has ended, else the best so far by the first of SCORES recorded."""
         if summary and summary.get("best_epoch") is not None:
             return summary["best_epoch"]

@@ -3,15 +3,16 @@
 The trainer (BestEpoch), the live views (core/readout/tracks.py), `compare` and `show` all pick a run's best epoch
 here.
 """
+
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .numbers import is_number
 
 # Which epoch is best: validation over test, accuracy over loss (the first of these a run records).
 SCORES = ("val_acc", "test_acc", "val_loss", "test_loss")
-
 
 
 def higher_is_better(metric: str) -> bool:
@@ -24,12 +25,12 @@ def score_metric(classify: bool, has_val: bool) -> str:
     return f"{'val' if has_val else 'test'}_{'acc' if classify else 'loss'}"
 
 
-def better(value: float, best: Optional[float], metric: str) -> bool:
+def better(value: float, best: float | None, metric: str) -> bool:
     """True if `value` beats the best so far (none yet: it does). A tie keeps the earlier epoch."""
     return best is None or (value > best if higher_is_better(metric) else value < best)
 
 
-def best_record(records: Sequence[dict[str, Any]], metric: str) -> Optional[dict[str, Any]]:
+def best_record(records: Sequence[dict[str, Any]], metric: str) -> dict[str, Any] | None:
     """The first record with the best value of `metric` (None if no record has it)."""
     best = None
     for r in records:
@@ -38,7 +39,7 @@ def best_record(records: Sequence[dict[str, Any]], metric: str) -> Optional[dict
     return best
 
 
-def best_epoch(records: Sequence[dict[str, Any]], summary: dict[str, Any]) -> Optional[int]:
+def best_epoch(records: Sequence[dict[str, Any]], summary: dict[str, Any]) -> int | None:
     """A run's best epoch: the summary's once the run has ended, else the best so far by the first of SCORES
     that its records have."""
     if summary.get("best_epoch") is not None:
@@ -48,12 +49,10 @@ def best_epoch(records: Sequence[dict[str, Any]], summary: dict[str, Any]) -> Op
     return best.get("epoch") if best else None
 
 
-def best_epoch_record(records: Sequence[dict[str, Any]], summary: dict[str, Any]) -> Optional[dict[str, Any]]:
+def best_epoch_record(records: Sequence[dict[str, Any]], summary: dict[str, Any]) -> dict[str, Any] | None:
     """The record of a run's best epoch (see best_epoch), if the records hold it."""
     epoch = best_epoch(records, summary)
     return None if epoch is None else next((r for r in records if r.get("epoch") == epoch), None)
-
-
 
 
 class BestEpoch:

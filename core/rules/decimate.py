@@ -9,10 +9,12 @@ run's metrics.jsonl) against an x-axis, optionally smoothed (core.rules.smoothin
 only the records it has not seen. The lab's live views, `compare` and the PNG exports all draw
 through here, so they thin a curve out the same way. No torch, no textual.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 BUCKETS = 100  # B: a plot's width in columns; the buffer holds B..2B buckets
 
@@ -37,7 +39,7 @@ class _Bucket:
         if point[2] > self.hi[2]:
             self.hi = point
 
-    def merge(self, other: "_Bucket") -> "_Bucket":
+    def merge(self, other: _Bucket) -> _Bucket:
         self.n += other.n
         if other.lo[2] < self.lo[2]:
             self.lo = other.lo
@@ -62,8 +64,8 @@ class MinMax:
         self.span = 1  # points a full bucket holds
         self.buckets: list[_Bucket] = []
         self.count = 0
-        self.first: Optional[tuple[int, Any, float]] = None
-        self.last: Optional[tuple[int, Any, float]] = None
+        self.first: tuple[int, Any, float] | None = None
+        self.last: tuple[int, Any, float] | None = None
 
     def add(self, x: Any, y: float) -> None:
         point = (self.count, x, y)
@@ -112,13 +114,15 @@ class Curve:
     show the rest), as in core.readout.series.series; with `smooth` the values are the running EMA of those.
     """
 
-    def __init__(self, key: str, x: str = "epoch", log: bool = False, smooth: float = 0.0, buckets: int = BUCKETS):
+    def __init__(
+        self, key: str, x: str = "epoch", log: bool = False, smooth: float = 0.0, buckets: int = BUCKETS
+    ):
         self.key, self.x, self.log = key, x, log
         self.ema = _Ema(smooth) if smooth else None
         self.buffer = MinMax(buckets)
         self.seen = 0  # records read so far
 
-    def feed(self, records: Sequence[dict[str, Any]]) -> "Curve":
+    def feed(self, records: Sequence[dict[str, Any]]) -> Curve:
         """Take the records after the ones already seen (the list only ever grows)."""
         for i in range(self.seen, len(records)):
             self.add(records[i])
@@ -135,7 +139,13 @@ class Curve:
         return self.buffer.points()
 
 
-def decimated(records: Sequence[dict[str, Any]], key: str, x: str = "epoch", log: bool = False, smooth: float = 0.0,
-              buckets: int = BUCKETS) -> tuple[list, list]:
+def decimated(
+    records: Sequence[dict[str, Any]],
+    key: str,
+    x: str = "epoch",
+    log: bool = False,
+    smooth: float = 0.0,
+    buckets: int = BUCKETS,
+) -> tuple[list, list]:
     """(xs, ys) of a metric over all of a run's records, thinned to min/max buckets (see Curve)."""
     return Curve(key, x, log, smooth, buckets).feed(records).points()

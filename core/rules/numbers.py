@@ -3,6 +3,7 @@
 The CLI (`dltui runs`, `show`, `compare`), the lab and the report figures all format with these, so that a loss or
 an accuracy reads the same wherever it appears.
 """
+
 from __future__ import annotations
 
 from typing import Any

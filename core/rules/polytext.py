@@ -3,6 +3,7 @@
 Both faces (`dltui run`, `dltui show`) print learned and target functions with this one rule, so a
 student can hold the lab's lines beside the seed's: `y = +6.16 x^4 -0.86 x^3 +1.87 x^2 -0.14 x^1 +1.95`.
 """
+
 from __future__ import annotations
 
 import math

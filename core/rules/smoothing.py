@@ -6,10 +6,11 @@ data does. Debiased: the first smoothed value is the first raw value, and a cons
 (no start-up dip towards zero). Missing (None) or non-finite values stay missing and are skipped.
 No torch, no numpy: the TUI, `compare` and the exports share it.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from .errors import BadInput
 
@@ -17,14 +18,16 @@ from .errors import BadInput
 def check_alpha(a: float, where: str = "--smooth") -> float:
     """`a` if 0 <= a < 1, else BadInput naming `where`."""
     if not isinstance(a, (int, float)) or not math.isfinite(a) or not 0.0 <= a < 1.0:
-        raise BadInput(f"{where} {a}: the smoothing factor must be in [0, 1) (0 = off, 0.9 = strong); e.g. {where} 0.6")
+        raise BadInput(
+            f"{where} {a}: the smoothing factor must be in [0, 1) (0 = off, 0.9 = strong); e.g. {where} 0.6"
+        )
     return float(a)
 
 
-def ema(values: Sequence[Optional[float]], a: float) -> list[Optional[float]]:
+def ema(values: Sequence[float | None], a: float) -> list[float | None]:
     """The causal, debiased EMA of `values` with factor `a`; a = 0 gives the values back."""
     check_alpha(a, "smoothing factor")
-    out: list[Optional[float]] = []
+    out: list[float | None] = []
     s, t = 0.0, 0
     for y in values:
         if y is None or not math.isfinite(y):

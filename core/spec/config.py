@@ -4,6 +4,7 @@ Every key a preset or `--set` may use is a field of `RunConfig`, with a one-line
 values it allows. Validation turns any bad value into a `BadInput` whose message names the key, the
 value, what is allowed and how to fix it. No torch here: `dltui list` and `--help` stay fast.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -44,29 +45,57 @@ class RunConfig:
 
     task: str = _f("mnist", "the data set and problem", "choice", choices=TASKS)
     model: str = _f("mlp", "the network family: mlp (fully connected) or cnn", "choice", choices=MODELS)
-    hidden: tuple[int, ...] = _f((300,), "hidden layer widths of the MLP, e.g. [20,20]; [] is a linear model", "int_list", min=1)
+    hidden: tuple[int, ...] = _f(
+        (300,), "hidden layer widths of the MLP, e.g. [20,20]; [] is a linear model", "int_list", min=1
+    )
     activation: str = _f("relu", "nonlinearity between layers", "choice", choices=ACTIVATIONS)
     dropout: float = _f(0.0, "dropout probability on hidden layers", "float", min=0.0, max_excl=1.0)
-    init: str = _f("default", "weight initialisation: torch's default, all zeros, kaiming (He, for ReLU) or xavier (Glorot); biases 0 for the last two", "choice", choices=INITS)
-    order: str = _f("shuffled", "sample order each epoch: shuffled, or stratified (sorted by label)", "choice", choices=ORDERS)
+    init: str = _f(
+        "default",
+        "weight initialisation: torch's default, all zeros, kaiming (He, for ReLU) or xavier (Glorot); biases 0 for the last two",
+        "choice",
+        choices=INITS,
+    )
+    order: str = _f(
+        "shuffled",
+        "sample order each epoch: shuffled, or stratified (sorted by label)",
+        "choice",
+        choices=ORDERS,
+    )
     optimizer: str = _f("sgd", "the optimizer", "choice", choices=OPTIMIZERS)
     lr: float = _f(0.1, "learning rate", "float", min_excl=0.0, max=1e6)  # larger overflows float32 updates
     momentum: float = _f(0.0, "SGD momentum", "float", min=0.0, max_excl=1.0)
     weight_decay: float = _f(0.0, "L2 weight decay", "float", min=0.0)
-    batch_size: int | str = _f(64, "samples per update, or \"full\" for full-batch gradient descent", "batch")
+    batch_size: int | str = _f(64, 'samples per update, or "full" for full-batch gradient descent', "batch")
     epochs: int = _f(10, "passes over the training set", "int", min=1)
     loss: str = _f("cross_entropy", "the loss function", "choice", choices=LOSSES)
-    seed: int = _f(0, "random seed for data order and initialisation", "int", min=0, max=2**64 - 1)  # torch's range
-    data_seed: int = _f(-1, "seed that draws a generated data set (polynomial, toy2d); -1: the same as seed. Fix it to sweep seed over the same data", "int", min=-1, max=2**64 - 1)
+    seed: int = _f(
+        0, "random seed for data order and initialisation", "int", min=0, max=2**64 - 1
+    )  # torch's range
+    data_seed: int = _f(
+        -1,
+        "seed that draws a generated data set (polynomial, toy2d); -1: the same as seed. Fix it to sweep seed over the same data",
+        "int",
+        min=-1,
+        max=2**64 - 1,
+    )
     device: str = _f("auto", "where to train: auto picks cuda, then mps, then cpu", "choice", choices=DEVICES)
-    val_fraction: float = _f(0.0, "share of the training set held out for validation", "float", min=0.0, max_excl=1.0)
-    early_stop_patience: int = _f(0, "stop after this many epochs without a better validation score (0: never)", "int", min=0)
+    val_fraction: float = _f(
+        0.0, "share of the training set held out for validation", "float", min=0.0, max_excl=1.0
+    )
+    early_stop_patience: int = _f(
+        0, "stop after this many epochs without a better validation score (0: never)", "int", min=0
+    )
     normalize: bool = _f(False, "standardise inputs with the training set's mean and std", "bool")
     train_size: int = _f(0, "use only the first N training samples (0: all)", "int", min=0)
     n_samples: int = _f(200, "number of generated samples (polynomial, toy2d)", "int", min=1)
     dataset: str = _f("gmm", "toy2d data set: gmm, swiss_roll or peaks", "choice", choices=DATASETS_2D)
-    record_epochs: tuple[int, ...] = _f((), "epochs at which to record a snapshot of the model (e.g. the learned function)", "int_list", min=1)
-    probes: tuple[str, ...] = _f((), "extra per-epoch measurements, e.g. [\"class_acc\", \"hidden_similarity\"]", "str_list")
+    record_epochs: tuple[int, ...] = _f(
+        (), "epochs at which to record a snapshot of the model (e.g. the learned function)", "int_list", min=1
+    )
+    probes: tuple[str, ...] = _f(
+        (), 'extra per-epoch measurements, e.g. ["class_acc", "hidden_similarity"]', "str_list"
+    )
     checkpoint: bool = _f(True, "save a checkpoint each epoch so the run can be resumed", "bool")
     amp: bool = _f(False, "mixed precision on CUDA (bf16 autocast)", "bool")
     compile: bool = _f(False, "torch.compile the model", "bool")
@@ -224,13 +253,17 @@ def parse_set(item: str) -> tuple[str, Any]:
     if key not in FIELDS:
         raise unknown_key(key, f"--set {item}")
     if raw == "":
-        raise BadInput(f"--set {item}: no value given; {key} must be {allowed_of(key)}, e.g. --set {key}={_example(key)}")
+        raise BadInput(
+            f"--set {item}: no value given; {key} must be {allowed_of(key)}, e.g. --set {key}={_example(key)}"
+        )
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
     except RecursionError:  # nested thousands of levels deep: no config value is
-        raise BadInput(f"--set {key}=...: the value is nested too deeply to be a config value; {key} must be {allowed_of(key)}") from None
+        raise BadInput(
+            f"--set {key}=...: the value is nested too deeply to be a config value; {key} must be {allowed_of(key)}"
+        ) from None
     check_value(key, value, f"--set {item}")
     return key, value
 

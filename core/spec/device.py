@@ -1,4 +1,5 @@
 """Pick the device (`auto` means cuda, then mps, then cpu), and time work on it (its queued work included)."""
+
 from __future__ import annotations
 
 from ..rules.errors import BadInput
@@ -15,9 +16,15 @@ def resolve_device(name: str):
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise BadInput("device = cuda, but no CUDA GPU is visible to torch here; use --device cpu or --device auto")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-        raise BadInput("device = mps, but Apple's Metal (MPS) is not available here; use --device cpu or --device auto")
+        raise BadInput(
+            "device = cuda, but no CUDA GPU is visible to torch here; use --device cpu or --device auto"
+        )
+    if name == "mps" and not (
+        getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    ):
+        raise BadInput(
+            "device = mps, but Apple's Metal (MPS) is not available here; use --device cpu or --device auto"
+        )
     return torch.device(name)
 
 

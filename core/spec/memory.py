@@ -5,6 +5,7 @@ weights and biases between the task's input, the hidden widths and the outputs. 
 weights, their gradients and the optimizer's state (Adam two tensors, momentum one), and each step's
 hidden activations and their gradients for the rows it takes at once; four bytes each.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,17 @@ from ..data import REGISTRY
 from ..rules.errors import BadInput
 
 # Input features and outputs of each task's MLP (a CNN's head sees at least one feature).
-FEATURES = {"mnist": (784, 10), "digits": (64, 10), "cifar10": (3072, 10), "polynomial": (4, 1), "toy2d": (2, 2)}
+FEATURES = {
+    "mnist": (784, 10),
+    "digits": (64, 10),
+    "cifar10": (3072, 10),
+    "polynomial": (4, 1),
+    "toy2d": (2, 2),
+}
 BYTES = 4
-ROWS_AT_ONCE = 4096  # the most rows a step or an evaluation takes at once (the trainer's chunks are this or more)
+ROWS_AT_ONCE = (
+    4096  # the most rows a step or an evaluation takes at once (the trainer's chunks are this or more)
+)
 
 
 def min_params(cfg) -> int:
@@ -58,6 +67,8 @@ def check_fits(cfg, device, variant: str) -> None:
     n = min_params(cfg)
     need, have = n * BYTES * copies(cfg) + activation_bytes(cfg), machine_bytes(device)
     if have is not None and need > have:
-        raise BadInput(f"variant '{variant}': the model has at least {n:,} parameters and needs at least {need / 1e9:,.1f} GB "
-                       f"for its weights, gradients, optimizer state and activations; {device.type} memory here is {have / 1e9:,.1f} GB; "
-                       f"use smaller hidden layers (hidden = {list(cfg.hidden)})")
+        raise BadInput(
+            f"variant '{variant}': the model has at least {n:,} parameters and needs at least {need / 1e9:,.1f} GB "
+            f"for its weights, gradients, optimizer state and activations; {device.type} memory here is {have / 1e9:,.1f} GB; "
+            f"use smaller hidden layers (hidden = {list(cfg.hidden)})"
+        )

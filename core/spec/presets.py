@@ -4,6 +4,7 @@ A preset file has `name`, `title`, `description`, `shows` (one line for `dltui l
 assignment question it answers), `views` (which plots the TUI shows), a `[base]` table of config keys,
 `[[variants]]` each with a `name` and overrides, and `[sweep]` lists whose product makes more variants.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -14,12 +15,23 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .config import FIELDS, RunConfig, build_config, check_value, tomllib, unknown_key
 from ..rules.errors import BadInput
+from .config import FIELDS, RunConfig, build_config, check_value, tomllib, unknown_key
 from .views import VIEW_NAMES
 
 MAX_RUNS = 1000  # a sweep that makes more runs than this is refused unless asked for (`dltui run --yes`)
-PRESET_KEYS = ("name", "title", "description", "shows", "seeds", "views", "focus", "base", "variants", "sweep")
+PRESET_KEYS = (
+    "name",
+    "title",
+    "description",
+    "shows",
+    "seeds",
+    "views",
+    "focus",
+    "base",
+    "variants",
+    "sweep",
+)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]*$")
 
 
@@ -45,13 +57,18 @@ class Preset:
     variants: tuple[Variant, ...]
     source: str = ""
     sweep: dict[str, list[Any]] = field(default_factory=dict)
-    focus: str = ""  # the variant a one-run view shows first: the one that shows the effect (default: the last)
+    focus: str = (
+        ""  # the variant a one-run view shows first: the one that shows the effect (default: the last)
+    )
 
     def configs(self, overrides: dict[str, Any] | None = None) -> list[tuple[str, RunConfig]]:
         """(variant name, resolved config) for every variant, with `--set` overrides applied last."""
         out = []
         for v in self.variants:
-            layers = [(f"{self.source} [base]", self.base), (f"{self.source} variant '{v.name}'", v.overrides)]
+            layers = [
+                (f"{self.source} [base]", self.base),
+                (f"{self.source} variant '{v.name}'", v.overrides),
+            ]
             if overrides:
                 layers.append(("--set", overrides))
             out.append((v.name, build_config(layers)))
@@ -85,21 +102,29 @@ def load(name_or_path: str, max_runs: int | None = MAX_RUNS) -> Preset:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise BadInput(f"{name_or_path}: no such file; give a preset name ({', '.join(sorted(files))}) or a path to a .toml file") from None
+            raise BadInput(
+                f"{name_or_path}: no such file; give a preset name ({', '.join(sorted(files))}) or a path to a .toml file"
+            ) from None
         except (OSError, UnicodeDecodeError) as e:
-            raise BadInput(f"{name_or_path}: cannot read it ({e.__class__.__name__}: {e}); check the path and its permissions") from None
+            raise BadInput(
+                f"{name_or_path}: cannot read it ({e.__class__.__name__}: {e}); check the path and its permissions"
+            ) from None
         return parse(text, str(path), max_runs)
     import difflib
 
     close = difflib.get_close_matches(name_or_path, list(files), n=1, cutoff=0.5)
     hint = f"did you mean '{close[0]}'? " if close else ""
-    raise BadInput(f"unknown preset '{name_or_path}'; {hint}known presets: {', '.join(sorted(files))} (or a path to a .toml file)")
+    raise BadInput(
+        f"unknown preset '{name_or_path}'; {hint}known presets: {', '.join(sorted(files))} (or a path to a .toml file)"
+    )
 
 
 def _need_str(data: dict, key: str, source: str, default: str | None = None) -> str:
     v = data.get(key, default)
     if not isinstance(v, str) or (default is None and not v.strip()):
-        raise BadInput(f"{source}: '{key}' must be a non-empty string; add e.g. {key} = \"...\" at the top of the file")
+        raise BadInput(
+            f"{source}: '{key}' must be a non-empty string; add e.g. {key} = \"...\" at the top of the file"
+        )
     return v
 
 
@@ -110,22 +135,30 @@ def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
     except tomllib.TOMLDecodeError as e:
         raise BadInput(f"{source}: not valid TOML ({e}); fix the syntax at that line") from None
     except RecursionError:
-        raise BadInput(f"{source}: nested too deeply to be a preset (a preset is a few tables of keys); fix the file") from None
+        raise BadInput(
+            f"{source}: nested too deeply to be a preset (a preset is a few tables of keys); fix the file"
+        ) from None
     for key in data:
         if key not in PRESET_KEYS:
             if key in FIELDS:
-                raise BadInput(f"{source}: config key '{key}' at the top level; move it under [base] or a [[variants]] entry")
+                raise BadInput(
+                    f"{source}: config key '{key}' at the top level; move it under [base] or a [[variants]] entry"
+                )
             raise unknown_key(key, source, PRESET_KEYS)
     name = _need_str(data, "name", source)
     if not NAME_RE.match(name):
-        raise BadInput(f"{source}: name = \"{name}\" is not allowed; use letters, digits, '-', '_' or '.', e.g. name = \"my-preset\"")
+        raise BadInput(
+            f"{source}: name = \"{name}\" is not allowed; use letters, digits, '-', '_' or '.', e.g. name = \"my-preset\""
+        )
     title = _need_str(data, "title", source, default=name)
     description = _need_str(data, "description", source, default="")
     shows = _need_str(data, "shows", source, default=title)
     seeds = _need_str(data, "seeds", source, default="")
     views = data.get("views", ["loss", "accuracy"])
     if not isinstance(views, list) or any(v not in VIEW_NAMES for v in views):
-        raise BadInput(f"{source}: views = {views!r} is not allowed; each view must be one of {', '.join(VIEW_NAMES)}")
+        raise BadInput(
+            f"{source}: views = {views!r} is not allowed; each view must be one of {', '.join(VIEW_NAMES)}"
+        )
     base = data.get("base", {})
     if not isinstance(base, dict):
         raise BadInput(f"{source}: 'base' must be a table; write [base] then key = value lines")
@@ -137,14 +170,29 @@ def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
     if sweep:
         n_runs = len(variants) * math.prod(len(vals) for vals in sweep.values())
         if max_runs is not None and n_runs > max_runs:
-            raise BadInput(f"{source}: the sweep makes {n_runs:,} runs, more than the {max_runs:,} run without asking; "
-                           f"shorten its lists, or pass --yes to run them all")
+            raise BadInput(
+                f"{source}: the sweep makes {n_runs:,} runs, more than the {max_runs:,} run without asking; "
+                f"shorten its lists, or pass --yes to run them all"
+            )
         variants = _expand(variants, sweep)
     focus = _need_str(data, "focus", source, default="")
     if focus and focus not in [v.name for v in variants]:
-        raise BadInput(f"{source}: focus = \"{focus}\" is not a variant; use one of {', '.join(v.name for v in variants)}")
-    preset = Preset(name, title, description.strip(), shows, seeds, tuple(views), base, tuple(variants), source, sweep,
-                    focus)
+        raise BadInput(
+            f'{source}: focus = "{focus}" is not a variant; use one of {", ".join(v.name for v in variants)}'
+        )
+    preset = Preset(
+        name,
+        title,
+        description.strip(),
+        shows,
+        seeds,
+        tuple(views),
+        base,
+        tuple(variants),
+        source,
+        sweep,
+        focus,
+    )
     preset.configs()  # every variant resolves, or BadInput names the first bad one
     return preset
 
@@ -152,13 +200,17 @@ def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
 def _variants(data: dict, source: str) -> list[Variant]:
     raw = data.get("variants", [])
     if not isinstance(raw, list) or any(not isinstance(v, dict) for v in raw):
-        raise BadInput(f"{source}: 'variants' must be an array of tables; write [[variants]] then name = \"...\" and overrides")
+        raise BadInput(
+            f"{source}: 'variants' must be an array of tables; write [[variants]] then name = \"...\" and overrides"
+        )
     out, seen = [], set()
     for i, v in enumerate(raw, 1):
         v = dict(v)
         name = v.pop("name", None)
         if not isinstance(name, str) or not NAME_RE.match(name):
-            raise BadInput(f"{source}: variant #{i} needs a name of letters, digits and -_.=,+ (e.g. name = \"lr=0.1\")")
+            raise BadInput(
+                f'{source}: variant #{i} needs a name of letters, digits and -_.=,+ (e.g. name = "lr=0.1")'
+            )
         if name in seen:
             raise BadInput(f"{source}: two variants are named '{name}'; give each a different name")
         seen.add(name)

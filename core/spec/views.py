@@ -2,13 +2,26 @@
 
 Presets are checked against VIEW_NAMES (core/spec/presets.py); tui/views/*.py registers one drawer for each.
 """
+
 from __future__ import annotations
 
 # The views a preset may name (`views = [...]`); tui/views/*.py registers one drawer for each.
 VIEW_NAMES = (
-    "loss", "accuracy", "function", "lr_curve", "class_acc", "hidden_similarity",
-    "grad_norm", "regions", "gradcheck", "best_epoch",
-    "sharpness", "update_ratio", "dead_units", "confusion", "lrfind",
+    "loss",
+    "accuracy",
+    "function",
+    "lr_curve",
+    "class_acc",
+    "hidden_similarity",
+    "grad_norm",
+    "regions",
+    "gradcheck",
+    "best_epoch",
+    "sharpness",
+    "update_ratio",
+    "dead_units",
+    "confusion",
+    "lrfind",
 )
 
 X_LABELS = {"epoch": "epoch", "step": "update (optimizer step)", "time": "wall-clock seconds"}

@@ -5,14 +5,16 @@ The temp name holds the pid, the thread and a random token, so two processes (or
 same file never share a temp file; a failed write (a full disk, say) removes its temp file and leaves
 the old file whole.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 
 def temp_name(path: Path) -> Path:

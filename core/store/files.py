@@ -6,6 +6,7 @@ each JSON object is checked key by key against the types the lab writes; a metri
 decode or does not fit is skipped and the good lines are kept. What is wrong is said in one phrase, so
 that a damaged run can be listed as `damaged (...)` while the others are untouched.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,20 +22,53 @@ STATES = ("running", "finished", "diverged", "failed", "interrupted")
 
 # key -> allowed types; keys not named here may hold any JSON value.
 STATUS_TYPES: dict[str, tuple[type, ...]] = {
-    "status": (str,), "run_id": (str,), "preset": (str,), "variant": (str,), "reason": (str,), "host": (str,),
-    "pid": (int,), "proc": (str, type(None)), "started": NUM, "heartbeat": NUM, "ended": NUM, "epoch": (int,),
-    "resumed": (int,), "resumable": (bool,), "device": (str,), "device_name": (str,), "n_params": (int,),
+    "status": (str,),
+    "run_id": (str,),
+    "preset": (str,),
+    "variant": (str,),
+    "reason": (str,),
+    "host": (str,),
+    "pid": (int,),
+    "proc": (str, type(None)),
+    "started": NUM,
+    "heartbeat": NUM,
+    "ended": NUM,
+    "epoch": (int,),
+    "resumed": (int,),
+    "resumable": (bool,),
+    "device": (str,),
+    "device_name": (str,),
+    "n_params": (int,),
 }
 SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
-    "status": (str,), "reason": (str,), "preset": (str,), "variant": (str,), "epochs": (int,), "steps": (int,),
-    "duration_s": NUM, "steps_per_s": OPT_NUM, "best_epoch": (int,), "best_metric": (str,), "best_value": OPT_NUM,
-    "n_params": (int,), "target_coefficients": (list,), "learned_coefficients": (list,),
-    "target_bias": OPT_NUM, "learned_bias": OPT_NUM,
-    **{f"{when}_{split}_{kind}": OPT_NUM for when in ("final", "best") for split in ("train", "test", "val")
-       for kind in ("loss", "acc")},
+    "status": (str,),
+    "reason": (str,),
+    "preset": (str,),
+    "variant": (str,),
+    "epochs": (int,),
+    "steps": (int,),
+    "duration_s": NUM,
+    "steps_per_s": OPT_NUM,
+    "best_epoch": (int,),
+    "best_metric": (str,),
+    "best_value": OPT_NUM,
+    "n_params": (int,),
+    "target_coefficients": (list,),
+    "learned_coefficients": (list,),
+    "target_bias": OPT_NUM,
+    "learned_bias": OPT_NUM,
+    **{
+        f"{when}_{split}_{kind}": OPT_NUM
+        for when in ("final", "best")
+        for split in ("train", "test", "val")
+        for kind in ("loss", "acc")
+    },
 }
 METRIC_TYPES: dict[str, tuple[type, ...]] = {
-    "epoch": (int,), "step": (int,), "time": OPT_NUM, "lr": OPT_NUM,
+    "epoch": (int,),
+    "step": (int,),
+    "time": OPT_NUM,
+    "lr": OPT_NUM,
     **{f"{split}_{kind}": OPT_NUM for split in ("train", "test", "val") for kind in ("loss", "acc")},
 }
 
@@ -70,13 +104,22 @@ def check_types(obj: Any, types: dict[str, tuple[type, ...]], what: str) -> dict
     if not isinstance(obj, dict):
         raise Damaged(f"{what} holds {type(obj).__name__}, not an object")
     for key, allowed in types.items():
-        if key in obj and (not isinstance(obj[key], allowed) or isinstance(obj[key], bool) and bool not in allowed):
+        if key in obj and (
+            not isinstance(obj[key], allowed) or isinstance(obj[key], bool) and bool not in allowed
+        ):
             raise Damaged(f"{what}: {key} is {json.dumps(obj[key])[:40]}, not {_kind(allowed)}")
     return obj
 
 
 def _kind(allowed: tuple[type, ...]) -> str:
-    names = {int: "a whole number", float: "a number", str: "text", list: "a list", bool: "true or false", type(None): "null"}
+    names = {
+        int: "a whole number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        bool: "true or false",
+        type(None): "null",
+    }
     return " or ".join(names[t] for t in allowed if not (t is int and float in allowed))
 
 
@@ -95,7 +138,9 @@ def read_object(path: Path, types: dict[str, tuple[type, ...]]) -> dict[str, Any
 def read_status(path: Path) -> dict[str, Any] | None:
     status = read_object(path, STATUS_TYPES)
     if status is not None and status.get("status") not in STATES:
-        raise Damaged(f"{path.name}: status is {json.dumps(status.get('status'))[:40]}, not one of {', '.join(STATES)}")
+        raise Damaged(
+            f"{path.name}: status is {json.dumps(status.get('status'))[:40]}, not one of {', '.join(STATES)}"
+        )
     return status
 
 
@@ -105,8 +150,8 @@ def read_summary(path: Path) -> dict[str, Any] | None:
 
 def read_config(path: Path) -> dict[str, Any] | None:
     """config.json, each known key checked against the config's own rules."""
-    from ..spec.config import FIELDS, check_value
     from ..rules.errors import BadInput
+    from ..spec.config import FIELDS, check_value
 
     config = read_object(path, {})
     for key, value in (config or {}).items():
@@ -125,7 +170,11 @@ def parse_record(line: bytes) -> dict[str, Any] | None:
         check_types(rec, METRIC_TYPES, "line")
     except (ValueError, RecursionError):
         return None
-    return rec if isinstance(rec.get("epoch"), int) and not isinstance(rec["epoch"], bool) and rec["epoch"] >= 0 else None
+    return (
+        rec
+        if isinstance(rec.get("epoch"), int) and not isinstance(rec["epoch"], bool) and rec["epoch"] >= 0
+        else None
+    )
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
@@ -137,5 +186,5 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         return []
     if not raw:
         return []
-    complete = raw[:raw.rfind(b"\n") + 1]
+    complete = raw[: raw.rfind(b"\n") + 1]
     return [rec for line in complete.splitlines() if (rec := parse_record(line)) is not None]

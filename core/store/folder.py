@@ -5,6 +5,7 @@ flushed once per epoch. Everything is read back through core/store/files.py as u
 run is listed as `damaged` and never hides the others. One process owns a run (core/store/lock.py). All
 JSON is strict: a non-finite number is written as null. No torch here.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -13,17 +14,18 @@ import json
 import math
 import os
 import re
-import shutil
 import secrets
+import shutil
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from ..rules.errors import BadInput
 from . import lock as runlock
 from .atomic import overwrite, write_atomic
-from ..rules.errors import BadInput
 from .files import Damaged, read_config, read_records, read_status, read_summary
 
 ENDED = ("finished", "diverged", "failed", "interrupted")
@@ -71,19 +73,25 @@ def truncate_jsonl(path: Path, epoch: int) -> list[dict[str, Any]]:
     return kept
 
 
-def check_resumable(run: "RunInfo") -> None:
+def check_resumable(run: RunInfo) -> None:
     """Raise BadInput unless the run is interrupted or crashed (a running one is still going)."""
     state = run.state
     if state in RESUMABLE or state == "failed" and run.status.get("resumable") is True:
         return
     if state == "damaged":
-        raise BadInput(f"run {run.run_id} is damaged ({run.problem}), so it cannot be resumed; "
-                       f"start it again with `dltui run PRESET`")
+        raise BadInput(
+            f"run {run.run_id} is damaged ({run.problem}), so it cannot be resumed; "
+            f"start it again with `dltui run PRESET`"
+        )
     if state == "running":
-        raise BadInput(f"run {run.run_id} is still running (pid {run.status.get('pid')} on {run.status.get('host')}); "
-                       f"stop it first (Ctrl-C in its terminal) or wait for it")
-    raise BadInput(f"run {run.run_id} is {state}, so there is nothing to resume: only interrupted or crashed runs can be "
-                   f"resumed; start a new one with `dltui run {run.status.get('preset') or 'PRESET'}`")
+        raise BadInput(
+            f"run {run.run_id} is still running (pid {run.status.get('pid')} on {run.status.get('host')}); "
+            f"stop it first (Ctrl-C in its terminal) or wait for it"
+        )
+    raise BadInput(
+        f"run {run.run_id} is {state}, so there is nothing to resume: only interrupted or crashed runs can be "
+        f"resumed; start a new one with `dltui run {run.status.get('preset') or 'PRESET'}`"
+    )
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -102,7 +110,9 @@ def safe_part(text: str) -> str:
 
 def validate_run_id(run_id: str) -> str:
     if not RUN_ID_RE.match(run_id) or ".." in run_id:
-        raise BadInput(f"run id '{run_id}' is not valid: ids are made by the lab (letters, digits, -_.=,+; no '/' or '..'); see `dltui runs`")
+        raise BadInput(
+            f"run id '{run_id}' is not valid: ids are made by the lab (letters, digits, -_.=,+; no '/' or '..'); see `dltui runs`"
+        )
     return run_id
 
 
@@ -186,11 +196,15 @@ class RunStore:
             ) from None
 
     def new_id(self, preset: str, variant: str) -> str:
-        now = time.time()  # to the millisecond: ids sort by time, so a listing needs no reads (core/store/index.py)
+        now = (
+            time.time()
+        )  # to the millisecond: ids sort by time, so a listing needs no reads (core/store/index.py)
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"
         return f"{stamp}-{safe_part(preset)}-{safe_part(variant)}-{secrets.token_hex(2)}"[:150]
 
-    def create(self, preset: str, variant: str, config: dict[str, Any], run_id: str | None = None) -> "RunWriter":
+    def create(
+        self, preset: str, variant: str, config: dict[str, Any], run_id: str | None = None
+    ) -> RunWriter:
         run_id = validate_run_id(run_id or self.new_id(preset, variant))
         path = self.root / run_id
         path.mkdir(parents=True, exist_ok=False)
@@ -217,7 +231,9 @@ class RunStore:
         validate_run_id(run_id)
         path = self.root / run_id
         if not _inside(path, self.root):
-            raise BadInput(f"run '{run_id}' in {self.root} is a link out of the runs dir, which the lab never follows")
+            raise BadInput(
+                f"run '{run_id}' in {self.root} is a link out of the runs dir, which the lab never follows"
+            )
         return path.resolve()
 
     def get(self, run_id: str) -> RunInfo:
@@ -232,8 +248,12 @@ class RunStore:
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
-                raise BadInput(f"run '{run_id}' is ambiguous: {len(matches)} runs start with it; give more of the id (see `dltui runs`)")
-            raise BadInput(f"no run '{run_id}' in {self.root}; see `dltui runs` for the ids (or pass --runs-dir)")
+                raise BadInput(
+                    f"run '{run_id}' is ambiguous: {len(matches)} runs start with it; give more of the id (see `dltui runs`)"
+                )
+            raise BadInput(
+                f"no run '{run_id}' in {self.root}; see `dltui runs` for the ids (or pass --runs-dir)"
+            )
         return self._info(path)
 
     def _info(self, path: Path) -> RunInfo:
@@ -253,14 +273,20 @@ class RunStore:
         """All runs, oldest first (damaged ones too, as `damaged`); links out of the runs dir are never followed."""
         if not self.root.is_dir():
             return []
-        out = [self._info(p) for p in self.root.iterdir()
-               if RUN_ID_RE.match(p.name) and _inside(p, self.root) and p.is_dir() and (p / "status.json").exists()]
+        out = [
+            self._info(p)
+            for p in self.root.iterdir()
+            if RUN_ID_RE.match(p.name)
+            and _inside(p, self.root)
+            and p.is_dir()
+            and (p / "status.json").exists()
+        ]
         return sorted(out, key=lambda r: (r.status.get("started") or 0, r.run_id))
 
     def __iter__(self) -> Iterator[RunInfo]:
         return iter(self.list())
 
-    def reopen(self, run: RunInfo, epoch: int) -> tuple["RunWriter", list[dict[str, Any]]]:
+    def reopen(self, run: RunInfo, epoch: int) -> tuple[RunWriter, list[dict[str, Any]]]:
         """Take an interrupted or crashed run up again from `epoch`: drop later lines, mark it running.
 
         Returns the writer and the metrics records kept (epochs 1..epoch).
@@ -269,9 +295,14 @@ class RunStore:
         check_resumable(run)
         kept = truncate_jsonl(run.path / "metrics.jsonl", epoch)
         truncate_jsonl(run.path / "snapshots.jsonl", epoch)
-        writer = RunWriter(run.path, run.run_id, run.status.get("preset", ""), run.status.get("variant", ""), lock)
-        writer.status.update(started=run.status.get("started", writer.status["started"]), epoch=epoch,
-                             resumed=int(run.status.get("resumed", 0)) + 1)
+        writer = RunWriter(
+            run.path, run.run_id, run.status.get("preset", ""), run.status.get("variant", ""), lock
+        )
+        writer.status.update(
+            started=run.status.get("started", writer.status["started"]),
+            epoch=epoch,
+            resumed=int(run.status.get("resumed", 0)) + 1,
+        )
         writer.set_status("running")
         return writer, kept
 
@@ -281,7 +312,9 @@ class RunWriter:
 
     HEARTBEAT_S = 1.0
 
-    def __init__(self, path: Path, run_id: str, preset: str, variant: str, lock: runlock.RunLock | None = None):
+    def __init__(
+        self, path: Path, run_id: str, preset: str, variant: str, lock: runlock.RunLock | None = None
+    ):
         self.path = path
         self.lock = lock  # released when the run's files are closed
         self.unsaved = ""  # what a full disk kept from being written (then the run cannot end as finished)

@@ -10,19 +10,21 @@ is replaced atomically (core/store/atomic.py) and only when it changed; a missin
 Several writers may race: each writes a cache that is valid, because every row is checked on read.
 No torch, no textual.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, astuple, dataclass, fields
 from itertools import islice
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
-from .atomic import write_atomic
 from ..rules.errors import BadInput
+from .atomic import write_atomic
 from .files import parse_record
-from .folder import ENDED, RunInfo, RunStore, latest, run_ids, status_stamp
+from .folder import ENDED, RunInfo, RunStore, run_ids, status_stamp
 
 INDEX = ".index.json"
 VERSION = 1
@@ -38,16 +40,16 @@ class Row:
     state: str
     preset: str = "?"
     variant: str = "?"
-    epochs: Optional[int] = None
-    train_loss: Optional[float] = None
-    test_loss: Optional[float] = None
-    test_acc: Optional[float] = None
-    val_acc: Optional[float] = None
-    started: Optional[float] = None
+    epochs: int | None = None
+    train_loss: float | None = None
+    test_loss: float | None = None
+    test_acc: float | None = None
+    val_acc: float | None = None
+    started: float | None = None
     problem: str = ""  # what is wrong with a damaged run's files
 
     @property
-    def accuracy(self) -> Optional[float]:
+    def accuracy(self) -> float | None:
         """The validation accuracy if the run has a validation set, else the test accuracy."""
         return self.val_acc if self.val_acc is not None else self.test_acc
 
@@ -79,20 +81,30 @@ def last_record(path: Path) -> dict[str, Any]:
     return {}
 
 
-def _num(v: Any) -> Optional[float]:
+def _num(v: Any) -> float | None:
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
 def row_of(info: RunInfo) -> Row:
     """A run's row: its final figures from its summary, or from its last metrics line if it has none."""
     s = info.summary
-    src = {k[len("final_"):]: v for k, v in s.items() if k.startswith("final_")} if s else last_record(info.path / "metrics.jsonl")
+    src = (
+        {k[len("final_") :]: v for k, v in s.items() if k.startswith("final_")}
+        if s
+        else last_record(info.path / "metrics.jsonl")
+    )
     epochs = s.get("epochs") if s else src.get("epoch")
     st = info.status
-    return Row(info.run_id, info.state, str(st.get("preset", "?")), str(st.get("variant", "?")),
-               epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None,
-               *(_num(src.get(k)) for k in ("train_loss", "test_loss", "test_acc", "val_acc")), _num(st.get("started")),
-               info.problem)
+    return Row(
+        info.run_id,
+        info.state,
+        str(st.get("preset", "?")),
+        str(st.get("variant", "?")),
+        epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None,
+        *(_num(src.get(k)) for k in ("train_loss", "test_loss", "test_acc", "val_acc")),
+        _num(st.get("started")),
+        info.problem,
+    )
 
 
 class RunIndex:
@@ -111,11 +123,15 @@ class RunIndex:
             data = json.loads((self.root / INDEX).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
-        if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("runs"), dict):
+        if (
+            not isinstance(data, dict)
+            or data.get("version") != VERSION
+            or not isinstance(data.get("runs"), dict)
+        ):
             return {}
         return data["runs"]
 
-    def row(self, run_id: str) -> Optional[Row]:
+    def row(self, run_id: str) -> Row | None:
         """One run's row: the cached one while its status.json is unchanged, else read (None: not a run yet)."""
         stamp = status_stamp(os.path.join(self.root, run_id))
         if stamp is None:
@@ -129,14 +145,18 @@ class RunIndex:
             self.changed = True
         return row
 
-    def rows(self, ids: list[str], preset: Optional[str] = None, state: Optional[str] = None) -> Iterator[Row]:
+    def rows(self, ids: list[str], preset: str | None = None, state: str | None = None) -> Iterator[Row]:
         """The rows of the runs `ids` (see run_ids), in order, those of `preset` and in `state` only, if given."""
         for run_id in ids:
             row = self.row(run_id)
-            if row is not None and (preset is None or row.preset == preset) and (state is None or row.state == state):
+            if (
+                row is not None
+                and (preset is None or row.preset == preset)
+                and (state is None or row.state == state)
+            ):
                 yield row
 
-    def save(self, keep: Optional[list[str]] = None) -> None:
+    def save(self, keep: list[str] | None = None) -> None:
         """Write the cache if it changed (only the runs in `keep`, the folder listing, when given)."""
         if keep is not None:
             alive = set(keep)
@@ -147,20 +167,23 @@ class RunIndex:
         if not self.changed:
             return
         try:
-            write_atomic(self.root / INDEX, json.dumps({"version": VERSION, "runs": self.cache}, separators=(",", ":")))
+            write_atomic(
+                self.root / INDEX, json.dumps({"version": VERSION, "runs": self.cache}, separators=(",", ":"))
+            )
             self.changed = False
         except OSError:
             pass  # a read-only runs dir: the listing works, only slower
 
 
-def check_state(state: Optional[str]) -> Optional[str]:
+def check_state(state: str | None) -> str | None:
     if state is not None and state not in STATES:
         raise BadInput(f"--status {state}: no run can have it; use one of {', '.join(STATES)}")
     return state
 
 
-def listing(root: Path | str, limit: Optional[int] = None, preset: Optional[str] = None,
-            state: Optional[str] = None) -> tuple[list[Row], int]:
+def listing(
+    root: Path | str, limit: int | None = None, preset: str | None = None, state: str | None = None
+) -> tuple[list[Row], int]:
     """The newest `limit` rows (all when None) that match, and how many runs match in all."""
     check_state(state)
     few = limit is not None and preset is None and state is None  # only the newest rows are read

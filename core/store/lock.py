@@ -4,6 +4,7 @@ The lock is taken before the run's state is read and held for the life of the ru
 open file, so it dies with its process: a crash or a kill -9 frees it, and nothing stale is left to
 clean up. The file holds the owner's pid, host and role, to name it to whoever finds the run taken.
 """
+
 from __future__ import annotations
 
 import errno
@@ -15,7 +16,7 @@ from pathlib import Path
 from ..rules.errors import BadInput
 
 LOCK_NAME = ".lock"
-_held: dict[str, "RunLock"] = {}  # the locks this process holds, by run folder: taking one again is a no-op
+_held: dict[str, RunLock] = {}  # the locks this process holds, by run folder: taking one again is a no-op
 
 
 class RunLock:
@@ -43,9 +44,13 @@ def acquire(run_dir: Path, run_id: str, role: str = "run") -> RunLock:
     except BlockingIOError:
         holder = _holder(fd)
         os.close(fd)
-        raise BadInput(f"run {run_id} is being {holder}; wait for it to end or stop it there "
-                       f"(Ctrl-C in its terminal), then try again") from None
-    except OSError:  # a file system without locks (some NFS): go on; a live run's status still refuses a resume
+        raise BadInput(
+            f"run {run_id} is being {holder}; wait for it to end or stop it there "
+            f"(Ctrl-C in its terminal), then try again"
+        ) from None
+    except (
+        OSError
+    ):  # a file system without locks (some NFS): go on; a live run's status still refuses a resume
         pass
     try:
         os.ftruncate(fd, 0)
@@ -61,8 +66,10 @@ def _open(run_dir: Path, run_id: str) -> int:
         return os.open(run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as e:
         if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise BadInput(f"run {run_id}: its folder {run_dir} is read-only ({e.strerror}), so the run cannot be "
-                           f"written; make it writable (chmod u+w, or remount), or copy the run elsewhere and use --runs-dir") from None
+            raise BadInput(
+                f"run {run_id}: its folder {run_dir} is read-only ({e.strerror}), so the run cannot be "
+                f"written; make it writable (chmod u+w, or remount), or copy the run elsewhere and use --runs-dir"
+            ) from None
         raise BadInput(f"run {run_id}: cannot lock its folder {run_dir} ({e.strerror})") from None
 
 

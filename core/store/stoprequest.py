@@ -8,13 +8,13 @@ would not reach. A run on Ray trains in a scratch folder on its node: its driver
 folder, looks for the file there and passes the request on to the run's task (core/executors/raypool.py). Creating
 this one file is the only write a watcher ever makes, and only when asked to. No torch, no textual.
 """
+
 from __future__ import annotations
 
 import os
 import socket
 import time
 from pathlib import Path
-from typing import Optional
 
 NAME = "stop-request"
 LOOK_S = 0.5  # a stat every half second: nothing beside a training step
@@ -33,7 +33,7 @@ def request(run_dir: Path) -> Path:
     return path
 
 
-def asked(run_dir: Optional[Path]) -> bool:
+def asked(run_dir: Path | None) -> bool:
     """True (once: the file is removed) when a stop was requested for this run; looks at most every LOOK_S."""
     if run_dir is None:
         return False

@@ -18,6 +18,7 @@ started since (a listing of the whole folder) can skip the look while nothing wa
 
 Watching never writes: no lock is taken, no file in a run folder is created or changed. No torch, no textual.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -28,9 +29,10 @@ import stat
 import struct
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 from .files import Damaged, parse_record, read_status, read_summary
 from .folder import RunInfo, RunStore
@@ -39,9 +41,13 @@ POLL_S = 0.25  # without inotify (or on NFS): 4 looks a second
 MIN_GAP_S = 0.25  # inotify wakes at once, but busy writers are read at most 4 times a second
 STATUS_S = 1.0  # a run's status is looked at this often (its writer's heartbeat is written once a second)
 CHUNK = 4 << 20  # the most bytes read from one file in one look (a long backlog comes in pieces)
-TAIL_BYTES = 64 << 10  # where only the last line is wanted, a longer backlog is skipped to its last this many bytes
+TAIL_BYTES = (
+    64 << 10
+)  # where only the last line is wanted, a longer backlog is skipped to its last this many bytes
 ADDED_RECENTLY_S = 5.0  # the runs dir counts as changed this long after an event there (a new run's files come after its folder)
-NETWORK_FS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "gpfs", "afs", "beegfs"})
+NETWORK_FS = frozenset(
+    {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "gpfs", "afs", "beegfs"}
+)
 
 
 @dataclass
@@ -51,12 +57,18 @@ class Update:
     run_id: str
     records: list[dict[str, Any]] = field(default_factory=list)
     snapshots: list[dict[str, Any]] = field(default_factory=list)
-    info: Optional[RunInfo] = None  # set when its status (or summary) changed
-    state: str = ""  # then, info.state as the watcher found it (the property looks at /proc: not on a UI thread)
-    reset: bool = False  # `records` and `snapshots` start from the files' top (a first look, or files replaced)
-    rows_only: bool = False  # from a run followed for its table row: `records` is its last record, not its curve
+    info: RunInfo | None = None  # set when its status (or summary) changed
+    state: str = (
+        ""  # then, info.state as the watcher found it (the property looks at /proc: not on a UI thread)
+    )
+    reset: bool = (
+        False  # `records` and `snapshots` start from the files' top (a first look, or files replaced)
+    )
+    rows_only: bool = (
+        False  # from a run followed for its table row: `records` is its last record, not its curve
+    )
 
-    def merge(self, later: "Update") -> None:
+    def merge(self, later: Update) -> None:
         if later.reset:
             self.records, self.snapshots, self.reset = [], [], True
             self.rows_only = later.rows_only
@@ -79,7 +91,7 @@ class LineTail:
         self.path = path
         self.file = os.fspath(path)
         self.offset = 0
-        self.ident: Optional[tuple[int, int]] = None  # (device, inode) of the file read so far
+        self.ident: tuple[int, int] | None = None  # (device, inode) of the file read so far
         self.partial = b""  # a last line without its newline yet
         self.first = True  # the first read's records are the file from its top
 
@@ -95,12 +107,16 @@ class LineTail:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 return [], first
-            replaced = self.ident is not None and ((st.st_dev, st.st_ino) != self.ident or st.st_size < self.offset)
+            replaced = self.ident is not None and (
+                (st.st_dev, st.st_ino) != self.ident or st.st_size < self.offset
+            )
             reset = first or replaced
             if replaced:
                 self.offset, self.partial = 0, b""
             self.ident = (st.st_dev, st.st_ino)
-            if last_only and st.st_size - self.offset > TAIL_BYTES:  # from the middle of a line: it is cut off below
+            if (
+                last_only and st.st_size - self.offset > TAIL_BYTES
+            ):  # from the middle of a line: it is cut off below
                 self.offset, self.partial = st.st_size - TAIL_BYTES, b"\0"
             if st.st_size <= self.offset:
                 return [], reset
@@ -131,7 +147,7 @@ class RunTail:
     """One run folder, followed: its new lines (`full`; else only the last new record), and its status
     whenever it changes."""
 
-    def __init__(self, path: Path, store: Optional[RunStore] = None, full: bool = True):
+    def __init__(self, path: Path, store: RunStore | None = None, full: bool = True):
         self.path = Path(path)
         self.run_id = self.path.name
         self.full = full
@@ -139,8 +155,10 @@ class RunTail:
         self.metrics = LineTail(self.path / "metrics.jsonl")
         self.snaps = LineTail(self.path / "snapshots.jsonl")
         self.stamp_files = [os.path.join(self.path, name) for name in ("status.json", "summary.json")]
-        self.stamp: Optional[tuple] = None  # status.json's and summary.json's (mtime_ns, size, inode) when last read
-        self.info: Optional[RunInfo] = None  # as last read
+        self.stamp: tuple | None = (
+            None  # status.json's and summary.json's (mtime_ns, size, inode) when last read
+        )
+        self.info: RunInfo | None = None  # as last read
         self.state = ""  # as last read: "" before the first look
         self.checked = -STATUS_S  # when the status was last looked at
 
@@ -234,10 +252,12 @@ class Inotify:
         self.libc = libc
         self.fd = fd
         self.watched: dict[str, int] = {}  # folder -> its watch descriptor
-        self.woken: set[int] = set()  # the descriptors with events (not on dot-files) since the owner emptied it
+        self.woken: set[int] = (
+            set()
+        )  # the descriptors with events (not on dot-files) since the owner emptied it
 
     @classmethod
-    def open(cls) -> Optional["Inotify"]:
+    def open(cls) -> Inotify | None:
         if not hasattr(os, "O_NONBLOCK") or os.environ.get("DLTUI_NO_INOTIFY"):
             return None
         try:
@@ -272,7 +292,7 @@ class Inotify:
         at = 0
         while at + cls.EVENT.size <= len(data):
             wd, _, _, length = cls.EVENT.unpack_from(data, at)
-            name = data[at + cls.EVENT.size:at + cls.EVENT.size + length]
+            name = data[at + cls.EVENT.size : at + cls.EVENT.size + length]
             at += cls.EVENT.size + length
             if not name.startswith(b"."):
                 yield wd
@@ -284,7 +304,7 @@ class Inotify:
 class Watcher:
     """Follows run folders in a thread; `take()` returns what is new in each (merged per run) since the last take."""
 
-    def __init__(self, store: RunStore, on_news: Optional[Callable[[], None]] = None, poll_s: float = POLL_S):
+    def __init__(self, store: RunStore, on_news: Callable[[], None] | None = None, poll_s: float = POLL_S):
         self.store = store
         self.on_news = on_news  # called from the watcher's thread after news arrived (e.g. to wake a waiter)
         self.poll_s = poll_s
@@ -296,7 +316,9 @@ class Watcher:
         self.inotify = Inotify.open()
         self.root_wd = -1  # the runs dir's inotify watch, once the thread has made it
         self.root_remote = False  # the runs dir is on a network filesystem: not watched
-        self.added_at = time.monotonic()  # when something was last added to the runs dir (as if now, at first)
+        self.added_at = (
+            time.monotonic()
+        )  # when something was last added to the runs dir (as if now, at first)
         self.thread = threading.Thread(target=self._loop, name="dltui-watcher", daemon=True)
 
     def follow(self, run_ids, anew: bool = False, full: bool = True) -> None:
@@ -322,7 +344,11 @@ class Watcher:
         """False only when inotify says nothing was added to the runs dir for ADDED_RECENTLY_S: then a look for
         runs started since can be skipped. True without inotify, or on a network filesystem."""
         with self.lock:
-            return self.root_wd < 0 or not self.thread.is_alive() or time.monotonic() - self.added_at <= ADDED_RECENTLY_S
+            return (
+                self.root_wd < 0
+                or not self.thread.is_alive()
+                or time.monotonic() - self.added_at <= ADDED_RECENTLY_S
+            )
 
     def close(self) -> None:
         """Stop following; returns at once (the thread ends within POLL_S, and closes its inotify itself)."""
@@ -364,7 +390,9 @@ class Watcher:
         if self.root_wd < 0 and not self.root_remote and self.store.root.is_dir():
             self.root_remote = network_fs(self.store.root)
             if not self.root_remote:
-                self.inotify.watched.pop(str(self.store.root), None)  # a watch that failed before is tried again
+                self.inotify.watched.pop(
+                    str(self.store.root), None
+                )  # a watch that failed before is tried again
                 self.root_wd = self.inotify.watch(self.store.root)
         woken, self.inotify.woken = self.inotify.woken, set()
         if self.root_wd in woken or Inotify.LOST in woken:
@@ -391,7 +419,7 @@ class Watcher:
                 self.done.wait(self.poll_s)
 
 
-def network_fs(path: Path, mountinfo: Optional[str] = None) -> bool:
+def network_fs(path: Path, mountinfo: str | None = None) -> bool:
     """True if `path` is on a network filesystem (NFS, SMB, FUSE such as sshfs, ...) by /proc/self/mountinfo,
     or if that cannot be told: there, inotify does not see what other machines write."""
     try:
@@ -410,7 +438,7 @@ def network_fs(path: Path, mountinfo: Optional[str] = None) -> bool:
     return not best or fstype in NETWORK_FS or fstype.startswith("fuse")
 
 
-def follow(store: RunStore, run_ids: list[str], timeout: Optional[float] = None) -> Iterator[list[Update]]:
+def follow(store: RunStore, run_ids: list[str], timeout: float | None = None) -> Iterator[list[Update]]:
     """Batches of news from these runs until none of them is running (or `timeout` seconds passed)."""
     woke = threading.Event()
     watcher = Watcher(store, on_news=woke.set)
@@ -454,7 +482,11 @@ def latest_batch(store: RunStore, preset: str) -> list[str]:
     batch, earliest = [rows[0].run_id], rows[0].started
     for row in rows[1:]:
         status = store._info(store.root / row.run_id).status
-        end = time.time() if row.state == "running" else status.get("ended") or status.get("heartbeat") or row.started
+        end = (
+            time.time()
+            if row.state == "running"
+            else status.get("ended") or status.get("heartbeat") or row.started
+        )
         if end < earliest - BATCH_GAP_S:
             break
         batch.append(row.run_id)

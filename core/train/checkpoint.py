@@ -3,19 +3,21 @@
 checkpoint.pt holds what a run goes on from (model, optimizer, counters, random state, best epoch, clock
 and, after a stop, the epoch in flight); best.pt holds the best epoch's weights only.
 """
+
 from __future__ import annotations
 
 import io
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
-from ..store.atomic import write_atomic
-from ..spec.config import RunConfig
 from ..rules.errors import BadInput
+from ..spec.config import RunConfig
+from ..store.atomic import write_atomic
 from ..store.files import Damaged, read_bytes
 
 CHECKPOINT_EVERY_S = 1.0  # short epochs: at most one checkpoint a second (and always the last epoch)
@@ -48,8 +50,12 @@ class Checkpoints:
         write_checkpoint(self.dir / name, state)
 
 
-def load_checkpoint(path: Path, cfg: RunConfig | None = None, data_dir: Path | None = None,
-                    fit: Callable[[dict[str, Any], RunConfig, Path | None], str] | None = None) -> dict[str, Any]:
+def load_checkpoint(
+    path: Path,
+    cfg: RunConfig | None = None,
+    data_dir: Path | None = None,
+    fit: Callable[[dict[str, Any], RunConfig, Path | None], str] | None = None,
+) -> dict[str, Any]:
     """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe, and,
     given the run's config, if it does not fit it (see checkpoint_problem)."""
     try:  # a regular file only (a FIFO would hang torch.load), read whole, then loaded with no code run
@@ -57,21 +63,30 @@ def load_checkpoint(path: Path, cfg: RunConfig | None = None, data_dir: Path | N
         s = torch.load(raw, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, refuse it and say so
         why = str(e) if isinstance(e, Damaged) else type(e).__name__
-        raise BadInput(f"{path}: cannot be loaded safely ({why}); this run cannot be resumed, "
-                       f"start it again with `dltui run`") from None
+        raise BadInput(
+            f"{path}: cannot be loaded safely ({why}); this run cannot be resumed, "
+            f"start it again with `dltui run`"
+        ) from None
     if not isinstance(s, dict) or not CHECKPOINT_KEYS <= s.keys():
-        raise BadInput(f"{path}: not a dltui training checkpoint (it needs {', '.join(sorted(CHECKPOINT_KEYS))}); "
-                       f"start the run again with `dltui run`")
+        raise BadInput(
+            f"{path}: not a dltui training checkpoint (it needs {', '.join(sorted(CHECKPOINT_KEYS))}); "
+            f"start the run again with `dltui run`"
+        )
     if cfg is not None:
-        problem = checkpoint_problem(s, cfg) or (fit(s, cfg, Path(data_dir) if data_dir else None) if fit else "")
+        problem = checkpoint_problem(s, cfg) or (
+            fit(s, cfg, Path(data_dir) if data_dir else None) if fit else ""
+        )
         if problem:
-            raise BadInput(f"{path}: it does not fit the run's config ({problem}), so the run cannot be resumed; "
-                           f"nothing was changed; start it again with `dltui run`")
+            raise BadInput(
+                f"{path}: it does not fit the run's config ({problem}), so the run cannot be resumed; "
+                f"nothing was changed; start it again with `dltui run`"
+            )
     return s
 
 
 def checkpoint_problem(s: dict[str, Any], cfg: RunConfig) -> str:
     """What in a loaded checkpoint does not fit `cfg` (types, counters, the model's and optimizer's shapes), or ''."""
+
     def whole(v, lo=0, hi=None):
         return isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi)
 
@@ -79,17 +94,28 @@ def checkpoint_problem(s: dict[str, Any], cfg: RunConfig) -> str:
         return f"epoch = {s['epoch']!r}, not a whole number from 0 to {cfg.epochs}"
     if not whole(s["step"]):
         return f"step = {s['step']!r}, not a whole number >= 0"
-    if not isinstance(s["time"], (int, float)) or isinstance(s["time"], bool) or not 0 <= s["time"] < math.inf:
+    if (
+        not isinstance(s["time"], (int, float))
+        or isinstance(s["time"], bool)
+        or not 0 <= s["time"] < math.inf
+    ):
         return f"time = {s['time']!r}, not a number of seconds"
     for key in ("gen", "rng"):
         if not isinstance(s[key], torch.Tensor) or s[key].dtype != torch.uint8:
             return f"{key} is not a random generator state"
-    if not isinstance(s.get("best") or {}, dict) or not isinstance(s["model"], dict) or not isinstance(s["optimizer"], dict):
+    if (
+        not isinstance(s.get("best") or {}, dict)
+        or not isinstance(s["model"], dict)
+        or not isinstance(s["optimizer"], dict)
+    ):
         return "model, optimizer or best is not a table"
     partial = s.get("partial")
-    if partial is not None and not (isinstance(partial, dict) and whole(partial.get("start"))
-                                    and all(isinstance(partial.get(k), torch.Tensor) for k in ("loss_sum", "correct"))
-                                    and (partial.get("order") is None or isinstance(partial["order"], torch.Tensor))):
+    if partial is not None and not (
+        isinstance(partial, dict)
+        and whole(partial.get("start"))
+        and all(isinstance(partial.get(k), torch.Tensor) for k in ("loss_sum", "correct"))
+        and (partial.get("order") is None or isinstance(partial["order"], torch.Tensor))
+    ):
         return "the epoch in flight (partial) is not what the lab writes"
     return ""
 

@@ -3,6 +3,7 @@
 The trainer polls `Control` before every step (core/train/trainer.py); `Clock` counts seconds of training, pauses
 left out. No torch here.
 """
+
 from __future__ import annotations
 
 import time

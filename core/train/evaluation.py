@@ -1,29 +1,37 @@
 """A model's summed loss and correct count over a data set, in chunks, on the device (no host sync), and an
 epoch's losses and accuracies from them (the epoch's one host sync)."""
+
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
-from . import fastpath
 from ..data import TaskData
+from . import fastpath
 
-EVAL_CHUNK = 8192  # samples per forward off the CPU (on the CPU: fastpath.MICRO_BATCH_CPU, to stay in the cache)
+EVAL_CHUNK = (
+    8192  # samples per forward off the CPU (on the CPU: fastpath.MICRO_BATCH_CPU, to stay in the cache)
+)
 
 
 class Evaluator:
     """`evaluate(x, y)` -> (summed loss, correct count), both device scalars; the count is 0 for regression."""
 
-    def __init__(self, model: nn.Module, loss_fn: Callable, data: TaskData, autocast: Callable, device: torch.device):
+    def __init__(
+        self, model: nn.Module, loss_fn: Callable, data: TaskData, autocast: Callable, device: torch.device
+    ):
         self.model, self.loss_fn, self.autocast, self.device = model, loss_fn, autocast, device
         self.data, self.transform = data, data.transform
         self.classify = data.kind == "classification"
         self.chunk = fastpath.MICRO_BATCH_CPU if device.type == "cpu" else EVAL_CHUNK
         self.preds: torch.Tensor | None = None  # the last call's predicted classes
-        self.test_preds: torch.Tensor | None = None  # the last record's test predictions (the confusion probe reads them)
+        self.test_preds: torch.Tensor | None = (
+            None  # the last record's test predictions (the confusion probe reads them)
+        )
 
     @torch.inference_mode()
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -31,7 +39,7 @@ class Evaluator:
         totals, corrects, preds = [], [], []
         chunk = self.chunk
         for s in range(0, x.shape[0], chunk):
-            xb, yb = x[s:s + chunk], y[s:s + chunk]
+            xb, yb = x[s : s + chunk], y[s : s + chunk]
             if self.transform is not None:
                 xb = self.transform(xb)
             with self.autocast():

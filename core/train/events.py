@@ -3,10 +3,12 @@
 They hold only JSON-friendly values (numbers, strings, lists, dicts), so they pickle cheaply
 across the process boundary between a training worker and the TUI.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass

@@ -1,21 +1,26 @@
 """The loss and the optimizer a config names, each in its fastest form for the device, and its batch size."""
+
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from ..spec.config import RunConfig
 from ..rules.errors import BadInput
+from ..spec.config import RunConfig
 
-TINY_MODEL = 10_000  # parameters; below this, SGD's per-tensor loop has the least per-step overhead (momentum too)
+TINY_MODEL = (
+    10_000  # parameters; below this, SGD's per-tensor loop has the least per-step overhead (momentum too)
+)
 
 
 def batch_size_for(cfg: RunConfig, n_train: int) -> int:
     """The config's batch size in samples ("full": the whole training set); BadInput if the set is smaller."""
     bs = n_train if cfg.batch_size == "full" else cfg.batch_size
     if bs > n_train:
-        raise BadInput(f"batch_size = {bs} is larger than the training set ({n_train} samples); "
-                       f"use at most {n_train} or \"full\"")
+        raise BadInput(
+            f"batch_size = {bs} is larger than the training set ({n_train} samples); "
+            f'use at most {n_train} or "full"'
+        )
     return bs
 
 
@@ -48,7 +53,9 @@ def make_optimizer(cfg: RunConfig, model: nn.Module, device) -> torch.optim.Opti
         return PlainSGD(params, lr=cfg.lr)
     fast = _fast_kwargs(cfg, params, device)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
+        return torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast
+        )
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fast)
     raise BadInput(f"optimizer = {cfg.optimizer} is unknown; use sgd or adam")

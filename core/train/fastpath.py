@@ -10,19 +10,20 @@ and its predictions in `preds` from sample `start`, and returns its mean loss (o
 - plain SGD (core/train/factories.py's PlainSGD) updates with one foreach op;
 - on CUDA, amp (bf16 autocast) and torch.compile when the config asks (elsewhere a note says they are ignored).
 """
+
 from __future__ import annotations
 
 import contextlib
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
 
-from ..spec.config import RunConfig
 from ..data import TaskData
+from ..spec.config import RunConfig
 from .factories import PlainSGD
 from .mlpstep import MLPStep
 
@@ -34,8 +35,16 @@ MICRO_BATCH_CPU = 4096
 class Step:
     """The forward and backward of one step (see the module's docstring)."""
 
-    def __init__(self, model: nn.Module, loss_fn: Callable, data: TaskData, autocast: Callable, micro: int,
-                 preds: Tensor, mlp_step: MLPStep | None):
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: Callable,
+        data: TaskData,
+        autocast: Callable,
+        micro: int,
+        preds: Tensor,
+        mlp_step: MLPStep | None,
+    ):
         self.model, self.loss_fn, self.autocast = model, loss_fn, autocast
         self.transform = data.transform
         self.classify = data.kind == "classification"
@@ -55,7 +64,7 @@ class Step:
         m, micro = yb.shape[0], self.micro
         total = None
         for c in range(0, m, micro):
-            x, y = (xb, yb) if m <= micro else (xb[c:c + micro], yb[c:c + micro])
+            x, y = (xb, yb) if m <= micro else (xb[c : c + micro], yb[c : c + micro])
             if self.transform is not None:
                 x = self.transform(x)
             weight = 1.0 if m <= micro else y.shape[0] / m
@@ -63,13 +72,20 @@ class Step:
             part = loss.detach() if weight == 1.0 else loss.detach() * weight
             total = part if total is None else total + part
             if self.classify:
-                torch.argmax(out.detach(), 1, out=self.preds[start + c:start + c + y.shape[0]])
+                torch.argmax(out.detach(), 1, out=self.preds[start + c : start + c + y.shape[0]])
         return total
 
 
-def step_and_update(model: nn.Module, loss_fn: Callable, optimizer: torch.optim.Optimizer, data: TaskData,
-                    device: torch.device, autocast: Callable, preds: Tensor, batch_size: int
-                    ) -> tuple[Step, Callable[[], None]]:
+def step_and_update(
+    model: nn.Module,
+    loss_fn: Callable,
+    optimizer: torch.optim.Optimizer,
+    data: TaskData,
+    device: torch.device,
+    autocast: Callable,
+    preds: Tensor,
+    batch_size: int,
+) -> tuple[Step, Callable[[], None]]:
     """The step and the update for this model, loss, optimizer and device (see the module's docstring)."""
     cpu = device.type == "cpu"
     micro = MICRO_BATCH_CPU if cpu else max(batch_size, 1)
@@ -85,11 +101,15 @@ def accelerate(cfg: RunConfig, device: torch.device, model: nn.Module) -> tuple[
     if cfg.amp and device.type == "cuda":
         autocast = functools.partial(torch.autocast, device_type="cuda", dtype=torch.bfloat16)
     elif cfg.amp:
-        notes.append(f"amp = true ignored on {device.type}: bf16 autocast is used on CUDA only; training in float32")
+        notes.append(
+            f"amp = true ignored on {device.type}: bf16 autocast is used on CUDA only; training in float32"
+        )
     if cfg.compile and device.type == "cuda":
         model.compile()  # in place: state_dict keys, probes and checkpoints see the plain module
     elif cfg.compile:
-        notes.append(f"compile = true ignored on {device.type}: compiling costs more than it saves for small models off the GPU")
+        notes.append(
+            f"compile = true ignored on {device.type}: compiling costs more than it saves for small models off the GPU"
+        )
     return autocast, notes
 
 
@@ -105,8 +125,16 @@ class FastPath:
     notes: list[str]
 
 
-def build(cfg: RunConfig, model: nn.Module, loss_fn: Callable, optimizer: torch.optim.Optimizer, data: TaskData,
-          device: torch.device, preds: Tensor, batch_size: int) -> FastPath:
+def build(
+    cfg: RunConfig,
+    model: nn.Module,
+    loss_fn: Callable,
+    optimizer: torch.optim.Optimizer,
+    data: TaskData,
+    device: torch.device,
+    preds: Tensor,
+    batch_size: int,
+) -> FastPath:
     params = list(model.parameters())
     autocast, notes = accelerate(cfg, device, model)
     step, update = step_and_update(model, loss_fn, optimizer, data, device, autocast, preds, batch_size)
@@ -120,7 +148,7 @@ def warm_up(model: nn.Module, data: TaskData, batch_size: int, fast: FastPath) -
     t = time.perf_counter()
     if not fast.params or data.n_train == 0:
         return 0.0
-    xb = data.train_x[:min(batch_size, MICRO_BATCH_CPU)]
+    xb = data.train_x[: min(batch_size, MICRO_BATCH_CPU)]
     if data.transform is not None:
         xb = data.transform(xb)
     model.eval()

@@ -4,12 +4,14 @@ probe sees the run through, and the registry of probes by name.
 The registry maps a name to "module:Class" (the probes live in core/probes/), so that naming costs no import
 and the trainer never imports a probe's module until a run asks for it.
 """
+
 from __future__ import annotations
 
 import contextlib
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..rules.errors import BadInput
 
@@ -61,15 +63,26 @@ class ProbeContext:
     optimizer: Any  # torch.optim.Optimizer
     loss_fn: Callable
     clock: Callable[[], float]  # seconds of training so far (pauses left out)
-    test_preds: Callable[[], Any] = lambda: None  # the epoch's test predictions, from the trainer's own evaluation
+    test_preds: Callable[[], Any] = lambda: (
+        None
+    )  # the epoch's test predictions, from the trainer's own evaluation
     steps_per_epoch: int = 0
     position: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (epoch, step) now
 
     @classmethod
     def of(cls, trainer) -> ProbeContext:
-        return cls(trainer.model, trainer.data, trainer.cfg, trainer.device, trainer.optimizer, trainer.loss_fn,
-                   trainer.clock.elapsed, lambda: trainer.evaluate.test_preds, trainer.steps_per_epoch,
-                   lambda: (trainer.epoch, trainer.step))
+        return cls(
+            trainer.model,
+            trainer.data,
+            trainer.cfg,
+            trainer.device,
+            trainer.optimizer,
+            trainer.loss_fn,
+            trainer.clock.elapsed,
+            lambda: trainer.evaluate.test_preds,
+            trainer.steps_per_epoch,
+            lambda: (trainer.epoch, trainer.step),
+        )
 
 
 @contextlib.contextmanager

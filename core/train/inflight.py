@@ -1,5 +1,6 @@
 """The epoch in flight: its sample order, its steps' losses and predictions (on the device, summed once at its
 end), and what a stop mid-epoch checkpoints, so that a resumed run goes on from the same step."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,8 +8,8 @@ from typing import Any
 
 import torch
 
-from ..spec.config import RunConfig
 from ..data import TaskData
+from ..spec.config import RunConfig
 
 Tensor = torch.Tensor
 
@@ -34,7 +35,9 @@ class InFlight:
         if partial is None:
             return None
         order = partial["order"].to(device) if partial["order"] is not None else None
-        return cls(order, int(partial["start"]), partial["loss_sum"].to(device), partial["correct"].to(device))
+        return cls(
+            order, int(partial["start"]), partial["loss_sum"].to(device), partial["correct"].to(device)
+        )
 
 
 class EpochOrder:
@@ -42,9 +45,13 @@ class EpochOrder:
 
     def __init__(self, cfg: RunConfig, data: TaskData, device: torch.device, batch_size: int):
         self.data, self.device = data, device
-        shuffler = data.shuffler  # its generator is the one checkpoints save, so a resumed run keeps its order
+        shuffler = (
+            data.shuffler
+        )  # its generator is the one checkpoints save, so a resumed run keeps its order
         gen_device = device if device.type == "cuda" else "cpu"
-        self.gen = shuffler.gen if shuffler is not None else torch.Generator(device=gen_device).manual_seed(cfg.seed)
+        self.gen = (
+            shuffler.gen if shuffler is not None else torch.Generator(device=gen_device).manual_seed(cfg.seed)
+        )
         self.full = batch_size >= data.n_train
         # Sorted by label (a stable sort keeps each class in its original order), the same every epoch.
         self.fixed = torch.argsort(data.train_y, stable=True) if cfg.order == "stratified" else None
@@ -79,14 +86,16 @@ class EpochSums:
 
     def totals(self, ep: InFlight, seen: int) -> tuple[Tensor, Tensor]:
         """The epoch's summed loss and correct count up to sample `seen`, the part before `ep.first` included."""
-        return ep.loss_sum + self.loss_sum(ep.losses, ep.first), ep.correct + self.correct(ep.order, seen, ep.first)
+        return ep.loss_sum + self.loss_sum(ep.losses, ep.first), ep.correct + self.correct(
+            ep.order, seen, ep.first
+        )
 
     def loss_sum(self, losses: list[Tensor], first: int = 0) -> Tensor:
         """The summed per-sample loss of the steps from sample `first` on: each step's mean loss times its batch size."""
         if not losses:
             return torch.zeros((), device=self.device)
         k = first // self.batch_size
-        return torch.dot(torch.stack(losses).float(), self.batch_sizes[k:k + len(losses)])
+        return torch.dot(torch.stack(losses).float(), self.batch_sizes[k : k + len(losses)])
 
     def correct(self, order: Tensor | None, seen: int, first: int = 0) -> Tensor:
         """How many of the epoch's samples `first` to `seen` were predicted right."""

@@ -3,6 +3,7 @@
 `check` runs in the preflight (no data loaded), so a loss that cannot apply to a task is
 bad input before any run dir exists. `for_task` adapts the loss module to the task's targets.
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,8 +30,10 @@ def check(cfg, where: str = "") -> None:
         return
     allowed = FITS[kind]
     prefix = f"{where}: " if where else ""
-    raise BadInput(f"{prefix}loss = {cfg.loss} does not apply to task {cfg.task} ({kind}); "
-                   f"use {' or '.join(allowed)}, e.g. --set loss={allowed[0]}")
+    raise BadInput(
+        f"{prefix}loss = {cfg.loss} does not apply to task {cfg.task} ({kind}); "
+        f"use {' or '.join(allowed)}, e.g. --set loss={allowed[0]}"
+    )
 
 
 def for_task(loss_fn: nn.Module, data) -> nn.Module:

@@ -6,9 +6,10 @@ layout the CPU's BLAS runs fastest (features × batch), and writes them into eac
 so the optimizer, probes and checkpoints see what autograd would have given (tests/test_mlpstep.py
 checks them against autograd). Models or losses it does not cover train through autograd as before.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -45,7 +46,9 @@ class MLPStep:
         if not layers or type(layers[0]) is not nn.Flatten or len(layers) % 2 != 0:
             return None
         linears, acts = layers[1::2], [type(m) for m in layers[2::2]]
-        if not all(isinstance(m, Linear) and m.bias is not None for m in linears) or not all(a in ACTS for a in acts):
+        if not all(isinstance(m, Linear) and m.bias is not None for m in linears) or not all(
+            a in ACTS for a in acts
+        ):
             return None
         return cls(linears, acts)
 

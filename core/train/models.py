@@ -1,4 +1,5 @@
 """Models built from a config and a task's shapes. The device is passed in, never hard-coded."""
+
 from __future__ import annotations
 
 import math
@@ -26,7 +27,12 @@ class Linear(nn.Linear):
     TRANSPOSE_MIN = 1024
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.weight.numel() < self.TRANSPOSE_MIN or x.device.type != "cpu" or x.dim() != 2 or self.bias is None:
+        if (
+            self.weight.numel() < self.TRANSPOSE_MIN
+            or x.device.type != "cpu"
+            or x.dim() != 2
+            or self.bias is None
+        ):
             return super().forward(x)
         return torch.addmm(self.bias.unsqueeze(1), self.weight, x.t()).t()
 
@@ -34,7 +40,14 @@ class Linear(nn.Linear):
 class MLP(nn.Module):
     """Flatten, then Linear → activation (→ dropout) for each hidden width, then a Linear head."""
 
-    def __init__(self, in_features: int, hidden: tuple[int, ...], out_features: int, activation: str = "relu", dropout: float = 0.0):
+    def __init__(
+        self,
+        in_features: int,
+        hidden: tuple[int, ...],
+        out_features: int,
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ):
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features
@@ -50,7 +63,9 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-CNN_MIN_SIDE = 16  # pixels: its two blocks of two unpadded 3×3 convs and a 2×2 pool leave 1×1 of a 16×16 image
+CNN_MIN_SIDE = (
+    16  # pixels: its two blocks of two unpadded 3×3 convs and a 2×2 pool leave 1×1 of a 16×16 image
+)
 MODEL_BUILDERS = {}
 
 
@@ -64,7 +79,13 @@ def register(name):
 
 @register("mlp")
 def _mlp(cfg, data) -> nn.Module:
-    out = data.n_classes if data.kind == "classification" else int(data.train_y.shape[1]) if data.train_y.dim() > 1 else 1
+    out = (
+        data.n_classes
+        if data.kind == "classification"
+        else int(data.train_y.shape[1])
+        if data.train_y.dim() > 1
+        else 1
+    )
     return MLP(math.prod(data.input_shape), tuple(cfg.hidden), out, cfg.activation, cfg.dropout)
 
 
@@ -76,8 +97,14 @@ class CNN(nn.Module):
 
     CHANNELS = ((32, 32), (64, 64))
 
-    def __init__(self, input_shape: tuple[int, ...], hidden: tuple[int, ...], n_classes: int,
-                 activation: str = "relu", dropout: float = 0.0):
+    def __init__(
+        self,
+        input_shape: tuple[int, ...],
+        hidden: tuple[int, ...],
+        n_classes: int,
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         width = input_shape[0]
@@ -101,7 +128,9 @@ class CNN(nn.Module):
 def _cnn(cfg, data) -> nn.Module:
     shape = tuple(data.input_shape)
     if len(shape) != 3 or min(shape[1:]) < CNN_MIN_SIDE or data.kind != "classification":
-        raise BadInput(f"model = cnn needs images of at least {CNN_MIN_SIDE}×{CNN_MIN_SIDE} pixels to classify; task {cfg.task} has inputs {shape}; use model=mlp")
+        raise BadInput(
+            f"model = cnn needs images of at least {CNN_MIN_SIDE}×{CNN_MIN_SIDE} pixels to classify; task {cfg.task} has inputs {shape}; use model=mlp"
+        )
     model = CNN(shape, tuple(cfg.hidden), data.n_classes, cfg.activation, cfg.dropout)
     if data.train_x.device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)  # cuDNN's fast layout for convs
@@ -111,7 +140,9 @@ def _cnn(cfg, data) -> nn.Module:
 def build_model(cfg, data, device) -> nn.Module:
     """The model for `cfg` and `data`, on `device`, initialised as `cfg.init` says."""
     if cfg.model not in MODEL_BUILDERS:
-        raise BadInput(f"model = {cfg.model} is not available for task {cfg.task}; known models: {', '.join(sorted(MODEL_BUILDERS))}")
+        raise BadInput(
+            f"model = {cfg.model} is not available for task {cfg.task}; known models: {', '.join(sorted(MODEL_BUILDERS))}"
+        )
     model = MODEL_BUILDERS[cfg.model](cfg, data)
     if cfg.init == "zeros":
         with torch.no_grad():

@@ -1,5 +1,6 @@
 """What a training run reports about itself: `info` at its start (RunStarted) and `summary` at its end
 (summary.json), and a failure's reason in a user's words."""
+
 from __future__ import annotations
 
 import errno
@@ -11,9 +12,9 @@ from typing import Any
 import torch
 
 from ..spec.device import describe
+from ..store.folder import NO_SPACE
 from .evaluation import finite
 from .models import count_params
-from ..store.folder import NO_SPACE
 
 Trainer = Any  # core/train/trainer.py's Trainer, not imported: it imports this module
 
@@ -34,7 +35,9 @@ def info(t: Trainer) -> dict[str, Any]:
         "kind": d.kind,
         "n_classes": d.n_classes,
         "device_name": describe(t.device),
-        "torch": str(torch.__version__),  # a plain str: its own class would make the lab import torch to unpickle it
+        "torch": str(
+            torch.__version__
+        ),  # a plain str: its own class would make the lab import torch to unpickle it
         "cuda": torch.version.cuda,
         "python": platform.python_version(),
         "host": platform.node(),
@@ -61,7 +64,11 @@ def summary(t: Trainer, status: str, reason: str) -> dict[str, Any]:
     for k in FINAL_KEYS:
         s[f"final_{k}"] = last.get(k)
     if t.best.info:
-        s.update(best_epoch=t.best.info["epoch"], best_metric=t.best.info["metric"], best_value=t.best.info["value"])
+        s.update(
+            best_epoch=t.best.info["epoch"],
+            best_metric=t.best.info["metric"],
+            best_value=t.best.info["value"],
+        )
         best = t.best.record_in(t.history)
         for k in BEST_KEYS:
             s[f"best_{k}"] = best.get(k)

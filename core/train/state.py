@@ -3,6 +3,7 @@
 checkpoint.pt: model, optimizer, epoch, step, clock, the shuffling generator, torch's random state, the best
 epoch and, after a stop mid-epoch, the epoch in flight; best.pt: the model, epoch and step only.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,13 @@ def state(t: Trainer, weights_only: bool = False) -> dict[str, Any]:
     """What a checkpoint of `t` holds now (the epochs done so far)."""
     s: dict[str, Any] = {"model": t.model.state_dict(), "epoch": t.epoch, "step": t.step}
     if not weights_only:
-        s.update(optimizer=t.optimizer.state_dict(), time=t.clock.elapsed(), gen=t.order.gen.get_state(),
-                 rng=torch.get_rng_state(), best=dict(t.best.info))
+        s.update(
+            optimizer=t.optimizer.state_dict(),
+            time=t.clock.elapsed(),
+            gen=t.order.gen.get_state(),
+            rng=torch.get_rng_state(),
+            best=dict(t.best.info),
+        )
         if t.device.type == "cuda":
             s["cuda_rng"] = torch.cuda.get_rng_state(t.device)
     return s
@@ -30,7 +36,10 @@ def interrupted_state(t: Trainer) -> dict[str, Any]:
     ep = t.inflight
     loss_sum, correct = t.sums.totals(ep, ep.start)  # the steps run so far in this epoch
     s = state(t)
-    s.update(epoch=t.epoch - 1, partial={"start": ep.start, "order": ep.order, "loss_sum": loss_sum, "correct": correct})
+    s.update(
+        epoch=t.epoch - 1,
+        partial={"start": ep.start, "order": ep.order, "loss_sum": loss_sum, "correct": correct},
+    )
     return s
 
 

@@ -9,6 +9,7 @@ core/train/inflight.py (the epoch in flight: its order and sums), core/train/eva
 core/rules/bestepoch.py (best epoch, early stop), core/train/checkpoint.py (checkpoint files) with core/train/state.py (what they
 hold), core/train/control.py (stop, pause, the clock), core/train/report.py (info, summary, a failure's reason).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,15 +20,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import fastpath, losses, report, state as runstate
-from . import hooks as probes_mod
+from ..data import TaskData, default_data_dir
+from ..data import build as build_task
 from ..rules.bestepoch import BestEpoch, score_key
-from .checkpoint import Checkpoints, load_checkpoint
-from ..spec.config import RunConfig
-from .control import Clock, Control, KeyboardInterruptAfterEnd, Stopped  # noqa: F401 - importable from here too
-from ..data import TaskData, build as build_task, default_data_dir
-from ..spec.device import resolve_device
 from ..rules.errors import BadInput
+from ..spec.config import RunConfig
+from ..spec.device import resolve_device
+from . import fastpath, losses, report
+from . import hooks as probes_mod
+from . import state as runstate
+from .checkpoint import Checkpoints, load_checkpoint
+from .control import Clock, Control, KeyboardInterruptAfterEnd, Stopped  # noqa: F401 - importable from here too
 from .evaluation import Evaluator
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .factories import PlainSGD, batch_size_for, make_loss, make_optimizer  # noqa: F401 - importable from here too
@@ -40,9 +43,19 @@ PROGRESS_EVERY_S = 0.5
 class Trainer:
     """Trains one resolved config and tells its listeners what happens (a ConfigRunner, core/executors/runner.py)."""
 
-    def __init__(self, cfg: RunConfig, *, run_id: str, preset: str = "", variant: str = "default",
-                 listeners: list[Listener] | None = None, data_dir: Path | str | None = None,
-                 control: Control | None = None, run_dir: Path | str | None = None, data: TaskData | None = None):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        *,
+        run_id: str,
+        preset: str = "",
+        variant: str = "default",
+        listeners: list[Listener] | None = None,
+        data_dir: Path | str | None = None,
+        control: Control | None = None,
+        run_dir: Path | str | None = None,
+        data: TaskData | None = None,
+    ):
         self.cfg, self.run_id, self.preset, self.variant = cfg, run_id, preset, variant
         self.listeners = list(listeners or [])
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
@@ -74,8 +87,16 @@ class Trainer:
     @classmethod
     def for_run(cls, spec) -> Trainer:
         """From a core/executors/runner.py RunSpec (the ConfigRunner contract)."""
-        return cls(spec.cfg, run_id=spec.run_id, preset=spec.preset, variant=spec.variant, listeners=spec.listeners,
-                   data_dir=spec.data_dir, control=spec.control, run_dir=spec.run_dir)
+        return cls(
+            spec.cfg,
+            run_id=spec.run_id,
+            preset=spec.preset,
+            variant=spec.variant,
+            listeners=spec.listeners,
+            data_dir=spec.data_dir,
+            control=spec.control,
+            run_dir=spec.run_dir,
+        )
 
     def emit(self, event) -> None:
         for listener in self.listeners:
@@ -99,8 +120,16 @@ class Trainer:
         # Most probes only measure at the epoch's end.
         self.step_probes = [p for p in self.probes if type(p).after_step is not probes_mod.Probe.after_step]
         self.sums = EpochSums(self.data, self.batch_size, self.device)
-        self.fast = fastpath.build(cfg, self.model, self.loss_fn, self.optimizer, self.data, self.device,
-                                   self.sums.preds, self.batch_size)
+        self.fast = fastpath.build(
+            cfg,
+            self.model,
+            self.loss_fn,
+            self.optimizer,
+            self.data,
+            self.device,
+            self.sums.preds,
+            self.batch_size,
+        )
         self.evaluate = Evaluator(self.model, self.loss_fn, self.data, self.fast.autocast, self.device)
 
     # -- the loop -----------------------------------------------------------------------------
@@ -112,7 +141,16 @@ class Trainer:
             self.setup()
             if self.resume is not None:
                 self.inflight = runstate.restore(self, self.resume)
-            self.emit(RunStarted(self.run_id, self.preset, self.variant, self.cfg.to_dict(), str(self.device), report.info(self)))
+            self.emit(
+                RunStarted(
+                    self.run_id,
+                    self.preset,
+                    self.variant,
+                    self.cfg.to_dict(),
+                    str(self.device),
+                    report.info(self),
+                )
+            )
             warm_s = fastpath.warm_up(self.model, self.data, self.batch_size, self.fast)
             self.setup_s = self.clock.start_training(began, warm_s, resumed=self.resume is not None)
             status, reason = self._train()
@@ -120,7 +158,9 @@ class Trainer:
             status, reason = "interrupted", str(e) or self.control.reason or "stopped by the user"
             reason += runstate.save_interrupted(self)
         except KeyboardInterrupt as e:  # its message, if any, says what it was (a second SIGTERM, say)
-            raise KeyboardInterruptAfterEnd(self._end("interrupted", str(e) or "interrupted (Ctrl-C)")) from None
+            raise KeyboardInterruptAfterEnd(
+                self._end("interrupted", str(e) or "interrupted (Ctrl-C)")
+            ) from None
         except BadInput:
             raise
         except Exception as e:  # a run's failure is a result, not a crash of the lab
@@ -138,18 +178,31 @@ class Trainer:
             self.history.append(record)
             self.emit(EpochEnded(self.run_id, self.variant, record))
             if record["train_loss"] is None or not math.isfinite(record["train_loss"]):
-                return "diverged", f"the training loss became non-finite in epoch {epoch} (by step {self.step}); try a smaller lr"
+                return (
+                    "diverged",
+                    f"the training loss became non-finite in epoch {epoch} (by step {self.step}); try a smaller lr",
+                )
             self.after_epoch(record)
             if self.best.stop_after(epoch):
-                return "finished", f"early stop: no better validation score for {self.cfg.early_stop_patience} epochs"
+                return (
+                    "finished",
+                    f"early stop: no better validation score for {self.cfg.early_stop_patience} epochs",
+                )
         return "finished", ""
 
     def _train_epoch(self, ep: InFlight) -> int:
         """The epoch's steps from sample `ep.first` on; returns the samples seen (fewer if the loss became non-finite)."""
         d, n, bs, order = self.data, self.data.n_train, self.batch_size, ep.order
-        step, update, params, step_probes = self.fast.step, self.fast.update, self.fast.params, self.step_probes
+        step, update, params, step_probes = (
+            self.fast.step,
+            self.fast.update,
+            self.fast.params,
+            self.step_probes,
+        )
         full, step_losses = bs >= n, ep.losses
-        labels = d.train_y if order is None else d.train_y.index_select(0, order)  # the epoch's labels in its order
+        labels = (
+            d.train_y if order is None else d.train_y.index_select(0, order)
+        )  # the epoch's labels in its order
         seen, last_progress = ep.first, time.perf_counter()
         for start in range(ep.first, n, bs):
             ep.start = start
@@ -158,7 +211,7 @@ class Trainer:
                 xb, yb = d.train_x, d.train_y
             else:
                 # index_select rather than x[idx]: the faster gather (docs/performance.md, the fast path)
-                xb, yb = d.train_x.index_select(0, order[start:start + bs]), labels[start:start + bs]
+                xb, yb = d.train_x.index_select(0, order[start : start + bs]), labels[start : start + bs]
             for p in params:  # zero_grad(set_to_none=True) without its per-call overhead
                 p.grad = None
             step_losses.append(step(xb, yb, start))
@@ -170,15 +223,30 @@ class Trainer:
             if not full and time.perf_counter() - last_progress >= PROGRESS_EVERY_S:
                 last_progress = time.perf_counter()
                 running = ((ep.loss_sum + self.sums.loss_sum(step_losses, ep.first)) / seen).item()
-                self.emit(Progress(self.run_id, self.variant, self.epoch, self.step, seen / n, running, self.clock.elapsed()))
+                self.emit(
+                    Progress(
+                        self.run_id,
+                        self.variant,
+                        self.epoch,
+                        self.step,
+                        seen / n,
+                        running,
+                        self.clock.elapsed(),
+                    )
+                )
                 if not math.isfinite(running):
                     break
         return seen
 
     def _record(self, epoch: int, loss_sum: torch.Tensor, correct: torch.Tensor) -> dict[str, Any]:
         """The epoch's metrics record: counters, losses and accuracies (core/train/evaluation.py), lr, the probes' values."""
-        rec = {"epoch": epoch, "step": self.step, "time": round(self.clock.elapsed(), 4), **self.evaluate.record(loss_sum, correct),
-               "lr": self.optimizer.param_groups[0]["lr"]}
+        rec = {
+            "epoch": epoch,
+            "step": self.step,
+            "time": round(self.clock.elapsed(), 4),
+            **self.evaluate.record(loss_sum, correct),
+            "lr": self.optimizer.param_groups[0]["lr"],
+        }
         if rec["train_loss"] is not None:
             for p in self.probes:
                 rec.update(p.measure(epoch))
@@ -190,12 +258,18 @@ class Trainer:
         for p in self.probes:
             for kind, data in p.snapshots(record["epoch"]):
                 self.emit(Snapshot(self.run_id, self.variant, record["epoch"], kind, data))
-        if self.best.update(record, score_key(self.data)[0]) and self.checkpoints.on and self.data.val_x is not None:
+        if (
+            self.best.update(record, score_key(self.data)[0])
+            and self.checkpoints.on
+            and self.data.val_x is not None
+        ):
             self.checkpoints.write("best.pt", runstate.state(self, weights_only=True))
         if self.checkpoints.due(record["epoch"]):
             self.checkpoints.write("checkpoint.pt", runstate.state(self))
 
-    def resume_from(self, checkpoint: dict[str, Any] | Path | str, history: list[dict[str, Any]] | None = None) -> int:
+    def resume_from(
+        self, checkpoint: dict[str, Any] | Path | str, history: list[dict[str, Any]] | None = None
+    ) -> int:
         """Continue from a checkpoint (see load_checkpoint) and the metrics records kept; returns its epoch."""
         self.resume = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(Path(checkpoint))
         self.history = list(history or [])

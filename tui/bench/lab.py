@@ -8,6 +8,7 @@ callbacks, less TICK_S, is how long the UI could not answer. Then the same plans
 spawned `TrainingProcess`, the process the TUI trains in, drained by a plain loop: like with like, so the ratio
 is what the UI costs training. Throughput is read from each run's summary.json (set-up excluded).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,13 +19,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ...core.spec import presets as presets_mod
-from ...core.executors import runner
 from ...core.data import default_data_dir
+from ...core.executors import runner
+from ...core.executors.trainingprocess import TrainingProcess
 from ...core.rules.errors import BadInput
+from ...core.spec import presets as presets_mod
 from ...core.spec.presets import Preset
 from ...core.store.folder import RunStore
-from ...core.executors.trainingprocess import TrainingProcess
 from ..app import FINDING_DEVICE, LabApp
 from ..form import form_keys, show_value
 
@@ -76,7 +77,9 @@ def check_overrides(preset: Preset, overrides: dict[str, Any]) -> None:
     keys = form_keys(preset)
     for k in overrides:
         if k not in keys:
-            raise BadInput(f"override {k}: the TUI's form for {preset.name} has no such field; use one of {', '.join(keys)}")
+            raise BadInput(
+                f"override {k}: the TUI's form for {preset.name} has no such field; use one of {', '.join(keys)}"
+            )
 
 
 def set_fields(app: LabApp, overrides: dict[str, Any]) -> None:
@@ -103,10 +106,15 @@ class Watched:
     stalls: list[float]  # seconds each tick came late
     wall_s: float  # from the first run starting to the last ending
     cpu_s: float  # CPU seconds the UI's process used meanwhile (the training process is another)
-    rss_mb: tuple[float, float] = (math.nan, math.nan)  # the lab's resident memory before the runs and after them
+    rss_mb: tuple[float, float] = (
+        math.nan,
+        math.nan,
+    )  # the lab's resident memory before the runs and after them
 
 
-async def drive_tui(preset: Preset, overrides: dict[str, Any], runs_dir: Path, data_dir: Path, timeout_s: float) -> Watched:
+async def drive_tui(
+    preset: Preset, overrides: dict[str, Any], runs_dir: Path, data_dir: Path, timeout_s: float
+) -> Watched:
     """Run the preset in the lab as a user does; what the UI did while it trained."""
     app = LabApp(preset.name, runs_dir, data_dir, presets=[preset])
     meter = StallMeter(app)
@@ -118,8 +126,12 @@ async def drive_tui(preset: Preset, overrides: dict[str, Any], runs_dir: Path, d
         app.set_interval(TICK_S, meter.tick)
         await pilot.press("r")
         await wait_for(pilot, lambda: app.batch is not None, timeout_s, "the runs to start")
-        await wait_for(pilot, lambda: not app.batch.live or any(r.status != "queued" for r in app.batch.list()), timeout_s,
-                       "the first run")
+        await wait_for(
+            pilot,
+            lambda: not app.batch.live or any(r.status != "queued" for r in app.batch.list()),
+            timeout_s,
+            "the first run",
+        )
         start, cpu = time.perf_counter(), time.process_time()
         await wait_for(pilot, lambda: not app.batch.live, timeout_s, "every run to end")
         end, cpu = time.perf_counter(), time.process_time() - cpu
@@ -172,8 +184,14 @@ def percentile(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
 
 
-def measure_tui(preset: str | Preset = "polynomial", overrides: dict[str, Any] | None = None, runs_dir: Path | None = None,
-                data_dir: Path | None = None, quick: bool = False, scale: TuiScale | None = None) -> dict[str, Any]:
+def measure_tui(
+    preset: str | Preset = "polynomial",
+    overrides: dict[str, Any] | None = None,
+    runs_dir: Path | None = None,
+    data_dir: Path | None = None,
+    quick: bool = False,
+    scale: TuiScale | None = None,
+) -> dict[str, Any]:
     """Train `preset` with the lab attached and headless, in turns; the throughput ratio, UI stalls, the lab's memory."""
     scale = scale or (QUICK if quick else FULL)
     p = trimmed(presets_mod.load(preset) if isinstance(preset, str) else preset, scale.variants)
@@ -183,7 +201,15 @@ def measure_tui(preset: str | Preset = "polynomial", overrides: dict[str, Any] |
     with tempfile.TemporaryDirectory(prefix="dltui-tuibench-") as tmp:
         root = Path(runs_dir) if runs_dir is not None else Path(tmp)
         data = Path(data_dir) if data_dir is not None else default_data_dir()
-        tui_rates, head_rates, stalls, statuses, wall, cpu, rss = [], [], [], [], 0.0, 0.0, (math.nan, math.nan)
+        tui_rates, head_rates, stalls, statuses, wall, cpu, rss = (
+            [],
+            [],
+            [],
+            [],
+            0.0,
+            0.0,
+            (math.nan, math.nan),
+        )
         for i in range(scale.repeats):
             head_dir, tui_dir = root / f"headless-{i}", root / f"tui-{i}"
             run_headless(plans, head_dir, data, scale.timeout_s)
@@ -197,9 +223,19 @@ def measure_tui(preset: str | Preset = "polynomial", overrides: dict[str, Any] |
         raise RuntimeError(f"the TUI bench runs did not all finish: {', '.join(statuses)}")
     tui_rate, head_rate = max(tui_rates), max(head_rates)
     return {
-        "preset": p.name, "variants": [v.name for v in p.variants], "epochs": overrides["epochs"], "repeats": scale.repeats,
-        "tui_steps_per_s": tui_rate, "headless_steps_per_s": head_rate, "throughput_ratio": tui_rate / head_rate,
-        "max_stall_ms": 1000 * max(stalls, default=math.nan), "p99_stall_ms": 1000 * percentile(stalls, 0.99),
-        "n_ticks": len(stalls), "ui_cpu_pct": 100 * cpu / wall if wall > 0 else math.nan, "statuses": statuses, "headless": "spawned TrainingProcess (the TUI's training process), no UI",
-        "rss_start_mb": rss[0], "rss_end_mb": rss[1],
+        "preset": p.name,
+        "variants": [v.name for v in p.variants],
+        "epochs": overrides["epochs"],
+        "repeats": scale.repeats,
+        "tui_steps_per_s": tui_rate,
+        "headless_steps_per_s": head_rate,
+        "throughput_ratio": tui_rate / head_rate,
+        "max_stall_ms": 1000 * max(stalls, default=math.nan),
+        "p99_stall_ms": 1000 * percentile(stalls, 0.99),
+        "n_ticks": len(stalls),
+        "ui_cpu_pct": 100 * cpu / wall if wall > 0 else math.nan,
+        "statuses": statuses,
+        "headless": "spawned TrainingProcess (the TUI's training process), no UI",
+        "rss_start_mb": rss[0],
+        "rss_end_mb": rss[1],
     }

@@ -13,6 +13,7 @@
 Every goal of issue 16 is one row of `scale_rows`. The full mode takes a few minutes on a quiet 2-core machine:
 `dltui bench --scale --json scale.json`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,16 +24,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ...core.spec.presets import parse
-from ...core.store.index import listing
 from ...core.store.folder import RunStore
+from ...core.store.index import listing
 from ..app import LabApp
-from .lab import StallMeter, TICK_S, TuiScale, measure_tui, percentile, wait_for
+from .lab import TICK_S, StallMeter, TuiScale, measure_tui, percentile, wait_for
 
 SIZE = (140, 45)
 SWEEP_TOML = """
@@ -101,13 +103,29 @@ def make_saved_runs(root: Path, n: int) -> None:
         run_id = time.strftime("%Y%m%d-%H%M%S", time.localtime(t)) + f"-000-bench-lr={i % 7}-{i:04x}"
         d = root / run_id
         d.mkdir()
-        status = {"run_id": run_id, "preset": ("polynomial", "mnist-batch")[i % 2], "variant": f"lr={i % 7}",
-                  "status": ("finished", "diverged", "interrupted")[i % 3], "pid": 1, "host": "bench", "started": t,
-                  "heartbeat": t + 5, "ended": t + 5, "epoch": 20}
-        summary = {"epochs": 20, "final_train_loss": 1.0 / (1 + i), "final_test_loss": 0.2, "final_test_acc": 0.9}
+        status = {
+            "run_id": run_id,
+            "preset": ("polynomial", "mnist-batch")[i % 2],
+            "variant": f"lr={i % 7}",
+            "status": ("finished", "diverged", "interrupted")[i % 3],
+            "pid": 1,
+            "host": "bench",
+            "started": t,
+            "heartbeat": t + 5,
+            "ended": t + 5,
+            "epoch": 20,
+        }
+        summary = {
+            "epochs": 20,
+            "final_train_loss": 1.0 / (1 + i),
+            "final_test_loss": 0.2,
+            "final_test_acc": 0.9,
+        }
         for name, obj in (("status", status), ("config", {"lr": 0.1, "epochs": 20}), ("summary", summary)):
             (d / f"{name}.json").write_text(json.dumps(obj))
-        (d / "metrics.jsonl").write_text(json.dumps({"epoch": 20, "step": 80, "time": 1.0, "train_loss": 0.1}) + "\n")
+        (d / "metrics.jsonl").write_text(
+            json.dumps({"epoch": 20, "step": 80, "time": 1.0, "train_loss": 0.1}) + "\n"
+        )
 
 
 def best_of(fn, repeats: int = 3) -> float:
@@ -123,7 +141,9 @@ def best_of(fn, repeats: int = 3) -> float:
 def cli_seconds(*args: str) -> float:
     """Best-of-3 wall time of `python -m dltui ARGS` (the interpreter's start-up included)."""
     cmd = [sys.executable, "-m", "dltui", *args]
-    return best_of(lambda: subprocess.run(cmd, capture_output=True, check=True, env={**os.environ, "COLUMNS": "140"}))
+    return best_of(
+        lambda: subprocess.run(cmd, capture_output=True, check=True, env={**os.environ, "COLUMNS": "140"})
+    )
 
 
 def runs_figures(root: Path) -> dict[str, Any]:
@@ -136,7 +156,9 @@ def runs_figures(root: Path) -> dict[str, Any]:
         "listing_filtered_cold_s": cold,
         "listing_filtered_s": best_of(lambda: listing(root, None, "polynomial", "finished")),
         "cli_runs_s": cli_seconds("runs", "--runs-dir", str(root)),
-        "cli_runs_filtered_s": cli_seconds("runs", "--runs-dir", str(root), "--preset", "polynomial", "--status", "finished"),
+        "cli_runs_filtered_s": cli_seconds(
+            "runs", "--runs-dir", str(root), "--preset", "polynomial", "--status", "finished"
+        ),
         "cli_help_s": cli_seconds("--help"),
         "show_latest_s": best_of(lambda: RunStore(root).get("latest")),
         "cli_show_latest_s": cli_seconds("show", "latest", "--runs-dir", str(root)),
@@ -171,18 +193,27 @@ async def past_runs_stalls(root: Path, n: int, timeout_s: float) -> dict[str, An
         end = time.perf_counter()
         await pilot.press("escape", "q")
     stalls = meter.stalls(start, end)
-    return {"past_max_stall_ms": 1000 * max(stalls, default=math.nan), "past_p99_stall_ms": 1000 * percentile(stalls, 0.99),
-            "past_listed_s": listed - start, "past_first_rows_s": first - start}
+    return {
+        "past_max_stall_ms": 1000 * max(stalls, default=math.nan),
+        "past_p99_stall_ms": 1000 * percentile(stalls, 0.99),
+        "past_listed_s": listed - start,
+        "past_first_rows_s": first - start,
+    }
 
 
 def measure_scale(quick: bool = False, sizes: ScaleSizes | None = None) -> dict[str, Any]:
     """Every scale figure (see the module's docstring), the registered cases' included."""
     sizes = sizes or (QUICK if quick else FULL)
     out: dict[str, Any] = {"quick": quick}
-    long_run = measure_tui("polynomial", scale=TuiScale(epochs=sizes.long_epochs, variants=1, repeats=1, timeout_s=sizes.timeout_s))
+    long_run = measure_tui(
+        "polynomial",
+        scale=TuiScale(epochs=sizes.long_epochs, variants=1, repeats=1, timeout_s=sizes.timeout_s),
+    )
     out["long"] = long_run
     sweep = parse(SWEEP_TOML, "sweep-40.toml")
-    out["sweep"] = measure_tui(sweep, scale=TuiScale(epochs=sizes.sweep_epochs, variants=40, repeats=1, timeout_s=sizes.timeout_s))
+    out["sweep"] = measure_tui(
+        sweep, scale=TuiScale(epochs=sizes.sweep_epochs, variants=40, repeats=1, timeout_s=sizes.timeout_s)
+    )
     with tempfile.TemporaryDirectory(prefix="dltui-scale-") as tmp:
         root = Path(tmp) / "runs"
         make_saved_runs(root, sizes.saved_runs)
@@ -201,9 +232,19 @@ def _ms(s: float) -> str:
 
 def _live_rows(what: str, f: dict[str, Any]) -> list[Row]:
     return [
-        (f"{what}: longest UI stall", f"{f['max_stall_ms']:.0f} ms (p99 {f['p99_stall_ms']:.0f})", "< 50 ms", f["max_stall_ms"] < 50),
-        (f"{what}: throughput, lab / headless", f"{f['throughput_ratio']:.2f}x ({f['tui_steps_per_s']:,.0f} vs "
-         f"{f['headless_steps_per_s']:,.0f} steps/s)", ">= 0.9x", f["throughput_ratio"] >= 0.9),
+        (
+            f"{what}: longest UI stall",
+            f"{f['max_stall_ms']:.0f} ms (p99 {f['p99_stall_ms']:.0f})",
+            "< 50 ms",
+            f["max_stall_ms"] < 50,
+        ),
+        (
+            f"{what}: throughput, lab / headless",
+            f"{f['throughput_ratio']:.2f}x ({f['tui_steps_per_s']:,.0f} vs "
+            f"{f['headless_steps_per_s']:,.0f} steps/s)",
+            ">= 0.9x",
+            f["throughput_ratio"] >= 0.9,
+        ),
     ]
 
 
@@ -211,26 +252,49 @@ def _memory_rows(f: dict[str, Any]) -> list[Row]:
     start, growth = f["rss_start_mb"], f["rss_end_mb"] - f["rss_start_mb"]
     return [
         ("lab resident memory at start", f"{start:.0f} MB", "< 200 MB", start < 200),
-        (f"lab resident memory: growth over the {f['epochs']:,}-epoch run", f"{growth:+.1f} MB "
-         f"({1e6 * growth / f['epochs']:.0f} B an epoch)", f"< {RSS_GROWTH_MB:.0f} MB (decimated buffers only)",
-         growth < RSS_GROWTH_MB),
+        (
+            f"lab resident memory: growth over the {f['epochs']:,}-epoch run",
+            f"{growth:+.1f} MB ({1e6 * growth / f['epochs']:.0f} B an epoch)",
+            f"< {RSS_GROWTH_MB:.0f} MB (decimated buffers only)",
+            growth < RSS_GROWTH_MB,
+        ),
     ]
 
 
 def _runs_rows(runs: dict[str, Any], past: dict[str, Any]) -> list[Row]:
     n = runs["saved_runs"]
     return [
-        (f"dltui runs at {n:,} runs (dltui --help alone: {_ms(runs['cli_help_s'])})", _ms(runs["cli_runs_s"]), "< 0.5 s",
-         runs["cli_runs_s"] < 0.5),
+        (
+            f"dltui runs at {n:,} runs (dltui --help alone: {_ms(runs['cli_help_s'])})",
+            _ms(runs["cli_runs_s"]),
+            "< 0.5 s",
+            runs["cli_runs_s"] < 0.5,
+        ),
         (f"dltui runs --preset --status at {n:,} runs", _ms(runs["cli_runs_filtered_s"]), "", None),
-        (f"dltui runs in-process at {n:,} runs: a screenful; --preset --status (index cold / warm)",
-         f"{_ms(runs['listing_screenful_s'])}; {_ms(runs['listing_filtered_cold_s'])} / {_ms(runs['listing_filtered_s'])}", "", None),
-        (f"dltui show latest at {n:,} runs: the command (finding the run in-process)",
-         f"{_ms(runs['cli_show_latest_s'])} ({_ms(runs['show_latest_s'])})", "< 0.5 s", runs["cli_show_latest_s"] < 0.5),
-        (f"past runs (p) at {n:,} runs: longest UI stall (open, scroll, filter)",
-         f"{past['past_max_stall_ms']:.0f} ms (p99 {past['past_p99_stall_ms']:.0f})", "< 50 ms", past["past_max_stall_ms"] < 50),
-        (f"past runs (p) at {n:,} runs: listed / first rows in the table",
-         f"{past['past_listed_s']:.2f} s / {past['past_first_rows_s']:.2f} s", "", None),
+        (
+            f"dltui runs in-process at {n:,} runs: a screenful; --preset --status (index cold / warm)",
+            f"{_ms(runs['listing_screenful_s'])}; {_ms(runs['listing_filtered_cold_s'])} / {_ms(runs['listing_filtered_s'])}",
+            "",
+            None,
+        ),
+        (
+            f"dltui show latest at {n:,} runs: the command (finding the run in-process)",
+            f"{_ms(runs['cli_show_latest_s'])} ({_ms(runs['show_latest_s'])})",
+            "< 0.5 s",
+            runs["cli_show_latest_s"] < 0.5,
+        ),
+        (
+            f"past runs (p) at {n:,} runs: longest UI stall (open, scroll, filter)",
+            f"{past['past_max_stall_ms']:.0f} ms (p99 {past['past_p99_stall_ms']:.0f})",
+            "< 50 ms",
+            past["past_max_stall_ms"] < 50,
+        ),
+        (
+            f"past runs (p) at {n:,} runs: listed / first rows in the table",
+            f"{past['past_listed_s']:.2f} s / {past['past_first_rows_s']:.2f} s",
+            "",
+            None,
+        ),
     ]
 
 

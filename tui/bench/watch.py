@@ -13,6 +13,7 @@ timer, tui/bench/lab.py's StallMeter), so that the meter's own 50 wake-ups a sec
 `rounds` > 1 repeats the cases in turns (idle table overlay idle table overlay ...): the spread is the noise.
 The goal: under 5% of a core and under 50 ms, for the table.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -72,8 +73,16 @@ async def measure_lab(root: Path, ids: list[str], overlay: bool, seconds: float)
     async with app.run_test(size=SIZE) as pilot:
         if not overlay:
             await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, PastRunsScreen) and app.screen.loaded
-                       and (not overlay or len(app.screen.shown) == len(ids)), 60, "the past-runs screen")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, PastRunsScreen)
+                and app.screen.loaded
+                and (not overlay or len(app.screen.shown) == len(ids))
+            ),
+            60,
+            "the past-runs screen",
+        )
         await pilot.pause(WARM_UP_S)
         cpu0, t0 = time.process_time(), time.perf_counter()
         await pilot.pause(seconds)
@@ -92,9 +101,20 @@ def measure_case(case: str, scale: WatchScale) -> tuple[float, float]:
     """One case, with its own writer process and runs dir."""
     with tempfile.TemporaryDirectory(prefix="dltui-watch-") as tmp:
         root = Path(tmp) / "runs"
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(root), str(scale.runs), str(scale.rate),
-                                   str(2 * scale.seconds + 60)], stdout=subprocess.PIPE, text=True,
-                                  env={**os.environ, "OMP_NUM_THREADS": "1"})
+        writer = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WRITER,
+                str(root),
+                str(scale.runs),
+                str(scale.rate),
+                str(2 * scale.seconds + 60),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
         try:
             if writer.stdout.readline().strip() != "ready":
                 raise RuntimeError("the benchmark's writer process did not start")
@@ -128,7 +148,11 @@ def _spread(values: list[float], scale: float, unit: str) -> str:
     return f"{lo:.{digits}f}{unit}" if len(values) == 1 else f"{lo:.{digits}f}-{hi:.{digits}f}{unit}"
 
 
-WHAT = {"idle": "past runs, none live (the floor)", "table": "their rows updating", "overlay": "also overlaid, curves growing"}
+WHAT = {
+    "idle": "past runs, none live (the floor)",
+    "table": "their rows updating",
+    "overlay": "also overlaid, curves growing",
+}
 
 
 def watch_rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
@@ -138,17 +162,31 @@ def watch_rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         f = r[case]
         what = f"watching {r['runs']} live runs ({r['rate']:g} epochs/s each): {WHAT[case]}"
         goal = case == "table"
-        rows += [(f"{what}: lab CPU", _spread(f["cpu"], 100, "%") + " of a core", "< 5%" if goal else "",
-                  max(f["cpu"]) < 0.05 if goal else None),
-                 (f"{what}: longest UI stall", _spread(f["stall_s"], 1000, " ms"), "< 50 ms" if goal else "",
-                  max(f["stall_s"]) < 0.05 if goal else None)]
+        rows += [
+            (
+                f"{what}: lab CPU",
+                _spread(f["cpu"], 100, "%") + " of a core",
+                "< 5%" if goal else "",
+                max(f["cpu"]) < 0.05 if goal else None,
+            ),
+            (
+                f"{what}: longest UI stall",
+                _spread(f["stall_s"], 1000, " ms"),
+                "< 50 ms" if goal else "",
+                max(f["stall_s"]) < 0.05 if goal else None,
+            ),
+        ]
     return rows
 
 
 def _register() -> None:
     from .scale import FULL, ScaleCase, register
 
-    register(ScaleCase("watch", lambda sizes: measure_watch(quick=sizes.long_epochs < FULL.long_epochs), watch_rows))
+    register(
+        ScaleCase(
+            "watch", lambda sizes: measure_watch(quick=sizes.long_epochs < FULL.long_epochs), watch_rows
+        )
+    )
 
 
 _register()

@@ -1,4 +1,5 @@
 """The keys screen, the run card, and the past-runs screen (the runs dir: open one run's curves, overlay several)."""
+
 from __future__ import annotations
 
 import gc
@@ -12,23 +13,24 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
-from textual.worker import Worker as TaskWorker, WorkerState
+from textual.worker import Worker as TaskWorker
+from textual.worker import WorkerState
 
+from ...core.readout.colours import run_label
+from ...core.readout.runcard import run_card  # the same card as `dltui show`'s
 from ...core.rules.errors import BadInput
 from ...core.rules.numbers import fmt, pct
-from ...core.readout.colours import run_label
 from ...core.spec.presets import Preset
-from ...core.readout.runcard import run_card  # the same card as `dltui show`'s
-from ...core.store.index import Row, listing
 from ...core.store import stoprequest
 from ...core.store.folder import RunInfo, RunStore
+from ...core.store.index import Row, listing
 from ...core.store.tailer import Watcher, new_rows
 from ..live import grown, live_row
 from ..livetable import LiveTable
 from ..plotkeys import next_smoothing, next_x, toggle_log
 from ..plots import PlotPanel
-from ..views.instruments import HELP as INSTRUMENT_HELP
 from ..viewkit import RunData, ViewOptions, run_datas
+from ..views.instruments import HELP as INSTRUMENT_HELP
 
 MORE_KEYS = (
     ("enter, ctrl+r", "in a form field: run with these values"),
@@ -38,9 +40,13 @@ MORE_KEYS = (
     ("tab", "next widget (presets, form, runs table)"),
     ("ctrl+c, ctrl+q", "quit from anywhere (running runs end interrupted)"),
 )
-HELP = {"next_run": "next run: the one that one-run views show",
-        "lrfind": "lr range test of the selected variant (a run; p draws it)",
-        "past": "past runs: open, overlay, export saved runs", "log": "log / linear y-axis", "next_view": "next view"}
+HELP = {
+    "next_run": "next run: the one that one-run views show",
+    "lrfind": "lr range test of the selected variant (a run; p draws it)",
+    "past": "past runs: open, overlay, export saved runs",
+    "log": "log / linear y-axis",
+    "next_view": "next view",
+}
 PAST_VIEWS = ("loss", "accuracy")
 
 
@@ -59,13 +65,15 @@ class HelpScreen(ModalScreen):
         for key, what in [*self.keys, *MORE_KEYS]:
             t.append(f"{key:>8}  ", style="bold cyan")
             t.append(what + "\n")
-        t.append("\nx cycles the x-axis: epoch, update (step), wall-clock seconds: the fair axes\n"
-                 "to compare full-batch with minibatch runs. Space pauses and resumes training.\n"
-                 "m: smoothing off/0.6/0.9/0.97 (causal, debiased; the raw curve stays in grey).\n"
-                 "e: PNG+CSV of the runs to ./exports/<time>/. R: same config again. i: run card.\n"
-                 "In past runs: space marks, enter overlays, e exports the marked runs;\n"
-                 "l x m v i R s act there as here.",
-                 style="dim")
+        t.append(
+            "\nx cycles the x-axis: epoch, update (step), wall-clock seconds: the fair axes\n"
+            "to compare full-batch with minibatch runs. Space pauses and resumes training.\n"
+            "m: smoothing off/0.6/0.9/0.97 (causal, debiased; the raw curve stays in grey).\n"
+            "e: PNG+CSV of the runs to ./exports/<time>/. R: same config again. i: run card.\n"
+            "In past runs: space marks, enter overlays, e exports the marked runs;\n"
+            "l x m v i R s act there as here.",
+            style="dim",
+        )
         t.append("\n\ninstruments (probes)\n", style="bold")
         t.append("\n".join(INSTRUMENT_HELP), style="dim")
         with VerticalScroll(id="help-scroll"):  # a short terminal scrolls the help (arrow keys, wheel)
@@ -111,8 +119,13 @@ class PastRunsScreen(Screen):
         Binding("q", "app.quit", "quit"),
     ]
 
-    def __init__(self, store: RunStore, presets: list[Preset], open_ids: list[str] | None = None,
-                 follow_preset: str | None = None):
+    def __init__(
+        self,
+        store: RunStore,
+        presets: list[Preset],
+        open_ids: list[str] | None = None,
+        follow_preset: str | None = None,
+    ):
         super().__init__()
         self.store = store
         self.views = {p.name: p.views for p in presets}
@@ -127,13 +140,17 @@ class PastRunsScreen(Screen):
         self.open_ids = list(open_ids or [])  # runs to open as soon as the listing is in (`dltui watch`)
         self.watcher = Watcher(store)  # follows the running runs (whoever writes them) in its own thread
         self.known: set[str] = set()  # the ids listed so far: a run folder not among them is a new run
-        self.follow_preset = follow_preset  # its runs that start from now on are opened too (`dltui watch PRESET`)
+        self.follow_preset = (
+            follow_preset  # its runs that start from now on are opened too (`dltui watch PRESET`)
+        )
         self.live_rows: dict[str, Row] = {}  # the rows of the runs followed, as their news arrives
         self.stale_rows: set[str] = set()  # those of them with news not yet in the table
         self.rows_at = 0.0  # when the table last took the news (at most every ROWS_S)
         self.plots_at = 0.0  # when the shown runs' plots were last handed their news (at most every PLOTS_S)
         self.filter_timer: Timer | None = None  # narrows the table once typing in the filter box pauses
-        self.search: dict[str, str] = {}  # run id -> the text the filter looks in (a row's whose state changed: anew)
+        self.search: dict[
+            str, str
+        ] = {}  # run id -> the text the filter looks in (a row's whose state changed: anew)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -162,7 +179,9 @@ class PastRunsScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-list")
     def list_runs(self) -> list[Row]:
         rows = listing(self.store.root)[0]
-        self.search = {r.run_id: search_text(r) for r in rows}  # here, off the UI thread: the filter only looks them up
+        self.search = {
+            r.run_id: search_text(r) for r in rows
+        }  # here, off the UI thread: the filter only looks them up
         return rows
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-new")
@@ -170,7 +189,9 @@ class PastRunsScreen(Screen):
         return new_rows(self.store.root, known)
 
     def look_for_new(self) -> None:
-        if self.loaded and self.watcher.runs_dir_changed():  # inotify on the runs dir: no listing while nothing is added
+        if (
+            self.loaded and self.watcher.runs_dir_changed()
+        ):  # inotify on the runs dir: no listing while nothing is added
             self.find_new(set(self.known))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="past-open")
@@ -181,7 +202,9 @@ class PastRunsScreen(Screen):
     async def task_changed(self, event: TaskWorker.StateChanged) -> None:
         w = event.worker
         if w.state == WorkerState.ERROR and w.group in ("past-list", "past-open"):
-            self.notify(f"{type(w.error).__name__}: {w.error}", title="cannot read the runs", severity="error")
+            self.notify(
+                f"{type(w.error).__name__}: {w.error}", title="cannot read the runs", severity="error"
+            )
         elif w.state == WorkerState.SUCCESS and w.group == "past-list":
             self.rows, self.loaded = w.result, True
             gc.freeze()  # the listing lives as long as the screen: out of the GC's full passes (each would walk it) until unmount
@@ -189,7 +212,11 @@ class PastRunsScreen(Screen):
             self.narrow(self.query_one("#past-filter", Input).value)
             self.follow_rows(self.rows)
             if self.open_ids:
-                self.marked, ids, self.open_ids = [i for i in self.open_ids if any(r.run_id == i for r in self.rows)], self.open_ids, []
+                self.marked, ids, self.open_ids = (
+                    [i for i in self.open_ids if any(r.run_id == i for r in self.rows)],
+                    self.open_ids,
+                    [],
+                )
                 self.read_runs(ids)
         elif w.state == WorkerState.SUCCESS and w.group == "past-new" and w.result:
             self.add_new(w.result)
@@ -213,7 +240,9 @@ class PastRunsScreen(Screen):
     def narrow(self, text: str) -> None:
         """Show only the runs whose id, preset, variant or status holds `text` (added from the next tick on)."""
         words, texts = text.lower().split(), self.search
-        self.matching = [r for r in self.rows if all(w in (texts.get(r.run_id) or search_text(r)) for w in words)]
+        self.matching = [
+            r for r in self.rows if all(w in (texts.get(r.run_id) or search_text(r)) for w in words)
+        ]
         self.query_one("#past-runs", DataTable).clear()
         self.added = 0
         self.add_rows()
@@ -233,7 +262,7 @@ class PastRunsScreen(Screen):
         self.rows = rows + self.rows
         cursor = self.cursor_run()
         self.narrow(self.query_one("#past-filter", Input).value)
-        at = next((i for i, r in enumerate(self.matching[:self.added]) if r.run_id == cursor), None)
+        at = next((i for i, r in enumerate(self.matching[: self.added]) if r.run_id == cursor), None)
         if at is not None:
             self.query_one("#past-runs", DataTable).move_cursor(row=at)
         self.follow_rows(rows)
@@ -269,8 +298,14 @@ class PastRunsScreen(Screen):
             if row.run_id in stale:
                 self.matching[i] = new = fresh[row.run_id]
                 if i < self.added:
-                    table.change(row.run_id, {key: value for key, old, value in zip(PAST_COLUMNS[2:], cells(row)[2:], cells(new)[2:])
-                                              if value != old})
+                    table.change(
+                        row.run_id,
+                        {
+                            key: value
+                            for key, old, value in zip(PAST_COLUMNS[2:], cells(row)[2:], cells(new)[2:])
+                            if value != old
+                        },
+                    )
         self.stale_rows = set()
         self.rows_at = time.monotonic()
 
@@ -286,8 +321,10 @@ class PastRunsScreen(Screen):
             self.app.action_stop()
             return
         owner = self.store.get(run_id).status
-        self.app.push_screen(StopConfirm(run_id, f"pid {owner.get('pid')} on {owner.get('host')}"),
-                             lambda yes: self.request_stop(run_id) if yes else None)
+        self.app.push_screen(
+            StopConfirm(run_id, f"pid {owner.get('pid')} on {owner.get('host')}"),
+            lambda yes: self.request_stop(run_id) if yes else None,
+        )
 
     def request_stop(self, run_id: str) -> None:
         try:
@@ -312,14 +349,16 @@ class PastRunsScreen(Screen):
         wanted = min(len(self.matching), table.cursor_row + AHEAD)
         if self.added >= wanted:
             return
-        for row in self.matching[self.added:self.added + ADD_ROWS]:
+        for row in self.matching[self.added : self.added + ADD_ROWS]:
             table.add_row(*cells(row, row.run_id in self.marked), key=row.run_id)
         self.added = min(len(self.matching), self.added + ADD_ROWS)
         gc.freeze()  # the rows the table holds live as long as the screen: out of the full passes, as the listing
 
     def cursor_run(self) -> str | None:
         table = self.query_one("#past-runs", DataTable)
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
+        return (
+            table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
+        )
 
     def action_mark(self) -> None:
         run_id = self.cursor_run()
@@ -329,7 +368,9 @@ class PastRunsScreen(Screen):
             self.marked.remove(run_id)
         else:
             self.marked.append(run_id)
-        self.query_one("#past-runs", DataTable).update_cell(run_id, "mark", "✓" if run_id in self.marked else "")
+        self.query_one("#past-runs", DataTable).update_cell(
+            run_id, "mark", "✓" if run_id in self.marked else ""
+        )
 
     def action_export(self) -> None:
         """Export the marked runs (or the one under the cursor)."""
@@ -373,13 +414,19 @@ class PastRunsScreen(Screen):
                 table.update_cell(run_id, "mark", "✓" if run_id in self.marked else "")
         for run in runs:
             if run.run_id in table.rows:
-                table.update_cell(run.run_id, "mark", run_label("✓" if run.run_id in self.marked else "", run.colour))
+                table.update_cell(
+                    run.run_id, "mark", run_label("✓" if run.run_id in self.marked else "", run.colour)
+                )
         self.keyed = [run.run_id for run in runs]
-        self.watcher.follow([r.run_id for r in runs if r.status == "running"], anew=True)  # its first news: the whole run
+        self.watcher.follow(
+            [r.run_id for r in runs if r.status == "running"], anew=True
+        )  # its first news: the whole run
         views = self.views.get(self.preset_of(runs[0]), PAST_VIEWS)
         if runs[0].summary.get("kind") == "lrfind":  # an lr range test: loss against lr, whatever its preset
             views = ("lrfind",)
-        await self.query_one(PlotPanel).show(views if len(runs) == 1 else [v for v in views if v in PAST_VIEWS] or PAST_VIEWS)
+        await self.query_one(PlotPanel).show(
+            views if len(runs) == 1 else [v for v in views if v in PAST_VIEWS] or PAST_VIEWS
+        )
         self.redraw()
 
     def preset_of(self, run: RunData) -> str:
@@ -406,7 +453,10 @@ class PastRunsScreen(Screen):
 class StopConfirm(ModalScreen[bool]):
     """y/n before asking another process's run to stop (it ends interrupted, as Ctrl-C would end it)."""
 
-    BINDINGS = [Binding("y", "answer(True)", "stop it"), Binding("n,escape", "answer(False)", "keep it running")]
+    BINDINGS = [
+        Binding("y", "answer(True)", "stop it"),
+        Binding("n,escape", "answer(False)", "keep it running"),
+    ]
 
     def __init__(self, run_id: str, owner: str):
         super().__init__()
@@ -415,15 +465,27 @@ class StopConfirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="stop-confirm"):
-            yield Static(f"Stop run {self.run_id}?\nThe lab did not start it ({self.owner}). It will end interrupted, "
-                         f"its epochs kept, as Ctrl-C in its terminal would end it.\n\ny: stop it   n: keep it running",
-                         id="stop-confirm-text")
+            yield Static(
+                f"Stop run {self.run_id}?\nThe lab did not start it ({self.owner}). It will end interrupted, "
+                f"its epochs kept, as Ctrl-C in its terminal would end it.\n\ny: stop it   n: keep it running",
+                id="stop-confirm-text",
+            )
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
 
 
-PAST_COLUMNS = ("mark", "run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "accuracy")
+PAST_COLUMNS = (
+    "mark",
+    "run id",
+    "status",
+    "preset",
+    "variant",
+    "epochs",
+    "train loss",
+    "test loss",
+    "accuracy",
+)
 # The columns a live run changes have fixed widths: a width to fit would measure the whole column at each change.
 LIVE_WIDTHS = {"status": 11, "epochs": 8, "train loss": 10, "test loss": 10, "accuracy": 8}
 ADD_ROWS = 25  # table rows added a tick: DataTable measures every cell of a new row
@@ -431,7 +493,9 @@ AHEAD = 100  # rows the table holds past its cursor; more come as the cursor goe
 FILTER_S = 0.15  # the filter applies once typing pauses this long
 ADD_S = 0.05
 NEW_S = 2.0  # how often the runs dir is looked at for runs started since (a folder listing, in a thread)
-PLOTS_S = 1.0  # growing curves of runs another process writes are redrawn once a second (plotting is the cost)
+PLOTS_S = (
+    1.0  # growing curves of runs another process writes are redrawn once a second (plotting is the cost)
+)
 ROWS_S = 1.0  # the table takes the followed runs' news once a second: rendering its rows is what costs
 LIVE_S = 0.25  # how often the watcher's news is taken (a small batch, read on its thread)
 
@@ -443,5 +507,14 @@ def search_text(row: Row) -> str:
 
 def cells(row: Row, marked: bool = False) -> tuple[str, ...]:
     """A past run's table cells (core/store/index.py's row: from its summary, or its last metrics line)."""
-    return ("✓" if marked else "", row.run_id, row.state, row.preset, row.variant,
-            "-" if row.epochs is None else str(row.epochs), fmt(row.train_loss), fmt(row.test_loss), pct(row.accuracy))
+    return (
+        "✓" if marked else "",
+        row.run_id,
+        row.state,
+        row.preset,
+        row.variant,
+        "-" if row.epochs is None else str(row.epochs),
+        fmt(row.train_loss),
+        fmt(row.test_loss),
+        pct(row.accuracy),
+    )

@@ -1,4 +1,5 @@
 """Plot views: every module here registers its drawers with `tui.viewkit.view` when imported."""
+
 from __future__ import annotations
 
 import importlib

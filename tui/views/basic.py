@@ -5,17 +5,20 @@ causal, debiased moving average (core.rules.smoothing.ema) in the run's colour, 
 what the data did. Runs that differ only in `seed` (core/readout/sweeps.py) are one line: their mean, in a faint
 band from their lowest to their highest value, so a 10 lr x 4 seed sweep draws ten lines, not forty.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 from ...core.readout.colours import RAW_COLOUR, TARGET_COLOUR, sequential
-from ...core.spec.views import X_LABELS
 from ...core.readout.sweeps import Band, combined, draw_band, seed_groups
+from ...core.spec.views import X_LABELS
 from ..viewkit import RunData, ViewOptions, robust_top, selected_run, series, snapshots_of, view
 
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
-OFF_SCALE = "^"  # a point above the top of the axis, drawn at the top edge (ASCII: see core.readout.colours.MARKERS)
+OFF_SCALE = (
+    "^"  # a point above the top of the axis, drawn at the top edge (ASCII: see core.readout.colours.MARKERS)
+)
 
 
 def _same(run: RunData, a: str, b: str) -> bool:
@@ -43,7 +46,9 @@ class Line:
         return max(self.ys)
 
 
-def _points(runs: list[RunData], key: str, opts: ViewOptions, smooth: float = 0.0) -> tuple[list, list, Band | None]:
+def _points(
+    runs: list[RunData], key: str, opts: ViewOptions, smooth: float = 0.0
+) -> tuple[list, list, Band | None]:
     """(xs, ys, band) of `key`: one run's decimated curve, or several runs' mean and band (band None for one)."""
     return combined([series(r, key, opts, smooth) for r in runs])
 
@@ -77,7 +82,9 @@ def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: flo
         xs, ys, b = line.xs, line.ys, line.band
         if opts.smooth:
             plt.plot(xs, [y(v) for v in ys], color=RAW_COLOUR, marker=line.marker)
-            xs, ys, b = _points(line.runs, line.key, opts, opts.smooth)  # the EMA over every point, then thinned out
+            xs, ys, b = _points(
+                line.runs, line.key, opts, opts.smooth
+            )  # the EMA over every point, then thinned out
         if b is not None:
             draw_band(plt, b, line.colour, line.marker, y=y)
         else:
@@ -115,9 +122,15 @@ def _smoothing(opts: ViewOptions) -> str:
 
 def _key(runs: list[RunData], metric: str) -> str:
     """How to tell the splits apart, for the title: only the splits that are drawn."""
-    drawn = [split for split, _ in SPLITS if any(
-        run.tracks.has(run.records, f"{split}_{metric}")
-        and (split == "train" or not _same(run, f"{split}_{metric}", f"train_{metric}")) for run in runs)]
+    drawn = [
+        split
+        for split, _ in SPLITS
+        if any(
+            run.tracks.has(run.records, f"{split}_{metric}")
+            and (split == "train" or not _same(run, f"{split}_{metric}", f"train_{metric}"))
+            for run in runs
+        )
+    ]
     if len(drawn) < 2:
         return ""
     return ": " + ", ".join(("⣿ " if split == "train" else "• ") + split for split in drawn)
@@ -128,8 +141,13 @@ def draw_loss(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Train (braille) and val/test (dots) loss of every run, one colour per run."""
     if _curves(plt, runs, opts, "loss") and opts.log:  # plotext cannot build an empty log axis
         plt.yscale("log")
-    plt.title(("loss (log)" if opts.log else "loss") + _key(runs, "loss") + _seeds(runs) + _smoothing(opts)
-              + _off_note(runs, opts))
+    plt.title(
+        ("loss (log)" if opts.log else "loss")
+        + _key(runs, "loss")
+        + _seeds(runs)
+        + _smoothing(opts)
+        + _off_note(runs, opts)
+    )
 
 
 @view("accuracy", "accuracy")
@@ -157,7 +175,9 @@ def draw_function(plt, runs: list[RunData], opts: ViewOptions) -> None:
     for i, s in enumerate(snaps):
         colour = sequential(i / max(1, len(snaps) - 1))
         plt.plot(s["x"], [min(hi, max(lo, y)) for y in s["learned"]], color=colour, marker="braille")
-        plt.text(f"{s['epoch']}", s["x"][-1], min(hi, max(lo, s["learned"][-1])), color=colour, alignment="right")
+        plt.text(
+            f"{s['epoch']}", s["x"][-1], min(hi, max(lo, s["learned"][-1])), color=colour, alignment="right"
+        )
     plt.plot(snaps[0]["x"], target, color=TARGET_COLOUR, marker="braille")
     plt.ylim(lo, hi)
     epochs = ", ".join(str(s["epoch"]) for s in snaps)

@@ -4,12 +4,13 @@ With dropout and without on one plot shows the comparison the seed drew by hand:
 dropout pulls ahead on the training set while its validation accuracy stalls; the dropout run's
 validation peak comes later and higher.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from ...core.spec.views import X_LABELS
 from ...core.rules.bestepoch import best_epoch_record
+from ...core.spec.views import X_LABELS
 from ..viewkit import RunData, ViewOptions, series, view
 
 BEST_MARKER = "◆"
@@ -24,7 +25,11 @@ def _best_text(run: RunData, best: dict[str, Any]) -> str:
     """`dropout 79.0% @29 (test 76.8%)`: best validation accuracy, its epoch and the test accuracy of its weights."""
     val = best.get("val_acc", best.get("test_acc"))
     test = run.summary.get("best_weights_test_acc", best.get("test_acc"))
-    text = f"{run.variant} {100 * val:.1f}% @{best['epoch']}" if val is not None else f"{run.variant} @{best['epoch']}"
+    text = (
+        f"{run.variant} {100 * val:.1f}% @{best['epoch']}"
+        if val is not None
+        else f"{run.variant} @{best['epoch']}"
+    )
     return text + (f" (test {100 * test:.1f}%)" if test is not None else "")
 
 
@@ -37,7 +42,9 @@ def draw_best_epoch(plt, runs: list[RunData], opts: ViewOptions) -> None:
         for key, marker in (("train_acc", "braille"), ("val_acc", "dot")):
             xs, ys = series(run, key, opts)
             if xs:
-                plt.plot(xs, [100 * y for y in ys], color=run.colour, marker=marker)  # the runs table is the key
+                plt.plot(
+                    xs, [100 * y for y in ys], color=run.colour, marker=marker
+                )  # the runs table is the key
                 drawn = True
         best = best_record(run)
         if best is None or best.get(opts.x) is None:
@@ -47,7 +54,9 @@ def draw_best_epoch(plt, runs: list[RunData], opts: ViewOptions) -> None:
             plt.scatter([best[opts.x]], [100 * best["val_acc"]], color=run.colour, marker=BEST_MARKER)
         plt.key(_best_text(run, best), run.colour, BEST_MARKER)
     if drawn:
-        plt.title("accuracy %: ⣿ train • validation, ◆ best validation epoch", "⣿ train • val accuracy %, ◆ best")
+        plt.title(
+            "accuracy %: ⣿ train • validation, ◆ best validation epoch", "⣿ train • val accuracy %, ◆ best"
+        )
     else:
         plt.title("train vs validation accuracy % (no epoch yet)")
     plt.ylim(0, 100)

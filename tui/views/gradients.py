@@ -1,12 +1,23 @@
 """Gradient views: each layer's gradient norm over training (vanishing gradients), and the gradient and
 Jacobian tests' errors against eps on log-log axes (seed 002's Taylor tests)."""
+
 from __future__ import annotations
 
 import math
 
 from ...core.readout.colours import PALETTE
 from ...core.spec.views import X_LABELS
-from ..viewkit import RunData, ViewOptions, decade_ticks, decimate, layer_colour, layer_key, selected_run, snapshots_of, view
+from ..viewkit import (
+    RunData,
+    ViewOptions,
+    decade_ticks,
+    decimate,
+    layer_colour,
+    layer_key,
+    selected_run,
+    snapshots_of,
+    view,
+)
 
 
 def layer_series(run: RunData, opts: ViewOptions) -> list[tuple[list, list]]:
@@ -66,7 +77,11 @@ def _layers(plt, run: RunData, layers: list[tuple[list, list]], opts: ViewOption
     first, last = layers[0][1], layers[-1][1]
     if first and last:
         ratio = f"{first[-1] / last[-1]:.1g}"
-        plt.title(f"{run.variant}: layer 1/{n} = {ratio}", f"{run.variant}: 1/{n} = {ratio}", f"{run.variant} {ratio}")
+        plt.title(
+            f"{run.variant}: layer 1/{n} = {ratio}",
+            f"{run.variant}: 1/{n} = {ratio}",
+            f"{run.variant} {ratio}",
+        )
     else:
         plt.title(run.variant)
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
@@ -95,9 +110,11 @@ def draw_gradcheck(plt, runs: list[RunData], opts: ViewOptions) -> None:
         decade_ticks(plt, "x", all_x)
         decade_ticks(plt, "y", all_y)
     first, second = _slopes(checks, "slope_first"), _slopes(checks, "slope_second")
-    plt.title(f"slopes: ⣿ |f(x+εd)-f(x)| {first} (~ε)   • minus ε dᵀ∇f {second} (~ε²)",
-              f"slopes: ⣿ change {first} (~ε)  • remainder {second} (~ε²)",
-              f"slopes ⣿ {first} (~ε)  • {second} (~ε²)")
+    plt.title(
+        f"slopes: ⣿ |f(x+εd)-f(x)| {first} (~ε)   • minus ε dᵀ∇f {second} (~ε²)",
+        f"slopes: ⣿ change {first} (~ε)  • remainder {second} (~ε²)",
+        f"slopes ⣿ {first} (~ε)  • {second} (~ε²)",
+    )
     plt.xlabel("eps")
 
 

@@ -1,12 +1,23 @@
 """Views of the instruments: sharpness against 2/lr, update-to-weight ratios, dead or saturated units, and
 the confusion matrix as a text heatmap."""
+
 from __future__ import annotations
 
 import math
 from typing import Any
+
 from ...core.export.probefigures import confusion_of, row_shares
 from ...core.spec.views import X_LABELS
-from ..viewkit import AXIS_ROWS_LESS, RunData, ViewOptions, layer_colour, layer_key, selected_run, series, view
+from ..viewkit import (
+    AXIS_ROWS_LESS,
+    RunData,
+    ViewOptions,
+    layer_colour,
+    layer_key,
+    selected_run,
+    series,
+    view,
+)
 
 HELP = (  # the lab's `?` screen: one line on how to read each instrument
     "sharpness: top Hessian eigenvalue; GD is unstable above 2/lr (dotted), full batch hovers there",
@@ -17,7 +28,11 @@ HELP = (  # the lab's `?` screen: one line on how to read each instrument
 GUIDE_COLOUR = "gray"
 HEALTHY_RATIO = -3.0  # log10(update / weight) of a layer that learns at a steady pace (a rule of thumb)
 HEAT = (236, 239, 242, 245, 248, 251, 254)  # 256-colour greys, dark to light: the heatmap's cells
-DEAD_WORDS = {"relu": "dead (never active)", "sigmoid": "saturated (|z| > 4 on 90%)", "tanh": "saturated (|z| > 2 on 90%)"}
+DEAD_WORDS = {
+    "relu": "dead (never active)",
+    "sigmoid": "saturated (|z| > 4 on 90%)",
+    "tanh": "saturated (|z| > 2 on 90%)",
+}
 
 
 def _plain(opts: ViewOptions) -> ViewOptions:
@@ -32,11 +47,16 @@ def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
     drawn = [(r, *series(r, "sharpness", opts)) for r in runs]
     drawn = [(r, xs, ys) for r, xs, ys in drawn if xs]
     if not drawn:
-        plt.title("sharpness vs 2/lr (no measurement yet; add \"sharpness\" to probes)", "sharpness: none yet (a probe)")
+        plt.title(
+            'sharpness vs 2/lr (no measurement yet; add "sharpness" to probes)',
+            "sharpness: none yet (a probe)",
+        )
         return
     peak = max(y for _, _, ys in drawn for y in ys)
     guides = [(r, 2 / r.config["lr"]) for r, _, _ in drawn if _positive(r.config.get("lr"))]
-    reach = GUIDE_REACH * max([peak] + [min(g for _, g in guides)] if guides else [peak])  # the lowest 2/lr always shows
+    reach = GUIDE_REACH * max(
+        [peak] + [min(g for _, g in guides)] if guides else [peak]
+    )  # the lowest 2/lr always shows
     top = max([peak] + [g for _, g in guides if g <= reach])
     off = 0
     for r, xs, ys in drawn:
@@ -51,8 +71,11 @@ def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
         plt.key(f"2/lr above the axis for {off} run{'s' if off > 1 else ''}", GUIDE_COLOUR, "•")
     if opts.log:
         plt.yscale("log")
-    plt.title("sharpness ⣿ (top Hessian eigenvalue) vs 2/lr •: GD is unstable above",
-              "sharpness ⣿ vs 2/lr •: unstable above", "sharpness ⣿ vs 2/lr •")
+    plt.title(
+        "sharpness ⣿ (top Hessian eigenvalue) vs 2/lr •: GD is unstable above",
+        "sharpness ⣿ vs 2/lr •: unstable above",
+        "sharpness ⣿ vs 2/lr •",
+    )
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
 
 
@@ -94,12 +117,24 @@ def draw_update_ratio(plt, runs: list[RunData], opts: ViewOptions) -> None:
     layers = layer_lists(run, "update_ratio", opts) if run else []
     xs = [x for lx, _ in layers for x in lx]
     if not xs:
-        plt.title("update/weight ratio (no measurement yet; add \"update_ratio\" to probes)", "update ratio: none yet (a probe)")
+        plt.title(
+            'update/weight ratio (no measurement yet; add "update_ratio" to probes)',
+            "update ratio: none yet (a probe)",
+        )
         return
     _draw_layers(plt, layers)
-    plt.plot([min(xs), max(xs)], [HEALTHY_RATIO, HEALTHY_RATIO], color=GUIDE_COLOUR, marker="dot", label="1e-3 guide")
-    plt.title(f"{run.variant}: log10 ‖lr·update‖/‖W‖: ≪ -3 frozen, ≈ -3 healthy, ≳ -1 thrashed",
-              f"{run.variant}: log10 update/weight, ≈ -3 healthy", f"{run.variant}: log10 update/weight")
+    plt.plot(
+        [min(xs), max(xs)],
+        [HEALTHY_RATIO, HEALTHY_RATIO],
+        color=GUIDE_COLOUR,
+        marker="dot",
+        label="1e-3 guide",
+    )
+    plt.title(
+        f"{run.variant}: log10 ‖lr·update‖/‖W‖: ≪ -3 frozen, ≈ -3 healthy, ≳ -1 thrashed",
+        f"{run.variant}: log10 update/weight, ≈ -3 healthy",
+        f"{run.variant}: log10 update/weight",
+    )
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
 
 
@@ -109,7 +144,10 @@ def draw_dead_units(plt, runs: list[RunData], opts: ViewOptions) -> None:
     run = selected_run(runs, opts)
     layers = layer_lists(run, "dead_units", _plain(opts)) if run else []
     if not any(xs for xs, _ in layers):
-        plt.title("dead or saturated units (no measurement yet; add \"dead_units\" to probes)", "dead units: none yet (a probe)")
+        plt.title(
+            'dead or saturated units (no measurement yet; add "dead_units" to probes)',
+            "dead units: none yet (a probe)",
+        )
         return
     _draw_layers(plt, layers, hidden=True)
     plt.ylim(0, 1.05)
@@ -126,7 +164,7 @@ def draw_confusion(plt, runs: list[RunData], opts: ViewOptions) -> None:
     run = selected_run(runs, opts)
     epoch, m = confusion_of(run.summary, run.snapshots) if run else (None, None)
     if m is None:
-        plt.title("confusion matrix (none yet; add \"confusion\" to probes)", "confusion: none yet (a probe)")
+        plt.title('confusion matrix (none yet; add "confusion" to probes)', "confusion: none yet (a probe)")
         return
     k = len(m)
     shares = row_shares(m)
@@ -142,9 +180,11 @@ def draw_confusion(plt, runs: list[RunData], opts: ViewOptions) -> None:
     diag = sum(m[c][c] for c in range(k)) / max(1, sum(map(sum, m)))
     when = f" epoch {epoch}" if epoch is not None else ""
     some = f" ({len(rows)} worst rows)" if len(rows) < k else ""
-    plt.title(f"{run.variant}{when}: % of each true class (row) predicted as (column); acc {100 * diag:.1f}%{some}",
-              f"{run.variant}{when}, acc {100 * diag:.1f}%: % of true (row) as (column){some}",
-              f"{run.variant} acc {100 * diag:.1f}%{some}")
+    plt.title(
+        f"{run.variant}{when}: % of each true class (row) predicted as (column); acc {100 * diag:.1f}%{some}",
+        f"{run.variant}{when}, acc {100 * diag:.1f}%: % of true (row) as (column){some}",
+        f"{run.variant} acc {100 * diag:.1f}%{some}",
+    )
     plt.xlabel("predicted class")
     plt.ylabel("true class")
 
@@ -157,9 +197,14 @@ def _confusion_rows(shares: list[list[float]], room: int) -> list[int]:
 
 
 def _lr_points(run: RunData) -> tuple[list[float], list[float]]:
-    pts = [(r["lr"], r["train_loss"]) for r in run.records
-           if isinstance(r.get("lr"), (int, float)) and r["lr"] > 0 and isinstance(r.get("train_loss"), (int, float))
-           and math.isfinite(r["train_loss"])]
+    pts = [
+        (r["lr"], r["train_loss"])
+        for r in run.records
+        if isinstance(r.get("lr"), (int, float))
+        and r["lr"] > 0
+        and isinstance(r.get("train_loss"), (int, float))
+        and math.isfinite(r["train_loss"])
+    ]
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
@@ -182,7 +227,10 @@ def draw_lrfind(plt, runs: list[RunData], opts: ViewOptions) -> None:
     plt.plot(xs, [min(y, hi) for y in ys], color=run.colour, marker="braille", label="loss")
     _mark(plt, run.summary.get("steepest_lr"), lo, hi, "green", "steepest")
     _mark(plt, run.summary.get("diverged_lr"), lo, hi, "red", "diverged")
-    plt.title(f"{run.variant}: loss vs lr (a hint: pick below the steepest fall, well below the divergence)",
-              f"{run.variant}: loss vs lr; pick below the steepest fall", f"{run.variant}: loss vs lr")
+    plt.title(
+        f"{run.variant}: loss vs lr (a hint: pick below the steepest fall, well below the divergence)",
+        f"{run.variant}: loss vs lr; pick below the steepest fall",
+        f"{run.variant}: loss vs lr",
+    )
     plt.xlabel("learning rate (log)")
     plt.ylabel("train loss (this step)")

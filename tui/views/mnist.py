@@ -1,12 +1,12 @@
 """Views for the MNIST presets: final loss against the learning rate, per-class accuracy, hidden-unit similarity."""
+
 from __future__ import annotations
 
 import math
 
 from ...core.readout.colours import MARKERS, PALETTE, RAW_COLOUR, sequential
 from ...core.spec.views import X_LABELS
-from ..viewkit import RunData, ViewOptions, decade_ticks, robust_top, series, selected_run, view
-
+from ..viewkit import RunData, ViewOptions, decade_ticks, robust_top, selected_run, series, view
 
 
 def final_loss(run: RunData, key: str = "train_loss") -> float | None:
@@ -49,7 +49,9 @@ def _final_points(runs: list[RunData]) -> dict[str, list[tuple[float, float, boo
     for r in runs:
         lr = r.config.get("lr")
         if isinstance(lr, (int, float)) and lr > 0 and r.records and not diverged(r):
-            out.setdefault(str(r.config.get("optimizer", "sgd")), []).append((lr, final_loss(r), r.status == "running"))
+            out.setdefault(str(r.config.get("optimizer", "sgd")), []).append(
+                (lr, final_loss(r), r.status == "running")
+            )
     return {k: sorted(v) for k, v in out.items()}
 
 
@@ -68,8 +70,15 @@ def draw_lr_curve(plt, runs: list[RunData], opts: ViewOptions) -> None:
     fy = (lambda y: math.log10(y)) if ylog else (lambda y: y)
     xs_all: list[float] = []
     for i, opt in enumerate(optimizers):
-        xs_all += _optimizer_points(plt, points.get(opt, []), [lr for o, lr in bad if o == opt and lr > 0],
-                                    PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)], fy(top), fy)
+        xs_all += _optimizer_points(
+            plt,
+            points.get(opt, []),
+            [lr for o, lr in bad if o == opt and lr > 0],
+            PALETTE[i % len(PALETTE)],
+            MARKERS[i % len(MARKERS)],
+            fy(top),
+            fy,
+        )
     decade_ticks(plt, "x", xs_all)
     if ylog and finite:
         decade_ticks(plt, "y", [fy(y) for y in finite if y <= top])
@@ -82,13 +91,17 @@ def draw_lr_curve(plt, runs: list[RunData], opts: ViewOptions) -> None:
     if any(p[2] for pts in points.values() for p in pts):
         plt.key("running", RAW_COLOUR, "o")
     plt.title("final train loss vs learning rate", "final loss vs lr")
-    plt.xlabel("learning rate (log scale)" + ("; final train loss (log)" if ylog else "; y: final train loss"))
+    plt.xlabel(
+        "learning rate (log scale)" + ("; final train loss (log)" if ylog else "; y: final train loss")
+    )
 
 
 def _top(runs: list[RunData], finals: list[float]) -> float:
     """The y-axis top: the highest final loss not above 1.5x where the runs typically started (a final loss
     above that blew up, and would squash the others); ln 10 (chance on ten classes) before any."""
-    starts = sorted(r.records[0]["train_loss"] for r in runs if r.records and _finite(r.records[0].get("train_loss")))
+    starts = sorted(
+        r.records[0]["train_loss"] for r in runs if r.records and _finite(r.records[0].get("train_loss"))
+    )
     if not finals:
         return math.log(10)
     limit = 1.5 * starts[len(starts) // 2] if starts else robust_top(finals)
@@ -99,15 +112,18 @@ def _finite(v) -> bool:
     return isinstance(v, (int, float)) and math.isfinite(v)
 
 
-def _optimizer_points(plt, pts: list[tuple[float, float, bool]], gone: list[float], colour, mark: str, top: float,
-                      fy) -> list[float]:
+def _optimizer_points(
+    plt, pts: list[tuple[float, float, bool]], gone: list[float], colour, mark: str, top: float, fy
+) -> list[float]:
     """One optimizer's line and points (x: log10 lr); returns the x values drawn."""
     xs = [math.log10(p[0]) for p in pts]
     ys = [min(fy(p[1]), top) for p in pts]
     if len(xs) > 1:
         plt.plot(xs, ys, color=colour, marker="braille")
     for x, y, p in zip(xs, ys, pts):
-        plt.scatter([x], [y], color=RAW_COLOUR if p[2] else colour, marker=OFF_SCALE if fy(p[1]) > top else mark)
+        plt.scatter(
+            [x], [y], color=RAW_COLOUR if p[2] else colour, marker=OFF_SCALE if fy(p[1]) > top else mark
+        )
     gone_x = [math.log10(lr) for lr in gone]
     if gone_x:
         plt.scatter(gone_x, [top] * len(gone_x), color=colour, marker=DIVERGED_MARK)

@@ -1,4 +1,5 @@
 """The decision-regions view: what a 2-D classifier predicts over a grid, with the test points on top."""
+
 from __future__ import annotations
 
 from typing import Any
