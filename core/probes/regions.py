@@ -1,4 +1,5 @@
-"""The decision-regions probe: what a 2-D classifier predicts over a grid around its data (seed 002's pictures)."""
+"""The decision-regions probe: what a 2-D classifier predicts over a grid around its data (the course's
+pictures)."""
 
 from __future__ import annotations
 

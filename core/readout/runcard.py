@@ -75,7 +75,7 @@ def run_card(run) -> Table:  # run: core.store.folder.RunInfo
 
 def function_rows(run) -> list[tuple[str, str]]:
     """The polynomial's target, then its learned function at each recorded epoch (and at the end, if that
-    was not recorded), printed as seed 003 did."""
+    was not recorded), printed as the course's seed document 003 did."""
     s = run.summary
     snaps = [r for r in run.snapshots() if isinstance(r, dict) and r.get("kind") == "function"]
     rows = [("target", poly_line(s, "target_coefficients", "target_bias"))]

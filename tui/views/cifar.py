@@ -1,6 +1,7 @@
-"""Seed 004's picture: train vs validation accuracy of each variant, its best epoch marked, side by side.
+"""The course's CIFAR-10 picture (seed document 004): train vs validation accuracy of each variant, its best
+epoch marked, side by side.
 
-With dropout and without on one plot shows the comparison the seed drew by hand: the run without
+With dropout and without on one plot shows the comparison the course drew by hand: the run without
 dropout pulls ahead on the training set while its validation accuracy stalls; the dropout run's
 validation peak comes later and higher.
 """
@@ -11,7 +12,7 @@ from typing import Any
 
 from ...core.rules.bestepoch import best_epoch_record
 from ...core.spec.views import X_LABELS
-from ..viewkit import RunData, ViewOptions, series, view
+from ..viewkit import RunData, ViewOptions, curve, view
 
 BEST_MARKER = "◆"
 
@@ -40,7 +41,7 @@ def draw_best_epoch(plt, runs: list[RunData], opts: ViewOptions) -> None:
     drawn = False
     for run in runs:
         for key, marker in (("train_acc", "braille"), ("val_acc", "dot")):
-            xs, ys = series(run, key, opts)
+            xs, ys = curve(run, key, opts)
             if xs:
                 plt.plot(
                     xs, [100 * y for y in ys], color=run.colour, marker=marker
