@@ -11,8 +11,8 @@ import torch
 from host_reads import count_host_reads
 from torch import nn
 
-from dltui.core.probes import dynamics as probes_dynamics
-from dltui.core.probes.dynamics import Confusion, DeadUnits, last_update
+from dltui.core.probes import instruments as probes_instruments
+from dltui.core.probes.instruments import Confusion, DeadUnits, last_update
 from dltui.core.spec.config import build_config
 from dltui.core.train.trainer import Trainer
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, picture, uncoloured
@@ -136,7 +136,7 @@ def test_the_instruments_read_values_back_at_epoch_ends_never_per_step(monkeypat
     from dltui.core.train import trainer as engine
 
     monkeypatch.setattr(engine, "PROGRESS_EVERY_S", float("inf"))
-    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))  # measured every epoch
+    monkeypatch.setattr(probes_instruments.Sharpness, "BUDGET", float("inf"))  # measured every epoch
     reads = count_host_reads(monkeypatch)
     t = digits(batch_size=16, epochs=2, probes=ALL)
     t.listeners.append(lambda ev: reads.update(on=type(ev).__name__ == "RunStarted" or reads["on"]))
@@ -153,7 +153,7 @@ def test_on_cuda_a_run_with_every_instrument_syncs_per_epoch_not_per_step(monkey
     from dltui.core.train import trainer as engine
 
     monkeypatch.setattr(engine, "PROGRESS_EVERY_S", float("inf"))
-    monkeypatch.setattr(probes_dynamics.Sharpness, "BUDGET", float("inf"))
+    monkeypatch.setattr(probes_instruments.Sharpness, "BUDGET", float("inf"))
     t = digits(batch_size=16, epochs=2, probes=ALL, device="cuda")
     t.listeners.append(
         lambda ev: torch.cuda.set_sync_debug_mode("warn") if type(ev).__name__ == "RunStarted" else None
@@ -272,7 +272,7 @@ def test_views_without_measurements_say_which_probe_to_add():
 # -- show and export ---------------------------------------------------------------------------
 def test_show_and_export_carry_the_confusion_matrix_and_sharpness(cli, runs_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(
-        probes_dynamics.Sharpness, "BUDGET", float("inf")
+        probes_instruments.Sharpness, "BUDGET", float("inf")
     )  # measured from the first epoch, whatever the machine
     preset = tmp_path / "one.toml"
     preset.write_text(
@@ -301,9 +301,9 @@ def test_show_and_export_carry_the_confusion_matrix_and_sharpness(cli, runs_dir,
 
 def test_show_leaves_out_an_instrument_that_measured_nothing(cli, runs_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(
-        probes_dynamics.Sharpness, "BUDGET", 0.0
+        probes_instruments.Sharpness, "BUDGET", 0.0
     )  # no time for a measurement: the probe is on, its data none
-    monkeypatch.setattr(probes_dynamics.Sharpness, "GRACE_S", 0.0)
+    monkeypatch.setattr(probes_instruments.Sharpness, "GRACE_S", 0.0)
     preset = tmp_path / "one.toml"
     preset.write_text(
         'name = "one"\n[base]\ntask = "digits"\nbatch_size = "full"\nepochs = 2\nprobes = ["sharpness", "update_ratio"]\n'
@@ -332,7 +332,7 @@ def test_views_for_adds_the_view_of_each_instrument_the_probes_turn_on():
 
 def test_the_edge_of_stability_preset_runs_offline(cli, runs_dir, monkeypatch):
     monkeypatch.setattr(
-        probes_dynamics.Sharpness, "BUDGET", float("inf")
+        probes_instruments.Sharpness, "BUDGET", float("inf")
     )  # measured from the first epoch, whatever the machine
     from dltui.core.spec import presets
 

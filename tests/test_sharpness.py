@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from dltui.core.probes import dynamics as probes_dynamics
+from dltui.core.probes import instruments as probes_instruments
 from dltui.core.probes.sharpness import sharpness
 from dltui.core.spec.config import build_config
 from dltui.core.train.hooks import ProbeContext
@@ -64,7 +64,7 @@ def digits_gd(lr: float, epochs: int) -> Trainer:
 @pytest.mark.parametrize("lr", [0.8, 1.0])
 def test_full_batch_gd_on_digits_settles_at_the_edge_of_stability(lr, monkeypatch):
     monkeypatch.setattr(
-        probes_dynamics.Sharpness, "BUDGET", float("inf")
+        probes_instruments.Sharpness, "BUDGET", float("inf")
     )  # the regular cadence, whatever the machine
     t = digits_gd(lr, 800)
     assert t.run().status == "finished"
@@ -78,7 +78,7 @@ def test_full_batch_gd_on_digits_settles_at_the_edge_of_stability(lr, monkeypatc
 
 def test_sharpness_reaches_metrics_and_summary_from_the_cli(cli, runs_dir, monkeypatch):
     monkeypatch.setattr(
-        probes_dynamics.Sharpness, "BUDGET", float("inf")
+        probes_instruments.Sharpness, "BUDGET", float("inf")
     )  # measured from the first epoch, whatever the machine
     result = cli(
         "run",
@@ -111,7 +111,7 @@ def test_a_measurement_waits_until_its_expected_cost_fits_the_budget():
     t.setup()
     now = [0.0]
     ctx = ProbeContext(t.model, t.data, t.cfg, t.device, t.optimizer, t.loss_fn, lambda: now[0])
-    p = probes_dynamics.Sharpness(ctx)
+    p = probes_instruments.Sharpness(ctx)
     p.GRACE_S = 0.0
     assert p.every == 2  # 100 epochs: every other one at most
     assert not p.due(1)  # before any training time, even the first does not fit
@@ -135,7 +135,7 @@ def test_a_short_run_on_small_data_is_measured_at_once_within_the_grace():
     t = digits_gd(0.5, 100)
     t.setup()
     ctx = ProbeContext(t.model, t.data, t.cfg, t.device, t.optimizer, t.loss_fn, lambda: 0.0)
-    p = probes_dynamics.Sharpness(ctx)
+    p = probes_instruments.Sharpness(ctx)
     p.product_s = p.GRACE_S / 20  # a cold measurement fits in the grace, two do not
     assert p.due(1) and p.measure(1)["sharpness"] > 0
     p.spent_s = p.GRACE_S

@@ -7,7 +7,7 @@ import pytest
 from test_decimate import Recorder
 
 from dltui.core.readout.sweeps import band, dim, draw_band, group_name, seed_groups, summarise
-from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, colour_runs, series
+from dltui.tui.viewkit import VIEWS, RunData, ViewOptions, colour_runs, curve
 from dltui.tui.views import load_all
 
 load_all()
@@ -70,7 +70,7 @@ def test_a_seed_group_is_drawn_as_one_band():
 
 
 def test_a_band_is_drawn_as_its_mean_between_faint_edges():
-    b = band([series(_run(0.1, s), "train_loss", ViewOptions()) for s in range(4)])
+    b = band([curve(_run(0.1, s), "train_loss", ViewOptions()) for s in range(4)])
     rec = Recorder()
     draw_band(rec, b, (51, 187, 238), "braille", label=group_name(["lr=0.1,seed=0"] * 4))
     assert [c for c in rec.colours] == [dim((51, 187, 238))] * 2 + [(51, 187, 238)]

@@ -15,9 +15,11 @@ from typing import Any
 
 from ..core.readout.colours import MARKERS, PALETTE, run_colours, sequential
 from ..core.readout.tracks import Tracks
+from ..core.rules.decimate import MinMax, is_finite
+from ..core.spec.probes import INSTRUMENTS, PROBES, titles
 from ..core.spec.views import VIEW_NAMES
 
-MAX_POINTS = 1000
+PROBE_TITLES = titles()
 TITLE_MARGIN = 8  # plotext drops a title longer than its plot's width less about 7
 
 
@@ -78,32 +80,35 @@ VIEWS: dict[str, tuple[str, Drawer]] = {}
 
 
 def view(name: str, title: str = ""):
-    """Register a drawer under `name` (a preset's `views` entry, one of core.spec.views.VIEW_NAMES)."""
+    """Register a drawer under `name` (a preset's `views` entry, one of core.spec.views.VIEW_NAMES), with its
+    title (for the view of a probe's data: its title in core.spec.probes, unless given here)."""
     if name not in VIEW_NAMES:
         raise ValueError(
             f"view '{name}' is not in core.spec.views.VIEW_NAMES; add it there so that presets may name it"
         )
 
     def deco(fn: Drawer) -> Drawer:
-        VIEWS[name] = (title or name, fn)
+        VIEWS[name] = (title or PROBE_TITLES.get(name) or name, fn)
         return fn
 
     return deco
 
 
-INSTRUMENT_VIEWS = ("sharpness", "update_ratio", "dead_units", "confusion")  # each probe's view has its name
+INSTRUMENT_VIEWS = tuple(PROBES[name].view for name in INSTRUMENTS)  # drawn once a run has measured something
 
 
 def measured(name: str, runs: list[RunData], recent: int | None = None) -> bool:
-    """Whether a run holds what the instrument view `name` draws (each probe's view has its name): its value in
-    a metrics record (only the `recent` last ones when given), a snapshot of that kind, or a summary figure."""
+    """Whether a run holds what the instrument view `name` draws (core.spec.probes.PROBES says where its
+    probe writes): one of its record keys in a metrics record (only the `recent` last ones when given), a
+    snapshot of its kind, or one of its summary values."""
+    spec = next(p for p in PROBES.values() if p.instrument and p.view == name)
     for r in runs:
         records = r.records[-recent:] if recent else r.records
-        if any(rec.get(name) is not None for rec in reversed(records)) or any(
-            s.get("kind") == name for s in r.snapshots
-        ):
+        if any(rec.get(k) is not None for rec in reversed(records) for k in spec.records):
             return True
-        if isinstance(r.summary, dict) and r.summary.get(name) is not None:
+        if spec.snapshot and any(s.get("kind") == spec.snapshot for s in r.snapshots):
+            return True
+        if isinstance(r.summary, dict) and any(r.summary.get(k) is not None for k in spec.summary):
             return True
     return False
 
@@ -111,26 +116,34 @@ def measured(name: str, runs: list[RunData], recent: int | None = None) -> bool:
 def views_for(views, probes) -> tuple[str, ...]:
     """A preset's views, then the view of each instrument among `probes` that they leave out."""
     probes = probes if isinstance(probes, (list, tuple)) else ()
-    extra = [p for p in probes if isinstance(p, str) and p in INSTRUMENT_VIEWS and p not in views]
-    return tuple(views) + tuple(dict.fromkeys(extra))
+    extra = [PROBES[p].view for p in probes if isinstance(p, str) and p in INSTRUMENTS]
+    return tuple(views) + tuple(v for v in dict.fromkeys(extra) if v not in views)
 
 
-def decimate(xs: list, ys: list, max_points: int = MAX_POINTS) -> tuple[list, list]:
-    """At most `max_points` points, keeping the first and the last."""
-    n = len(xs)
-    if n <= max_points:
-        return list(xs), list(ys)
-    stride = math.ceil(n / max_points)
-    idx = list(range(0, n, stride))
-    if idx[-1] != n - 1:
-        idx.append(n - 1)
-    return [xs[i] for i in idx], [ys[i] for i in idx]
-
-
-def series(run: RunData, key: str, opts: ViewOptions, smooth: float = 0.0) -> tuple[list, list]:
-    """(x, y) of a metric over the run's records, skipping missing values (and y <= 0 on a log axis), in
-    min/max buckets at about a plot's width (core.rules.decimate), optionally smoothed: O(new records) a call."""
+def curve(run: RunData, key: str, opts: ViewOptions, smooth: float = 0.0) -> tuple[list, list]:
+    """(x, y) of a metric over the run's records as a view draws it: the points core.readout.series.series
+    takes, in min/max buckets at about a plot's width (core.rules.decimate), optionally smoothed; kept in
+    the run's Tracks, so a call costs O(new records)."""
     return run.tracks.curve(run.records, key, opts.x, opts.log, smooth)
+
+
+def layer_curves(
+    run: RunData, key: str, opts: ViewOptions, positive: bool = False
+) -> list[tuple[list, list]]:
+    """(x, value) per layer from records whose `key` is a list of per-layer values, thinned as `curve` is
+    (core.rules.decimate); values that are not finite numbers (or not > 0 when `positive`: a log axis) are
+    left out."""
+    out: list[MinMax] = []
+    for rec in run.records:
+        values, x = rec.get(key), rec.get(opts.x)
+        if not isinstance(values, list) or x is None:
+            continue
+        while len(out) < len(values):
+            out.append(MinMax())
+        for buffer, v in zip(out, values):
+            if is_finite(v) and not (positive and v <= 0):
+                buffer.add(x, v)
+    return [buffer.points() for buffer in out]
 
 
 def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:

@@ -3,10 +3,10 @@
 Curves are thinned as the lab's are (core/rules/decimate.py's min/max buckets, smoothed before thinning), and
 several runs are overlaid by the lab's rules (core.readout.sweeps.overlay), so a figure shows what the lab shows.
 
-Loss (linear and log scale side by side, as the seeds' figures were), accuracy, the polynomial's learned
-vs target function, and one metric of several runs overlaid. With smoothing, each curve is a causal,
-debiased EMA drawn on top of the raw curve, which stays faint behind it. matplotlib is imported
-lazily (inside the functions); no torch here.
+Loss (linear and log scale side by side, as the course's figures were), accuracy, and one metric of several
+runs overlaid; the figures of what a probe measured are in probefigures. With smoothing, each curve is a
+causal, debiased EMA drawn on top of the raw curve, which stays faint behind it. matplotlib is imported lazily
+(inside the functions); no torch here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from ..readout.colours import PALETTE, TARGET_COLOUR, colour_key, hex_colour, sequential
+from ..readout.colours import PALETTE, colour_key, hex_colour
 from ..readout.series import series
 from ..readout.sweeps import Overlaid, overlay
 from ..rules.decimate import decimated
@@ -108,26 +108,6 @@ def accuracy_figure(run, x: str = "epoch", smooth: float = 0.0):
     for name, colour, raw, smoothed in curves:
         plot_line(ax, raw, smoothed, colour, name, smooth, scale=100.0)
     _decorate(ax, x, "accuracy (%)", f"{label(run)}: accuracy", "linear")
-    return fig
-
-
-def function_figure(run):
-    """The learned function at each recorded epoch against the target (snapshots kind "function")."""
-    snaps = [s for s in run.snapshots() if s.get("kind") == "function"]
-    if not snaps:
-        return None
-    fig, (ax,) = _new_figure(1)
-    for i, s in enumerate(snaps):
-        colour = hex_colour(sequential(i / max(1, len(snaps) - 1)))
-        ax.plot(s["x"], s["learned"], color=colour, linewidth=1.4, label=f"learned, epoch {s['epoch']}")
-    target = snaps[0]["target"]
-    ax.plot(
-        snaps[0]["x"], target, color=hex_colour(TARGET_COLOUR), linestyle="--", linewidth=2, label="target"
-    )  # on top
-    pad = 0.15 * ((max(target) - min(target)) or 1.0)
-    ax.set_ylim(min(target) - pad, max(target) + pad)  # an early, wild curve leaves at the edge
-    _decorate(ax, None, "y", f"{label(run)}: learned vs target function", "linear")
-    ax.set_xlabel("x")
     return fig
 
 

@@ -1,42 +1,39 @@
-"""The instruments in reports: the confusion matrix (CSV and heatmap) and sharpness against 2/lr.
+"""The report figures of what probes measured: the polynomial's learned function, sharpness against 2/lr and
+the confusion matrix (a heatmap, and its CSV). core.spec.probes names each probe's figure here, and every
+figure function is f(run, x) -> a matplotlib Figure, or None when the run has nothing to draw.
 
-Read from a run's files, which are untrusted: a matrix that is not square counts is ignored.
-matplotlib is imported lazily (inside the figure functions); no torch here.
+Read from a run's files, which are untrusted: a matrix that is not square counts is ignored
+(core.readout.confusion). matplotlib is imported lazily (inside the figure functions); no torch here.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from .figures import X_LABELS, label, series
-
-MAX_CLASSES = 1000
-
-
-def valid_matrix(m: Any) -> bool:
-    """A square list of lists of non-negative whole numbers."""
-    return (
-        isinstance(m, list)
-        and 0 < len(m) <= MAX_CLASSES
-        and all(isinstance(row, list) and len(row) == len(m) for row in m)
-        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for row in m for v in row)
-    )
+from ..readout.colours import TARGET_COLOUR, hex_colour, sequential
+from ..readout.confusion import confusion_of, row_shares
+from ..readout.series import series
+from ..spec.views import X_LABELS
+from .figures import _decorate, _new_figure, label
 
 
-def confusion_of(
-    summary: dict[str, Any], snapshots: list[dict[str, Any]]
-) -> tuple[int | None, list[list[int]] | None]:
-    """(epoch, matrix): the latest confusion snapshot, else the summary's (epoch unknown); (None, None) if neither."""
-    snaps = [s for s in snapshots if s.get("kind") == "confusion" and valid_matrix(s.get("matrix"))]
-    if snaps:
-        return snaps[-1].get("epoch"), snaps[-1]["matrix"]
-    m = summary.get("confusion") if isinstance(summary, dict) else None
-    return (None, m) if valid_matrix(m) else (None, None)
-
-
-def row_shares(m: list[list[int]]) -> list[list[float]]:
-    """Each row over its sum: the share of a true class predicted as each class."""
-    return [[v / max(1, sum(row)) for v in row] for row in m]
+def function_figure(run, x: str = "epoch"):
+    """The learned function at each recorded epoch against the target (snapshots kind "function"); drawn
+    against the input, so `x` is not used."""
+    snaps = [s for s in run.snapshots() if s.get("kind") == "function"]
+    if not snaps:
+        return None
+    fig, (ax,) = _new_figure(1)
+    for i, s in enumerate(snaps):
+        colour = hex_colour(sequential(i / max(1, len(snaps) - 1)))
+        ax.plot(s["x"], s["learned"], color=colour, linewidth=1.4, label=f"learned, epoch {s['epoch']}")
+    target = snaps[0]["target"]
+    ax.plot(
+        snaps[0]["x"], target, color=hex_colour(TARGET_COLOUR), linestyle="--", linewidth=2, label="target"
+    )  # on top
+    pad = 0.15 * ((max(target) - min(target)) or 1.0)
+    ax.set_ylim(min(target) - pad, max(target) + pad)  # an early, wild curve leaves at the edge
+    _decorate(ax, None, "y", f"{label(run)}: learned vs target function", "linear")
+    ax.set_xlabel("x")
+    return fig
 
 
 def confusion_csv(m: list[list[int]]) -> str:
@@ -47,8 +44,9 @@ def confusion_csv(m: list[list[int]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def confusion_figure(run):
-    """The run's last confusion matrix as a heatmap of row shares, with the counts written in. None without one."""
+def confusion_figure(run, x: str = "epoch"):
+    """The run's last confusion matrix as a heatmap of row shares, with the counts written in (one matrix:
+    `x` is not used). None without one."""
     epoch, m = confusion_of(run.summary, run.snapshots())
     if m is None:
         return None

@@ -226,7 +226,8 @@ class RunEvents:
 
 def snapshot_images(run) -> dict[str, bytes]:
     """The preset's snapshot figure as PNG (the polynomial's learned function), drawn as `dltui export` draws it."""
-    from .figures import figure_bytes, function_figure
+    from .figures import figure_bytes
+    from .probefigures import function_figure
 
     fig = function_figure(run)
     return {} if fig is None else {FIGURE_TAG: figure_bytes(fig, "png")}

@@ -19,6 +19,7 @@ SVG; headless). No torch here. Files (see docs/export.md):
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import os
@@ -27,21 +28,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..readout.confusion import confusion_of
 from ..rules.errors import BadInput
 from ..rules.smoothing import check_alpha
+from ..spec.probes import PROBES
 from ..spec.views import X_AXES
 from ..store.atomic import write_atomic
 from ..store.folder import clean
 from . import tags
-from .figures import (
-    accuracy_figure,
-    compare_figure,
-    compare_metric,
-    figure_bytes,
-    function_figure,
-    loss_figure,
-)
-from .probefigures import confusion_csv, confusion_figure, confusion_of, sharpness_figure
+from .figures import accuracy_figure, compare_figure, compare_metric, figure_bytes, loss_figure
+from .probefigures import confusion_csv
 
 FORMATS = ("csv", "json", "png", "svg", "tensorboard")
 FIGURE_FORMATS = ("png", "svg")
@@ -253,13 +249,13 @@ def export_runs(
 
 
 def run_figures(run, x: str = "epoch", smooth: float = 0.0) -> dict[str, Any]:
-    """name -> figure for one run: loss, accuracy, function (those it has data for)."""
-    figs = {
-        "loss": loss_figure(run, x, smooth),
-        "accuracy": accuracy_figure(run, x, smooth),
-        "function": function_figure(run),
-    }
-    figs.update(sharpness=sharpness_figure(run, x), confusion=confusion_figure(run))
+    """name -> figure for one run (those it has data for): loss, accuracy, then each probe's figure named by
+    core.spec.probes (function, sharpness, confusion), under its view's name."""
+    figs = {"loss": loss_figure(run, x, smooth), "accuracy": accuracy_figure(run, x, smooth)}
+    for probe in PROBES.values():
+        if probe.figure and probe.view not in figs:
+            mod, fn = probe.figure.split(":")
+            figs[probe.view] = getattr(importlib.import_module(mod), fn)(run, x)
     return {k: f for k, f in figs.items() if f is not None}
 
 

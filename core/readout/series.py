@@ -1,4 +1,5 @@
-"""The points a curve is drawn from, and the size of a plot printed in the terminal."""
+"""The points a curve is drawn from (every one; core.rules.decimate thins them), and the size of a plot
+printed in the terminal."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import shutil
 from collections.abc import Sequence
 from typing import Any
 
-from ..rules.numbers import is_number
+from ..rules.decimate import point
 
 PLOT_COLUMNS = (60, 160)  # a plot printed in the terminal: at least, at most this many columns
 PLOT_ROWS = (15, 30)  # and rows
@@ -24,11 +25,7 @@ def terminal_plot_size() -> tuple[int, int]:
 def series(
     records: Sequence[dict[str, Any]], key: str, x: str = "epoch", log: bool = False
 ) -> tuple[list, list]:
-    """(x, y) of a metric over a run's records, skipping records where either is missing (and y <= 0 on a
-    log axis, which cannot show it)."""
-    pts = [
-        (r[x], r[key])
-        for r in records
-        if r.get(x) is not None and is_number(r.get(key)) and not (log and r[key] <= 0)
-    ]
+    """(x, y) of a metric over all of a run's records, unthinned: each record's `point` (core.rules.decimate),
+    the rule the thinned curves (decimated, the lab's Tracks) count records by."""
+    pts = [p for p in (point(r, key, x, log) for r in records) if p is not None]
     return [p[0] for p in pts], [p[1] for p in pts]

@@ -19,8 +19,18 @@ from typing import Any
 BUCKETS = 100  # B: a plot's width in columns; the buffer holds B..2B buckets
 
 
-def _number(v: Any) -> bool:
+def is_finite(v: Any) -> bool:
+    """A finite int or float (never a bool): a value a curve can draw."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def point(record: dict[str, Any], key: str, x: str = "epoch", log: bool = False) -> tuple[Any, Any] | None:
+    """(x, y) of `key` in one record, or None when it has no point to draw: both must be finite numbers, and
+    y > 0 on a log axis (which cannot show the rest). Every curve, thinned or not, counts records by this."""
+    xv, yv = record.get(x), record.get(key)
+    if is_finite(xv) and is_finite(yv) and not (log and yv <= 0):
+        return xv, yv
+    return None
 
 
 class _Bucket:
@@ -110,8 +120,8 @@ class _Ema:
 class Curve:
     """One metric of a growing list of records against `x`, decimated; `feed` reads only the new records.
 
-    A record counts when both `x` and `key` are finite numbers (and y > 0 on a log axis, which cannot
-    show the rest), as in core.readout.series.series; with `smooth` the values are the running EMA of those.
+    A record counts when it has a `point` (finite numbers, y > 0 on a log axis), as in
+    core.readout.series.series; with `smooth` the values are the running EMA of those.
     """
 
     def __init__(
@@ -131,8 +141,9 @@ class Curve:
 
     def add(self, record: dict[str, Any]) -> None:
         """Take one record (a run's next), whatever `seen` says: for a caller that hands records over as they come."""
-        xv, yv = record.get(self.x), record.get(self.key)
-        if _number(xv) and _number(yv) and not (self.log and yv <= 0):
+        found = point(record, self.key, self.x, self.log)
+        if found is not None:
+            xv, yv = found
             self.buffer.add(xv, self.ema(yv) if self.ema else yv)
 
     def points(self) -> tuple[list, list]:

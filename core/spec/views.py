@@ -5,24 +5,14 @@ Presets are checked against VIEW_NAMES (core/spec/presets.py); tui/views/*.py re
 
 from __future__ import annotations
 
+from .probes import PROBE_VIEWS
+
+# Views of plain metrics and of runs that are not training (the range test, the gradient check); the views of
+# what a probe measured come from core.spec.probes.
+METRIC_VIEWS = ("loss", "accuracy", "lr_curve", "best_epoch", "gradcheck", "lrfind")
+
 # The views a preset may name (`views = [...]`); tui/views/*.py registers one drawer for each.
-VIEW_NAMES = (
-    "loss",
-    "accuracy",
-    "function",
-    "lr_curve",
-    "class_acc",
-    "hidden_similarity",
-    "grad_norm",
-    "regions",
-    "gradcheck",
-    "best_epoch",
-    "sharpness",
-    "update_ratio",
-    "dead_units",
-    "confusion",
-    "lrfind",
-)
+VIEW_NAMES = METRIC_VIEWS + PROBE_VIEWS
 
 X_LABELS = {"epoch": "epoch", "step": "update (optimizer step)", "time": "wall-clock seconds"}
 X_AXES = tuple(X_LABELS)  # the x-axes a curve can be drawn against, in the order `x` cycles through them

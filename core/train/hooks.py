@@ -1,8 +1,9 @@
 """What the trainer calls on a probe, and how it makes them: the Probe base class, the narrow ProbeContext a
-probe sees the run through, and the registry of probes by name.
+probe sees the run through, and `make`, which builds the probes a run names.
 
-The registry maps a name to "module:Class" (the probes live in core/probes/), so that naming costs no import
-and the trainer never imports a probe's module until a run asks for it.
+Which probes exist is core.spec.probes.PROBES (with what probe, view and instrument mean): it names each
+probe's class as "module:Class" (the probes live in core/probes/), so that naming costs no import and the
+trainer never imports a probe's module until a run asks for it.
 """
 
 from __future__ import annotations
@@ -14,20 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..rules.errors import BadInput
+from ..spec.probes import DEFAULT_PROBES, PROBES
 
-REGISTRY: dict[str, str] = {
-    "poly_function": "dltui.core.probes.base:PolyFunction",
-    "grad_norm": "dltui.core.probes.base:GradNorm",
-    "regions": "dltui.core.probes.regions:Regions",
-    "layer_grad_norms": "dltui.core.probes.gradients:LayerGradNorms",
-    "class_acc": "dltui.core.probes.classes:ClassAcc",
-    "hidden_similarity": "dltui.core.probes.classes:HiddenSimilarity",
-    "sharpness": "dltui.core.probes.dynamics:Sharpness",
-    "update_ratio": "dltui.core.probes.dynamics:UpdateRatio",
-    "dead_units": "dltui.core.probes.dynamics:DeadUnits",
-    "confusion": "dltui.core.probes.dynamics:Confusion",
-}
-DEFAULT_PROBES = ("grad_norm",)
+__all__ = ["DEFAULT_PROBES", "Probe", "ProbeContext", "check_names", "eval_mode", "make"]
 
 
 class Probe:
@@ -99,8 +89,8 @@ def eval_mode(model):
 def check_names(names: tuple[str, ...]) -> None:
     """BadInput for a probe name that is not known."""
     for name in names:
-        if name not in REGISTRY:
-            raise BadInput(f"probes: unknown probe '{name}'; known probes: {', '.join(sorted(REGISTRY))}")
+        if name not in PROBES:
+            raise BadInput(f"probes: unknown probe '{name}'; known probes: {', '.join(sorted(PROBES))}")
 
 
 def make(names: tuple[str, ...], ctx: ProbeContext) -> list[Probe]:
@@ -108,6 +98,6 @@ def make(names: tuple[str, ...], ctx: ProbeContext) -> list[Probe]:
     check_names(names)
     out = []
     for name in dict.fromkeys(names):
-        mod, cls_name = REGISTRY[name].split(":")
+        mod, cls_name = PROBES[name].probe.split(":")
         out.append(getattr(importlib.import_module(mod), cls_name)(ctx))
     return out

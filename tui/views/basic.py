@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from ...core.readout.colours import RAW_COLOUR, TARGET_COLOUR, sequential
 from ...core.readout.sweeps import Band, combined, draw_band, seed_groups
 from ...core.spec.views import X_LABELS
-from ..viewkit import RunData, ViewOptions, robust_top, selected_run, series, snapshots_of, view
+from ..viewkit import RunData, ViewOptions, curve, robust_top, selected_run, snapshots_of, view
 
 SPLITS = (("train", "braille"), ("val", "dot"), ("test", "dot"))
 OFF_SCALE = (
@@ -50,7 +50,7 @@ def _points(
     runs: list[RunData], key: str, opts: ViewOptions, smooth: float = 0.0
 ) -> tuple[list, list, Band | None]:
     """(xs, ys, band) of `key`: one run's decimated curve, or several runs' mean and band (band None for one)."""
-    return combined([series(r, key, opts, smooth) for r in runs])
+    return combined([curve(r, key, opts, smooth) for r in runs])
 
 
 def _lines(runs: list[RunData], opts: ViewOptions, metric: str) -> list[Line]:

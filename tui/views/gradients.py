@@ -1,5 +1,5 @@
 """Gradient views: each layer's gradient norm over training (vanishing gradients), and the gradient and
-Jacobian tests' errors against eps on log-log axes (seed 002's Taylor tests)."""
+Jacobian tests' errors against eps on log-log axes (the course's Taylor tests)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from ..viewkit import (
     RunData,
     ViewOptions,
     decade_ticks,
-    decimate,
     layer_colour,
+    layer_curves,
     layer_key,
     selected_run,
     snapshots_of,
@@ -22,18 +22,7 @@ from ..viewkit import (
 
 def layer_series(run: RunData, opts: ViewOptions) -> list[tuple[list, list]]:
     """(x, norm) per weighted layer, from the records' "grad_norm" lists (norms <= 0 left out: log axis)."""
-    out: list[tuple[list, list]] = []
-    for r in run.records:
-        norms, x = r.get("grad_norm"), r.get(opts.x)
-        if not norms or x is None:
-            continue
-        while len(out) < len(norms):
-            out.append(([], []))
-        for (xs, ys), g in zip(out, norms):
-            if g is not None and g > 0:
-                xs.append(x)
-                ys.append(g)
-    return [decimate(xs, ys) for xs, ys in out]
+    return layer_curves(run, "grad_norm", opts, positive=True)
 
 
 def pair(runs: list[RunData], opts: ViewOptions) -> list[RunData]:

@@ -1,30 +1,28 @@
-"""Views of the instruments: sharpness against 2/lr, update-to-weight ratios, dead or saturated units, and
-the confusion matrix as a text heatmap."""
+"""The instruments' views (core.spec.probes: their probes, titles and `?` lines): sharpness against 2/lr,
+update-to-weight ratios, dead or saturated units, and the confusion matrix as a text heatmap."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from ...core.export.probefigures import confusion_of, row_shares
+from ...core.readout.confusion import confusion_of, row_shares
+from ...core.spec.probes import INSTRUMENTS, PROBES
 from ...core.spec.views import X_LABELS
 from ..viewkit import (
     AXIS_ROWS_LESS,
     RunData,
     ViewOptions,
+    curve,
     layer_colour,
+    layer_curves,
     layer_key,
     selected_run,
-    series,
     view,
 )
 
-HELP = (  # the lab's `?` screen: one line on how to read each instrument
-    "sharpness: top Hessian eigenvalue; GD is unstable above 2/lr (dotted), full batch hovers there",
-    "update_ratio: log10 ‖lr·update‖/‖W‖ per layer: ≈ -3 healthy, ≪ -3 frozen, ≳ -1 thrashed",
-    "dead_units: share of units never active (ReLU) or saturated (sigmoid, tanh) per layer",
-    "confusion: % of each true class (row) predicted as each class (column); bright column: it eats",
-)
+HELP = tuple(
+    PROBES[name].reading for name in INSTRUMENTS
+)  # the lab's `?` screen: how to read each instrument
 GUIDE_COLOUR = "gray"
 HEALTHY_RATIO = -3.0  # log10(update / weight) of a layer that learns at a steady pace (a rule of thumb)
 HEAT = (236, 239, 242, 245, 248, 251, 254)  # 256-colour greys, dark to light: the heatmap's cells
@@ -39,12 +37,12 @@ def _plain(opts: ViewOptions) -> ViewOptions:
     return ViewOptions(x=opts.x, log=False, selected=opts.selected, smooth=opts.smooth)
 
 
-@view("sharpness", "sharpness vs 2/lr")
+@view("sharpness")
 def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Each run's sharpness (top Hessian eigenvalue), with its 2/lr line dotted in the same colour. The axis is
     set by the sharpness and the lowest 2/lr (the first a curve can reach); a 2/lr far above both (lr = 0.001:
     2000 against 10) is left off and counted in the key, or it would squash the curves to the floor."""
-    drawn = [(r, *series(r, "sharpness", opts)) for r in runs]
+    drawn = [(r, *curve(r, "sharpness", opts)) for r in runs]
     drawn = [(r, xs, ys) for r, xs, ys in drawn if xs]
     if not drawn:
         plt.title(
@@ -86,22 +84,6 @@ def _positive(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
 
 
-def layer_lists(run: RunData, key: str, opts: ViewOptions) -> list[tuple[list, list]]:
-    """(x, value) per layer from records whose `key` is a list of per-layer values (None left out)."""
-    out: list[tuple[list, list]] = []
-    for rec in run.records:
-        values, x = rec.get(key), rec.get(opts.x)
-        if not isinstance(values, list) or x is None:
-            continue
-        while len(out) < len(values):
-            out.append(([], []))
-        for (xs, ys), v in zip(out, values):
-            if isinstance(v, (int, float)) and math.isfinite(v):
-                xs.append(x)
-                ys.append(v)
-    return out
-
-
 def _draw_layers(plt, layers: list[tuple[list, list]], hidden: bool = False) -> None:
     """Each layer's line on the sequential layer scale (as the gradient norms), named by one key entry."""
     for i, (xs, ys) in enumerate(layers):
@@ -110,11 +92,11 @@ def _draw_layers(plt, layers: list[tuple[list, list]], hidden: bool = False) -> 
     layer_key(plt, len(layers), hidden)
 
 
-@view("update_ratio", "update/weight ratio per layer")
+@view("update_ratio")
 def draw_update_ratio(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """The selected run's log10(‖update‖/‖W‖) per layer, with the -3 guide line."""
     run = selected_run(runs, opts)
-    layers = layer_lists(run, "update_ratio", opts) if run else []
+    layers = layer_curves(run, "update_ratio", opts) if run else []
     xs = [x for lx, _ in layers for x in lx]
     if not xs:
         plt.title(
@@ -138,11 +120,11 @@ def draw_update_ratio(plt, runs: list[RunData], opts: ViewOptions) -> None:
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
 
 
-@view("dead_units", "dead or saturated units per layer")
+@view("dead_units")
 def draw_dead_units(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """The selected run's share of dead (ReLU) or saturated (sigmoid, tanh) units per layer, 0 to 1."""
     run = selected_run(runs, opts)
-    layers = layer_lists(run, "dead_units", _plain(opts)) if run else []
+    layers = layer_curves(run, "dead_units", _plain(opts)) if run else []
     if not any(xs for xs, _ in layers):
         plt.title(
             'dead or saturated units (no measurement yet; add "dead_units" to probes)',
@@ -157,7 +139,7 @@ def draw_dead_units(plt, runs: list[RunData], opts: ViewOptions) -> None:
     plt.xlabel(X_LABELS.get(opts.x, opts.x))
 
 
-@view("confusion", "confusion matrix")
+@view("confusion")
 def draw_confusion(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """The selected run's latest confusion matrix: rows true class, columns predicted, cells % of the row,
     lighter for more. A column that lights up everywhere is a class that eats the predictions."""
@@ -194,43 +176,3 @@ def _confusion_rows(shares: list[list[float]], room: int) -> list[int]:
     predicted worst (a plot shorter than the classes would drop rows at random)."""
     k = len(shares)
     return list(range(k)) if room >= k else sorted(sorted(range(k), key=lambda c: shares[c][c])[:room])
-
-
-def _lr_points(run: RunData) -> tuple[list[float], list[float]]:
-    pts = [
-        (r["lr"], r["train_loss"])
-        for r in run.records
-        if isinstance(r.get("lr"), (int, float))
-        and r["lr"] > 0
-        and isinstance(r.get("train_loss"), (int, float))
-        and math.isfinite(r["train_loss"])
-    ]
-    return [p[0] for p in pts], [p[1] for p in pts]
-
-
-def _mark(plt, lr: Any, lo: float, hi: float, colour: str, label: str) -> None:
-    """A vertical marker at `lr` (from the untrusted summary) from `lo` to `hi`."""
-    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0:
-        plt.plot([lr, lr], [lo, hi], color=colour, marker="dot", label=f"{label} {lr:.2g}")
-
-
-@view("lrfind", "lr range test")
-def draw_lrfind(plt, runs: list[RunData], opts: ViewOptions) -> None:
-    """Loss against lr on a log axis, with the steepest descent and the divergence marked (hints only)."""
-    run = selected_run(runs, opts)
-    xs, ys = _lr_points(run) if run else ([], [])
-    if not xs:
-        plt.title("lr range test (no step yet)")
-        return
-    plt.xscale("log")
-    lo, hi = min(ys), min(max(ys), 1.5 * ys[0])  # the blow-up at the end would flatten the rest
-    plt.plot(xs, [min(y, hi) for y in ys], color=run.colour, marker="braille", label="loss")
-    _mark(plt, run.summary.get("steepest_lr"), lo, hi, "green", "steepest")
-    _mark(plt, run.summary.get("diverged_lr"), lo, hi, "red", "diverged")
-    plt.title(
-        f"{run.variant}: loss vs lr (a hint: pick below the steepest fall, well below the divergence)",
-        f"{run.variant}: loss vs lr; pick below the steepest fall",
-        f"{run.variant}: loss vs lr",
-    )
-    plt.xlabel("learning rate (log)")
-    plt.ylabel("train loss (this step)")

@@ -6,7 +6,7 @@ import math
 
 from ...core.readout.colours import MARKERS, PALETTE, RAW_COLOUR, sequential
 from ...core.spec.views import X_LABELS
-from ..viewkit import RunData, ViewOptions, decade_ticks, robust_top, selected_run, series, view
+from ..viewkit import RunData, ViewOptions, curve, decade_ticks, robust_top, selected_run, view
 
 
 def final_loss(run: RunData, key: str = "train_loss") -> float | None:
@@ -201,7 +201,7 @@ def draw_hidden_similarity(plt, runs: list[RunData], opts: ViewOptions) -> None:
     plain = ViewOptions(x=opts.x, log=False, selected=opts.selected, smooth=opts.smooth)
     drawn = False
     for r in runs:
-        xs, ys = series(r, "hidden_similarity", plain)
+        xs, ys = curve(r, "hidden_similarity", plain)
         if xs:
             plt.plot(xs, ys, color=r.colour, marker="braille", label=f"{r.variant} {ys[-1]:.2f}")
             drawn = True

@@ -1,6 +1,7 @@
-"""The probes every run of a task gets: the polynomial's learned function and the gradient norm.
+"""The probes a run gets without asking: the gradient norm (every run) and the polynomial's learned function
+(its task asks for it).
 
-The base class, the context and the registry of all probes are in core/train/hooks.py.
+The base class and the context are in core/train/hooks.py; the table of all probes is core/spec/probes.py.
 
 A probe is made with a narrow `ProbeContext` (the model, data, config, device, optimizer and loss, and
 nothing of the loop), and at each epoch's end returns values for the metrics record
@@ -32,7 +33,7 @@ class GradNorm(Probe):
 
 class PolyFunction(Probe):
     """The polynomial's learned vs target curve at `record_epochs`, and its learned coefficients when the
-    model is linear in the features (no hidden layers: the seed's model)."""
+    model is linear in the features (no hidden layers: the course's model)."""
 
     POINTS = 60
 

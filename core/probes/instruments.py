@@ -1,4 +1,5 @@
-"""Probes that say why training behaves as it does: sharpness against 2/lr, update-to-weight ratios,
+"""The instruments (core.spec.probes says what that word means): probes a user switches on, each with its
+own view, that say why training behaves as it does: sharpness against 2/lr, update-to-weight ratios,
 dead and saturated units, and the confusion matrix. Each takes a ProbeContext, not the trainer, and
 does its work at an epoch's end (never per step, so never a host sync per step).
 """
