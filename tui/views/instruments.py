@@ -20,9 +20,8 @@ from ..viewkit import (
     view,
 )
 
-HELP = tuple(
-    PROBES[name].reading for name in INSTRUMENTS
-)  # the lab's `?` screen: how to read each instrument
+# the lab's `?` screen: how to read each instrument
+HELP = tuple(PROBES[name].reading for name in INSTRUMENTS)
 GUIDE_COLOUR = "gray"
 HEALTHY_RATIO = -3.0  # log10(update / weight) of a layer that learns at a steady pace (a rule of thumb)
 HEAT = (236, 239, 242, 245, 248, 251, 254)  # 256-colour greys, dark to light: the heatmap's cells
