@@ -51,19 +51,15 @@ def plans(root: Path, epochs: int, variants: int) -> list:
 
 def run_to_end(executor) -> tuple[float, list]:
     """Seconds from start to the executor's WorkerDone; the runs' statuses."""
-    from dltui.core.executors.localpool import WorkerDone
-    from dltui.core.train.events import RunEnded
+    from dltui.core.executors.drive import Drive
 
-    t0, statuses = time.perf_counter(), []
+    t0, drive = time.perf_counter(), Drive(executor)
     executor.start()
-    while True:
-        events = executor.drain(timeout=0.05)
-        statuses += [e.status for e in events if isinstance(e, RunEnded)]
-        if any(isinstance(e, WorkerDone) for e in events):
-            break
+    while not drive.done:
+        drive.turn(0.05)
     seconds = time.perf_counter() - t0
     executor.join(5)
-    return seconds, statuses
+    return seconds, [e.status for e in drive.outcome.ended]
 
 
 def noop():

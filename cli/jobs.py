@@ -11,16 +11,14 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import typer
 
+from ..core.executors.drive import Drive, Outcome
 from ..core.rules.errors import BadInput
 
-POLL_S = 0.2  # how long the driver waits on an executor's events before it looks at the stop flag again
-JOIN_S = 5.0  # at the end, how long each training process gets to exit before it is terminated
-JOIN_AFTER_SECOND_SIGNAL_S = 2.0  # the same after a second Ctrl-C: the user wants out now
 ENGINES = ("local", "ray")
 
 # The options `run` and `tui` share for where runs execute.
@@ -54,14 +52,6 @@ class RayChoice:
     resources: Any
 
 
-@dataclass
-class Outcome:
-    """How the strategy's runs ended (a RunEnded each), and the error that stopped it early, if any."""
-
-    ended: list = field(default_factory=list)
-    error: str = ""
-
-
 Strategy = Callable[[Callable, Any], Outcome]  # (show: a listener, control: the stop flag) -> Outcome
 
 
@@ -76,7 +66,8 @@ def check_jobs(jobs: int | None) -> None:
 def engine_choice(
     engine: str, address: str | None, gpus: float | None, cpus: float | None, jobs: int | None = None
 ) -> RayChoice | None:
-    """None for the local engine; the Ray options for `--engine ray`; BadInput for a mix that means nothing."""
+    """None for the local engine; the Ray options for `--engine ray`; BadInput for a mix that means
+    nothing."""
     if engine not in ENGINES:
         raise BadInput(f"--engine {engine}: not an engine; use local (the default) or ray")
     ray_only = [
@@ -102,7 +93,8 @@ def engine_choice(
 
 @contextlib.contextmanager
 def ray_session(choice: RayChoice):
-    """Connected to Ray (BadInput if it is missing or nobody answers); a Ray started here is shut down after."""
+    """Connected to Ray (BadInput if it is missing or nobody answers); a Ray started here is shut down
+    after."""
     from ..core.executors.raysession import RaySession
 
     session = RaySession(choice.address)
@@ -183,7 +175,8 @@ def _close(console, name: str, store, ended: list, error: str, stopper, planned:
 
 
 def in_order(plans: list, store, ddir, start_one=None) -> Strategy:
-    """The plans one after another in this process; `start_one` is core.executors.runner's run_one (or a resume)."""
+    """The plans one after another in this process; `start_one` is core.executors.runner's run_one (or a
+    resume)."""
     from ..core.executors import runner
 
     start_one = start_one or runner.run_one
@@ -200,50 +193,9 @@ def in_order(plans: list, store, ddir, start_one=None) -> Strategy:
 
 
 def on_executor(executor) -> Strategy:
-    """The plans on an executor (local processes or Ray): started, followed to the end, joined."""
-
-    def run(show, control) -> Outcome:
-        executor.start()
-        try:
-            outcome = _follow(executor, show, control)
-        except KeyboardInterrupt:  # a second signal: stop waiting; what is still running ends interrupted
-            executor.join(JOIN_AFTER_SECOND_SIGNAL_S)
-            raise
-        executor.join(JOIN_S)
-        return outcome
-
-    return run
-
-
-def _follow(executor, show, control) -> Outcome:
-    """Pass the executor's events on until it is done; forward a stop once. Runs it lost are failed."""
-    from ..core.executors.localpool import WorkerDone
-    from ..core.train.events import RunEnded, RunStarted
-
-    started: dict[str, str] = {}
-    ended: list = []
-    stopping = False
-    while True:
-        if control.stop.is_set() and not stopping:
-            stopping = True
-            executor.stop(control.reason)
-        for ev in executor.drain(timeout=POLL_S):
-            if isinstance(ev, WorkerDone):
-                return Outcome(ended + _lost(ended, started, ev.error), ev.error)
-            if isinstance(ev, RunStarted):
-                started[ev.run_id] = ev.variant
-            elif isinstance(ev, RunEnded):
-                ended.append(ev)
-            show(ev)
-
-
-def _lost(ended: list, started: dict[str, str], error: str) -> list:
-    """Runs that started where the executor lost them (a process died): failed, for the table and the exit code."""
-    from ..core.train.events import RunEnded
-
-    done = {e.run_id for e in ended}
-    why = error or "the training process died"
-    return [RunEnded(rid, variant, "failed", why, {}) for rid, variant in started.items() if rid not in done]
+    """The plans on an executor (local processes or Ray): started, followed to the end
+    (core/executors/drive.py's Drive: a stop is forwarded once, runs it lost are failed), joined."""
+    return lambda show, control: Drive(executor, [show], control).run()
 
 
 def _in_plan_order(ended: list, plans: list) -> list:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 
 import pytest
 
+from dltui.core.executors.drive import Drive, EventQueue
 from dltui.core.executors.localpool import Pool, default_jobs
 from dltui.core.executors.runner import plan
 from dltui.core.executors.trainingprocess import WorkerDone
 from dltui.core.spec import presets
-from dltui.core.train.events import RunEnded, RunStarted
+from dltui.core.train.control import Control
+from dltui.core.train.events import EpochEnded, RunEnded, RunStarted
 
 RUN_FILES = (
     "config.json",
@@ -168,3 +172,73 @@ def test_a_closed_output_pipe_does_not_stop_a_jobs_run(tmp_path, runs_dir):
     runs = run_dirs(runs_dir)
     assert [json.loads((d / "status.json").read_text())["status"] for d in runs] == ["finished", "finished"]
     assert all(len((d / "metrics.jsonl").read_text().splitlines()) == 30 for d in runs)
+
+
+# -- the one loop every driver uses (core/executors/drive.py), on a scripted executor: no processes ----------
+class Scripted(EventQueue):
+    """An executor whose queue is filled up front (batches, and a WorkerDone per slot); `stop` and `join` are
+    recorded."""
+
+    def __init__(self, batches: list, slots: int = 1):
+        q: queue.Queue = queue.Queue()
+        for b in batches:
+            q.put(b)
+        super().__init__(q, slots)
+        self.stops: list[str] = []
+        self.joined: list[float | None] = []
+        self.started = False
+
+    def start(self) -> Scripted:
+        self.started = True
+        return self
+
+    def stop(self, reason: str = "") -> None:
+        self.stops.append(reason)
+
+    def join(self, timeout: float | None = None) -> None:
+        self.joined.append(timeout)
+
+
+def run_events(rid: str, status: str | None = "finished") -> list:
+    out = [RunStarted(rid, "p", rid, {}, "cpu", {}), EpochEnded(rid, rid, {"epoch": 1})]
+    return out + ([RunEnded(rid, rid, status, "", {})] if status else [])
+
+
+def test_the_loop_hands_every_event_to_the_sinks_and_ends_with_the_runs_results():
+    ex = Scripted([run_events("a"), WorkerDone(), run_events("b"), WorkerDone()], slots=2)
+    seen: list = []
+    outcome = Drive(ex, [seen.append]).run(join_s=1.0)
+    assert ex.started and ex.joined == [1.0] and ex.done
+    assert [type(e).__name__ for e in seen] == ["RunStarted", "EpochEnded", "RunEnded"] * 2
+    assert [(e.run_id, e.status) for e in outcome.ended] == [("a", "finished"), ("b", "finished")]
+    assert outcome.error == ""
+
+
+def test_a_run_the_executor_lost_is_failed_with_its_error():
+    ex = Scripted([run_events("a", status=None), WorkerDone("a training process died (exit code -9)")])
+    outcome = Drive(ex).run()
+    assert [(e.run_id, e.status, e.reason) for e in outcome.ended] == [
+        ("a", "failed", "a training process died (exit code -9)")
+    ]
+    assert outcome.error == "a training process died (exit code -9)"
+
+
+def test_a_stop_is_passed_on_once_with_its_reason():
+    ex = Scripted([run_events("a", status="interrupted"), WorkerDone()])
+    control = Control(stop=threading.Event(), reason="interrupted by SIGTERM")
+    control.stop.set()
+    drive = Drive(ex, [], control)
+    drive.turn()
+    drive.turn()
+    assert ex.stops == ["interrupted by SIGTERM"] and drive.done
+
+
+def test_a_second_ctrl_c_stops_the_waiting_and_goes_on():
+    ex = Scripted([run_events("a", status=None)])
+
+    def second_signal(event) -> None:
+        raise KeyboardInterrupt("interrupted at once by a second signal")
+
+    with pytest.raises(KeyboardInterrupt):
+        Drive(ex, [second_signal]).run()
+    assert ex.joined == [2.0]  # a short join: what still runs ends as interrupted

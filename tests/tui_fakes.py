@@ -90,7 +90,7 @@ class FakeWorker:
     def start(self):
         return self
 
-    def drain(self, limit: int = 10_000):
+    def drain(self, limit: int = 10_000, timeout: float = 0.0):
         out, self.events = self.events[:7], self.events[7:]
         self.done = not self.events
         return out

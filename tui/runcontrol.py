@@ -17,6 +17,7 @@ from typing import Any
 from textual.app import App
 
 from ..core.executors import checker, runner
+from ..core.executors.drive import Drive
 from ..core.rules.errors import BadInput
 from ..core.spec.config import from_dict
 from ..core.spec.presets import Preset
@@ -53,6 +54,7 @@ class RunControl:
         self.on_change = on_change
         self.batch: RunGroup | None = None  # the runs the last start made
         self.worker: Any = None  # their training process, until it has said it is done
+        self.drive: Drive | None = None  # the loop that follows it, a turn per tick
         self.starting = False  # checking the values and starting the process, in a thread
         tasks.add("start", self.started, self.start_failed, exclusive=True)
 
@@ -125,6 +127,7 @@ class RunControl:
     async def started(self, result: tuple[RunGroup, Any]) -> None:
         self.starting = False
         self.batch, self.worker = result
+        self.drive = Drive(self.worker)
         await self.on_batch(self.batch)
         # What the app holds while it trains goes out of the collector's full passes (each one a stall
         # of the UI, docs/performance.md). The young generations' garbage goes first (a short pass; a full
@@ -154,15 +157,15 @@ class RunControl:
     def drain(self) -> Applied | None:
         """The training process's events into the batch's buffers (None: no news); once it says it is done, it
         is waited for in a thread."""
-        if self.worker is None or self.batch is None:
+        if self.worker is None or self.batch is None or self.drive is None:
             return None
-        events = self.worker.drain()
+        events = self.drive.turn()
         if not events:
             return None
         applied = self.batch.apply(events)
         if applied.done:
             self.tasks.start("reap", self.worker.join, 5)  # a finished process exits, off the UI thread
-            self.worker = None
+            self.worker = self.drive = None
         return applied
 
     async def wind_down(self, drain: Callable[[], None]) -> None:

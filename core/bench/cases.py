@@ -390,12 +390,12 @@ def case_help(scale: Scale) -> Case:
     )
 
 
-JOBS_POLL_S = 0.2  # how long the --jobs case waits on the pool's events at a time
 JOBS_JOIN_S = 5.0  # how long its processes get to exit at the end
 
 
 def case_jobs(device, scale: Scale, work: Path) -> Case:
     """The polynomial preset's three runs: `--jobs N` (N spawned processes) vs `--jobs 1` (one by one, here)."""
+    from ..executors.drive import Drive
     from ..executors.localpool import Pool
     from ..executors.runner import plan, run_one
     from ..spec import presets
@@ -408,10 +408,8 @@ def case_jobs(device, scale: Scale, work: Path) -> Case:
         run_one(p, RunStore(work / "jobs1"), work)
     one = time.perf_counter() - t
     t = time.perf_counter()
-    pool = Pool(plans, work / f"jobs{jobs}", work, jobs).start()
-    while not pool.done:
-        pool.drain(timeout=JOBS_POLL_S)
-    pool.join(JOBS_JOIN_S)
+    pool = Pool(plans, work / f"jobs{jobs}", work, jobs)
+    Drive(pool).run(JOBS_JOIN_S)
     if pool.errors:
         raise RuntimeError("; ".join(pool.errors))
     many = time.perf_counter() - t

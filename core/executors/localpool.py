@@ -1,62 +1,36 @@
 """Run a preset's variants concurrently: N spawned processes, each taking the next plan when it is free.
 
-Where runs execute is one small interface, `Executor` (start, drain, stop, toggle_pause, join): `Pool`
-(local processes, this module; core/executors/trainingprocess.py's `TrainingProcess` is a Pool of one) and `RayPool`
-(core/executors/raypool.py, a Ray cluster) implement it, and the console and the lab drive either. Each child here
-writes its runs to the run store itself and sends every event back over one queue. On CUDA each process is one of a few per GPU (small models leave a GPU
-mostly idle: several runs hide each other's launch overhead); with several GPUs, slot i uses GPU
-i mod count. On the CPU the torch threads are split between the processes.
+Where runs execute is one small interface, `Executor` (core/executors/drive.py: start, drain, stop,
+toggle_pause, join): `Pool` (local processes, this module; core/executors/trainingprocess.py's
+`TrainingProcess` is a Pool of one) and `RayPool` (core/executors/raypool.py, a Ray cluster) implement it on
+drive.py's `EventQueue`, and every driver follows either with drive.py's `Drive`. Each child here writes its
+runs to the run store itself and sends every event back over one queue. On CUDA each process is one of a few
+per GPU (small models leave a GPU mostly idle: several runs hide each other's launch overhead); with several
+GPUs, slot i uses GPU i mod count. On the CPU the torch threads are split between the processes.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue as queue_mod
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 from ..train.events import RunEnded, RunStarted
+from .drive import EventQueue, Executor, WorkerDone
 from .runner import RunPlan
+
+__all__ = ["Executor", "Pool", "WorkerDone", "default_jobs"]
 
 RUNS_PER_GPU = 4  # default concurrent runs on one GPU for the small models of the presets
 BATCH_S = 0.05  # a training process sends its events in batches at most this often (starts and ends at once)
 TERMINATED_JOIN_S = 1.0  # how long a terminated training process gets to go
 
 
-@dataclass
-class WorkerDone:
-    """An executor has run its plans (or was stopped); `error` is set if it broke."""
-
-    error: str = ""
-
-
-class Executor(Protocol):
-    """Where a batch of runs executes. `drain` returns their events (WorkerDone last, once); stop ends the
-    running runs as interrupted and starts no more; pause holds them; join waits, then ends what is left."""
-
-    done: bool
-    errors: list[str]
-
-    def start(self) -> Executor: ...
-
-    def drain(self, limit: int = 10_000, timeout: float = 0.0) -> list[Any]: ...
-
-    def stop(self, reason: str = "") -> None: ...
-
-    @property
-    def paused(self) -> bool: ...
-
-    def toggle_pause(self) -> bool: ...
-
-    def join(self, timeout: float | None = None) -> None: ...
-
-
 class _Batcher:
-    """A listener that puts events on the queue in lists: one pickle and one pipe write per batch, not per epoch."""
+    """A listener that puts events on the queue in lists: one pickle and one pipe write per batch, not per
+    epoch."""
 
     def __init__(self, q):
         self.q, self.buf, self.last = q, [], time.monotonic()
@@ -115,7 +89,8 @@ def _setup_child(slot: int, jobs: int) -> None:
 
 
 def _stop_with_parent(stop, q) -> None:
-    """If the parent dies (killed, its terminal gone), stop: the runs end as interrupted, nothing waits on it."""
+    """If the parent dies (killed, its terminal gone), stop: the runs end as interrupted, nothing waits on
+    it."""
     import threading
     from multiprocessing import parent_process
     from multiprocessing.connection import wait
@@ -176,7 +151,7 @@ def _child(
     q.put(WorkerDone(error))
 
 
-class Pool:
+class Pool(EventQueue):
     """`jobs` training processes sharing `plans`; events from all of them on one queue."""
 
     def __init__(
@@ -189,7 +164,7 @@ class Pool:
     ):
         ctx = mp.get_context("spawn")
         self.jobs = max(1, min(jobs, len(plans)))
-        self.queue = ctx.Queue()
+        super().__init__(ctx.Queue(), self.jobs)
         self.stop_event = ctx.Event()
         self.pause_event = ctx.Event()
         self.counter = counter = ctx.Value("i", 0)  # kept: the children open it by name
@@ -212,46 +187,19 @@ class Pool:
             )
             for slot in range(self.jobs)
         ]
-        self.n_done = 0  # processes whose WorkerDone arrived, or that died
         self.crashed: set[int] = set()
-        self.errors: list[str] = []
-        self.done = False
 
     def start(self) -> Pool:
         for p in self.processes:
             p.start()
         return self
 
-    def drain(self, limit: int = 10_000, timeout: float = 0.0) -> list[Any]:
-        """Events that have arrived (waiting up to `timeout` for the first); one WorkerDone once all are done."""
-        out: list[Any] = []
-        for k in range(limit):
-            try:
-                ev = self.queue.get(timeout=timeout) if k == 0 and timeout > 0 else self.queue.get_nowait()
-            except queue_mod.Empty:
-                break
-            if isinstance(ev, WorkerDone):
-                self._slot_done(ev.error)
-            else:
-                out.extend(ev)  # a batch
-        if not out:
-            self._reap_dead()
-        if not self.done and self.n_done >= self.jobs:
-            self.done = True
-            out.append(WorkerDone("; ".join(self.errors)))
-        return out
-
-    def _slot_done(self, error: str) -> None:
-        self.n_done += 1
-        if error:
-            self.errors.append(error)
-
-    def _reap_dead(self) -> None:
+    def find_lost(self) -> None:
         """A process that died without saying so (killed, out of memory) counts as done, with an error."""
         for i, p in enumerate(self.processes):
             if i not in self.crashed and p.exitcode not in (None, 0):
                 self.crashed.add(i)
-                self._slot_done(f"a training process died (exit code {p.exitcode})")
+                self.slot_done(f"a training process died (exit code {p.exitcode})")
 
     def stop(self, reason: str = "") -> None:
         """Stop every process at its next step (each child gives its own reason: "stopped by the user")."""

@@ -1,11 +1,13 @@
-"""Runs on a Ray cluster: each variant is one Ray task; its events come back here, where the run store is written.
+"""Runs on a Ray cluster: each variant is one Ray task; its events come back here, where the run store is
+written.
 
-`RayPool` is an Executor (core/executors/localpool.py), as the local Pool is: the console and the lab drive it the
-same way. A pump thread submits the tasks, waits on their streams, checks every item on arrival
-(core/executors/raywire.py), writes each run's files through the same StoreSink a local run uses, and hands the events
-on. A run is made on disk when its task reports where it runs; a task whose node or worker dies is sent
-again from the last checkpoint held here (its curves join as --resume's do), at most `retries` times.
-Ray is imported only here and in core/executors/raytask.py, and only when `--engine ray` is asked for.
+`RayPool` is an Executor (core/executors/drive.py), as the local Pool is: its events come out of drive.py's
+`EventQueue`, and every driver follows it with drive.py's `Drive`. A pump thread submits the tasks, waits on
+their streams, checks every item on arrival (core/executors/raywire.py), writes each run's files through the
+same StoreSink a local run uses, and hands the events on. A run is made on disk when its task reports where it
+runs; a task whose node or worker dies is sent again from the last checkpoint held here (its curves join as
+--resume's do), at most `retries` times. Ray is imported only here and in core/executors/raytask.py, and only
+when `--engine ray` is asked for.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..store import stoprequest
 from ..store.atomic import write_atomic
 from ..store.folder import RunInfo, RunStore, RunWriter, truncate_jsonl
 from ..train.events import RunEnded
-from .localpool import WorkerDone
+from .drive import EventQueue, WorkerDone
 from .raywire import BadMessage, decode
 from .runner import RunPlan, StoreSink
 
@@ -81,7 +83,7 @@ class Flags:
         return self.state
 
 
-class RayPool:
+class RayPool(EventQueue):
     """The plans as Ray tasks on `session`'s cluster; their runs written under `runs_dir` here."""
 
     def __init__(
@@ -105,10 +107,8 @@ class RayPool:
             )
             for p in plans
         ]
-        self.events: queue.Queue = queue.Queue()
+        super().__init__(queue.Queue(), slots=1)  # one slot: the pump thread
         self.flags: Any = None
-        self.done = False
-        self.errors: list[str] = []
         self._paused = False
         self._stop_reason: str | None = None
         self._stopped_at = 0.0
@@ -120,22 +120,6 @@ class RayPool:
         self.flags = self.session.flags()
         self._thread.start()
         return self
-
-    def drain(self, limit: int = 10_000, timeout: float = 0.0) -> list[Any]:
-        out: list[Any] = []
-        for k in range(limit):
-            try:
-                item = (
-                    self.events.get(timeout=timeout) if k == 0 and timeout > 0 else self.events.get_nowait()
-                )
-            except queue.Empty:
-                break
-            if isinstance(item, WorkerDone):
-                self.done = True
-                out.append(item)
-                break
-            out.extend(item)
-        return out
 
     def stop(self, reason: str = "") -> None:
         if self._stop_reason is not None or self.flags is None:
@@ -177,11 +161,10 @@ class RayPool:
                     self._pull(job)
         except Exception as e:  # noqa: BLE001 - reported as the executor's error; the runs end below
             error = f"{type(e).__name__}: {e}"
-            self.errors.append(error)
         finally:
             self._abandon("failed" if error else "interrupted", error)
             self.session.drop(self.flags)
-            self.events.put(WorkerDone(error))
+            self.queue.put(WorkerDone(error))
 
     def _submit(self, job: Job) -> None:
         threads = int(job.options.get("num_cpus") or 1)
@@ -237,7 +220,7 @@ class RayPool:
             if kind == "placed":
                 self._placed(job, payload)
             elif kind == "file":
-                self._save_file(job, *payload)
+                save_file(job, *payload)
             else:
                 if job.sink is None:
                     raise BadMessage(f"{kind} before the run was placed")
@@ -247,7 +230,7 @@ class RayPool:
                 job.sink(payload)
                 out.append(payload)
         if out:
-            self.events.put(out)
+            self.queue.put(out)
 
     def _placed(self, job: Job, node: dict[str, str]) -> None:
         """The task runs on `node`: make the run on disk (or take it up again), and say where it runs."""
@@ -270,13 +253,6 @@ class RayPool:
             )
         job.sink = _fan_out([StoreSink(job.writer), *tensorboard_sinks(job.writer)])
 
-    def _save_file(self, job: Job, name: str, data: bytes) -> None:
-        if job.writer is None:
-            raise BadMessage(f"{name} before the run was placed")
-        if name.endswith(".pt"):
-            check_checkpoint(data, name)
-        write_atomic(job.writer.path / name, data)
-
     def _lost(self, job: Job, error: Exception) -> None:
         """The task's worker or node died: send it again from the last checkpoint held, or fail it."""
         if job.ended:  # it died after its run had ended: nothing is lost
@@ -296,18 +272,8 @@ class RayPool:
             return
         job.attempts += 1
         if job.writer is not None:
-            job.resume = self._rewind(job)
+            job.resume = rewind(job)
         self._submit(job)
-
-    def _rewind(self, job: Job) -> dict[str, Any] | None:
-        """Cut the run's files back to its last checkpoint held here; what the next task starts from."""
-        payload = resume_payload(job.writer.path)
-        epoch = int(payload["epoch"]) if payload else 0
-        job.writer.close()  # the metrics files are replaced by the cut ones: reopen them on the next write
-        truncate_jsonl(job.writer.path / "metrics.jsonl", epoch)
-        truncate_jsonl(job.writer.path / "snapshots.jsonl", epoch)
-        job.writer.status["epoch"] = epoch
-        return payload
 
     def _follow_stop(self) -> None:
         """After a stop: tasks not started yet are cancelled; past the grace time, the rest too."""
@@ -322,8 +288,9 @@ class RayPool:
             self._abort.set()
 
     def _pass_stop_requests(self) -> None:
-        """A run's `stop-request` file (core/store/stoprequest.py) is here, where the driver writes the run: tell its
-        task, which ends that run alone `interrupted` as Ctrl-C would (its task polls the flags every 0.2 s)."""
+        """A run's `stop-request` file (core/store/stoprequest.py) is here, where the driver writes the run:
+        tell its task, which ends that run alone `interrupted` as Ctrl-C would (its task polls the flags every
+        0.2 s)."""
         for job in self.jobs:
             if (
                 job.gen is not None
@@ -357,7 +324,28 @@ class RayPool:
             self._open(job)
         job.writer.set_status(status, reason, node=job.node)
         job.writer.close()
-        self.events.put([RunEnded(job.run_id, job.plan.variant, status, reason, {"node": job.node})])
+        self.queue.put([RunEnded(job.run_id, job.plan.variant, status, reason, {"node": job.node})])
+
+
+def rewind(job: Job) -> dict[str, Any] | None:
+    """Cut the run's files back to its last checkpoint held here; what the next task starts from."""
+    payload = resume_payload(job.writer.path)
+    epoch = int(payload["epoch"]) if payload else 0
+    job.writer.close()  # the metrics files are replaced by the cut ones: reopen them on the next write
+    truncate_jsonl(job.writer.path / "metrics.jsonl", epoch)
+    truncate_jsonl(job.writer.path / "snapshots.jsonl", epoch)
+    job.writer.status["epoch"] = epoch
+    return payload
+
+
+def save_file(job: Job, name: str, data: bytes) -> None:
+    """A file the task sent (checkpoint.pt, best.pt, traceback.txt) into the run's folder; a checkpoint only
+    if it loads safely."""
+    if job.writer is None:
+        raise BadMessage(f"{name} before the run was placed")
+    if name.endswith(".pt"):
+        check_checkpoint(data, name)
+    write_atomic(job.writer.path / name, data)
 
 
 def _fan_out(listeners: list) -> Any:
@@ -369,7 +357,8 @@ def _fan_out(listeners: list) -> Any:
 
 
 def resume_payload(run_dir: Path) -> dict[str, Any] | None:
-    """What a task needs to go on with a run from its checkpoint here: its bytes, best.pt, the records kept."""
+    """What a task needs to go on with a run from its checkpoint here: its bytes, best.pt, the records
+    kept."""
     from ..store.folder import read_jsonl
     from ..train.checkpoint import load_checkpoint
 

@@ -16,6 +16,7 @@ from ..rules.errors import BadInput
 from ..spec.config import RunConfig
 from ..spec.presets import Preset
 from ..store.folder import RunInfo, RunStore, RunWriter, check_resumable
+from ..train import lifecycle
 from ..train.events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 
 
@@ -164,17 +165,10 @@ def _drive(
     """Train one run into `writer`; whatever happens, its status ends as something other than running."""
     from ..export.tensorboard import sinks as tensorboard_sinks
 
-    try:
+    with lifecycle.guard(writer):
         # TensorBoard files beside the store, if asked for (--tensorboard, DLTUI_TENSORBOARD_DIR)
         sinks = [StoreSink(writer), *tensorboard_sinks(writer), *(listeners or [])]
         ended = train(p, writer.run_id, writer.path, data_dir, sinks, control, checkpoint, kept)
-    except KeyboardInterrupt:  # a second Ctrl-C: end it as interrupted, files whole, and let it propagate
-        writer.set_status("interrupted", "interrupted at once (a second signal)")
-        raise
-    finally:
-        if not writer.ended:  # an exception nobody caught: never leave a run 'running'
-            writer.set_status("failed", "the run stopped unexpectedly")
-        writer.close()
     if ended.status == "failed":
         _release_gpu_memory()
     return ended
@@ -249,11 +243,13 @@ def train(
         runner.resume_from(
             checkpoint, kept
         )  # a Resumable: core/train/checkpoint.py refuses checkpoints for the others
-    try:
+    # Bad input is checked in preflight; if it still happens the run is failed, never left 'running'.
+    with lifecycle.RunLifecycle(run_id, catch=(BadInput,), let_through=()) as life:
         ended = runner.run()
-    except BadInput as e:
-        # Checked in preflight; if it still happens the run is failed, never left 'running'.
-        ended = RunEnded(run_id, p.variant, "failed", str(e), runner.summary("failed", str(e)))
+    if life.caught is not None:
+        ended = RunEnded(
+            run_id, p.variant, life.status, life.reason, runner.summary(life.status, life.reason)
+        )
         for listener in listeners:
             listener(ended)
     if ended.status == "failed" and runner.traceback:

@@ -18,6 +18,7 @@ import torch
 
 from ..spec.config import RunConfig
 from ..train.events import EpochEnded, Listener, RunEnded, RunStarted, Snapshot
+from ..train.lifecycle import RunLifecycle
 
 DTYPE = torch.float64
 EPS = [0.5 * 2.0**-k for k in range(16)]  # 0.5 down to 1.5e-5
@@ -338,10 +339,11 @@ class GradCheck:
     def run(self) -> RunEnded:
         """Run the tests, emit RunStarted, a Snapshot per test, one EpochEnded, and RunEnded."""
         self.emit(RunStarted(self.run_id, self.preset, self.variant, self.cfg.to_dict(), "cpu", self.info()))
-        try:
+        # A failure is a result, not a crash of the lab (a Ctrl-C goes on: the tests take milliseconds).
+        with RunLifecycle(self.run_id, catch=(Exception,), let_through=()) as life:
             self.checks = run_checks(self.cfg.seed, self.cfg.hidden)
-        except Exception as e:  # a failure is a result, not a crash of the lab
-            return self._end("failed", f"{type(e).__name__}: {e}")
+        if life.caught is not None:
+            return self._end(life.status, life.reason)
         for c in self.checks:
             self.emit(Snapshot(self.run_id, self.variant, 1, "gradcheck", c))
         self.emit(EpochEnded(self.run_id, self.variant, self.record()))

@@ -158,50 +158,54 @@ def run(
 ):
     """Make a run of kind lrfind for `plan` (a runner.RunPlan) in `store`, sweep, and write its files;
     returns (run id, summary). The preflight is the caller's: bad input must come before the run dir."""
-    from ..train.control import Control, Stopped
+    from ..train.control import Control
+    from ..train.lifecycle import RunLifecycle
     from ..train.trainer import Trainer
 
     writer = store.create(plan.preset, f"lrfind-{plan.variant}", plan.config.to_dict())
-    status, reason, records = "failed", "the range test stopped unexpectedly", []
+    records: list[dict[str, Any]] = []
 
     def keep(points: list[dict[str, Any]]) -> None:
         for r in points:
             writer.append_metrics(r)
         on_points(points)
 
+    control = control or Control()
+    life = RunLifecycle(writer.run_id, control, let_through=())
+    life.end("failed", "the range test stopped unexpectedly")  # until it has run, or said why not
     try:
-        writer.set_status("running", kind="lrfind")
-        t = Trainer(
-            plan.config,
-            run_id=writer.run_id,
-            preset=plan.preset,
-            variant=plan.variant,
-            data_dir=data_dir,
-            control=control or Control(),
-        )
-        t.setup()
-        records = sweep(t, ramp, lambda: t.control.poll(t.run_dir, t.clock), keep)
-        status, reason = "finished", ""
-    except Stopped:
-        status, reason = "interrupted", "stopped by the user"
-    except KeyboardInterrupt:
-        status, reason = "interrupted", "interrupted (Ctrl-C)"
-        raise
-    except Exception as e:  # noqa: BLE001 - a failed range test is a result, with its reason
-        status, reason = "failed", f"{type(e).__name__}: {e}".strip()
+        with life:
+            writer.set_status("running", kind="lrfind")
+            t = Trainer(
+                plan.config,
+                run_id=writer.run_id,
+                preset=plan.preset,
+                variant=plan.variant,
+                data_dir=data_dir,
+                control=control,
+            )
+            t.setup()
+            records = sweep(t, ramp, lambda: t.control.poll(t.run_dir, t.clock), keep)
+            life.end("finished")
     finally:
-        summary = {
-            "kind": "lrfind",
-            "status": status,
-            "reason": reason,
-            "preset": plan.preset,
-            "variant": plan.variant,
-            "lr_min": ramp.lr_min,
-            "lr_max": ramp.lr_max,
-            "steps": len(records),
-            **hints(records),
-        }
+        summary = _summary(plan, ramp, records, life.status, life.reason)
         writer.write_summary(summary)
-        writer.set_status(status, reason, kind="lrfind")
+        writer.set_status(life.status, life.reason, kind="lrfind")
         writer.close()
+    life.raise_interrupt(summary)
     return writer.run_id, summary
+
+
+def _summary(plan, ramp: Ramp, records: list[dict[str, Any]], status: str, reason: str) -> dict[str, Any]:
+    """summary.json of a range test: how it ended, its range, its steps and the hints."""
+    return {
+        "kind": "lrfind",
+        "status": status,
+        "reason": reason,
+        "preset": plan.preset,
+        "variant": plan.variant,
+        "lr_min": ramp.lr_min,
+        "lr_max": ramp.lr_max,
+        "steps": len(records),
+        **hints(records),
+    }

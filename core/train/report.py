@@ -1,18 +1,15 @@
 """What a training run reports about itself: `info` at its start (RunStarted) and `summary` at its end
-(summary.json), and a failure's reason in a user's words."""
+(summary.json); a failure's reason in a user's words is core/train/lifecycle.py's."""
 
 from __future__ import annotations
 
-import errno
 import os
 import platform
-import traceback
 from typing import Any
 
 import torch
 
 from ..spec.device import describe
-from ..store.folder import NO_SPACE
 from .evaluation import finite
 from .models import count_params
 
@@ -107,14 +104,3 @@ def test_best_weights(t: Trainer) -> dict[str, Any]:
     if classify:
         out["best_weights_test_acc"] = correct.item() / n
     return out
-
-
-def failure(e: Exception, run_id: str) -> tuple[str, str]:
-    """(why a run failed, in a user's words; its traceback for traceback.txt, '' when the machine is at fault).
-    Called while `e` is being handled."""
-    reason = f"{type(e).__name__}: {e}".strip()
-    if isinstance(e, torch.cuda.OutOfMemoryError):
-        reason = "CUDA out of memory; try a smaller batch_size or model, or --device cpu (" + reason + ")"
-    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"{NO_SPACE}; free some space, then continue with `dltui run --resume {run_id}`", ""
-    return reason, traceback.format_exc()

@@ -7,7 +7,8 @@ The class is the loop and its hooks; its collaborators, each in its own module b
 core/train/factories.py (loss, optimizer), core/train/fastpath.py (the step and the update in their fastest form, the warm-up),
 core/train/inflight.py (the epoch in flight: its order and sums), core/train/evaluation.py (an epoch's losses and accuracies),
 core/rules/bestepoch.py (best epoch, early stop), core/train/checkpoint.py (checkpoint files) with core/train/state.py (what they
-hold), core/train/control.py (stop, pause, the clock), core/train/report.py (info, summary, a failure's reason).
+hold), core/train/control.py (stop, pause, the clock), core/train/report.py (info, summary),
+core/train/lifecycle.py (how an exception ends the run).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from torch import nn
 from ..data import TaskData, default_data_dir
 from ..data import build as build_task
 from ..rules.bestepoch import BestEpoch, score_key
-from ..rules.errors import BadInput
 from ..spec.config import RunConfig
 from ..spec.device import resolve_device
 from . import fastpath, losses, report
@@ -35,6 +35,7 @@ from .evaluation import Evaluator
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .factories import PlainSGD, batch_size_for, make_loss, make_optimizer  # noqa: F401 - importable from here too
 from .inflight import EpochOrder, EpochSums, InFlight
+from .lifecycle import RunLifecycle
 from .models import build_model
 
 PROGRESS_EVERY_S = 0.5
@@ -136,8 +137,7 @@ class Trainer:
     def run(self) -> RunEnded:
         """Train to the end (or a stop), emitting events; returns the RunEnded event it emitted."""
         began = self.clock.start()
-        status, reason = "finished", ""
-        try:
+        with RunLifecycle(self.run_id, self.control, resumable=True) as life:
             self.setup()
             if self.resume is not None:
                 self.inflight = runstate.restore(self, self.resume)
@@ -153,19 +153,13 @@ class Trainer:
             )
             warm_s = fastpath.warm_up(self.model, self.data, self.batch_size, self.fast)
             self.setup_s = self.clock.start_training(began, warm_s, resumed=self.resume is not None)
-            status, reason = self._train()
-        except Stopped as e:
-            status, reason = "interrupted", str(e) or self.control.reason or "stopped by the user"
-            reason += runstate.save_interrupted(self)
-        except KeyboardInterrupt as e:  # its message, if any, says what it was (a second SIGTERM, say)
-            raise KeyboardInterruptAfterEnd(
-                self._end("interrupted", str(e) or "interrupted (Ctrl-C)")
-            ) from None
-        except BadInput:
-            raise
-        except Exception as e:  # a run's failure is a result, not a crash of the lab
-            status, (reason, self.traceback) = "failed", report.failure(e, self.run_id)
-        return self._end(status, reason)
+            life.end(*self._train())
+        self.traceback = life.traceback
+        if life.stopped:
+            life.reason += runstate.save_interrupted(self)
+        ended = self._end(life.status, life.reason)
+        life.raise_interrupt(ended)
+        return ended
 
     def _train(self) -> tuple[str, str]:
         for epoch in range(self.epoch + 1, self.cfg.epochs + 1):

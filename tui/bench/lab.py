@@ -21,6 +21,7 @@ from typing import Any
 
 from ...core.data import default_data_dir
 from ...core.executors import runner
+from ...core.executors.drive import Drive
 from ...core.executors.trainingprocess import TrainingProcess
 from ...core.rules.errors import BadInput
 from ...core.spec import presets as presets_mod
@@ -152,9 +153,9 @@ def rss_mb() -> float:
 def run_headless(plans: list[runner.RunPlan], runs_dir: Path, data_dir: Path, timeout_s: float) -> None:
     """The same plans in a spawned TrainingProcess, drained by a plain loop (no UI)."""
     worker = TrainingProcess(plans, runs_dir, data_dir).start()
-    deadline = time.monotonic() + timeout_s
-    while not worker.done:
-        worker.drain(timeout=POLL_S)
+    drive, deadline = Drive(worker), time.monotonic() + timeout_s
+    while not drive.done:
+        drive.turn(POLL_S)
         if time.monotonic() > deadline:
             worker.stop()
             worker.join(5)
