@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..rules.numbers import is_number, is_whole
 from .figures import X_LABELS, label, series
 
 MAX_CLASSES = 1000
@@ -19,7 +20,7 @@ def valid_matrix(m: Any) -> bool:
         isinstance(m, list)
         and 0 < len(m) <= MAX_CLASSES
         and all(isinstance(row, list) and len(row) == len(m) for row in m)
-        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for row in m for v in row)
+        and all(is_whole(v) and v >= 0 for row in m for v in row)
     )
 
 
@@ -92,7 +93,7 @@ def sharpness_figure(run, x: str = "epoch"):
     ax = fig.subplots()
     ax.plot(xs, ys, color="C0", marker=".", label="sharpness (top Hessian eigenvalue)")
     lr = run.config.get("lr")
-    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0:
+    if is_number(lr) and lr > 0:
         ax.axhline(2 / lr, color="C3", linestyle="--", label=f"2/lr = {2 / lr:g}")
     ax.set_xlabel(X_LABELS[x])
     ax.set_ylabel("sharpness")

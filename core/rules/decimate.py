@@ -12,15 +12,12 @@ through here, so they thin a curve out the same way. No torch, no textual.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
+from .numbers import is_finite
+
 BUCKETS = 100  # B: a plot's width in columns; the buffer holds B..2B buckets
-
-
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 class _Bucket:
@@ -132,7 +129,7 @@ class Curve:
     def add(self, record: dict[str, Any]) -> None:
         """Take one record (a run's next), whatever `seen` says: for a caller that hands records over as they come."""
         xv, yv = record.get(self.x), record.get(self.key)
-        if _number(xv) and _number(yv) and not (self.log and yv <= 0):
+        if is_finite(xv) and is_finite(yv) and not (self.log and yv <= 0):
             self.buffer.add(xv, self.ema(yv) if self.ema else yv)
 
     def points(self) -> tuple[list, list]:
