@@ -14,36 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import typer
-
 from ..core.rules.errors import BadInput
 
 POLL_S = 0.2  # how long the driver waits on an executor's events before it looks at the stop flag again
 JOIN_S = 5.0  # at the end, how long each training process gets to exit before it is terminated
 JOIN_AFTER_SECOND_SIGNAL_S = 2.0  # the same after a second Ctrl-C: the user wants out now
 ENGINES = ("local", "ray")
-
-# The options `run` and `tui` share for where runs execute.
-EngineOpt = typer.Option(
-    "local",
-    "--engine",
-    help="where runs execute: local (processes on this machine) or ray "
-    "(a Ray cluster; needs pip install -e '.[ray]')",
-)
-AddressOpt = typer.Option(
-    None,
-    "--address",
-    help="with --engine ray: auto, HOST:PORT or ray://HOST:10001 "
-    "[env DLTUI_RAY_ADDRESS; default: a local Ray, started for the run]",
-)
-GpusOpt = typer.Option(
-    None,
-    "--gpus-per-run",
-    help="with --engine ray on a CUDA cluster: the GPU share of one run [default 0.25 for MLPs, 1 for CNNs]",
-)
-CpusOpt = typer.Option(
-    None, "--cpus-per-run", help="with --engine ray: the CPUs one run asks for [default 1]"
-)
 
 
 @dataclass
