@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from ..core.rules.errors import BadInput
+from . import options
 
 
 def fmt_value(v: float | None, unit: str) -> str:
@@ -81,7 +82,7 @@ def bench_cmd(
     quick: bool = typer.Option(
         False, "--quick", help="small sizes, one repeat: seconds, for a first look (ratios are rougher)"
     ),
-    device: str = typer.Option("auto", "--device", help="auto|cpu|cuda|mps"),
+    device: str = options.device("auto"),
     scale: bool = typer.Option(
         False,
         "--scale",

@@ -8,6 +8,9 @@ from typing import Any
 
 import typer
 
+from ..core.rules.numbers import is_number
+from . import options
+
 
 def compare_cmd(
     runs: list[str] = typer.Argument(..., help="the runs to compare: ids, unique prefixes, or `latest`"),
@@ -17,20 +20,11 @@ def compare_cmd(
         "-m",
         help="the record key to compare: train_loss, test_loss, val_loss, test_acc, ...",
     ),
-    x: str = typer.Option("epoch", "--x", help="x-axis: epoch, step (optimizer updates) or time (seconds)"),
-    log: bool = typer.Option(False, "--log", help="log scale for the y-axis"),
-    smooth: float = typer.Option(
-        0.0, "--smooth", help="EMA factor in [0, 1): smoothed line on top, raw faint behind"
-    ),
-    runs_dir: Path | None = typer.Option(
-        None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"
-    ),
-    follow: bool = typer.Option(
-        False,
-        "--follow",
-        "-f",
-        help="redraw as the runs grow, until they end (no terminal: a line an epoch); Ctrl-C exits 130, the runs go on",
-    ),
+    x: str = options.X,
+    log: bool = options.log_scale("the y-axis"),
+    smooth: float = options.smooth(),
+    runs_dir: Path | None = options.RunsDir,
+    follow: bool = options.follow(several=True),
 ) -> None:
     """One metric of several runs overlaid in the terminal, and their final and best figures."""
     from rich.console import Console
@@ -38,13 +32,12 @@ def compare_cmd(
     from ..core.export.figures import labels
     from ..core.export.writer import check_x
     from ..core.rules.smoothing import check_alpha
-    from ..core.store.folder import RunStore
     from .console import for_terminal
 
     check_x(x)
     check_alpha(smooth)
-    store = RunStore(runs_dir)
-    infos = list({info.run_id: info for info in (store.get(r) for r in runs)}.values())
+    store = options.store(runs_dir)
+    infos = options.runs_named(store, runs)
     records = {r.run_id: r.metrics() for r in infos}
     _check_metric(metric, records)
     names = labels(infos)
@@ -58,7 +51,7 @@ def compare_cmd(
 def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None:
     from ..core.rules.errors import BadInput
 
-    keys = {k for recs in records.values() for r in recs for k, v in r.items() if isinstance(v, (int, float))}
+    keys = {k for recs in records.values() for r in recs for k, v in r.items() if is_number(v)}
     if metric not in keys:
         known = ", ".join(sorted(keys - {"epoch", "step", "time"})) or "none yet"
         raise BadInput(f"--metric {metric}: these runs do not record it; they record: {known}")
@@ -134,7 +127,7 @@ def compare_table(infos, records, names, metric: str):
         t.add_column(col, justify="left" if col in ("run", "status", "run id") else "right", overflow="fold")
     for info in infos:
         recs = records[info.run_id]
-        last = next((r[metric] for r in reversed(recs) if isinstance(r.get(metric), (int, float))), None)
+        last = next((r[metric] for r in reversed(recs) if is_number(r.get(metric))), None)
         best, at = best_of(recs, metric)
         dur = info.summary.get("duration_s") or (recs[-1].get("time") if recs else None)
         t.add_row(

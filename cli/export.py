@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from . import options
+
 HELP = """Write runs' metrics and figures into DIR (made if missing), for a report or another tool.
 
 \b
@@ -50,23 +52,17 @@ def export_cmd(
         "--tidy",
         help="one long metrics.csv for all runs (pandas, trackio): step, timestamp, run, swept config keys, metrics",
     ),
-    smooth: float = typer.Option(
-        0.0, "--smooth", help="EMA factor in [0, 1) for the figures: smoothed line on top, raw faint behind"
-    ),
-    x: str = typer.Option("epoch", "--x", help="x-axis of the curves: epoch, step or time"),
-    runs_dir: Path | None = typer.Option(
-        None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"
-    ),
+    smooth: float = options.smooth(" for the figures"),
+    x: str = options.X,
+    runs_dir: Path | None = options.RunsDir,
 ) -> None:
     """Export runs' metrics and figures (the full help is HELP)."""
     from rich.console import Console
 
     from ..core.export.writer import export_runs, parse_formats
-    from ..core.store.folder import RunStore
 
     formats = parse_formats(fmt)
-    store = RunStore(runs_dir)
-    infos = list({info.run_id: info for info in (store.get(r) for r in runs)}.values())
+    infos = options.runs_named(options.store(runs_dir), runs)
     written = export_runs(infos, to, formats, tidy=tidy, smooth=smooth, x=x)
     console = Console(highlight=False)
     for path in written:

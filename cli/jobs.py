@@ -14,34 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import typer
-
 from ..core.executors.drive import Drive, Outcome
 from ..core.rules.errors import BadInput
 
 ENGINES = ("local", "ray")
-
-# The options `run` and `tui` share for where runs execute.
-EngineOpt = typer.Option(
-    "local",
-    "--engine",
-    help="where runs execute: local (processes on this machine) or ray "
-    "(a Ray cluster; needs pip install -e '.[ray]')",
-)
-AddressOpt = typer.Option(
-    None,
-    "--address",
-    help="with --engine ray: auto, HOST:PORT or ray://HOST:10001 "
-    "[env DLTUI_RAY_ADDRESS; default: a local Ray, started for the run]",
-)
-GpusOpt = typer.Option(
-    None,
-    "--gpus-per-run",
-    help="with --engine ray on a CUDA cluster: the GPU share of one run [default 0.25 for MLPs, 1 for CNNs]",
-)
-CpusOpt = typer.Option(
-    None, "--cpus-per-run", help="with --engine ray: the CPUs one run asks for [default 1]"
-)
 
 
 @dataclass

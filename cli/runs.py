@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from ..core.rules.errors import BadInput
+from . import options
 
 COLUMNS = ("run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "test acc")
 NUMERIC = ("epochs", "train loss", "test loss", "test acc")
@@ -41,19 +42,16 @@ def runs_cmd(
     as_json: bool = typer.Option(
         False, "--json", help="print the rows as JSON (one list, newest first) for scripts"
     ),
-    runs_dir: Path | None = typer.Option(
-        None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"
-    ),
+    runs_dir: Path | None = options.RunsDir,
 ) -> None:
     """The runs in the runs dir, newest first: status, preset, variant, epochs, final losses."""
-    from ..core.store.folder import RunStore
     from ..core.store.index import listing
 
     if limit is not None and limit < 1:
         raise BadInput(f"--limit {limit}: must be at least 1; or use --all for every run")
     if limit is not None and all_:
         raise BadInput("--limit and --all say different things; give one of them")
-    root = RunStore(runs_dir).root
+    root = options.store(runs_dir).root
     rows, total = listing(root, None if all_ else (limit or screenful()), preset, status)
     if as_json:
         sys.stdout.write(json.dumps([r.to_dict() for r in rows], indent=1) + "\n")

@@ -16,6 +16,8 @@ from pathlib import Path
 import typer
 
 from ..core.rules.errors import BadInput
+from ..core.rules.numbers import is_number
+from . import options
 
 REDRAW_S = 0.5  # a terminal is redrawn at most twice a second
 INTERRUPTED = 130
@@ -26,17 +28,14 @@ def watch_cmd(
     target: str = typer.Argument(
         "latest", help="a run id (or unique prefix), `latest`, or a preset: its latest batch of runs"
     ),
-    runs_dir: Path | None = typer.Option(
-        None, "--runs-dir", help="where runs are saved [env DLTUI_RUNS_DIR, default ./runs]"
-    ),
+    runs_dir: Path | None = options.RunsDir,
 ) -> None:
     """Open the lab on runs as they go, whoever started them: one run, or a preset's latest batch (and its
     runs that start later)."""
     from ..core.spec.presets import preset_names
-    from ..core.store.folder import RunStore
     from ..tui.app import run_app
 
-    store = RunStore(runs_dir)
+    store = options.store(runs_dir)
     code = run_app(
         runs_dir=store.root,
         watch=watched(store, target),
@@ -66,7 +65,7 @@ def epoch_line(name: str, rec: dict) -> str:
 
     parts = [f"{name}  epoch {rec.get('epoch')}"]
     for key in ("train_loss", "test_loss", "val_loss", "train_acc", "test_acc", "val_acc"):
-        if isinstance(rec.get(key), (int, float)):
+        if is_number(rec.get(key)):
             parts.append(f"{key} {(pct if key.endswith('acc') else fmt)(rec[key])}")
     return "  ".join(parts)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..readout.colours import TARGET_COLOUR, hex_colour, sequential
 from ..readout.confusion import confusion_of, row_shares
 from ..readout.series import series
+from ..rules.numbers import is_number
 from ..spec.views import X_LABELS
 from .figures import _decorate, _new_figure, label
 
@@ -90,7 +91,7 @@ def sharpness_figure(run, x: str = "epoch"):
     ax = fig.subplots()
     ax.plot(xs, ys, color="C0", marker=".", label="sharpness (top Hessian eigenvalue)")
     lr = run.config.get("lr")
-    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0:
+    if is_number(lr) and lr > 0:
         ax.axhline(2 / lr, color="C3", linestyle="--", label=f"2/lr = {2 / lr:g}")
     ax.set_xlabel(X_LABELS[x])
     ax.set_ylabel("sharpness")

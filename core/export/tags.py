@@ -9,9 +9,10 @@ not a finite number is left out. No torch here.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
+
+from ..rules.numbers import is_finite, is_whole
 
 NOT_VALUES = ("epoch", "time")  # every value's step and wall time, not values of their own
 RENAMED = {"step": "updates"}
@@ -19,9 +20,7 @@ RENAMED = {"step": "updates"}
 
 def number(value: Any) -> float | None:
     """`value` if it is a finite int or float (not a bool), else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return value if isinstance(value, int) or math.isfinite(value) else None
+    return value if is_finite(value) else None
 
 
 def values(record: dict[str, Any]) -> dict[str, float]:
@@ -54,7 +53,7 @@ def _item(tag: str, i: int) -> str:
 
 def epoch_of(record: dict[str, Any]) -> int | None:
     e = record.get("epoch")
-    return e if isinstance(e, int) and not isinstance(e, bool) and e >= 0 else None
+    return e if is_whole(e) and e >= 0 else None
 
 
 def run_start(run) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from ..rules.errors import BadInput
+from ..rules.numbers import is_finite
 from ..rules.smoothing import ema
 
 SMOOTHING = 0.9  # EMA factor of the smoothed loss that the hints are read from
@@ -36,7 +37,7 @@ class Ramp:
     steps: int = 200
 
     def check(self) -> Ramp:
-        ok = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (self.lr_min, self.lr_max))
+        ok = is_finite(self.lr_min) and is_finite(self.lr_max)
         if not ok or self.lr_min <= 0 or self.lr_max <= self.lr_min:
             raise BadInput(
                 f"--min {self.lr_min} --max {self.lr_max}: the range needs 0 < min < max; e.g. --min 1e-5 --max 10"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..rules.numbers import is_whole
+
 MAX_CLASSES = 1000
 
 
@@ -17,7 +19,7 @@ def valid_matrix(m: Any) -> bool:
         isinstance(m, list)
         and 0 < len(m) <= MAX_CLASSES
         and all(isinstance(row, list) and len(row) == len(m) for row in m)
-        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for row in m for v in row)
+        and all(is_whole(v) and v >= 0 for row in m for v in row)
     )
 
 

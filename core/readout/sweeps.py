@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..rules.decimate import decimated
-from ..rules.numbers import fmt
+from ..rules.numbers import fmt, is_number
 from .colours import RAW_COLOUR, TRAINING_ONLY, run_colours
 
 T = TypeVar("T")
@@ -106,7 +106,7 @@ def summarise(values: Sequence[Any], limit: int = 4) -> str:
     shown = [v if isinstance(v, str) else fmt(v) for v in distinct]
     if len(distinct) <= limit:
         return " | ".join(shown)
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in distinct):
+    if all(is_number(v) for v in distinct):
         return f"{len(distinct)} values {fmt(min(distinct))}…{fmt(max(distinct))}"
     return f"{len(distinct)} values: {', '.join(shown[:2])}, …"
 

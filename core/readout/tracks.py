@@ -14,6 +14,7 @@ from typing import Any
 
 from ..rules.bestepoch import SCORES, better
 from ..rules.decimate import BUCKETS, Curve
+from ..rules.numbers import is_number
 
 Records = Sequence[dict[str, Any]]
 
@@ -95,9 +96,7 @@ class RunningBest:
     def add(self, record: dict[str, Any]) -> None:
         for metric in SCORES:
             v = record.get(metric)
-            if isinstance(v, (int, float)) and not isinstance(
-                v, bool
-            ):  # as core.rules.bestepoch.best_record counts them
+            if is_number(v):  # as core.rules.bestepoch.best_record counts them
                 held = self.best.get(metric)
                 if better(v, held[0] if held else None, metric):
                     self.best[metric] = (v, record.get("epoch"))

@@ -12,16 +12,12 @@ through here, so they thin a curve out the same way. No torch, no textual.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
+from .numbers import is_finite
+
 BUCKETS = 100  # B: a plot's width in columns; the buffer holds B..2B buckets
-
-
-def is_finite(v: Any) -> bool:
-    """A finite int or float (never a bool): a value a curve can draw."""
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def point(record: dict[str, Any], key: str, x: str = "epoch", log: bool = False) -> tuple[Any, Any] | None:

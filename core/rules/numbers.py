@@ -6,12 +6,23 @@ an accuracy reads the same wherever it appears.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
 def is_number(v: Any) -> bool:
     """True for an int or a float, never for a bool (JSON's true is no number of epochs or loss)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def is_whole(v: Any) -> bool:
+    """True for an int, never for a bool: an epoch, a step, a count. A float such as 3.0 is not whole here."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_finite(v: Any) -> bool:
+    """A number (see is_number) that is neither NaN nor infinite; every int is finite, however large."""
+    return is_whole(v) or is_number(v) and math.isfinite(v)
 
 
 def fmt(v: Any) -> str:

@@ -6,9 +6,10 @@ student can hold the lab's lines beside the seed's: `y = +6.16 x^4 -0.86 x^3 +1.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
+
+from .numbers import is_finite
 
 LEARNED = "==> Learned function:"
 ACTUAL = "==> Actual function: "
@@ -24,7 +25,7 @@ def poly_desc(coefficients: Sequence[float], bias: float) -> str:
 def poly_line(record: dict[str, Any], coefficients: str = "coefficients", bias: str = "bias") -> str | None:
     """`poly_desc` of the record's coefficients and bias; None unless they are finite numbers (a file may hold anything)."""
     w, b = record.get(coefficients), record.get(bias)
-    if not (isinstance(w, list) and w and _numbers(w + [b])):
+    if not (isinstance(w, list) and w and all(is_finite(v) for v in w + [b])):
         return None
     return poly_desc(w, b)
 
@@ -33,7 +34,3 @@ def function_lines(record: dict[str, Any]) -> list[str]:
     """The seed's lines for one learned-function snapshot: learned, then actual (when they are readable)."""
     pairs = ((LEARNED, poly_line(record)), (ACTUAL, poly_line(record, "target_coefficients", "target_bias")))
     return [f"{label}  {line}" for label, line in pairs if line is not None]
-
-
-def _numbers(values: list[Any]) -> bool:
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)

@@ -13,11 +13,12 @@ import math
 from collections.abc import Sequence
 
 from .errors import BadInput
+from .numbers import is_finite
 
 
 def check_alpha(a: float, where: str = "--smooth") -> float:
     """`a` if 0 <= a < 1, else BadInput naming `where`."""
-    if not isinstance(a, (int, float)) or not math.isfinite(a) or not 0.0 <= a < 1.0:
+    if not is_finite(a) or not 0.0 <= a < 1.0:
         raise BadInput(
             f"{where} {a}: the smoothing factor must be in [0, 1) (0 = off, 0.9 = strong); e.g. {where} 0.6"
         )

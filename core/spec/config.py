@@ -14,6 +14,7 @@ from typing import Any
 
 from ..data import REGISTRY
 from ..rules.errors import BadInput
+from ..rules.numbers import is_number, is_whole
 
 try:  # Python 3.11+
     import tomllib
@@ -207,11 +208,11 @@ def check_value(key: str, value: Any, where: str) -> Any:
     if kind == "batch":
         if value == "full":
             return value
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_whole(value) or value < 1:
             raise _bad(key, value, where)
         return value
     if kind in ("int", "float"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_number(value):
             raise _bad(key, value, where)
         if kind == "int":
             if isinstance(value, float):
@@ -232,9 +233,7 @@ def check_value(key: str, value: Any, where: str) -> Any:
             raise _bad(key, value, where)
         return value
     if kind == "int_list":
-        if not isinstance(value, (list, tuple)) or any(
-            isinstance(v, bool) or not isinstance(v, int) or v < m.get("min", 0) for v in value
-        ):
+        if not isinstance(value, (list, tuple)) or any(not is_whole(v) or v < m.get("min", 0) for v in value):
             raise _bad(key, value, where)
         return tuple(value)
     if kind == "str_list":

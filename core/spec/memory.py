@@ -12,6 +12,7 @@ import os
 
 from ..data import REGISTRY
 from ..rules.errors import BadInput
+from ..rules.numbers import is_whole
 
 # Input features and outputs of each task's MLP (a CNN's head sees at least one feature).
 FEATURES = {
@@ -44,7 +45,7 @@ def copies(cfg) -> int:
 
 def activation_bytes(cfg) -> int:
     """At least the memory of one step's hidden activations and their gradients."""
-    rows = cfg.batch_size if isinstance(cfg.batch_size, int) else ROWS_AT_ONCE
+    rows = cfg.batch_size if is_whole(cfg.batch_size) else ROWS_AT_ONCE
     if REGISTRY[cfg.task].in_memory:
         rows = min(rows, cfg.n_samples)
     return min(rows, ROWS_AT_ONCE) * sum(cfg.hidden) * BYTES * 2

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from ..rules.errors import BadInput
+from ..rules.numbers import is_number, is_whole
 from ..spec.config import RunConfig
 from ..store.atomic import write_atomic
 from ..store.files import Damaged, read_bytes
@@ -88,17 +89,13 @@ def checkpoint_problem(s: dict[str, Any], cfg: RunConfig) -> str:
     """What in a loaded checkpoint does not fit `cfg` (types, counters, the model's and optimizer's shapes), or ''."""
 
     def whole(v, lo=0, hi=None):
-        return isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi)
+        return is_whole(v) and v >= lo and (hi is None or v <= hi)
 
     if not whole(s["epoch"], 0, cfg.epochs):
         return f"epoch = {s['epoch']!r}, not a whole number from 0 to {cfg.epochs}"
     if not whole(s["step"]):
         return f"step = {s['step']!r}, not a whole number >= 0"
-    if (
-        not isinstance(s["time"], (int, float))
-        or isinstance(s["time"], bool)
-        or not 0 <= s["time"] < math.inf
-    ):
+    if not is_number(s["time"]) or not 0 <= s["time"] < math.inf:
         return f"time = {s['time']!r}, not a number of seconds"
     for key in ("gen", "rng"):
         if not isinstance(s[key], torch.Tensor) or s[key].dtype != torch.uint8:

@@ -1,0 +1,132 @@
+"""`dltui run PRESET|FILE.toml`: every variant headless, each run saved, a summary; or `--resume RUN`.
+
+The steps, in the order their errors are found: the TensorBoard folder and the engine's options, then the
+preset and its overrides, then the store and the data (preflight), and only then a run starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..core.rules.errors import BadInput
+from . import options
+
+# The options as `run` says them, and those only `run` takes.
+Sets = options.sets(" for every variant, e.g. lr=0.5, batch_size=full, hidden=[20,20]")
+Variants = options.variant("run only these variants")
+Epochs = typer.Option(None, "--epochs", "-e", help="short for --set epochs=N")
+Resume = typer.Option(
+    None, "--resume", help="continue an interrupted or crashed RUN from its last checkpoint"
+)
+Jobs = typer.Option(
+    None,
+    "--jobs",
+    "-j",
+    help="runs at once, each in its own process [default: 1 on the CPU, a few per GPU on CUDA]",
+)
+Yes = typer.Option(
+    False, "--yes", help="run a sweep however many runs it makes (without it, a very large sweep is refused)"
+)
+Tensorboard = typer.Option(
+    None,
+    "--tensorboard",
+    help="also write TensorBoard event files live, into DIR/<run id>/ [env DLTUI_TENSORBOARD_DIR]",
+)
+
+
+def run_cmd(
+    preset: str | None = options.preset(None),
+    set_: list[str] | None = Sets,
+    epochs: int | None = Epochs,
+    device: str | None = options.Device,
+    variant: list[str] | None = Variants,
+    resume: str | None = Resume,
+    runs_dir: Path | None = options.RunsDir,
+    data_dir: Path | None = options.DataDir,
+    jobs: int | None = Jobs,
+    yes: bool = Yes,
+    tensorboard: Path | None = Tensorboard,
+    engine: str = options.Engine,
+    address: str | None = options.Address,
+    gpus_per_run: float | None = options.GpusPerRun,
+    cpus_per_run: float | None = options.CpusPerRun,
+) -> None:
+    """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
+    from ..core.executors import runner
+    from ..core.export.tensorboard import live_dir
+    from . import jobs as jobs_mod
+
+    live_dir(tensorboard)  # checked before any run; the training processes find it in the environment
+    choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run, jobs)
+    if resume is not None:
+        given = preset is not None or set_ or epochs is not None or device is not None or variant
+        _check_resume_alone(resume, bool(given))
+        raise typer.Exit(resume_run(resume, options.store(runs_dir), options.data_dir(data_dir), choice))
+    name, plans = _plans(preset, set_, epochs, device, variant, yes)
+    store, ddir = options.store(runs_dir), options.data_dir(data_dir)
+    runner.preflight(plans, store, ddir)
+    raise typer.Exit(_start(name, plans, store, ddir, choice, jobs))
+
+
+def _check_resume_alone(resume: str, others: bool) -> None:
+    """--resume takes no preset, --set, --epochs, --device or --variant: the run keeps its own."""
+    if others:
+        raise BadInput(
+            f"--resume {resume}: a resumed run keeps its own preset and config; drop the other arguments "
+            f"(run `dltui run --resume {resume}` alone)"
+        )
+
+
+def _plans(preset, set_, epochs, device, variant, yes) -> tuple[str, list]:
+    """The preset's name and its plans: --set, --epochs and --device applied, only --variant's when given."""
+    from ..core.executors import runner
+    from ..core.spec import presets
+    from ..core.spec.config import parse_sets
+
+    if preset is None:
+        raise BadInput(
+            "dltui run: no preset given; name one (see `dltui list`), give a .toml file, or --resume RUN"
+        )
+    p = presets.load(preset, max_runs=None if yes else presets.MAX_RUNS)
+    plans = runner.plan(p, options.with_device(parse_sets(set_, epochs), device))
+    if variant:
+        options.check_variants(p.name, plans, variant)
+        plans = [pl for pl in plans if pl.variant in variant]
+    return p.name, plans
+
+
+def _start(name: str, plans: list, store, ddir: Path, choice, jobs: int | None) -> int:
+    """The plans on Ray (--engine ray), on local processes (jobs > 1), or one by one here; the exit code."""
+    from . import jobs as jobs_mod
+
+    if choice is not None:
+        return jobs_mod.run_on_ray(name, plans, store, ddir, choice)
+    from ..core.executors.localpool import Pool, default_jobs
+
+    jobs_mod.check_jobs(jobs)
+    n_jobs = jobs if jobs is not None else default_jobs(plans)
+    if n_jobs > 1:
+        pool = Pool(plans, store.root, ddir, n_jobs)
+        intro = f"{name}: {len(plans)} runs, {pool.jobs} at a time"
+        return jobs_mod.drive(name, plans, store, jobs_mod.on_executor(pool), intro)
+    return jobs_mod.drive(name, plans, store, jobs_mod.in_order(plans, store, ddir))
+
+
+def resume_run(run_id: str, store, ddir, choice=None) -> int:
+    """`dltui run --resume RUN`: check everything, then go on from the run's last checkpoint."""
+    from ..core.executors import runner
+    from . import jobs as jobs_mod
+
+    run = store.claim(run_id)  # locked before its state is read: one process owns a run
+    plan, ckpt = runner.prepare_resume(run, store, ddir)
+    where = f"epoch {ckpt['epoch']}, step {ckpt['step']}" if ckpt else "the start (it had no checkpoint yet)"
+    print(f"resuming {run.run_id} ({run.state}) from {where}", flush=True)
+    if choice is not None:
+        return jobs_mod.run_on_ray(plan.preset, [plan], store, ddir, choice, resume=run)
+
+    def start(pl, store, ddir, listeners, control):
+        return runner.resume_one(run, pl, ckpt, store, ddir, listeners, control)
+
+    return jobs_mod.drive(plan.preset, [plan], store, jobs_mod.in_order([plan], store, ddir, start))
