@@ -34,16 +34,16 @@ from ..core.rules.errors import BadInput
 from ..core.spec import presets as presets_mod
 from ..core.spec.presets import Preset
 from ..core.store.folder import RunStore
-from .exporter import Exporter
 from .form import Field, ParamForm
+from .lab.exporter import Exporter
+from .lab.rangetest import RangeTest
+from .lab.runcontrol import RunControl
+from .lab.runstable import RunsTable
+from .lab.session import Applied, RunGroup
+from .lab.status import FINDING_DEVICE, DeviceHeader, StatusBar, status_line
 from .pastruns.screen import HelpScreen, PastRunsScreen, RunCardScreen
 from .plotkeys import next_smoothing, next_x, toggle_log
 from .plots import PlotPanel
-from .rangetest import RangeTest
-from .runcontrol import RunControl
-from .runstable import RunsTable
-from .session import Applied, RunGroup
-from .status import FINDING_DEVICE, DeviceHeader, StatusBar, status_line
 from .tasks import NOTICE_S, Tasks
 from .viewkit import ViewOptions, narrowed, views_for
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.executors.runner import RunPlan
-from ..core.executors.trainingprocess import WorkerDone
-from ..core.readout.liverecords import LiveRecords
-from ..core.rules.numbers import fmt, pct
-from ..core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
-from .viewkit import RunData, colour_runs
+from ...core.executors.runner import RunPlan
+from ...core.executors.trainingprocess import WorkerDone
+from ...core.readout.liverecords import LiveRecords
+from ...core.rules.numbers import fmt, pct
+from ...core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
+from ..viewkit import RunData, colour_runs
 
 LIVE = ("queued", "starting", "running")
 

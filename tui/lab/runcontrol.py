@@ -16,14 +16,14 @@ from typing import Any
 
 from textual.app import App
 
-from ..core.executors import checker, runner
-from ..core.rules.errors import BadInput
-from ..core.spec.config import from_dict
-from ..core.spec.presets import Preset
-from ..core.store.folder import RunStore
-from .form import ParamForm
+from ...core.executors import checker, runner
+from ...core.rules.errors import BadInput
+from ...core.spec.config import from_dict
+from ...core.spec.presets import Preset
+from ...core.store.folder import RunStore
+from ..form import ParamForm
+from ..tasks import NOTICE_S, Tasks, failure_text
 from .session import Applied, RunGroup
-from .tasks import NOTICE_S, Tasks, failure_text
 
 QUIT_WAIT_S = 1.5
 DRAIN_POLL_S = 0.05  # while quitting, how often the last events are looked for
