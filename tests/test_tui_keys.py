@@ -148,8 +148,8 @@ async def test_a_value_typed_over_per_variant_values_says_it_replaces_them():
 
 
 def test_a_key_both_screens_bind_is_one_binding_from_keys_py():
-    """l x m v e i R s / mean the same in the lab and past runs: the same key, action and label, from one table;
-    only whether the footer shows them differs."""
+    """l x m v e i R s / mean the same in the lab and past runs: the same key, action and label, from one
+    table; only whether the footer shows them differs."""
     from dltui.tui import keys
 
     lab_keys = {b.action: b for b in LabApp.BINDINGS}

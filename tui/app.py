@@ -5,9 +5,9 @@ buffers, and another redraws the plots at most ~5 times a second when new data h
 The lab never imports torch: a helper process (core/executors/checker.py) names the device and checks a run's
 values before it starts, and the training process reports the device it trains on.
 
-LabApp is the layout and the wiring; its keys are bound in keys.py (l x m v i R e dispatched there too). The work
-is done by its collaborators (tui/lab/): PresetPane (the side bar), WorkArea (plots, status line, runs table and
-the live loop), RunControl (start, stop, pause, drain the training process), Exporter, RangeTest, the device
+LabApp is the layout and the wiring; its keys are bound in keys.py (l x m v i R e dispatched there too).
+The work is done by its collaborators (tui/lab/): PresetPane (the side bar), WorkArea (plots, status line,
+runs table and the live loop), RunControl (start, stop, pause, drain the training process), Exporter, RangeTest, the device
 header, and Tasks (every background thread's result comes back to the collaborator that started it).
 """
 

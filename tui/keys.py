@@ -1,8 +1,8 @@
 """The keys of the lab, of past runs and of a text field, in one place; and the actions the two screens share.
 
-A key both screens bind (l x m v e i R s /) is written once in SHARED; each screen's list picks it, saying only
-whether its footer shows it. SharedKeys is the one dispatch of l x m v (the plots), i R (the run under the
-cursor) and e (export): a screen mixes it in and says what they act on. s and / act on what each screen holds
+A key both screens bind (l x m v e i R s /) is written once in SHARED; each screen's list picks it, saying
+only whether its footer shows it. SharedKeys is the one dispatch of l x m v (the plots), i R (the run under
+the cursor) and e (export): a screen mixes it in and says what they act on. s and / act on what each screen holds
 (the lab's training process, its variant filter; any run, the listing's filter): each screen has its own.
 The dialogs (keys, run card, stop y/n) keep their own close keys.
 """
@@ -74,7 +74,7 @@ LAB_KEYS = [
     Binding("escape", "leave_field", "leave the form", show=False),
 ]
 
-# Past runs' footer fits 80 columns with the lab's ? and q; l x m i R s act as they do in the lab (? lists them).
+# Past runs' footer fits 80 columns with the lab's ? and q; l x m i R s act as in the lab (? lists them).
 PAST_RUNS_KEYS = [
     Binding("space", "mark", "mark"),
     Binding("enter", "open", "open", priority=True),

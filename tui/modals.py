@@ -1,4 +1,4 @@
-"""The two small screens the keys open over the lab or past runs: the keys screen (?, f1) and a run's card (i)."""
+"""The small screens the keys open over the lab or past runs: the keys screen (?, f1) and a run's card (i)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Background tasks (threads) and the one place their results and failures come back.
 
 A collaborator registers what to do when its group of tasks ends (`add`), then starts them (`start`); the
-owner (the app; the past-runs screen for its own reads, which end with it) hands every worker's state change to
-`changed`, which looks the handler up in one table: the handlers live with the collaborator that started the
+owner (the app; the past-runs screen for its own reads, which end with it) hands every worker's state change
+to `changed`, which looks the handler up in one table: the handlers live with the collaborator that started the
 task, not in a chain of if/elif.
 """
 

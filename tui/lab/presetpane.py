@@ -26,8 +26,8 @@ def describe(preset: Preset) -> Text:
 
 
 def preset_list(preset: str | None, presets: list[Preset] | None) -> tuple[list[Preset], int]:
-    """The presets the side bar lists (default: the bundled ones; a user's own preset file first) and the index
-    of `preset` among them, the one shown first."""
+    """The presets the side bar lists (default: the bundled ones; a user's own preset file first) and the
+    index of `preset` among them, the one shown first."""
     found = list(presets) if presets is not None else presets_mod.load_all()
     names = [p.name for p in found]
     if preset is not None and preset not in names:
@@ -36,7 +36,7 @@ def preset_list(preset: str | None, presets: list[Preset] | None) -> tuple[list[
 
 
 class PresetPane:
-    """Builds the side bar, and shows a preset in it; `screen` is the lab's own screen (others may be on top)."""
+    """Builds the side bar and shows a preset in it; `screen`: the lab's own screen (others may be on top)."""
 
     def __init__(self, presets: list[Preset], first: int):
         self.presets = presets

@@ -1,9 +1,9 @@
 """The lab's right side: the plots, the variant filter, the status line and the runs table, and the live loop
 that feeds them.
 
-A timer drains the training process's events into the run buffers (`drain`); another does one piece of screen
-work a tick (`redraw`): the table's changed rows, or one plot with new data. `replot` redraws every plot at once,
-when the axes or the runs shown change.
+A timer drains the training process's events into the run buffers (`drain`); another does one piece of
+screen work a tick (`redraw`): the table's changed rows, or one plot with new data. `replot` redraws every
+plot at once, when the axes or the runs shown change.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class WorkArea:
         self.runs_table = RunsTable(self.table)
 
     def widgets(self) -> list:
-        """Top to bottom: the plots, the variant filter (hidden until / is pressed), the status line, the table."""
+        """Top to bottom: the plots, the variant filter (hidden until /), the status line, the runs table."""
         return [
             self.panel,
             Field(

@@ -41,7 +41,8 @@ class Following:
         self.watcher.follow([r.run_id for r in runs if r.status == "running"], anew=True)
 
     def take(self, shown: list[RunData]) -> list[RunData]:
-        """The watcher's news (a small batch, read on its thread) into the followed rows; the shown runs grown."""
+        """The watcher's news (a small batch, read on its thread) into the followed rows; the shown runs,
+        grown."""
         news: dict[str, Update] = {u.run_id: u for u in self.watcher.take()}
         for run_id, update in news.items():
             if run_id in self.live_rows:

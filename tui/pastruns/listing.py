@@ -1,9 +1,9 @@
-"""The past-runs table's rows: every run in the runs dir (newest first), those the filter lets through, and how
-many of those the table holds.
+"""The past-runs table's rows: every run in the runs dir (newest first), those the filter lets through, and
+how many of those the table holds.
 
-At thousands of runs nothing here blocks the UI: the rows are listed in a thread (core/store/index.py), added to
-the table a chunk a tick as far as the cursor goes (a DataTable's every update costs more with each row it holds),
-and narrowed by the filter box, which looks up each row's text made in the listing's thread.
+At thousands of runs nothing here blocks the UI: the rows are listed in a thread (core/store/index.py), added
+to the table a chunk a tick as far as the cursor goes (a DataTable's every update costs more with each row it
+holds), and narrowed by the filter box, which looks up each row's text made in the listing's thread.
 """
 
 from __future__ import annotations
@@ -140,7 +140,8 @@ class Listing:
         self.table.update_cell(run_id, "mark", "✓" if run_id in self.marked else "")
 
     def prepend(self, rows: list[Row], filter_text: str) -> list[Row]:
-        """Runs started since the listing (those not known yet) on top of the table; the cursor stays on its run."""
+        """Runs started since the listing (those not known yet) on top of the table; the cursor stays on its
+        run."""
         rows = [r for r in rows if r.run_id not in self.known]
         if not rows:
             return rows
@@ -172,7 +173,7 @@ class Listing:
                     )
 
     def key_colours(self, runs: list[RunData]) -> None:
-        """The colour of each run shown, in its row's mark cell: the key to the lines (the others' back to ✓)."""
+        """The colour of each run shown in its row's mark cell: the key to the lines (the others' back to ✓)."""
         for run_id in self.keyed:
             if run_id in self.table.rows:
                 self.table.update_cell(run_id, "mark", "✓" if run_id in self.marked else "")

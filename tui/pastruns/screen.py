@@ -1,6 +1,6 @@
 """The past-runs screen (the runs dir): open one run's curves, overlay several, follow the running ones.
 
-The screen is the layout and the wiring; its keys are bound in tui/keys.py (l x m v i R e dispatched there too).
+The screen is the layout and the wiring; its keys are bound in tui/keys.py (l x m v i R e dispatched there).
 Listing holds the table's rows, Following the watcher's news, stopping.py the stop of another process's run.
 Its background reads are Tasks of its own (they end with the screen): each group's result to its handler.
 """
@@ -128,12 +128,13 @@ class PastRunsScreen(SharedKeys, Screen):
             self.read_runs(ids)
 
     def look_for_new(self) -> None:
-        """Runs started since the listing, looked for in a thread (only once inotify says the runs dir changed)."""
+        """Runs started since the listing, looked for in a thread (once inotify says the runs dir changed)."""
         if self.listing.loaded and self.following.watcher.runs_dir_changed():
             self.tasks.start("past-new", new_rows, self.store.root, set(self.listing.known))
 
     def add_new(self, rows: list[Row]) -> None:
-        """Runs started since the listing: on top of the table, followed if running, opened if of follow_preset."""
+        """Runs started since the listing: on top of the table, followed if running, opened if of
+        follow_preset."""
         rows = self.listing.prepend(rows, self.filter_text())
         if not rows:
             return

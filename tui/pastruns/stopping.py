@@ -1,5 +1,5 @@
-"""Stopping a run from past runs: the lab's own at once; another process's after a y/n, by a stop request that its
-owner reads at its next step (core/store/stoprequest.py)."""
+"""Stopping a run from past runs: the lab's own at once; another process's after a y/n, by a stop request that
+its owner reads at its next step (core/store/stoprequest.py)."""
 
 from __future__ import annotations
 
