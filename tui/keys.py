@@ -2,8 +2,8 @@
 
 A key both screens bind (l x m v e i R s /) is written once in SHARED; each screen's list picks it, saying
 only whether its footer shows it. SharedKeys is the one dispatch of l x m v (the plots), i R (the run under
-the cursor) and e (export): a screen mixes it in and says what they act on. s and / act on what each screen holds
-(the lab's training process, its variant filter; any run, the listing's filter): each screen has its own.
+the cursor) and e (export): a screen mixes it in and says what they act on. s and / act on what each screen
+holds (the lab's training process, its variant filter; any run, the listing's filter): each has its own.
 The dialogs (keys, run card, stop y/n) keep their own close keys.
 """
 

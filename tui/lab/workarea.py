@@ -111,8 +111,8 @@ class WorkArea:
         self.update_status()
 
     def shown_runs(self) -> list[RunData]:
-        """The runs the plots show (those the variant filter lets through), with the runs table's cursor row as
-        the selected run."""
+        """The runs the plots show (those the variant filter lets through), with the runs table's cursor row
+        as the selected run."""
         batch = self.control.batch
         runs = batch.runs if batch else {}
         selected = self.runs_table.selected
