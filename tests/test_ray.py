@@ -298,7 +298,7 @@ async def test_the_lab_runs_its_batches_on_ray(local_ray, runs_dir, data_dir):
     from dltui.tui.app import LabApp
 
     executors = ray_executors(RaySession(None), RayChoice(None, Resources()))
-    app = LabApp("polynomial", runs_dir, data_dir, worker_factory=executors, device_probe=lambda: "cpu")
+    app = LabApp("polynomial", runs_dir, data_dir, executor_factory=executors, device_probe=lambda: "cpu")
     async with app.run_test(size=SIZE) as pilot:
         await set_field(pilot, "epochs", "8")
         await pilot.press("escape", "r")

@@ -107,7 +107,7 @@ async def test_the_variant_filter_narrows_the_plotted_runs():
     from dltui.tui.app import LabApp
 
     worker = fake_worker(lambda plans: [ev for p in plans for ev in curve_events(p, 10)])
-    app = LabApp(presets=[toy_preset()], worker_factory=worker, device_probe=lambda: CPU)
+    app = LabApp(presets=[toy_preset()], executor_factory=worker, device_probe=lambda: CPU)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.sub_title == CPU)
         await pilot.press("r")

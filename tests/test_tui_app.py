@@ -12,7 +12,8 @@ from tui_fakes import curve_events, fake_worker, toy_preset
 
 from dltui.core.spec.presets import load
 from dltui.tui.app import LabApp
-from dltui.tui.pastruns.screen import HelpScreen, PastRunsScreen
+from dltui.tui.modals import HelpScreen
+from dltui.tui.pastruns.screen import PastRunsScreen
 from dltui.tui.plots import ViewPlot
 from dltui.tui.viewkit import VIEWS
 
@@ -125,7 +126,7 @@ async def test_bad_value_is_marked_and_blocks_the_run(runs_dir, data_dir):
         await pilot.press("enter")
         await pilot.press("escape", "r")
         await pilot.pause()
-        assert app.batch is None and app.worker is None
+        assert app.batch is None and app.executor is None
         assert "lr must be a number > 0" in notices(app)
         await set_field(pilot, "batch_size", "ful")
         assert "full" in str(app.query_one("#form-error", Static).render())
@@ -151,7 +152,7 @@ async def test_failing_run_is_a_notice_and_the_app_stays_up(runs_dir, data_dir):
             plans[0], 3, "failed", "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB"
         ) + curve_events(plans[1], 3)
 
-    app = LabApp(presets=[toy_preset()], worker_factory=fake_worker(script), device_probe=lambda: CPU)
+    app = LabApp(presets=[toy_preset()], executor_factory=fake_worker(script), device_probe=lambda: CPU)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("r")
         await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
@@ -169,7 +170,7 @@ async def test_dead_training_process_fails_its_runs(runs_dir, data_dir):
     def script(plans):
         return curve_events(plans[0], 2)[:3] + [WorkerDone("the training process died (exit code -9)")]
 
-    app = LabApp(presets=[toy_preset()], worker_factory=fake_worker(script), device_probe=lambda: CPU)
+    app = LabApp(presets=[toy_preset()], executor_factory=fake_worker(script), device_probe=lambda: CPU)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("r")
         await wait_until(pilot, lambda: app.batch is not None and app.batch.done)
@@ -181,7 +182,7 @@ async def test_keys_axes_and_unknown_views(runs_dir, data_dir):
     preset = replace(toy_preset(), views=("loss", "lr_curve_not_yet_here", "function"))
     app = LabApp(
         presets=[preset],
-        worker_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
+        executor_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
         device_probe=lambda: CPU,
     )
     async with app.run_test(size=SIZE) as pilot:
@@ -254,7 +255,7 @@ def lab_with_views(*views: str) -> LabApp:
     """The lab on the toy preset showing `views`, its runs scripted (five epochs of the first plan)."""
     return LabApp(
         presets=[replace(toy_preset(), views=views)],
-        worker_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
+        executor_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
         device_probe=lambda: CPU,
     )
 

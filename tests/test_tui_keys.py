@@ -9,14 +9,15 @@ from textual.widgets._footer import FooterKey
 from tui_fakes import curve_events, fake_worker, toy_preset
 
 from dltui.tui.app import LabApp
-from dltui.tui.pastruns.screen import HelpScreen, PastRunsScreen, RunCardScreen
+from dltui.tui.modals import HelpScreen, RunCardScreen
+from dltui.tui.pastruns.screen import PastRunsScreen
 
 SMALL = (80, 24)
 
 
 def lab() -> LabApp:
     both = fake_worker(lambda plans: [ev for p in plans for ev in curve_events(p, 5)])
-    return LabApp(presets=[toy_preset()], worker_factory=both, device_probe=lambda: CPU)
+    return LabApp(presets=[toy_preset()], executor_factory=both, device_probe=lambda: CPU)
 
 
 def footer(app) -> list[str]:
@@ -144,3 +145,22 @@ async def test_a_value_typed_over_per_variant_values_says_it_replaces_them():
         await pilot.press("backspace", "backspace", "backspace")
         await pilot.pause()
         assert "lr: 0.1 | 0.01" in str(hint.render()) and "for all" not in str(hint.render())
+
+
+def test_a_key_both_screens_bind_is_one_binding_from_keys_py():
+    """l x m v e i R s / mean the same in the lab and past runs: the same key, action and label, from one
+    table; only whether the footer shows them differs."""
+    from dltui.tui import keys
+
+    lab_keys = {b.action: b for b in LabApp.BINDINGS}
+    past_keys = {b.action: b for b in PastRunsScreen.BINDINGS}
+    both = set(lab_keys) & set(past_keys)
+    assert both == set(keys.SHARED)
+    for action in both:
+        for b in (lab_keys[action], past_keys[action]):
+            shared = keys.SHARED[action]
+            assert (b.key, b.description, b.key_display) == (
+                shared.key,
+                shared.description,
+                shared.key_display,
+            )

@@ -26,7 +26,7 @@ def data_files(data_dir):
 
 def lab(name: str) -> LabApp:
     preset = presets_mod.load(name)
-    return LabApp(name, worker_factory=fake_worker(preset_script(preset)), device_probe=lambda: CPU)
+    return LabApp(name, executor_factory=fake_worker(preset_script(preset)), device_probe=lambda: CPU)
 
 
 async def ran(pilot) -> None:

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 
 from dltui.core.readout.colours import RAW_COLOUR
 from dltui.tui.app import LabApp
-from dltui.tui.pastruns.screen import RunCardScreen
+from dltui.tui.modals import RunCardScreen
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -37,7 +37,7 @@ async def settle(pilot, cond=lambda app: True, timeout: float = 30.0) -> None:
 
 def lab(script=None) -> LabApp:
     both = script or (lambda plans: [ev for p in plans for ev in curve_events(p, 20)])
-    return LabApp(presets=[toy_preset()], worker_factory=fake_worker(both), device_probe=lambda: CPU)
+    return LabApp(presets=[toy_preset()], executor_factory=fake_worker(both), device_probe=lambda: CPU)
 
 
 async def ran(pilot) -> None:

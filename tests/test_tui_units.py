@@ -10,8 +10,8 @@ from dltui.core.executors import runner
 from dltui.core.executors.trainingprocess import WorkerDone
 from dltui.core.rules.errors import BadInput
 from dltui.tui.form import form_keys, initial_values, parse_field, variants_hint
+from dltui.tui.lab.session import RunGroup
 from dltui.tui.plots import known_views
-from dltui.tui.session import RunGroup
 from dltui.tui.viewkit import VIEWS, RunData, ViewOptions
 
 
@@ -34,7 +34,7 @@ def test_basic_views_are_registered_and_unknown_ones_skipped():
 
 
 def _rgb(colour) -> str:
-    return "38;2;%d;%d;%d" % colour
+    return "38;2;{};{};{}".format(*colour)
 
 
 def test_loss_view_draws_every_run_in_its_colour_and_no_legend_on_the_lines():

@@ -141,7 +141,7 @@ def test_a_runs_dir_on_a_network_filesystem_is_always_looked_at():
 async def test_the_live_table_repaints_a_few_rows_on_screen_a_frame_and_ends_with_every_new_value():
     from textual.app import App
 
-    from dltui.tui.livetable import ROWS_A_FRAME, LiveTable
+    from dltui.tui.pastruns.livetable import ROWS_A_FRAME, LiveTable
 
     class One(App):
         def compose(self):

@@ -13,7 +13,6 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
@@ -22,6 +21,7 @@ from ..core.readout.sweeps import summarise
 from ..core.rules.errors import BadInput
 from ..core.spec.config import help_of, parse_set
 from ..core.spec.presets import Preset
+from .keys import FIELD_KEYS
 
 ALWAYS = ("task", "lr", "batch_size", "epochs", "optimizer", "momentum", "seed")
 # Keys a task never reads: the gradient tests train nothing.
@@ -124,20 +124,8 @@ class FieldValidator(Validator):
         return self.success()
 
 
-# While a field has the focus, letters are typed into it and the footer hides the one-letter keys: these keys
-# still act there, and the footer shows them instead (enter runs too).
-FIELD_KEYS = [
-    Binding("escape", "app.leave_field", "leave"),
-    Binding("ctrl+r", "app.run_from_field", "run"),
-    Binding("f1", "app.help", "keys"),
-    Binding(
-        "ctrl+q", "app.quit", "quit", priority=True
-    ),  # priority, as the app's own: so that the footer shows it
-]
-
-
 class Field(Input):
-    """A text field of the lab (the form's, the variant filter's): letters go in; FIELD_KEYS act."""
+    """A text field of the lab (the form's, the variant filter's): letters go in; keys.FIELD_KEYS act."""
 
     BINDINGS = FIELD_KEYS
 

@@ -1,8 +1,9 @@
-"""The lab's background tasks (threads) and the one place their results and failures come back.
+"""Background tasks (threads) and the one place their results and failures come back.
 
 A collaborator registers what to do when its group of tasks ends (`add`), then starts them (`start`); the
-app hands every worker's state change to `changed`, which looks the handler up in one table: the handlers
-live with the collaborator that started the task, not in a chain of if/elif in the app.
+owner (the app; the past-runs screen for its own reads, which end with it) hands every worker's state change
+to `changed`, which looks the handler up in one table: the handlers live with the collaborator that started the
+task, not in a chain of if/elif.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from textual.app import App
+from textual.dom import DOMNode
 from textual.worker import Worker as TaskWorker
 from textual.worker import WorkerState
 
@@ -41,8 +42,8 @@ class Handlers:
 class Tasks:
     """group -> handlers; every task runs in a thread and never ends the app when it fails."""
 
-    def __init__(self, app: App):
-        self.app = app
+    def __init__(self, owner: DOMNode):
+        self.owner = owner  # the app, or a screen whose tasks end with it
         self.handlers: dict[str, Handlers] = {}
 
     def add(
@@ -54,7 +55,7 @@ class Tasks:
         """Run `fn(*args)` in a thread; its result goes to the group's `done`, an exception to its `failed` (a group
         with no handlers: its end is not looked at)."""
         exclusive = group in self.handlers and self.handlers[group].exclusive
-        self.app.run_worker(
+        self.owner.run_worker(
             partial(fn, *args),
             name=getattr(fn, "__name__", group),
             group=group,

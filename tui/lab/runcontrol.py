@@ -1,8 +1,8 @@
 """Run control: the training process behind the lab, started after the checks, stopped, paused, drained, reaped.
 
-`batch` is the runs the last start made (their buffers), `worker` their training process while it lives. The
-lab is told through two callbacks: `on_batch` when a new batch has started, `on_change` when what the status
-line says has changed.
+`batch` is the runs the last start made (their buffers), `executor` their training process (or pool) while
+it lives. The lab is told through two callbacks: `on_batch` when a new batch has started, `on_change` when
+what the status line says has changed.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from typing import Any
 
 from textual.app import App
 
-from ..core.executors import checker, runner
-from ..core.executors.drive import Drive
-from ..core.rules.errors import BadInput
-from ..core.spec.config import from_dict
-from ..core.spec.presets import Preset
-from ..core.store.folder import RunStore
-from .form import ParamForm
+from ...core.executors import checker, runner
+from ...core.executors.drive import Drive
+from ...core.rules.errors import BadInput
+from ...core.spec.config import from_dict
+from ...core.spec.presets import Preset
+from ...core.store.folder import RunStore
+from ..form import ParamForm
+from ..tasks import NOTICE_S, Tasks, failure_text
 from .session import Applied, RunGroup
-from .tasks import NOTICE_S, Tasks, failure_text
 
 QUIT_WAIT_S = 1.5
 DRAIN_POLL_S = 0.05  # while quitting, how often the last events are looked for
@@ -40,7 +40,7 @@ class RunControl:
         store: RunStore,
         data_dir: Path,
         presets: list[Preset],
-        worker_factory: Callable[..., Any],
+        executor_factory: Callable[..., Any],
         on_batch: Callable[[RunGroup], Awaitable[None]],
         on_change: Callable[[], None],
     ):
@@ -49,11 +49,11 @@ class RunControl:
         self.store = store
         self.data_dir = data_dir
         self.presets = presets
-        self.worker_factory = worker_factory
+        self.executor_factory = executor_factory
         self.on_batch = on_batch
         self.on_change = on_change
         self.batch: RunGroup | None = None  # the runs the last start made
-        self.worker: Any = None  # their training process, until it has said it is done
+        self.executor: Any = None  # their training process (or pool), until it has said it is done
         self.drive: Drive | None = None  # the loop that follows it, a turn per tick
         self.starting = False  # checking the values and starting the process, in a thread
         tasks.add("start", self.started, self.start_failed, exclusive=True)
@@ -64,7 +64,7 @@ class RunControl:
 
     @property
     def paused(self) -> bool:
-        return self.worker is not None and self.worker.paused
+        return self.executor is not None and self.executor.paused
 
     def run(self, form: ParamForm) -> None:
         """Run every variant of the form's preset with the form's values."""
@@ -120,14 +120,14 @@ class RunControl:
     def check_and_start(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[RunGroup, Any]:
         """In a thread: check everything a user could get wrong, then start the training process."""
         checker.preflight(plans, self.store.root, self.data_dir)
-        return RunGroup(preset.name, plans), self.worker_factory(
+        return RunGroup(preset.name, plans), self.executor_factory(
             plans, self.store.root, self.data_dir
         ).start()
 
     async def started(self, result: tuple[RunGroup, Any]) -> None:
         self.starting = False
-        self.batch, self.worker = result
-        self.drive = Drive(self.worker)
+        self.batch, self.executor = result
+        self.drive = Drive(self.executor)
         await self.on_batch(self.batch)
         # What the app holds while it trains goes out of the collector's full passes (each one a stall
         # of the UI, docs/performance.md). The young generations' garbage goes first (a short pass; a full
@@ -141,47 +141,47 @@ class RunControl:
         self.on_change()
 
     def stop(self) -> None:
-        if self.worker is None:
+        if self.executor is None:
             self.app.notify("nothing is running", severity="warning")
             return
-        self.worker.stop()
+        self.executor.stop()
         self.app.notify("stopping: the running run ends as interrupted")
 
     def toggle_pause(self) -> None:
-        if self.worker is None:
+        if self.executor is None:
             self.app.notify("nothing is running", severity="warning")
             return
-        self.worker.toggle_pause()
+        self.executor.toggle_pause()
         self.on_change()
 
     def drain(self) -> Applied | None:
         """The training process's events into the batch's buffers (None: no news); once it says it is done, it
         is waited for in a thread."""
-        if self.worker is None or self.batch is None or self.drive is None:
+        if self.executor is None or self.batch is None or self.drive is None:
             return None
         events = self.drive.turn()
         if not events:
             return None
         applied = self.batch.apply(events)
         if applied.done:
-            self.tasks.start("reap", self.worker.join, 5)  # a finished process exits, off the UI thread
-            self.worker = self.drive = None
+            self.tasks.start("reap", self.executor.join, 5)  # a finished process exits, off the UI thread
+            self.executor = self.drive = None
         return applied
 
     async def wind_down(self, drain: Callable[[], None]) -> None:
         """Ask the training process to stop and wait briefly for its last events (`drain` takes them in)."""
-        if self.worker is None:
+        if self.executor is None:
             return
-        self.worker.stop()
+        self.executor.stop()
         deadline = time.monotonic() + QUIT_WAIT_S
-        while self.worker is not None and time.monotonic() < deadline:
+        while self.executor is not None and time.monotonic() < deadline:
             drain()
             await asyncio.sleep(DRAIN_POLL_S)
-        if self.worker is not None:
-            self.worker.join(0.2)
+        if self.executor is not None:
+            self.executor.join(0.2)
 
     def close(self) -> None:
         """The app is going away: the process stops, and is given a second to exit."""
-        if self.worker is not None:
-            self.worker.stop()
-            self.worker.join(1)
+        if self.executor is not None:
+            self.executor.stop()
+            self.executor.join(1)

@@ -11,10 +11,10 @@ from typing import Any
 
 from textual.app import App
 
-from ..core.spec import presets as presets_mod
-from ..core.spec.presets import Preset
-from .form import ParamForm
-from .tasks import NOTICE_S, Tasks, failure_text
+from ...core.spec import presets as presets_mod
+from ...core.spec.presets import Preset
+from ..form import ParamForm
+from ..tasks import NOTICE_S, Tasks, failure_text
 
 
 class RangeTest:

@@ -8,11 +8,11 @@ from rich.text import Text
 from textual.app import App
 from textual.widgets import Static
 
-from ..core.spec.presets import Preset
-from ..core.spec.views import X_LABELS
+from ...core.spec.presets import Preset
+from ...core.spec.views import X_LABELS
+from ..tasks import Tasks
+from ..viewkit import ViewOptions
 from .runcontrol import RunControl
-from .tasks import Tasks
-from .viewkit import ViewOptions
 
 FINDING_DEVICE = "finding the device…"  # the header until the helper process has named it
 

@@ -1,9 +1,9 @@
-"""The runs of one press of `r`: a RunData per variant, fed by the worker's events. No textual here.
+"""The runs of one press of `r`: a RunData per variant, fed by the training process's events. No textual here.
 
 A run's records are kept thinned (core/readout/liverecords.py): its curves, best epoch and the records views read
 stay the same size however long it runs; metrics.jsonl on disk holds them all.
 
-The app drains the worker on a timer and hands the events to `RunGroup.apply`, which updates the
+The app drains the training process on a timer and hands the events to `RunGroup.apply`, which updates the
 buffers and says what changed; plots and the table are redrawn from the buffers on their own timer.
 """
 
@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.executors.runner import RunPlan
-from ..core.executors.trainingprocess import WorkerDone
-from ..core.readout.liverecords import LiveRecords
-from ..core.rules.numbers import fmt, pct
-from ..core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
-from .viewkit import RunData, colour_runs
+from ...core.executors.runner import RunPlan
+from ...core.executors.trainingprocess import WorkerDone
+from ...core.readout.liverecords import LiveRecords
+from ...core.rules.numbers import fmt, pct
+from ...core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
+from ..viewkit import RunData, colour_runs
 
 LIVE = ("queued", "starting", "running")
 
@@ -34,7 +34,7 @@ class Applied:
 
 
 class RunGroup:
-    """The variants of one preset run together, in order, by one worker."""
+    """The variants of one preset run together, in order, by one training process."""
 
     def __init__(self, preset: str, plans: list[RunPlan]):
         self.preset = preset
@@ -61,7 +61,7 @@ class RunGroup:
         return not self.done
 
     def apply(self, events: list[Any]) -> Applied:
-        """Update the buffers from the worker's events."""
+        """Update the buffers from the training process's events."""
         out = Applied()
         for ev in events:
             self._apply_one(ev, out)
@@ -108,7 +108,8 @@ class RunGroup:
         out.data = True
 
     def _finish(self, error: str, out: Applied) -> None:
-        """The worker is gone: runs it never ended are failed (on an error) or skipped (on a stop)."""
+        """The training process is gone: runs it never ended are failed (on an error) or skipped (on a
+        stop)."""
         self.done = out.done = True
         for run in self.runs.values():
             if run.status in LIVE:

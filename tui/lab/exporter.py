@@ -8,10 +8,10 @@ from pathlib import Path
 
 from textual.app import App
 
-from ..core.export.writer import export_runs
-from ..core.store.folder import RunStore
-from .tasks import NOTICE_S, Tasks, failure_text
-from .viewkit import ViewOptions
+from ...core.export.writer import export_runs
+from ...core.store.folder import RunStore
+from ..tasks import NOTICE_S, Tasks, failure_text
+from ..viewkit import ViewOptions
 
 EXPORT_FORMATS = ("png", "csv")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from textual.widgets import DataTable
 
-from ..core.readout.colours import run_label, status_text
+from ...core.readout.colours import run_label, status_text
 from .session import RunGroup
 
 # (key, label, width), in the order a narrow table keeps them (None: fit the content)
