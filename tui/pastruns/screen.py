@@ -22,9 +22,10 @@ from ...core.rules.errors import BadInput
 from ...core.rules.numbers import fmt, pct
 from ...core.spec.presets import Preset
 from ...core.store import stoprequest
+from ...core.store.batches import new_rows
 from ...core.store.folder import RunInfo, RunStore
 from ...core.store.index import Row, listing
-from ...core.store.tailer import Watcher, new_rows
+from ...core.store.watcher import Watcher
 from ..live import grown, live_row
 from ..livetable import LiveTable
 from ..plotkeys import next_smoothing, next_x, toggle_log
