@@ -1,8 +1,8 @@
 """`dltui watch [RUN|latest|PRESET]`, and `--follow` for `dltui show` and `dltui compare`: runs that another
 process writes (a headless `dltui run`, another user, a Ray driver), followed as they grow.
 
-Following never writes to a run (core/store/tailer.py). In a terminal, `--follow` redraws in place until every run
-followed has ended; into a pipe or a file it prints one line per new epoch. Ctrl-C stops following only: the
+Following never writes to a run (core/store/watcher.py). In a terminal, `--follow` redraws in place until every
+run followed has ended; into a pipe or a file it prints one line per new epoch. Ctrl-C stops following only: the
 run goes on, and the command exits 130.
 """
 
@@ -47,7 +47,7 @@ def watch_cmd(
 def watched(store, target: str) -> list[str]:
     """The ids `target` names: a preset's latest batch, else the one run (id, prefix or `latest`)."""
     from ..core.spec.presets import preset_names
-    from ..core.store.tailer import latest_batch
+    from ..core.store.batches import latest_batch
 
     if target in preset_names():
         ids = latest_batch(store, target)
@@ -73,7 +73,7 @@ def epoch_line(name: str, rec: dict) -> str:
 def follow_runs(store, infos: list, names: dict[str, str], draw: Callable[[dict], None]) -> int:
     """Follow `infos` until each has ended: `draw(datas)` in a terminal (at most every REDRAW_S), else lines.
     Returns 0, or 130 after Ctrl-C (the runs are left as they are)."""
-    from ..core.store.tailer import follow
+    from ..core.store.watcher import follow
     from ..tui.live import grown
     from ..tui.viewkit import RunData
 

@@ -85,3 +85,32 @@ def test_runs_are_found_by_unique_prefix_and_latest(tmp_path):
     assert store.get("latest").run_id == b.run_id
     with pytest.raises(BadInput, match="ambiguous"):
         store.get("20260101")
+
+
+def test_a_run_status_is_one_enum_that_reads_and_writes_as_the_text_in_status_json(tmp_path):
+    """RunStatus members are the strings status.json holds: written as them byte for byte, equal to them when
+    read back, found in the named sets by either, and a listing's --status is checked against the same enum."""
+    from dltui.core.rules.status import ENDED, LISTED, RESUMABLE, WRITTEN, RunStatus
+    from dltui.core.store.index import check_state, listing
+
+    store = RunStore(tmp_path / "runs")
+    writer = store.create("p", "v", {})
+    writer.set_status(RunStatus.FINISHED)
+    writer.close()
+    status = json.loads((writer.path / "status.json").read_text())
+    assert status["status"] == "finished" and type(writer.status["status"]) is str  # plain text, not a member
+    assert b'"status": "finished"' in (writer.path / "status.json").read_bytes()
+    (run,) = store.list()
+    assert run.state is RunStatus.FINISHED and run.state == "finished" and f"{run.state}" == "finished"
+    assert "finished" in ENDED and RunStatus.CRASHED in RESUMABLE and "crashed" not in WRITTEN
+    assert {s.value for s in LISTED} == set(WRITTEN) | {"crashed", "damaged"}
+    assert json.dumps([RunStatus.DIVERGED]) == '["diverged"]' and RunStatus.of(["x"]) is None
+    assert check_state("crashed") is RunStatus.CRASHED and check_state(None) is None
+    with pytest.raises(
+        BadInput, match="use one of running, finished, diverged, failed, interrupted, crashed"
+    ):
+        check_state("queued")  # a batch's status, but no run in the runs dir has it
+    rows, total = listing(store.root, state="finished")
+    assert total == 1 and rows[0].state is RunStatus.FINISHED
+    rows, _ = listing(store.root, state="finished")  # from the cache: the row's state is the member again
+    assert rows[0].state is RunStatus.FINISHED

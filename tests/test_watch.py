@@ -20,8 +20,10 @@ from textual.widgets import DataTable
 from tui_fakes import toy_preset
 
 from dltui.core.store import stoprequest
+from dltui.core.store.batches import latest_batch
 from dltui.core.store.folder import RunStore
-from dltui.core.store.tailer import LineTail, RunTail, latest_batch
+from dltui.core.store.linetail import LineTail
+from dltui.core.store.runtail import RunTail
 from dltui.tui.app import LabApp
 from dltui.tui.pastruns.screen import PastRunsScreen, StopConfirm
 
@@ -103,12 +105,12 @@ def test_the_look_for_new_runs_is_skipped_while_inotify_sees_nothing_added_to_th
     tmp_path, monkeypatch
 ):
     """A listing of the runs dir (10,000 folders: 12 ms of CPU) is needed only after something was added there."""
-    from dltui.core.store import tailer
+    from dltui.core.store import watcher as watching
 
-    monkeypatch.setattr(tailer, "ADDED_RECENTLY_S", 0.3)
+    monkeypatch.setattr(watching, "ADDED_RECENTLY_S", 0.3)
     store = RunStore(tmp_path / "runs")
     store.root.mkdir()
-    watcher = tailer.Watcher(store)
+    watcher = watching.Watcher(store)
     if watcher.inotify is None:
         pytest.skip("no inotify here: every look is made")
     try:
@@ -126,7 +128,7 @@ def test_the_look_for_new_runs_is_skipped_while_inotify_sees_nothing_added_to_th
 
 
 def test_a_runs_dir_on_a_network_filesystem_is_always_looked_at():
-    from dltui.core.store.tailer import network_fs
+    from dltui.core.store.changes import network_fs
 
     mounts = (
         "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n40 22 0:50 / /srv/runs rw - nfs4 host:/export rw\n"
@@ -414,3 +416,59 @@ def test_the_watching_benchmark_runs_alone_and_reports_each_case():
         assert any(case in line and "lab CPU: " in line and "% of a core" in line for line in out), case
         assert any(case in line and "longest UI stall: " in line and " ms" in line for line in out), case
     assert sum("(goal " in line for line in out) == 2  # the goals are the table case's
+
+
+def _one_live_run(store: RunStore):
+    """A run of this process (so it is `running`), with one metrics line."""
+    writer = store.create("p", "v", {})
+    writer.append_metrics({"epoch": 1, "train_loss": 1.0})
+    return writer
+
+
+def _news_of(watcher, run_id: str, got: list) -> bool:
+    got += [r["epoch"] for u in watcher.take() if u.run_id == run_id for r in u.records]
+    return 2 in got
+
+
+def test_inotify_wakes_the_watcher_for_a_new_line_long_before_its_clock_would(tmp_path):
+    """With a look by the clock only every 60 s, a line written is seen within seconds: inotify woke it."""
+    from dltui.core.store.watcher import Watcher
+
+    store = RunStore(tmp_path / "runs")
+    writer = _one_live_run(store)
+    watcher = Watcher(store, poll_s=60.0)
+    if watcher.inotify is None:
+        pytest.skip("no inotify here")
+    got: list[int] = []
+    try:
+        watcher.follow([writer.run_id])
+        wait_for(lambda: 1 in [r["epoch"] for u in watcher.take() for r in u.records], "the first look")
+        wait_for(lambda: str(writer.path) in watcher.inotify.watched, "the run's folder watched")
+        writer.append_metrics({"epoch": 2, "train_loss": 0.5})
+        wait_for(lambda: _news_of(watcher, writer.run_id, got), "the new line, woken by inotify", timeout=30)
+    finally:
+        watcher.close()
+        writer.close()
+    assert got == [2]
+
+
+def test_without_inotify_the_watcher_polls_and_always_looks_for_new_runs(tmp_path, monkeypatch):
+    """The fallback (no inotify: macOS, or DLTUI_NO_INOTIFY): every look is by the clock, lines still arrive,
+    and the runs dir always counts as changed (nothing would say a run was added)."""
+    from dltui.core.store.watcher import Watcher
+
+    monkeypatch.setenv("DLTUI_NO_INOTIFY", "1")
+    store = RunStore(tmp_path / "runs")
+    writer = _one_live_run(store)
+    watcher = Watcher(store, poll_s=0.05)
+    assert watcher.inotify is None
+    got: list[int] = []
+    try:
+        watcher.follow([writer.run_id])
+        writer.append_metrics({"epoch": 2, "train_loss": 0.5})
+        wait_for(lambda: _news_of(watcher, writer.run_id, got), "the new line, by polling", timeout=30)
+        assert watcher.runs_dir_changed()
+    finally:
+        watcher.close()
+        writer.close()
+    assert got[-1] == 2

@@ -1,5 +1,5 @@
-"""Runs written by other processes, followed: a watcher's news (core/store/tailer.py) applied to a past-runs row
-and to a shown run's buffers, in O(new records). No textual: `dltui show --follow` uses it too."""
+"""Runs written by other processes, followed: a watcher's news (core/store/watcher.py) applied to a past-runs
+row and to a shown run's buffers, in O(new records). No textual: `dltui show --follow` uses it too."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from ..core.readout.tracks import Tracks
 from ..core.store.index import Row, row_of
-from ..core.store.tailer import Update
+from ..core.store.runtail import Update
 from .viewkit import RunData
 
 FIGURES = ("train_loss", "test_loss", "test_acc", "val_acc")

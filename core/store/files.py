@@ -15,10 +15,11 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from ..rules.status import WRITTEN, names
+
 MAX_JSON_BYTES = 16 << 20  # status, summary and config are a few KB; a bigger one is not the lab's
 NUM = (int, float)
 OPT_NUM = (int, float, type(None))
-STATES = ("running", "finished", "diverged", "failed", "interrupted")
 
 # key -> allowed types; keys not named here may hold any JSON value.
 STATUS_TYPES: dict[str, tuple[type, ...]] = {
@@ -137,9 +138,9 @@ def read_object(path: Path, types: dict[str, tuple[type, ...]]) -> dict[str, Any
 
 def read_status(path: Path) -> dict[str, Any] | None:
     status = read_object(path, STATUS_TYPES)
-    if status is not None and status.get("status") not in STATES:
+    if status is not None and status.get("status") not in WRITTEN:
         raise Damaged(
-            f"{path.name}: status is {json.dumps(status.get('status'))[:40]}, not one of {', '.join(STATES)}"
+            f"{path.name}: status is {json.dumps(status.get('status'))[:40]}, not one of {names(WRITTEN)}"
         )
     return status
 

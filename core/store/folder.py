@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from ..rules.errors import BadInput
+from ..rules.status import ENDED, RESUMABLE, RunStatus
 from . import lock as runlock
 from .atomic import overwrite, write_atomic
 from .files import Damaged, read_config, read_records, read_status, read_summary
 
-ENDED = ("finished", "diverged", "failed", "interrupted")
-RESUMABLE = ("interrupted", "crashed")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]{0,150}$")
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 NO_SPACE = "no space left on device"  # a run failed for this can be resumed once there is room
@@ -76,14 +75,14 @@ def truncate_jsonl(path: Path, epoch: int) -> list[dict[str, Any]]:
 def check_resumable(run: RunInfo) -> None:
     """Raise BadInput unless the run is interrupted or crashed (a running one is still going)."""
     state = run.state
-    if state in RESUMABLE or state == "failed" and run.status.get("resumable") is True:
+    if state in RESUMABLE or state == RunStatus.FAILED and run.status.get("resumable") is True:
         return
-    if state == "damaged":
+    if state == RunStatus.DAMAGED:
         raise BadInput(
             f"run {run.run_id} is damaged ({run.problem}), so it cannot be resumed; "
             f"start it again with `dltui run PRESET`"
         )
-    if state == "running":
+    if state == RunStatus.RUNNING:
         raise BadInput(
             f"run {run.run_id} is still running (pid {run.status.get('pid')} on {run.status.get('host')}); "
             f"stop it first (Ctrl-C in its terminal) or wait for it"
@@ -150,13 +149,14 @@ class RunInfo:
     problem: str = ""  # what is wrong with its files, if anything: then its state is `damaged`
 
     @property
-    def state(self) -> str:
-        """The status, with a `running` run whose process is gone read as `crashed`, a damaged one as `damaged`."""
-        if self.problem:
-            return "damaged"
-        s = self.status.get("status", "unknown")
-        if s == "running" and not self._alive():
-            return "crashed"
+    def state(self) -> RunStatus:
+        """The status, with a `running` run whose process is gone read as `crashed`, a damaged one (or one whose
+        status is none the lab writes) as `damaged`."""
+        s = RunStatus.of(self.status.get("status"))
+        if self.problem or s is None:
+            return RunStatus.DAMAGED
+        if s == RunStatus.RUNNING and not self._alive():
+            return RunStatus.CRASHED
         return s
 
     def _alive(self) -> bool:
@@ -212,7 +212,7 @@ class RunStore:
         try:
             writer = RunWriter(path, run_id, preset, variant, runlock.acquire(path, run_id))
             write_json_atomic(path / "config.json", config)
-            writer.set_status("running")
+            writer.set_status(RunStatus.RUNNING)
         except BaseException:  # a full disk, say: leave no half-made run behind
             if writer is not None:
                 writer.close()
@@ -303,7 +303,7 @@ class RunStore:
             epoch=epoch,
             resumed=int(run.status.get("resumed", 0)) + 1,
         )
-        writer.set_status("running")
+        writer.set_status(RunStatus.RUNNING)
         return writer, kept
 
 
@@ -323,7 +323,7 @@ class RunWriter:
             "run_id": run_id,
             "preset": preset,
             "variant": variant,
-            "status": "running",
+            "status": RunStatus.RUNNING.value,
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "proc": process_stamp(os.getpid()),
@@ -339,12 +339,13 @@ class RunWriter:
     def ended(self) -> bool:
         return self.status["status"] in ENDED
 
-    def set_status(self, status: str, reason: str = "", **extra: Any) -> None:
+    def set_status(self, status: RunStatus | str, reason: str = "", **extra: Any) -> None:
         if self.ended:
             return
-        if status in ENDED and self.unsaved and status != "failed":
-            status, reason = "failed", self.unsaved
-        if status == "failed" and reason.startswith(NO_SPACE):
+        status = str(status)  # a member's text: status.json and the dict read back hold plain text
+        if status in ENDED and self.unsaved and status != RunStatus.FAILED:
+            status, reason = RunStatus.FAILED.value, self.unsaved
+        if status == RunStatus.FAILED and reason.startswith(NO_SPACE):
             extra["resumable"] = True
         new = {**self.status, "status": status, "heartbeat": time.time(), **extra}
         if reason:
@@ -376,7 +377,7 @@ class RunWriter:
         now = time.time()
         if now - self._last_beat >= self.HEARTBEAT_S:
             self._last_beat = now
-            self.set_status("running")
+            self.set_status(RunStatus.RUNNING)
 
     def append_snapshot(self, record: dict[str, Any]) -> None:
         if self._snapshots is None:

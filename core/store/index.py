@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from ..rules.errors import BadInput
+from ..rules.status import ENDED, LISTED, RunStatus, names
 from .atomic import write_atomic
 from .files import parse_record
-from .folder import ENDED, RunInfo, RunStore, run_ids, status_stamp
+from .folder import RunInfo, RunStore, run_ids, status_stamp
 
 INDEX = ".index.json"
 VERSION = 1
 TAIL_BYTES = 64 * 1024  # enough for a metrics line: a run without a summary shows its last one
-STATES = ("running", "finished", "diverged", "failed", "interrupted", "crashed", "damaged")
 
 
 @dataclass(frozen=True, slots=True)  # slots: thousands are held at once
@@ -37,7 +37,7 @@ class Row:
     """What a listing shows of one run."""
 
     run_id: str
-    state: str
+    state: RunStatus
     preset: str = "?"
     variant: str = "?"
     epochs: int | None = None
@@ -138,7 +138,9 @@ class RunIndex:
             return None
         hit = self.cache.get(run_id)
         if isinstance(hit, list) and hit[:2] == stamp and len(hit) == 2 + N_FIELDS and all(map(_plain, hit)):
-            return Row(*hit[2:])
+            state = RunStatus.of(hit[3])
+            if state is not None:
+                return Row(hit[2], state, *hit[4:])
         row = row_of(self.store._info(self.root / run_id))
         if row.state in ENDED and self.use_cache:  # running and crashed runs are looked at anew each time
             self.cache[run_id] = [*stamp, *astuple(row)]
@@ -175,17 +177,20 @@ class RunIndex:
             pass  # a read-only runs dir: the listing works, only slower
 
 
-def check_state(state: str | None) -> str | None:
-    if state is not None and state not in STATES:
-        raise BadInput(f"--status {state}: no run can have it; use one of {', '.join(STATES)}")
-    return state
+def check_state(state: str | None) -> RunStatus | None:
+    """The status a listing is filtered by (None: all), or BadInput if no run can have it."""
+    if state is None:
+        return None
+    if RunStatus.of(state) not in LISTED:
+        raise BadInput(f"--status {state}: no run can have it; use one of {names(LISTED)}")
+    return RunStatus(state)
 
 
 def listing(
     root: Path | str, limit: int | None = None, preset: str | None = None, state: str | None = None
 ) -> tuple[list[Row], int]:
     """The newest `limit` rows (all when None) that match, and how many runs match in all."""
-    check_state(state)
+    state = check_state(state)
     few = limit is not None and preset is None and state is None  # only the newest rows are read
     index = RunIndex(root, use_cache=not few)
     ids = run_ids(index.root)

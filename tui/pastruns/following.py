@@ -7,7 +7,8 @@ import time
 
 from ...core.store.folder import RunStore
 from ...core.store.index import Row
-from ...core.store.tailer import Update, Watcher
+from ...core.store.runtail import Update
+from ...core.store.watcher import Watcher
 from ..live import grown, live_row
 from ..viewkit import RunData
 

@@ -19,9 +19,9 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker as TaskWorker
 
 from ...core.spec.presets import Preset
+from ...core.store.batches import new_rows
 from ...core.store.folder import RunStore
 from ...core.store.index import Row
-from ...core.store.tailer import new_rows
 from ..keys import PAST_RUNS_KEYS, SharedKeys
 from ..plots import PlotPanel
 from ..tasks import Tasks
