@@ -8,9 +8,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from dltui.core.bench import cases as bench
-from dltui.core.bench.instruments import instrument_cases
-from dltui.core.spec.device import resolve_device
+from dltui.core.bench import harness
+from dltui.core.bench.instruments import CASE_NAMES
 
 
 def main() -> None:
@@ -21,16 +20,15 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved A/B rounds (default: the bench's)")
     args = ap.parse_args()
-    scale = bench.QUICK if args.quick else bench.FULL
+    size = harness.sizes(args.quick)
     if args.rounds:
-        scale = replace(scale, instrument_rounds=args.rounds)
-    device = resolve_device(args.device)
-    table = bench.goals(device.type, args.quick)
-    for case in instrument_cases(device, scale):
-        c = bench.judged(case, table[case.name])
+        size = replace(size, instrument_rounds=args.rounds)
+    result = harness.run_bench(args.device, args.quick, only=set(CASE_NAMES), size=size)
+    for c in result["cases"]:
         print(
-            f"{c.title}: {c.ratio:.3f}x ({c.goal}: {'-' if c.met is None else 'met' if c.met else 'NOT met'}); "
-            f"{c.reference:.3f} s -> {c.lab:.3f} s an epoch; {c.note}",
+            f"{c['title']}: {c['ratio']:.3f}x ({c['goal']}: "
+            f"{'-' if c['met'] is None else 'met' if c['met'] else 'NOT met'}); "
+            f"{c['reference']:.3f} s -> {c['lab']:.3f} s an epoch; {c['note']}",
             flush=True,
         )
 

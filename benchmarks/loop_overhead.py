@@ -14,9 +14,11 @@ import argparse
 import statistics
 import tempfile
 import time
+from functools import partial
 
 import torch
 
+from dltui.core.bench.harness import in_turns
 from dltui.core.spec.config import RunConfig
 from dltui.core.train.events import RunEnded, RunStarted
 from dltui.core.train.trainer import Trainer
@@ -56,7 +58,7 @@ def main() -> None:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as data_dir:
         for name, cfg in CASES.items():
-            runs = [cpu_us_per_step(cfg, data_dir) for _ in range(args.repeats)]
+            (runs,) = in_turns(partial(cpu_us_per_step, cfg, data_dir), repeats=args.repeats)
             print(
                 f"{name}: min {min(runs):.1f} µs, median {statistics.median(runs):.1f} µs CPU per step "
                 f"({args.repeats} runs)"

@@ -23,14 +23,18 @@ import struct
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from dltui.core.bench import reference
+from dltui.core.bench.cases import mnist_config
+from dltui.core.bench.harness import in_turns
 
-N_TRAIN, N_TEST, HIDDEN, BATCH, LR = 60000, 10000, 300, 64, 0.1
+N_TRAIN, N_TEST, BATCH, LR = 60000, 10000, 64, 0.1
+HIDDEN = reference.MNIST_MLP[1]  # the bench's MNIST net, 784-300-10
 
 
 def write_idx(path: Path, t: torch.Tensor) -> None:
@@ -62,26 +66,10 @@ def clocks() -> tuple[float, float]:
 
 def lab_epoch(data_dir: Path, batch_size, device: str) -> tuple[float, float]:
     """(wall, CPU) seconds from the lab's RunStarted (data loaded, model built) to its first EpochEnded."""
-    from dltui.core.spec.config import build_config
     from dltui.core.train.events import EpochEnded, RunStarted
     from dltui.core.train.trainer import Trainer
 
-    cfg = build_config(
-        [
-            (
-                "benchmark",
-                {
-                    "task": "mnist",
-                    "hidden": [HIDDEN],
-                    "batch_size": batch_size,
-                    "lr": LR,
-                    "epochs": 1,
-                    "checkpoint": False,
-                    "device": device,
-                },
-            )
-        ]
-    )
+    cfg = mnist_config(device, batch_size, epochs=1).with_overrides({"lr": LR}, "benchmark")
     marks: dict[str, tuple[float, float]] = {}
 
     def listen(event) -> None:
@@ -101,7 +89,7 @@ def plain_setup(t: dict[str, torch.Tensor], device: torch.device):
     y = t["train-labels-idx1-ubyte"].long()
     xt = t["t10k-images-idx3-ubyte"].unsqueeze(1).float().div(255).to(device)
     yt = t["t10k-labels-idx1-ubyte"].long().to(device)
-    model = reference.seed_mlp((784, HIDDEN, 10), device)
+    model = reference.seed_mlp(reference.MNIST_MLP, device)
     return x, y, xt, yt, model, torch.optim.SGD(model.parameters(), lr=LR), nn.CrossEntropyLoss()
 
 
@@ -144,11 +132,12 @@ def measure(repeats: int, device_name: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t = make_data(Path(tmp))
         for name, (lab_bs, loop_bs) in cases.items():
-            lab, loop, floor = [], [], []
-            for _ in range(repeats):
-                lab.append(lab_epoch(Path(tmp), lab_bs, device_name))
-                loop.append(loop_epoch(t, loop_bs, device))
-                floor.append(floor_epoch(t, loop_bs, device))
+            lab, loop, floor = in_turns(
+                partial(lab_epoch, Path(tmp), lab_bs, device_name),
+                partial(loop_epoch, t, loop_bs, device),
+                partial(floor_epoch, t, loop_bs, device),
+                repeats=repeats,
+            )
             med = lambda runs, i: statistics.median(r[i] for r in runs)  # noqa: E731
             out["cases"][name] = {
                 "lab_s": med(lab, 0),

@@ -1,4 +1,5 @@
-"""`dltui bench`: run core/bench/cases.py's cases and show each figure beside its reference and bound."""
+"""`dltui bench`: register every case with core/bench/harness.py (by importing the modules that hold them:
+the harness imports none), run a suite, and show each figure beside its reference, bound and goal."""
 
 from __future__ import annotations
 
@@ -70,11 +71,10 @@ def write_json(path: Path, result: dict[str, Any]) -> None:
         ) from None
 
 
-def measure_tui(quick: bool) -> dict[str, Any]:
-    """The TUI's figures, for core/bench/cases.py's TUI cases (textual is imported here: core never imports it)."""
-    from ..tui.bench.lab import measure_tui as measure
-
-    return measure(quick=quick)
+def load_cases() -> None:
+    """Register every case with the harness: core's, then the TUI's (they import textual; core never)."""
+    from ..core.bench import cases, instruments  # noqa: F401
+    from ..tui.bench import lab, scale, watch  # noqa: F401
 
 
 def bench_cmd(
@@ -102,15 +102,14 @@ def bench_cmd(
         raise BadInput(
             f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path"
         )
-    from ..core.bench import cases as bench
+    from ..core.bench.harness import run_bench
     from ..core.spec.device import resolve_device
 
     resolve_device(device)
+    load_cases()
     console = Console()
     with console.status("benchmarking") as status:
-        result = bench.run_all(
-            device, quick, say=lambda s: status.update(f"benchmarking: {s}"), tui=measure_tui
-        )
+        result = run_bench(device, quick, say=lambda s: status.update(f"benchmarking: {s}"))
     console.print(table(result))
     for line in notes(result):
         console.print(f"[dim]{line}[/]", highlight=False)
@@ -120,19 +119,22 @@ def bench_cmd(
 
 
 def scale_cmd(json_path: Path | None, quick: bool) -> None:
-    """`dltui bench --scale`: tui/bench/scale.py's figures as a table (and JSON)."""
+    """`dltui bench --scale`: the --scale suite (tui/bench/scale.py, watch.py) as a table and JSON."""
     from rich.console import Console
     from rich.table import Table
 
-    from ..tui.bench.scale import measure_scale, scale_rows
+    from ..core.bench.harness import run_scale, scale_rows
 
     if json_path is not None and not json_path.parent.is_dir():
         raise BadInput(
             f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path"
         )
+    load_cases()
     console = Console()
-    with console.status("benchmarking the lab at scale (minutes)"):
-        result = measure_scale(quick)
+    with console.status("benchmarking the lab at scale (minutes)") as status:
+        result = run_scale(
+            quick, say=lambda s: status.update(f"benchmarking the lab at scale (minutes): {s}")
+        )
     t = Table(title=f"dltui bench --scale{' --quick' if quick else ''}")
     for col in ("case", "figure", "goal", "met"):
         t.add_column(col)

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from dltui.core.bench import cases as bench
+from dltui.core.bench import harness
 
 
 def test_flop_count_of_the_mnist_mlp_matches_a_hand_count():
@@ -23,7 +24,7 @@ def test_flop_count_of_the_mnist_mlp_matches_a_hand_count():
 def test_the_matmul_rate_is_a_plausible_number():
     import torch
 
-    rate = bench.matmul_rate(torch.device("cpu"), 128, repeats=2)
+    rate = harness.matmul_rate(torch.device("cpu"), 128, repeats=2)
     assert 1e7 < rate < 1e14
 
 
@@ -50,9 +51,11 @@ def test_reference_loops_run():
 
 
 def test_every_case_has_one_goal_and_a_case_not_measured_has_no_verdict():
-    assert bench.CASES == tuple(bench.goals("cuda"))
-    for case in bench.tui_cases(None):
-        judged = bench.judged(case, bench.goals("cpu")[case.name])
+    from dltui.tui.bench.lab import tui_cases
+
+    assert harness.CASES == tuple(harness.goals("cuda"))
+    for case in tui_cases(None):
+        judged = harness.judged(case, harness.goals("cpu")[case.name])
         assert judged.goal and judged.met is None
 
 
@@ -69,10 +72,45 @@ def test_an_instrument_row_is_the_median_of_its_interleaved_rounds():
         5.1
     )  # seconds an epoch, at that ratio
     assert "+0.0% .. +10.0%" in case.note
-    goal = bench.goals("cpu")["confusion_overhead"]
+    goal = harness.goals("cpu")["confusion_overhead"]
     assert goal.met(case) is True and goal.met(replace(case, ratio=1.06)) is False
-    assert bench.goals("cpu", quick=True)["confusion_overhead"].met(case) is None  # too short to judge
-    assert bench.goals("cuda")["confusion_overhead"].met(case) is None  # the goal is the CPU's
+    assert harness.goals("cpu", quick=True)["confusion_overhead"].met(case) is None  # too short to judge
+    assert harness.goals("cuda")["confusion_overhead"].met(case) is None  # the goal is the CPU's
+
+
+def test_a_case_whose_lines_are_not_in_the_table_is_refused():
+    with pytest.raises(ValueError, match="not in core/bench/harness.py's TABLE"):
+        harness.register(harness.Case(("mnist_mlp_epoch", "a_new_case"), "new", lambda ctx: []))
+
+
+def test_the_runner_measures_the_selected_cases_and_keeps_the_places_of_the_unregistered(monkeypatch):
+    monkeypatch.setattr(harness, "REGISTRY", {})
+    ran = []
+
+    def measure(ctx):
+        ran.append(ctx.sizes.quick)
+        return [harness.row("polynomial_steps", lab=3000.0, reference=1000.0, ratio=3.0)]
+
+    harness.register(harness.Case(("polynomial_steps",), "polynomial", measure))
+    result = harness.run_bench("cpu", quick=True, only={"polynomial_steps", "jobs_speedup"})
+    poly, jobs = result["cases"]
+    assert ran == [True] and result["machine"]["quick"] is True
+    assert (
+        poly["name"] == "polynomial_steps" and poly["title"] == "polynomial steps/s" and poly["met"] is True
+    )
+    assert poly["goal"] == ">= 2500 steps/s on the CPU"
+    assert jobs["name"] == "jobs_speedup" and jobs["lab"] is None and jobs["met"] is None
+    assert jobs["note"] == "not measured"
+
+
+def test_the_harness_imports_no_case():
+    """The harness is the bottom of the bench: the cases import it, never the other way."""
+    import subprocess
+    import sys
+
+    code = "import sys, dltui.core.bench.harness; print(sorted(m for m in sys.modules if 'bench.' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['dltui.core.bench.harness']"
 
 
 @pytest.mark.slow
@@ -82,7 +120,7 @@ def test_quick_bench_prints_a_table_and_writes_json_with_every_case(cli, tmp_pat
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
     cases = {c["name"]: c for c in data["cases"]}
-    assert set(cases) == set(bench.CASES)
+    assert set(cases) == set(harness.CASES)
     for name in ("mnist_mlp_epoch", "full_batch_step", "polynomial_steps", "help_startup", "jobs_speedup"):
         c = cases[name]
         assert c["lab"] > 0 and c["reference"] > 0 and math.isfinite(c["ratio"]), name

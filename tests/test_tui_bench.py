@@ -7,9 +7,8 @@ import math
 
 import pytest
 
-from dltui.core.bench import cases as bench
 from dltui.core.rules.errors import BadInput
-from dltui.tui.bench.lab import TICK_S, StallMeter, measure_tui, percentile
+from dltui.tui.bench.lab import TICK_S, StallMeter, measure_tui, percentile, tui_cases
 
 FIGURES = ("throughput_ratio", "tui_steps_per_s", "headless_steps_per_s", "max_stall_ms", "p99_stall_ms")
 
@@ -43,7 +42,7 @@ def test_quick_measurement_gives_finite_figures_and_every_run_finished(quick):
 
 def test_the_bench_json_holds_both_tui_cases_with_values(quick):
     figures, _ = quick
-    cases = {c.name: c for c in bench.tui_cases(figures)}
+    cases = {c.name: c for c in tui_cases(figures)}
     assert set(cases) == {"tui_throughput", "tui_stall"}
     thr, stall = cases["tui_throughput"], cases["tui_stall"]
     assert thr.lab == figures["tui_steps_per_s"] and thr.reference == figures["headless_steps_per_s"]
@@ -53,7 +52,7 @@ def test_the_bench_json_holds_both_tui_cases_with_values(quick):
 
 
 def test_without_the_tui_the_cases_keep_their_places():
-    cases = bench.tui_cases(None)
+    cases = tui_cases(None)
     assert [c.name for c in cases] == ["tui_throughput", "tui_stall"] and all(c.lab is None for c in cases)
 
 

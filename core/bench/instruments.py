@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-GOAL = 1.05  # issue 20: a probe at its default cadence costs at most 5% of the run's time on the CPU
+from .cases import mnist_config, synthetic_data, synthetic_task
+from .harness import Case, Context, Row, register, row
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,6 @@ CASE_NAMES = tuple(f"{p}_overhead" for p in PROBES)
 def run_seconds(cfg, tensors, device) -> tuple[float, Any]:
     """(seconds of one whole lab run of `cfg` on the synthetic task, set-up included, the Trainer after it)."""
     from ..train.trainer import Trainer
-    from .cases import synthetic_task
 
     data = synthetic_task(tensors, device)
     clock = time.process_time if device.type == "cpu" else time.perf_counter
@@ -70,24 +70,20 @@ def interleaved(
 
 def probe_case(
     name: str, setting: Setting, pairs: list[tuple[float, float]], epochs: int, n_train: int, extra: str = ""
-):
+) -> Row:
     """The table's row for one probe, from its rounds."""
-    from .cases import Case
-
     shares = sorted(b / a - 1 for a, b in pairs)
     ratio = 1 + statistics.median(shares)
     base = statistics.median(a for a, _ in pairs) / epochs
     batch = "full batch" if setting.batch_size == "full" else f"batch {setting.batch_size}"
     spread = f"{100 * shares[0]:+.1f}% .. {100 * shares[-1]:+.1f}%"
-    return Case(
+    return row(
         f"{name}_overhead",
-        f"{name} overhead",
-        f'the lab with probes = ["{name}"] vs without, 784-300-10 '
+        detail=f'the lab with probes = ["{name}"] vs without, 784-300-10 '
         f"{setting.activation}, {batch}, {epochs} epochs on {n_train:,} (as in {setting.presets}); "
         "one thread on the CPU",
-        "s",
-        base * ratio,
-        base,
+        lab=base * ratio,
+        reference=base,
         ratio=ratio,
         note=f"seconds an epoch (without it: the rounds' median; with it: that "
         f"times the ratio); ratio: median of {len(pairs)} interleaved A/B rounds ({spread}){extra}",
@@ -129,24 +125,22 @@ def measurement_cost(tensors, device, n: int = 5000) -> str:
     )
 
 
-def instrument_cases(device, scale) -> list:
+def instrument_cases(ctx: Context) -> list[Row]:
     """The instrument rows: each probe's run against the same run without it, on the MNIST presets' net.
     On one CPU thread: with two, a thread that waits for the other spins, and on a machine shared with
     other jobs that waiting swamped the CPU seconds (10x their quiet figure, at random)."""
     import torch
 
     threads = torch.get_num_threads()
-    if device.type == "cpu":
+    if ctx.device.type == "cpu":
         torch.set_num_threads(1)
     try:
-        return _instrument_cases(device, scale)
+        return _instrument_cases(ctx.device, ctx.sizes)
     finally:
         torch.set_num_threads(threads)
 
 
-def _instrument_cases(device, scale) -> list:
-    from .cases import mnist_config, synthetic_data
-
+def _instrument_cases(device, scale) -> list[Row]:
     tensors = synthetic_data(scale.n_train, scale.n_test)
     cases = []
     for setting, epochs in ((FULL_BATCH, scale.sharpness_epochs), (MINIBATCH, scale.instrument_epochs)):
@@ -160,3 +154,12 @@ def _instrument_cases(device, scale) -> list:
             )
             cases.append(probe_case(p, setting, pairs[p], epochs, scale.n_train, extra))
     return cases
+
+
+register(
+    Case(
+        CASE_NAMES,
+        "the instruments' overhead (interleaved runs with and without each probe)",
+        instrument_cases,
+    )
+)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ...core.bench.harness import Case, Row, Sizes, goals, judged, register, row, sizes, unmeasured
 from ...core.data import default_data_dir
 from ...core.executors import runner
 from ...core.executors.drive import Drive
@@ -37,16 +38,16 @@ POLL_S = 0.1
 
 @dataclass(frozen=True)
 class TuiScale:
-    """How long the runs are: long enough for a stable figure, or --quick (for tests and a first look)."""
+    """How long the runs are (the bench's size classes give them: `of`)."""
 
-    epochs: int = 2000
+    epochs: int
     variants: int = 2
     repeats: int = 2  # TUI and headless in turns, best of each
     timeout_s: float = 600.0
 
-
-FULL = TuiScale()
-QUICK = TuiScale(epochs=300, repeats=1, timeout_s=180.0)
+    @classmethod
+    def of(cls, size: Sizes) -> TuiScale:
+        return cls(size.tui_epochs, repeats=size.tui_repeats, timeout_s=size.tui_timeout_s)
 
 
 class StallMeter:
@@ -194,7 +195,7 @@ def measure_tui(
     scale: TuiScale | None = None,
 ) -> dict[str, Any]:
     """Train `preset` with the lab attached and headless, in turns; the throughput ratio, UI stalls, the lab's memory."""
-    scale = scale or (QUICK if quick else FULL)
+    scale = scale or TuiScale.of(sizes(quick))
     p = trimmed(presets_mod.load(preset) if isinstance(preset, str) else preset, scale.variants)
     overrides = {"epochs": scale.epochs, **(overrides or {})}
     check_overrides(p, overrides)
@@ -240,3 +241,35 @@ def measure_tui(
         "rss_start_mb": rss[0],
         "rss_end_mb": rss[1],
     }
+
+
+def tui_cases(figures: dict[str, Any] | None) -> list[Row]:
+    """The bench's two TUI rows from `measure_tui`'s figures, judged; their empty places if None."""
+    table = goals("cpu")  # the TUI's goals are the same on any device
+    if figures is None:
+        return [judged(unmeasured(n), table[n]) for n in ("tui_throughput", "tui_stall")]
+    f = figures
+    runs = f"preset {f['preset']}, {len(f['variants'])} runs of {f['epochs']} epochs, best of {f['repeats']}"
+    thr = row(
+        "tui_throughput",
+        lab=f["tui_steps_per_s"],
+        reference=f["headless_steps_per_s"],
+        ratio=f["throughput_ratio"],
+        note="steps/s from summary.json; ratio = TUI / headless",
+    )
+    stall = row(
+        "tui_stall",
+        lab=f["max_stall_ms"] / 1000,
+        note=f"p99 {f['p99_stall_ms']:.1f} ms over {f['n_ticks']} ticks; the UI used {f['ui_cpu_pct']:.0f}% "
+        "of a core meanwhile; the real LabApp, headless, 140x45",
+    )
+    return [judged(replace(r, detail=f"{r.detail}; {runs}"), table[r.name]) for r in (thr, stall)]
+
+
+register(
+    Case(
+        ("tui_throughput", "tui_stall"),
+        "TUI throughput and stalls",
+        lambda ctx: tui_cases(measure_tui(scale=TuiScale.of(ctx.sizes))),
+    )
+)

@@ -7,11 +7,11 @@
   beside `dltui --help`'s (the interpreter's start-up, which no listing can beat);
 - `dltui show latest` there (it must not list every run);
 - the past-runs screen (p) at those runs: the longest stall while it opens, is scrolled down and filtered;
-- any case another module registers (`register`, below): its figures and rows join the same table; watching 40
-  live runs another process writes (tui/bench/watch.py) is one: the lab's CPU and longest stall.
+- any other --scale case registered with core/bench/harness.py joins the same table: watching 40 live runs
+  another process writes (tui/bench/watch.py) is one: the lab's CPU and longest stall.
 
-Every goal of issue 16 is one row of `scale_rows`. The full mode takes a few minutes on a quiet 2-core machine:
-`dltui bench --scale --json scale.json`.
+Every goal of issue 16 is a line of core/bench/harness.py's TABLE, judged here by name. The full mode takes a
+few minutes on a quiet 2-core machine: `dltui bench --scale --json scale.json`.
 """
 
 from __future__ import annotations
@@ -20,16 +20,11 @@ import asyncio
 import json
 import math
 import os
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from ...core.bench.harness import Case, Sizes, best_of, judge, python_s, register, wall_s
 from ...core.spec.presets import parse
 from ...core.store.folder import RunStore
 from ...core.store.index import listing
@@ -59,39 +54,7 @@ seed = [0, 1, 2, 3]
 """
 
 
-@dataclass(frozen=True)
-class ScaleSizes:
-    long_epochs: int = 100_000
-    sweep_epochs: int = 200
-    saved_runs: int = 10_000
-    timeout_s: float = 1200.0
-
-
-FULL = ScaleSizes()
-QUICK = ScaleSizes(long_epochs=10_000, sweep_epochs=20, saved_runs=2_000, timeout_s=600.0)
-RSS_GROWTH_MB = 20.0  # the lab's growth over the long run: its decimated buffers are well under 1 MB; the rest is the allocator's
-
 Row = tuple[str, str, str, "bool | None"]  # case, figure, goal, met
-
-
-@dataclass(frozen=True)
-class ScaleCase:
-    """A figure another module adds to the scale bench: `measure(sizes)` gives its JSON-able figures, `rows(figures)`
-    its rows of the table."""
-
-    name: str
-    measure: Callable[[ScaleSizes], dict[str, Any]]
-    rows: Callable[[dict[str, Any]], list[Row]]
-
-
-CASES: list[ScaleCase] = []  # filled by `register`
-CASE_MODULES: tuple[str, ...] = ("dltui.tui.bench.watch",)  # modules that register a case when imported
-
-
-def register(case: ScaleCase) -> ScaleCase:
-    """Add `case` to `dltui bench --scale` (a module in CASE_MODULES calls this when imported)."""
-    CASES.append(case)
-    return case
 
 
 def make_saved_runs(root: Path, n: int) -> None:
@@ -128,39 +91,31 @@ def make_saved_runs(root: Path, n: int) -> None:
         )
 
 
-def best_of(fn, repeats: int = 3) -> float:
+def best_wall_s(fn, repeats: int = 3) -> float:
     """The shortest of `repeats` wall times of fn() in seconds."""
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return best_of(lambda: wall_s(fn), repeats)
 
 
 def cli_seconds(*args: str) -> float:
     """Best-of-3 wall time of `python -m dltui ARGS` (the interpreter's start-up included)."""
-    cmd = [sys.executable, "-m", "dltui", *args]
-    return best_of(
-        lambda: subprocess.run(cmd, capture_output=True, check=True, env={**os.environ, "COLUMNS": "140"})
-    )
+    return python_s(["-m", "dltui", *args], 3, columns=140)
 
 
 def runs_figures(root: Path) -> dict[str, Any]:
     """`dltui runs` at the saved runs: in-process and as a command."""
     (root / ".index.json").unlink(missing_ok=True)
-    cold = best_of(lambda: listing(root, None, "polynomial", "finished"), 1)  # builds the index
+    cold = best_wall_s(lambda: listing(root, None, "polynomial", "finished"), 1)  # builds the index
     return {
         "saved_runs": sum(1 for _ in os.scandir(root)) - 1,
-        "listing_screenful_s": best_of(lambda: listing(root, 30)),
+        "listing_screenful_s": best_wall_s(lambda: listing(root, 30)),
         "listing_filtered_cold_s": cold,
-        "listing_filtered_s": best_of(lambda: listing(root, None, "polynomial", "finished")),
+        "listing_filtered_s": best_wall_s(lambda: listing(root, None, "polynomial", "finished")),
         "cli_runs_s": cli_seconds("runs", "--runs-dir", str(root)),
         "cli_runs_filtered_s": cli_seconds(
             "runs", "--runs-dir", str(root), "--preset", "polynomial", "--status", "finished"
         ),
         "cli_help_s": cli_seconds("--help"),
-        "show_latest_s": best_of(lambda: RunStore(root).get("latest")),
+        "show_latest_s": best_wall_s(lambda: RunStore(root).get("latest")),
         "cli_show_latest_s": cli_seconds("show", "latest", "--runs-dir", str(root)),
     }
 
@@ -201,28 +156,21 @@ async def past_runs_stalls(root: Path, n: int, timeout_s: float) -> dict[str, An
     }
 
 
-def measure_scale(quick: bool = False, sizes: ScaleSizes | None = None) -> dict[str, Any]:
-    """Every scale figure (see the module's docstring), the registered cases' included."""
-    sizes = sizes or (QUICK if quick else FULL)
-    out: dict[str, Any] = {"quick": quick}
-    long_run = measure_tui(
-        "polynomial",
-        scale=TuiScale(epochs=sizes.long_epochs, variants=1, repeats=1, timeout_s=sizes.timeout_s),
+def measure_lab(size: Sizes, work: Path) -> dict[str, Any]:
+    """The lab's own scale figures: the long run, the sweep, the saved runs (see the module's docstring)."""
+    out: dict[str, Any] = {}
+    timeout_s = size.scale_timeout_s
+    out["long"] = measure_tui(
+        "polynomial", scale=TuiScale(epochs=size.long_epochs, variants=1, repeats=1, timeout_s=timeout_s)
     )
-    out["long"] = long_run
     sweep = parse(SWEEP_TOML, "sweep-40.toml")
     out["sweep"] = measure_tui(
-        sweep, scale=TuiScale(epochs=sizes.sweep_epochs, variants=40, repeats=1, timeout_s=sizes.timeout_s)
+        sweep, scale=TuiScale(epochs=size.sweep_epochs, variants=40, repeats=1, timeout_s=timeout_s)
     )
-    with tempfile.TemporaryDirectory(prefix="dltui-scale-") as tmp:
-        root = Path(tmp) / "runs"
-        make_saved_runs(root, sizes.saved_runs)
-        out["runs"] = runs_figures(root)
-        out["past"] = asyncio.run(past_runs_stalls(root, sizes.saved_runs, sizes.timeout_s))
-    for name in CASE_MODULES:
-        import_module(name)
-    for case in CASES:
-        out[case.name] = case.measure(sizes)
+    root = work / "runs"
+    make_saved_runs(root, size.saved_runs)
+    out["runs"] = runs_figures(root)
+    out["past"] = asyncio.run(past_runs_stalls(root, size.saved_runs, timeout_s))
     return out
 
 
@@ -230,20 +178,18 @@ def _ms(s: float) -> str:
     return f"{1000 * s:.0f} ms"
 
 
-def _live_rows(what: str, f: dict[str, Any]) -> list[Row]:
+def _live_rows(key: str, what: str, f: dict[str, Any]) -> list[Row]:
     return [
         (
             f"{what}: longest UI stall",
             f"{f['max_stall_ms']:.0f} ms (p99 {f['p99_stall_ms']:.0f})",
-            "< 50 ms",
-            f["max_stall_ms"] < 50,
+            *judge(f"{key}_stall", f["max_stall_ms"]),
         ),
         (
             f"{what}: throughput, lab / headless",
             f"{f['throughput_ratio']:.2f}x ({f['tui_steps_per_s']:,.0f} vs "
             f"{f['headless_steps_per_s']:,.0f} steps/s)",
-            ">= 0.9x",
-            f["throughput_ratio"] >= 0.9,
+            *judge(f"{key}_throughput", f["throughput_ratio"]),
         ),
     ]
 
@@ -251,12 +197,11 @@ def _live_rows(what: str, f: dict[str, Any]) -> list[Row]:
 def _memory_rows(f: dict[str, Any]) -> list[Row]:
     start, growth = f["rss_start_mb"], f["rss_end_mb"] - f["rss_start_mb"]
     return [
-        ("lab resident memory at start", f"{start:.0f} MB", "< 200 MB", start < 200),
+        ("lab resident memory at start", f"{start:.0f} MB", *judge("memory_start", start)),
         (
             f"lab resident memory: growth over the {f['epochs']:,}-epoch run",
             f"{growth:+.1f} MB ({1e6 * growth / f['epochs']:.0f} B an epoch)",
-            f"< {RSS_GROWTH_MB:.0f} MB (decimated buffers only)",
-            growth < RSS_GROWTH_MB,
+            *judge("memory_growth", growth),
         ),
     ]
 
@@ -267,8 +212,7 @@ def _runs_rows(runs: dict[str, Any], past: dict[str, Any]) -> list[Row]:
         (
             f"dltui runs at {n:,} runs (dltui --help alone: {_ms(runs['cli_help_s'])})",
             _ms(runs["cli_runs_s"]),
-            "< 0.5 s",
-            runs["cli_runs_s"] < 0.5,
+            *judge("cli_runs", runs["cli_runs_s"]),
         ),
         (f"dltui runs --preset --status at {n:,} runs", _ms(runs["cli_runs_filtered_s"]), "", None),
         (
@@ -280,14 +224,12 @@ def _runs_rows(runs: dict[str, Any], past: dict[str, Any]) -> list[Row]:
         (
             f"dltui show latest at {n:,} runs: the command (finding the run in-process)",
             f"{_ms(runs['cli_show_latest_s'])} ({_ms(runs['show_latest_s'])})",
-            "< 0.5 s",
-            runs["cli_show_latest_s"] < 0.5,
+            *judge("show_latest", runs["cli_show_latest_s"]),
         ),
         (
             f"past runs (p) at {n:,} runs: longest UI stall (open, scroll, filter)",
             f"{past['past_max_stall_ms']:.0f} ms (p99 {past['past_p99_stall_ms']:.0f})",
-            "< 50 ms",
-            past["past_max_stall_ms"] < 50,
+            *judge("past_stall", past["past_max_stall_ms"]),
         ),
         (
             f"past runs (p) at {n:,} runs: listed / first rows in the table",
@@ -298,12 +240,19 @@ def _runs_rows(runs: dict[str, Any], past: dict[str, Any]) -> list[Row]:
     ]
 
 
-def scale_rows(r: dict[str, Any]) -> list[Row]:
-    """(case, figure, goal, met) for each goal of issue 16, then the registered cases' rows, for one table."""
-    rows = _live_rows(f"{r['long']['epochs']:,}-epoch polynomial run", r["long"])
-    rows += _live_rows("40 variants live (10 lr x 4 seeds)", r["sweep"])
-    rows += _memory_rows(r["long"]) + _runs_rows(r["runs"], r["past"])
-    for case in CASES:
-        if case.name in r:
-            rows += case.rows(r[case.name])
-    return rows
+def lab_rows(r: dict[str, Any]) -> list[Row]:
+    """(case, figure, goal, met) for the lab's own scale figures, each goal from the bench's table."""
+    rows = _live_rows("long", f"{r['long']['epochs']:,}-epoch polynomial run", r["long"])
+    rows += _live_rows("sweep", "40 variants live (10 lr x 4 seeds)", r["sweep"])
+    return rows + _memory_rows(r["long"]) + _runs_rows(r["runs"], r["past"])
+
+
+register(
+    Case(
+        ("long_stall", "long_throughput", "sweep_stall", "sweep_throughput", "memory_start", "memory_growth")
+        + ("cli_runs", "show_latest", "past_stall"),
+        "the lab at scale: a long run, a 40-variant sweep, the saved runs",
+        lambda ctx: measure_lab(ctx.sizes, ctx.work),
+        lab_rows,
+    )
+)

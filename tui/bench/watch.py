@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...core.bench.harness import Case, judge, register
 from .lab import SIZE, TICK_S, StallMeter, wait_for
 
 CASES = ("idle", "table", "overlay")
@@ -55,12 +56,8 @@ for w in writers:
 class WatchScale:
     runs: int = 40
     rate: float = 20.0  # epochs a second written to each run
-    seconds: float = 10.0  # each of the two measurements of a case
+    seconds: float = 10.0  # each of the two measurements of a case (the bench's: its Sizes.watch_seconds)
     rounds: int = 1
-
-
-FULL = WatchScale()
-QUICK = WatchScale(seconds=5.0)
 
 
 async def measure_lab(root: Path, ids: list[str], overlay: bool, seconds: float) -> tuple[float, float]:
@@ -128,9 +125,8 @@ def measure_case(case: str, scale: WatchScale) -> tuple[float, float]:
             writer.wait()
 
 
-def measure_watch(quick: bool = False, scale: WatchScale | None = None) -> dict[str, Any]:
+def measure_watch(scale: WatchScale) -> dict[str, Any]:
     """{case: {"cpu": [share per round], "stall_s": [...]}, "runs", "rate"} (see the module's docstring)."""
-    scale = scale or (QUICK if quick else FULL)
     out: dict[str, Any] = {"runs": scale.runs, "rate": scale.rate, "seconds": scale.seconds}
     for case in CASES:
         out[case] = {"cpu": [], "stall_s": []}
@@ -166,27 +162,22 @@ def watch_rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             (
                 f"{what}: lab CPU",
                 _spread(f["cpu"], 100, "%") + " of a core",
-                "< 5%" if goal else "",
-                max(f["cpu"]) < 0.05 if goal else None,
+                *(judge("watch_cpu", max(f["cpu"])) if goal else ("", None)),
             ),
             (
                 f"{what}: longest UI stall",
                 _spread(f["stall_s"], 1000, " ms"),
-                "< 50 ms" if goal else "",
-                max(f["stall_s"]) < 0.05 if goal else None,
+                *(judge("watch_stall", max(f["stall_s"])) if goal else ("", None)),
             ),
         ]
     return rows
 
 
-def _register() -> None:
-    from .scale import FULL, ScaleCase, register
-
-    register(
-        ScaleCase(
-            "watch", lambda sizes: measure_watch(quick=sizes.long_epochs < FULL.long_epochs), watch_rows
-        )
+register(
+    Case(
+        ("watch_cpu", "watch_stall"),
+        "watching 40 live runs",
+        lambda ctx: {"watch": measure_watch(WatchScale(seconds=ctx.sizes.watch_seconds))},
+        lambda figures: watch_rows(figures["watch"]) if "watch" in figures else [],
     )
-
-
-_register()
+)
