@@ -128,8 +128,8 @@ def _need_str(data: dict, key: str, source: str, default: str | None = None) -> 
     return v
 
 
-def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
-    """Validate a preset's TOML text; `source` names it in error messages."""
+def _toml(text: str, source: str) -> dict[str, Any]:
+    """The preset's TOML as a table whose top-level keys are all preset keys; BadInput otherwise."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -145,6 +145,22 @@ def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
                     f"{source}: config key '{key}' at the top level; move it under [base] or a [[variants]] entry"
                 )
             raise unknown_key(key, source, PRESET_KEYS)
+    return data
+
+
+def _check_size(n_variants: int, sweep: dict[str, list], source: str, max_runs: int | None) -> None:
+    """BadInput when the sweep makes more than `max_runs` runs (None: no limit)."""
+    n_runs = n_variants * math.prod(len(vals) for vals in sweep.values())
+    if max_runs is not None and n_runs > max_runs:
+        raise BadInput(
+            f"{source}: the sweep makes {n_runs:,} runs, more than the {max_runs:,} run without asking; "
+            f"shorten its lists, or pass --yes to run them all"
+        )
+
+
+def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
+    """Validate a preset's TOML text; `source` names it in error messages."""
+    data = _toml(text, source)
     name = _need_str(data, "name", source)
     if not NAME_RE.match(name):
         raise BadInput(
@@ -168,12 +184,7 @@ def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
     variants = _variants(data, source)
     sweep = _sweep(data, source)
     if sweep:
-        n_runs = len(variants) * math.prod(len(vals) for vals in sweep.values())
-        if max_runs is not None and n_runs > max_runs:
-            raise BadInput(
-                f"{source}: the sweep makes {n_runs:,} runs, more than the {max_runs:,} run without asking; "
-                f"shorten its lists, or pass --yes to run them all"
-            )
+        _check_size(len(variants), sweep, source, max_runs)
         variants = _expand(variants, sweep)
     focus = _need_str(data, "focus", source, default="")
     if focus and focus not in [v.name for v in variants]:
