@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..core.readout.tracks import Tracks
+from ..core.rules.numbers import is_number
 from ..core.store.index import Row, row_of
 from ..core.store.runtail import Update
 from .viewkit import RunData
@@ -26,7 +27,7 @@ def live_row(row: Row, update: Update) -> Row:
 
 
 def _num(v):
-    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    return v if is_number(v) else None
 
 
 def grown(run: RunData, update: Update) -> RunData:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..rules.errors import BadInput
+from ..rules.numbers import is_whole
 from ..rules.status import ENDED, RESUMABLE, RunStatus
 from . import lock as runlock
 from .atomic import overwrite, write_atomic
@@ -165,7 +166,7 @@ class RunInfo:
             # Another machine's run: trust a recent heartbeat only.
             beat = self.status.get("heartbeat") or 0
             return time.time() - beat < FOREIGN_HEARTBEAT_S
-        if not (isinstance(pid, int) and pid_alive(pid)):
+        if not (is_whole(pid) and pid_alive(pid)):
             return False
         stamp = self.status.get("proc")  # after a reboot or pid reuse, the pid is someone else's
         return stamp is None or process_stamp(pid) in (None, stamp)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...core.readout.confusion import confusion_of, row_shares
+from ...core.rules.numbers import is_number
 from ...core.spec.probes import INSTRUMENTS, PROBES
 from ...core.spec.views import X_LABELS
 from ..viewkit import (
@@ -80,7 +81,7 @@ GUIDE_REACH = 3  # a 2/lr line is drawn when at most this many times the highest
 
 
 def _positive(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+    return is_number(v) and v > 0
 
 
 def _draw_layers(plt, layers: list[tuple[list, list]], hidden: bool = False) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ...core.rules.numbers import is_number
 from ..viewkit import RunData, ViewOptions, selected_run, view
 
 
@@ -23,7 +24,7 @@ def _lr_points(run: RunData) -> tuple[list[float], list[float]]:
 
 def _mark(plt, lr: Any, lo: float, hi: float, colour: str, label: str) -> None:
     """A vertical marker at `lr` (from the untrusted summary) from `lo` to `hi`."""
-    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0:
+    if is_number(lr) and lr > 0:
         plt.plot([lr, lr], [lo, hi], color=colour, marker="dot", label=f"{label} {lr:.2g}")
 
 

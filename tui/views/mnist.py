@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ...core.readout.colours import MARKERS, PALETTE, RAW_COLOUR, sequential
+from ...core.rules.numbers import is_finite, is_number
 from ...core.spec.views import X_LABELS
 from ..viewkit import RunData, ViewOptions, curve, decade_ticks, robust_top, selected_run, view
 
@@ -14,7 +15,7 @@ def final_loss(run: RunData, key: str = "train_loss") -> float | None:
     if not run.records:
         return None
     v = run.records[-1].get(key)
-    return v if isinstance(v, (int, float)) and math.isfinite(v) else None
+    return v if is_finite(v) else None
 
 
 def diverged(run: RunData) -> bool:
@@ -22,7 +23,7 @@ def diverged(run: RunData) -> bool:
     if run.status == "diverged" or (run.records and final_loss(run) is None):
         return True
     first = run.records[0].get("train_loss") if run.records else None
-    return isinstance(first, (int, float)) and len(run.records) > 1 and final_loss(run) > first
+    return is_number(first) and len(run.records) > 1 and final_loss(run) > first
 
 
 def lr_points(runs: list[RunData]) -> tuple[dict[str, list[tuple[float, float]]], list[tuple[str, float]]]:
@@ -48,7 +49,7 @@ def _final_points(runs: list[RunData]) -> dict[str, list[tuple[float, float, boo
     out: dict[str, list[tuple[float, float, bool]]] = {}
     for r in runs:
         lr = r.config.get("lr")
-        if isinstance(lr, (int, float)) and lr > 0 and r.records and not diverged(r):
+        if is_number(lr) and lr > 0 and r.records and not diverged(r):
             out.setdefault(str(r.config.get("optimizer", "sgd")), []).append(
                 (lr, final_loss(r), r.status == "running")
             )
@@ -109,7 +110,7 @@ def _top(runs: list[RunData], finals: list[float]) -> float:
 
 
 def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and math.isfinite(v)
+    return is_finite(v)
 
 
 def _optimizer_points(
