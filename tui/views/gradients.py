@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from ...core.readout.colours import PALETTE
+from ...core.rules.numbers import is_number
 from ...core.spec.views import X_LABELS
 from ..viewkit import (
     RunData,
@@ -109,5 +110,5 @@ def draw_gradcheck(plt, runs: list[RunData], opts: ViewOptions) -> None:
 
 def _slopes(checks: list[dict], key: str) -> str:
     """The tests' measured slopes: one figure where they agree to two decimals, else their range."""
-    values = sorted(f"{c[key]:.2f}" for c in checks if isinstance(c.get(key), (int, float)))
+    values = sorted(f"{c[key]:.2f}" for c in checks if is_number(c.get(key)))
     return "?" if not values else values[0] if values[0] == values[-1] else f"{values[0]}–{values[-1]}"
