@@ -50,7 +50,7 @@ def plans(root: Path, epochs: int, variants: int) -> list:
 
 
 def run_to_end(executor) -> tuple[float, list]:
-    """Seconds from start to the executor's WorkerDone; the runs' statuses."""
+    """Seconds from start to the executor's ExecutorDone; the runs' statuses."""
     from dltui.core.executors.drive import Drive
 
     t0, drive = time.perf_counter(), Drive(executor)

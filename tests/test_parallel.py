@@ -12,7 +12,7 @@ import pytest
 from dltui.core.executors.drive import Drive, EventQueue
 from dltui.core.executors.localpool import Pool, default_jobs
 from dltui.core.executors.runner import plan
-from dltui.core.executors.trainingprocess import WorkerDone
+from dltui.core.executors.trainingprocess import ExecutorDone
 from dltui.core.spec import presets
 from dltui.core.train.control import Control
 from dltui.core.train.events import EpochEnded, RunEnded, RunStarted
@@ -93,14 +93,14 @@ def test_stopping_a_pool_ends_its_runs_as_interrupted(runs_dir, data_dir):
     try:
         events = wait_for(pool, lambda evs: sum(isinstance(e, RunStarted) for e in evs) >= 2)
         pool.stop()
-        events += wait_for(pool, lambda evs: any(isinstance(e, WorkerDone) for e in evs))
+        events += wait_for(pool, lambda evs: any(isinstance(e, ExecutorDone) for e in evs))
     finally:
         pool.join(10)
     ended = [e for e in events if isinstance(e, RunEnded)]
     started = {e.run_id for e in events if isinstance(e, RunStarted)}
     assert {e.run_id for e in ended} == started and len(started) == 2  # the third plan never started
     assert {e.status for e in ended} == {"interrupted"}
-    done = [e for e in events if isinstance(e, WorkerDone)]
+    done = [e for e in events if isinstance(e, ExecutorDone)]
     assert len(done) == 1 and done[0].error == ""
     for rid in started:
         assert json.loads((runs_dir / rid / "status.json").read_text())["status"] == "interrupted"
@@ -176,7 +176,7 @@ def test_a_closed_output_pipe_does_not_stop_a_jobs_run(tmp_path, runs_dir):
 
 # -- the one loop every driver uses (core/executors/drive.py), on a scripted executor: no processes ----------
 class Scripted(EventQueue):
-    """An executor whose queue is filled up front (batches, and a WorkerDone per slot); `stop` and `join` are
+    """An executor whose queue is filled up front (batches, and an ExecutorDone per slot); `stop` and `join` are
     recorded."""
 
     def __init__(self, batches: list, slots: int = 1):
@@ -205,7 +205,7 @@ def run_events(rid: str, status: str | None = "finished") -> list:
 
 
 def test_the_loop_hands_every_event_to_the_sinks_and_ends_with_the_runs_results():
-    ex = Scripted([run_events("a"), WorkerDone(), run_events("b"), WorkerDone()], slots=2)
+    ex = Scripted([run_events("a"), ExecutorDone(), run_events("b"), ExecutorDone()], slots=2)
     seen: list = []
     outcome = Drive(ex, [seen.append]).run(join_s=1.0)
     assert ex.started and ex.joined == [1.0] and ex.done
@@ -215,7 +215,7 @@ def test_the_loop_hands_every_event_to_the_sinks_and_ends_with_the_runs_results(
 
 
 def test_a_run_the_executor_lost_is_failed_with_its_error():
-    ex = Scripted([run_events("a", status=None), WorkerDone("a training process died (exit code -9)")])
+    ex = Scripted([run_events("a", status=None), ExecutorDone("a training process died (exit code -9)")])
     outcome = Drive(ex).run()
     assert [(e.run_id, e.status, e.reason) for e in outcome.ended] == [
         ("a", "failed", "a training process died (exit code -9)")
@@ -224,7 +224,7 @@ def test_a_run_the_executor_lost_is_failed_with_its_error():
 
 
 def test_a_stop_is_passed_on_once_with_its_reason():
-    ex = Scripted([run_events("a", status="interrupted"), WorkerDone()])
+    ex = Scripted([run_events("a", status="interrupted"), ExecutorDone()])
     control = Control(stop=threading.Event(), reason="interrupted by SIGTERM")
     control.stop.set()
     drive = Drive(ex, [], control)

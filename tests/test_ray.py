@@ -20,7 +20,7 @@ from reliability_helpers import finish, lines, preset_file, records, run_dirs, s
 
 ray = pytest.importorskip("ray")
 
-from dltui.core.executors.localpool import WorkerDone  # noqa: E402
+from dltui.core.executors.localpool import ExecutorDone  # noqa: E402
 from dltui.core.executors.raypool import RayPool, Resources  # noqa: E402
 from dltui.core.executors.raysession import RaySession  # noqa: E402
 from dltui.core.executors.runner import plan  # noqa: E402
@@ -93,7 +93,7 @@ def test_a_worker_killed_mid_run_is_sent_again_and_its_curve_joins(local_ray, tm
         at_retry = len(records(run))
         wait_for(drained_until(lambda: len(records(run)) >= at_retry + 3), "3 epochs after the retry")
         pool.stop()
-        wait_for(drained_until(lambda: any(isinstance(e, WorkerDone) for e in events)), "the pool done")
+        wait_for(drained_until(lambda: any(isinstance(e, ExecutorDone) for e in events)), "the pool done")
     finally:
         pool.join(10)
     epochs = [r["epoch"] for r in records(run)]
@@ -123,7 +123,7 @@ def test_a_run_whose_retries_are_used_up_fails_saying_its_node_was_lost(
         [run] = run_dirs(runs_dir)
         os.kill(int(status(run)["node_pid"]), signal.SIGKILL)
         wait_for(
-            lambda: bool(events.extend(pool.drain()) or any(isinstance(e, WorkerDone) for e in events)),
+            lambda: bool(events.extend(pool.drain()) or any(isinstance(e, ExecutorDone) for e in events)),
             "the pool done",
         )
     finally:

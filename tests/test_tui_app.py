@@ -165,10 +165,10 @@ async def test_failing_run_is_a_notice_and_the_app_stays_up(runs_dir, data_dir):
 
 
 async def test_dead_training_process_fails_its_runs(runs_dir, data_dir):
-    from dltui.core.executors.trainingprocess import WorkerDone
+    from dltui.core.executors.trainingprocess import ExecutorDone
 
     def script(plans):
-        return curve_events(plans[0], 2)[:3] + [WorkerDone("the training process died (exit code -9)")]
+        return curve_events(plans[0], 2)[:3] + [ExecutorDone("the training process died (exit code -9)")]
 
     app = LabApp(presets=[toy_preset()], executor_factory=fake_worker(script), device_probe=lambda: CPU)
     async with app.run_test(size=SIZE) as pilot:

@@ -7,7 +7,7 @@ import pytest
 from tui_fakes import curve_events, toy_preset
 
 from dltui.core.executors import runner
-from dltui.core.executors.trainingprocess import WorkerDone
+from dltui.core.executors.trainingprocess import ExecutorDone
 from dltui.core.rules.errors import BadInput
 from dltui.tui.form import form_keys, initial_values, parse_field, variants_hint
 from dltui.tui.lab.session import RunGroup
@@ -88,10 +88,10 @@ def test_batch_failed_run_gives_a_notice_and_a_reason():
 def test_batch_worker_death_fails_live_runs_and_stop_skips_queued():
     plans = runner.plan(toy_preset())
     died = RunGroup("toy-poly", plans)
-    died.apply(curve_events(plans[0], 1)[:2] + [WorkerDone("the training process died (exit code -9)")])
+    died.apply(curve_events(plans[0], 1)[:2] + [ExecutorDone("the training process died (exit code -9)")])
     assert [r.status for r in died.list()] == ["failed", "failed"] and died.done
     stopped = RunGroup("toy-poly", plans)
-    stopped.apply(curve_events(plans[0], 1, "interrupted", "stopped by the user") + [WorkerDone()])
+    stopped.apply(curve_events(plans[0], 1, "interrupted", "stopped by the user") + [ExecutorDone()])
     assert [r.status for r in stopped.list()] == ["interrupted", "skipped"]
 
 

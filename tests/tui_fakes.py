@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dltui.core.executors.trainingprocess import WorkerDone
+from dltui.core.executors.trainingprocess import ExecutorDone
 from dltui.core.spec.presets import parse
 from dltui.core.train.events import EpochEnded, RunEnded, RunStarted, Snapshot
 
@@ -77,12 +77,12 @@ def curve_events(plan, n_epochs: int, status: str = "finished", reason: str = ""
 class FakeWorker:
     """Plays scripted events a few per drain, like core.executors.trainingprocess.TrainingProcess, without a process."""
 
-    script = None  # set per test: plans -> list of events (WorkerDone is added if missing)
+    script = None  # set per test: plans -> list of events (ExecutorDone is added if missing)
 
     def __init__(self, plans, runs_dir, data_dir):
         self.events = list(type(self).script(plans))
-        if not self.events or not isinstance(self.events[-1], WorkerDone):
-            self.events.append(WorkerDone())
+        if not self.events or not isinstance(self.events[-1], ExecutorDone):
+            self.events.append(ExecutorDone())
         self.done = False
         self.paused = False
         self.stopped = False

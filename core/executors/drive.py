@@ -1,8 +1,8 @@
 """The one loop that follows a batch of runs on an executor to their end, and the queue both executors fill.
 
 An executor (core/executors/localpool.py's `Pool`, core/executors/raypool.py's `RayPool`) puts its runs'
-events on a queue in batches, and a `WorkerDone` as each of its slots (a process, the Ray pump) ends;
-`EventQueue` is that half, shared: `drain` hands back the events, then one `WorkerDone` once every slot is
+events on a queue in batches, and an `ExecutorDone` as each of its slots (a process, the Ray pump) ends;
+`EventQueue` is that half, shared: `drain` hands back the events, then one `ExecutorDone` once every slot is
 done. `Drive` is the loop every driver uses (`dltui run --jobs` and `--engine ray`, the lab, the benchmarks):
 a `turn` forwards a stop (once), takes what has arrived, hands it to the sinks and keeps which runs started
 and ended; `run` starts the executor, turns until it is done and joins it, and a Ctrl-C (a second signal)
@@ -25,7 +25,7 @@ JOIN_AFTER_SECOND_SIGNAL_S = 2.0  # the same after a second Ctrl-C: the user wan
 
 
 @dataclass
-class WorkerDone:
+class ExecutorDone:
     """An executor has run its plans (or was stopped); `error` is set if it broke."""
 
     error: str = ""
@@ -40,7 +40,7 @@ class Outcome:
 
 
 class Executor(Protocol):
-    """Where a batch of runs executes. `drain` returns their events (WorkerDone last, once); stop ends the
+    """Where a batch of runs executes. `drain` returns their events (ExecutorDone last, once); stop ends the
     running runs as interrupted and starts no more; pause holds them; join waits, then ends what is left."""
 
     done: bool
@@ -61,19 +61,19 @@ class Executor(Protocol):
 
 
 class EventQueue:
-    """The half of an executor its driver reads: batches of events on `queue`, a WorkerDone from each of its
+    """The half of an executor its driver reads: batches of events on `queue`, an ExecutorDone from each of its
     `slots` as it ends; `done` once all have. `find_lost` is where an executor notices a slot that ended
     without saying so (the local pool: a process that died)."""
 
     def __init__(self, q: Any, slots: int):
         self.queue = q
         self.slots = slots
-        self.n_done = 0  # slots whose WorkerDone arrived, or that were found lost
+        self.n_done = 0  # slots whose ExecutorDone arrived, or that were found lost
         self.errors: list[str] = []
         self.done = False
 
     def drain(self, limit: int = 10_000, timeout: float = 0.0) -> list[Any]:
-        """Events that have arrived (waiting up to `timeout` for the first); one WorkerDone once all are
+        """Events that have arrived (waiting up to `timeout` for the first); one ExecutorDone once all are
         done."""
         out: list[Any] = []
         for k in range(limit):
@@ -81,7 +81,7 @@ class EventQueue:
                 item = self.queue.get(timeout=timeout) if k == 0 and timeout > 0 else self.queue.get_nowait()
             except queue_mod.Empty:
                 break
-            if isinstance(item, WorkerDone):
+            if isinstance(item, ExecutorDone):
                 self.slot_done(item.error)
             else:
                 out.extend(item)  # a batch
@@ -89,7 +89,7 @@ class EventQueue:
             self.find_lost()
         if not self.done and self.n_done >= self.slots:
             self.done = True
-            out.append(WorkerDone("; ".join(self.errors)))
+            out.append(ExecutorDone("; ".join(self.errors)))
         return out
 
     def slot_done(self, error: str) -> None:
@@ -98,7 +98,7 @@ class EventQueue:
             self.errors.append(error)
 
     def find_lost(self) -> None:
-        """Count a slot that ended without its WorkerDone as done (slot_done, with an error); none by
+        """Count a slot that ended without its ExecutorDone as done (slot_done, with an error); none by
         default."""
 
 
@@ -110,7 +110,7 @@ class Drive:
         self.executor, self.sinks, self.control = executor, list(sinks), control
         self.started: dict[str, str] = {}  # run id -> variant, of every run that started
         self.ended: list[RunEnded] = []
-        self.outcome: Outcome | None = None  # set by the turn that sees the WorkerDone
+        self.outcome: Outcome | None = None  # set by the turn that sees the ExecutorDone
         self.stop_sent = False
 
     @property
@@ -119,14 +119,14 @@ class Drive:
 
     def turn(self, timeout: float = 0.0) -> list[Any]:
         """Pass a stop on, take what has arrived (waiting up to `timeout` for it) and hand it to the sinks;
-        returns it, WorkerDone last once the executor is done."""
+        returns it, ExecutorDone last once the executor is done."""
         control = self.control
         if control is not None and control.stop.is_set() and not self.stop_sent:
             self.stop_sent = True
             self.executor.stop(control.reason)
         events = self.executor.drain(timeout=timeout)
         for ev in events:
-            if isinstance(ev, WorkerDone):
+            if isinstance(ev, ExecutorDone):
                 self.outcome = Outcome(self.ended + self._lost(ev.error), ev.error)
                 continue
             if isinstance(ev, RunStarted):

@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from ..train.events import RunEnded, RunStarted
-from .drive import EventQueue, Executor, WorkerDone
+from .drive import EventQueue, Executor, ExecutorDone
 from .runner import RunPlan
 
-__all__ = ["Executor", "Pool", "WorkerDone", "default_jobs"]
+__all__ = ["Executor", "Pool", "ExecutorDone", "default_jobs"]
 
 RUNS_PER_GPU = 4  # default concurrent runs on one GPU for the small models of the presets
 BATCH_S = 0.05  # a training process sends its events in batches at most this often (starts and ends at once)
@@ -148,7 +148,7 @@ def _child(
             run_one(plans[i], store, Path(data_dir), [_Batcher(q)], control)
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which stays up
         error = f"{type(e).__name__}: {e}"
-    q.put(WorkerDone(error))
+    q.put(ExecutorDone(error))
 
 
 class Pool(EventQueue):

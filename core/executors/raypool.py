@@ -25,7 +25,7 @@ from ..store import stoprequest
 from ..store.atomic import write_atomic
 from ..store.folder import RunInfo, RunStore, RunWriter, truncate_jsonl
 from ..train.events import RunEnded
-from .drive import EventQueue, WorkerDone
+from .drive import EventQueue, ExecutorDone
 from .raywire import BadMessage, decode
 from .runner import RunPlan, StoreSink
 
@@ -164,7 +164,7 @@ class RayPool(EventQueue):
         finally:
             self._abandon("failed" if error else "interrupted", error)
             self.session.drop(self.flags)
-            self.queue.put(WorkerDone(error))
+            self.queue.put(ExecutorDone(error))
 
     def _submit(self, job: Job) -> None:
         threads = int(job.options.get("num_cpus") or 1)

@@ -2,7 +2,7 @@
 
 A busy UI can never slow training, and a crash in training can never take the UI down. The child
 writes its runs to the run store itself, so nothing depends on the parent staying alive; its output
-goes to a log file in the temp dir (`dltui-UID/worker-*.log`), never over the app's screen.
+goes to a log file in the temp dir (`dltui-UID/training-*.log`), never over the app's screen.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .localpool import Pool, WorkerDone
+from .localpool import Pool, ExecutorDone
 from .runner import RunPlan
 
-__all__ = ["TrainingProcess", "WorkerDone"]
+__all__ = ["TrainingProcess", "ExecutorDone"]
 
 
 class TrainingProcess(Pool):
@@ -25,7 +25,7 @@ class TrainingProcess(Pool):
         log = (
             Path(tempfile.gettempdir())
             / f"dltui-{os.getuid()}"
-            / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+            / f"training-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
         )
         super().__init__(plans, runs_dir, data_dir, jobs=1, log=log)
 

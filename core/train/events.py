@@ -1,7 +1,7 @@
 """Plain dataclass events the trainer emits to its listeners (console, run store, TUI).
 
 They hold only JSON-friendly values (numbers, strings, lists, dicts), so they pickle cheaply
-across the process boundary between a training worker and the TUI.
+across the process boundary between a training process and the lab.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...core.executors.runner import RunPlan
-from ...core.executors.trainingprocess import WorkerDone
+from ...core.executors.trainingprocess import ExecutorDone
 from ...core.readout.liverecords import LiveRecords
 from ...core.rules.numbers import fmt, pct
 from ...core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
@@ -68,7 +68,7 @@ class RunGroup:
         return out
 
     def _apply_one(self, ev: Any, out: Applied) -> None:
-        if isinstance(ev, WorkerDone):
+        if isinstance(ev, ExecutorDone):
             self._finish(ev.error, out)
             return
         run = self.runs.get(getattr(ev, "variant", ""))
