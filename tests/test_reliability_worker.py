@@ -20,7 +20,7 @@ from reliability_helpers import (
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_signal_to_the_training_process_ends_the_run_interrupted(tmp_path, runs_dir, data_dir, sig):
     from dltui.core.executors import runner
-    from dltui.core.executors.trainingprocess import TrainingProcess, ExecutorDone
+    from dltui.core.executors.trainingprocess import ExecutorDone, TrainingProcess
     from dltui.core.spec import presets
 
     plans = runner.plan(presets.load(str(preset_file(tmp_path, {"a": 0.01, "b": 0.01}))))

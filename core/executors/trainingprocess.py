@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .localpool import Pool, ExecutorDone
+from .localpool import ExecutorDone, Pool
 from .runner import RunPlan
 
 __all__ = ["TrainingProcess", "ExecutorDone"]
