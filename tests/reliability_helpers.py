@@ -79,7 +79,7 @@ def finish(proc: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        raise AssertionError(f"the process did not exit within {timeout}s: {err[-2000:]}")
+        raise AssertionError(f"the process did not exit within {timeout}s: {err[-2000:]}") from None
     return proc.returncode, out, err
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from dltui.core.rules.errors import BadInput
@@ -71,7 +73,7 @@ def test_config_is_frozen_and_resolved_in_layers():
         [("base", {"lr": 0.1, "hidden": [10]}), ("variant", {"lr": 0.5}), ("--set", {"epochs": 3})]
     )
     assert (cfg.lr, cfg.hidden, cfg.epochs) == (0.5, (10,), 3)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.lr = 1.0  # type: ignore[misc]
     assert cfg.to_dict()["hidden"] == [10]
 

@@ -69,7 +69,7 @@ def run_label(name: str, colour: Any) -> Text:
 
 def hex_colour(c: Sequence[int]) -> str:
     """An RGB colour as matplotlib and HTML write it."""
-    return "#%02x%02x%02x" % tuple(c)
+    return "#{:02x}{:02x}{:02x}".format(*c)
 
 
 TRAINING_ONLY = (
