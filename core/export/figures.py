@@ -22,7 +22,7 @@ from ..readout.sweeps import Overlaid, overlay
 from ..rules.decimate import decimated
 from ..spec.views import X_LABELS
 
-# The lab's colours (core.present), so that a run reads the same in a figure as on the screen.
+# The lab's colours (core/readout/colours.py), so that a run reads the same in a figure as on the screen.
 CURVES = (
     ("train", hex_colour(PALETTE[0])),
     ("test", hex_colour(PALETTE[1])),

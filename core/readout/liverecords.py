@@ -3,7 +3,7 @@
 `LiveRecords` hands each record to the run's `Tracks` as it comes (its decimated curves, key set and
 pairs, core/readout/tracks.py), and keeps only a thinned sample of the records themselves: every `stride`-th
 (the stride doubles when more than 2·KEEP are kept, as core/rules/decimate.py's buckets do), the first and
-the last, the best so far (core/present.py's rule) and those of the epochs a view has a snapshot of.
+the last, the best so far (core/rules/bestepoch.py's rule) and those of the epochs a view has a snapshot of.
 So a view that reads a run's records (per-layer norms, a best epoch's figures, the accuracy at a
 snapshot) gets at most about 2·KEEP of them, in order; a new curve (the log axis or smoothing turned on
 mid-run) starts from them. The whole history stays on disk (metrics.jsonl). No torch, no textual.

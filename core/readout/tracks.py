@@ -2,7 +2,7 @@
 
 A run's records (metrics.jsonl lines) only ever grow. `Tracks` keeps, per run, the decimated curves
 (core.rules.decimate.Curve), which metrics have any value, and which pairs of metrics are the same numbers
-so far; `RunningBest` keeps the best epoch by core.present's rule. Each question costs O(new records),
+so far; `RunningBest` keeps the best epoch by core/rules/bestepoch.py's rule. Each question costs O(new records),
 never O(history). No torch, no textual.
 """
 

@@ -61,7 +61,7 @@ def write_json_atomic(path: Path, value: Any) -> None:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every complete, well-formed record of a JSONL file (see runfiles.read_records)."""
+    """Every complete, well-formed record of a JSONL file (see files.read_records)."""
     return read_records(path)
 
 
