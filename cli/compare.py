@@ -58,8 +58,9 @@ def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None
 
 
 def compare_plot(infos, records, names, metric: str, x: str, log: bool, smooth: float) -> str:
-    """The runs' curves as the lab draws them (core.readout.sweeps.overlay): thinned, in the lab's colours, seeds of
-    one experiment as one band, named as in the runs table; smoothed curves over their raw ones in grey."""
+    """The runs' curves as the lab draws them (core.readout.sweeps.overlay): thinned, in the lab's colours,
+    seeds of one experiment as one band, named as in the runs table; smoothed curves over their raw ones in
+    grey."""
     import plotext as plt
 
     from ..core.readout.colours import RAW_COLOUR, colour_key

@@ -1,9 +1,9 @@
 """The headless driver of `dltui run`: one loop for every way runs can go, with the start strategy passed in.
 
 A strategy runs the plans and hands back how they ended: one by one in this process (`in_order`), or on an
-executor (`on_executor`: local processes, core/executors/localpool.py's Pool, or a Ray cluster, core/executors/raypool.py's
-RayPool). The driver shows their events, handles Ctrl-C, SIGTERM and SIGHUP, a closed output pipe, and
-prints the same summary and exit code for all of them.
+executor (`on_executor`: local processes, core/executors/localpool.py's Pool, or a Ray cluster,
+core/executors/raypool.py's RayPool). The driver shows their events, handles Ctrl-C, SIGTERM and SIGHUP, a
+closed output pipe, and prints the same summary and exit code for all of them.
 """
 
 from __future__ import annotations
@@ -180,7 +180,8 @@ def _in_plan_order(ended: list, plans: list) -> list:
 
 
 def _say(console, *things) -> None:
-    """Print the closing lines; a terminal that is gone (SIGHUP, closed pipe) must not turn into a traceback."""
+    """Print the closing lines; a terminal that is gone (SIGHUP, closed pipe) must not turn into a
+    traceback."""
     try:
         for thing in things:
             console.print(thing)

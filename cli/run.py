@@ -53,7 +53,8 @@ def run_cmd(
     gpus_per_run: float | None = options.GpusPerRun,
     cpus_per_run: float | None = options.CpusPerRun,
 ) -> None:
-    """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume RUN)."""
+    """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume
+    RUN)."""
     from ..core.executors import runner
     from ..core.export.tensorboard import live_dir
     from . import jobs as jobs_mod

@@ -12,8 +12,9 @@ from .console import for_terminal
 
 
 def view_plots(run, log: bool = False, data=None) -> list[str]:
-    """The run's plots as text: the views its preset names (loss, accuracy, learned function, gradient norms, ...),
-    drawn by the same drawers as the lab's live plots (from `data`, its buffers, when given: `--follow`)."""
+    """The run's plots as text: the views its preset names (loss, accuracy, learned function, gradient norms,
+    ...), drawn by the same drawers as the lab's live plots (from `data`, its buffers, when given:
+    `--follow`)."""
     import plotext as plt
 
     from ..core.rules.errors import BadInput

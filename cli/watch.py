@@ -1,9 +1,9 @@
 """`dltui watch [RUN|latest|PRESET]`, and `--follow` for `dltui show` and `dltui compare`: runs that another
 process writes (a headless `dltui run`, another user, a Ray driver), followed as they grow.
 
-Following never writes to a run (core/store/watcher.py). In a terminal, `--follow` redraws in place until every
-run followed has ended; into a pipe or a file it prints one line per new epoch. Ctrl-C stops following only: the
-run goes on, and the command exits 130.
+Following never writes to a run (core/store/watcher.py). In a terminal, `--follow` redraws in place until
+every run followed has ended; into a pipe or a file it prints one line per new epoch. Ctrl-C stops following
+only: the run goes on, and the command exits 130.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from pathlib import Path as _Path
 
 __version__ = "0.1.0"
 
-# Run from a source checkout (cwd on sys.path, as `python -m pytest` and `python -m dltui` put it), this folder
+# Run from a source checkout (cwd on sys.path, as `python -m pytest` and `python -m dltui` put it), this
+# folder
 # is found before the installed package: let it find its subpackages beside it, as the install maps them.
 _checkout = _Path(__file__).resolve().parent.parent
 if (_checkout / "pyproject.toml").is_file() and (_checkout / "core" / "__init__.py").is_file():

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-# MKL's conditional numerical reproducibility: the same float results on every CPU (with AVX-512 MKL takes another
-# summation order, and the polynomial's chaotic lr=0.1 run drifts from the seed's table by epoch 500). Set before any
+# MKL's conditional numerical reproducibility: the same float results on every CPU (with AVX-512 MKL takes
+# another
+# summation order, and the polynomial's chaotic lr=0.1 run drifts from the seed's table by epoch 500). Set
+# before any
 # test imports torch; subprocesses inherit it.
 os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
 

@@ -138,7 +138,8 @@ def shell(
 
 
 def can_mount_tmpfs() -> bool:
-    """Whether this machine lets an unprivileged user namespace mount a small tmpfs (a disk that can be filled)."""
+    """Whether this machine lets an unprivileged user namespace mount a small tmpfs (a disk that can be
+    filled)."""
     try:
         return (
             subprocess.run(

@@ -62,7 +62,8 @@ def py2_dumps(obj) -> bytes:
 
 
 def images(start: int, n: int, rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
-    """N×3072 uint8: noise and a bright 8×8 square placed by the label (learnable), ids in pixels 0-1 of red."""
+    """N×3072 uint8: noise and a bright 8×8 square placed by the label (learnable), ids in pixels 0-1 of
+    red."""
     x = rng.integers(0, 120, size=(n, 3, 32, 32), dtype=np.uint8)
     for i, k in enumerate(labels):
         r, c = 8 * (k // 4), 8 * (k % 4)

@@ -1,4 +1,5 @@
-"""A CIFAR batch file is untrusted: the restricted unpickler builds arrays and refuses anything that runs code."""
+"""A CIFAR batch file is untrusted: the restricted unpickler builds arrays and refuses anything that runs
+code."""
 
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ def records(run):
 
 
 def test_accuracy(run, weights_file, data_dir) -> float:
-    """Test accuracy of the weights in `weights_file`, rebuilt from the run's config and read with weights_only=True."""
+    """Test accuracy of the weights in `weights_file`, rebuilt from the run's config and read with
+    weights_only=True."""
     cfg = from_dict(json.loads((run / "config.json").read_text()))
     data = build_task(cfg, torch.device("cpu"), data_dir)
     model = build_model(cfg, data, torch.device("cpu"))

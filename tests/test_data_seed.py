@@ -1,4 +1,5 @@
-"""seed vs data_seed: a seed sweep over the same data set (polynomial, toy2d); by default the data follow seed."""
+"""seed vs data_seed: a seed sweep over the same data set (polynomial, toy2d); by default the data follow
+seed."""
 
 from __future__ import annotations
 

@@ -136,8 +136,9 @@ def test_the_running_best_epoch_is_the_rule_of_core_present():
 
 
 def test_a_live_run_keeps_its_curves_whole_and_only_a_few_hundred_records():
-    """100,000 records through the session's store: the curves asked for from the start are the decimated curves
-    of every record; the records held stay ~2·KEEP (the first, last, best and a snapshot's epoch among them)."""
+    """100,000 records through the session's store: the curves asked for from the start are the decimated
+    curves of every record; the records held stay ~2·KEEP (the first, last, best and a snapshot's epoch among
+    them)."""
     recs = _noisy(100_000)
     recs[61_234]["test_acc"] = 1.5  # the best epoch, by test_acc
     live = LiveRecords(Tracks())

@@ -1,4 +1,5 @@
-"""TensorBoard event files, read back with TensorBoard's own reader: every scalar, step, wall time and hparam."""
+"""TensorBoard event files, read back with TensorBoard's own reader: every scalar, step, wall time and
+hparam."""
 
 from __future__ import annotations
 
@@ -155,7 +156,8 @@ def test_lists_dicts_gaps_and_garbage_in_metrics_jsonl(tmp_path):
 
 
 def _code(argv: list[str]) -> str:
-    """A dltui command in a fresh interpreter where `import tensorboardX` fails, as when the extra is not installed."""
+    """A dltui command in a fresh interpreter where `import tensorboardX` fails, as when the extra is not
+    installed."""
     return (
         "import sys\nsys.modules['tensorboardX'] = None\n"
         f"sys.argv = ['dltui', *{argv!r}]\nfrom dltui.__main__ import main\nmain()\n"
@@ -217,7 +219,8 @@ def test_a_live_run_writes_what_the_export_writes(tmp_path):
 
 
 def test_the_lab_setting_reaches_training_processes(tmp_path, monkeypatch):
-    """DLTUI_TENSORBOARD_DIR, as the lab would have it: runs in spawned processes (--jobs 2) write their files too."""
+    """DLTUI_TENSORBOARD_DIR, as the lab would have it: runs in spawned processes (--jobs 2) write their files
+    too."""
     live, runs = tmp_path / "live", tmp_path / "runs"
     monkeypatch.setenv(ENV, str(live))
     r = invoke(
@@ -272,7 +275,8 @@ def test_the_lab_refuses_a_bad_setting_before_its_screen_opens(tmp_path, monkeyp
 
 
 def test_a_resumed_live_run_shows_each_epoch_once(tmp_path, monkeypatch, runs_dir):
-    """Epochs after the checkpoint are in the first file and again in the resumed run's: TensorBoard shows them once."""
+    """Epochs after the checkpoint are in the first file and again in the resumed run's: TensorBoard shows
+    them once."""
     import torch
     from reliability_helpers import preset_file, run_dirs, status
     from test_reliability_faults import _checkpoint_at
@@ -297,7 +301,8 @@ def test_a_resumed_live_run_shows_each_epoch_once(tmp_path, monkeypatch, runs_di
 
 
 def test_the_export_never_imports_torch(poly, tmp_path):
-    """tensorboardX's package would pull torch in for its SummaryWriter: seconds for nothing; the export keeps it out."""
+    """tensorboardX's package would pull torch in for its SummaryWriter: seconds for nothing; the export keeps
+    it out."""
     out = tmp_path / "tb"
     code = (
         "import sys\n"

@@ -1,4 +1,5 @@
-"""Seed 002's views draw: per-layer gradient norms, decision regions, and the gradient tests' log-log lines."""
+"""Seed 002's views draw: per-layer gradient norms, decision regions, and the gradient tests' log-log
+lines."""
 
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ def test_grad_norm_panels_keep_their_run_and_ratio_in_the_title_at_80_columns():
 
 
 def test_each_decade_tick_gets_a_row_of_its_own():
-    """Twelve decades on a short plot: fewer ticks, each with its own label (two on one row overwrite each other)."""
+    """Twelve decades on a short plot: fewer ticks, each with its own label (two on one row overwrite each
+    other)."""
     recs = [{"epoch": e, "grad_norm": [1e-10, 1.0, 10.0]} for e in range(1, 4)]
     out = uncoloured(draw_at("grad_norm", [RunData("id", "deep", records=recs)], 49, 16))
     labels = [line.split("┤")[0].strip() for line in out.splitlines() if "┤" in line]

@@ -1,4 +1,5 @@
-"""Update-to-weight ratios, dead and saturated units, and the confusion matrix: what they record, draw and export."""
+"""Update-to-weight ratios, dead and saturated units, and the confusion matrix: what they record, draw and
+export."""
 
 from __future__ import annotations
 
@@ -142,7 +143,8 @@ def test_the_instruments_read_values_back_at_epoch_ends_never_per_step(monkeypat
     t.listeners.append(lambda ev: reads.update(on=type(ev).__name__ == "RunStarted" or reads["on"]))
     assert t.run().status == "finished"
     assert all(r.get("sharpness") for r in t.history)
-    # in two epochs: the records', one per probe each, two per Hessian-vector product; one per step would be 180
+    # in two epochs: the records', one per probe each, two per Hessian-vector product; one per step would be
+    # 180
     assert 0 < reads["n"] < t.steps_per_epoch == 90
 
 

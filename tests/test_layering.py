@@ -31,8 +31,8 @@ CLI = [name for name, _ in _modules("dltui.cli")] + ["dltui.__main__"]
 
 
 def _first_import_of(modules: list[str], banned: list[str]) -> dict[str, list[str]]:
-    """Import `modules` one by one in a fresh interpreter; the first whose import brought in a `banned` module,
-    with those it brought (empty when none did)."""
+    """Import `modules` one by one in a fresh interpreter; the first whose import brought in a `banned`
+    module, with those it brought (empty when none did)."""
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}:\n"

@@ -1,4 +1,5 @@
-"""loss = "mse" on a classifier trains against one-hot targets; a loss that cannot apply to a task is bad input."""
+"""loss = "mse" on a classifier trains against one-hot targets; a loss that cannot apply to a task is bad
+input."""
 
 from __future__ import annotations
 

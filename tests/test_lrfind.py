@@ -1,4 +1,5 @@
-"""`dltui lrfind`: an exponential lr ramp over minibatch steps, stopped at divergence, saved as a run of kind lrfind."""
+"""`dltui lrfind`: an exponential lr ramp over minibatch steps, stopped at divergence, saved as a run of kind
+lrfind."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The mnist task: real IDX files (plain and gzipped) through torchvision's loader, and the missing-data error."""
+"""The mnist task: real IDX files (plain and gzipped) through torchvision's loader, and the missing-data
+error."""
 
 from __future__ import annotations
 

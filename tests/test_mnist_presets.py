@@ -1,4 +1,5 @@
-"""The MNIST presets: parameter counts against torch, sorted order, zero init, per-class accuracy, all runnable on digits."""
+"""The MNIST presets: parameter counts against torch, sorted order, zero init, per-class accuracy, all
+runnable on digits."""
 
 from __future__ import annotations
 

@@ -176,8 +176,8 @@ def test_a_closed_output_pipe_does_not_stop_a_jobs_run(tmp_path, runs_dir):
 
 # -- the one loop every driver uses (core/executors/drive.py), on a scripted executor: no processes ----------
 class Scripted(EventQueue):
-    """An executor whose queue is filled up front (batches, and an ExecutorDone per slot); `stop` and `join` are
-    recorded."""
+    """An executor whose queue is filled up front (batches, and an ExecutorDone per slot); `stop` and `join`
+    are recorded."""
 
     def __init__(self, batches: list, slots: int = 1):
         q: queue.Queue = queue.Queue()

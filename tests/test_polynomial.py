@@ -29,7 +29,8 @@ def test_target_is_the_seeds_polynomial_as_printed(runs_dir, data_dir):
 
 
 def test_the_target_is_positive_at_every_point_so_the_bias_first_grows_by_lr_a_step(runs_dir, data_dir):
-    """The seed's table: at lr 0.001 the bias gains exactly 0.02 in 20 steps, so every residual was positive."""
+    """The seed's table: at lr 0.001 the bias gains exactly 0.02 in 20 steps, so every residual was
+    positive."""
     ended = _run("lr=0.001", runs_dir, data_dir, epochs=5, record_epochs=[5])
     assert ended.summary["learned_bias"] == pytest.approx(20 * 0.001, rel=1e-5)
 
@@ -62,7 +63,8 @@ SEED_TABLE = {
     ],
 }
 EPOCHS = (5, 10, 20, 100, 200, 500)
-# Pinned to the printed two decimals. While every residual is over SmoothL1's beta an epoch adds lr times the sum
+# Pinned to the printed two decimals. While every residual is over SmoothL1's beta an epoch adds lr times the
+# sum
 # of the features in any order (lr 0.01 to epoch 20, lr 0.001 to epoch 200), and lr 0.001's steps are small
 # enough that its epoch 500 is order-free too. lr 0.1's epoch 5 is not (random orders give x^4 from 6.10 to
 # 6.29): it matches because the notebook's own order is replayed, as do most of the other entries.

@@ -1,4 +1,5 @@
-"""`--engine ray`: a sweep on a real local Ray (one instance for the module) is written and ends as a local one.
+"""`--engine ray`: a sweep on a real local Ray (one instance for the module) is written and ends as a local
+one.
 
 The driver writes every run; workers only send events and checkpoints back. A worker killed mid-run is
 sent again from the last checkpoint and its curve joins up; Ctrl-C on the driver ends every run
@@ -176,8 +177,9 @@ def test_ctrl_c_on_the_driver_ends_every_run_interrupted_and_resumable(local_ray
 
 
 def test_a_stop_request_file_ends_that_ray_run_alone_interrupted_and_resumable(local_ray, tmp_path, runs_dir):
-    """`touch <run>/stop-request` in the driver's runs dir: that run's Ray task ends it as Ctrl-C would (its epochs
-    and checkpoint kept, resumable); the other run goes on until it is asked too; then the driver exits 130."""
+    """`touch <run>/stop-request` in the driver's runs dir: that run's Ray task ends it as Ctrl-C would (its
+    epochs and checkpoint kept, resumable); the other run goes on until it is asked too; then the driver exits
+    130."""
     from dltui.core.executors.runner import prepare_resume
     from dltui.core.store import stoprequest
     from dltui.core.store.folder import RunStore
@@ -291,7 +293,8 @@ def test_bad_engine_options_are_bad_input(local_ray, cli, runs_dir):
 
 
 async def test_the_lab_runs_its_batches_on_ray(local_ray, runs_dir, data_dir):
-    """`dltui tui --engine ray`: r runs the preset's variants as Ray tasks; q mid-run leaves them interrupted."""
+    """`dltui tui --engine ray`: r runs the preset's variants as Ray tasks; q mid-run leaves them
+    interrupted."""
     from test_tui_app import SIZE, saved_statuses, set_field, statuses, wait_until
 
     from dltui.cli.jobs import RayChoice, ray_executors

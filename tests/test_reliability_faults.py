@@ -1,4 +1,5 @@
-"""Faults inside runs: divergence, exceptions and CUDA OOM, ended statuses, torn files, unsafe names and checkpoints."""
+"""Faults inside runs: divergence, exceptions and CUDA OOM, ended statuses, torn files, unsafe names and
+checkpoints."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ def test_an_ended_status_is_never_overwritten(tmp_path):
 
 
 def test_a_second_signal_mid_run_ends_it_at_once(tmp_path, runs_dir, cli, monkeypatch):
-    """The first Ctrl-C asks for a stop; a second one arriving before the stop is reached ends the run there."""
+    """The first Ctrl-C asks for a stop; a second one arriving before the stop is reached ends the run
+    there."""
     from dltui.core.train import trainer as engine
 
     real_after_epoch = engine.Trainer.after_epoch
@@ -115,7 +117,8 @@ def test_a_second_signal_mid_run_ends_it_at_once(tmp_path, runs_dir, cli, monkey
 
 
 def test_readers_skip_a_cut_off_last_line(tmp_path, runs_dir, cli):
-    """A crash mid-write leaves half a line: runs, show and resume read past it; every file stays valid JSON."""
+    """A crash mid-write leaves half a line: runs, show and resume read past it; every file stays valid
+    JSON."""
     assert cli("run", preset_file(tmp_path, {"only": 0.1}, epochs=4)).exit_code == 0
     [run] = run_dirs(runs_dir)
     with open(run / "metrics.jsonl", "a") as f:
@@ -133,11 +136,13 @@ def test_readers_skip_a_cut_off_last_line(tmp_path, runs_dir, cli):
 
 
 def test_resume_drops_lines_after_the_checkpoint_and_cut_off_lines(tmp_path, runs_dir, cli):
-    """A crashed run's metrics past its checkpoint (and a torn line) are dropped so the resumed curve joins up."""
+    """A crashed run's metrics past its checkpoint (and a torn line) are dropped so the resumed curve joins
+    up."""
     assert cli("run", preset_file(tmp_path, {"only": 0.1}, epochs=6)).exit_code == 0
     [run] = run_dirs(runs_dir)
     full = records(run)
-    # As if kill -9 hit while writing a 7th line, the last checkpoint being from epoch 3 (at most one a second).
+    # As if kill -9 hit while writing a 7th line, the last checkpoint being from epoch 3 (at most one a
+    # second).
     torch.save(_checkpoint_at(tmp_path, 3), run / "checkpoint.pt")
     st = status(run)
     st.update(status="running", pid=2**22 + 12345)  # no such process
@@ -192,7 +197,8 @@ def test_run_names_stay_inside_the_runs_dir(cli, runs_dir, name):
 
 
 def test_an_unsafe_checkpoint_is_refused_and_never_runs(tmp_path, runs_dir, cli):
-    """A checkpoint.pt carrying a pickled callable is refused (weights_only=True): exit 2, nothing executed."""
+    """A checkpoint.pt carrying a pickled callable is refused (weights_only=True): exit 2, nothing
+    executed."""
     assert cli("run", preset_file(tmp_path, {"only": 0.1}, epochs=2)).exit_code == 0
     [run] = run_dirs(runs_dir)
     marker = tmp_path / "pwned"
@@ -264,7 +270,8 @@ def test_a_running_run_whose_process_is_gone_reads_as_crashed(tmp_path, pid, pro
 
 
 def test_long_epochs_keep_the_heartbeat_fresh(tmp_path, monkeypatch):
-    """Progress within an epoch refreshes status.json's heartbeat, so another host does not read it as crashed."""
+    """Progress within an epoch refreshes status.json's heartbeat, so another host does not read it as
+    crashed."""
     from dltui.core.executors.runner import StoreSink
     from dltui.core.store.folder import RunStore, RunWriter
     from dltui.core.train.events import Progress

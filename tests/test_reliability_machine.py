@@ -1,4 +1,5 @@
-"""Faults of the machine: a full disk mid-run or on export, a read-only run folder, a model larger than memory."""
+"""Faults of the machine: a full disk mid-run or on export, a read-only run folder, a model larger than
+memory."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def test_a_read_only_run_folder_refuses_the_resume_in_one_line(tmp_path):
 
 
 def test_a_model_larger_than_memory_is_refused_before_allocation(cli, runs_dir):
-    """hidden=[100000000] on MNIST: 79 billion parameters; refused with the count and the memory, no run dir."""
+    """hidden=[100000000] on MNIST: 79 billion parameters; refused with the count and the memory, no run
+    dir."""
     result = cli("run", "mnist-architectures", "-v", "784-300-10", "--set", "hidden=[100000000]")
     assert result.exit_code == 2
     assert "parameters" in result.stderr and "GB" in result.stderr
@@ -84,7 +86,8 @@ def _no_new_files(monkeypatch):
 
 
 def test_the_ending_is_written_in_place_when_no_new_file_fits(tmp_path, monkeypatch):
-    """The run's last status goes over the old status.json's own bytes; it says why, and that it can resume."""
+    """The run's last status goes over the old status.json's own bytes; it says why, and that it can
+    resume."""
     from dltui.core.store.folder import RunStore
 
     writer = RunStore(tmp_path / "runs").create("p", "v", {"lr": 0.1})

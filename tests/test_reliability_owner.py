@@ -1,4 +1,5 @@
-"""One process owns a run: a second resume is refused while the first holds the run, and signals are recorded as they came."""
+"""One process owns a run: a second resume is refused while the first holds the run, and signals are recorded
+as they came."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def _interrupted_run(tmp_path, runs_dir):
 
 
 def test_a_second_resume_of_a_run_is_refused_while_the_first_holds_it(tmp_path, runs_dir, cli):
-    """The second `--resume` exits 2 naming the first's pid and host; its epochs never mix in; kill -9 frees the run."""
+    """The second `--resume` exits 2 naming the first's pid and host; its epochs never mix in; kill -9 frees
+    the run."""
     run = _interrupted_run(tmp_path, runs_dir)
     first = start("run", "--resume", run.name)
     wait_for(

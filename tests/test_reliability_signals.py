@@ -22,7 +22,8 @@ from reliability_helpers import (
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_signal_ends_the_run_interrupted_with_its_checkpoint(tmp_path, runs_dir, sig, code):
-    """The run in flight ends `interrupted` with the epoch in flight checkpointed; later variants never start."""
+    """The run in flight ends `interrupted` with the epoch in flight checkpointed; later variants never
+    start."""
     preset = preset_file(tmp_path, {"first": 0.01, "second": 0.01})
     proc = start("run", preset)
     wait_for(metrics_lines_at_least(runs_dir, 3), "3 epochs in metrics.jsonl", proc)
@@ -64,7 +65,8 @@ def test_a_second_ctrl_c_exits_at_once_with_readable_files(tmp_path, runs_dir):
 
 
 def test_kill_9_reads_as_crashed_and_resumes_to_the_end(tmp_path, runs_dir, cli):
-    """kill -9 keeps every finished epoch; `runs` and `show` say crashed; --resume finishes with joined curves."""
+    """kill -9 keeps every finished epoch; `runs` and `show` say crashed; --resume finishes with joined
+    curves."""
     preset = preset_file(tmp_path, {"only": 0.01}, n=500, bs=2, epochs=12)
     proc = start("run", preset)
     wait_for(metrics_lines_at_least(runs_dir, 3), "3 epochs in metrics.jsonl", proc)

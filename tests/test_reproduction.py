@@ -1,6 +1,6 @@
-"""The presets are set up as their seeds were, and what can be checked offline agrees with what the seeds reported
-(docs/reproduction.md has every claim; the polynomial's table is in test_polynomial.py, the parameter counts in
-test_mnist_presets.py, the gradient-test slopes in test_seed002_gradcheck.py)."""
+"""The presets are set up as their seeds were, and what can be checked offline agrees with what the seeds
+reported (docs/reproduction.md has every claim; the polynomial's table is in test_polynomial.py, the parameter
+counts in test_mnist_presets.py, the gradient-test slopes in test_seed002_gradcheck.py)."""
 
 from __future__ import annotations
 
@@ -71,8 +71,8 @@ GMM_TOLERANCE = (
 
 @pytest.mark.slow
 def test_the_seeds_tanh_10_7_network_reaches_its_gmm_accuracy(tmp_path):
-    """The seed's network and settings on the lab's GMM (5 classes, 5,000 points): the accuracy is within a point
-    of the seed's from the second epoch on (the full 250 epochs are in docs/reproduction.md)."""
+    """The seed's network and settings on the lab's GMM (5 classes, 5,000 points): the accuracy is within a
+    point of the seed's from the second epoch on (the full 250 epochs are in docs/reproduction.md)."""
     (plan,) = [p for p in runner.plan(presets.load("toy2d"), {"epochs": 8}) if p.variant == "gmm"]
     store = RunStore(tmp_path / "runs")
     run = store.get(runner.run_one(plan, store, tmp_path).run_id)

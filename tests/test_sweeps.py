@@ -49,7 +49,8 @@ def test_the_band_is_the_mean_and_the_extremes_at_each_x():
 
 
 def test_a_seed_group_is_drawn_as_one_band():
-    """2 learning rates x 4 seeds: the loss view draws two means, each between its group's min and max edges."""
+    """2 learning rates x 4 seeds: the loss view draws two means, each between its group's min and max
+    edges."""
     runs = colour_runs([_run(lr, s) for lr in (0.1, 0.01) for s in range(4)])
     rec = Recorder()
     plt.clear_figure()

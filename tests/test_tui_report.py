@@ -1,4 +1,5 @@
-"""Looking at results from the lab: `e` exports, `R` re-runs a run's exact config, `i` shows its card, `m` smooths."""
+"""Looking at results from the lab: `e` exports, `R` re-runs a run's exact config, `i` shows its card, `m`
+smooths."""
 
 from __future__ import annotations
 
@@ -131,7 +132,8 @@ def test_smoothed_accuracy_also_keeps_the_raw_curve():
 
 
 def test_log_loss_view_with_no_records_yet_builds():
-    """A run just started (no records) on a log axis: plotext cannot build an empty log axis, so it stays linear."""
+    """A run just started (no records) on a log axis: plotext cannot build an empty log axis, so it stays
+    linear."""
     plt.clear_figure()
     plt.plotsize(60, 20)
     VIEWS["loss"][1](plt, [RunData("", "lr=0.1", status="queued")], ViewOptions(log=True, smooth=0.9))

@@ -1,4 +1,5 @@
-"""Vanishing gradients: per-layer gradient norms recorded each epoch, smaller early on for sigmoid than ReLU."""
+"""Vanishing gradients: per-layer gradient norms recorded each epoch, smaller early on for sigmoid than
+ReLU."""
 
 from __future__ import annotations
 

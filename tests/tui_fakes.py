@@ -75,7 +75,8 @@ def curve_events(plan, n_epochs: int, status: str = "finished", reason: str = ""
 
 
 class FakeWorker:
-    """Plays scripted events a few per drain, like core.executors.trainingprocess.TrainingProcess, without a process."""
+    """Plays scripted events a few per drain, like core.executors.trainingprocess.TrainingProcess, without a
+    process."""
 
     script = None  # set per test: plans -> list of events (ExecutorDone is added if missing)
 

@@ -1,14 +1,15 @@
 """The Textual lab: pick a preset, tune it, watch it learn live, compare runs.
 
-Training runs in a separate process (core/executors/trainingprocess.py); a timer drains its events into the run
-buffers, and another redraws the plots at most ~5 times a second when new data has arrived.
-The lab never imports torch: a helper process (core/executors/checker.py) names the device and checks a run's
-values before it starts, and the training process reports the device it trains on.
+Training runs in a separate process (core/executors/trainingprocess.py); a timer drains its events into the
+run buffers, and another redraws the plots at most ~5 times a second when new data has arrived. The lab never
+imports torch: a helper process (core/executors/checker.py) names the device and checks a run's values before
+it starts, and the training process reports the device it trains on.
 
-LabApp is the layout and the wiring; its keys are bound in keys.py (l x m v i R e dispatched there too).
-The work is done by its collaborators (tui/lab/): PresetPane (the side bar), WorkArea (plots, status line,
-runs table and the live loop), RunControl (start, stop, pause, drain the training process), Exporter, RangeTest, the device
-header, and Tasks (every background thread's result comes back to the collaborator that started it).
+LabApp is the layout and the wiring; its keys are bound in keys.py (l x m v i R e dispatched there too). The
+work is done by its collaborators (tui/lab/): PresetPane (the side bar), WorkArea (plots, status line, runs
+table and the live loop), RunControl (start, stop, pause, drain the training process), Exporter, RangeTest,
+the device header, and Tasks (every background thread's result comes back to the collaborator that started
+it).
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ class LabApp(SharedKeys, App):
         watch_preset: str | None = None,
     ):
         super().__init__()
-        # runs to open at once, followed live, in the past-runs screen (`dltui watch`; not `self.watch`: a method)
+        # runs to open at once, followed live, in the past-runs screen (`dltui watch`; not `self.watch`: a
+        # method)
         self.watch_ids = list(watch or [])
         self.watch_preset = watch_preset  # and that preset's runs as they start
         # Training processes need multiprocessing's resource tracker, which must start while sys.stderr is
@@ -156,13 +158,14 @@ class LabApp(SharedKeys, App):
         return self.screen_stack[0]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool:
-        """The lab's keys act on the lab's screen; over another screen (past runs) only ? and quit do, so that its
-        footer shows its own keys and `r` there does not start the lab's preset out of sight."""
+        """The lab's keys act on the lab's screen; over another screen (past runs) only ? and quit do, so that
+        its footer shows its own keys and `r` there does not start the lab's preset out of sight."""
         return len(self.screen_stack) <= 1 or action not in self.LAB_ONLY
 
     @on(TaskWorker.StateChanged)
     async def task_changed(self, event: TaskWorker.StateChanged) -> None:
-        """The one place background tasks end: each goes to the handler of the collaborator that started it."""
+        """The one place background tasks end: each goes to the handler of the collaborator that started
+        it."""
         await self.tasks.changed(event.worker)
 
     # -- presets and the form -------------------------------------------------------------------
@@ -217,7 +220,8 @@ class LabApp(SharedKeys, App):
         self.control.run(self.main.query_one(ParamForm))
 
     def action_run_from_field(self) -> None:
-        """Enter or ctrl+r in a field runs; the runs table takes the focus, so that the one-letter keys work again."""
+        """Enter or ctrl+r in a field runs; the runs table takes the focus, so that the one-letter keys work
+        again."""
         self.action_run()
         if self.starting:
             self.table.focus()
@@ -318,7 +322,8 @@ def run_app(
     watch_preset: str | None = None,
 ) -> int:
     """Open the lab; returns the exit code. `executors` makes where a batch runs (default: a TrainingProcess);
-    `watch`: runs to open at once in the past-runs screen, followed live (with `watch_preset`'s runs as they start)."""
+    `watch`: runs to open at once in the past-runs screen, followed live (with `watch_preset`'s runs as they
+    start)."""
     app = LabApp(
         preset,
         runs_dir,

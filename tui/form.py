@@ -74,7 +74,8 @@ def per_variant(preset: Preset, keys: list[str]) -> dict[str, list[str]]:
 
 
 def initial_values(preset: Preset, keys: list[str]) -> dict[str, tuple[str, str]]:
-    """key -> (initial text, placeholder): the shared value, or '' and "3 values ↓" (listed under the form)."""
+    """key -> (initial text, placeholder): the shared value, or '' and "3 values ↓" (listed under the
+    form)."""
     configs = [cfg.to_dict() for _, cfg in preset.configs()]
     differ = per_variant(preset, keys)
     return {
@@ -84,8 +85,9 @@ def initial_values(preset: Preset, keys: list[str]) -> dict[str, tuple[str, str]
 
 
 def variants_hint(preset: Preset, keys: list[str], full: int = 8, typed: dict[str, str] | None = None) -> str:
-    """The per-variant values, one key a line: in full up to `full` values, else "40 values 0.001…1" (a big sweep).
-    A key with a value `typed` in its field says that value replaces them (the run uses it for every variant)."""
+    """The per-variant values, one key a line: in full up to `full` values, else "40 values 0.001…1" (a big
+    sweep). A key with a value `typed` in its field says that value replaces them (the run uses it for every
+    variant)."""
     configs = [cfg.to_dict() for _, cfg in preset.configs()]
     lines = []
     for k, shown in per_variant(preset, keys).items():

@@ -31,8 +31,9 @@ def _num(v):
 
 
 def grown(run: RunData, update: Update) -> RunData:
-    """The shown run with the update's news: the same buffers, grown, or new ones if its files were replaced. A
-    row's news (its last record) changes only its status: the curve is the whole run's, read when it was opened."""
+    """The shown run with the update's news: the same buffers, grown, or new ones if its files were replaced.
+    A row's news (its last record) changes only its status: the curve is the whole run's, read when it was
+    opened."""
     if update.rows_only:
         if update.info is not None:
             run.status, run.summary = update.state, update.info.summary

@@ -220,9 +220,9 @@ class PlotPanel(Container):
             self.regrid()
 
     def regrid(self) -> None:
-        """The grid for the panels shown: two columns when more than one; from three on, the first (the lesson)
-        takes a whole row, and so does the last when it would stand alone; the one shown on a short terminal
-        stays one of them."""
+        """The grid for the panels shown: two columns when more than one; from three on, the first (the
+        lesson) takes a whole row, and so does the last when it would stand alone; the one shown on a short
+        terminal stays one of them."""
         plots = list(self.query(ViewPlot))
         shown = [p for p in plots if not absent(p)]
         n = len(shown)

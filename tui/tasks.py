@@ -2,8 +2,8 @@
 
 A collaborator registers what to do when its group of tasks ends (`add`), then starts them (`start`); the
 owner (the app; the past-runs screen for its own reads, which end with it) hands every worker's state change
-to `changed`, which looks the handler up in one table: the handlers live with the collaborator that started the
-task, not in a chain of if/elif.
+to `changed`, which looks the handler up in one table: the handlers live with the collaborator that started
+the task, not in a chain of if/elif.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ class Tasks:
         self.handlers[group] = Handlers(done, failed, exclusive)
 
     def start(self, group: str, fn: Callable[..., Any], *args: Any) -> None:
-        """Run `fn(*args)` in a thread; its result goes to the group's `done`, an exception to its `failed` (a group
-        with no handlers: its end is not looked at)."""
+        """Run `fn(*args)` in a thread; its result goes to the group's `done`, an exception to its `failed` (a
+        group with no handlers: its end is not looked at)."""
         exclusive = group in self.handlers and self.handlers[group].exclusive
         self.owner.run_worker(
             partial(fn, *args),
@@ -65,7 +65,8 @@ class Tasks:
         )
 
     async def changed(self, worker: TaskWorker) -> None:
-        """Call the handler of `worker`'s group for the state it reached (other states and groups: nothing)."""
+        """Call the handler of `worker`'s group for the state it reached (other states and groups:
+        nothing)."""
         handlers = self.handlers.get(worker.group)
         if handlers is None:
             return

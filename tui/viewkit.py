@@ -1,8 +1,8 @@
 """What every plot view needs: the data of a run as the TUI holds it, options, and a registry.
 
 A view is a function `draw(plt, runs, opts)` that draws on a `Fitted` plot (plotext's calls, with the title
-and the legend drawn above the plot by `Fitted.render`). Views live in tui/views/*.py, are found by name from a preset's
-`views` list, and register themselves with `@view("name")`. No torch, no textual here.
+and the legend drawn above the plot by `Fitted.render`). Views live in tui/views/*.py, are found by name from
+a preset's `views` list, and register themselves with `@view("name")`. No torch, no textual here.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def colour_runs(runs: list[RunData]) -> list[RunData]:
 
 @dataclass
 class ViewOptions:
-    """How to draw: the x-axis (epoch, step or time), log y-axis, the selected run, smoothing, a variant filter."""
+    """How to draw: the x-axis (epoch, step or time), log y-axis, the selected run, smoothing, a variant
+    filter."""
 
     x: str = "epoch"
     log: bool = False
@@ -218,7 +219,8 @@ class Fitted:
         return self.plt.subplots(rows, cols)
 
     def subplot(self, row: int, col: int) -> Fitted:
-        """One panel, to draw on (plotext's figure-level calls do not reach the active panel in textual-plotext)."""
+        """One panel, to draw on (plotext's figure-level calls do not reach the active panel in
+        textual-plotext)."""
         panel = Fitted(self.plt.subplot(row, col), self.width // self.columns, self.height)
         self.panels.append(panel)
         return panel
@@ -256,7 +258,8 @@ class Fitted:
         return ([line] if line else []) + key_lines(keys, self.width)
 
     def render(self) -> str:
-        """The heading and the plotext picture below it, `height` lines in all (after the drawer has drawn)."""
+        """The heading and the plotext picture below it, `height` lines in all (after the drawer has
+        drawn)."""
         head = self.heading()
         rows = max(1, self.height - len(head))
         for panel in self.panels:
@@ -359,7 +362,8 @@ LAYER_SCALE_CELLS = 6  # the key's colour scale from layer 1 to the last
 
 
 def layer_colour(i: int, n: int):
-    """Layer i of n on the sequential scale: layer 1 (input) dark blue to the last yellow, distinct at any n."""
+    """Layer i of n on the sequential scale: layer 1 (input) dark blue to the last yellow, distinct at any
+    n."""
     return sequential(i / max(1, n - 1))
 
 
@@ -387,7 +391,8 @@ TICK_LABEL_COLS = 8  # an x tick label ("1e-05") and the space either side of it
 
 
 def tick_room(plt, axis: str) -> int:
-    """How many ticks fit on a plot's axis one line (y) or one label (x) apart, from the size it is drawn at."""
+    """How many ticks fit on a plot's axis one line (y) or one label (x) apart, from the size it is drawn
+    at."""
     if axis == "y":
         return (getattr(plt, "height", 20) - AXIS_ROWS_LESS + 1) // 2
     return (getattr(plt, "width", 80) - TICK_LABEL_COLS) // TICK_LABEL_COLS
@@ -400,6 +405,7 @@ def power_of_ten(exponent: int) -> str:
 
 def robust_top(peaks: list[float]) -> float:
     """The top of a y-axis over lines whose highest points are `peaks`: the highest peak within 3x the median
-    peak, so that one run that blew up (a loss of 412 among losses of 2) cannot squash the others to the floor."""
+    peak, so that one run that blew up (a loss of 412 among losses of 2) cannot squash the others to the
+    floor."""
     middle = sorted(peaks)[len(peaks) // 2]
     return max([p for p in peaks if p <= 3 * middle] or peaks)

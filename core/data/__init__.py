@@ -18,8 +18,8 @@ from ..rules.errors import BadInput
 
 @dataclass(frozen=True)
 class Task:
-    """What the lab knows of a task before importing it: where its builder (and data check) live, and the facts
-    the preflight and the loss rules need."""
+    """What the lab knows of a task before importing it: where its builder (and data check) live, and the
+    facts the preflight and the loss rules need."""
 
     builder: str  # "module:function"
     check: str | None = (
@@ -73,7 +73,8 @@ class TaskData:
     probes: tuple[str, ...] = ()  # probes the task always wants (e.g. the polynomial's learned function)
     extras: dict[str, Any] = field(default_factory=dict)  # task facts for probes and summary
     transform: Callable | None = None  # per-batch transform on the device (e.g. uint8 -> normalized float)
-    shuffler: Any = None  # the task's own epoch order (.gen, .order(n)), e.g. a seed's DataLoader replayed; None: randperm
+    # the task's own epoch order (.gen, .order(n)), e.g. a seed's DataLoader replayed; None: randperm
+    shuffler: Any = None
 
     @property
     def n_train(self) -> int:

@@ -54,7 +54,8 @@ def on_device(name, device, train, test, val, n_classes, input_shape, extras, tr
 def finish_classification(
     cfg, device, name, train_x, train_y, test_x, test_y, n_classes, input_shape, extras=None
 ) -> TaskData:
-    """Apply train_size, the validation split and normalization (train statistics only), then move to device."""
+    """Apply train_size, the validation split and normalization (train statistics only), then move to
+    device."""
     train_x, train_y, val_x, val_y = subset_and_split(cfg, train_x, train_y)
     extras = dict(extras or {})
     if cfg.normalize:

@@ -1,4 +1,5 @@
-"""MNIST from torchvision's layout, DATA/MNIST/raw/ (the four IDX files, plain or .gz), as tensors on the device.
+"""MNIST from torchvision's layout, DATA/MNIST/raw/ (the four IDX files, plain or .gz), as tensors on the
+device.
 
 `check` runs before any run dir is made: it downloads when online (and DLTUI_OFFLINE is not set), and
 otherwise says in one line where to put the files and that `--set task=digits` runs offline.

@@ -43,7 +43,8 @@ def build(cfg, device, data_dir) -> TaskData:
     w = torch.randn(DEGREE, 1, generator=g) * 5
     b = torch.randn(1, generator=g) * 5
     x = torch.randn(cfg.n_samples, generator=g)
-    # nn.Linear(4, 1)'s default init (weight, then bias) drawn as the notebook drew it, so the orders that follow are its own
+    # nn.Linear(4, 1)'s default init (weight, then bias) drawn as the notebook drew it, so the orders that
+    # follow are its own
     torch.empty(1, DEGREE).uniform_(generator=g)
     torch.empty(1).uniform_(generator=g)
     feats = features(x)

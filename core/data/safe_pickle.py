@@ -39,7 +39,8 @@ def _names(allowed: Mapping[tuple[str, str], Any]) -> str:
 
 
 def numpy_arrays() -> dict[tuple[str, str], Any]:
-    """What a pickled numpy array needs: `_reconstruct` (under numpy 1's and 2's module names), ndarray, dtype."""
+    """What a pickled numpy array needs: `_reconstruct` (under numpy 1's and 2's module names), ndarray,
+    dtype."""
     import numpy as np
 
     reconstruct = np.zeros(0).__reduce__()[0]  # numpy's own _reconstruct, whatever module holds it

@@ -65,7 +65,8 @@ def device_name(name: str = "auto") -> str:
 
 
 def preflight(plans: list, runs_dir: Path, data_dir: Path) -> None:
-    """core.executors.runner.preflight in the helper: BadInput for anything that would stop a run before its first step."""
+    """core.executors.runner.preflight in the helper: BadInput for anything that would stop a run before its
+    first step."""
     _ask(_preflight, plans, str(runs_dir), str(data_dir))
 
 

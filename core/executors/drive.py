@@ -61,8 +61,8 @@ class Executor(Protocol):
 
 
 class EventQueue:
-    """The half of an executor its driver reads: batches of events on `queue`, an ExecutorDone from each of its
-    `slots` as it ends; `done` once all have. `find_lost` is where an executor notices a slot that ended
+    """The half of an executor its driver reads: batches of events on `queue`, an ExecutorDone from each of
+    its `slots` as it ends; `done` once all have. `find_lost` is where an executor notices a slot that ended
     without saying so (the local pool: a process that died)."""
 
     def __init__(self, q: Any, slots: int):

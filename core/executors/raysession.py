@@ -64,7 +64,8 @@ class RaySession:
         )
 
     def options(self, plan, res) -> dict[str, Any]:
-        """The resources one run asks for: a share of a GPU on a CUDA cluster, else CPUs; BadInput if no node has them."""
+        """The resources one run asks for: a share of a GPU on a CUDA cluster, else CPUs; BadInput if no node
+        has them."""
         cpus = res.cpus_per_run or 1.0
         self._fits("--cpus-per-run", "CPU", cpus)
         if self.total("GPU") and plan.config.device != "cpu":

@@ -31,7 +31,8 @@ FLAGS_TIMEOUT_S = 10.0  # a driver whose flags do not answer in this long is gon
 
 
 class Outbox:
-    """Items in batches for the driver: one object per batch, sent at least every BATCH_S (starts and ends at once)."""
+    """Items in batches for the driver: one object per batch, sent at least every BATCH_S (starts and ends at
+    once)."""
 
     def __init__(self):
         self.queue: queue.Queue = queue.Queue()
@@ -60,7 +61,8 @@ class Outbox:
 
 
 class FileWatch:
-    """Sends each file of the scratch run dir again whenever it has changed (they are replaced whole, by rename)."""
+    """Sends each file of the scratch run dir again whenever it has changed (they are replaced whole, by
+    rename)."""
 
     def __init__(self, folder: Path, outbox: Outbox):
         self.folder, self.outbox = folder, outbox
@@ -149,7 +151,8 @@ def run_variant(
 
 
 def _unpack(resume: dict[str, Any] | None, scratch: Path) -> tuple[dict[str, Any] | None, list | None]:
-    """The checkpoint (loaded with weights_only=True) and records a resumed run goes on from; best.pt into scratch."""
+    """The checkpoint (loaded with weights_only=True) and records a resumed run goes on from; best.pt into
+    scratch."""
     if not resume:
         return None, None
     if resume.get("best"):
@@ -200,8 +203,8 @@ def _train(
 
 
 def _watch(flags, run_id: str, control, files: FileWatch, done: threading.Event) -> None:
-    """Mirror the driver's flags (the batch's, and a stop asked for this run alone) into the trainer's Control;
-    stop the run when the driver no longer answers."""
+    """Mirror the driver's flags (the batch's, and a stop asked for this run alone) into the trainer's
+    Control; stop the run when the driver no longer answers."""
     import ray
 
     while not done.wait(POLL_S):

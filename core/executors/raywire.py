@@ -33,7 +33,8 @@ class BadMessage(ValueError):
 
 
 def to_plain(value: Any) -> Any:
-    """A value as builtins only (tuples become lists; numpy or torch scalars and arrays their Python values)."""
+    """A value as builtins only (tuples become lists; numpy or torch scalars and arrays their Python
+    values)."""
     if isinstance(value, dict):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -61,7 +62,8 @@ def file_item(name: str, data: bytes) -> list:
 
 
 def decode(item: Any, run_id: str) -> tuple[str, Any]:
-    """(kind, payload): an event for the trainer's kinds, a dict of strings for `placed`, (name, bytes) for `file`."""
+    """(kind, payload): an event for the trainer's kinds, a dict of strings for `placed`, (name, bytes) for
+    `file`."""
     if not (
         isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict)
     ):

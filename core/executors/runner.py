@@ -176,7 +176,8 @@ def _drive(
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run as a runner is given it: its config, who it is, who listens, where its data and files go, its flags."""
+    """One run as a runner is given it: its config, who it is, who listens, where its data and files go, its
+    flags."""
 
     cfg: RunConfig
     run_id: str
@@ -231,7 +232,8 @@ def train(
     checkpoint: dict[str, Any] | None = None,
     kept: list[dict[str, Any]] | None = None,
 ) -> RunEnded:
-    """Run one plan with its task's runner, files in `run_dir`, events to `listeners`; returns how it ended."""
+    """Run one plan with its task's runner, files in `run_dir`, events to `listeners`; returns how it
+    ended."""
     spec = RunSpec(p.config, run_id, p.preset, p.variant, listeners, data_dir, run_dir, control)
     runner = runner_class(p.config).for_run(spec)
     if not isinstance(runner, ConfigRunner):

@@ -1,7 +1,8 @@
 """Figures for reports, drawn with matplotlib's `Figure` (never pyplot): headless, no global state.
 
 Curves are thinned as the lab's are (core/rules/decimate.py's min/max buckets, smoothed before thinning), and
-several runs are overlaid by the lab's rules (core.readout.sweeps.overlay), so a figure shows what the lab shows.
+several runs are overlaid by the lab's rules (core.readout.sweeps.overlay), so a figure shows what the lab
+shows.
 
 Loss (linear and log scale side by side, as the course's figures were), accuracy, and one metric of several
 runs overlaid; the figures of what a probe measured are in probefigures. With smoothing, each curve is a
@@ -37,7 +38,8 @@ def label(run) -> str:
 
 
 def labels(runs: Sequence[Any]) -> dict[str, str]:
-    """run_id -> a short label: the variant (with the preset if presets differ); ids added to tell twins apart."""
+    """run_id -> a short label: the variant (with the preset if presets differ); ids added to tell twins
+    apart."""
     presets = {r.status.get("preset") for r in runs}
     base = {
         r.run_id: (f"{r.status.get('preset', '?')} " if len(presets) > 1 else "")
@@ -112,9 +114,9 @@ def accuracy_figure(run, x: str = "epoch", smooth: float = 0.0):
 
 
 def compare_figure(runs: Sequence[Any], metric: str, x: str = "epoch", smooth: float = 0.0):
-    """One metric of several runs overlaid as the lab draws them (core.readout.sweeps.overlay: thinned, the lab's colours
-    with their key, seeds of one experiment as a mean in a shaded min–max band), linear and log scale side by
-    side. None unless two runs have data."""
+    """One metric of several runs overlaid as the lab draws them (core.readout.sweeps.overlay: thinned, the
+    lab's colours with their key, seeds of one experiment as a mean in a shaded min–max band), linear and log
+    scale side by side. None unless two runs have data."""
     names = labels(runs)
     args = ([r.metrics() for r in runs], [r.config for r in runs], [names[r.run_id] for r in runs], metric, x)
     with_data = sum(1 for recs in args[0] if series(recs, metric, x)[1])
@@ -168,7 +170,8 @@ def _decorate(ax, x: str | None, ylabel: str, title: str, scale: str, key: str =
 
 
 def figure_bytes(fig, fmt: str) -> bytes:
-    """The figure as a PNG or SVG file's bytes (an SVG without a date, so the same run gives the same file)."""
+    """The figure as a PNG or SVG file's bytes (an SVG without a date, so the same run gives the same
+    file)."""
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=120, metadata={"Date": None} if fmt == "svg" else None)
     return buf.getvalue()

@@ -24,7 +24,8 @@ def number(value: Any) -> float | None:
 
 
 def values(record: dict[str, Any]) -> dict[str, float]:
-    """tag -> value for one metrics record; lists and dicts are spread over tags, lists of dicts (traces) left out."""
+    """tag -> value for one metrics record; lists and dicts are spread over tags, lists of dicts (traces) left
+    out."""
     out: dict[str, float] = {}
     for key, value in record.items():
         if key not in NOT_VALUES:
@@ -47,7 +48,8 @@ def _spread(tag: str, value: Any, out: dict[str, float], top: bool = False) -> N
 
 
 def _item(tag: str, i: int) -> str:
-    """class0, class1, ... for per-class values; layer1, layer2, ... (as the lab's views count) for the others."""
+    """class0, class1, ... for per-class values; layer1, layer2, ... (as the lab's views count) for the
+    others."""
     return f"class{i}" if "class" in tag else f"layer{i + 1}"
 
 
@@ -57,7 +59,8 @@ def epoch_of(record: dict[str, Any]) -> int | None:
 
 
 def run_start(run) -> float:
-    """When a run began (epoch seconds): status.json's `started`, else config.json's mtime (written before step 1)."""
+    """When a run began (epoch seconds): status.json's `started`, else config.json's mtime (written before
+    step 1)."""
     started = number(run.status.get("started"))
     if started is not None and started > 0:
         return started

@@ -79,8 +79,9 @@ def tbx() -> SimpleNamespace:
 
 @contextlib.contextmanager
 def _torch_hidden():
-    """tensorboardX's package imports torch, when installed, for its SummaryWriter (not used here): seconds that
-    `dltui export` (torch-free) would spend for nothing. Unless torch is loaded already, it looks absent meanwhile."""
+    """tensorboardX's package imports torch, when installed, for its SummaryWriter (not used here): seconds
+    that `dltui export` (torch-free) would spend for nothing. Unless torch is loaded already, it looks absent
+    meanwhile."""
     if "torch" in sys.modules:
         yield
         return
@@ -140,8 +141,9 @@ class EventFile:
 
 
 def _new_name(folder: Path, created: float) -> Path:
-    """A file name no file in `folder` has yet, as TensorFlow names them: TensorBoard reads a folder's files in name
-    order, so the creation time comes first (a resumed run's second file sorts last), then host, process, a count."""
+    """A file name no file in `folder` has yet, as TensorFlow names them: TensorBoard reads a folder's files
+    in name order, so the creation time comes first (a resumed run's second file sorts last), then host,
+    process, a count."""
     names = (
         folder / f"events.out.tfevents.{int(created):010d}.{socket.gethostname()}.{os.getpid()}.{n}.dltui"
         for n in itertools.count()
@@ -150,7 +152,8 @@ def _new_name(folder: Path, created: float) -> Path:
 
 
 def hparam_values(config: dict[str, Any], preset: str, variant: str) -> dict[str, Any]:
-    """The config as HParams values: numbers, strings and bools as they are, lists as JSON text, None left out."""
+    """The config as HParams values: numbers, strings and bools as they are, lists as JSON text, None left
+    out."""
     out: dict[str, Any] = {"preset": preset, "variant": variant}
     for k, v in config.items():
         if isinstance(v, (list, dict)):
@@ -176,7 +179,8 @@ class RunEvents:
         self.flushed = time.monotonic()
 
     def started(self, config: dict[str, Any], preset: str, variant: str, first_epoch: int = 1) -> None:
-        """The hparams; and a restart at `first_epoch`, so TensorBoard drops what an earlier file holds from there on."""
+        """The hparams; and a restart at `first_epoch`, so TensorBoard drops what an earlier file holds from
+        there on."""
         pb = self.file.pb
         self.file.write(
             pb.event.Event(
@@ -225,7 +229,8 @@ class RunEvents:
 
 
 def snapshot_images(run) -> dict[str, bytes]:
-    """The preset's snapshot figure as PNG (the polynomial's learned function), drawn as `dltui export` draws it."""
+    """The preset's snapshot figure as PNG (the polynomial's learned function), drawn as `dltui export` draws
+    it."""
     from .figures import figure_bytes
     from .probefigures import function_figure
 
@@ -240,7 +245,8 @@ def end_time(run, start: float, records: Sequence[dict[str, Any]]) -> float:
 
 # -- export ----------------------------------------------------------------------------------
 def export_run(run, out_dir: Path) -> Path:
-    """Write `run`'s event file into out_dir/<run_id>/ (its earlier event files there are replaced); return it."""
+    """Write `run`'s event file into out_dir/<run_id>/ (its earlier event files there are replaced); return
+    it."""
     tmp = out_dir / f".{run.run_id}.{os.getpid()}.tmp"
     start, records = tags.run_start(run), run.metrics()
     try:
@@ -272,7 +278,8 @@ def export_runs(runs: Sequence[Any], out_dir: Path) -> list[Path]:
 
 # -- live, beside the run store --------------------------------------------------------------
 def live_dir(given: Path | None = None) -> Path | None:
-    """Check `--tensorboard DIR` (or DLTUI_TENSORBOARD_DIR) before any run starts; return it, absolute, or None.
+    """Check `--tensorboard DIR` (or DLTUI_TENSORBOARD_DIR) before any run starts; return it, absolute, or
+    None.
 
     Nothing is left behind by the check: the folder is made when the first run writes to it. The
     choice is put in the environment, which is how the training processes (spawned by --jobs and by
@@ -354,6 +361,7 @@ class TensorBoardSink:
 
 
 def sinks(writer) -> list:
-    """[a TensorBoardSink] when DLTUI_TENSORBOARD_DIR is set (by --tensorboard, or by the user for the lab), else []."""
+    """[a TensorBoardSink] when DLTUI_TENSORBOARD_DIR is set (by --tensorboard, or by the user for the lab),
+    else []."""
     root = os.environ.get(ENV)
     return [TensorBoardSink(Path(root), writer)] if root else []

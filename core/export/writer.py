@@ -101,7 +101,8 @@ def check_out_dir(out_dir: Path) -> Path:
 def flat(record: dict[str, Any]) -> dict[str, Any]:
     """A metrics record with each list value k spread over columns k_0, k_1, ...; non-finite -> None.
 
-    Lists of lists or dicts (a trace inside the epoch, such as class_acc_trace) are left out: no one cell holds them."""
+    Lists of lists or dicts (a trace inside the epoch, such as class_acc_trace) are left out: no one cell
+    holds them."""
     out: dict[str, Any] = {}
     for k, v in clean(record).items():
         if isinstance(v, list):
@@ -154,7 +155,8 @@ def write_tidy_csv(runs: Sequence[Any], out_dir: Path) -> Path:
 
 
 def tidy_rows(run, swept: Sequence[str]) -> list[dict[str, Any]]:
-    """step = the epoch (as in TensorBoard), timestamp = its end in ISO 8601 UTC, time = seconds since the run began."""
+    """step = the epoch (as in TensorBoard), timestamp = its end in ISO 8601 UTC, time = seconds since the run
+    began."""
     start, out = tags.run_start(run), []
     fixed = {
         "run": run.run_id,

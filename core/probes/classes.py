@@ -86,14 +86,16 @@ def unit_vectors(model) -> list[torch.Tensor]:
 
 
 def similarity(units: torch.Tensor) -> torch.Tensor:
-    """|mean unit|² / mean |unit|²: 1.0 when every unit is the same vector (all zero counts), near 0 for random units."""
+    """|mean unit|² / mean |unit|²: 1.0 when every unit is the same vector (all zero counts), near 0 for
+    random units."""
     energy = units.pow(2).sum(1).mean()
     common = units.mean(0).pow(2).sum()
     return torch.where(energy > 0, common / energy.clamp_min(1e-30), torch.ones_like(energy))
 
 
 class HiddenSimilarity(Probe):
-    """How alike the hidden units are (mean over hidden layers): 1.0 means all identical, the symmetry zero init never breaks."""
+    """How alike the hidden units are (mean over hidden layers): 1.0 means all identical, the symmetry zero
+    init never breaks."""
 
     def __init__(self, ctx):
         super().__init__(ctx)

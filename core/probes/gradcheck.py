@@ -275,7 +275,8 @@ def build(cfg: RunConfig, device, data_dir):
 
 # -- the face: the same events as the Trainer -----------------------------------------------------
 def check_passed(c: dict[str, Any]) -> bool:
-    """Slopes near 1 and 2 (or, for a linear map, a remainder at round-off), and derivatives equal to autograd's."""
+    """Slopes near 1 and 2 (or, for a linear map, a remainder at round-off), and derivatives equal to
+    autograd's."""
     exact = max(c["second"]) <= 1e-12 * max(c["first"])
     second_ok = exact or 1.8 <= c["slope_second"] <= 2.2
     return 0.9 <= c["slope_first"] <= 1.1 and second_ok and c["max_abs_diff"] <= AGREE_TOL
@@ -294,8 +295,9 @@ def describe(checks: list[dict[str, Any]]) -> str:
 
 
 class GradCheck:
-    """Runs the tests for one config and tells its listeners, as the Trainer does for training (a ConfigRunner,
-    core/executors/runner.py). It loads no data, stops for nothing (the tests take milliseconds) and writes no checkpoint."""
+    """Runs the tests for one config and tells its listeners, as the Trainer does for training (a
+    ConfigRunner, core/executors/runner.py). It loads no data, stops for nothing (the tests take milliseconds)
+    and writes no checkpoint."""
 
     def __init__(
         self,

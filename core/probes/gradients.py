@@ -1,4 +1,5 @@
-"""The per-layer gradient-norms probe: each weighted layer's gradient norm over an epoch (vanishing gradients)."""
+"""The per-layer gradient-norms probe: each weighted layer's gradient norm over an epoch (vanishing
+gradients)."""
 
 from __future__ import annotations
 

@@ -226,7 +226,8 @@ class Confusion(Probe):
 
     @torch.no_grad()
     def matrix(self) -> torch.Tensor:
-        """From the predictions of the trainer's own test evaluation this epoch (no extra pass), else by one."""
+        """From the predictions of the trainer's own test evaluation this epoch (no extra pass), else by
+        one."""
         d, k = self.ctx.data, self.ctx.data.n_classes
         preds = self.ctx.test_preds()
         if preds is None or preds.shape != d.test_y.shape:

@@ -115,7 +115,8 @@ def sweep(
 
 
 def centred(values: list[float | None], half: int) -> list[float | None]:
-    """The mean of each value's window of 2·half+1 finite neighbours: no lag (unlike an EMA) to shift the hints."""
+    """The mean of each value's window of 2·half+1 finite neighbours: no lag (unlike an EMA) to shift the
+    hints."""
     out: list[float | None] = []
     for i in range(len(values)):
         window = [v for v in values[max(0, i - half) : i + half + 1] if v is not None and math.isfinite(v)]
@@ -125,7 +126,8 @@ def centred(values: list[float | None], half: int) -> list[float | None]:
 
 def hints(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The steepest descent of the smoothed loss (per decade of lr), its lowest point, and where it diverged.
-    Read after the sweep, from a centred mean: the causal EMA that detects divergence lags behind the curve."""
+    Read after the sweep, from a centred mean: the causal EMA that detects divergence lags behind the
+    curve."""
     lrs = [r["lr"] for r in records]
     raw = [r["train_loss"] for r in records]
     out: dict[str, Any] = {

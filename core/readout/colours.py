@@ -1,4 +1,5 @@
-"""Colours and markers: one per run, by the swept value where runs differ in one number, and a status's colour.
+"""Colours and markers: one per run, by the swept value where runs differ in one number, and a status's
+colour.
 
 Shared by both faces and the report figures, so that a run has the same colour in the lab, `compare` and an
 exported figure. Plain Python and rich only.
@@ -78,8 +79,8 @@ TRAINING_ONLY = (
 
 
 def swept_key(configs: Sequence[dict[str, Any]]) -> str | None:
-    """The one config key besides the seed whose value differs between the runs, if there is exactly one and it
-    is a number for every run (a learning-rate sweep, with or without seeds); None otherwise."""
+    """The one config key besides the seed whose value differs between the runs, if there is exactly one and
+    it is a number for every run (a learning-rate sweep, with or without seeds); None otherwise."""
     keys = {k for c in configs for k in c} - set(TRAINING_ONLY)
     differ = [k for k in sorted(keys) if len({repr(c.get(k)) for c in configs}) > 1]
     if len(configs) < 3 or len(differ) != 1 or not all(is_number(c.get(differ[0])) for c in configs):

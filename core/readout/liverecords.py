@@ -57,7 +57,8 @@ class LiveRecords:
                 self._thin()
 
     def pin_epoch(self, epoch: Any) -> None:
-        """Keep the record of `epoch` for good (a snapshot of it came): now if it is among the last, else when it comes."""
+        """Keep the record of `epoch` for good (a snapshot of it came): now if it is among the last, else when
+        it comes."""
         with self.tracks.lock:
             hit = next((i for i, r in self.recent if r.get("epoch") == epoch), None)
             if hit is None:

@@ -15,7 +15,8 @@ TEXT_ROWS = 8  # rows left for the lines printed around a plot
 
 
 def terminal_plot_size() -> tuple[int, int]:
-    """(width, height) of a plot printed in this terminal: its size, less room for the text around it, within bounds."""
+    """(width, height) of a plot printed in this terminal: its size, less room for the text around it, within
+    bounds."""
     cols, rows = shutil.get_terminal_size((100, 30))
     return max(PLOT_COLUMNS[0], min(cols, PLOT_COLUMNS[1])), max(
         PLOT_ROWS[0], min(rows - TEXT_ROWS, PLOT_ROWS[1])

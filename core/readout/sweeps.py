@@ -35,7 +35,8 @@ def experiment_key(config: dict[str, Any]) -> tuple:
 
 def seed_groups(items: Sequence[T], config_of) -> list[list[T]]:
     """`items` grouped by experiment_key(config_of(item)), in the order each group first appears. Only runs of
-    different seeds make a group: runs of one config (a run repeated, or configs without a seed) stay apart."""
+    different seeds make a group: runs of one config (a run repeated, or configs without a seed) stay
+    apart."""
     groups: dict[tuple, list[T]] = {}
     for it in items:
         groups.setdefault(experiment_key(config_of(it)), []).append(it)
@@ -92,7 +93,8 @@ def band(curves: Sequence[tuple[list, list]], points: int = 200) -> Band:
 
 
 def combined(curves: Sequence[tuple[list, list]]) -> tuple[list, list, Band | None]:
-    """(xs, ys, band) of a seed group's curves: a lone run's curve as it is (no band), else their band's mean."""
+    """(xs, ys, band) of a seed group's curves: a lone run's curve as it is (no band), else their band's
+    mean."""
     if len(curves) == 1:
         return (*curves[0], None)
     b = band(curves)
@@ -128,7 +130,8 @@ def variants_text(names: Sequence[str], sweep: dict[str, list[Any]], limit: int 
 
 @dataclass
 class Overlaid:
-    """One entry of an overlay and its legend: a run's curve, or a seed group's mean (`band` holds its edges)."""
+    """One entry of an overlay and its legend: a run's curve, or a seed group's mean (`band` holds its
+    edges)."""
 
     label: str
     colour: tuple
@@ -146,8 +149,8 @@ def overlay(
     log: bool = False,
     smooth: float = 0.0,
 ) -> list[Overlaid]:
-    """Runs' `key` against `x` as the lab draws them (see the module's docstring): one entry per seed group that
-    has values, in the runs' order."""
+    """Runs' `key` against `x` as the lab draws them (see the module's docstring): one entry per seed group
+    that has values, in the runs' order."""
     colours = run_colours(configs)
     out = []
     for group in seed_groups(range(len(configs)), lambda i: configs[i]):
@@ -168,8 +171,8 @@ def dim(colour: Any) -> Any:
 
 
 def draw_band(plt, b: Band, colour: Any, marker: str, label: str | None = None, y=float) -> None:
-    """Draw band `b` on a plotext-like `plt`: its min and max edges faint, then its mean in `colour`; `y` maps a
-    value to the axis (a scale, or a cap at the top of the axis)."""
+    """Draw band `b` on a plotext-like `plt`: its min and max edges faint, then its mean in `colour`; `y` maps
+    a value to the axis (a scale, or a cap at the top of the axis)."""
     for edge in (b.lo, b.hi):
         plt.plot(b.xs, [y(v) for v in edge], color=dim(colour), marker="dot")
     plt.plot(b.xs, [y(v) for v in b.mean], color=colour, marker=marker, label=label)

@@ -1,8 +1,8 @@
 """What a live view asks of a growing run, answered from the records it has not seen yet.
 
 A run's records (metrics.jsonl lines) only ever grow. `Tracks` keeps, per run, the decimated curves
-(core.rules.decimate.Curve), which metrics have any value, and which pairs of metrics are the same numbers
-so far; `RunningBest` keeps the best epoch by core/rules/bestepoch.py's rule. Each question costs O(new records),
+(core.rules.decimate.Curve), which metrics have any value, and which pairs of metrics are the same numbers so
+far; `RunningBest` keeps the best epoch by core/rules/bestepoch.py's rule. Each question costs O(new records),
 never O(history). No torch, no textual.
 """
 
@@ -29,7 +29,8 @@ class Tracks:
         self.keys: set[str] = set()  # metrics with at least one value
         self.keys_seen = 0
         self.pairs: dict[tuple[str, str], list] = {}  # (a, b) -> [same so far, records seen]
-        # Set by core.readout.liverecords.LiveRecords: its records are handed over one by one as they come (`add`),
+        # Set by core.readout.liverecords.LiveRecords: its records are handed over one by one as they come
+        # (`add`),
         # and what is first asked about later starts from its kept records (it does not hold them all).
         self.live = None
 
@@ -54,7 +55,8 @@ class Tracks:
             return key in self.keys
 
     def same(self, records: Records, a: str, b: str) -> bool:
-        """True when `a` and `b` are the same numbers in every record (the polynomial's test set is its train set)."""
+        """True when `a` and `b` are the same numbers in every record (the polynomial's test set is its train
+        set)."""
         with self.lock:
             records = self._source(records)
             state = self.pairs.setdefault((a, b), [True, 0])
@@ -64,12 +66,14 @@ class Tracks:
             return state[0]
 
     def _source(self, records: Records) -> Records:
-        """What to read from: the records given, or for a live run its kept records, every one of which has been
-        handed over already to what exists (so only a curve, key set or pair asked for the first time reads them)."""
+        """What to read from: the records given, or for a live run its kept records, every one of which has
+        been handed over already to what exists (so only a curve, key set or pair asked for the first time
+        reads them)."""
         return records if self.live is None else self.live.kept()
 
     def add(self, record: dict[str, Any]) -> None:
-        """(Lock held.) Hand a live run's next record to every curve, the key set and the pairs asked about so far."""
+        """(Lock held.) Hand a live run's next record to every curve, the key set and the pairs asked about so
+        far."""
         for c in self.curves.values():
             c.add(record)
             c.seen += 1
@@ -102,7 +106,8 @@ class RunningBest:
                     self.best[metric] = (v, record.get("epoch"))
 
     def epoch(self, summary: dict[str, Any] | None = None) -> int | None:
-        """The summary's best epoch once the run has ended, else the best so far by the first of SCORES recorded."""
+        """The summary's best epoch once the run has ended, else the best so far by the first of SCORES
+        recorded."""
         if summary and summary.get("best_epoch") is not None:
             return summary["best_epoch"]
         metric = next((m for m in SCORES if m in self.best), None)

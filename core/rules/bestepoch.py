@@ -1,7 +1,7 @@
 """Which epoch is best, the one rule: validation over test, accuracy over loss; and early stopping on it.
 
-The trainer (BestEpoch), the live views (core/readout/tracks.py), `compare` and `show` all pick a run's best epoch
-here.
+The trainer (BestEpoch), the live views (core/readout/tracks.py), `compare` and `show` all pick a run's best
+epoch here.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ def higher_is_better(metric: str) -> bool:
 
 
 def score_metric(classify: bool, has_val: bool) -> str:
-    """The metric that picks a run's best epoch: accuracy for a classifier, else loss; on the validation set if
-    there is one, else the test set."""
+    """The metric that picks a run's best epoch: accuracy for a classifier, else loss; on the validation set
+    if there is one, else the test set."""
     return f"{'val' if has_val else 'test'}_{'acc' if classify else 'loss'}"
 
 
@@ -56,7 +56,8 @@ def best_epoch_record(records: Sequence[dict[str, Any]], summary: dict[str, Any]
 
 
 class BestEpoch:
-    """Keeps {"epoch", "metric", "value"} of the best epoch (empty before one has a score); checkpoints save it."""
+    """Keeps {"epoch", "metric", "value"} of the best epoch (empty before one has a score); checkpoints save
+    it."""
 
     def __init__(self, patience: int):
         self.patience = patience  # epochs without a better score before an early stop; 0: never

@@ -136,7 +136,8 @@ class Curve:
         return self
 
     def add(self, record: dict[str, Any]) -> None:
-        """Take one record (a run's next), whatever `seen` says: for a caller that hands records over as they come."""
+        """Take one record (a run's next), whatever `seen` says: for a caller that hands records over as they
+        come."""
         found = point(record, self.key, self.x, self.log)
         if found is not None:
             xv, yv = found

@@ -1,7 +1,8 @@
-"""How a number reads, in every face: a measured value, a share, a duration, a rate; and what counts as a number.
+"""How a number reads, in every face: a measured value, a share, a duration, a rate; and what counts as a
+number.
 
-The CLI (`dltui runs`, `show`, `compare`), the lab and the report figures all format with these, so that a loss or
-an accuracy reads the same wherever it appears.
+The CLI (`dltui runs`, `show`, `compare`), the lab and the report figures all format with these, so that a
+loss or an accuracy reads the same wherever it appears.
 """
 
 from __future__ import annotations

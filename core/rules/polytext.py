@@ -16,14 +16,16 @@ ACTUAL = "==> Actual function: "
 
 
 def poly_desc(coefficients: Sequence[float], bias: float) -> str:
-    """`y = +a x^4 -b x^3 ... +c`: coefficients from the highest power down, each to two decimals with its sign."""
+    """`y = +a x^4 -b x^3 ... +c`: coefficients from the highest power down, each to two decimals with its
+    sign."""
     n = len(coefficients)
     terms = "".join(f"{w:+.2f} x^{n - i} " for i, w in enumerate(coefficients))
     return f"y = {terms}{bias:+.2f}"
 
 
 def poly_line(record: dict[str, Any], coefficients: str = "coefficients", bias: str = "bias") -> str | None:
-    """`poly_desc` of the record's coefficients and bias; None unless they are finite numbers (a file may hold anything)."""
+    """`poly_desc` of the record's coefficients and bias; None unless they are finite numbers (a file may hold
+    anything)."""
     w, b = record.get(coefficients), record.get(bias)
     if not (isinstance(w, list) and w and all(is_finite(v) for v in w + [b])):
         return None

@@ -1,6 +1,6 @@
-"""What a run is before it runs: the flat, typed RunConfig and its keys, presets (TOML files, variants, sweeps),
-the table of probes and instruments (probes), the views a preset may name, the device choice and the memory
-check that refuses a model too big.
+"""What a run is before it runs: the flat, typed RunConfig and its keys, presets (TOML files, variants,
+sweeps), the table of probes and instruments (probes), the views a preset may name, the device choice and the
+memory check that refuses a model too big.
 
 May import: core.rules, core.data (the task registry). Torch-free except device (imported lazily).
 """

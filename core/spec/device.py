@@ -41,7 +41,8 @@ def describe(device) -> str:
 
 
 def sync(device) -> None:
-    """Wait for the work queued on `device` (a CUDA device runs it asynchronously; the CPU has none queued)."""
+    """Wait for the work queued on `device` (a CUDA device runs it asynchronously; the CPU has none
+    queued)."""
     if device.type == "cuda":
         import torch
 

@@ -22,9 +22,9 @@ def new_rows(root: Path, known: set[str]) -> list[Row]:
 
 
 def latest_batch(store: RunStore, preset: str) -> list[str]:
-    """The run ids of the preset's latest batch, oldest first: its newest run, and the runs before it that were
-    still going (or had just ended) when a later one of the batch started. A sweep's runs, run in parallel or
-    one after another, are one batch; the same preset started again an hour later is another."""
+    """The run ids of the preset's latest batch, oldest first: its newest run, and the runs before it that
+    were still going (or had just ended) when a later one of the batch started. A sweep's runs, run in
+    parallel or one after another, are one batch; the same preset started again an hour later is another."""
     rows = [r for r in listing(store.root, preset=preset)[0] if r.started is not None]
     if not rows:
         return []

@@ -1,9 +1,9 @@
-"""What wakes a watcher when a watched folder changes: Linux inotify through ctypes (no dependency), or nothing,
-where polling alone must do.
+"""What wakes a watcher when a watched folder changes: Linux inotify through ctypes (no dependency), or
+nothing, where polling alone must do.
 
 `Inotify.open()` is None where the kernel has no inotify (macOS) or DLTUI_NO_INOTIFY is set: the watcher then
-looks every POLL_S. Folders are watched one level deep (a runs dir with 50,000 run folders costs one watch, not
-50,000); events on dot-files (temporary files, the listing's cache) are ignored. A network filesystem
+looks every POLL_S. Folders are watched one level deep (a runs dir with 50,000 run folders costs one watch,
+not 50,000); events on dot-files (temporary files, the listing's cache) are ignored. A network filesystem
 (`network_fs`) shows no other machine's writes to inotify: there, the caller keeps looking by the clock.
 
 watchfiles (Rust's notify, which covers macOS too) was measured in its place: it took more CPU while runs
@@ -53,7 +53,8 @@ class Inotify:
         return cls(libc, fd) if fd >= 0 else None
 
     def watch(self, path: Path) -> int:
-        """The folder's watch descriptor, or -1 where it cannot be watched (a failed watch only means polling)."""
+        """The folder's watch descriptor, or -1 where it cannot be watched (a failed watch only means
+        polling)."""
         key = str(path)
         wd = self.watched.get(key)
         if wd is None:
@@ -73,7 +74,8 @@ class Inotify:
 
     @classmethod
     def descriptors(cls, data: bytes) -> Iterator[int]:
-        """The watch descriptor of each event in `data` but those on dot-files (temporary files, the listing's cache)."""
+        """The watch descriptor of each event in `data` but those on dot-files (temporary files, the listing's
+        cache)."""
         at = 0
         while at + cls.EVENT.size <= len(data):
             wd, _, _, length = cls.EVENT.unpack_from(data, at)

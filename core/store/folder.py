@@ -129,7 +129,8 @@ def pid_alive(pid: int) -> bool:
 
 
 def process_stamp(pid: int) -> str | None:
-    """The boot and start time of process `pid` (Linux), to tell it from a later process given the same pid."""
+    """The boot and start time of process `pid` (Linux), to tell it from a later process given the same
+    pid."""
     try:
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
         start = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
@@ -151,8 +152,8 @@ class RunInfo:
 
     @property
     def state(self) -> RunStatus:
-        """The status, with a `running` run whose process is gone read as `crashed`, a damaged one (or one whose
-        status is none the lab writes) as `damaged`."""
+        """The status, with a `running` run whose process is gone read as `crashed`, a damaged one (or one
+        whose status is none the lab writes) as `damaged`."""
         s = RunStatus.of(self.status.get("status"))
         if self.problem or s is None:
             return RunStatus.DAMAGED
@@ -222,7 +223,8 @@ class RunStore:
         return writer
 
     def claim(self, run_id: str) -> RunInfo:
-        """Lock a run for this process (to resume it), then read its state, which nobody else can change now."""
+        """Lock a run for this process (to resume it), then read its state, which nobody else can change
+        now."""
         run = self.get(run_id)
         runlock.acquire(run.path, run.run_id, "resumed")
         return self._info(run.path)
@@ -271,7 +273,8 @@ class RunStore:
         return RunInfo(path.name, path, found["status"], found["config"], found["summary"], problem)
 
     def list(self) -> list[RunInfo]:
-        """All runs, oldest first (damaged ones too, as `damaged`); links out of the runs dir are never followed."""
+        """All runs, oldest first (damaged ones too, as `damaged`); links out of the runs dir are never
+        followed."""
         if not self.root.is_dir():
             return []
         out = [
@@ -387,7 +390,8 @@ class RunWriter:
         self._snapshots.flush()
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        """Write summary.json; on a full disk, note it (the status then says so) rather than lose the ending."""
+        """Write summary.json; on a full disk, note it (the status then says so) rather than lose the
+        ending."""
         try:
             write_json_atomic(self.path / "summary.json", summary)
         except OSError as e:

@@ -33,8 +33,8 @@ class LineTail:
         self.first = True  # the first read's records are the file from its top
 
     def read(self, last_only: bool = False) -> tuple[list[dict[str, Any]], bool]:
-        """(new records, whether they start from the file's top: the first read, or the file was replaced or cut).
-        `last_only`: of the new records, the last one only (a long backlog is skipped, not read)."""
+        """(new records, whether they start from the file's top: the first read, or the file was replaced or
+        cut). `last_only`: of the new records, the last one only (a long backlog is skipped, not read)."""
         first, self.first = self.first, False
         try:
             fd = os.open(self.file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

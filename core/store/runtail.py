@@ -116,7 +116,8 @@ class RunTail:
         changed = stamp != self.stamp
         if changed:
             info = self._reread()
-            # A running run's status just written was written by its live writer (a heartbeat): no need to look
+            # A running run's status just written was written by its live writer (a heartbeat): no need to
+            # look
             # for its process. A first look may find a status left by a writer that died since.
             fresh = (
                 self.stamp is not None and info.status.get("status") == RunStatus.RUNNING and not info.problem

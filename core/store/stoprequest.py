@@ -1,12 +1,12 @@
 """Stopping a run from another process: the stop-request file, `<run>/stop-request`.
 
-A watcher (the lab's `s` on a run it did not start, or anyone: `touch <run>/stop-request`) creates the
-file; the process that owns the run looks for it at most every LOOK_S from the trainer's stop-flag check,
-removes it, and ends the run `interrupted` exactly as Ctrl-C does (its epochs and checkpoint kept). A file
-works for another user with write access to the runs dir, and on NFS, where a signal to a recorded pid
-would not reach. A run on Ray trains in a scratch folder on its node: its driver, which writes the run's
-folder, looks for the file there and passes the request on to the run's task (core/executors/raypool.py). Creating
-this one file is the only write a watcher ever makes, and only when asked to. No torch, no textual.
+A watcher (the lab's `s` on a run it did not start, or anyone: `touch <run>/stop-request`) creates the file;
+the process that owns the run looks for it at most every LOOK_S from the trainer's stop-flag check, removes
+it, and ends the run `interrupted` exactly as Ctrl-C does (its epochs and checkpoint kept). A file works for
+another user with write access to the runs dir, and on NFS, where a signal to a recorded pid would not reach.
+A run on Ray trains in a scratch folder on its node: its driver, which writes the run's folder, looks for the
+file there and passes the request on to the run's task (core/executors/raypool.py). Creating this one file is
+the only write a watcher ever makes, and only when asked to. No torch, no textual.
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ ADDED_RECENTLY_S = 5.0
 
 
 class Watcher:
-    """Follows run folders in a thread; `take()` returns what is new in each (merged per run) since the last take."""
+    """Follows run folders in a thread; `take()` returns what is new in each (merged per run) since the last
+    take."""
 
     def __init__(self, store: RunStore, on_news: Callable[[], None] | None = None, poll_s: float = POLL_S):
         self.store = store
@@ -66,8 +67,8 @@ class Watcher:
         return news
 
     def runs_dir_changed(self) -> bool:
-        """False only when inotify says nothing was added to the runs dir for ADDED_RECENTLY_S: then a look for
-        runs started since can be skipped. True without inotify, or on a network filesystem."""
+        """False only when inotify says nothing was added to the runs dir for ADDED_RECENTLY_S: then a look
+        for runs started since can be skipped. True without inotify, or on a network filesystem."""
         with self.lock:
             return (
                 self.root_wd < 0

@@ -26,7 +26,8 @@ CHECKPOINT_KEYS = frozenset({"model", "optimizer", "epoch", "step", "time", "gen
 
 
 class Checkpoints:
-    """Writes a run's checkpoint files into `run_dir`, or nothing when there is none or checkpoints are off."""
+    """Writes a run's checkpoint files into `run_dir`, or nothing when there is none or checkpoints are
+    off."""
 
     def __init__(self, run_dir: Path | None, enabled: bool, last_epoch: int):
         self.dir = run_dir if enabled else None
@@ -38,7 +39,8 @@ class Checkpoints:
         return self.dir is not None
 
     def due(self, epoch: int) -> bool:
-        """Whether the epoch just ended gets a checkpoint.pt (at most one a second, always the last); marks it done."""
+        """Whether the epoch just ended gets a checkpoint.pt (at most one a second, always the last); marks it
+        done."""
         if self.dir is None:
             return False
         now = time.perf_counter()
@@ -57,8 +59,8 @@ def load_checkpoint(
     data_dir: Path | None = None,
     fit: Callable[[dict[str, Any], RunConfig, Path | None], str] | None = None,
 ) -> dict[str, Any]:
-    """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe, and,
-    given the run's config, if it does not fit it (see checkpoint_problem)."""
+    """A checkpoint.pt, loaded with weights_only=True (no code runs); BadInput if torn, foreign or unsafe,
+    and, given the run's config, if it does not fit it (see checkpoint_problem)."""
     try:  # a regular file only (a FIFO would hang torch.load), read whole, then loaded with no code run
         raw = io.BytesIO(read_bytes(path, limit=None) or b"")
         s = torch.load(raw, map_location="cpu", weights_only=True)
@@ -86,7 +88,8 @@ def load_checkpoint(
 
 
 def checkpoint_problem(s: dict[str, Any], cfg: RunConfig) -> str:
-    """What in a loaded checkpoint does not fit `cfg` (types, counters, the model's and optimizer's shapes), or ''."""
+    """What in a loaded checkpoint does not fit `cfg` (types, counters, the model's and optimizer's shapes),
+    or ''."""
 
     def whole(v, lo=0, hi=None):
         return is_whole(v) and v >= lo and (hi is None or v <= hi)
@@ -118,8 +121,9 @@ def checkpoint_problem(s: dict[str, Any], cfg: RunConfig) -> str:
 
 
 def write_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """torch.save it atomically (core/store/atomic.py): a crash or a full disk leaves the old checkpoint whole.
-    Saved to memory first, so that a full disk is an OSError (torch's own writer makes it a RuntimeError)."""
+    """torch.save it atomically (core/store/atomic.py): a crash or a full disk leaves the old checkpoint
+    whole. Saved to memory first, so that a full disk is an OSError (torch's own writer makes it a
+    RuntimeError)."""
     buf = io.BytesIO()
     torch.save(state, buf)
     write_atomic(path, buf.getbuffer())

@@ -1,7 +1,7 @@
 """What a run obeys while it trains: the stop and pause flags, a watcher's stop request, and the clock.
 
-The trainer polls `Control` before every step (core/train/trainer.py); `Clock` counts seconds of training, pauses
-left out. No torch here.
+The trainer polls `Control` before every step (core/train/trainer.py); `Clock` counts seconds of training,
+pauses left out. No torch here.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ PAUSE_POLL_S = 0.05  # while paused, how often the stop and pause flags are look
 
 
 class Stopped(Exception):
-    """Raised inside the loop when the run is asked to stop; its message is the reason when the flags do not say."""
+    """Raised inside the loop when the run is asked to stop; its message is the reason when the flags do not
+    say."""
 
 
 class Clock:
@@ -40,9 +41,10 @@ class Clock:
         self.t0, self.paused_s = time.perf_counter() - seconds, 0.0
 
     def start_training(self, began: float, warm_up_s: float, resumed: bool) -> float:
-        """After set-up and the warm-up (core/train/fastpath.py): start the clock, or for a resumed run leave the
-        warm-up out; returns the set-up seconds since `began`. Data loading and the first step's one-off costs
-        are set-up, not training, or the first run of a batch would carry them on the wall-clock axis alone."""
+        """After set-up and the warm-up (core/train/fastpath.py): start the clock, or for a resumed run leave
+        the warm-up out; returns the set-up seconds since `began`. Data loading and the first step's one-off
+        costs are set-up, not training, or the first run of a batch would carry them on the wall-clock axis
+        alone."""
         now = time.perf_counter()
         if resumed:
             self.leave_out(warm_up_s)
@@ -68,7 +70,8 @@ class Control:
 
     def poll(self, run_dir: Path | None, clock: Clock) -> None:
         """Hold while paused (the clock leaves it out); raise Stopped when asked to stop, by a flag or by a
-        watcher's `<run>/stop-request` (core/store/stoprequest.py: this run's reason only, `self` may be shared)."""
+        watcher's `<run>/stop-request` (core/store/stoprequest.py: this run's reason only, `self` may be
+        shared)."""
         if self.pause is not None and self.pause.is_set():
             t = time.perf_counter()
             while self.pause.is_set() and not (self.stop is not None and self.stop.is_set()):

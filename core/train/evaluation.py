@@ -19,7 +19,8 @@ EVAL_CHUNK = (
 
 
 class Evaluator:
-    """`evaluate(x, y)` -> (summed loss, correct count), both device scalars; the count is 0 for regression."""
+    """`evaluate(x, y)` -> (summed loss, correct count), both device scalars; the count is 0 for
+    regression."""
 
     def __init__(
         self, model: nn.Module, loss_fn: Callable, data: TaskData, autocast: Callable, device: torch.device
@@ -58,8 +59,8 @@ class Evaluator:
         return values[0] if len(values) == 1 else torch.stack(values).sum()
 
     def record(self, loss_sum: torch.Tensor, correct: torch.Tensor) -> dict[str, Any]:
-        """An epoch's losses and accuracies: the training sums given, the test and validation sets evaluated now,
-        all read back in one host sync."""
+        """An epoch's losses and accuracies: the training sums given, the test and validation sets evaluated
+        now, all read back in one host sync."""
         d = self.data
         vals = [loss_sum, correct.float()]
         test_loss, test_correct = self(d.test_x, d.test_y)

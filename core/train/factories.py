@@ -37,7 +37,8 @@ def make_loss(name: str) -> nn.Module:
 class PlainSGD(torch.optim.SGD):
     """torch's SGD made for the plain update only (no momentum or weight decay: make_optimizer sees to it),
     which `plain_step` does as one foreach op: torch's `step` wraps it in enough Python to matter for the
-    small steps the presets take (docs/performance.md). State, param groups (a changed lr included) and checkpoints are torch's."""
+    small steps the presets take (docs/performance.md). State, param groups (a changed lr included) and
+    checkpoints are torch's."""
 
     @torch.no_grad()
     def plain_step(self) -> None:

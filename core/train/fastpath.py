@@ -2,13 +2,14 @@
 
 `step_and_update` hands back `(step, update)`: `step(xb, yb, start)` puts the step's gradients in each `.grad`
 and its predictions in `preds` from sample `start`, and returns its mean loss (on the device, no sync);
-`update()` applies the gradients; `build` bundles them with what else the loop needs (FastPath). What they hide
-(docs/performance.md):
+`update()` applies the gradients; `build` bundles them with what else the loop needs (FastPath). What they
+hide (docs/performance.md):
 - on the CPU, a step larger than MICRO_BATCH_CPU samples goes in chunks of that size whose gradients add up to
   the step's own, so that the activations stay in the cache instead of being written out and read back;
 - on the CPU, an MLP under cross-entropy trains with a hand-written backward (core/train/mlpstep.py);
 - plain SGD (core/train/factories.py's PlainSGD) updates with one foreach op;
-- on CUDA, amp (bf16 autocast) and torch.compile when the config asks (elsewhere a note says they are ignored).
+- on CUDA, amp (bf16 autocast) and torch.compile when the config asks (elsewhere a note says they are
+  ignored).
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def step_and_update(
 
 
 def accelerate(cfg: RunConfig, device: torch.device, model: nn.Module) -> tuple[Callable, list[str]]:
-    """(autocast context, notes): amp and compile on CUDA as the config asks; elsewhere a note each says why not."""
+    """(autocast context, notes): amp and compile on CUDA as the config asks; elsewhere a note each says why
+    not."""
     notes: list[str] = []
     autocast: Callable = contextlib.nullcontext
     if cfg.amp and device.type == "cuda":
@@ -115,8 +117,8 @@ def accelerate(cfg: RunConfig, device: torch.device, model: nn.Module) -> tuple[
 
 @dataclass
 class FastPath:
-    """What the loop calls at each step, built once: the step and the update, the parameters whose gradients it
-    drops before each step, the autocast context, and notes on what of the config was not applied here."""
+    """What the loop calls at each step, built once: the step and the update, the parameters whose gradients
+    it drops before each step, the autocast context, and notes on what of the config was not applied here."""
 
     step: Step
     update: Callable[[], None]

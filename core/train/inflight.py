@@ -16,7 +16,8 @@ Tensor = torch.Tensor
 
 @dataclass
 class InFlight:
-    """The epoch being trained. A resumed epoch starts at sample `first` with the sums of the part before it."""
+    """The epoch being trained. A resumed epoch starts at sample `first` with the sums of the part before
+    it."""
 
     order: Tensor | None  # the epoch's sample order (None: the training set as it is)
     first: int  # the first sample this process trains in the epoch
@@ -31,7 +32,8 @@ class InFlight:
 
     @classmethod
     def resumed(cls, partial: dict[str, Any] | None, device: torch.device) -> InFlight | None:
-        """The epoch a checkpoint's `partial` interrupted, from its first step not yet run (None if there is none)."""
+        """The epoch a checkpoint's `partial` interrupted, from its first step not yet run (None if there is
+        none)."""
         if partial is None:
             return None
         order = partial["order"].to(device) if partial["order"] is not None else None
@@ -72,8 +74,8 @@ class EpochOrder:
 class EpochSums:
     """An epoch's summed loss and correct count from its steps, on the device (no host sync).
 
-    `preds` is the buffer each step writes its predicted classes into (core/train/fastpath.py), compared with the
-    labels once per epoch; `batch_sizes` weighs each step's mean loss (the last batch may be smaller).
+    `preds` is the buffer each step writes its predicted classes into (core/train/fastpath.py), compared with
+    the labels once per epoch; `batch_sizes` weighs each step's mean loss (the last batch may be smaller).
     """
 
     def __init__(self, data: TaskData, batch_size: int, device: torch.device):
@@ -85,13 +87,15 @@ class EpochSums:
         self.preds = torch.empty(n if self.classify else 0, dtype=torch.long, device=device)
 
     def totals(self, ep: InFlight, seen: int) -> tuple[Tensor, Tensor]:
-        """The epoch's summed loss and correct count up to sample `seen`, the part before `ep.first` included."""
+        """The epoch's summed loss and correct count up to sample `seen`, the part before `ep.first`
+        included."""
         return ep.loss_sum + self.loss_sum(ep.losses, ep.first), ep.correct + self.correct(
             ep.order, seen, ep.first
         )
 
     def loss_sum(self, losses: list[Tensor], first: int = 0) -> Tensor:
-        """The summed per-sample loss of the steps from sample `first` on: each step's mean loss times its batch size."""
+        """The summed per-sample loss of the steps from sample `first` on: each step's mean loss times its
+        batch size."""
         if not losses:
             return torch.zeros((), device=self.device)
         k = first // self.batch_size

@@ -82,8 +82,8 @@ def summary(t: Trainer, status: str, reason: str) -> dict[str, Any]:
 
 
 def test_best_weights(t: Trainer) -> dict[str, Any]:
-    """Test loss/accuracy of the best epoch's weights (those in best.pt): its record's own figures, measured on
-    those very weights, when the record is at hand; else read back from best.pt with weights_only=True."""
+    """Test loss/accuracy of the best epoch's weights (those in best.pt): its record's own figures, measured
+    on those very weights, when the record is at hand; else read back from best.pt with weights_only=True."""
     path = t.run_dir / "best.pt" if t.run_dir is not None else None
     if path is None or not path.exists() or t.model is None or t.data is None:
         return {}

@@ -1,4 +1,5 @@
-"""A trainer's state as its checkpoints hold it (core/train/checkpoint.py writes and reads the files), and putting it back.
+"""A trainer's state as its checkpoints hold it (core/train/checkpoint.py writes and reads the files), and
+putting it back.
 
 checkpoint.pt: model, optimizer, epoch, step, clock, the shuffling generator, torch's random state, the best
 epoch and, after a stop mid-epoch, the epoch in flight; best.pt: the model, epoch and step only.
@@ -32,7 +33,8 @@ def state(t: Trainer, weights_only: bool = False) -> dict[str, Any]:
 
 
 def interrupted_state(t: Trainer) -> dict[str, Any]:
-    """A checkpoint of a run stopped mid-epoch: the epochs done, and the epoch in flight up to its next step."""
+    """A checkpoint of a run stopped mid-epoch: the epochs done, and the epoch in flight up to its next
+    step."""
     ep = t.inflight
     loss_sum, correct = t.sums.totals(ep, ep.start)  # the steps run so far in this epoch
     s = state(t)

@@ -4,11 +4,11 @@ It knows nothing of who listens: it emits RunStarted, EpochEnded, Progress, Snap
 to plain callbacks. It polls its Control (stop, pause) every step and never imports a UI.
 
 The class is the loop and its hooks; its collaborators, each in its own module beside it:
-core/train/factories.py (loss, optimizer), core/train/fastpath.py (the step and the update in their fastest form, the warm-up),
-core/train/inflight.py (the epoch in flight: its order and sums), core/train/evaluation.py (an epoch's losses and accuracies),
-core/rules/bestepoch.py (best epoch, early stop), core/train/checkpoint.py (checkpoint files) with core/train/state.py (what they
-hold), core/train/control.py (stop, pause, the clock), core/train/report.py (info, summary),
-core/train/lifecycle.py (how an exception ends the run).
+core/train/factories.py (loss, optimizer), core/train/fastpath.py (the step and the update in their fastest
+form, the warm-up), core/train/inflight.py (the epoch in flight: its order and sums), core/train/evaluation.py
+(an epoch's losses and accuracies), core/rules/bestepoch.py (best epoch, early stop), core/train/checkpoint.py
+(checkpoint files) with core/train/state.py (what they hold), core/train/control.py (stop, pause, the clock),
+core/train/report.py (info, summary), core/train/lifecycle.py (how an exception ends the run).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ PROGRESS_EVERY_S = 0.5
 
 
 class Trainer:
-    """Trains one resolved config and tells its listeners what happens (a ConfigRunner, core/executors/runner.py)."""
+    """Trains one resolved config and tells its listeners what happens (a ConfigRunner,
+    core/executors/runner.py)."""
 
     def __init__(
         self,
@@ -104,7 +105,8 @@ class Trainer:
             listener(event)
 
     def setup(self) -> None:
-        """Build what the run needs from the config and the data: model, loss, optimizer, order, probes, the step."""
+        """Build what the run needs from the config and the data: model, loss, optimizer, order, probes, the
+        step."""
         cfg = self.cfg
         torch.manual_seed(cfg.seed)
         self.device = resolve_device(cfg.device)
@@ -185,7 +187,8 @@ class Trainer:
         return "finished", ""
 
     def _train_epoch(self, ep: InFlight) -> int:
-        """The epoch's steps from sample `ep.first` on; returns the samples seen (fewer if the loss became non-finite)."""
+        """The epoch's steps from sample `ep.first` on; returns the samples seen (fewer if the loss became
+        non-finite)."""
         d, n, bs, order = self.data, self.data.n_train, self.batch_size, ep.order
         step, update, params, step_probes = (
             self.fast.step,
@@ -233,7 +236,8 @@ class Trainer:
         return seen
 
     def _record(self, epoch: int, loss_sum: torch.Tensor, correct: torch.Tensor) -> dict[str, Any]:
-        """The epoch's metrics record: counters, losses and accuracies (core/train/evaluation.py), lr, the probes' values."""
+        """The epoch's metrics record: counters, losses and accuracies (core/train/evaluation.py), lr, the
+        probes' values."""
         rec = {
             "epoch": epoch,
             "step": self.step,
@@ -264,7 +268,8 @@ class Trainer:
     def resume_from(
         self, checkpoint: dict[str, Any] | Path | str, history: list[dict[str, Any]] | None = None
     ) -> int:
-        """Continue from a checkpoint (see load_checkpoint) and the metrics records kept; returns its epoch."""
+        """Continue from a checkpoint (see load_checkpoint) and the metrics records kept; returns its
+        epoch."""
         self.resume = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(Path(checkpoint))
         self.history = list(history or [])
         return int(self.resume["epoch"])

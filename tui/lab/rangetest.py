@@ -1,5 +1,6 @@
 """`L` in the lab: the lr range test of the selected variant with the form's values. It is `dltui lrfind` in a
-process of its own (the lab never trains in its own process), saved as a run; past runs (p) draws its curve."""
+process of its own (the lab never trains in its own process), saved as a run; past runs (p) draws its
+curve."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ class RangeTest:
         tasks.add("lrfind", self.ended, self.failed, exclusive=True)
 
     def start(self, form: ParamForm, variant: str | None) -> None:
-        """The range test of `variant` (None: the preset's first) with the form's values, unless a field is bad."""
+        """The range test of `variant` (None: the preset's first) with the form's values, unless a field is
+        bad."""
         errors = form.errors()
         if errors:
             self.app.notify(
@@ -66,7 +68,8 @@ def run_command(command: list[str]) -> tuple[int, str]:
 def lrfind_command(
     preset: Preset, variant: str, overrides: dict[str, Any], runs_dir: Path, data_dir: Path
 ) -> list[str]:
-    """`dltui lrfind` for one variant of `preset` with the form's overrides (as --set KEY=VALUE, JSON being TOML)."""
+    """`dltui lrfind` for one variant of `preset` with the form's overrides (as --set KEY=VALUE, JSON being
+    TOML)."""
     source = preset.name if preset.name in presets_mod.preset_names() else str(Path(preset.source).resolve())
     sets = [arg for k, v in overrides.items() for arg in ("--set", f"{k}={json.dumps(v)}")]
     return [

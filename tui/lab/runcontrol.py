@@ -1,4 +1,5 @@
-"""Run control: the training process behind the lab, started after the checks, stopped, paused, drained, reaped.
+"""Run control: the training process behind the lab, started after the checks, stopped, paused, drained,
+reaped.
 
 `batch` is the runs the last start made (their buffers), `executor` their training process (or pool) while
 it lives. The lab is told through two callbacks: `on_batch` when a new batch has started, `on_change` when

@@ -1,4 +1,5 @@
-"""The runs table under the plots: a row per run of the batch shown, coloured as its lines (the key to the plots).
+"""The runs table under the plots: a row per run of the batch shown, coloured as its lines (the key to the
+plots).
 
 Its cursor row is the run the one-run views show (`selected`). Live news marks rows stale; they are rewritten
 together, at most every TABLE_S, with fixed column widths, so that an update never re-lays out the screen.

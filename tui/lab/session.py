@@ -1,7 +1,7 @@
 """The runs of one press of `r`: a RunData per variant, fed by the training process's events. No textual here.
 
-A run's records are kept thinned (core/readout/liverecords.py): its curves, best epoch and the records views read
-stay the same size however long it runs; metrics.jsonl on disk holds them all.
+A run's records are kept thinned (core/readout/liverecords.py): its curves, best epoch and the records views
+read stay the same size however long it runs; metrics.jsonl on disk holds them all.
 
 The app drains the training process on a timer and hands the events to `RunGroup.apply`, which updates the
 buffers and says what changed; plots and the table are redrawn from the buffers on their own timer.

@@ -51,7 +51,8 @@ def state(control: RunControl, preset: Preset, short: bool) -> tuple[str, str]:
 
 
 class StatusBar(Static):
-    """The status line's widget: the full line where it fits, else the short one (it is cut where neither fits)."""
+    """The status line's widget: the full line where it fits, else the short one (it is cut where neither
+    fits)."""
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -67,7 +68,8 @@ class StatusBar(Static):
 
 
 class DeviceHeader:
-    """The header names the device: first as the helper process finds it, then in the training process's own words."""
+    """The header names the device: first as the helper process finds it, then in the training process's own
+    words."""
 
     def __init__(self, app: App, tasks: Tasks, probe: Callable[[], str]):
         self.app = app

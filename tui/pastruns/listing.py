@@ -30,7 +30,8 @@ PAST_COLUMNS = (
     "test loss",
     "accuracy",
 )
-# The columns a live run changes have fixed widths: a width to fit would measure the whole column at each change.
+# The columns a live run changes have fixed widths: a width to fit would measure the whole column at each
+# change.
 LIVE_WIDTHS = {"status": 11, "epochs": 8, "train loss": 10, "test loss": 10, "accuracy": 8}
 ADD_ROWS = 25  # table rows added a tick: DataTable measures every cell of a new row
 AHEAD = 100  # rows the table holds past its cursor; more come as the cursor goes down
@@ -86,11 +87,14 @@ class Listing:
 
     def listed(self, rows: list[Row]) -> None:
         self.rows, self.loaded = rows, True
-        gc.freeze()  # the listing lives as long as the screen: out of the GC's full passes (each would walk it) until unmount
+        # the listing lives as long as the screen: out of the GC's full passes (each would walk it) until
+        # unmount
+        gc.freeze()
         self.known = {r.run_id for r in self.rows}
 
     def narrow(self, text: str) -> None:
-        """Show only the runs whose id, preset, variant or status holds `text` (added from the next tick on)."""
+        """Show only the runs whose id, preset, variant or status holds `text` (added from the next tick
+        on)."""
         words, texts = text.lower().split(), self.search
         self.matching = [
             r for r in self.rows if all(w in (texts.get(r.run_id) or search_text(r)) for w in words)
@@ -101,15 +105,17 @@ class Listing:
         self.title.update(self.title_text())
 
     def add_rows(self) -> None:
-        """The next chunk of matching rows into the table while it holds fewer than AHEAD rows past the cursor:
-        a few ms a tick, and only as far as the user scrolls (each row a table holds makes its updates dearer)."""
+        """The next chunk of matching rows into the table while it holds fewer than AHEAD rows past the
+        cursor: a few ms a tick, and only as far as the user scrolls (each row a table holds makes its updates
+        dearer)."""
         wanted = min(len(self.matching), self.table.cursor_row + AHEAD)
         if self.added >= wanted:
             return
         for row in self.matching[self.added : self.added + ADD_ROWS]:
             self.table.add_row(*cells(row, row.run_id in self.marked), key=row.run_id)
         self.added = min(len(self.matching), self.added + ADD_ROWS)
-        gc.freeze()  # the rows the table holds live as long as the screen: out of the full passes, as the listing
+        # the rows the table holds live as long as the screen: out of the full passes, as the listing
+        gc.freeze()
 
     def title_text(self) -> str:
         root, n, m = self.root, len(self.rows), len(self.matching)
@@ -173,7 +179,8 @@ class Listing:
                     )
 
     def key_colours(self, runs: list[RunData]) -> None:
-        """The colour of each run shown in its row's mark cell: the key to the lines (the others' back to ✓)."""
+        """The colour of each run shown in its row's mark cell: the key to the lines (the others' back to
+        ✓)."""
         for run_id in self.keyed:
             if run_id in self.table.rows:
                 self.table.update_cell(run_id, "mark", "✓" if run_id in self.marked else "")

@@ -41,10 +41,12 @@ LIVE_S = 0.25  # how often the watcher's news is taken (a small batch, read on i
 
 
 class PastRunsScreen(SharedKeys, Screen):
-    """The runs dir as a table, newest first; enter opens the marked runs (or the one under the cursor) as curves.
+    """The runs dir as a table, newest first; enter opens the marked runs (or the one under the cursor) as
+    curves.
 
-    At thousands of runs nothing here blocks the UI: the rows are listed in a thread, added to the table a chunk
-    a tick (Listing), narrowed by the filter box once typing pauses, and a run's curves are read in a thread.
+    At thousands of runs nothing here blocks the UI: the rows are listed in a thread, added to the table a
+    chunk a tick (Listing), narrowed by the filter box once typing pauses, and a run's curves are read in a
+    thread.
     """
 
     BINDINGS = PAST_RUNS_KEYS
@@ -92,7 +94,8 @@ class PastRunsScreen(SharedKeys, Screen):
         self.set_interval(ADD_S, self.listing.add_rows)
         self.set_interval(LIVE_S, self.apply_live)
         self.set_interval(NEW_S, self.look_for_new)
-        gc.freeze()  # the app as it is: the listing's allocations would otherwise set off full passes over all of it
+        # the app as it is: the listing's allocations would otherwise set off full passes over all of it
+        gc.freeze()
         self.tasks.start("past-list", self.listing.read)
 
     def on_unmount(self) -> None:
@@ -158,7 +161,8 @@ class PastRunsScreen(SharedKeys, Screen):
 
     @on(Input.Changed, "#past-filter")
     def filter_changed(self, event: Input.Changed) -> None:
-        """Narrow once typing pauses: each narrowing empties the table, which is work for the UI and the GC."""
+        """Narrow once typing pauses: each narrowing empties the table, which is work for the UI and the
+        GC."""
         if self.filter_timer is not None:
             self.filter_timer.stop()
         self.filter_timer = self.set_timer(FILTER_S, lambda: self.narrow(event.value))
@@ -171,7 +175,8 @@ class PastRunsScreen(SharedKeys, Screen):
         self.query_one("#past-filter", Input).focus()
 
     def narrow(self, text: str) -> None:
-        """Show only the runs whose id, preset, variant or status holds `text` (added from the next tick on)."""
+        """Show only the runs whose id, preset, variant or status holds `text` (added from the next tick
+        on)."""
         self.listing.narrow(text)
 
     # -- live news --------------------------------------------------------------------------------
@@ -200,8 +205,8 @@ class PastRunsScreen(SharedKeys, Screen):
             self.listing.toggle_mark(run_id)
 
     def action_open(self) -> None:
-        """Read the marked runs (or the cursor's run) in a thread, then show their curves overlaid; in the filter
-        box, enter goes back to the table."""
+        """Read the marked runs (or the cursor's run) in a thread, then show their curves overlaid; in the
+        filter box, enter goes back to the table."""
         if self.focused is self.query_one("#past-filter", Input):
             self.filter_done()
             return

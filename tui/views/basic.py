@@ -2,8 +2,8 @@
 
 With smoothing on (ViewOptions.smooth > 0) a curve is drawn twice: the raw values faint behind, and their
 causal, debiased moving average (core.rules.smoothing.ema) in the run's colour, so the smoothing never hides
-what the data did. Runs that differ only in `seed` (core/readout/sweeps.py) are one line: their mean, in a faint
-band from their lowest to their highest value, so a 10 lr x 4 seed sweep draws ten lines, not forty.
+what the data did. Runs that differ only in `seed` (core/readout/sweeps.py) are one line: their mean, in a
+faint band from their lowest to their highest value, so a 10 lr x 4 seed sweep draws ten lines, not forty.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ OFF_SCALE = (
 
 
 def _same(run: RunData, a: str, b: str) -> bool:
-    """True when two metrics are the same numbers in every record (the polynomial's test set is its train set)."""
+    """True when two metrics are the same numbers in every record (the polynomial's test set is its train
+    set)."""
     return run.tracks.same(run.records, a, b)
 
 
@@ -49,13 +50,14 @@ class Line:
 def _points(
     runs: list[RunData], key: str, opts: ViewOptions, smooth: float = 0.0
 ) -> tuple[list, list, Band | None]:
-    """(xs, ys, band) of `key`: one run's decimated curve, or several runs' mean and band (band None for one)."""
+    """(xs, ys, band) of `key`: one run's decimated curve, or several runs' mean and band (band None for
+    one)."""
     return combined([curve(r, key, opts, smooth) for r in runs])
 
 
 def _lines(runs: list[RunData], opts: ViewOptions, metric: str) -> list[Line]:
-    """Every line to draw: per seed group (runs that differ only in `seed`, core.readout.sweeps) and split, a test split
-    equal to train's left out; a group of one run is that run's curve."""
+    """Every line to draw: per seed group (runs that differ only in `seed`, core.readout.sweeps) and split, a
+    test split equal to train's left out; a group of one run is that run's curve."""
     out = []
     for group in seed_groups(runs, lambda r: r.config):
         for split, marker in SPLITS:
@@ -69,8 +71,8 @@ def _lines(runs: list[RunData], opts: ViewOptions, metric: str) -> list[Line]:
 
 def _curves(plt, runs: list[RunData], opts: ViewOptions, metric: str, scale: float = 1.0) -> bool:
     """One line per run and split: the run's colour (its row in the runs table is the key), braille for train
-    and dots for val/test; a seed group's runs as one mean line in a faint min–max band. Losses above the robust
-    top are drawn at the top edge with ^; True if any was drawn."""
+    and dots for val/test; a seed group's runs as one mean line in a faint min–max band. Losses above the
+    robust top are drawn at the top edge with ^; True if any was drawn."""
     lines = _lines(runs, opts, metric)
     top = robust_top([line.peak for line in lines]) if lines and metric == "loss" else None
     off = ([], [])

@@ -23,7 +23,8 @@ def best_record(run: RunData) -> dict[str, Any] | None:
 
 
 def _best_text(run: RunData, best: dict[str, Any]) -> str:
-    """`dropout 79.0% @29 (test 76.8%)`: best validation accuracy, its epoch and the test accuracy of its weights."""
+    """`dropout 79.0% @29 (test 76.8%)`: best validation accuracy, its epoch and the test accuracy of its
+    weights."""
     val = best.get("val_acc", best.get("test_acc"))
     test = run.summary.get("best_weights_test_acc", best.get("test_acc"))
     text = (

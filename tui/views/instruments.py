@@ -39,9 +39,9 @@ def _plain(opts: ViewOptions) -> ViewOptions:
 
 @view("sharpness")
 def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
-    """Each run's sharpness (top Hessian eigenvalue), with its 2/lr line dotted in the same colour. The axis is
-    set by the sharpness and the lowest 2/lr (the first a curve can reach); a 2/lr far above both (lr = 0.001:
-    2000 against 10) is left off and counted in the key, or it would squash the curves to the floor."""
+    """Each run's sharpness (top Hessian eigenvalue), with its 2/lr line dotted in the same colour. The axis
+    is set by the sharpness and the lowest 2/lr (the first a curve can reach); a 2/lr far above both (lr =
+    0.001: 2000 against 10) is left off and counted in the key, or it would squash the curves to the floor."""
     drawn = [(r, *curve(r, "sharpness", opts)) for r in runs]
     drawn = [(r, xs, ys) for r, xs, ys in drawn if xs]
     if not drawn:

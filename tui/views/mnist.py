@@ -1,4 +1,5 @@
-"""Views for the MNIST presets: final loss against the learning rate, per-class accuracy, hidden-unit similarity."""
+"""Views for the MNIST presets: final loss against the learning rate, per-class accuracy, hidden-unit
+similarity."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ DIVERGED_MARK, OFF_SCALE = "X", "^"
 
 
 def _final_points(runs: list[RunData]) -> dict[str, list[tuple[float, float, bool]]]:
-    """{optimizer: [(lr, final loss, still running)]} of the runs that have a finite loss and did not diverge."""
+    """{optimizer: [(lr, final loss, still running)]} of the runs that have a finite loss and did not
+    diverge."""
     out: dict[str, list[tuple[float, float, bool]]] = {}
     for r in runs:
         lr = r.config.get("lr")
@@ -59,7 +61,8 @@ def _final_points(runs: list[RunData]) -> dict[str, list[tuple[float, float, boo
 @view("lr_curve", "final loss vs learning rate")
 def draw_lr_curve(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Final train loss against lr, ticks at powers of ten: one line per optimizer through its measured points
-    (o, x, ...), a run still going in grey, a diverged run as X at the top edge, a loss above the robust top as ^."""
+    (o, x, ...), a run still going in grey, a diverged run as X at the top edge, a loss above the robust top
+    as ^."""
     points, (_, bad) = _final_points(runs), lr_points(runs)
     if not points and not bad:
         plt.title("final train loss vs learning rate: no epochs yet")
