@@ -89,7 +89,7 @@ def plain_setup(t: dict[str, torch.Tensor], device: torch.device):
     y = t["train-labels-idx1-ubyte"].long()
     xt = t["t10k-images-idx3-ubyte"].unsqueeze(1).float().div(255).to(device)
     yt = t["t10k-labels-idx1-ubyte"].long().to(device)
-    model = reference.seed_mlp(reference.MNIST_MLP, device)
+    model = reference.course_mlp(reference.MNIST_MLP, device)
     return x, y, xt, yt, model, torch.optim.SGD(model.parameters(), lr=LR), nn.CrossEntropyLoss()
 
 

@@ -1,8 +1,8 @@
-"""Reference loops: plain PyTorch written the way the course seeds wrote it, the yardstick for the lab.
+"""Reference loops: plain PyTorch written the way the course wrote it, the yardstick for the lab.
 
 One set, shared by `dltui bench` (core/bench/cases.py), benchmarks/mnist_epoch.py and the tests that check the
 lab's fast path gives the plain loop's numbers (tests/test_bench_engine.py). A loop takes its batches as
-any iterable of (x, y): the seeds' `DataLoader(shuffle=True)`, the lab's own order (`ordered_batches`),
+any iterable of (x, y): the course's `DataLoader(shuffle=True)`, the lab's own order (`ordered_batches`),
 or contiguous slices (`sliced_batches`, the arithmetic with no shuffling).
 """
 
@@ -23,8 +23,8 @@ from .harness import best_of
 MNIST_MLP = (784, 300, 10)
 
 
-def seed_mlp(sizes: tuple[int, ...], device) -> nn.Module:
-    """Flatten, then Linear and ReLU layers (no ReLU after the last), as the seeds built their MLPs."""
+def course_mlp(sizes: tuple[int, ...], device) -> nn.Module:
+    """Flatten, then Linear and ReLU layers (no ReLU after the last), as the course built their MLPs."""
     layers: list[nn.Module] = [nn.Flatten()]
     for a, b in zip(sizes, sizes[1:]):
         layers += [nn.Linear(a, b), nn.ReLU()]
@@ -52,7 +52,7 @@ def sliced_batches(x, y, batch_size: int) -> Iterable[tuple[Any, Any]]:
 def train_epoch(
     model, optimizer, criterion, batches, device, count_correct: bool = False
 ) -> tuple[float, int]:
-    """One training epoch the seeds' way: each batch moved to the device, forward, loss, zero_grad, backward,
+    """One training epoch the course's way: each batch moved to the device, forward, loss, zero_grad, backward,
     step, and loss.item() every step. Returns (summed per-sample loss, correct predictions, 0 unless counted)."""
     model.train()
     loss_sum, correct = 0.0, torch.zeros((), dtype=torch.long, device=device)
@@ -84,10 +84,10 @@ def eval_pass(model, criterion, batches, device, classify: bool = True) -> tuple
 
 
 def mnist_epoch_s(tensors, device, batch_size: int, lr: float = 0.01) -> float:
-    """Seconds of one epoch of the seeds' MNIST loop (shuffled DataLoader, loss.item() every step), then a test
+    """Seconds of one epoch of the course's MNIST loop (shuffled DataLoader, loss.item() every step), then a test
     pass in batches of 1000; set-up excluded."""
     x, y, tx, ty = tensors
-    model, criterion = seed_mlp(MNIST_MLP, device), nn.CrossEntropyLoss()
+    model, criterion = course_mlp(MNIST_MLP, device), nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
 
     def epoch() -> None:
@@ -98,10 +98,10 @@ def mnist_epoch_s(tensors, device, batch_size: int, lr: float = 0.01) -> float:
 
 
 def full_batch_step_s(tensors, device, steps: int, lr: float = 0.5) -> float:
-    """Seconds per step of the seeds' full-batch loop (all of the data in one forward), with its test pass (a
+    """Seconds per step of the course's full-batch loop (all of the data in one forward), with its test pass (a
     DataLoader of one batch, as they wrote it): the best of `steps` steps."""
     x, y, tx, ty = (t.to(device) for t in tensors)
-    model, criterion = seed_mlp(MNIST_MLP, device), nn.CrossEntropyLoss()
+    model, criterion = course_mlp(MNIST_MLP, device), nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     test_loader = DataLoader(TensorDataset(tx, ty), batch_size=len(ty))
 
