@@ -1,2 +1,6 @@
-"""Benchmark cases that drive the lab in a pilot (dltui bench --tui, --scale): its stalls and its speed
-against headless. Registered with core.bench; imports textual."""
+"""The lab's own benchmark cases, measured in a Textual pilot: its stalls and its speed against headless
+(`dltui bench`), and the `--scale` suite (many runs, long runs, watching). They register with
+core/bench/harness.py; cli/bench.py imports them.
+
+May import: dltui.core and the lab (tui/); imports textual.
+"""

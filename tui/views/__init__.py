@@ -1,4 +1,8 @@
-"""Plot views: every module here registers its drawers with `tui.viewkit.view` when imported."""
+"""Plot views: every module here registers its drawers with `tui.viewkit.view` when imported, one per view
+name a preset may list (core/spec/views.py).
+
+May import: dltui.core (never torch) and tui/viewkit.py.
+"""
 
 from __future__ import annotations
 
