@@ -54,8 +54,10 @@ class ConsoleSink:
             self.epochs[event.run_id] = event.config["epochs"]
             info = event.info
             line = (
-                f"{self.preset} {event.variant}: {info.get('n_params', '?'):,} parameters, {info.get('n_train', '?'):,} training samples, "
-                f"batch {info.get('batch_size')}, {info.get('steps_per_epoch')} steps/epoch on {info.get('device_name', event.device)}"
+                f"{self.preset} {event.variant}: {info.get('n_params', '?'):,} parameters, "
+                f"{info.get('n_train', '?'):,} training samples, "
+                f"batch {info.get('batch_size')}, {info.get('steps_per_epoch')} steps/epoch on "
+                f"{info.get('device_name', event.device)}"
             )
             if info.get("notes"):  # e.g. amp or compile asked for where it does not apply
                 line += "; " + "; ".join(info["notes"])

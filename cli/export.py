@@ -8,7 +8,8 @@ import typer
 
 from . import options
 
-HELP = """Write runs' metrics and figures into DIR (made if missing), for a report or another tool.
+HELP = (
+    """Write runs' metrics and figures into DIR (made if missing), for a report or another tool.
 
 \b
 Files (FMT = png or svg):
@@ -23,7 +24,10 @@ Files (FMT = png or svg):
   <run_id>-sharpness.FMT sharpness against 2/lr, if the run measured it (probe sharpness)
   <run_id>-confusion.FMT the last confusion matrix; <run_id>-confusion.csv its counts (probe confusion)
   compare-METRIC.FMT     test loss of the runs overlaid, when two or more have data
-  <run_id>/events.out.tfevents.*  TensorBoard (--format tensorboard; needs `pip install 'dltui[tensorboard]'`):
+"""
+    "  <run_id>/events.out.tfevents.*  TensorBoard (--format tensorboard; "
+    "needs `pip install 'dltui[tensorboard]'`):\n"
+    """\
                          every metric by epoch, the config as hparams, the learned function as an image;
                          view with `tensorboard --logdir DIR`
 
@@ -36,6 +40,7 @@ per class) becomes grad_norm_0, grad_norm_1, ... An empty cell is a value not re
 alike: updates (optimizer updates so far), grad_norm/layer1 (layer 1 nearest the input),
 class_acc/class0. See docs/export.md.
 """
+)
 
 
 def export_cmd(
@@ -50,7 +55,8 @@ def export_cmd(
     tidy: bool = typer.Option(
         False,
         "--tidy",
-        help="one long metrics.csv for all runs (pandas, trackio): step, timestamp, run, swept config keys, metrics",
+        help="one long metrics.csv for all runs (pandas, trackio): step, timestamp, run, "
+        "swept config keys, metrics",
     ),
     smooth: float = options.smooth(" for the figures"),
     x: str = options.X,

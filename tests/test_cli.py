@@ -78,7 +78,8 @@ def test_bad_input_exits_2_with_one_line_and_no_run(cli, runs_dir):
 def test_user_preset_file_runs_like_a_shipped_one(cli, runs_dir, tmp_path):
     f = tmp_path / "mine.toml"
     f.write_text(
-        'name = "mine"\ntitle = "Mine"\n[base]\ntask = "polynomial"\nhidden = []\nloss = "smooth_l1"\nepochs = 2\nlr = 0.1\n'
+        'name = "mine"\ntitle = "Mine"\n[base]\ntask = "polynomial"\nhidden = []\n'
+        'loss = "smooth_l1"\nepochs = 2\nlr = 0.1\n'
     )
     r = cli("run", str(f))
     assert r.exit_code == 0

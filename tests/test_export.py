@@ -276,7 +276,8 @@ def test_bad_input_exits_2_and_writes_nothing(poly, tmp_path, args):
 def test_export_is_headless_and_never_imports_torch_or_pyplot(poly, tmp_path):
     code = (
         "import sys\n"
-        f"sys.argv = ['dltui', 'export', 'latest', '--to', {str(tmp_path / 'out')!r}, '-f', 'png', '--runs-dir', {str(poly)!r}]\n"
+        f"sys.argv = ['dltui', 'export', 'latest', '--to', {str(tmp_path / 'out')!r}, "
+        f"'-f', 'png', '--runs-dir', {str(poly)!r}]\n"
         "from dltui.cli.main import app\n"
         "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         "print(' '.join(sys.modules))\n"

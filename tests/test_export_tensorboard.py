@@ -306,7 +306,8 @@ def test_the_export_never_imports_torch(poly, tmp_path):
     out = tmp_path / "tb"
     code = (
         "import sys\n"
-        f"sys.argv = ['dltui', 'export', 'latest', '--to', {str(out)!r}, '-f', 'tensorboard', '--runs-dir', {str(poly)!r}]\n"
+        f"sys.argv = ['dltui', 'export', 'latest', '--to', {str(out)!r}, "
+        f"'-f', 'tensorboard', '--runs-dir', {str(poly)!r}]\n"
         "from dltui.cli.main import app\n"
         "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         "print(' '.join(sys.modules))\n"

@@ -71,7 +71,8 @@ def test_the_same_data_draws_the_same_picture_in_every_process():
     """plotext drops repeated ticks through a set, whose order follows the string hash: where two ticks met on
     one row, the label shown changed with PYTHONHASHSEED (the flaky snapshot). Two hash seeds, one picture."""
     code = (
-        "import plotext as plt; from dltui.tui.views import load_all; from dltui.tui.viewkit import picture, VIEWS;"
+        "import plotext as plt; from dltui.tui.views import load_all; "
+        "from dltui.tui.viewkit import picture, VIEWS;"
         "load_all(); print(picture(plt, lambda p, r, o: (p.plot([0, 11], [0, 11]), p.yticks(list(range(12)),"
         " [f't{i}' for i in range(12)])), [], None, 30, 10))"
     )

@@ -308,7 +308,8 @@ def test_show_leaves_out_an_instrument_that_measured_nothing(cli, runs_dir, tmp_
     monkeypatch.setattr(probes_instruments.Sharpness, "GRACE_S", 0.0)
     preset = tmp_path / "one.toml"
     preset.write_text(
-        'name = "one"\n[base]\ntask = "digits"\nbatch_size = "full"\nepochs = 2\nprobes = ["sharpness", "update_ratio"]\n'
+        'name = "one"\n[base]\ntask = "digits"\nbatch_size = "full"\nepochs = 2\n'
+        'probes = ["sharpness", "update_ratio"]\n'
     )
     assert cli("run", str(preset)).exit_code == 0
     (run,) = list(runs_dir.iterdir())

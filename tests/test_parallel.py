@@ -133,9 +133,11 @@ def test_runs_stop_cleanly_when_the_parent_dies(tmp_path):
     runs = tmp_path / "runs"
     script = (
         "import time\n"
-        "from dltui.core.spec import presets\nfrom dltui.core.executors.localpool import Pool\nfrom dltui.core.executors.runner import plan\n"
+        "from dltui.core.spec import presets\nfrom dltui.core.executors.localpool import Pool\n"
+        "from dltui.core.executors.runner import plan\n"
         "if __name__ == '__main__':\n"
-        f"    plans = plan(presets.load('polynomial'), {{'epochs': 1000000, 'device': 'cpu', 'checkpoint': False}})\n"
+        "    plans = plan(presets.load('polynomial'), "
+        "{'epochs': 1000000, 'device': 'cpu', 'checkpoint': False})\n"
         f"    pool = Pool(plans, {str(runs)!r}, {str(tmp_path)!r}, 2).start()\n"
         "    while True:\n        pool.drain(timeout=0.2)\n"
     )

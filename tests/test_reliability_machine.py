@@ -18,9 +18,11 @@ def test_a_full_disk_mid_run_ends_it_failed_and_it_resumes_once_there_is_room(tm
     runs = tmp_path / "runs"
     preset = preset_file(tmp_path, {"only": 0.01}, epochs=1500)
     script = (
-        f"{dltui_command('run', preset, '--runs-dir', runs)} > {tmp_path}/out 2> {tmp_path}/err; echo $? > {tmp_path}/rc; "
+        f"{dltui_command('run', preset, '--runs-dir', runs)} > {tmp_path}/out 2> {tmp_path}/err; "
+        f"echo $? > {tmp_path}/rc; "
         f"cp -r {runs} {tmp_path}/full-copy; mount -o remount,size=4m {runs}; "
-        f"{dltui_command('run', '--resume', 'latest', '--runs-dir', runs)} > {tmp_path}/out2 2>&1; echo $? > {tmp_path}/rc2; "
+        f"{dltui_command('run', '--resume', 'latest', '--runs-dir', runs)} > {tmp_path}/out2 2>&1; "
+        f"echo $? > {tmp_path}/rc2; "
         f"cp -r {runs} {tmp_path}/after"
     )
     with_small_disk(runs, "200k", script)

@@ -90,7 +90,8 @@ def test_a_big_sweep_is_summarised_in_the_side_bar_and_the_form():
     from dltui.tui.form import initial_values, variants_hint
 
     p = parse(
-        'name = "big"\ntitle = "t"\nshows = "s"\ndescription = "d"\n[base]\ntask = "polynomial"\nhidden = []\n'
+        'name = "big"\ntitle = "t"\nshows = "s"\ndescription = "d"\n[base]\n'
+        'task = "polynomial"\nhidden = []\n'
         "[sweep]\nlr = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]\nseed = [0, 1, 2, 3]\n",
         "big.toml",
     )

@@ -117,7 +117,8 @@ def _verify(path: Path) -> None:
             md5.update(block)
     if md5.hexdigest() != _official_md5(path.name):
         raise BadInput(
-            f"task cifar10: {path} has the official size but not the official md5 (a corrupt download); delete it and run again to download it anew"
+            f"task cifar10: {path} has the official size but not the official md5 (a corrupt download); "
+            "delete it and run again to download it anew"
         )
     _verified.add(key)
 
@@ -129,7 +130,8 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     labels = entry.get(b"labels") if isinstance(entry, dict) else None
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         raise BadInput(
-            f"task cifar10: {path} is not a CIFAR-10 batch (needs b'data', an N×3072 uint8 array); replace it with the file from cifar-10-python.tar.gz"
+            f"task cifar10: {path} is not a CIFAR-10 batch (needs b'data', an N×3072 uint8 array); "
+            "replace it with the file from cifar-10-python.tar.gz"
         )
     if (
         not isinstance(labels, list)
@@ -137,7 +139,8 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         or any(type(v) is not int or not 0 <= v < N_CLASSES for v in labels)
     ):
         raise BadInput(
-            f"task cifar10: {path} is not a CIFAR-10 batch (needs b'labels', {data.shape[0]} whole numbers 0..9); replace it with the file from cifar-10-python.tar.gz"
+            f"task cifar10: {path} is not a CIFAR-10 batch (needs b'labels', {data.shape[0]} whole numbers "
+            "0..9); replace it with the file from cifar-10-python.tar.gz"
         )
     return data.reshape(-1, *SHAPE), np.asarray(labels, dtype=np.int64)
 
@@ -148,7 +151,8 @@ def read_classes(path: Path) -> list[str]:
     names = meta.get(b"label_names") if isinstance(meta, dict) else None
     if not isinstance(names, list) or len(names) != N_CLASSES or any(not isinstance(n, bytes) for n in names):
         raise BadInput(
-            f"task cifar10: {path} is not CIFAR-10's batches.meta (needs b'label_names', 10 names); replace it with the file from cifar-10-python.tar.gz"
+            f"task cifar10: {path} is not CIFAR-10's batches.meta (needs b'label_names', 10 names); "
+            "replace it with the file from cifar-10-python.tar.gz"
         )
     return [n.decode("utf-8", "replace") for n in names]
 
@@ -158,11 +162,13 @@ def _unpickle(path: Path) -> Any:
         return safe_pickle.load(path, safe_pickle.numpy_arrays())
     except safe_pickle.UnsafePickle as e:
         raise BadInput(
-            f"task cifar10: {path} was not loaded: it {e}; replace it with the file from cifar-10-python.tar.gz"
+            f"task cifar10: {path} was not loaded: it {e}; "
+            "replace it with the file from cifar-10-python.tar.gz"
         ) from None
     except Exception as e:  # truncated or not a pickle at all
         raise BadInput(
-            f"task cifar10: {path} cannot be read ({type(e).__name__}: {e}); delete it and run again, or replace it with the file from cifar-10-python.tar.gz"
+            f"task cifar10: {path} cannot be read ({type(e).__name__}: {e}); delete it and run again, "
+            "or replace it with the file from cifar-10-python.tar.gz"
         ) from None
 
 

@@ -74,7 +74,8 @@ def _checked_count(raw: Path, name: str) -> int:
     want_magic, want_dims = FILES[name]
     if magic != want_magic or len(dims) != 1 + len(want_dims) or tuple(dims[1:]) != want_dims:
         raise BadInput(
-            f"{path}: not an MNIST IDX file (magic {magic}, shape {list(dims)}); replace it with the file from the MNIST site"
+            f"{path}: not an MNIST IDX file (magic {magic}, shape {list(dims)}); "
+            "replace it with the file from the MNIST site"
         )
     return dims[0]
 
@@ -86,7 +87,8 @@ def _check_counts(raw: Path) -> int:
         n_img, n_lab = counts[f"{split}-images-idx3-ubyte"], counts[f"{split}-labels-idx1-ubyte"]
         if n_img != n_lab:
             raise BadInput(
-                f"{raw}: {split} has {n_img} images but {n_lab} labels; replace the {split}-* files with a matching pair"
+                f"{raw}: {split} has {n_img} images but {n_lab} labels; "
+                f"replace the {split}-* files with a matching pair"
             )
     return counts["train-labels-idx1-ubyte"]
 
@@ -108,7 +110,8 @@ def missing_message(data_dir: Path, why: str) -> str:
     files = ", ".join(FILES)
     return (
         f"MNIST is not in {raw} and could not be downloaded ({why}); put the four files {files} "
-        f"(or their .gz) in {raw}, or give another --data-dir, or run offline on scikit-learn's digits with --set task=digits"
+        f"(or their .gz) in {raw}, or give another --data-dir, "
+        "or run offline on scikit-learn's digits with --set task=digits"
     )
 
 
@@ -138,7 +141,8 @@ def _extract_gz(raw: Path) -> None:
                 extract_archive(str(raw / f"{name}.gz"), str(raw))
             except OSError as e:
                 raise BadInput(
-                    f"{raw / name}.gz: cannot decompress it ({e}); decompress it by hand (gunzip) or replace it"
+                    f"{raw / name}.gz: cannot decompress it ({e}); "
+                    "decompress it by hand (gunzip) or replace it"
                 ) from None
 
 

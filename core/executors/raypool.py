@@ -306,7 +306,8 @@ class RayPool(EventQueue):
         ray = self.session.ray
         why = (
             reason
-            or f"{self._stop_reason or 'interrupted'}; its node did not answer in time, its last checkpoint is kept"
+            or f"{self._stop_reason or 'interrupted'}; "
+            "its node did not answer in time, its last checkpoint is kept"
         )
         for job in self.jobs:
             if job.gen is not None:
@@ -398,5 +399,6 @@ def check_resources(res: Resources) -> None:
     for flag, value in (("--gpus-per-run", res.gpus_per_run), ("--cpus-per-run", res.cpus_per_run)):
         if value is not None and not value > 0:
             raise BadInput(
-                f"{flag} {value}: a run needs a share above 0 (e.g. 0.25 of a GPU, 1 CPU); drop the flag for the default"
+                f"{flag} {value}: a run needs a share above 0 (e.g. 0.25 of a GPU, 1 CPU); "
+                "drop the flag for the default"
             )

@@ -139,6 +139,7 @@ def _reachable(address: str) -> None:
 
 def _unreachable(address: str, why: str) -> str:
     return (
-        f"--address {address}: no Ray cluster answers there ({why}); start a head with `ray start --head` on that "
-        f"machine (then `ray start --address HEAD:6379` on the others), or drop --address to start a local Ray"
+        f"--address {address}: no Ray cluster answers there ({why}); "
+        "start a head with `ray start --head` on that machine "
+        "(then `ray start --address HEAD:6379` on the others), or drop --address to start a local Ray"
     )

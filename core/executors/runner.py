@@ -49,7 +49,8 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
         images = data.tasks_where(images=True)
         if p.config.model == "cnn" and p.config.task not in images:
             raise BadInput(
-                f"variant '{p.variant}': model = cnn needs images of at least {CNN_MIN_SIDE}x{CNN_MIN_SIDE} pixels, and task "
+                f"variant '{p.variant}': model = cnn needs images of at least "
+                f"{CNN_MIN_SIDE}x{CNN_MIN_SIDE} pixels, and task "
                 f"{p.config.task} has none; use it with task {' or '.join(sorted(images))}, or set model=mlp"
             )
         data.check(p.config, data_dir)

@@ -26,7 +26,8 @@ class ClassAcc(Probe):
         d = ctx.data
         if d.kind != "classification":
             raise BadInput(
-                f"probes: class_acc needs a classification task, not task = {ctx.cfg.task}; remove it from probes"
+                f"probes: class_acc needs a classification task, not task = {ctx.cfg.task}; "
+                "remove it from probes"
             )
         self.class_count = torch.bincount(d.test_y, minlength=d.n_classes).clamp_min(1)
         spe = ctx.steps_per_epoch

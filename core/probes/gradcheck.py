@@ -291,7 +291,10 @@ def describe(checks: list[dict[str, Any]]) -> str:
     parts = [f"{c['name']} {c['slope_first']:.2f}/{c['slope_second']:.2f}" for c in checks]
     worst = max(c["max_abs_diff"] for c in checks)
     verdict = "passed" if passed(checks) else "FAILED"
-    return f"{verdict}: slopes O(eps)/O(eps^2) {', '.join(parts)}; hand-written vs autograd max |diff| {worst:.1e}"
+    return (
+        f"{verdict}: slopes O(eps)/O(eps^2) {', '.join(parts)}; "
+        f"hand-written vs autograd max |diff| {worst:.1e}"
+    )
 
 
 class GradCheck:

@@ -219,7 +219,8 @@ class Confusion(Probe):
         super().__init__(ctx)
         if ctx.data.kind != "classification":
             raise BadInput(
-                f"probes: confusion needs a classification task, not task = {ctx.cfg.task}; remove it from probes"
+                f"probes: confusion needs a classification task, not task = {ctx.cfg.task}; "
+                "remove it from probes"
             )
         self.every = cadence(ctx.cfg.epochs)
         self.last: list[list[int]] | None = None

@@ -40,7 +40,8 @@ class Ramp:
         ok = is_finite(self.lr_min) and is_finite(self.lr_max)
         if not ok or self.lr_min <= 0 or self.lr_max <= self.lr_min:
             raise BadInput(
-                f"--min {self.lr_min} --max {self.lr_max}: the range needs 0 < min < max; e.g. --min 1e-5 --max 10"
+                f"--min {self.lr_min} --max {self.lr_max}: the range needs 0 < min < max; "
+                "e.g. --min 1e-5 --max 10"
             )
         if not 10 <= self.steps <= MAX_STEPS:
             raise BadInput(f"--steps {self.steps}: use 10 to {MAX_STEPS:,} steps; e.g. --steps 200")

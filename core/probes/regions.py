@@ -23,7 +23,8 @@ class Regions(Probe):
         d = ctx.data
         if tuple(d.input_shape) != (2,) or d.kind != "classification":
             raise BadInput(
-                f"probes: 'regions' needs a classifier of 2-D points (task toy2d), not task {ctx.cfg.task}; remove it from probes"
+                f"probes: 'regions' needs a classifier of 2-D points (task toy2d), not task {ctx.cfg.task}; "
+                "remove it from probes"
             )
         pts = d.test_x[:MAX_POINTS]
         self.points = {

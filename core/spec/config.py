@@ -53,7 +53,8 @@ class RunConfig:
     dropout: float = _f(0.0, "dropout probability on hidden layers", "float", min=0.0, max_excl=1.0)
     init: str = _f(
         "default",
-        "weight initialisation: torch's default, all zeros, kaiming (He, for ReLU) or xavier (Glorot); biases 0 for the last two",
+        "weight initialisation: torch's default, all zeros, kaiming (He, for ReLU) or xavier (Glorot); "
+        "biases 0 for the last two",
         "choice",
         choices=INITS,
     )
@@ -75,7 +76,8 @@ class RunConfig:
     )  # torch's range
     data_seed: int = _f(
         -1,
-        "seed that draws a generated data set (polynomial, toy2d); -1: the same as seed. Fix it to sweep seed over the same data",
+        "seed that draws a generated data set (polynomial, toy2d); -1: the same as seed. "
+        "Fix it to sweep seed over the same data",
         "int",
         min=-1,
         max=2**64 - 1,
@@ -261,7 +263,8 @@ def parse_set(item: str) -> tuple[str, Any]:
         value = raw
     except RecursionError:  # nested thousands of levels deep: no config value is
         raise BadInput(
-            f"--set {key}=...: the value is nested too deeply to be a config value; {key} must be {allowed_of(key)}"
+            f"--set {key}=...: the value is nested too deeply to be a config value; "
+            f"{key} must be {allowed_of(key)}"
         ) from None
     check_value(key, value, f"--set {item}")
     return key, value

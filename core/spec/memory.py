@@ -69,7 +69,9 @@ def check_fits(cfg, device, variant: str) -> None:
     need, have = n * BYTES * copies(cfg) + activation_bytes(cfg), machine_bytes(device)
     if have is not None and need > have:
         raise BadInput(
-            f"variant '{variant}': the model has at least {n:,} parameters and needs at least {need / 1e9:,.1f} GB "
-            f"for its weights, gradients, optimizer state and activations; {device.type} memory here is {have / 1e9:,.1f} GB; "
+            f"variant '{variant}': the model has at least {n:,} parameters "
+            f"and needs at least {need / 1e9:,.1f} GB "
+            "for its weights, gradients, optimizer state and activations; "
+            f"{device.type} memory here is {have / 1e9:,.1f} GB; "
             f"use smaller hidden layers (hidden = {list(cfg.hidden)})"
         )

@@ -103,11 +103,13 @@ def load(name_or_path: str, max_runs: int | None = MAX_RUNS) -> Preset:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise BadInput(
-                f"{name_or_path}: no such file; give a preset name ({', '.join(sorted(files))}) or a path to a .toml file"
+                f"{name_or_path}: no such file; "
+                f"give a preset name ({', '.join(sorted(files))}) or a path to a .toml file"
             ) from None
         except (OSError, UnicodeDecodeError) as e:
             raise BadInput(
-                f"{name_or_path}: cannot read it ({e.__class__.__name__}: {e}); check the path and its permissions"
+                f"{name_or_path}: cannot read it ({e.__class__.__name__}: {e}); "
+                "check the path and its permissions"
             ) from None
         return parse(text, str(path), max_runs)
     import difflib
@@ -115,7 +117,8 @@ def load(name_or_path: str, max_runs: int | None = MAX_RUNS) -> Preset:
     close = difflib.get_close_matches(name_or_path, list(files), n=1, cutoff=0.5)
     hint = f"did you mean '{close[0]}'? " if close else ""
     raise BadInput(
-        f"unknown preset '{name_or_path}'; {hint}known presets: {', '.join(sorted(files))} (or a path to a .toml file)"
+        f"unknown preset '{name_or_path}'; {hint}known presets: {', '.join(sorted(files))} "
+        "(or a path to a .toml file)"
     )
 
 
@@ -142,7 +145,8 @@ def _toml(text: str, source: str) -> dict[str, Any]:
         if key not in PRESET_KEYS:
             if key in FIELDS:
                 raise BadInput(
-                    f"{source}: config key '{key}' at the top level; move it under [base] or a [[variants]] entry"
+                    f"{source}: config key '{key}' at the top level; "
+                    "move it under [base] or a [[variants]] entry"
                 )
             raise unknown_key(key, source, PRESET_KEYS)
     return data
@@ -164,7 +168,8 @@ def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
     name = _need_str(data, "name", source)
     if not NAME_RE.match(name):
         raise BadInput(
-            f"{source}: name = \"{name}\" is not allowed; use letters, digits, '-', '_' or '.', e.g. name = \"my-preset\""
+            f'{source}: name = "{name}" is not allowed; '
+            "use letters, digits, '-', '_' or '.', e.g. name = \"my-preset\""
         )
     title = _need_str(data, "title", source, default=name)
     description = _need_str(data, "description", source, default="")
@@ -212,7 +217,8 @@ def _variants(data: dict, source: str) -> list[Variant]:
     raw = data.get("variants", [])
     if not isinstance(raw, list) or any(not isinstance(v, dict) for v in raw):
         raise BadInput(
-            f"{source}: 'variants' must be an array of tables; write [[variants]] then name = \"...\" and overrides"
+            f"{source}: 'variants' must be an array of tables; "
+            'write [[variants]] then name = "..." and overrides'
         )
     out, seen = [], set()
     for i, v in enumerate(raw, 1):

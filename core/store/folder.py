@@ -89,8 +89,9 @@ def check_resumable(run: RunInfo) -> None:
             f"stop it first (Ctrl-C in its terminal) or wait for it"
         )
     raise BadInput(
-        f"run {run.run_id} is {state}, so there is nothing to resume: only interrupted or crashed runs can be "
-        f"resumed; start a new one with `dltui run {run.status.get('preset') or 'PRESET'}`"
+        f"run {run.run_id} is {state}, so there is nothing to resume: "
+        "only interrupted or crashed runs can be resumed; "
+        f"start a new one with `dltui run {run.status.get('preset') or 'PRESET'}`"
     )
 
 
@@ -111,7 +112,8 @@ def safe_part(text: str) -> str:
 def validate_run_id(run_id: str) -> str:
     if not RUN_ID_RE.match(run_id) or ".." in run_id:
         raise BadInput(
-            f"run id '{run_id}' is not valid: ids are made by the lab (letters, digits, -_.=,+; no '/' or '..'); see `dltui runs`"
+            f"run id '{run_id}' is not valid: ids are made by the lab "
+            "(letters, digits, -_.=,+; no '/' or '..'); see `dltui runs`"
         )
     return run_id
 
@@ -194,7 +196,8 @@ class RunStore:
             probe.unlink()
         except OSError as e:
             raise BadInput(
-                f"runs dir {self.root}: cannot write there ({e.strerror or e}); pick another with --runs-dir DIR or DLTUI_RUNS_DIR"
+                f"runs dir {self.root}: cannot write there ({e.strerror or e}); "
+                "pick another with --runs-dir DIR or DLTUI_RUNS_DIR"
             ) from None
 
     def new_id(self, preset: str, variant: str) -> str:
@@ -252,7 +255,8 @@ class RunStore:
                 return matches[0]
             if len(matches) > 1:
                 raise BadInput(
-                    f"run '{run_id}' is ambiguous: {len(matches)} runs start with it; give more of the id (see `dltui runs`)"
+                    f"run '{run_id}' is ambiguous: {len(matches)} runs start with it; "
+                    "give more of the id (see `dltui runs`)"
                 )
             raise BadInput(
                 f"no run '{run_id}' in {self.root}; see `dltui runs` for the ids (or pass --runs-dir)"
@@ -397,7 +401,10 @@ class RunWriter:
         except OSError as e:
             if not disk_full(e):
                 raise
-            self.unsaved = f"{NO_SPACE} (summary.json not written); free some space, then `dltui run --resume {self.run_id}`"
+            self.unsaved = (
+                f"{NO_SPACE} (summary.json not written); "
+                f"free some space, then `dltui run --resume {self.run_id}`"
+            )
 
     def close(self) -> None:
         for f in (self._metrics, self._snapshots):

@@ -68,7 +68,8 @@ def _open(run_dir: Path, run_id: str) -> int:
         if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise BadInput(
                 f"run {run_id}: its folder {run_dir} is read-only ({e.strerror}), so the run cannot be "
-                f"written; make it writable (chmod u+w, or remount), or copy the run elsewhere and use --runs-dir"
+                "written; make it writable (chmod u+w, or remount), "
+                "or copy the run elsewhere and use --runs-dir"
             ) from None
         raise BadInput(f"run {run_id}: cannot lock its folder {run_dir} ({e.strerror})") from None
 

@@ -110,7 +110,8 @@ def accelerate(cfg: RunConfig, device: torch.device, model: nn.Module) -> tuple[
         model.compile()  # in place: state_dict keys, probes and checkpoints see the plain module
     elif cfg.compile:
         notes.append(
-            f"compile = true ignored on {device.type}: compiling costs more than it saves for small models off the GPU"
+            f"compile = true ignored on {device.type}: "
+            "compiling costs more than it saves for small models off the GPU"
         )
     return autocast, notes
 

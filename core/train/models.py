@@ -129,7 +129,8 @@ def _cnn(cfg, data) -> nn.Module:
     shape = tuple(data.input_shape)
     if len(shape) != 3 or min(shape[1:]) < CNN_MIN_SIDE or data.kind != "classification":
         raise BadInput(
-            f"model = cnn needs images of at least {CNN_MIN_SIDE}×{CNN_MIN_SIDE} pixels to classify; task {cfg.task} has inputs {shape}; use model=mlp"
+            f"model = cnn needs images of at least {CNN_MIN_SIDE}×{CNN_MIN_SIDE} pixels to classify; "
+            f"task {cfg.task} has inputs {shape}; use model=mlp"
         )
     model = CNN(shape, tuple(cfg.hidden), data.n_classes, cfg.activation, cfg.dropout)
     if data.train_x.device.type == "cuda":
@@ -141,7 +142,8 @@ def build_model(cfg, data, device) -> nn.Module:
     """The model for `cfg` and `data`, on `device`, initialised as `cfg.init` says."""
     if cfg.model not in MODEL_BUILDERS:
         raise BadInput(
-            f"model = {cfg.model} is not available for task {cfg.task}; known models: {', '.join(sorted(MODEL_BUILDERS))}"
+            f"model = {cfg.model} is not available for task {cfg.task}; "
+            f"known models: {', '.join(sorted(MODEL_BUILDERS))}"
         )
     model = MODEL_BUILDERS[cfg.model](cfg, data)
     if cfg.init == "zeros":

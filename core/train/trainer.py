@@ -176,7 +176,8 @@ class Trainer:
             if record["train_loss"] is None or not math.isfinite(record["train_loss"]):
                 return (
                     "diverged",
-                    f"the training loss became non-finite in epoch {epoch} (by step {self.step}); try a smaller lr",
+                    f"the training loss became non-finite in epoch {epoch} (by step {self.step}); "
+                    "try a smaller lr",
                 )
             self.after_epoch(record)
             if self.best.stop_after(epoch):

@@ -30,8 +30,10 @@ class StopConfirm(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="stop-confirm"):
             yield Static(
-                f"Stop run {self.run_id}?\nThe lab did not start it ({self.owner}). It will end interrupted, "
-                f"its epochs kept, as Ctrl-C in its terminal would end it.\n\ny: stop it   n: keep it running",
+                f"Stop run {self.run_id}?\nThe lab did not start it ({self.owner}). "
+                "It will end interrupted, "
+                "its epochs kept, as Ctrl-C in its terminal would end it.\n\n"
+                "y: stop it   n: keep it running",
                 id="stop-confirm-text",
             )
 
