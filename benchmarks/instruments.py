@@ -1,6 +1,6 @@
 """The instruments' overhead alone: `dltui bench`'s instrument rows (core/bench/instruments.py: interleaved
-runs with and without each probe on MNIST-shaped data, 784-300-10) without the rest of the bench.
-Run: python benchmarks/instruments.py [--quick] [--device cpu] [--rounds N]. Figures go in docs/performance.md.
+runs with and without each probe on MNIST-shaped data, 784-300-10) without the rest of the bench. Run: python
+benchmarks/instruments.py [--quick] [--device cpu] [--rounds N]. Figures go in docs/performance.md.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 torch thread, for runs whose steps are small enough that the loop's Python shows (the polynomial preset's
 model, 4 steps an epoch; a digits MLP at batch 64, 23 steps an epoch, with its per-epoch evaluation).
 
-Run it on two trees to compare them (the figure a change to core/train/trainer.py must not make worse); under load,
-compare the minimum of several runs, alternating the trees (A B A B):
+Run it on two trees to compare them (the figure a change to core/train/trainer.py must not make worse); under
+load, compare the minimum of several runs, alternating the trees (A B A B):
 
     python benchmarks/loop_overhead.py [--repeats 5]
 """

@@ -45,7 +45,8 @@ def write_idx(path: Path, t: torch.Tensor) -> None:
 
 
 def make_data(root: Path) -> dict[str, torch.Tensor]:
-    """Random MNIST-shaped images and labels, written as DATA/MNIST/raw/ for the lab; the tensors for the loop."""
+    """Random MNIST-shaped images and labels, written as DATA/MNIST/raw/ for the lab; the tensors for the
+    loop."""
     g = torch.Generator().manual_seed(0)
     t = {
         "train-images-idx3-ubyte": torch.randint(0, 256, (N_TRAIN, 28, 28), generator=g, dtype=torch.uint8),
@@ -94,7 +95,8 @@ def plain_setup(t: dict[str, torch.Tensor], device: torch.device):
 
 
 def floor_epoch(t: dict[str, torch.Tensor], batch_size: int, device: torch.device) -> tuple[float, float]:
-    """(wall, CPU) seconds for the arithmetic alone: the same steps on contiguous device slices, then the test set."""
+    """(wall, CPU) seconds for the arithmetic alone: the same steps on contiguous device slices, then the test
+    set."""
     x, y, xt, yt, model, opt, loss_fn = plain_setup(t, device)
     x, y = x.to(device), y.to(device)
     w0, c0 = clocks()

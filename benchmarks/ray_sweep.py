@@ -1,4 +1,5 @@
-"""A 40-variant polynomial sweep on one machine: the local process pool vs Ray, and what Ray's transport costs.
+"""A 40-variant polynomial sweep on one machine: the local process pool vs Ray, and what Ray's transport
+costs.
 
 Both run the same 40 plans (the polynomial preset, 40 learning rates, EPOCHS epochs each, on the CPU)
 with as many at once as the machine has cores: `Pool(jobs=cores)` and a local Ray with `num_cpus=cores`,

@@ -86,7 +86,8 @@ def bench_cmd(
     scale: bool = typer.Option(
         False,
         "--scale",
-        help="instead: the lab at scale (a 100,000-epoch run, a 40-variant sweep, 10,000 saved runs; minutes)",
+        help="instead: the lab at scale (a 100,000-epoch run, a 40-variant sweep, 10,000 saved runs; "
+        "minutes)",
     ),
 ) -> None:
     """Time the lab against plain PyTorch loops and the arithmetic bound; print a table (and JSON)."""
@@ -100,7 +101,8 @@ def bench_cmd(
     check_value("device", device, "--device")
     if json_path is not None and not json_path.parent.is_dir():
         raise BadInput(
-            f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path"
+            f"--json {json_path}: the folder {json_path.parent} does not exist; "
+            "create it or pick another path"
         )
     from ..core.bench.harness import run_bench
     from ..core.spec.device import resolve_device
@@ -127,7 +129,8 @@ def scale_cmd(json_path: Path | None, quick: bool) -> None:
 
     if json_path is not None and not json_path.parent.is_dir():
         raise BadInput(
-            f"--json {json_path}: the folder {json_path.parent} does not exist; create it or pick another path"
+            f"--json {json_path}: the folder {json_path.parent} does not exist; "
+            "create it or pick another path"
         )
     load_cases()
     console = Console()

@@ -18,8 +18,8 @@ from dltui.core.train.trainer import Trainer, make_loss
 
 
 def plain_loop(cfg: RunConfig, data_dir) -> list[dict]:
-    """The training loop as it was before the fast path (core/bench/reference.py's, in the lab's sample order):
-    fancy indexing, a host sync per step, no_grad eval."""
+    """The training loop as it was before the fast path (core/bench/reference.py's, in the lab's sample
+    order): fancy indexing, a host sync per step, no_grad eval."""
     cpu = torch.device("cpu")
     torch.manual_seed(cfg.seed)
     d = build_task(cfg, cpu, data_dir)

@@ -1,4 +1,5 @@
-"""The TUI's benchmark: the real lab trains a preset, its stalls and throughput land in `dltui bench`'s cases."""
+"""The TUI's benchmark: the real lab trains a preset, its stalls and throughput land in `dltui bench`'s
+cases."""
 
 from __future__ import annotations
 

@@ -251,7 +251,8 @@ JOBS_JOIN_S = 5.0  # how long its processes get to exit at the end
 
 
 def case_jobs(ctx: Context) -> list[Row]:
-    """The polynomial preset's three runs: `--jobs N` (N spawned processes) vs `--jobs 1` (one by one, here)."""
+    """The polynomial preset's three runs: `--jobs N` (N spawned processes) vs `--jobs 1` (one by one,
+    here)."""
     from ..executors.drive import Drive
     from ..executors.localpool import Pool
     from ..executors.runner import plan, run_one

@@ -36,7 +36,8 @@ CASE_NAMES = tuple(f"{p}_overhead" for p in PROBES)
 
 
 def run_seconds(cfg, tensors, device) -> tuple[float, Any]:
-    """(seconds of one whole lab run of `cfg` on the synthetic task, set-up included, the Trainer after it)."""
+    """(seconds of one whole lab run of `cfg` on the synthetic task, set-up included, the Trainer after
+    it)."""
     from ..train.trainer import Trainer
 
     data = synthetic_task(tensors, device)
@@ -94,7 +95,8 @@ def sharpness_account(trainer) -> str:
     """What the sharpness probe says it spent, from a run's trainer."""
     probe = next(p for p in trainer.probes if type(p).__name__ == "Sharpness")
     measured = sum(r.get("sharpness") is not None for r in trainer.history)
-    return f"; its own account: {measured} measurements, {probe.spent_s:.2f} s of {trainer.clock.elapsed():.1f} s"
+    spent, total = probe.spent_s, trainer.clock.elapsed()
+    return f"; its own account: {measured} measurements, {spent:.2f} s of {total:.1f} s"
 
 
 def measurement_cost(tensors, device, n: int = 5000) -> str:

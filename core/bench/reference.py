@@ -52,8 +52,9 @@ def sliced_batches(x, y, batch_size: int) -> Iterable[tuple[Any, Any]]:
 def train_epoch(
     model, optimizer, criterion, batches, device, count_correct: bool = False
 ) -> tuple[float, int]:
-    """One training epoch the course's way: each batch moved to the device, forward, loss, zero_grad, backward,
-    step, and loss.item() every step. Returns (summed per-sample loss, correct predictions, 0 unless counted)."""
+    """One training epoch the course's way: each batch moved to the device, forward, loss, zero_grad,
+    backward, step, and loss.item() every step. Returns (summed per-sample loss, correct predictions, 0 unless
+    counted)."""
     model.train()
     loss_sum, correct = 0.0, torch.zeros((), dtype=torch.long, device=device)
     for xb, yb in batches:
@@ -84,8 +85,8 @@ def eval_pass(model, criterion, batches, device, classify: bool = True) -> tuple
 
 
 def mnist_epoch_s(tensors, device, batch_size: int, lr: float = 0.01) -> float:
-    """Seconds of one epoch of the course's MNIST loop (shuffled DataLoader, loss.item() every step), then a test
-    pass in batches of 1000; set-up excluded."""
+    """Seconds of one epoch of the course's MNIST loop (shuffled DataLoader, loss.item() every step), then a
+    test pass in batches of 1000; set-up excluded."""
     x, y, tx, ty = tensors
     model, criterion = course_mlp(MNIST_MLP, device), nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
@@ -98,8 +99,8 @@ def mnist_epoch_s(tensors, device, batch_size: int, lr: float = 0.01) -> float:
 
 
 def full_batch_step_s(tensors, device, steps: int, lr: float = 0.5) -> float:
-    """Seconds per step of the course's full-batch loop (all of the data in one forward), with its test pass (a
-    DataLoader of one batch, as they wrote it): the best of `steps` steps."""
+    """Seconds per step of the course's full-batch loop (all of the data in one forward), with its test pass
+    (a DataLoader of one batch, as they wrote it): the best of `steps` steps."""
     x, y, tx, ty = (t.to(device) for t in tensors)
     model, criterion = course_mlp(MNIST_MLP, device), nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)

@@ -1,12 +1,12 @@
 """The TUI's benchmark: training throughput with the lab attached vs headless, and the longest UI stall.
 
-The real LabApp runs headless (Textual's `run_test`, a 140x45 screen that is composed and rendered but
-written nowhere), shows the preset, takes the form's values and starts the runs with the `r` key, as a
-user does. While they train, a timer installed from outside ticks every TICK_S and each tick posts a
-callback through the app's message queue (the path a key press takes): the gap between two handled
-callbacks, less TICK_S, is how long the UI could not answer. Then the same plans run headless in a
-spawned `TrainingProcess`, the process the TUI trains in, drained by a plain loop: like with like, so the ratio
-is what the UI costs training. Throughput is read from each run's summary.json (set-up excluded).
+The real LabApp runs headless (Textual's `run_test`, a 140x45 screen that is composed and rendered but written
+nowhere), shows the preset, takes the form's values and starts the runs with the `r` key, as a user does.
+While they train, a timer installed from outside ticks every TICK_S and each tick posts a callback through the
+app's message queue (the path a key press takes): the gap between two handled callbacks, less TICK_S, is how
+long the UI could not answer. Then the same plans run headless in a spawned `TrainingProcess`, the process the
+TUI trains in, drained by a plain loop: like with like, so the ratio is what the UI costs training. Throughput
+is read from each run's summary.json (set-up excluded).
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ def check_overrides(preset: Preset, overrides: dict[str, Any]) -> None:
     for k in overrides:
         if k not in keys:
             raise BadInput(
-                f"override {k}: the TUI's form for {preset.name} has no such field; use one of {', '.join(keys)}"
+                f"override {k}: the TUI's form for {preset.name} has no such field; "
+                f"use one of {', '.join(keys)}"
             )
 
 
@@ -194,7 +195,8 @@ def measure_tui(
     quick: bool = False,
     scale: TuiScale | None = None,
 ) -> dict[str, Any]:
-    """Train `preset` with the lab attached and headless, in turns; the throughput ratio, UI stalls, the lab's memory."""
+    """Train `preset` with the lab attached and headless, in turns; the throughput ratio, UI stalls, the lab's
+    memory."""
     scale = scale or TuiScale.of(sizes(quick))
     p = trimmed(presets_mod.load(preset) if isinstance(preset, str) else preset, scale.variants)
     overrides = {"epochs": scale.epochs, **(overrides or {})}

@@ -121,8 +121,9 @@ def runs_figures(root: Path) -> dict[str, Any]:
 
 
 async def past_runs_stalls(root: Path, n: int, timeout_s: float) -> dict[str, Any]:
-    """Open the past-runs screen on `n` saved runs and use it: the UI's stalls from `p` until the first rows are in,
-    then through ten jumps to the last row held (more rows come each time) and a filter typed and cleared."""
+    """Open the past-runs screen on `n` saved runs and use it: the UI's stalls from `p` until the first rows
+    are in, then through ten jumps to the last row held (more rows come each time) and a filter typed and
+    cleared."""
     from ..pastruns.screen import AHEAD, PastRunsScreen
 
     app = LabApp(presets=[parse(SWEEP_TOML, "sweep-40.toml")], runs_dir=root, device_probe=lambda: "bench")
@@ -217,7 +218,8 @@ def _runs_rows(runs: dict[str, Any], past: dict[str, Any]) -> list[Row]:
         (f"dltui runs --preset --status at {n:,} runs", _ms(runs["cli_runs_filtered_s"]), "", None),
         (
             f"dltui runs in-process at {n:,} runs: a screenful; --preset --status (index cold / warm)",
-            f"{_ms(runs['listing_screenful_s'])}; {_ms(runs['listing_filtered_cold_s'])} / {_ms(runs['listing_filtered_s'])}",
+            f"{_ms(runs['listing_screenful_s'])}; "
+            f"{_ms(runs['listing_filtered_cold_s'])} / {_ms(runs['listing_filtered_s'])}",
             "",
             None,
         ),

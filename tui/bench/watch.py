@@ -1,7 +1,7 @@
 """`dltui bench --scale`'s watching case: the lab following 40 live runs that another process writes.
 
-A writer process makes the runs through the real run store (core/store/folder.py: status with heartbeat, a metrics
-line an epoch, flushed) and appends `rate` epochs a second to each. The lab (this process) opens the
+A writer process makes the runs through the real run store (core/store/folder.py: status with heartbeat, a
+metrics line an epoch, flushed) and appends `rate` epochs a second to each. The lab (this process) opens the
 past-runs screen on them, as `dltui watch` does, in three cases:
 - `idle`: the same screen, the runs' writer gone (the floor: the lab's own timers);
 - `table`: the runs listed, their epochs and status updating live (no plot open): the goal's case;
@@ -9,9 +9,9 @@ past-runs screen on them, as `dltui watch` does, in three cases:
   the lab's own 40-run sweep).
 Each case is measured twice in a row, on the same lab: first its CPU (every thread of this process: UI,
 watcher, plot builder; seconds per wall second, as a share of one core), then its longest stall (a 20 ms
-timer, tui/bench/lab.py's StallMeter), so that the meter's own 50 wake-ups a second are not counted as the lab's.
-`rounds` > 1 repeats the cases in turns (idle table overlay idle table overlay ...): the spread is the noise.
-The goal: under 5% of a core and under 50 ms, for the table.
+timer, tui/bench/lab.py's StallMeter), so that the meter's own 50 wake-ups a second are not counted as the
+lab's. `rounds` > 1 repeats the cases in turns (idle table overlay idle table overlay ...): the spread is the
+noise. The goal: under 5% of a core and under 50 ms, for the table.
 """
 
 from __future__ import annotations
