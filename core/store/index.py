@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,8 @@ class Row:
         return self.val_acc if self.val_acc is not None else self.test_acc
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields by name (shallow: each is a plain value, which dataclasses.asdict would deep-copy)."""
+        return {name: getattr(self, name) for name in NAMES}
 
 
 NAMES = tuple(f.name for f in fields(Row))
