@@ -3,6 +3,7 @@ stands for (a run deleted by hand, a run resumed by another process), `dltui run
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -108,3 +109,27 @@ def test_dltui_runs_bad_filter_is_one_line_and_exit_2(cli, root):
     assert r.exit_code == 2 and "finished" in r.stdout + r.stderr
     r = cli("runs", "--runs-dir", root, "--limit", "0")
     assert r.exit_code == 2
+
+
+def test_a_cache_row_of_the_wrong_shape_is_read_again_and_the_others_are_kept(root):
+    ids = make_runs(root, SPECS)
+    listing(root)
+    data = json.loads((root / INDEX).read_text())
+    data["runs"][ids[1]][7] = 9.0  # a row still valid: shown as cached (its run's files say 2.0)
+    data["runs"][ids[0]][3] = "weird"  # no such status
+    data["runs"][ids[2]][6] = "3"  # epochs as text
+    data["runs"][ids[3]] = data["runs"][ids[3]][:-1]  # a field short
+    (root / INDEX).write_text(json.dumps(data))
+    rows = {r.run_id: r for r in listing(root)[0]}
+    assert rows[ids[1]].train_loss == 9.0
+    assert [rows[i].train_loss for i in (ids[0], ids[2], ids[3])] == [1.0, 3.0, 4.0]
+    assert rows[ids[0]].state == "finished" and rows[ids[2]].epochs == 1
+    rewritten = json.loads((root / INDEX).read_text())["runs"]
+    assert rewritten[ids[0]][3] == "finished" and rewritten[ids[2]][6] == 1 and len(rewritten[ids[3]]) == 13
+
+
+def test_a_cached_row_reads_back_as_the_row_it_stands_for(root):
+    make_runs(root, SPECS)
+    fresh = listing(root)[0]
+    assert listing(root)[0] == fresh  # the second listing is from the cache
+    assert [r.to_dict() for r in fresh] == [dataclasses.asdict(r) for r in fresh]

@@ -114,3 +114,108 @@ def test_a_run_status_is_one_enum_that_reads_and_writes_as_the_text_in_status_js
     assert total == 1 and rows[0].state is RunStatus.FINISHED
     rows, _ = listing(store.root, state="finished")  # from the cache: the row's state is the member again
     assert rows[0].state is RunStatus.FINISHED
+
+
+# The typed readers: msgspec checks each file against its table, the hand-written check words a refusal.
+DAMAGED = [
+    ("status.json", b"[1]", "status.json holds list, not an object"),
+    ("status.json", b'{"status": "finished"', "status.json is not valid JSON"),
+    ("status.json", b'{"status": "finished", "pid": "x"}', 'status.json: pid is "x", not a whole number'),
+    ("status.json", b'{"status": "finished", "pid": null}', "status.json: pid is null, not a whole number"),
+    ("status.json", b'{"status": "finished", "epoch": 2.0}', "status.json: epoch is 2.0, not a whole number"),
+    ("status.json", b'{"status": "finished", "started": true}', "status.json: started is true, not a number"),
+    ("status.json", b'{"status": "finished", "proc": 3}', "status.json: proc is 3, not text or null"),
+    (
+        "status.json",
+        b'{"status": "finished", "resumable": 1}',
+        "status.json: resumable is 1, not true or false",
+    ),
+    ("status.json", b'{"status": "weird"}', 'status.json: status is "weird", not one of running, finished'),
+    ("summary.json", b'"text"', "summary.json holds str, not an object"),
+    ("summary.json", b'{"epochs": 1.5}', "summary.json: epochs is 1.5, not a whole number"),
+    (
+        "summary.json",
+        b'{"final_test_loss": "x"}',
+        'summary.json: final_test_loss is "x", not a number or null',
+    ),
+    ("summary.json", b'{"target_coefficients": {}}', "summary.json: target_coefficients is {}, not a list"),
+    ("config.json", b"[]", "config.json holds list, not an object"),
+    ("config.json", b"{", "config.json is not valid JSON"),
+    ("config.json", b'{"lr": "fast"}', 'config.json: lr = "fast" is not allowed: lr must be a number > 0.0'),
+    ("config.json", b'{"epochs": true}', "config.json: epochs = true is not allowed"),
+]
+
+
+@pytest.mark.parametrize("name,text,reason", DAMAGED, ids=[f"{n}:{t.decode()}" for n, t, _ in DAMAGED])
+def test_a_damaged_file_of_each_kind_is_refused_with_its_reason(tmp_path, name, text, reason):
+    from dltui.core.store.files import Damaged, read_config, read_status, read_summary
+
+    read = {"status.json": read_status, "summary.json": read_summary, "config.json": read_config}[name]
+    (tmp_path / name).write_bytes(text)
+    with pytest.raises(Damaged) as e:
+        read(tmp_path / name)
+    assert str(e.value).startswith(reason)
+
+
+@pytest.mark.parametrize("name", ["status.json", "summary.json", "config.json"])
+def test_a_damaged_file_lists_its_run_as_damaged_with_the_reason(tmp_path, name):
+    store = RunStore(tmp_path)
+    w = store.create("polynomial", "a", {"lr": 0.1})
+    w.write_summary({"epochs": 1})
+    w.set_status("finished")
+    w.close()
+    bad = {"status.json": b'{"status": "finished", "pid": "x"}', "summary.json": b'{"epochs": "1"}'}
+    (w.path / name).write_bytes(bad.get(name, b'{"lr": "fast"}'))
+    (run,) = store.list()
+    assert run.state == "damaged" and run.problem.startswith(f"{name}: ")
+
+
+def test_a_file_reads_as_it_always_has_unknown_keys_kept_numbers_as_written(tmp_path):
+    from dltui.core.store.files import read_status, read_summary
+
+    text = b'{"status": "finished", "started": 3, "heartbeat": 4.5, "extra": {"a": [1, null]}, "proc": null}'
+    (tmp_path / "status.json").write_bytes(text)
+    status = read_status(tmp_path / "status.json")
+    assert status == json.loads(text) and isinstance(status["started"], int)
+    # What msgspec is stricter about than the lab's reader (NaN, bytes that are not UTF-8) still reads.
+    (tmp_path / "summary.json").write_bytes(b'{"best_value": NaN, "status": "\xff"}')
+    summary = read_summary(tmp_path / "summary.json")
+    assert summary["best_value"] != summary["best_value"] and summary["status"] == "\ufffd"
+
+
+LINES = [
+    b'{"epoch": 1, "train_loss": 0.5, "extra": [1]}',
+    b'{"epoch": 0}',
+    b'{"epoch": 1, "lr": NaN}',
+    b'{"epoch": -1}',
+    b'{"epoch": 1.0}',
+    b'{"epoch": true}',
+    b'{"step": 1}',
+    b'{"epoch": 1, "step": 2.5}',
+    b'{"epoch": 1, "time": true}',
+    b'{"epoch": 1, "test_acc": "0.5"}',
+    b'{"epoch": 1, "train_loss": null, "val_acc": 3}',
+    b"[1, 2]",
+    b'"epoch"',
+    b'{"epoch": 1',
+    b'{"epoch": 99999999999999999999999}',
+]
+
+
+@pytest.mark.parametrize("line", LINES, ids=[x.decode() for x in LINES])
+def test_a_metrics_line_is_taken_exactly_when_the_hand_written_check_takes_it(line):
+    from dltui.core.store.files import METRIC_TYPES, Damaged, check_types, parse_record
+
+    try:
+        rec = check_types(json.loads(line), METRIC_TYPES, "line")
+        expected = (
+            rec
+            if isinstance(rec.get("epoch"), int) and not isinstance(rec["epoch"], bool) and rec["epoch"] >= 0
+            else None
+        )
+    except (ValueError, Damaged):
+        expected = None
+    got = parse_record(line + b"\n")  # never an AttributeError, whatever the shape
+    assert (got is None) == (expected is None)
+    if got is not None:
+        assert json.dumps(got) == json.dumps(expected)

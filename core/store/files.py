@@ -5,15 +5,25 @@ wrong shape. Only regular files are read (a FIFO or a device is never opened for
 each JSON object is checked key by key against the types the lab writes; a metrics line that does not
 decode or does not fit is skipped and the good lines are kept. What is wrong is said in one phrase, so
 that a damaged run can be listed as `damaged (...)` while the others are untouched.
+
+The type tables below are the one statement of each file's shape. msgspec checks a file against a Struct
+made from its table (a typed decode, several times faster than checking a dict by hand) and decodes it
+again as a plain dict, which callers use, unknown keys kept. Only when msgspec refuses a file does the
+hand-written path run: it words what is wrong, or accepts what msgspec is stricter about (NaN, a lone
+surrogate, a number past 64 bits), so a file reads exactly as it always has.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import os
 import stat
+from functools import reduce
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from ..rules.status import WRITTEN, names
 
@@ -74,6 +84,28 @@ METRIC_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+def _typed(allowed: tuple[type, ...]) -> Any:
+    """The annotation msgspec checks for a table's entry: (int, float) is a number (float takes whole ones),
+    and a key may be absent (UNSET) but never null unless None is allowed."""
+    if int in allowed and float in allowed:  # msgspec's float takes whole numbers too, never true or false
+        allowed = tuple(t for t in allowed if t is not int)
+    return reduce(operator.or_, allowed, msgspec.UnsetType)
+
+
+def shape(name: str, types: dict[str, tuple[type, ...]], **required: Any) -> msgspec.json.Decoder:
+    """A decoder that refuses a JSON object whose keys named in `types` (optional) or `required` (name -> the
+    annotation) do not hold their types; it returns a Struct of those keys, other keys are let through."""
+    known = [(k, _typed(a), msgspec.UNSET) for k, a in types.items() if k not in required]
+    return msgspec.json.Decoder(msgspec.defstruct(name, [*required.items(), *known]))
+
+
+STATUS_SHAPE = shape("Status", STATUS_TYPES)
+SUMMARY_SHAPE = shape("Summary", SUMMARY_TYPES)
+RECORD_SHAPE = shape("Record", METRIC_TYPES, epoch=Annotated[int, msgspec.Meta(ge=0)])
+OBJECT = msgspec.json.Decoder(dict)  # config.json: any object; its keys are checked by the config's own rules
+PLAIN = msgspec.json.Decoder()  # a checked file again, as the dict callers use
+
+
 class Damaged(ValueError):
     """A run file that cannot be trusted; the message says what is wrong, in a phrase."""
 
@@ -124,11 +156,19 @@ def _kind(allowed: tuple[type, ...]) -> str:
     return " or ".join(names[t] for t in allowed if not (t is int and float in allowed))
 
 
-def read_object(path: Path, types: dict[str, tuple[type, ...]]) -> dict[str, Any] | None:
-    """A JSON object file checked against `types`; None if absent, Damaged if it is anything else."""
+def read_object(
+    path: Path, types: dict[str, tuple[type, ...]], fast: msgspec.json.Decoder
+) -> dict[str, Any] | None:
+    """A JSON object file checked against `types` (by `fast`, made from them); None if absent, Damaged if it
+    is anything else."""
     raw = read_bytes(path)
     if raw is None:
         return None
+    try:
+        checked = fast.decode(raw)
+        return checked if isinstance(checked, dict) else PLAIN.decode(raw)
+    except msgspec.MsgspecError:
+        pass  # the hand-written check says what is wrong (or takes what msgspec is stricter about)
     try:
         obj = json.loads(raw.decode("utf-8", "replace"))
     except (ValueError, RecursionError):
@@ -137,7 +177,7 @@ def read_object(path: Path, types: dict[str, tuple[type, ...]]) -> dict[str, Any
 
 
 def read_status(path: Path) -> dict[str, Any] | None:
-    status = read_object(path, STATUS_TYPES)
+    status = read_object(path, STATUS_TYPES, STATUS_SHAPE)
     if status is not None and status.get("status") not in WRITTEN:
         raise Damaged(
             f"{path.name}: status is {json.dumps(status.get('status'))[:40]}, not one of {names(WRITTEN)}"
@@ -146,7 +186,7 @@ def read_status(path: Path) -> dict[str, Any] | None:
 
 
 def read_summary(path: Path) -> dict[str, Any] | None:
-    return read_object(path, SUMMARY_TYPES)
+    return read_object(path, SUMMARY_TYPES, SUMMARY_SHAPE)
 
 
 def read_config(path: Path) -> dict[str, Any] | None:
@@ -154,7 +194,7 @@ def read_config(path: Path) -> dict[str, Any] | None:
     from ..rules.errors import BadInput
     from ..spec.config import FIELDS, check_value
 
-    config = read_object(path, {})
+    config = read_object(path, {}, OBJECT)
     for key, value in (config or {}).items():
         if key in FIELDS:
             try:
@@ -166,6 +206,11 @@ def read_config(path: Path) -> dict[str, Any] | None:
 
 def parse_record(line: bytes) -> dict[str, Any] | None:
     """One metrics (or snapshot) line as an object with a whole-number epoch >= 0, or None if it is not one."""
+    try:
+        RECORD_SHAPE.decode(line)
+        return PLAIN.decode(line)
+    except msgspec.MsgspecError:
+        pass  # the hand-written check refuses it (or takes what msgspec is stricter about)
     try:
         rec = json.loads(line.decode("utf-8", "replace"))
         check_types(rec, METRIC_TYPES, "line")

@@ -7,19 +7,22 @@ status.json's mtime and size: a row is used only while that stamp still matches,
 ended, by another process (or host) is read again. The folder listing is the truth: a run folder
 deleted by hand is gone from the listing, and from the cache the next time it is written. The cache
 is replaced atomically (core/store/atomic.py) and only when it changed; a missing or damaged cache is rebuilt.
-Several writers may race: each writes a cache that is valid, because every row is checked on read.
+Several writers may race: each writes a cache that is valid, because every row is checked on read: msgspec
+decodes the cache against its shape (`Cached`) in one pass; only a cache with a row of the wrong shape is
+looked at row by row, and those rows alone are read again from the run's files.
 No torch, no textual.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from itertools import islice
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from ..rules.errors import BadInput
 from ..rules.status import ENDED, LISTED, RunStatus, names
@@ -54,15 +57,54 @@ class Row:
         return self.val_acc if self.val_acc is not None else self.test_acc
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields by name (shallow: each is a plain value, which dataclasses.asdict would deep-copy)."""
+        return {name: getattr(self, name) for name in NAMES}
 
 
-N_FIELDS = len(fields(Row))
+NAMES = tuple(f.name for f in fields(Row))
+Num = int | float | None
+# A cached row: status.json's [mtime_ns, size], then the Row's fields in order.
+Cached = tuple[int, int, str, RunStatus, str, str, int | None, Num, Num, Num, Num, Num, str]
 
 
-def _plain(v: Any) -> bool:
-    """What a cached row may hold (the cache is read back as untrusted input)."""
-    return v is None or isinstance(v, (str, int, float))
+class Cache(msgspec.Struct):
+    """The cache file, as written."""
+
+    version: int
+    runs: dict[str, Cached]
+
+
+WHOLE = msgspec.json.Decoder(Cache)
+PLAIN = msgspec.json.Decoder()
+
+
+def cached(stamp: list[int], row: Row) -> Cached:
+    """A row as the cache holds it (a shallow tuple: dataclasses.astuple deep-copies every field)."""
+    return (*stamp, *(getattr(row, name) for name in NAMES))  # type: ignore[return-value]
+
+
+def load_cache(raw: bytes) -> dict[str, Cached]:
+    """run id -> its cached row; empty when the cache is damaged or of another version. A row of the wrong
+    shape is left out (its run is read again), the others are kept."""
+    try:
+        cache = WHOLE.decode(raw)
+        return cache.runs if cache.version == VERSION else {}
+    except msgspec.MsgspecError:
+        pass
+    try:
+        data = PLAIN.decode(raw)
+    except msgspec.MsgspecError:
+        return {}
+    if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("runs"), dict):
+        return {}
+    return {run_id: hit for run_id, row in data["runs"].items() if (hit := _row_or_none(row)) is not None}
+
+
+def _row_or_none(row: Any) -> Cached | None:
+    try:
+        return msgspec.convert(row, Cached)
+    except msgspec.MsgspecError:
+        return None
 
 
 def last_record(path: Path) -> dict[str, Any]:
@@ -114,22 +156,15 @@ class RunIndex:
         self.store = RunStore(root)
         self.root = self.store.root
         self.use_cache = use_cache  # False: a few rows are read directly, faster than loading the cache
-        self.cache: dict[str, list] = self._load() if use_cache else {}
+        self.cache: dict[str, Cached] = self._load() if use_cache else {}
         self.changed = False
 
-    def _load(self) -> dict[str, list]:
-        """run id -> [status mtime_ns, size, *the row's fields]; empty when missing, damaged or of another version."""
+    def _load(self) -> dict[str, Cached]:
+        """run id -> (status mtime_ns, size, *the row's fields); empty when missing or damaged."""
         try:
-            data = json.loads((self.root / INDEX).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return load_cache((self.root / INDEX).read_bytes())
+        except OSError:
             return {}
-        if (
-            not isinstance(data, dict)
-            or data.get("version") != VERSION
-            or not isinstance(data.get("runs"), dict)
-        ):
-            return {}
-        return data["runs"]
 
     def row(self, run_id: str) -> Row | None:
         """One run's row: the cached one while its status.json is unchanged, else read (None: not a run yet)."""
@@ -137,13 +172,11 @@ class RunIndex:
         if stamp is None:
             return None
         hit = self.cache.get(run_id)
-        if isinstance(hit, list) and hit[:2] == stamp and len(hit) == 2 + N_FIELDS and all(map(_plain, hit)):
-            state = RunStatus.of(hit[3])
-            if state is not None:
-                return Row(hit[2], state, *hit[4:])
+        if hit is not None and hit[0] == stamp[0] and hit[1] == stamp[1]:
+            return Row(*hit[2:])
         row = row_of(self.store._info(self.root / run_id))
         if row.state in ENDED and self.use_cache:  # running and crashed runs are looked at anew each time
-            self.cache[run_id] = [*stamp, *astuple(row)]
+            self.cache[run_id] = cached(stamp, row)
             self.changed = True
         return row
 
@@ -169,9 +202,7 @@ class RunIndex:
         if not self.changed:
             return
         try:
-            write_atomic(
-                self.root / INDEX, json.dumps({"version": VERSION, "runs": self.cache}, separators=(",", ":"))
-            )
+            write_atomic(self.root / INDEX, msgspec.json.encode(Cache(VERSION, self.cache)))
             self.changed = False
         except OSError:
             pass  # a read-only runs dir: the listing works, only slower
