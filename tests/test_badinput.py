@@ -1,4 +1,5 @@
-"""Bad input: exit 2, one clear line (what, where, what is allowed, how to fix), no traceback, no run left behind."""
+"""Bad input: exit 2, one clear line (what, where, what is allowed, how to fix), no traceback, no run left
+behind."""
 
 from __future__ import annotations
 
@@ -176,7 +177,8 @@ def test_a_preset_nested_thousands_of_levels_deep(cli, runs_dir, tmp_path):
 
 
 def test_a_sweep_over_the_limit_is_refused_with_its_count_unless_yes(cli, runs_dir, tmp_path):
-    """A million variants: refused at once with the count; --yes lifts the limit (checked here on a small excess)."""
+    """A million variants: refused at once with the count; --yes lifts the limit (checked here on a small
+    excess)."""
     lrs = ", ".join(f"0.{i + 1:04d}" for i in range(1000))
     path = tmp_path / "huge.toml"
     path.write_text(GOOD + f"[sweep]\nlr = [{lrs}]\nseed = [{', '.join(map(str, range(1000)))}]\n")

@@ -1,4 +1,5 @@
-"""Output the way terminal users expect: closed or full streams, NO_COLOR, narrow terminals, ASCII-only encodings."""
+"""Output the way terminal users expect: closed or full streams, NO_COLOR, narrow terminals, ASCII-only
+encodings."""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def _in_a_terminal(args: list[str], env: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("command", [["show", "latest"], ["compare", "lr=0.1", "lr=0.01"], ["runs"]])
 def test_no_colour_with_no_color_or_into_a_file(two_runs, command):
-    """NO_COLOR=1 in a terminal, TERM=dumb, and a pipe: no colour codes; a plain terminal: colour (so the test sees it)."""
+    """NO_COLOR=1 in a terminal, TERM=dumb, and a pipe: no colour codes; a plain terminal: colour (so the test
+    sees it)."""
     args = [*_ids(two_runs, command), "--runs-dir", two_runs]
     assert not COLOUR.search(_in_a_terminal(args, {"NO_COLOR": "1", "TERM": "xterm-256color"}))
     assert not COLOUR.search(_in_a_terminal(args, {"TERM": "dumb"}))

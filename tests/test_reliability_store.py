@@ -1,4 +1,5 @@
-"""The run store reads its own files as untrusted input: damaged files, FIFOs and links out of the runs dir."""
+"""The run store reads its own files as untrusted input: damaged files, FIFOs and links out of the runs
+dir."""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ DAMAGE = {
 
 @pytest.mark.parametrize("damage", DAMAGE)
 def test_a_damaged_run_is_listed_as_damaged_and_every_command_still_works(two_runs, cli, damage):
-    """Each command answers without a traceback; the damaged run says what is wrong; the good one is untouched."""
+    """Each command answers without a traceback; the damaged run says what is wrong; the good one is
+    untouched."""
     good, bad = two_runs
     DAMAGE[damage](bad)
 
@@ -82,7 +84,8 @@ def test_a_damaged_run_is_listed_as_damaged_and_every_command_still_works(two_ru
 
 
 def test_a_bad_byte_or_a_bad_line_loses_only_that_line(two_runs, cli):
-    """A non-UTF-8 byte, a `null` line and a line of the wrong types are skipped; the other epochs are kept."""
+    """A non-UTF-8 byte, a `null` line and a line of the wrong types are skipped; the other epochs are
+    kept."""
     good, bad = two_runs
     (bad / "summary.json").unlink()  # `runs` then reads the metrics to fill the row
     lines = (bad / "metrics.jsonl").read_bytes().splitlines(keepends=True)
@@ -105,7 +108,8 @@ def test_a_bad_byte_or_a_bad_line_loses_only_that_line(two_runs, cli):
 
 @pytest.mark.parametrize("name", ["latest", "20990101", "20990101-000000-poly-elsewhere-0003"])
 def test_a_link_out_of_the_runs_dir_is_never_followed(two_runs, cli, tmp_path, name):
-    """A run folder that is a symlink to a folder outside: not listed, not `latest`, not by prefix, not by id."""
+    """A run folder that is a symlink to a folder outside: not listed, not `latest`, not by prefix, not by
+    id."""
     good, _ = two_runs
     outside = tmp_path / "outside"
     shutil.copytree(good, outside)

@@ -89,7 +89,8 @@ def test_runs_are_found_by_unique_prefix_and_latest(tmp_path):
 
 def test_a_run_status_is_one_enum_that_reads_and_writes_as_the_text_in_status_json(tmp_path):
     """RunStatus members are the strings status.json holds: written as them byte for byte, equal to them when
-    read back, found in the named sets by either, and a listing's --status is checked against the same enum."""
+    read back, found in the named sets by either, and a listing's --status is checked against the same
+    enum."""
     from dltui.core.rules.status import ENDED, LISTED, RESUMABLE, WRITTEN, RunStatus
     from dltui.core.store.index import check_state, listing
 

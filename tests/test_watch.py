@@ -1,5 +1,5 @@
-"""Watching runs another process writes: the tailer, the lab following a headless `dltui run`, `show --follow`,
-and the stop-request file. Every wait is on a condition, with a timeout."""
+"""Watching runs another process writes: the tailer, the lab following a headless `dltui run`, `show
+--follow`, and the stop-request file. Every wait is on a condition, with a timeout."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ from dltui.tui.pastruns.screen import PastRunsScreen, StopConfirm
 
 
 def start(*args) -> subprocess.Popen:
-    """`python -m dltui ARGS...` in the background, its output thrown away (a full pipe would block its writes)."""
+    """`python -m dltui ARGS...` in the background, its output thrown away (a full pipe would block its
+    writes)."""
     return subprocess.Popen(
         [sys.executable, "-m", "dltui", *map(str, args)],
         env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -76,8 +77,8 @@ def test_a_torn_last_line_is_waited_for_and_a_replaced_file_read_again(tmp_path)
 
 
 def test_a_run_followed_for_its_row_reads_only_its_last_record_and_skips_a_long_backlog(tmp_path):
-    """The past-runs table needs a live run's last epoch only: a tail for a row parses no other line, and a long
-    file's first look reads its end, not its whole (a 100,000-epoch run joins the table at once)."""
+    """The past-runs table needs a live run's last epoch only: a tail for a row parses no other line, and a
+    long file's first look reads its end, not its whole (a 100,000-epoch run joins the table at once)."""
     run = tmp_path / "runs" / "20250101-000000-000-p-v-abcd"
     run.mkdir(parents=True)
     (run / "status.json").write_text(
@@ -104,7 +105,8 @@ def test_a_run_followed_for_its_row_reads_only_its_last_record_and_skips_a_long_
 def test_the_look_for_new_runs_is_skipped_while_inotify_sees_nothing_added_to_the_runs_dir(
     tmp_path, monkeypatch
 ):
-    """A listing of the runs dir (10,000 folders: 12 ms of CPU) is needed only after something was added there."""
+    """A listing of the runs dir (10,000 folders: 12 ms of CPU) is needed only after something was added
+    there."""
     from dltui.core.store import watcher as watching
 
     monkeypatch.setattr(watching, "ADDED_RECENTLY_S", 0.3)
@@ -392,7 +394,8 @@ def test_watch_names_what_it_cannot_find_in_one_line(tmp_path, cli):
 
 
 def test_the_watching_benchmark_runs_alone_and_reports_each_case():
-    """benchmarks/watch_live.py (the case `dltui bench --scale` runs too), tiny: every case has its two figures."""
+    """benchmarks/watch_live.py (the case `dltui bench --scale` runs too), tiny: every case has its two
+    figures."""
     root = Path(__file__).resolve().parent.parent
     result = subprocess.run(
         [

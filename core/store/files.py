@@ -1,4 +1,5 @@
-"""Reading a run's files back as untrusted input: the one typed reader for status, summary, config and metrics.
+"""Reading a run's files back as untrusted input: the one typed reader for status, summary, config and
+metrics.
 
 A run folder may hold anything: a bit flip, a hand edit, a FIFO where a file should be, JSON of the
 wrong shape. Only regular files are read (a FIFO or a device is never opened for a blocking read);
@@ -205,7 +206,8 @@ def read_config(path: Path) -> dict[str, Any] | None:
 
 
 def parse_record(line: bytes) -> dict[str, Any] | None:
-    """One metrics (or snapshot) line as an object with a whole-number epoch >= 0, or None if it is not one."""
+    """One metrics (or snapshot) line as an object with a whole-number epoch >= 0, or None if it is not
+    one."""
     try:
         RECORD_SHAPE.decode(line)
         return PLAIN.decode(line)

@@ -167,7 +167,8 @@ class RunIndex:
             return {}
 
     def row(self, run_id: str) -> Row | None:
-        """One run's row: the cached one while its status.json is unchanged, else read (None: not a run yet)."""
+        """One run's row: the cached one while its status.json is unchanged, else read (None: not a run
+        yet)."""
         stamp = status_stamp(os.path.join(self.root, run_id))
         if stamp is None:
             return None
@@ -181,7 +182,8 @@ class RunIndex:
         return row
 
     def rows(self, ids: list[str], preset: str | None = None, state: str | None = None) -> Iterator[Row]:
-        """The rows of the runs `ids` (see run_ids), in order, those of `preset` and in `state` only, if given."""
+        """The rows of the runs `ids` (see run_ids), in order, those of `preset` and in `state` only, if
+        given."""
         for run_id in ids:
             row = self.row(run_id)
             if (
