@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..core.rules.numbers import fmt, pct, per_second, seconds
 from ..core.rules.polytext import function_lines
+from ..core.rules.status import RunStatus
 from ..core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
 
 
@@ -96,9 +97,9 @@ class ConsoleSink:
                 head = " " * len(head)
         elif isinstance(event, RunEnded):
             self.ended.append(event)
-            if event.status == "failed":  # one line on stderr, where errors go
+            if event.status == RunStatus.FAILED:  # one line on stderr, where errors go
                 print(f"{self.preset} {event.variant}: failed ({event.reason})", file=sys.stderr, flush=True)
-            elif event.status != "finished" or event.reason:
+            elif event.status != RunStatus.FINISHED or event.reason:
                 msg = f"{self.preset} {event.variant}: {event.status}" + (
                     f" ({event.reason})" if event.reason else ""
                 )

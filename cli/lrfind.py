@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..core.rules.status import RunStatus
 from . import options
 
 Sets = options.sets(", e.g. batch_size=128")  # one variant's config: not "for every variant"
@@ -41,7 +42,7 @@ def lrfind_cmd(
     from .show import show_run
 
     show_run(store.get(run_id))
-    if summary["status"] == "failed":
+    if summary["status"] == RunStatus.FAILED:
         raise typer.Exit(1)
-    if summary["status"] == "interrupted":
+    if summary["status"] == RunStatus.INTERRUPTED:
         raise typer.Exit(130)

@@ -17,6 +17,7 @@ import typer
 
 from ..core.rules.errors import BadInput
 from ..core.rules.numbers import is_number
+from ..core.rules.status import RunStatus
 from . import options
 
 REDRAW_S = 0.5  # a terminal is redrawn at most twice a second
@@ -108,7 +109,9 @@ def _print_news(run, update) -> None:
     if update.info is not None and update.state != run.status or update.reset and not run.records:
         reason = update.info.status.get("reason") if update.info is not None else None
         state = update.state if update.info is not None else run.status
-        lines.append(f"{run.variant}  {state}" + (f" ({reason})" if reason and state != "running" else ""))
+        lines.append(
+            f"{run.variant}  {state}" + (f" ({reason})" if reason and state != RunStatus.RUNNING else "")
+        )
     if lines:
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()

@@ -14,6 +14,7 @@ import os
 import time
 from pathlib import Path
 
+from ..rules.status import RunStatus
 from .harness import Case, Context, Row, in_turns, python_s, register, row
 
 
@@ -91,7 +92,7 @@ def lab_epoch_times(cfg, tensors) -> list[float]:
 
     data = synthetic_task(tensors, resolve_device(cfg.device))
     ended = Trainer(cfg, run_id="bench", preset="bench", listeners=[listen], data=data).run()
-    if ended.status != "finished":
+    if ended.status != RunStatus.FINISHED:
         raise RuntimeError(f"the bench run {ended.status}: {ended.reason}")
     return [b - a for a, b in zip(marks, marks[1:])]
 

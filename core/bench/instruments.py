@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..rules.status import RunStatus
 from .cases import mnist_config, synthetic_data, synthetic_task
 from .harness import Case, Context, Row, register, row
 
@@ -46,7 +47,7 @@ def run_seconds(cfg, tensors, device) -> tuple[float, Any]:
     trainer = Trainer(cfg, run_id="bench", preset="bench", data=data)
     ended = trainer.run()
     spent = clock() - t
-    if ended.status != "finished":
+    if ended.status != RunStatus.FINISHED:
         raise RuntimeError(f"the bench run {ended.status}: {ended.reason}")
     return spent, trainer
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..export.tensorboard import sinks as tensorboard_sinks
 from ..rules.errors import BadInput
+from ..rules.status import RunStatus
 from ..store import stoprequest
 from ..store.atomic import write_atomic
 from ..store.folder import RunInfo, RunStore, RunWriter, truncate_jsonl
@@ -318,7 +319,7 @@ class RayPool(EventQueue):
     def _end(self, job: Job, status: str, reason: str) -> None:
         """End a run the driver had to end itself (its task is gone): status and a RunEnded for the faces.
         One that ended on its node keeps that end; one never placed is made to fail, and skipped otherwise."""
-        if job.ended or (job.writer is None and status != "failed"):
+        if job.ended or (job.writer is None and status != RunStatus.FAILED):
             return
         job.ended = True
         if job.writer is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..rules.errors import BadInput
+from ..rules.status import RunStatus
 from ..spec.config import RunConfig
 from ..spec.presets import Preset
 from ..store.folder import RunInfo, RunStore, RunWriter, check_resumable
@@ -170,7 +171,7 @@ def _drive(
         # TensorBoard files beside the store, if asked for (--tensorboard, DLTUI_TENSORBOARD_DIR)
         sinks = [StoreSink(writer), *tensorboard_sinks(writer), *(listeners or [])]
         ended = train(p, writer.run_id, writer.path, data_dir, sinks, control, checkpoint, kept)
-    if ended.status == "failed":
+    if ended.status == RunStatus.FAILED:
         _release_gpu_memory()
     return ended
 
@@ -255,7 +256,7 @@ def train(
         )
         for listener in listeners:
             listener(ended)
-    if ended.status == "failed" and runner.traceback:
+    if ended.status == RunStatus.FAILED and runner.traceback:
         (Path(run_dir) / "traceback.txt").write_text(runner.traceback, encoding="utf-8")
     return ended
 

@@ -35,6 +35,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..rules.errors import BadInput
+from ..rules.status import RunStatus
 from ..train.events import EpochEnded, RunEnded, RunStarted
 from . import tags
 
@@ -254,7 +255,7 @@ def export_run(run, out_dir: Path) -> Path:
         events.started(run.config, run.status.get("preset", ""), run.status.get("variant", ""))
         for r in records:
             events.epoch(r)
-        if run.state != "running":
+        if run.state != RunStatus.RUNNING:
             events.ended(run.state, run.summary, end_time(run, start, records), snapshot_images(run))
         events.close()
         return _replace_events(events.file.path, out_dir / run.run_id)

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from ..rules.status import RunStatus
 from ..spec.device import describe
 from .evaluation import finite
 from .models import count_params
@@ -69,7 +70,7 @@ def summary(t: Trainer, status: str, reason: str) -> dict[str, Any]:
         best = t.best.record_in(t.history)
         for k in BEST_KEYS:
             s[f"best_{k}"] = best.get(k)
-        if status != "failed":
+        if status != RunStatus.FAILED:
             s.update(test_best_weights(t))
     if t.model is not None and t.data is not None:
         s.update(info(t))

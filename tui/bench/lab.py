@@ -25,6 +25,7 @@ from ...core.executors import runner
 from ...core.executors.drive import Drive
 from ...core.executors.trainingprocess import TrainingProcess
 from ...core.rules.errors import BadInput
+from ...core.rules.status import RunStatus
 from ...core.spec import presets as presets_mod
 from ...core.spec.presets import Preset
 from ...core.store.folder import RunStore
@@ -131,7 +132,7 @@ async def drive_tui(
         await wait_for(pilot, lambda: app.batch is not None, timeout_s, "the runs to start")
         await wait_for(
             pilot,
-            lambda: not app.batch.live or any(r.status != "queued" for r in app.batch.list()),
+            lambda: not app.batch.live or any(r.status != RunStatus.QUEUED for r in app.batch.list()),
             timeout_s,
             "the first run",
         )

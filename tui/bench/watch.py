@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.bench.harness import Case, judge, register
+from ...core.rules.status import RunStatus
 from .lab import SIZE, TICK_S, StallMeter, wait_for
 
 CASES = ("idle", "table", "overlay")
@@ -88,7 +89,7 @@ async def measure_lab(root: Path, ids: list[str], overlay: bool, seconds: float)
         t1 = time.perf_counter()
         await pilot.pause(seconds)
         t2 = time.perf_counter()
-        live = sum(r.status == "running" for r in app.screen.shown) if overlay else None
+        live = sum(r.status == RunStatus.RUNNING for r in app.screen.shown) if overlay else None
     if overlay and not live:
         raise RuntimeError("the runs ended before the measurement did")
     return share, max(meter.stalls(t1, t2), default=0.0)

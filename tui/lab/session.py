@@ -16,6 +16,7 @@ from ...core.executors.runner import RunPlan
 from ...core.executors.trainingprocess import ExecutorDone
 from ...core.readout.liverecords import LiveRecords
 from ...core.rules.numbers import fmt, pct
+from ...core.rules.status import RunStatus
 from ...core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
 from ..viewkit import RunData, colour_runs
 
@@ -101,9 +102,9 @@ class RunGroup:
         self.progress.pop(run.variant, None)
         if ev.reason:
             self.reasons[run.variant] = ev.reason
-        if ev.status == "failed":
+        if ev.status == RunStatus.FAILED:
             out.notices.append((f"{self.preset} {run.variant} failed: {ev.reason}", "error"))
-        elif ev.status == "diverged":
+        elif ev.status == RunStatus.DIVERGED:
             out.notices.append((f"{self.preset} {run.variant} diverged: {ev.reason}", "warning"))
         out.data = True
 
@@ -114,7 +115,7 @@ class RunGroup:
         for run in self.runs.values():
             if run.status in LIVE:
                 out.rows.add(run.variant)
-                if error or run.status != "queued":
+                if error or run.status != RunStatus.QUEUED:
                     run.status = "failed"
                     self.reasons[run.variant] = error or "the training process ended before this run did"
                 else:
@@ -129,7 +130,7 @@ class RunGroup:
         epochs = run.config.get("epochs", "?")
         prog = self.progress.get(variant)
         epoch = f"{last.get('epoch', 0)}/{epochs}"
-        if prog is not None and run.status == "running":
+        if prog is not None and run.status == RunStatus.RUNNING:
             epoch = f"{prog.epoch - 1 + prog.fraction:.1f}/{epochs}"
         acc = last.get("val_acc") if last.get("val_acc") is not None else last.get("test_acc")
         return (

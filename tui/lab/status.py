@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import App
 from textual.widgets import Static
 
+from ...core.rules.status import RunStatus
 from ...core.spec.presets import Preset
 from ...core.spec.views import X_LABELS
 from ..tasks import Tasks
@@ -41,7 +42,7 @@ def state(control: RunControl, preset: Preset, short: bool) -> tuple[str, str]:
     if b is None:
         n = len(preset.variants)
         return (f"r: run {n}" if short else f"{preset.name}: press r to run {n} runs"), ""
-    ended = sum(r.status not in ("queued", "running") for r in b.list())
+    ended = sum(r.status not in (RunStatus.QUEUED, RunStatus.RUNNING) for r in b.list())
     doing = "paused" if b.live and control.paused else "running" if b.live else "done"
     return (
         f"{doing} {ended}/{len(b.runs)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from ...core.rules.status import RunStatus
 from ...core.store.folder import RunStore
 from ...core.store.index import Row
 from ...core.store.runtail import Update
@@ -33,13 +34,13 @@ class Following:
 
     def follow_rows(self, rows: list[Row]) -> None:
         """Follow the running ones of these rows, for their rows: the last record and the status."""
-        running = {r.run_id: r for r in rows if r.state == "running"}
+        running = {r.run_id: r for r in rows if r.state == RunStatus.RUNNING}
         self.live_rows.update(running)
         self.watcher.follow(list(running), full=False)
 
     def follow_shown(self, runs: list[RunData]) -> None:
         """Follow the running ones of the shown runs whole: their first news is the whole run."""
-        self.watcher.follow([r.run_id for r in runs if r.status == "running"], anew=True)
+        self.watcher.follow([r.run_id for r in runs if r.status == RunStatus.RUNNING], anew=True)
 
     def take(self, shown: list[RunData]) -> list[RunData]:
         """The watcher's news (a small batch, read on its thread) into the followed rows; the shown runs,

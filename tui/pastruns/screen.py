@@ -18,6 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker as TaskWorker
 
+from ...core.rules.status import RunStatus
 from ...core.spec.presets import Preset
 from ...core.store.batches import new_rows
 from ...core.store.folder import RunStore
@@ -194,7 +195,7 @@ class PastRunsScreen(SharedKeys, Screen):
         """Stop the cursor's run: the lab's own at once; another process's after a y/n, by a stop request."""
         run_id = self.listing.cursor_run()
         row = self.listing.row(run_id)
-        if row is None or row.state != "running":
+        if row is None or row.state != RunStatus.RUNNING:
             self.notify("only a running run can be stopped", severity="warning")
             return
         stop_run(self.app, self.store, run_id)

@@ -7,6 +7,7 @@ import math
 
 from ...core.readout.colours import MARKERS, PALETTE, RAW_COLOUR, sequential
 from ...core.rules.numbers import is_finite, is_number
+from ...core.rules.status import RunStatus
 from ...core.spec.views import X_LABELS
 from ..viewkit import RunData, ViewOptions, curve, decade_ticks, robust_top, selected_run, view
 
@@ -21,7 +22,7 @@ def final_loss(run: RunData, key: str = "train_loss") -> float | None:
 
 def diverged(run: RunData) -> bool:
     """Diverged: the run says so, its last loss is not finite, or it ended above its first epoch's loss."""
-    if run.status == "diverged" or (run.records and final_loss(run) is None):
+    if run.status == RunStatus.DIVERGED or (run.records and final_loss(run) is None):
         return True
     first = run.records[0].get("train_loss") if run.records else None
     return is_number(first) and len(run.records) > 1 and final_loss(run) > first
@@ -53,7 +54,7 @@ def _final_points(runs: list[RunData]) -> dict[str, list[tuple[float, float, boo
         lr = r.config.get("lr")
         if is_number(lr) and lr > 0 and r.records and not diverged(r):
             out.setdefault(str(r.config.get("optimizer", "sgd")), []).append(
-                (lr, final_loss(r), r.status == "running")
+                (lr, final_loss(r), r.status == RunStatus.RUNNING)
             )
     return {k: sorted(v) for k, v in out.items()}
 
