@@ -22,7 +22,7 @@ import pytest
 from dltui.core.store.folder import RunStore
 from dltui.core.store.index import INDEX, listing
 from dltui.core.store.linetail import LineTail
-from dltui.core.store.safeopen import LIMITS, MAX_DEPTH, Damaged, read_lines, read_whole
+from dltui.core.store.safeopen import LIMITS, MAX_DEPTH, Damaged, decode, read_lines, read_whole
 
 GOOD, BAD = "20260101-000000-000-polynomial-good-0001", "20260101-000001-000-polynomial-bad-0002"
 HANG_S = 60  # far past what any of these commands takes; only a hang reaches it
@@ -256,6 +256,11 @@ def test_the_opener_refuses_what_is_not_a_regular_file_and_bounds_what_it_reads(
     )  # an over-long line and a last line still being written
     assert list(read_lines(lines, (1 << 20, 100))) == [b"a", b"c"]
     assert list(read_lines(lines, (6, 100))) == [b"c"]  # of a file past its bound, only its end
+    assert decode(b'{"a": [[1]]}', "x.json") == {"a": [[1]]}
+    with pytest.raises(Damaged, match="x.json is nested more than 64 levels deep"):
+        decode(nested(MAX_DEPTH + 1).encode(), "x.json")
+    with pytest.raises(Damaged, match="x.json is not valid JSON"):
+        decode(b'{"a": ', "x.json")
 
 
 def test_following_a_file_that_grows_a_huge_line_holds_no_more_than_a_line(tmp_path):
