@@ -222,6 +222,25 @@ def test_a_metrics_file_linked_out_of_the_runs_dir_is_never_followed(runs, cli, 
     assert not any("98765" in p.read_text() for p in (tmp_path / "out").iterdir())
 
 
+@pytest.mark.parametrize("name", ["status.json", "config.json", "summary.json", "snapshots.jsonl"])
+def test_any_run_file_linked_anywhere_is_never_followed(runs, cli, tmp_path, name):
+    """The same for every file of a run: a link is refused by name, and the run is one damaged row."""
+    good, bad = runs
+    outside = tmp_path / name
+    if name == "snapshots.jsonl":
+        outside.write_text('{"epoch": 1, "kind": "function", "x": [0, 1], "y": [98765.4321, 0]}\n')
+    else:
+        outside.write_bytes((bad / name).read_bytes())
+    link(bad / name, outside)
+
+    info = RunStore(good.parent).get(BAD)
+    assert info.state == "damaged" and info.problem == f"{name} is a link, which the lab never follows"
+    assert info.snapshots() == []
+    listed_ = cli("runs", "--json", "--all")
+    rows = {r["run_id"]: r for r in json.loads(listed_.stdout)}
+    assert rows[BAD]["state"] == "damaged" and rows[GOOD]["state"] == "finished"
+
+
 def test_a_forged_index_row_never_stands_for_another_run(runs):
     """A cache row whose stamp matches its run's status.json, but which names another run or holds the
     wrong types, is read again from the run's files."""
