@@ -22,7 +22,7 @@ import pytest
 from dltui.core.store.folder import RunStore
 from dltui.core.store.index import INDEX, listing
 from dltui.core.store.linetail import LineTail
-from dltui.core.store.safeopen import LIMITS, MAX_DEPTH, Damaged, decode, read_lines, read_whole
+from dltui.core.store.safeopen import LIMITS, MAX_DEPTH, MAX_LINES, Damaged, decode, read_lines, read_whole
 
 GOOD, BAD = "20260101-000000-000-polynomial-good-0001", "20260101-000001-000-polynomial-bad-0002"
 HANG_S = 60  # far past what any of these commands takes; only a hang reaches it
@@ -201,6 +201,15 @@ def test_a_2gb_sparse_metrics_file_is_never_read_whole(runs, tmp_path, args):
     assert int(done.stderr.split()[-1]) < MAX_RSS_KB
     store = RunStore(bad.parent)
     assert store.get(BAD).problem == "metrics.jsonl is 2048 MB, more than the 256 MB a run writes"
+
+
+def test_a_metrics_file_of_a_million_tiny_lines_is_parsed_only_to_the_line_bound(runs):
+    """Within the byte bound, 12-byte lines would still make millions of records (gigabytes of dicts): a
+    view parses the first MAX_LINES only."""
+    _, bad = runs
+    with open(bad / "metrics.jsonl", "ab") as f:
+        f.write(b'{"epoch":9}\n' * (MAX_LINES + 1000))
+    assert len(RunStore(bad.parent).get(BAD).metrics()) == MAX_LINES
 
 
 def test_a_metrics_file_linked_out_of_the_runs_dir_is_never_followed(runs, cli, tmp_path):

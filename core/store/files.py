@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import operator
 from functools import reduce
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
 
 from ..rules.status import WRITTEN, names
-from .safeopen import MAX_DEPTH, Damaged, read_lines, read_whole, shallow
+from .safeopen import MAX_DEPTH, MAX_LINES, Damaged, read_lines, read_whole, shallow
 
 __all__ = ["Damaged", "read_bytes", "read_config", "read_records", "read_status", "read_summary"]
 NUM = (int, float)
@@ -210,13 +211,16 @@ def parse_record(line: bytes) -> dict[str, Any] | None:
     )
 
 
-def read_records(path: Path, limit: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+def read_records(
+    path: Path, limit: tuple[int, int] | None = None, most_lines: int | None = MAX_LINES
+) -> list[dict[str, Any]]:
     """Every complete, well-formed line of a JSONL file, streamed within its kind's bound
-    (core/store/safeopen.py's read_lines). A cut-off last line (from a crash), a line with bad bytes or
-    the wrong shape is skipped; the rest are kept. A file that cannot be read gives no lines (the run's
-    listing says why: core/store/folder.py's RunStore._info). `limit`: (most bytes, longest line), if not
-    the kind's."""
+    (core/store/safeopen.py's read_lines), its first `most_lines` lines at most (None: all). A cut-off last
+    line (from a crash), a line with bad bytes or the wrong shape is skipped; the rest are kept. A file that
+    cannot be read gives no lines (the run's listing says why: core/store/folder.py's RunStore._info).
+    `limit`: (most bytes, longest line), if not the kind's."""
     try:
-        return [rec for line in read_lines(path, limit) if (rec := parse_record(line)) is not None]
+        lines = islice(read_lines(path, limit), most_lines)
+        return [rec for line in lines if (rec := parse_record(line)) is not None]
     except Damaged:
         return []

@@ -69,7 +69,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 def truncate_jsonl(path: Path, epoch: int) -> list[dict[str, Any]]:
     """Keep only the complete lines with `epoch` <= the given one (atomically); returns them. The whole file
     is read, past its kind's bound for a listing too: a resume drops no line it keeps."""
-    kept = [r for r in read_records(path, (1 << 62, limit_of(path)[1])) if r["epoch"] <= epoch]
+    kept = [r for r in read_records(path, (1 << 62, limit_of(path)[1]), None) if r["epoch"] <= epoch]
     if path.exists():
         write_atomic(path, "".join(dumps(r) + "\n" for r in kept))
     return kept

@@ -35,6 +35,9 @@ import msgspec
 KB, MB = 1 << 10, 1 << 20
 CHUNK = 1 * MB  # a JSONL file is read this much at a time
 MAX_DEPTH = 64  # the deepest JSON nesting read: the lab writes at most 3 or 4 levels
+# The most lines of a JSONL file parsed for a view (10 times the longest run benchmarked): 256 MB of 12-byte
+# lines would be 22 million records, gigabytes of dicts.
+MAX_LINES = 1_000_000
 # file name -> (the most bytes read of it, the longest line kept of it: JSONL only)
 LIMITS: dict[str, tuple[int, int]] = {
     "status.json": (1 * MB, 0),
@@ -42,7 +45,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "config.json": (4 * MB, 0),
     ".index.json": (256 * MB, 0),  # about a row of 250 bytes per run: a million runs
     "metrics.jsonl": (256 * MB, 1 * MB),  # a line per epoch of a few hundred bytes
-    "snapshots.jsonl": (1024 * MB, 64 * MB),  # a snapshot is a function or a region grid: up to a few MB
+    "snapshots.jsonl": (256 * MB, 16 * MB),  # a function, a regions grid, a confusion matrix: tens of KB
 }
 JSON_LIMIT = 4 * MB  # a JSON file not named in LIMITS
 JSONL_LIMIT = LIMITS["metrics.jsonl"]  # a JSONL file not named in LIMITS
