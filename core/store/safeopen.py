@@ -12,8 +12,15 @@ JSON nested a hundred thousand deep. Every reader of the store goes through here
   kind's bound (`LIMITS`) it is refused, never read.
 - `read_tail(path, nbytes)`: the last `nbytes` of a file (the listing's last metrics line).
 - `read_lines(path)`: the complete lines of a JSONL file, streamed in CHUNK pieces: a line longer than its
-  kind's bound is skipped, and of a file longer than its kind's bound only the end is read.
-- `decode(raw, decoder, name)`: JSON decoded by a msgspec decoder, refused if nested deeper than MAX_DEPTH.
+  kind's bound is skipped, and of a file longer than its kind's bound only the end is read (a view parses
+  at most MAX_LINES of them: core/store/files.py's read_records).
+- `decode(raw, name, decoder)`: JSON decoded by a msgspec decoder, refused if nested deeper than MAX_DEPTH
+  (`shallow(raw)` is the check alone).
+- `kind_problem(path)`: what is wrong with what sits there (a link, not a regular file, past its bound), by
+  lstat alone, for a run's listing.
+
+A new kind of run file gets its row in LIMITS (a name not there is bounded as any JSON or JSONL file) and is
+read with these; its fields are then type-checked by a msgspec decoder, as core/store/files.py does.
 
 What is refused raises `Damaged`, whose message names the file and what is wrong in one phrase: the run is
 then listed as `damaged (...)`, and the other runs are untouched. No torch, no textual.
@@ -32,7 +39,7 @@ from typing import Any
 
 import msgspec
 
-KB, MB = 1 << 10, 1 << 20
+MB = 1 << 20
 CHUNK = 1 * MB  # a JSONL file is read this much at a time
 MAX_DEPTH = 64  # the deepest JSON nesting read: the lab writes at most 3 or 4 levels
 # The most lines of a JSONL file parsed for a view (10 times the longest run benchmarked): 256 MB of 12-byte
