@@ -29,7 +29,7 @@ from ..rules.status import ENDED, LISTED, RunStatus, names
 from .atomic import write_atomic
 from .files import parse_record
 from .folder import RunInfo, RunStore, run_ids, status_stamp
-from .safeopen import Damaged, read_tail, read_whole, shallow
+from .safeopen import Damaged, read_tail, read_whole
 
 INDEX = ".index.json"
 VERSION = 1
@@ -92,9 +92,7 @@ def load_cache(raw: bytes) -> dict[str, Cached]:
         return cache.runs if cache.version == VERSION else {}
     except (msgspec.MsgspecError, RecursionError):
         pass
-    if not shallow(raw):  # nested past what any cache holds: not decoded at all
-        return {}
-    try:
+    try:  # nested past the interpreter's depth: RecursionError; else only typed scalars are kept below
         data = PLAIN.decode(raw)
     except (msgspec.MsgspecError, RecursionError):
         return {}
