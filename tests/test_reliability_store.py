@@ -175,3 +175,15 @@ def test_a_checkpoint_that_is_a_fifo_is_refused_at_once(two_runs, cli):
     os.mkfifo(run / "checkpoint.pt")
     result = cli("run", "--resume", BAD)
     assert result.exit_code == 2 and "checkpoint.pt is not a regular file" in result.stderr
+
+
+def test_a_checkpoint_linked_out_of_the_run_is_refused(two_runs, cli, tmp_path):
+    """A checkpoint.pt that links elsewhere was loaded and resumed from; now it is refused by name."""
+    _, run = two_runs
+    _edit(run / "status.json", lambda s: {**s, "status": "interrupted"})
+    outside = tmp_path / "elsewhere.pt"
+    shutil.move(run / "checkpoint.pt", outside)
+    (run / "checkpoint.pt").symlink_to(outside)
+    result = cli("run", "--resume", BAD)
+    assert result.exit_code == 2 and "checkpoint.pt is a link" in result.stderr
+    assert json.loads((run / "status.json").read_text())["status"] == "interrupted"

@@ -16,6 +16,7 @@ from ..rules.errors import BadInput
 from ..rules.status import RunStatus
 from ..spec.config import RunConfig
 from ..spec.presets import Preset
+from ..store.atomic import write_atomic
 from ..store.folder import RunInfo, RunStore, RunWriter, check_resumable
 from ..train import lifecycle
 from ..train.events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
@@ -257,7 +258,7 @@ def train(
         for listener in listeners:
             listener(ended)
     if ended.status == RunStatus.FAILED and runner.traceback:
-        (Path(run_dir) / "traceback.txt").write_text(runner.traceback, encoding="utf-8")
+        write_atomic(Path(run_dir) / "traceback.txt", runner.traceback)  # never seen half-written
     return ended
 
 

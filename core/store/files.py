@@ -2,10 +2,11 @@
 metrics.
 
 A run folder may hold anything: a bit flip, a hand edit, a FIFO where a file should be, JSON of the
-wrong shape. Only regular files are read (a FIFO or a device is never opened for a blocking read);
-each JSON object is checked key by key against the types the lab writes; a metrics line that does not
-decode or does not fit is skipped and the good lines are kept. What is wrong is said in one phrase, so
-that a damaged run can be listed as `damaged (...)` while the others are untouched.
+wrong shape. Files are opened through core/store/safeopen.py only (regular files, no links, a size bound
+per kind of file, a depth bound on JSON); each JSON object is checked key by key against the types the lab
+writes; a metrics line that does not decode or does not fit is skipped and the good lines are kept. What
+is wrong is said in one phrase, so that a damaged run can be listed as `damaged (...)` while the others
+are untouched.
 
 The type tables below are the one statement of each file's shape. msgspec checks a file against a Struct
 made from its table (a typed decode, several times faster than checking a dict by hand) and decodes it
@@ -18,17 +19,17 @@ from __future__ import annotations
 
 import json
 import operator
-import os
-import stat
 from functools import reduce
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
 
 from ..rules.status import WRITTEN, names
+from .safeopen import MAX_DEPTH, MAX_LINES, Damaged, read_lines, read_whole, shallow
 
-MAX_JSON_BYTES = 16 << 20  # status, summary and config are a few KB; a bigger one is not the lab's
+__all__ = ["Damaged", "read_bytes", "read_config", "read_records", "read_status", "read_summary"]
 NUM = (int, float)
 OPT_NUM = (int, float, type(None))
 
@@ -107,30 +108,11 @@ OBJECT = msgspec.json.Decoder(dict)  # config.json: any object; its keys are che
 PLAIN = msgspec.json.Decoder()  # a checked file again, as the dict callers use
 
 
-class Damaged(ValueError):
-    """A run file that cannot be trusted; the message says what is wrong, in a phrase."""
-
-
-def read_bytes(path: Path, limit: int | None = MAX_JSON_BYTES) -> bytes | None:
-    """The bytes of a regular file, None if it is absent; Damaged if it is not a regular file or too big."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO opens at once, and is refused
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise Damaged(f"{path.name} cannot be read ({e.strerror})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise Damaged(f"{path.name} is not a regular file")
-        if limit is not None and st.st_size > limit:
-            raise Damaged(f"{path.name} is {st.st_size} bytes, more than a run file holds")
-        with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise Damaged(f"{path.name} cannot be read ({e.strerror})") from None
-    finally:
-        os.close(fd)
+def read_bytes(path: Path, limit: int | None = None) -> bytes | None:
+    """The bytes of a regular file (never through a link), None if it is absent; Damaged if it is anything
+    else. `limit` None: no bound (a checkpoint); run files are read by the readers below, each within its
+    kind's bound (core/store/safeopen.py's LIMITS)."""
+    return read_whole(path, (1 << 62) if limit is None else limit)
 
 
 def check_types(obj: Any, types: dict[str, tuple[type, ...]], what: str) -> dict[str, Any]:
@@ -162,9 +144,11 @@ def read_object(
 ) -> dict[str, Any] | None:
     """A JSON object file checked against `types` (by `fast`, made from them); None if absent, Damaged if it
     is anything else."""
-    raw = read_bytes(path)
+    raw = read_whole(path)
     if raw is None:
         return None
+    if not shallow(raw):
+        raise Damaged(f"{path.name} is nested more than {MAX_DEPTH} levels deep")
     try:
         checked = fast.decode(raw)
         return checked if isinstance(checked, dict) else PLAIN.decode(raw)
@@ -208,6 +192,8 @@ def read_config(path: Path) -> dict[str, Any] | None:
 def parse_record(line: bytes) -> dict[str, Any] | None:
     """One metrics (or snapshot) line as an object with a whole-number epoch >= 0, or None if it is not
     one."""
+    if line.count(b"[") + line.count(b"{") > MAX_DEPTH and not shallow(line):  # counted inline: per line
+        return None
     try:
         RECORD_SHAPE.decode(line)
         return PLAIN.decode(line)
@@ -225,14 +211,16 @@ def parse_record(line: bytes) -> dict[str, Any] | None:
     )
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every complete, well-formed line of a JSONL file. A cut-off last line (from a crash), a line with bad
-    bytes or the wrong shape is skipped; the rest are kept. A file that cannot be read gives no lines."""
+def read_records(
+    path: Path, limit: tuple[int, int] | None = None, most_lines: int | None = MAX_LINES
+) -> list[dict[str, Any]]:
+    """Every complete, well-formed line of a JSONL file, streamed within its kind's bound
+    (core/store/safeopen.py's read_lines), its first `most_lines` lines at most (None: all). A cut-off last
+    line (from a crash), a line with bad bytes or the wrong shape is skipped; the rest are kept. A file that
+    cannot be read gives no lines (the run's listing says why: core/store/folder.py's RunStore._info).
+    `limit`: (most bytes, longest line), if not the kind's."""
     try:
-        raw = read_bytes(path, limit=None)
+        lines = islice(read_lines(path, limit), most_lines)
+        return [rec for line in lines if (rec := parse_record(line)) is not None]
     except Damaged:
         return []
-    if not raw:
-        return []
-    complete = raw[: raw.rfind(b"\n") + 1]
-    return [rec for line in complete.splitlines() if (rec := parse_record(line)) is not None]

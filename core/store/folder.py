@@ -29,6 +29,7 @@ from ..rules.status import ENDED, RESUMABLE, RunStatus
 from . import lock as runlock
 from .atomic import overwrite, write_atomic
 from .files import Damaged, read_config, read_records, read_status, read_summary
+from .safeopen import kind_problem, limit_of
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]{0,150}$")
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -66,8 +67,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def truncate_jsonl(path: Path, epoch: int) -> list[dict[str, Any]]:
-    """Keep only the complete lines with `epoch` <= the given one (atomically); returns them."""
-    kept = [r for r in read_jsonl(path) if r["epoch"] <= epoch]
+    """Keep only the complete lines with `epoch` <= the given one (atomically); returns them. The whole file
+    is read, past its kind's bound for a listing too: a resume drops no line it keeps."""
+    kept = [r for r in read_records(path, (1 << 62, limit_of(path)[1]), None) if r["epoch"] <= epoch]
     if path.exists():
         write_atomic(path, "".join(dumps(r) + "\n" for r in kept))
     return kept
@@ -274,6 +276,8 @@ class RunStore:
                 found[name], problem = {}, problem or str(e)
         if not found["status"] and not problem:
             problem = "status.json is missing"
+        for name in ("metrics.jsonl", "snapshots.jsonl"):  # a FIFO or a link there is refused by every reader
+            problem = problem or kind_problem(path / name)
         return RunInfo(path.name, path, found["status"], found["config"], found["summary"], problem)
 
     def list(self) -> list[RunInfo]:

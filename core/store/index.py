@@ -29,6 +29,7 @@ from ..rules.status import ENDED, LISTED, RunStatus, names
 from .atomic import write_atomic
 from .files import parse_record
 from .folder import RunInfo, RunStore, run_ids, status_stamp
+from .safeopen import Damaged, read_tail, read_whole
 
 INDEX = ".index.json"
 VERSION = 1
@@ -89,11 +90,11 @@ def load_cache(raw: bytes) -> dict[str, Cached]:
     try:
         cache = WHOLE.decode(raw)
         return cache.runs if cache.version == VERSION else {}
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):
         pass
-    try:
+    try:  # nested past the interpreter's depth: RecursionError; else only typed scalars are kept below
         data = PLAIN.decode(raw)
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):
         return {}
     if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("runs"), dict):
         return {}
@@ -110,11 +111,8 @@ def _row_or_none(row: Any) -> Cached | None:
 def last_record(path: Path) -> dict[str, Any]:
     """The last complete, well-formed line of a metrics.jsonl, reading only its tail ({} if none)."""
     try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - TAIL_BYTES))
-            lines = f.read().split(b"\n")
-    except OSError:
+        lines = (read_tail(path, TAIL_BYTES) or b"").split(b"\n")
+    except Damaged:  # not a regular file: its run is listed as damaged (RunStore._info)
         return {}
     for line in reversed(lines[1:-1] if len(lines) > 2 else lines[:-1]):  # the last piece has no newline yet
         rec = parse_record(line + b"\n")
@@ -162,8 +160,8 @@ class RunIndex:
     def _load(self) -> dict[str, Cached]:
         """run id -> (status mtime_ns, size, *the row's fields); empty when missing or damaged."""
         try:
-            return load_cache((self.root / INDEX).read_bytes())
-        except OSError:
+            return load_cache(read_whole(self.root / INDEX) or b"")
+        except Damaged:  # a FIFO, a link, a file past its bound: rebuilt (the next save replaces it)
             return {}
 
     def row(self, run_id: str) -> Row | None:
@@ -173,7 +171,7 @@ class RunIndex:
         if stamp is None:
             return None
         hit = self.cache.get(run_id)
-        if hit is not None and hit[0] == stamp[0] and hit[1] == stamp[1]:
+        if hit is not None and hit[0] == stamp[0] and hit[1] == stamp[1] and hit[2] == run_id:
             return Row(*hit[2:])
         row = row_of(self.store._info(self.root / run_id))
         if row.state in ENDED and self.use_cache:  # running and crashed runs are looked at anew each time

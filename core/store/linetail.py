@@ -3,17 +3,19 @@
 Nothing is read twice; a cut-off last line is kept until its newline arrives (a line being written is waited
 for, not dropped); a file replaced under the reader (a resume truncates the metrics atomically), or cut
 shorter, is read again from byte 0, and the read says so. Where only the last record is wanted, a long
-backlog is skipped to its last TAIL_BYTES.
+backlog is skipped to its last TAIL_BYTES. The file is opened through core/store/safeopen.py (a regular
+file, never a link); a line longer than its kind's bound is skipped, and of a file longer than its kind's
+bound, the first read starts that far from its end.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
 from .files import parse_record
+from .safeopen import Damaged, limit_of, opened
 
 CHUNK = 4 << 20  # the most bytes read from one file in one look (a long backlog comes in pieces)
 TAIL_BYTES = (
@@ -30,6 +32,8 @@ class LineTail:
         self.offset = 0
         self.ident: tuple[int, int] | None = None  # (device, inode) of the file read so far
         self.partial = b""  # a last line without its newline yet
+        self.most, self.longest = limit_of(path)  # the most bytes read of the file, the longest line kept
+        self.skipping = False  # the line being read is longer than `longest`: dropped up to its newline
         self.first = True  # the first read's records are the file from its top
 
     def read(self, last_only: bool = False) -> tuple[list[dict[str, Any]], bool]:
@@ -37,45 +41,57 @@ class LineTail:
         cut). `last_only`: of the new records, the last one only (a long backlog is skipped, not read)."""
         first, self.first = self.first, False
         try:
-            fd = os.open(self.file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError:
+            with opened(self.file) as found:
+                if found is None:
+                    return [], first
+                data, reset = self._new_bytes(*found, first, last_only)
+        except (Damaged, OSError):  # not a regular file: the run's listing says so (RunStore._info)
             return [], first
-        try:
-            data, reset = self._new_bytes(fd, first, last_only)
-        except OSError:
-            return [], first
-        finally:
-            os.close(fd)
         if data is None:
             return [], reset
         self.offset += len(data)
-        data = self.partial + data
-        end = data.rfind(b"\n") + 1
-        lines, self.partial = data[:end], data[end:]
+        lines = self._lines(data)
         if last_only:
             return last_record(lines), reset
         return [rec for line in lines.splitlines() if (rec := parse_record(line)) is not None], reset
 
-    def _new_bytes(self, fd: int, first: bool, last_only: bool) -> tuple[bytes | None, bool]:
+    def _lines(self, data: bytes) -> bytes:
+        """The complete lines of the held partial line and `data` (a line past `longest` dropped whole); what
+        follows the last newline is held."""
+        end = data.rfind(b"\n") + 1
+        if not end:  # still inside one line
+            self.skipping = self.skipping or len(self.partial) + len(data) > self.longest
+            self.partial = b"" if self.skipping else self.partial + data
+            return b""
+        lines, rest = data[:end], data[end:]
+        if self.skipping:
+            lines = lines[lines.find(b"\n") + 1 :]
+        else:
+            lines = self.partial + lines
+        self.skipping = len(rest) > self.longest
+        self.partial = b"" if self.skipping else rest
+        return b"\n".join(line for line in lines.split(b"\n") if len(line) <= self.longest)
+
+    def _new_bytes(
+        self, fd: int, st: os.stat_result, first: bool, last_only: bool
+    ) -> tuple[bytes | None, bool]:
         """(the bytes written since the last read, None if none; whether the read starts over)."""
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None, first
         replaced = self.ident is not None and (
             (st.st_dev, st.st_ino) != self.ident or st.st_size < self.offset
         )
         if replaced:
-            self.offset, self.partial = 0, b""
+            self.offset, self.partial, self.skipping = 0, b"", False
         self.ident = (st.st_dev, st.st_ino)
-        if last_only and st.st_size - self.offset > TAIL_BYTES:  # from the middle of a line: it is cut off
-            self.offset, self.partial = st.st_size - TAIL_BYTES, b"\0"
+        skip_to = st.st_size - (TAIL_BYTES if last_only else self.most)
+        if skip_to > self.offset:  # from the middle of a line: it is cut off
+            self.offset, self.partial, self.skipping = skip_to, b"", True
         if st.st_size <= self.offset:
             return None, first or replaced
         return os.pread(fd, min(CHUNK, st.st_size - self.offset), self.offset), first or replaced
 
     def restart(self) -> None:
         """Read the file from its top again at the next read."""
-        self.offset, self.partial = 0, b""
+        self.offset, self.partial, self.skipping = 0, b"", False
 
 
 def last_record(lines: bytes) -> list[dict[str, Any]]:
