@@ -99,7 +99,8 @@ def rate(v: Any, unit: str = "steps/s") -> str:
     ('1,204 steps/s'); '-' when missing or zero."""
     if not is_number(v) or not v:
         return "-"
-    return f"{v:,.0f} {unit}" if v >= 100 else f"{v:.3g} {unit}"
+    gap = "" if unit.startswith("/") else " "
+    return f"{v:,.0f}{gap}{unit}" if v >= 100 else f"{v:.3g}{gap}{unit}"
 
 
 def clock(v: Any) -> str:

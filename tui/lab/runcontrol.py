@@ -19,6 +19,7 @@ from textual.app import App
 
 from ...core.executors import checker, runner
 from ...core.executors.drive import Drive
+from ...core.readout.safe import markup
 from ...core.rules.errors import BadInput
 from ...core.spec.config import from_dict
 from ...core.spec.presets import Preset
@@ -75,13 +76,15 @@ class RunControl:
         errors = form.errors()
         if errors:
             self.app.notify(
-                "\n".join(errors.values()), title="cannot run: fix the marked field", severity="error"
+                markup("\n".join(errors.values()), newlines=True),
+                title="cannot run: fix the marked field",
+                severity="error",
             )
             return
         try:
             plans = runner.plan(form.preset, form.overrides())
         except BadInput as e:
-            self.app.notify(str(e), title="cannot run", severity="error")
+            self.app.notify(markup(str(e), newlines=True), title="cannot run", severity="error")
             return
         self.start(form.preset, plans)
 
@@ -99,7 +102,7 @@ class RunControl:
                 )
             plans = [runner.RunPlan(preset.name, info.status.get("variant", "run"), from_dict(info.config))]
         except BadInput as e:
-            self.app.notify(str(e), title="cannot re-run", severity="error")
+            self.app.notify(markup(str(e), newlines=True), title="cannot re-run", severity="error")
             return
         self.start(preset, plans)
 
@@ -138,7 +141,9 @@ class RunControl:
 
     def start_failed(self, err: BaseException) -> None:
         self.starting = False
-        self.app.notify(failure_text(err), title="cannot run", severity="error", timeout=NOTICE_S)
+        self.app.notify(
+            markup(failure_text(err), newlines=True), title="cannot run", severity="error", timeout=NOTICE_S
+        )
         self.on_change()
 
     def stop(self) -> None:
@@ -146,13 +151,17 @@ class RunControl:
             self.app.notify("nothing is running", severity="warning")
             return
         self.executor.stop()
-        self.app.notify("stopping: the running run ends as interrupted")
+        if self.batch is not None:
+            self.batch.stopped = True  # its interrupted run reads `stopped`, the queued ones `skipped`
+        self.app.notify("stopping: the running run ends as stopped (interrupted), the rest are skipped")
 
     def toggle_pause(self) -> None:
         if self.executor is None:
             self.app.notify("nothing is running", severity="warning")
             return
         self.executor.toggle_pause()
+        if self.batch is not None:
+            self.batch.paused = self.executor.paused  # its running run reads `paused`
         self.on_change()
 
     def drain(self) -> Applied | None:
