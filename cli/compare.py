@@ -13,7 +13,7 @@ from . import options
 
 
 def compare_cmd(
-    runs: list[str] = typer.Argument(..., help="the runs to compare: ids, unique prefixes, or `latest`"),
+    runs: list[str] = typer.Argument(..., help=f"the runs to compare: {options.NAMES_HELP}"),
     metric: str = typer.Option(
         "test_loss",
         "--metric",
@@ -113,14 +113,13 @@ def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[float | None, int 
     return (best[metric], best.get("epoch")) if best else (None, None)
 
 
-def compare_table(infos, records, names, metric: str, width: int | None = None):
+def compare_table(infos, records, names, metric: str):
     """The runs' final and best figures, fitted to the width by the one column policy
     (core/readout/columns.py): the run id goes first, then the time and the best epoch."""
     from ..core.readout.colours import status_text
-    from ..core.readout.columns import PRIORITY, Column, table
+    from ..core.readout.columns import PRIORITY, Column, fitted
     from ..core.rules.numbers import metric as shown
     from ..core.rules.numbers import metric_name, seconds
-    from .console import out_console
 
     name = metric_name(metric)
     columns = (
@@ -151,7 +150,7 @@ def compare_table(infos, records, names, metric: str, width: int | None = None):
                 info.run_id,
             )
         )
-    return table(columns, rows, width or out_console().width, title=f"{name}: final and best")
+    return fitted(columns, rows, title=f"{name}: final and best")
 
 
 def follow_compare(

@@ -143,11 +143,11 @@ SUMMARY_COLUMNS = (
 )
 
 
-def summary_table(ended: list, title: str = "", width: int | None = None):
+def summary_table(ended: list, title: str = ""):
     """`dltui run`'s closing table, fitted to the terminal by the one column policy
     (core/readout/columns.py)."""
     from ..core.readout.colours import status_text
-    from ..core.readout.columns import PRIORITY, Column, table
+    from ..core.readout.columns import PRIORITY, Column, fitted
 
     columns = [Column(k, label, PRIORITY[p], numeric=n) for k, label, p, n in SUMMARY_COLUMNS]
     rows = []
@@ -167,7 +167,7 @@ def summary_table(ended: list, title: str = "", width: int | None = None):
                 e.run_id,
             )
         )
-    return table(columns, rows, width or out_console().width, title=title or None)
+    return fitted(columns, rows, title=title or None)
 
 
 MIN_COLUMNS = 80  # narrower (COLUMNS=0, 20) and tables and error lines fold to nothing: let the terminal wrap

@@ -44,7 +44,7 @@ class_acc/class0. See docs/export.md.
 
 
 def export_cmd(
-    runs: list[str] = typer.Argument(..., help="run ids (or unique prefixes, or `latest`)"),
+    runs: list[str] = typer.Argument(..., help=options.NAMES_HELP),
     to: Path = typer.Option(..., "--to", help="the folder to write into (made if missing)"),
     fmt: list[str] | None = typer.Option(
         None,

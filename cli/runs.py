@@ -96,7 +96,7 @@ def cells(r) -> tuple:
 
 
 def _print_table(root: Path, rows: list, total: int, preset: str | None, status: str | None) -> None:
-    from ..core.readout.columns import table
+    from ..core.readout.columns import fitted
     from ..core.readout.safe import text
     from .console import out_console
 
@@ -113,4 +113,4 @@ def _print_table(root: Path, rows: list, total: int, preset: str | None, status:
     title = f"runs in {root}: {shown}{' ' + which if which else ''}" + (
         " (--all for every one)" if len(rows) < total else ""
     )
-    console.print(table(columns(), [cells(r) for r in rows], console.width, title=title))
+    console.print(fitted(columns(), [cells(r) for r in rows], title=title))

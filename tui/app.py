@@ -186,7 +186,7 @@ class LabApp(SharedKeys, App):
         await self.pane.show(self.main, preset)
         if self.batch is None or not self.batch.live:
             self.control.forget()
-            await self.work.show_batch(None)
+            await self.work.show_batch(self.control.batch)  # the preset's own last runs, if it has any
 
     @on(Input.Submitted, "#form-box Input")
     def field_submitted(self) -> None:

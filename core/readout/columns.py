@@ -83,6 +83,21 @@ def dropped_note(columns: Sequence[Column], shown: Sequence[int]) -> str:
     return f"not shown at this width: {', '.join(gone)}" if gone else ""
 
 
+class Fitted:
+    """A table of runs that fits itself to the width of whatever console prints it (see `table`)."""
+
+    def __init__(self, columns: Sequence[Column], rows: Sequence[Sequence[Any]], title: Any, caption: Any):
+        self.columns, self.rows, self.title, self.caption = columns, rows, title, caption
+
+    def __rich_console__(self, console, options):
+        yield table(self.columns, self.rows, options.max_width, self.title, self.caption)
+
+
+def fitted(columns: Sequence[Column], rows: Sequence[Sequence[Any]], title: Any = None, caption: Any = None):
+    """`table`, fitted when printed: to the console's width (a terminal's, COLUMNS, or a test's Console)."""
+    return Fitted(columns, rows, title, caption)
+
+
 def table(
     columns: Sequence[Column],
     rows: Sequence[Sequence[Any]],

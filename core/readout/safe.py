@@ -8,12 +8,14 @@ and lines, the run card, the lab's tables, notices and panels.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from rich.markup import escape
 from rich.text import Text
 
 from ..rules.outside import visible
+
+BRACKET = re.compile(r"(\\*)\[")
 
 
 def text(value: Any, style: str = "", newlines: bool = False) -> Text:
@@ -26,8 +28,9 @@ def text(value: Any, style: str = "", newlines: bool = False) -> Text:
 
 def markup(value: Any, newlines: bool = False) -> str:
     """`value` for a place that parses markup (rich's or Textual's): control characters as escapes, then every
-    `[` that could open a tag escaped."""
-    return escape(visible(value, newlines))
+    `[` escaped (rich.markup.escape leaves `[2J` alone, which Textual reads as the start of a tag). A
+    backslash typed before a `[` shows doubled in Textual: the one price of one escape for both."""
+    return BRACKET.sub(lambda m: m.group(1) * 2 + "\\[", visible(value, newlines))
 
 
 def joined(*parts: Any, style: str = "") -> Text:

@@ -54,10 +54,22 @@ class RunsTable:
         self.batch: RunGroup | None = None
         self.stale: set[str] = set()  # rows with news not yet shown
         self.flushed_at = 0.0
-        self.selected: str | None = None  # the cursor row's variant: the run one-run views show
+        self.chosen: str | None = None  # the cursor row's variant (see `selected`)
         self.shown: list[Column] = list(COLUMNS)  # the columns the width leaves (see `refit`)
         self.width = 0  # the width they were fitted to
         self.paused = False  # the batch's pause as the rows last showed it
+
+    @property
+    def selected(self) -> str | None:
+        """The cursor row's variant: the run one-run views show; kept with its batch, so that a preset shown
+        again opens on the run it was left on."""
+        return self.chosen
+
+    @selected.setter
+    def selected(self, variant: str | None) -> None:
+        self.chosen = variant
+        if self.batch is not None and variant is not None:
+            self.batch.selected = variant
 
     def add_columns(self) -> None:
         """Once the table is mounted (a column's width is measured on the app's console); from then on the
@@ -69,13 +81,21 @@ class RunsTable:
         """The columns the table's width leaves, by the one column policy; rebuilt only when they change.
         `grown`: the same width, but cells have grown (a column may have to go)."""
         width = self.table.size.width - 1  # the vertical scrollbar's cell
-        if width <= 0 or (width == self.width and not force and not grown):
+        if width <= 0:  # not laid out yet: every column, until the first layout fits them
+            if not self.table.columns:
+                self.rebuild(list(COLUMNS))
+            return
+        if width == self.width and not force and not grown:
             return
         self.width = width
         rows = [self.cells(v, COLUMNS) for v in self.batch.runs] if self.batch else []
         shown = [COLUMNS[i] for i in fit(COLUMNS, rows, width, TEXTUAL_PER_COLUMN, 0)]
-        if shown == self.shown and not force:
+        if shown == self.shown and self.table.columns and not force:
             return
+        self.rebuild(shown)
+
+    def rebuild(self, shown: list[Column]) -> None:
+        """The table with these columns, its rows anew."""
         self.shown = shown
         self.table.clear(columns=True)
         for c in shown:
@@ -83,8 +103,10 @@ class RunsTable:
         self.fill(self.selected)
 
     def show(self, batch: RunGroup | None, focus: str) -> None:
-        """List `batch`'s runs (none: an empty table), the cursor on the `focus` variant where it has one."""
+        """List `batch`'s runs (none: an empty table), the cursor on the run it was left on, else on the
+        `focus` variant where it has one."""
         self.batch = batch
+        focus = (batch.selected if batch is not None else None) or focus
         self.paused = bool(batch and batch.paused)
         self.width = 0  # the new rows may want other columns
         self.refit()

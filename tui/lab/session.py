@@ -56,9 +56,9 @@ class RunGroup:
         self.reasons: dict[str, str] = {}
         self.done = False
         self.paused = False  # the training process is paused (space): its running run reads `paused`
-        self.stopped = (
-            False  # s was pressed: the run it interrupted reads `stopped`, the queued ones `skipped`
-        )
+        # s was pressed: the run it interrupted reads `stopped`, the queued ones `skipped`
+        self.stopped = False
+        self.selected: str | None = None  # the variant the runs table's cursor was left on
 
     def list(self) -> list[RunData]:
         return list(self.runs.values())

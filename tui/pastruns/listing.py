@@ -100,13 +100,21 @@ class Listing:
         """The columns the table's width leaves (the one column policy); the table refilled when they
         change."""
         width = self.table.size.width - 1  # the vertical scrollbar's cell
-        if width <= 0 or (width == self.width and not force):
+        if width <= 0:  # not laid out yet: every column, until the first layout fits them
+            if not self.table.columns:
+                self.rebuild(list(COLUMNS))
+            return
+        if width == self.width and not force:
             return
         self.width = width
         rows = [cells(r) for r in (self.matching or self.rows)[:FIT_ROWS]]
         shown = [COLUMNS[i] for i in fit(COLUMNS, rows, width, TEXTUAL_PER_COLUMN, 0)]
-        if shown == self.shown and not force:
+        if shown == self.shown and self.table.columns and not force:
             return
+        self.rebuild(shown)
+
+    def rebuild(self, shown: list[Column]) -> None:
+        """The table with these columns, its rows added anew (a chunk a tick, as always)."""
         self.shown = shown
         self.table.clear(columns=True)
         for c in shown:
