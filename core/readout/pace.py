@@ -29,9 +29,9 @@ class Pace:
         return f"ETA {duration(self.eta_s)}" + (f", {speed}" if speed != "-" else "")
 
     def cell(self) -> str:
-        """The same in fewer cells: 'ETA 3m 05s 8.42/s'."""
+        """The same in fewer cells, for a column headed 'ETA, steps/s': '3m 05s 8.42/s'."""
         speed = rate(self.steps_per_s, "/s")
-        return f"ETA {duration(self.eta_s)}" + (f" {speed}" if speed != "-" else "")
+        return duration(self.eta_s) + (f" {speed}" if speed != "-" else "")
 
 
 def run_pace(record: dict[str, Any] | None, progress: Any, config: dict[str, Any]) -> Pace | None:

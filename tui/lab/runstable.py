@@ -75,7 +75,9 @@ class RunsTable:
         """Once the table is mounted (a column's width is measured on the app's console); from then on the
         columns are fitted again whenever the layout changes (a resize, the side bar narrowing)."""
         self.refit(force=True)
-        self.table.screen.screen_layout_refresh_signal.subscribe(self.table, lambda _: self.refit())
+        self.table.screen.screen_layout_refresh_signal.subscribe(
+            self.table, lambda _: self.table.call_later(self.refit)
+        )
 
     def refit(self, force: bool = False, grown: bool = False) -> None:
         """The columns the table's width leaves, by the one column policy; rebuilt only when they change.

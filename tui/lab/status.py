@@ -53,7 +53,7 @@ def state(control: RunControl, preset: Preset, short: bool) -> tuple[str, str]:
     pace = b.batch_pace() if b.live and not control.paused else None
     how = ", ".join(f"{n} {s}" for s, n in counts.items() if s in TOLD)
     if short:
-        line = f"{doing} {ended}/{len(b.runs)}" + (f", {pace.cell()}" if pace else "")
+        line = f"{doing} {ended}/{len(b.runs)}" + (f", ETA {pace.cell()}" if pace else "")
         return line + (f" ({how})" if how and not b.live else ""), "cyan" if b.live else ""
     line = f"{b.preset}: {doing}, {ended}/{len(b.runs)} runs ended" + (f", {pace.text()}" if pace else "")
     return line + (f" ({how})" if how else ""), "cyan" if b.live else ""

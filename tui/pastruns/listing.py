@@ -94,7 +94,9 @@ class Listing:
     def add_columns(self) -> None:
         """Once mounted; from then on the columns are fitted again whenever the layout changes."""
         self.refit(force=True)
-        self.table.screen.screen_layout_refresh_signal.subscribe(self.table, lambda _: self.refit())
+        self.table.screen.screen_layout_refresh_signal.subscribe(
+            self.table, lambda _: self.table.call_later(self.refit)
+        )
 
     def refit(self, force: bool = False) -> None:
         """The columns the table's width leaves (the one column policy); the table refilled when they
