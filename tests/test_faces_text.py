@@ -202,9 +202,7 @@ async def test_the_lab_shows_hostile_presets_runs_typing_and_devices_as_written(
         await pilot.pause(0.3)
         table = lab.query_one("#runs", DataTable)
         assert str(table.get_cell(EVIL, "variant")).endswith(EVIL_SHOWN)
-        assert any(
-            f"boom {EVIL_SHOWN}" in Content.from_markup(str(n.message)).plain for n in lab._notifications
-        )
+        assert any(f"boom {EVIL_SHOWN}" in n.message and not n.markup for n in lab._notifications)
         # typing markup into the form: shown in the error line, never parsed (nor a crash)
         await pilot.click("#field-lr")
         field = lab.query_one("#field-lr", Input)

@@ -19,7 +19,6 @@ from textual.app import App
 
 from ...core.executors import checker, runner
 from ...core.executors.drive import Drive
-from ...core.readout.safe import markup
 from ...core.rules.errors import BadInput
 from ...core.spec.config import from_dict
 from ...core.spec.presets import Preset
@@ -79,7 +78,7 @@ class RunControl:
         errors = form.errors()
         if errors:
             self.app.notify(
-                markup("\n".join(errors.values()), newlines=True),
+                "\n".join(errors.values()),
                 title="cannot run: fix the marked field",
                 severity="error",
             )
@@ -87,7 +86,7 @@ class RunControl:
         try:
             plans = runner.plan(form.preset, form.overrides())
         except BadInput as e:
-            self.app.notify(markup(str(e), newlines=True), title="cannot run", severity="error")
+            self.app.notify(str(e), title="cannot run", severity="error")
             return
         self.start(form.preset, plans)
 
@@ -105,7 +104,7 @@ class RunControl:
                 )
             plans = [runner.RunPlan(preset.name, info.status.get("variant", "run"), from_dict(info.config))]
         except BadInput as e:
-            self.app.notify(markup(str(e), newlines=True), title="cannot re-run", severity="error")
+            self.app.notify(str(e), title="cannot re-run", severity="error")
             return
         self.start(preset, plans)
 
@@ -165,9 +164,7 @@ class RunControl:
 
     def start_failed(self, err: BaseException) -> None:
         self.starting = False
-        self.app.notify(
-            markup(failure_text(err), newlines=True), title="cannot run", severity="error", timeout=NOTICE_S
-        )
+        self.app.notify(failure_text(err), title="cannot run", severity="error", timeout=NOTICE_S)
         self.on_change()
 
     def stop(self) -> None:

@@ -16,7 +16,6 @@ from ...core.executors.runner import RunPlan
 from ...core.executors.trainingprocess import ExecutorDone
 from ...core.readout.liverecords import LiveRecords
 from ...core.readout.pace import Pace, batch_pace, run_pace
-from ...core.readout.safe import markup
 from ...core.rules.numbers import fmt, pct
 from ...core.rules.status import RunStatus
 from ...core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
@@ -108,11 +107,11 @@ class RunGroup:
         self.progress.pop(run.variant, None)
         if ev.reason:
             self.reasons[run.variant] = ev.reason
-        # notices are markup to Textual: names and reasons from outside are escaped (core/readout/safe.py)
+        # notices are shown as written (tui/lab/status.py LiteralNotices): names and reasons stay as they are
         if ev.status == RunStatus.FAILED:
-            out.notices.append((markup(f"{self.preset} {run.variant} failed: {ev.reason}"), "error"))
+            out.notices.append((f"{self.preset} {run.variant} failed: {ev.reason}", "error"))
         elif ev.status == RunStatus.DIVERGED:
-            out.notices.append((markup(f"{self.preset} {run.variant} diverged: {ev.reason}"), "warning"))
+            out.notices.append((f"{self.preset} {run.variant} diverged: {ev.reason}", "warning"))
         out.data = True
 
     def _finish(self, error: str, out: Applied) -> None:
@@ -128,7 +127,7 @@ class RunGroup:
                 else:
                     run.status = "skipped"
         if error:
-            out.notices.append((markup(f"{self.preset}: training stopped: {error}"), "error"))
+            out.notices.append((f"{self.preset}: training stopped: {error}", "error"))
 
     def shown_status(self, variant: str) -> str:
         """A run's status as a person reads it: a running run of a paused batch is `paused`; the run a stop

@@ -8,7 +8,6 @@ from rich.text import Text
 from textual.app import App
 from textual.widgets import Static
 
-from ...core.readout.safe import markup
 from ...core.rules.outside import visible
 from ...core.rules.status import RunStatus
 from ...core.spec.presets import Preset
@@ -63,6 +62,16 @@ def state(control: RunControl, preset: Preset, short: bool) -> tuple[str, str]:
 TOLD = ("finished", "diverged", "failed", "stopped", "interrupted", "skipped")
 
 
+class LiteralNotices:
+    """Mixed into the lab's App: every notice (the lab's, its screens', its collaborators') is shown as
+    written, never parsed as markup, with control characters shown as `\\x1b` (core/rules/outside.py). A
+    notice quotes names, reasons, paths and typed values, which come from outside; one place makes them all
+    safe, so that no new notice can forget."""
+
+    def notify(self, message: str, *, title: str = "", markup: bool = True, **kw) -> None:
+        super().notify(visible(message, newlines=True), title=visible(title), markup=False, **kw)
+
+
 class StatusBar(Static):
     """The status line's widget: the full line where it fits, else the short one (it is cut where neither
     fits)."""
@@ -99,6 +108,4 @@ class DeviceHeader:
 
     def unknown(self, err: BaseException) -> None:
         self.app.sub_title = "device unknown"
-        self.app.notify(
-            markup(f"the device could not be found (torch did not load?): {err}"), severity="error"
-        )
+        self.app.notify(f"the device could not be found (torch did not load?): {err}", severity="error")
