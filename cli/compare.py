@@ -13,7 +13,7 @@ from . import options
 
 
 def compare_cmd(
-    runs: list[str] = typer.Argument(..., help="the runs to compare: ids, unique prefixes, or `latest`"),
+    runs: list[str] = typer.Argument(..., help=f"the runs to compare: {options.NAMES_HELP}"),
     metric: str = typer.Option(
         "test_loss",
         "--metric",
@@ -27,12 +27,9 @@ def compare_cmd(
     follow: bool = options.follow(several=True),
 ) -> None:
     """One metric of several runs overlaid in the terminal, and their final and best figures."""
-    from rich.console import Console
-
-    from ..core.export.figures import labels
     from ..core.export.writer import check_x
     from ..core.rules.smoothing import check_alpha
-    from .console import for_terminal
+    from .console import for_terminal, out_console
 
     check_x(x)
     check_alpha(smooth)
@@ -40,12 +37,21 @@ def compare_cmd(
     infos = options.runs_named(store, runs)
     records = {r.run_id: r.metrics() for r in infos}
     _check_metric(metric, records)
-    names = labels(infos)
+    names = run_names(infos)
     if follow:
         raise typer.Exit(follow_compare(store, infos, names, metric, x, log, smooth))
     sys.stdout.write(for_terminal(compare_plot(infos, records, names, metric, x, log, smooth)) + "\n")
     sys.stdout.flush()
-    Console().print(compare_table(infos, records, names, metric))
+    out_console().print(compare_table(infos, records, names, metric))
+
+
+def run_names(infos) -> dict[str, str]:
+    """run_id -> the name a run goes by in the legend and the table (core.export.figures.labels), with any
+    control character in it shown, never obeyed (a variant is text from a run file)."""
+    from ..core.export.figures import labels
+    from ..core.rules.outside import visible
+
+    return {k: visible(v) for k, v in labels(infos).items()}
 
 
 def _check_metric(metric: str, records: dict[str, list[dict[str, Any]]]) -> None:
@@ -108,49 +114,50 @@ def best_of(recs: list[dict[str, Any]], metric: str) -> tuple[float | None, int 
 
 
 def compare_table(infos, records, names, metric: str):
-    from rich.table import Table
+    """The runs' final and best figures, fitted to the width by the one column policy
+    (core/readout/columns.py): the run id goes first, then the time and the best epoch."""
+    from ..core.readout.colours import status_text
+    from ..core.readout.columns import PRIORITY, Column, fitted
+    from ..core.rules.numbers import metric as shown
+    from ..core.rules.numbers import metric_name, seconds
 
-    from ..core.rules.numbers import fmt, pct, seconds
-
-    show = pct if "acc" in metric else fmt
-    name = metric.replace("_", " ")
-    t = Table(title=f"{name}: final and best")
-    for col in (
-        "run",
-        "status",
-        "epochs",
-        f"final {name}",
-        f"best {name}",
-        "best at epoch",
-        "time",
-        "run id",
-    ):
-        t.add_column(col, justify="left" if col in ("run", "status", "run id") else "right", overflow="fold")
+    name = metric_name(metric)
+    columns = (
+        Column("run", "run"),
+        Column("status", "status"),
+        Column("epochs", "epochs", numeric=True),
+        Column("final", f"final {name}", numeric=True),
+        Column("best", f"best {name}", numeric=True),
+        Column("at", "at epoch", PRIORITY["secondary"], numeric=True),
+        Column("time", "time", PRIORITY["secondary"], numeric=True),
+        Column("run_id", "run id", PRIORITY["id"]),
+    )
+    rows = []
     for info in infos:
         recs = records[info.run_id]
         last = next((r[metric] for r in reversed(recs) if is_number(r.get(metric))), None)
         best, at = best_of(recs, metric)
         dur = info.summary.get("duration_s") or (recs[-1].get("time") if recs else None)
-        t.add_row(
-            names[info.run_id],
-            info.state,
-            str(recs[-1].get("epoch", "-") if recs else 0),
-            show(last),
-            show(best),
-            str(at if at is not None else "-"),
-            seconds(dur),
-            info.run_id,
+        rows.append(
+            (
+                names[info.run_id],
+                status_text(info.state),
+                str(recs[-1].get("epoch", "-") if recs else 0),
+                shown(metric, last),
+                shown(metric, best),
+                str(at if at is not None else "-"),
+                seconds(dur),
+                info.run_id,
+            )
         )
-    return t
+    return fitted(columns, rows, title=f"{name}: final and best")
 
 
 def follow_compare(
     store, infos: list, names: dict[str, str], metric: str, x: str, log: bool, smooth: float
 ) -> int:
     """`dltui compare RUN... --follow`."""
-    from rich.console import Console
-
-    from .console import for_terminal
+    from .console import for_terminal, out_console
     from .watch import CLEAR, follow_runs
 
     def draw(datas: dict) -> None:
@@ -162,6 +169,6 @@ def follow_compare(
             CLEAR + for_terminal(compare_plot(infos, records, names, metric, x, log, smooth)) + "\n"
         )
         sys.stdout.flush()
-        Console().print(compare_table(infos, records, names, metric))
+        out_console().print(compare_table(infos, records, names, metric))
 
     return follow_runs(store, infos, names, draw)

@@ -1,4 +1,8 @@
-"""The headless face: a rich progress bar on a terminal, one plain line per epoch otherwise."""
+"""The headless face: a rich progress bar on a terminal, one plain line per epoch otherwise; and the one
+console every command prints through (`out_console`), which takes strings literally: names, reasons and paths
+come from files and users, so they are shown (control characters as `\x1b`, core/rules/outside.py), never
+parsed as markup or obeyed by the terminal.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ import sys
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
-from ..core.rules.numbers import fmt, pct, per_second, seconds
+from ..core.readout.safe import joined, markup
+from ..core.rules.numbers import count, fmt, pct, per_second, seconds
+from ..core.rules.outside import plot_visible, visible
 from ..core.rules.polytext import function_lines
 from ..core.rules.status import RunStatus
 from ..core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
@@ -20,7 +25,7 @@ class ConsoleSink:
     """Shows runs as they go. Use as a context manager around the runs."""
 
     def __init__(self, preset: str, n_runs: int, console: Console | None = None, live: bool | None = None):
-        self.console = console or Console(stderr=False)
+        self.console = console or out_console()
         self.live = self.console.is_terminal if live is None else live
         self.preset, self.n_runs = preset, n_runs
         self.progress = None
@@ -53,19 +58,11 @@ class ConsoleSink:
     def __call__(self, event) -> None:
         if isinstance(event, RunStarted):
             self.epochs[event.run_id] = event.config["epochs"]
-            info = event.info
-            line = (
-                f"{self.preset} {event.variant}: {info.get('n_params', '?'):,} parameters, "
-                f"{info.get('n_train', '?'):,} training samples, "
-                f"batch {info.get('batch_size')}, {info.get('steps_per_epoch')} steps/epoch on "
-                f"{info.get('device_name', event.device)}"
-            )
-            if info.get("notes"):  # e.g. amp or compile asked for where it does not apply
-                line += "; " + "; ".join(info["notes"])
+            line = visible(started_line(self.preset, event))
             if self.progress is not None:
-                self.progress.console.print(f"[dim]{line}[/]")
+                self.progress.console.print(line, style="dim", markup=False, highlight=False)
                 self.tasks[event.run_id] = self.progress.add_task(
-                    event.variant, total=event.config["epochs"], loss=""
+                    markup(event.variant), total=event.config["epochs"], loss=""
                 )
             else:
                 print(line, flush=True)
@@ -79,7 +76,8 @@ class ConsoleSink:
             else:
                 total = self.epochs.get(event.run_id, "?")
                 print(
-                    f"{self.preset} {event.variant} epoch {r['epoch']}/{total} {loss}  ({r['time']:.1f}s)",
+                    visible(f"{self.preset} {event.variant} epoch {r['epoch']}/{total} {loss}")
+                    + f"  ({seconds(r.get('time'))})",
                     flush=True,
                 )
         elif isinstance(event, Progress):
@@ -88,7 +86,7 @@ class ConsoleSink:
         elif (
             isinstance(event, Snapshot) and event.kind == "function"
         ):  # the polynomial, printed as seed 003 did
-            head = f"{self.preset} {event.variant} epoch {event.epoch}"
+            head = visible(f"{self.preset} {event.variant} epoch {event.epoch}")
             for line in function_lines(event.data):
                 if self.progress is not None:
                     self.progress.console.print(f"{head} {line}", highlight=False, markup=False)
@@ -98,44 +96,78 @@ class ConsoleSink:
         elif isinstance(event, RunEnded):
             self.ended.append(event)
             if event.status == RunStatus.FAILED:  # one line on stderr, where errors go
-                print(f"{self.preset} {event.variant}: failed ({event.reason})", file=sys.stderr, flush=True)
+                msg = visible(f"{self.preset} {event.variant}: failed ({event.reason})")
+                print(msg, file=sys.stderr, flush=True)
             elif event.status != RunStatus.FINISHED or event.reason:
-                msg = f"{self.preset} {event.variant}: {event.status}" + (
-                    f" ({event.reason})" if event.reason else ""
+                msg = visible(
+                    f"{self.preset} {event.variant}: {event.status}"
+                    + (f" ({event.reason})" if event.reason else "")
                 )
-                (self.progress.console.print if self.progress is not None else print)(msg)
+                if self.progress is not None:
+                    self.progress.console.print(msg, markup=False, highlight=False)
+                else:
+                    print(msg)
 
 
-def summary_table(ended: list, title: str = "") -> Table:
-    t = Table(title=title or None)
-    for col in (
-        "variant",
-        "status",
-        "epochs",
-        "train loss",
-        "test loss",
-        "test acc",
-        "best epoch",
-        "time",
-        "steps/s",
-        "run id",
-    ):
-        t.add_column(col, justify="right" if col not in ("variant", "status", "run id") else "left")
+def started_line(preset: str, event: RunStarted) -> str:
+    """What a run is, as it starts: its size, its data, its batches, its device (and any notes)."""
+    info = event.info
+    line = (
+        f"{preset} {event.variant}: {count(info.get('n_params'), 'parameter')}, "
+        f"{count(info.get('n_train'), 'training sample')}, "
+        f"batch {info.get('batch_size')}, {info.get('steps_per_epoch')} steps/epoch on "
+        f"{info.get('device_name', event.device)}"
+    )
+    if info.get("notes"):  # e.g. amp or compile asked for where it does not apply
+        line += "; " + "; ".join(str(n) for n in info["notes"])
+    return line
+
+
+def out_console(stderr: bool = False, width: int | None = None) -> Console:
+    """The console every command prints on: strings are taken literally (no markup, no emoji codes, no
+    highlighting); styled output is built as rich Text (core/readout/safe.py)."""
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False, width=width)
+
+
+SUMMARY_COLUMNS = (
+    ("variant", "variant", "primary", False),
+    ("status", "status", "primary", False),
+    ("epochs", "epochs", "primary", True),
+    ("train", "train loss", "secondary", True),
+    ("test", "test loss", "primary", True),
+    ("acc", "test acc", "primary", True),
+    ("best", "best epoch", "secondary", True),
+    ("time", "time", "secondary", True),
+    ("speed", "steps/s", "secondary", True),
+    ("run_id", "run id", "id", False),
+)
+
+
+def summary_table(ended: list, title: str = ""):
+    """`dltui run`'s closing table, fitted to the terminal by the one column policy
+    (core/readout/columns.py)."""
+    from ..core.readout.colours import status_text
+    from ..core.readout.columns import PRIORITY, Column, fitted
+
+    columns = [Column(k, label, PRIORITY[p], numeric=n) for k, label, p, n in SUMMARY_COLUMNS]
+    rows = []
     for e in ended:
         s = e.summary
-        t.add_row(
-            e.variant,
-            e.status,
-            str(s.get("epochs", "-")),
-            fmt(s.get("final_train_loss")),
-            fmt(s.get("final_test_loss")),
-            pct(s.get("final_test_acc")),
-            str(s.get("best_epoch", "-")),
-            seconds(s.get("duration_s", 0)),
-            per_second(s.get("steps_per_s")),
-            e.run_id,
+        rows.append(
+            (
+                e.variant,
+                status_text(e.status),
+                str(s.get("epochs", "-")),
+                fmt(s.get("final_train_loss")),
+                fmt(s.get("final_test_loss")),
+                pct(s.get("final_test_acc")),
+                str(s.get("best_epoch", "-")),
+                seconds(s.get("duration_s", 0)),
+                per_second(s.get("steps_per_s")),
+                e.run_id,
+            )
         )
-    return t
+    return fitted(columns, rows, title=title or None)
 
 
 MIN_COLUMNS = 80  # narrower (COLUMNS=0, 20) and tables and error lines fold to nothing: let the terminal wrap
@@ -179,6 +211,7 @@ def for_terminal(text: str, stream=None) -> str:
     """A plot as the output can take it: no ANSI colour where colour is not wanted, and ASCII lines and
     markers where the encoding has no box-drawing or braille characters."""
     stream = stream or sys.stdout
+    text = plot_visible(text)  # its legend and title name runs: any control but colour is shown, not obeyed
     if not colour_wanted(stream):
         text = ANSI.sub("", text)
     if not _utf(stream):
@@ -200,10 +233,8 @@ def stdout_failed() -> bool:
 
 
 def print_error(msg: str) -> None:
-    """One clear line on stderr, no traceback."""
-    from rich.markup import escape
-
+    """One clear line on stderr, no traceback; what the user typed (it is in `msg`) is shown, never obeyed."""
     Console(stderr=True, highlight=False, soft_wrap=True).print(
-        f"[bold red]error:[/] {escape(msg)}", markup=True
+        joined(("error:", "bold red"), " ", visible(msg, newlines=True))
     )
     sys.stderr.flush()

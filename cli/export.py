@@ -44,7 +44,7 @@ class_acc/class0. See docs/export.md.
 
 
 def export_cmd(
-    runs: list[str] = typer.Argument(..., help="run ids (or unique prefixes, or `latest`)"),
+    runs: list[str] = typer.Argument(..., help=options.NAMES_HELP),
     to: Path = typer.Option(..., "--to", help="the folder to write into (made if missing)"),
     fmt: list[str] | None = typer.Option(
         None,
@@ -63,14 +63,13 @@ def export_cmd(
     runs_dir: Path | None = options.RunsDir,
 ) -> None:
     """Export runs' metrics and figures (the full help is HELP)."""
-    from rich.console import Console
-
     from ..core.export.writer import export_runs, parse_formats
+    from .console import out_console
 
     formats = parse_formats(fmt)
     infos = options.runs_named(options.store(runs_dir), runs)
     written = export_runs(infos, to, formats, tidy=tidy, smooth=smooth, x=x)
-    console = Console(highlight=False)
+    console = out_console()  # paths shown literally: a folder named `[/]` is a folder, not markup
     for path in written:
         console.print(str(path), soft_wrap=True)
     console.print(f"{len(written)} files from {len(infos)} run(s) written to {to}", soft_wrap=True)

@@ -100,19 +100,18 @@ def run_on_ray(name: str, plans: list, store, ddir, choice: RayChoice, resume=No
 
 def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") -> int:
     """Run `plans` by `strategy` under signal handling, with the console and summary table; the exit code."""
-    from rich.console import Console
-
+    from ..core.readout.safe import text
     from ..core.train.control import Control
-    from .console import ConsoleSink, summary_table
+    from .console import ConsoleSink, out_console, summary_table
     from .signals import StopOnSignal, survive_lost_output
 
-    console = Console()
+    console = out_console()  # names, reasons and paths from outside: shown literally (core/readout/safe.py)
     sink = ConsoleSink(name, len(plans), console)
     with StopOnSignal(Control()) as stopper:
         try:
             with sink:
                 if intro:
-                    _say(console, f"[dim]{intro}[/]")
+                    _say(console, text(intro, "dim"))
                 outcome = strategy(survive_lost_output(sink), stopper.control)
         except (
             KeyboardInterrupt
@@ -120,7 +119,7 @@ def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") ->
             _say(
                 console,
                 summary_table(_in_plan_order(sink.ended, plans), f"{name}: interrupted"),
-                f"runs saved in {store.root}",
+                text(f"runs saved in {store.root}"),
             )
             return stopper.exit_code or 130
         return _close(
@@ -131,22 +130,23 @@ def drive(name: str, plans: list, store, strategy: Strategy, intro: str = "") ->
 def _close(console, name: str, store, ended: list, error: str, stopper, planned: int) -> int:
     """The summary table and the closing lines; the exit code."""
     from ..core.executors import runner
+    from ..core.readout.safe import text
     from .console import summary_table
 
     if stopper.stopped([e.status for e in ended], planned):
         _say(
             console,
             summary_table(ended, f"{name}: interrupted"),
-            f"runs saved in {store.root}; continue one with `dltui run --resume RUN`",
+            text(f"runs saved in {store.root}; continue one with `dltui run --resume RUN`"),
         )
         return stopper.exit_code
     _say(
         console,
         summary_table(ended, name),
-        f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)",
+        text(f"runs saved in {store.root}  (see them with `dltui runs`, `dltui show RUN`)"),
     )
     if error:
-        _say(console, f"[red]{error}[/]")
+        _say(console, text(error, "red"))
     return runner.exit_code([e.status for e in ended] + (["failed"] if error else []))
 
 

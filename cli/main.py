@@ -121,7 +121,9 @@ def list_cmd() -> None:
 
 
 def show_cmd(
-    run: str = typer.Argument("latest", help="a run id (or a unique prefix, or `latest`)"),
+    run: str = typer.Argument(
+        "latest", help="a run id (or a unique prefix), `latest`, or PRESET[:VARIANT] (its newest such run)"
+    ),
     log: bool = options.log_scale("the loss"),
     follow: bool = options.follow(several=False),
     runs_dir: Path | None = options.RunsDir,
@@ -133,8 +135,8 @@ def show_cmd(
     if follow:
         from .watch import follow_show
 
-        raise typer.Exit(follow_show(store, store.get(run), log))
-    show_run(store.get(run), log=log)
+        raise typer.Exit(follow_show(store, options.run_named(store, run), log))
+    show_run(options.run_named(store, run), log=log)
 
 
 # The commands in the order `dltui --help` lists them.

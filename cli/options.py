@@ -113,9 +113,62 @@ def data_dir(given: Path | None) -> Path:
     return given or default_data_dir()
 
 
-def runs_named(store, ids: list[str]) -> list:
-    """The runs `ids` name (ids, unique prefixes, `latest`), each once, in the order first named."""
-    return list({info.run_id: info for info in (store.get(r) for r in ids)}.values())
+NAMES_HELP = (
+    "run ids (or unique prefixes), PRESET (its newest sweep), PRESET:VARIANT,... "
+    "or `latest` (the newest sweep)"
+)
+
+
+def runs_named(store, names: list[str]) -> list:
+    """The runs `names` name, each once, in the order first named: a run id or a unique prefix; a preset's
+    name (its newest sweep, core/store/batches.py); PRESET:WORDS (those of its variants named, or holding
+    one of the comma-separated WORDS); `latest` (the newest sweep of any preset)."""
+    infos = [info for name in names for info in _named(store, name, several=True)]
+    return list({info.run_id: info for info in infos}.values())
+
+
+def run_named(store, name: str):
+    """The one run `name` names: a run id or prefix, `latest` (the newest run), or PRESET[:VARIANT] (the
+    newest run of its newest sweep, of that variant)."""
+    return _named(store, name, several=False)[-1]
+
+
+def _named(store, name: str, several: bool) -> list:
+    from ..core.store.batches import latest_batch
+    from ..core.store.folder import latest
+
+    if name in ("latest", "last"):
+        newest = latest(store.root)
+        if not several or newest is None:
+            return [store.get(name)]  # one run, or the store's own line for an empty runs dir
+        name = store.get(newest).status.get("preset") or newest
+    preset, _, words = name.partition(":")
+    ids = latest_batch(store, preset) if preset and "/" not in preset else []
+    if not ids:
+        if words:
+            raise BadInput(f"{name}: no runs of a preset '{preset}' in {store.root}; see `dltui runs`")
+        try:
+            return [store.get(name)]
+        except BadInput as e:
+            if not str(e).startswith(f"no run '{name}'"):  # ambiguous, not a valid id, a link out: as said
+                raise
+            raise BadInput(
+                f"no run '{name}' in {store.root}, and no preset of that name has runs there; name runs "
+                "by id or a unique prefix (see `dltui runs`), PRESET (its newest sweep), PRESET:VARIANT, "
+                "or `latest`"
+            ) from None
+    infos = [store.get(i) for i in ids]
+    if not words:
+        return infos
+    wanted = [w.strip() for w in words.split(",") if w.strip()]
+    exact = [i for i in infos if i.status.get("variant") in wanted]
+    picked = exact or [i for i in infos if any(w in str(i.status.get("variant", "")) for w in wanted)]
+    if not picked:
+        raise BadInput(
+            f"{name}: no variant of {preset}'s newest sweep matches '{words}'; its variants: "
+            + ", ".join(str(i.status.get("variant", "?")) for i in infos)
+        )
+    return picked
 
 
 def with_device(overrides: dict[str, Any], device: str | None) -> dict[str, Any]:

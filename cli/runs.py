@@ -16,9 +16,7 @@ import typer
 from ..core.rules.errors import BadInput
 from . import options
 
-COLUMNS = ("run id", "status", "preset", "variant", "epochs", "train loss", "test loss", "test acc")
-NUMERIC = ("epochs", "train loss", "test loss", "test acc")
-TABLE_LINES = 8  # the table's title, header, rules and footer: the terminal lines that are not rows
+TABLE_LINES = 9  # the table's title, header, rules, caption and footer: the terminal lines that are not rows
 MIN_ROWS = 5  # rows shown however short the terminal
 FALLBACK_TERMINAL = (100, 30)  # columns, lines when the output is not a terminal
 
@@ -59,36 +57,60 @@ def runs_cmd(
     _print_table(root, rows, total, preset, status)
 
 
-def _print_table(root: Path, rows: list, total: int, preset: str | None, status: str | None) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def columns():
+    """`dltui runs`'s columns, by the one column policy (core/readout/columns.py): at 80 columns the id goes
+    first, then the start time, then the preset and the train loss; variant, status and the test figures
+    stay."""
+    from ..core.readout.columns import PRIORITY, Column
 
+    return (
+        Column("run_id", "run id", PRIORITY["id"]),
+        Column("started", "started", PRIORITY["started"]),
+        Column("status", "status"),
+        Column("preset", "preset", PRIORITY["secondary"]),
+        Column("variant", "variant"),
+        Column("epochs", "epochs", numeric=True),
+        Column("train_loss", "train loss", PRIORITY["secondary"], numeric=True),
+        Column("test_loss", "test loss", numeric=True),
+        Column("test_acc", "test acc", numeric=True),
+    )
+
+
+def cells(r) -> tuple:
+    """A listing row's cells, in `columns()`'s order (text from run files shown, never obeyed)."""
     from ..core.readout.colours import status_text
-    from ..core.rules.numbers import fmt, pct
+    from ..core.readout.safe import joined
+    from ..core.rules.numbers import clock, fmt, pct
 
-    console = Console()
+    return (
+        r.run_id,
+        clock(r.started),
+        joined(status_text(r.state), f" ({r.problem})" if r.problem else ""),
+        r.preset,
+        r.variant,
+        "-" if r.epochs is None else str(r.epochs),
+        fmt(r.train_loss),
+        fmt(r.test_loss),
+        pct(r.test_acc),
+    )
+
+
+def _print_table(root: Path, rows: list, total: int, preset: str | None, status: str | None) -> None:
+    from ..core.readout.columns import fitted
+    from ..core.readout.safe import text
+    from .console import out_console
+
+    console = out_console()
     which = " ".join(f for f in (f"of preset {preset}" if preset else "", f"{status}" if status else "") if f)
     if not rows:
         console.print(
-            f"no runs {which + ' ' if which else ''}in {root} yet; start one with `dltui run polynomial`"
+            text(
+                f"no runs {which + ' ' if which else ''}in {root} yet; start one with `dltui run polynomial`"
+            )
         )
         return
     shown = f"newest {len(rows)} of {total}" if len(rows) < total else f"all {total}"
-    t = Table(
-        title=f"runs in {root}: {shown}{' ' + which if which else ''}"
-        + (" (--all for every one)" if len(rows) < total else "")
+    title = f"runs in {root}: {shown}{' ' + which if which else ''}" + (
+        " (--all for every one)" if len(rows) < total else ""
     )
-    for col in COLUMNS:
-        t.add_column(col, justify="right" if col in NUMERIC else "left", overflow="fold")
-    for r in rows:
-        t.add_row(
-            r.run_id,
-            status_text(r.state) + (f" ({r.problem})" if r.problem else ""),
-            r.preset,
-            r.variant,
-            "-" if r.epochs is None else str(r.epochs),
-            fmt(r.train_loss),
-            fmt(r.test_loss),
-            pct(r.test_acc),
-        )
-    console.print(t)
+    console.print(fitted(columns(), [cells(r) for r in rows], title=title))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from rich.console import Console
-
 from ..core.readout.runcard import run_card
 from ..core.readout.series import terminal_plot_size
-from .console import for_terminal
+from .console import for_terminal, out_console
 
 
 def view_plots(run, log: bool = False, data=None) -> list[str]:
@@ -61,4 +59,4 @@ def show_run(run, log: bool = False) -> None:
     else:
         out.write("no epochs recorded yet\n")
     out.flush()
-    Console().print(run_card(run))
+    out_console().print(run_card(run))

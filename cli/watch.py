@@ -113,7 +113,9 @@ def _print_news(run, update) -> None:
             f"{run.variant}  {state}" + (f" ({reason})" if reason and state != RunStatus.RUNNING else "")
         )
     if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
+        from ..core.rules.outside import visible
+
+        sys.stdout.write("\n".join(visible(line) for line in lines) + "\n")  # names and reasons: shown
         sys.stdout.flush()
 
 
@@ -121,6 +123,7 @@ def follow_show(store, info, log: bool) -> int:
     """`dltui show RUN --follow`."""
     from rich.console import Console
 
+    from ..core.rules.outside import visible
     from .console import for_terminal
     from .show import view_plots
 
@@ -128,8 +131,10 @@ def follow_show(store, info, log: bool) -> int:
         (data,) = datas.values()
         sys.stdout.write(CLEAR + for_terminal("\n".join(view_plots(info, log, data))) + "\n")
         Console().print(
-            f"{info.run_id}: {data.status}, epoch {data.records[-1]['epoch'] if data.records else 0}"
-            f"{'   (Ctrl-C: stop following; the run goes on)' if data.status == 'running' else ''}",
+            visible(
+                f"{info.run_id}: {data.status}, epoch {data.records[-1]['epoch'] if data.records else 0}"
+                f"{'   (Ctrl-C: stop following; the run goes on)' if data.status == 'running' else ''}"
+            ),
             highlight=False,
             markup=False,
         )

@@ -37,7 +37,7 @@ from .lab.presetpane import PresetPane, describe, preset_list
 from .lab.rangetest import RangeTest
 from .lab.runcontrol import RunControl
 from .lab.session import RunGroup
-from .lab.status import FINDING_DEVICE, DeviceHeader
+from .lab.status import FINDING_DEVICE, DeviceHeader, LiteralNotices
 from .lab.workarea import WorkArea
 from .modals import HelpScreen
 from .pastruns.screen import PastRunsScreen
@@ -61,7 +61,7 @@ def probe_device() -> str:
     return checker.device_name("auto")
 
 
-class LabApp(SharedKeys, App):
+class LabApp(LiteralNotices, SharedKeys, App):
     """Presets on the left, their parameters and description; live plots and the runs table on the right."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
@@ -186,7 +186,7 @@ class LabApp(SharedKeys, App):
         await self.pane.show(self.main, preset)
         if self.batch is None or not self.batch.live:
             self.control.forget()
-            await self.work.show_batch(None)
+            await self.work.show_batch(self.control.batch)  # the preset's own last runs, if it has any
 
     @on(Input.Submitted, "#form-box Input")
     def field_submitted(self) -> None:

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
 
+from ..core.readout.safe import text as as_text
 from ..core.readout.sweeps import summarise
 from ..core.rules.errors import BadInput
 from ..core.spec.config import help_of, parse_set
@@ -156,17 +157,17 @@ class ParamForm(Vertical):
                     id=f"field-{k}",
                     validators=[FieldValidator(k)],
                     validate_on=["changed", "submitted"],
-                    tooltip=tip,
+                    tooltip=as_text(tip, newlines=True),
                     compact=True,
                 )
-        yield Static(self.hint(), id="form-hint")
+        yield Static(as_text(self.hint(), newlines=True), id="form-hint")
         yield Static("", id="form-error")
 
     @on(Input.Changed)
     def field_changed(self) -> None:
         """Checked as you type; a value typed over per-variant ones says so under the form."""
         self.show_errors()
-        self.query_one("#form-hint", Static).update(self.hint(self.texts()))
+        self.query_one("#form-hint", Static).update(as_text(self.hint(self.texts()), newlines=True))
 
     def hint(self, typed: dict[str, str] | None = None) -> str:
         hint = variants_hint(self.preset, self.keys, typed=typed)
@@ -195,5 +196,8 @@ class ParamForm(Vertical):
         errs = self.errors()
         for k in self.keys:
             self.query_one(f"#field-{k}", Input).set_class(k in errs, "-invalid")
-        self.query_one("#form-error", Static).update("\n".join(f"✗ {r}" for r in errs.values()))
+        # what was typed is in each reason: shown as text, so `[/]` reads `[/]` and ESC reads `\x1b`
+        self.query_one("#form-error", Static).update(
+            as_text("\n".join(f"✗ {r}" for r in errs.values()), newlines=True)
+        )
         self.set_class(bool(errs), "-has-errors")

@@ -13,6 +13,7 @@ from typing import Any
 from rich.text import Text
 
 from ..rules.numbers import fmt, is_number
+from .safe import text
 
 # Colours are RGB, never names: a terminal theme remaps named colours (under the lab's theme red and magenta
 # drew alike, and so did yellow and blue). Ten hues after Paul Tol's "vibrant" and "bright" schemes, chosen to
@@ -65,7 +66,7 @@ def sequential(t: float) -> tuple[int, int, int]:
 def run_label(name: str, colour: Any) -> Text:
     """A run's name after a block in its colour: the key to its lines, in the runs tables."""
     style = f"rgb({colour[0]},{colour[1]},{colour[2]})" if isinstance(colour, tuple) else f"color({colour})"
-    return Text.assemble(("■ ", style), name)
+    return Text.assemble(("■ ", style), text(name))  # a name from a run file: shown, never obeyed
 
 
 def hex_colour(c: Sequence[int]) -> str:
@@ -109,4 +110,4 @@ def colour_key(configs: Sequence[dict[str, Any]]) -> str:
 
 def status_text(state: str) -> Text:
     """A run's status in its colour."""
-    return Text(state, style=STATUS_STYLE.get(state, ""))
+    return text(state, STATUS_STYLE.get(state, ""))

@@ -5,21 +5,45 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
+from typing import Any
+
 from rich.table import Table
 
-from ..rules.numbers import fmt, pct, per_second
+from ..rules.numbers import fmt, lr, metric, metric_name, pct, per_second, seconds, whole
 from ..rules.polytext import poly_line
+from .safe import text
+
+CARD_FORMATS = {
+    "duration_s": seconds,
+    "steps_per_s": per_second,
+    "n_params": whole,
+}
+
+
+class Card:
+    """The two columns of the card; every value is text from a run's files, shown and never obeyed."""
+
+    def __init__(self, title: Any):
+        self.table = Table(title=text(title), show_header=False)
+        self.table.add_column("key", style="bold")
+        self.table.add_column("value")
+
+    def add_row(self, key: str, value: Any) -> None:
+        self.table.add_row(text(key), text(value))
+
+
+def _value(key: str, v: Any) -> str:
+    if key in CARD_FORMATS:
+        return CARD_FORMATS[key](v)
+    return fmt(v) if isinstance(v, float) else str(v)
 
 
 def run_card(run) -> Table:  # run: core.store.folder.RunInfo
     """The card of one run, as a two-column table."""
     s, st = run.summary, run.status
-    t = Table(title=f"{run.run_id}", show_header=False)
-    t.add_column("key", style="bold")
-    t.add_column("value")
+    t = Card(run.run_id)
     why = run.problem or st.get("reason")
-    t.add_row("status", run.state + (f" ({escape(why)})" if why else ""))
+    t.add_row("status", f"{run.state}" + (f" ({why})" if why else ""))
     t.add_row("preset / variant", f"{st.get('preset', '?')} / {st.get('variant', '?')}")
     card = {**{k: st[k] for k in ("device_name", "n_params") if k in st}, **s, "seed": run.config.get("seed")}
     device = str(st.get("device") or card.get("device_name") or "")
@@ -39,17 +63,7 @@ def run_card(run) -> Table:  # run: core.store.folder.RunInfo
         ("n_params", "parameters"),
     ):
         if card.get(key) is not None:
-            v = card[key]
-            t.add_row(
-                label,
-                per_second(v)
-                if key == "steps_per_s"
-                else f"{v:.1f}"
-                if key == "duration_s"
-                else fmt(v)
-                if isinstance(v, float)
-                else str(v),
-            )
+            t.add_row(label, _value(key, card[key]))
     for k in ("train_loss", "test_loss", "val_loss"):
         if s.get(f"final_{k}") is not None:
             t.add_row(f"final {k.replace('_', ' ')}", fmt(s[f"final_{k}"]))
@@ -57,20 +71,23 @@ def run_card(run) -> Table:  # run: core.store.folder.RunInfo
         if s.get(f"final_{k}") is not None:
             t.add_row(f"final {k.replace('_', ' ')}", pct(s[f"final_{k}"]))
     if s.get("best_epoch") is not None:
-        t.add_row("best epoch", f"{s['best_epoch']} ({s.get('best_metric')} {fmt(s.get('best_value'))})")
+        name = str(s.get("best_metric") or "")
+        t.add_row(
+            "best epoch", f"{s['best_epoch']} ({metric_name(name)} {metric(name, s.get('best_value'))})"
+        )
     for key, what in (
         ("steepest_lr", "steepest descent at lr (a hint)"),
         ("min_loss_lr", "lowest loss at lr"),
         ("diverged_lr", "diverged at lr"),
     ):
         if isinstance(s.get(key), float):
-            t.add_row(what, f"{s[key]:.3g}")
+            t.add_row(what, lr(s[key]))
     for label, line in function_rows(run):
-        t.add_row(label, escape(line))
+        t.add_row(label, line)
     cfg = run.config
     if cfg:
-        t.add_row("config", escape(", ".join(f"{k}={v}" for k, v in cfg.items())))
-    return t
+        t.add_row("config", ", ".join(f"{k}={v}" for k, v in cfg.items()))
+    return t.table
 
 
 def function_rows(run) -> list[tuple[str, str]]:

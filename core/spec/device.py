@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..rules.errors import BadInput
+from ..rules.numbers import count
 
 
 def resolve_device(name: str):
@@ -36,7 +37,7 @@ def describe(device) -> str:
         idx = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{idx} {torch.cuda.get_device_name(idx)}"
     if device.type == "cpu":
-        return f"cpu, {torch.get_num_threads()} threads"
+        return f"cpu, {count(torch.get_num_threads(), 'thread')}"  # "cpu, 1 thread"
     return str(device)
 
 

@@ -7,7 +7,9 @@ from textual.containers import Container, VerticalScroll
 from textual.dom import DOMNode
 from textual.widgets import Label, ListItem, ListView, Static
 
+from ...core.readout.safe import text
 from ...core.readout.sweeps import variants_text
+from ...core.rules.outside import visible
 from ...core.spec import presets as presets_mod
 from ...core.spec.presets import Preset
 from ..form import ParamForm
@@ -16,12 +18,15 @@ from ..form import ParamForm
 def describe(preset: Preset) -> Text:
     """The description panel: title, what it shows, the seed question, the variants."""
     t = Text()
-    t.append(preset.title + "\n", style="bold")
-    t.append(preset.shows + "\n", style="italic")
+    # a preset file is text from outside (a user's own .toml): every part shown, never obeyed
+    t.append(visible(preset.title) + "\n", style="bold")
+    t.append(visible(preset.shows) + "\n", style="italic")
     if preset.seeds:
-        t.append(f"answers: {preset.seeds}\n", style="dim")
-    t.append(f"runs: {variants_text([v.name for v in preset.variants], preset.sweep)}\n\n", style="dim")
-    t.append(" ".join(preset.description.split()))
+        t.append(visible(f"answers: {preset.seeds}") + "\n", style="dim")
+    t.append(
+        visible(f"runs: {variants_text([v.name for v in preset.variants], preset.sweep)}") + "\n\n", "dim"
+    )
+    t.append(visible(" ".join(preset.description.split())))
     return t
 
 
@@ -45,7 +50,7 @@ class PresetPane:
     def widget(self) -> VerticalScroll:
         return VerticalScroll(
             ListView(
-                *[ListItem(Label(p.name), id=f"preset-{i}") for i, p in enumerate(self.presets)],
+                *[ListItem(Label(text(p.name)), id=f"preset-{i}") for i, p in enumerate(self.presets)],
                 id="presets",
                 initial_index=self.first,
             ),

@@ -57,6 +57,9 @@ class RunControl:
         self.executor: Any = None  # their training process (or pool), until it has said it is done
         self.drive: Drive | None = None  # the loop that follows it, a turn per tick
         self.starting = False  # checking the values and starting the process, in a thread
+        self.kept: dict[str, RunGroup] = {}  # preset name -> the last batch it showed
+        self.filters: dict[str, str] = {}  # preset name -> the variant filter it had
+        self.showing: str | None = None  # the preset whose batch and filter the screen holds
         tasks.add("start", self.started, self.start_failed, exclusive=True)
 
     @property
@@ -75,7 +78,9 @@ class RunControl:
         errors = form.errors()
         if errors:
             self.app.notify(
-                "\n".join(errors.values()), title="cannot run: fix the marked field", severity="error"
+                "\n".join(errors.values()),
+                title="cannot run: fix the marked field",
+                severity="error",
             )
             return
         try:
@@ -110,8 +115,29 @@ class RunControl:
         return self.busy
 
     def forget(self) -> None:
-        """Another preset is shown: the batch that ended is no longer the lab's."""
-        self.batch = None
+        """Another preset is shown (the app's `preset` already names it): what the last one showed (its
+        batch, its variant filter) is kept for it, and the new one's own come back; nothing leaks across."""
+        new = self.app.preset.name
+        if self.batch is not None:
+            self.kept[self.batch.preset] = self.batch
+        if self.showing is not None:
+            self.filters[self.showing] = self.app.opts.only
+        self.batch = self.kept.get(new)
+        self.showing = new
+        self.set_filter(self.filters.get(new, ""))
+
+    def set_filter(self, words: str) -> None:
+        """The variant filter (/) as a preset left it: its box shows it while it holds words."""
+        boxes = self.app.screen_stack[0].query("#variant-filter") if self.app.screen_stack else []
+        if boxes:
+            box = boxes.first()
+            box.value, box.display = words, bool(words)
+        self.app.opts.only = words
+
+    async def leave(self) -> None:
+        """The batch ended while the side bar showed another preset: the screen goes to that preset's own."""
+        self.forget()
+        await self.on_batch(self.batch)
 
     def start(self, preset: Preset, plans: list[runner.RunPlan]) -> None:
         self.starting = True
@@ -146,13 +172,17 @@ class RunControl:
             self.app.notify("nothing is running", severity="warning")
             return
         self.executor.stop()
-        self.app.notify("stopping: the running run ends as interrupted")
+        if self.batch is not None:
+            self.batch.stopped = True  # its interrupted run reads `stopped`, the queued ones `skipped`
+        self.app.notify("stopping: the running run ends as stopped (interrupted), the rest are skipped")
 
     def toggle_pause(self) -> None:
         if self.executor is None:
             self.app.notify("nothing is running", severity="warning")
             return
         self.executor.toggle_pause()
+        if self.batch is not None:
+            self.batch.paused = self.executor.paused  # its running run reads `paused`
         self.on_change()
 
     def drain(self) -> Applied | None:
@@ -167,6 +197,8 @@ class RunControl:
         if applied.done:
             self.tasks.start("reap", self.executor.join, 5)  # a finished process exits, off the UI thread
             self.executor = self.drive = None
+            if self.batch.preset != self.app.preset.name:  # the side bar moved on while it ran
+                self.app.call_later(self.leave)
         return applied
 
     async def wind_down(self, drain: Callable[[], None]) -> None:

@@ -2,7 +2,10 @@
 plots).
 
 Its cursor row is the run the one-run views show (`selected`). Live news marks rows stale; they are rewritten
-together, at most every TABLE_S, with fixed column widths, so that an update never re-lays out the screen.
+together, at most every TABLE_S (the table's own columns widen; the screen is never re-laid out).
+Which columns show is the one column policy's (core/readout/columns.py): as the table narrows, the notes,
+then the train loss and best epoch, then the ETA go; the variant, status, epoch, accuracy and test loss stay.
+Every cell is text (core/readout/safe.py): a variant or a reason from outside is shown, never obeyed.
 """
 
 from __future__ import annotations
@@ -13,18 +16,21 @@ from typing import Any
 from textual.widgets import DataTable
 
 from ...core.readout.colours import run_label, status_text
+from ...core.readout.columns import PRIORITY, TEXTUAL_PER_COLUMN, Column, fit
+from ...core.readout.safe import text
 from .session import RunGroup
 
-# (key, label, width), in the order a narrow table keeps them (None: fit the content)
+# In the order shown, each as wide as its content: the table is fitted again when a cell outgrows its column.
 COLUMNS = (
-    ("variant", "variant", None),
-    ("status", "status", 11),
-    ("epoch", "epoch", 9),
-    ("acc", "accuracy", 8),
-    ("train", "train loss", 10),
-    ("test", "test loss", 10),
-    ("best", "best epoch", 10),
-    ("note", "note", None),
+    Column("variant", "variant"),
+    Column("status", "status"),
+    Column("epoch", "epoch", numeric=True),
+    Column("acc", "acc", numeric=True),
+    Column("test", "test loss", numeric=True),
+    Column("eta", "ETA, steps/s", PRIORITY["note"]),
+    Column("train", "train loss", PRIORITY["secondary"], numeric=True),
+    Column("best", "best epoch", PRIORITY["secondary"], numeric=True),
+    Column("note", "note", PRIORITY["note"]),
 )
 ROW_FIELDS = (
     "variant",
@@ -34,6 +40,7 @@ ROW_FIELDS = (
     "test",
     "acc",
     "best",
+    "eta",
     "note",
 )  # the order of RunGroup.row's cells
 TABLE_S = 0.25  # the runs table is rewritten at most 4 times a second
@@ -47,16 +54,69 @@ class RunsTable:
         self.batch: RunGroup | None = None
         self.stale: set[str] = set()  # rows with news not yet shown
         self.flushed_at = 0.0
-        self.selected: str | None = None  # the cursor row's variant: the run one-run views show
+        self.chosen: str | None = None  # the cursor row's variant (see `selected`)
+        self.shown: list[Column] = list(COLUMNS)  # the columns the width leaves (see `refit`)
+        self.width = 0  # the width they were fitted to
+        self.paused = False  # the batch's pause as the rows last showed it
+
+    @property
+    def selected(self) -> str | None:
+        """The cursor row's variant: the run one-run views show; kept with its batch, so that a preset shown
+        again opens on the run it was left on."""
+        return self.chosen
+
+    @selected.setter
+    def selected(self, variant: str | None) -> None:
+        self.chosen = variant
+        if self.batch is not None and variant is not None:
+            self.batch.selected = variant
 
     def add_columns(self) -> None:
-        """Once the table is mounted (a column's width is measured on the app's console)."""
-        for key, label, width in COLUMNS:
-            self.table.add_column(label, key=key, width=width)
+        """Once the table is mounted (a column's width is measured on the app's console); from then on the
+        columns are fitted again whenever the layout changes (a resize, the side bar narrowing)."""
+        self.refit(force=True)
+        self.table.screen.screen_layout_refresh_signal.subscribe(
+            self.table, lambda _: self.table.call_later(self.refit)
+        )
+
+    def refit(self, force: bool = False, grown: bool = False) -> None:
+        """The columns the table's width leaves, by the one column policy; rebuilt only when they change.
+        `grown`: the same width, but cells have grown (a column may have to go)."""
+        width = self.table.size.width - 1  # the vertical scrollbar's cell
+        if width <= 0:  # not laid out yet: every column, until the first layout fits them
+            if not self.table.columns:
+                self.rebuild(list(COLUMNS))
+            return
+        if width == self.width and not force and not grown:
+            return
+        self.width = width
+        rows = [self.cells(v, COLUMNS) for v in self.batch.runs] if self.batch else []
+        shown = [COLUMNS[i] for i in fit(COLUMNS, rows, width, TEXTUAL_PER_COLUMN, 0)]
+        if shown == self.shown and self.table.columns and not force:
+            return
+        self.rebuild(shown)
+
+    def rebuild(self, shown: list[Column]) -> None:
+        """The table with these columns, its rows anew."""
+        self.shown = shown
+        self.table.clear(columns=True)
+        for c in shown:
+            self.table.add_column(text(c.label), key=c.key, width=c.width)
+        self.fill(self.selected)
 
     def show(self, batch: RunGroup | None, focus: str) -> None:
-        """List `batch`'s runs (none: an empty table), the cursor on the `focus` variant where it has one."""
+        """List `batch`'s runs (none: an empty table), the cursor on the run it was left on, else on the
+        `focus` variant where it has one."""
         self.batch = batch
+        focus = (batch.selected if batch is not None else None) or focus
+        self.paused = bool(batch and batch.paused)
+        self.width = 0  # the new rows may want other columns
+        self.refit()
+        self.fill(focus)
+
+    def fill(self, focus: str | None) -> None:
+        """The batch's rows anew, the cursor on `focus` where the batch has it."""
+        batch = self.batch
         self.table.clear()
         self.stale.clear()
         for run in batch.list() if batch else []:
@@ -66,25 +126,33 @@ class RunsTable:
             self.table.move_cursor(row=list(batch.runs).index(focus))  # its highlight selects it
             self.selected = focus
 
-    def cells(self, variant: str) -> list[Any]:
+    def cells(self, variant: str, columns: tuple[Column, ...] | list[Column] | None = None) -> list[Any]:
+        """The row's cells for `columns` (default: those shown), each as text."""
         cell = dict(zip(ROW_FIELDS, self.batch.row(variant)))
         cell["variant"] = run_label(variant, self.batch.runs[variant].colour)
         cell["status"] = status_text(cell["status"])
-        return [cell[key] for key, _, _ in COLUMNS]
+        return [text(cell[c.key]) for c in (self.shown if columns is None else columns)]
 
     def mark(self, variants: set[str]) -> None:
         self.stale |= variants
 
     @property
     def due(self) -> bool:
-        """Rows have news and the last rewrite is at least TABLE_S old."""
+        """Rows have news (or the batch was paused or resumed), and the last rewrite is TABLE_S old."""
+        if self.batch is not None and self.batch.paused != self.paused:
+            self.paused = self.batch.paused
+            self.stale |= set(self.batch.runs)
         return bool(self.stale) and time.monotonic() - self.flushed_at >= TABLE_S
 
     def flush(self) -> None:
         """Write the changed rows into the table."""
         for variant in self.stale:
-            for (key, _, width), value in zip(COLUMNS, self.cells(variant)):
-                self.table.update_cell(variant, key, value, update_width=width is None and bool(value))
+            if variant not in self.table.rows:
+                continue
+            for c, value in zip(self.shown, self.cells(variant)):
+                self.table.update_cell(
+                    variant, c.key, value, update_width=c.width is None and bool(value.plain)
+                )
         self.stale.clear()
         self.flushed_at = time.monotonic()
 

@@ -15,6 +15,7 @@ from typing import Any
 from ...core.executors.runner import RunPlan
 from ...core.executors.trainingprocess import ExecutorDone
 from ...core.readout.liverecords import LiveRecords
+from ...core.readout.pace import Pace, batch_pace, run_pace
 from ...core.rules.numbers import fmt, pct
 from ...core.rules.status import RunStatus
 from ...core.train.events import EpochEnded, Progress, RunEnded, RunStarted, Snapshot
@@ -53,6 +54,10 @@ class RunGroup:
         self.progress: dict[str, Progress] = {}
         self.reasons: dict[str, str] = {}
         self.done = False
+        self.paused = False  # the training process is paused (space): its running run reads `paused`
+        # s was pressed: the run it interrupted reads `stopped`, the queued ones `skipped`
+        self.stopped = False
+        self.selected: str | None = None  # the variant the runs table's cursor was left on
 
     def list(self) -> list[RunData]:
         return list(self.runs.values())
@@ -102,6 +107,7 @@ class RunGroup:
         self.progress.pop(run.variant, None)
         if ev.reason:
             self.reasons[run.variant] = ev.reason
+        # notices are shown as written (tui/lab/status.py LiteralNotices): names and reasons stay as they are
         if ev.status == RunStatus.FAILED:
             out.notices.append((f"{self.preset} {run.variant} failed: {ev.reason}", "error"))
         elif ev.status == RunStatus.DIVERGED:
@@ -123,8 +129,41 @@ class RunGroup:
         if error:
             out.notices.append((f"{self.preset}: training stopped: {error}", "error"))
 
+    def shown_status(self, variant: str) -> str:
+        """A run's status as a person reads it: a running run of a paused batch is `paused`; the run a stop
+        interrupted is `stopped`; runs a stop never started are `skipped`."""
+        status = str(self.runs[variant].status)
+        if status == RunStatus.RUNNING and self.paused and not self.done:
+            return "paused"
+        if status == RunStatus.INTERRUPTED and self.stopped:
+            return "stopped"
+        return status
+
+    def pace(self, variant: str) -> Pace | None:
+        """A running run's ETA and steps/s (None while it has no measure yet, or once it has ended)."""
+        run = self.runs[variant]
+        if run.status != RunStatus.RUNNING:
+            return None
+        return run_pace(run.records[-1] if run.records else None, self.progress.get(variant), run.config)
+
+    def batch_pace(self) -> Pace | None:
+        """The whole batch's ETA (the runs still to go at the running runs' pace) and its steps/s."""
+        if self.done:
+            return None
+        paces = [p for p in (self.pace(v) for v in self.runs) if p is not None]
+        queued = [r.config.get("epochs") for r in self.runs.values() if r.status == RunStatus.QUEUED]
+        return batch_pace(paces, queued)
+
+    def counts(self) -> dict[str, int]:
+        """How many runs read each shown status (queued, running, paused, finished, stopped, skipped, ...)."""
+        out: dict[str, int] = {}
+        for variant in self.runs:
+            status = self.shown_status(variant)
+            out[status] = out.get(status, 0) + 1
+        return out
+
     def row(self, variant: str) -> tuple[str, ...]:
-        """The table's cells for a variant: variant, status, epoch, losses, accuracy, best epoch, note."""
+        """A variant's cells: variant, status, epoch, losses, accuracy, best epoch, ETA and steps/s, note."""
         run = self.runs[variant]
         last = run.records[-1] if run.records else {}
         epochs = run.config.get("epochs", "?")
@@ -133,13 +172,15 @@ class RunGroup:
         if prog is not None and run.status == RunStatus.RUNNING:
             epoch = f"{prog.epoch - 1 + prog.fraction:.1f}/{epochs}"
         acc = last.get("val_acc") if last.get("val_acc") is not None else last.get("test_acc")
+        pace = self.pace(variant)
         return (
             variant,
-            run.status,
+            self.shown_status(variant),
             epoch,
             fmt(last.get("train_loss")),
             fmt(last.get("test_loss")),
             pct(acc),
             str(run.records.best.epoch(run.summary) or "-"),
+            pace.cell() if pace is not None else "",
             self.reasons.get(variant, ""),
         )

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import App
 from textual.widgets import Static
 
+from ...core.rules.outside import visible
 from ...core.rules.status import RunStatus
 from ...core.spec.presets import Preset
 from ...core.spec.views import X_LABELS
@@ -22,7 +23,8 @@ def status_line(control: RunControl, preset: Preset, opts: ViewOptions, short: b
     """One line: the batch's state (or how to start one of `preset`), then the x-axis, log y and smoothing.
     `short`: the same in fewer words, for a narrow terminal (no preset name, the x-axis by its key)."""
     t = Text()
-    t.append(*state(control, preset, short))
+    said, style = state(control, preset, short)
+    t.append(visible(said), style)  # a preset's name is text from a file: shown, never obeyed
     # The y-axis is named only when l has made it log: views with their own log axes say so in their titles.
     if short:
         smooth = f"  smooth {opts.smooth:g}" if opts.smooth else ""
@@ -42,13 +44,32 @@ def state(control: RunControl, preset: Preset, short: bool) -> tuple[str, str]:
     if b is None:
         n = len(preset.variants)
         return (f"r: run {n}" if short else f"{preset.name}: press r to run {n} runs"), ""
-    ended = sum(r.status not in (RunStatus.QUEUED, RunStatus.RUNNING) for r in b.list())
-    doing = "paused" if b.live and control.paused else "running" if b.live else "done"
-    return (
-        f"{doing} {ended}/{len(b.runs)}"
-        if short
-        else f"{b.preset}: {doing}, {ended}/{len(b.runs)} runs ended"
-    ), "cyan" if b.live else ""
+    counts = b.counts()
+    ended = sum(n for s, n in counts.items() if s not in (RunStatus.QUEUED, RunStatus.RUNNING, "paused"))
+    doing = (
+        "paused" if b.live and control.paused else "running" if b.live else "stopped" if b.stopped else "done"
+    )
+    pace = b.batch_pace() if b.live and not control.paused else None
+    how = ", ".join(f"{n} {s}" for s, n in counts.items() if s in TOLD)
+    if short:
+        line = f"{doing} {ended}/{len(b.runs)}" + (f", ETA {pace.cell()}" if pace else "")
+        return line + (f" ({how})" if how and not b.live else ""), "cyan" if b.live else ""
+    line = f"{b.preset}: {doing}, {ended}/{len(b.runs)} runs ended" + (f", {pace.text()}" if pace else "")
+    return line + (f" ({how})" if how else ""), "cyan" if b.live else ""
+
+
+# The outcomes the status line counts out, so that "3/3 ended" never hides that 2 were skipped.
+TOLD = ("finished", "diverged", "failed", "stopped", "interrupted", "skipped")
+
+
+class LiteralNotices:
+    """Mixed into the lab's App: every notice (the lab's, its screens', its collaborators') is shown as
+    written, never parsed as markup, with control characters shown as `\\x1b` (core/rules/outside.py). A
+    notice quotes names, reasons, paths and typed values, which come from outside; one place makes them all
+    safe, so that no new notice can forget."""
+
+    def notify(self, message: str, *, title: str = "", markup: bool = True, **kw) -> None:
+        super().notify(visible(message, newlines=True), title=visible(title), markup=False, **kw)
 
 
 class StatusBar(Static):
@@ -83,7 +104,7 @@ class DeviceHeader:
         self.tasks.start("device", self.probe)
 
     def found(self, name: str) -> None:
-        self.app.sub_title = name
+        self.app.sub_title = visible(name)  # the training process's words: shown, never obeyed
 
     def unknown(self, err: BaseException) -> None:
         self.app.sub_title = "device unknown"

@@ -4,6 +4,8 @@ how many of those the table holds.
 At thousands of runs nothing here blocks the UI: the rows are listed in a thread (core/store/index.py), added
 to the table a chunk a tick as far as the cursor goes (a DataTable's every update costs more with each row it
 holds), and narrowed by the filter box, which looks up each row's text made in the listing's thread.
+Its columns are the one column policy's (core/readout/columns.py): as the screen narrows, the run id goes
+first, then the preset and the train loss; every cell is text (core/readout/safe.py), shown, never obeyed.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+from rich.text import Text
 from textual.widgets import Static
 
-from ...core.readout.colours import run_label
+from ...core.readout.colours import run_label, status_text
+from ...core.readout.columns import PRIORITY, TEXTUAL_PER_COLUMN, Column, fit
+from ...core.readout.safe import text
 from ...core.rules.numbers import fmt, pct
 from ...core.store.index import Row, listing
 from ..viewkit import RunData
@@ -33,6 +38,13 @@ PAST_COLUMNS = (
 # The columns a live run changes have fixed widths: a width to fit would measure the whole column at each
 # change.
 LIVE_WIDTHS = {"status": 11, "epochs": 8, "train loss": 10, "test loss": 10, "accuracy": 8}
+SECONDARY = {"run id": PRIORITY["id"], "preset": PRIORITY["secondary"], "train loss": PRIORITY["secondary"]}
+NUMERIC = ("epochs", "train loss", "test loss", "accuracy")
+COLUMNS = tuple(
+    Column(key, key, SECONDARY.get(key, PRIORITY["primary"]), key in NUMERIC, LIVE_WIDTHS.get(key))
+    for key in PAST_COLUMNS
+)
+FIT_ROWS = 200  # the rows the columns are fitted to: the first screenfuls, not thousands
 ADD_ROWS = 25  # table rows added a tick: DataTable measures every cell of a new row
 AHEAD = 100  # rows the table holds past its cursor; more come as the cursor goes down
 
@@ -43,13 +55,14 @@ def search_text(row: Row) -> str:
 
 
 def cells(row: Row, marked: bool = False) -> tuple[str, ...]:
-    """A past run's table cells (core/store/index.py's row: from its summary, or its last metrics line)."""
+    """A past run's table cells (core/store/index.py's row: from its summary, or its last metrics line); the
+    names are text from run files, shown as text."""
     return (
         "✓" if marked else "",
-        row.run_id,
-        row.state,
-        row.preset,
-        row.variant,
+        text(row.run_id),
+        status_text(row.state),
+        text(row.preset),
+        text(row.variant),
         "-" if row.epochs is None else str(row.epochs),
         fmt(row.train_loss),
         fmt(row.test_loss),
@@ -74,10 +87,47 @@ class Listing:
         self.search: dict[
             str, str
         ] = {}  # run id -> the text the filter looks in (a row's whose state changed: anew)
+        self.shown: list[Column] = list(COLUMNS)  # the columns the width leaves (see `refit`)
+        self.width = 0
+        title.update(self.title_text())  # the runs dir's path is text from outside: shown as text
 
     def add_columns(self) -> None:
-        for key in PAST_COLUMNS:
-            self.table.add_column(key, key=key, width=LIVE_WIDTHS.get(key))
+        """Once mounted; from then on the columns are fitted again whenever the layout changes."""
+        self.refit(force=True)
+        self.table.screen.screen_layout_refresh_signal.subscribe(
+            self.table, lambda _: self.table.call_later(self.refit)
+        )
+
+    def refit(self, force: bool = False) -> None:
+        """The columns the table's width leaves (the one column policy); the table refilled when they
+        change."""
+        width = self.table.size.width - 1  # the vertical scrollbar's cell
+        if width <= 0:  # not laid out yet: every column, until the first layout fits them
+            if not self.table.columns:
+                self.rebuild(list(COLUMNS))
+            return
+        if width == self.width and not force:
+            return
+        self.width = width
+        rows = [cells(r) for r in (self.matching or self.rows)[:FIT_ROWS]]
+        shown = [COLUMNS[i] for i in fit(COLUMNS, rows, width, TEXTUAL_PER_COLUMN, 0)]
+        if shown == self.shown and self.table.columns and not force:
+            return
+        self.rebuild(shown)
+
+    def rebuild(self, shown: list[Column]) -> None:
+        """The table with these columns, its rows added anew (a chunk a tick, as always)."""
+        self.shown = shown
+        self.table.clear(columns=True)
+        for c in shown:
+            self.table.add_column(c.label, key=c.key, width=c.width)
+        self.added = 0
+        self.add_rows()
+
+    def row_cells(self, row: Row) -> list:
+        """The cells of the columns shown."""
+        keep = {c.key for c in self.shown}
+        return [v for key, v in zip(PAST_COLUMNS, cells(row, row.run_id in self.marked)) if key in keep]
 
     def read(self) -> list[Row]:
         """In a thread: every run's row, and the text the filter looks in (made here, off the UI thread)."""
@@ -87,6 +137,7 @@ class Listing:
 
     def listed(self, rows: list[Row]) -> None:
         self.rows, self.loaded = rows, True
+        self.width = 0  # fitted again to the rows now known (the next layout, or the first narrow)
         # the listing lives as long as the screen: out of the GC's full passes (each would walk it) until
         # unmount
         gc.freeze()
@@ -99,6 +150,8 @@ class Listing:
         self.matching = [
             r for r in self.rows if all(w in (texts.get(r.run_id) or search_text(r)) for w in words)
         ]
+        if not self.width:  # the rows are in: the columns fitted to them first
+            self.refit()
         self.table.clear()
         self.added = 0
         self.add_rows()
@@ -112,18 +165,18 @@ class Listing:
         if self.added >= wanted:
             return
         for row in self.matching[self.added : self.added + ADD_ROWS]:
-            self.table.add_row(*cells(row, row.run_id in self.marked), key=row.run_id)
+            self.table.add_row(*self.row_cells(row), key=row.run_id)
         self.added = min(len(self.matching), self.added + ADD_ROWS)
         # the rows the table holds live as long as the screen: out of the full passes, as the listing
         gc.freeze()
 
-    def title_text(self) -> str:
+    def title_text(self) -> Text:
         root, n, m = self.root, len(self.rows), len(self.matching)
         if not self.loaded:
-            return f"runs in {root}: listing…"
+            return text(f"runs in {root}: listing…")
         if not n:
-            return f"no runs in {root} yet: press escape, then r"
-        return f"runs in {root}: {m} of {n} shown; space marks, enter opens or overlays, / filters"
+            return text(f"no runs in {root} yet: press escape, then r")
+        return text(f"runs in {root}: {m} of {n} shown; space marks, enter opens or overlays, / filters")
 
     def cursor_run(self) -> str | None:
         table = self.table
@@ -174,7 +227,7 @@ class Listing:
                         {
                             key: value
                             for key, old, value in zip(PAST_COLUMNS[2:], cells(row)[2:], cells(new)[2:])
-                            if value != old
+                            if value != old and key in self.table.columns
                         },
                     )
 
