@@ -40,6 +40,12 @@ def make_run(root: Path, run_id: str, loss: float, epochs: int = 3) -> Path:
     return w.path
 
 
+@pytest.fixture(autouse=True)
+def wide(monkeypatch):
+    """Wide enough that `runs` keeps the run id column beside a damaged row's long reason."""
+    monkeypatch.setenv("COLUMNS", "300")
+
+
 @pytest.fixture
 def runs(runs_dir) -> tuple[Path, Path]:
     """A good run and one to damage."""
