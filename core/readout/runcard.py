@@ -59,7 +59,8 @@ def run_card(run) -> Table:  # run: core.store.folder.RunInfo
     if s.get("best_epoch") is not None:
         t.add_row("best epoch", f"{s['best_epoch']} ({s.get('best_metric')} {fmt(s.get('best_value'))})")
     for key, what in (
-        ("steepest_lr", "steepest descent at lr (a hint)"),
+        ("suggested_lr", "suggested lr (steepest fall)"),
+        ("steepest_lr", "steepest descent at lr (a hint)"),  # range tests made before suggested_lr
         ("min_loss_lr", "lowest loss at lr"),
         ("diverged_lr", "diverged at lr"),
     ):
