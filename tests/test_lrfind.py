@@ -152,7 +152,7 @@ def test_bad_input_is_one_line_and_leaves_no_run(cli, runs_dir, args, says):
 async def test_the_labs_L_key_runs_the_range_test_and_past_runs_draws_it(runs_dir, data_dir):
     """L in the lab: the selected variant's range test in a process of its own, saved as a run of kind
     lrfind; opened in past runs it is drawn as loss against lr."""
-    from test_tui_app import CPU, wait_until
+    from test_tui_app import CPU, drawn_text, notices, wait_until
 
     from dltui.tui.app import LabApp
     from dltui.tui.plots import ViewPlot
@@ -169,6 +169,8 @@ async def test_the_labs_L_key_runs_the_range_test_and_past_runs_draws_it(runs_di
             and status["status"] == "finished"
             and status["variant"] == "lrfind-lr=0.1"
         )
+        summary = json.loads((run / "summary.json").read_text())
+        await wait_until(pilot, lambda: f"suggested lr {lr_label(summary['suggested_lr'])}" in notices(app))
         await pilot.press("p")
         await wait_until(
             pilot,
@@ -176,6 +178,9 @@ async def test_the_labs_L_key_runs_the_range_test_and_past_runs_draws_it(runs_di
         )
         await pilot.press("enter")
         await wait_until(pilot, lambda: [p.view_name for p in app.screen.query(ViewPlot)] == ["lrfind"])
+        text = await drawn_text(pilot, "lrfind")
+        assert f"suggested {lr_label(summary['suggested_lr'])}" in text  # the marker's key entry
+        assert "1e-05" in text and "0.01" in text and "0.00027" not in text  # ticks at powers of ten
 
 
 def ended(runs_dir) -> bool:
