@@ -57,6 +57,16 @@ def test_the_suggestion_is_read_through_noise_and_without_the_lag_of_a_one_way_e
     assert lrs[steepest] > 1.5e-2  # the lag a forwards-only EMA has, which the two-way smoothing avoids
 
 
+def test_a_loss_that_never_falls_has_no_suggestion_and_the_cli_says_why():
+    from dltui.cli.lrfind import suggestion_line
+
+    ramp = Ramp(1e-5, 1e-3, 50)
+    records = [{"lr": ramp.lr(k), "train_loss": 2.3 + 0.001 * k} for k in range(50)]
+    h = hints(records)
+    assert h["suggested_lr"] is None and h["diverged_lr"] is None
+    assert suggestion_line(h).startswith("no suggested lr: the smoothed loss never fell; widen the range")
+
+
 def test_lr_ticks_read_as_plain_powers_of_ten():
     from dltui.core.rules.lrrange import lr_label, lr_ticks
 

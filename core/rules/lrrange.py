@@ -58,6 +58,8 @@ def read(lrs: Sequence[float], losses: Sequence[float | None]) -> dict[str, Any]
         return out
     smooth = smoothed(losses[:n])
     kept = [i for i in range(n) if smooth[i] is not None and lrs[i] > 0]
+    if not kept:
+        return out
     low = min(kept, key=lambda i: smooth[i])
     out["min_loss_lr"] = lrs[low]
     slopes = []
