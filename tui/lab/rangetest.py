@@ -62,7 +62,7 @@ def run_command(command: list[str]) -> tuple[int, str]:
     """In a thread: run it; its exit code and one line: the suggested lr when it ended well (the last line
     `dltui lrfind` prints), else its last line of output (the error)."""
     done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    said = [line for line in done.stdout.splitlines() if "suggested lr" in line]
+    said = [line for line in done.stdout.splitlines() if line.startswith(("suggested lr", "no suggested lr"))]
     if done.returncode == 0 and said:
         return 0, said[-1]
     lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
