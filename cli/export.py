@@ -23,6 +23,8 @@ Files (FMT = png or svg):
   <run_id>-function.FMT  the polynomial's learned vs target function at the recorded epochs
   <run_id>-sharpness.FMT sharpness against 2/lr, if the run measured it (probe sharpness)
   <run_id>-confusion.FMT the last confusion matrix; <run_id>-confusion.csv its counts (probe confusion)
+  <run_id>-lrfind.FMT    an lr range test: loss vs lr, smoothed, the suggested lr marked (instead
+                         of loss and accuracy)
   compare-METRIC.FMT     test loss of the runs overlaid, when two or more have data
 """
     "  <run_id>/events.out.tfevents.*  TensorBoard (--format tensorboard; "

@@ -24,7 +24,13 @@ def lrfind_cmd(
     data_dir: Path | None = options.DataDir,
 ) -> None:
     """Raise the lr exponentially over minibatch steps from the preset's config; plot loss vs lr (log axis),
-    stop at divergence, mark the steepest descent and the divergence point: hints, not a verdict."""
+    stop at divergence, and suggest an lr.
+
+    The suggested lr is where the loss, smoothed by a debiased EMA (factor 0.9, as fastai and
+    torch-lr-finder smooth it, run forwards then backwards so that it does not lag), falls fastest per
+    decade of lr, after the first 10 steps and before its lowest point (Smith 2017; torch-lr-finder).
+    A starting point for the lr, not a verdict: it depends on the batch, the range and how many steps
+    the ramp has (docs/reproduction.md compares it with the seeds' own findings)."""
     from ..core.executors import runner
     from ..core.probes import rangetest as lrfind
     from ..core.spec import presets
@@ -42,7 +48,22 @@ def lrfind_cmd(
     from .show import show_run
 
     show_run(store.get(run_id))
+    typer.echo(suggestion_line(summary))
     if summary["status"] == RunStatus.FAILED:
         raise typer.Exit(1)
     if summary["status"] == RunStatus.INTERRUPTED:
         raise typer.Exit(130)
+
+
+def suggestion_line(summary: dict) -> str:
+    """The range test's verdict in one line: the suggested lr (or why there is none) and where it diverged."""
+    from ..core.rules.lrrange import lr_label
+
+    lr = summary.get("suggested_lr")
+    head = (
+        f"suggested lr {lr_label(lr)} (the steepest fall of the smoothed loss; see dltui lrfind --help)"
+        if lr is not None
+        else "no suggested lr: the smoothed loss never fell; widen the range (--min, --max) or add --steps"
+    )
+    div = summary.get("diverged_lr")
+    return head + (f"; diverged at lr {lr_label(div)}" if div is not None else "")

@@ -37,6 +37,7 @@ from ..store.atomic import write_atomic
 from ..store.folder import clean
 from . import tags
 from .figures import accuracy_figure, compare_figure, compare_metric, figure_bytes, loss_figure
+from .lrfigure import lrfind_figure
 from .probefigures import confusion_csv
 
 FORMATS = ("csv", "json", "png", "svg", "tensorboard")
@@ -253,6 +254,9 @@ def export_runs(
 def run_figures(run, x: str = "epoch", smooth: float = 0.0) -> dict[str, Any]:
     """name -> figure for one run (those it has data for): loss, accuracy, then each probe's figure named by
     core.spec.probes (function, sharpness, confusion), under its view's name."""
+    if run.status.get("kind") == "lrfind":  # a range test: loss against lr, not against epochs
+        fig = lrfind_figure(run)
+        return {"lrfind": fig} if fig is not None else {}
     figs = {"loss": loss_figure(run, x, smooth), "accuracy": accuracy_figure(run, x, smooth)}
     for probe in PROBES.values():
         if probe.figure and probe.view not in figs:

@@ -1,10 +1,11 @@
 """The learning-rate range test (Smith 2017; fastai's lr_find), in the trainer's own terms.
 
 From a preset's config, train for a few hundred minibatch steps while the lr grows exponentially
-from `lr_min` to `lr_max`, and record the loss of each step. Stop once the loss diverges. The whole
-curve is the result: the steepest descent of the smoothed loss and the divergence point are marked
-as hints, not a verdict (a single "suggested lr" misleads: it depends on the smoothing, the range and
-the batch). The losses stay on the device and are read back every CHECK_EVERY steps.
+from `lr_min` to `lr_max`, and record the loss of each step. Stop once the loss diverges (fastai's rule:
+a causal debiased EMA of the loss above DIVERGE times its lowest, or a non-finite loss). The whole curve
+is the result; summary.json adds the suggested lr by one documented rule (core/rules/lrrange.py), its
+lowest point and where it diverged. The losses stay on the device and are read back every CHECK_EVERY
+steps.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from typing import Any
 
 import torch
 
+from ..rules import lrrange
 from ..rules.errors import BadInput
 from ..rules.numbers import is_finite
 from ..rules.smoothing import ema
 
-SMOOTHING = 0.9  # EMA factor of the smoothed loss that the hints are read from
+SMOOTHING = 0.9  # factor of the causal, debiased EMA that the stop rule reads
 DIVERGE = 4.0  # diverged: the smoothed loss above this many times its lowest (or a non-finite loss)
 CHECK_EVERY = 10  # steps between host syncs
-HINT_HALF_WIDTH = 5  # the hints read a centred mean over 11 steps
 MAX_STEPS = 100_000
 
 
@@ -115,41 +116,12 @@ def sweep(
     return records
 
 
-def centred(values: list[float | None], half: int) -> list[float | None]:
-    """The mean of each value's window of 2·half+1 finite neighbours: no lag (unlike an EMA) to shift the
-    hints."""
-    out: list[float | None] = []
-    for i in range(len(values)):
-        window = [v for v in values[max(0, i - half) : i + half + 1] if v is not None and math.isfinite(v)]
-        out.append(sum(window) / len(window) if window else None)
-    return out
-
-
 def hints(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The steepest descent of the smoothed loss (per decade of lr), its lowest point, and where it diverged.
-    Read after the sweep, from a centred mean: the causal EMA that detects divergence lags behind the
-    curve."""
+    """The suggested lr and the lowest point of the smoothed loss (core/rules/lrrange.py: the rule is there),
+    and the lr at which the sweep stopped as diverged (None if it did not)."""
     lrs = [r["lr"] for r in records]
     raw = [r["train_loss"] for r in records]
-    out: dict[str, Any] = {
-        "steepest_lr": None,
-        "min_loss_lr": None,
-        "diverged_lr": lrs[-1] if records and diverged(raw) else None,
-    }
-    finite = [i for i, v in enumerate(raw) if v is not None and math.isfinite(v)]
-    if len(finite) < 3:
-        return out
-    smooth = centred(raw[: finite[-1] + 1], HINT_HALF_WIDTH)
-    low = min(finite, key=lambda i: smooth[i])
-    out["min_loss_lr"] = lrs[low]
-    slopes = [
-        ((smooth[i + 1] - smooth[i - 1]) / (math.log10(lrs[i + 1]) - math.log10(lrs[i - 1])), i)
-        for i in range(1, low)
-        if smooth[i - 1] is not None and smooth[i + 1] is not None
-    ]
-    if slopes:
-        out["steepest_lr"] = lrs[min(slopes)[1]]
-    return out
+    return {**lrrange.read(lrs, raw), "diverged_lr": lrs[-1] if records and diverged(raw) else None}
 
 
 def run(

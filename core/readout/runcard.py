@@ -76,7 +76,8 @@ def run_card(run) -> Table:  # run: core.store.folder.RunInfo
             "best epoch", f"{s['best_epoch']} ({metric_name(name)} {metric(name, s.get('best_value'))})"
         )
     for key, what in (
-        ("steepest_lr", "steepest descent at lr (a hint)"),
+        ("suggested_lr", "suggested lr (steepest fall)"),
+        ("steepest_lr", "steepest descent at lr (a hint)"),  # range tests made before suggested_lr
         ("min_loss_lr", "lowest loss at lr"),
         ("diverged_lr", "diverged at lr"),
     ):

@@ -49,7 +49,7 @@ class RangeTest:
     def ended(self, result: tuple[int, str]) -> None:
         code, last = result
         self.app.notify(
-            "lr range test saved: open it in past runs (p)" if code == 0 else f"lr range test: {last}",
+            f"lr range test: {last}; p shows the curve" if code == 0 else f"lr range test: {last}",
             severity="information" if code == 0 else "error",
             timeout=NOTICE_S,
         )
@@ -59,10 +59,14 @@ class RangeTest:
 
 
 def run_command(command: list[str]) -> tuple[int, str]:
-    """In a thread: run it; its exit code and its last line of output (the error, when it failed)."""
+    """In a thread: run it; its exit code and one line: the suggested lr when it ended well (the last line
+    `dltui lrfind` prints), else its last line of output (the error)."""
     done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    said = [line for line in done.stdout.splitlines() if line.startswith(("suggested lr", "no suggested lr"))]
+    if done.returncode == 0 and said:
+        return 0, said[-1]
     lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-    return done.returncode, lines[-1] if lines else ""
+    return done.returncode, lines[-1] if lines else "saved"
 
 
 def lrfind_command(
