@@ -71,3 +71,23 @@ def test_the_runs_dir_before_the_command_reaches_show(poly):
     result = dltui("--runs-dir", poly, "show", "latest")
     assert result.returncode == 0, result.stderr
     assert "polynomial" in result.stdout
+
+
+def test_ids_of_300_character_names_keep_the_variant_and_the_suffix_and_show_works(tmp_path, cli, runs_dir):
+    """The 150-character cut used to drop both; `show` then failed with "file name too long"."""
+    preset = tmp_path / "long.toml"
+    preset.write_text(
+        f'name = "{"p" * 300}"\n[base]\ntask = "polynomial"\nhidden = []\nloss = "mse"\nepochs = 2\n'
+        f'n_samples = 50\nbatch_size = 10\n[[variants]]\nname = "{"v" * 300}"\nlr = 0.01\n'
+        '[[variants]]\nname = "lr=0.1"\nlr = 0.1\n'
+    )
+    assert cli("run", preset).exit_code == 0
+    ids = sorted(p.name for p in runs_dir.iterdir())
+    assert len(ids) == 2 and all(len(i) <= 150 for i in ids)
+    by_variant = {i.split("-")[4][:6]: i for i in ids}  # STAMP is 3 parts; then PRESET, VARIANT, RAND
+    assert set(by_variant) == {"vvvvvv", "lr=0.1"}
+    for run_id in ids:
+        assert len(run_id.rsplit("-", 1)[1]) == 4  # the random suffix
+        result = cli("show", run_id)
+        assert result.exit_code == 0, result.stderr
+        assert "file name too long" not in result.stderr
