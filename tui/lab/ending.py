@@ -83,6 +83,8 @@ def _on_signal(app: Any, signum: int, ending: list[int]) -> None:
 async def _wind_down_and_exit(app: Any, code: int) -> None:
     try:
         await app.control.wind_down(app.work.drain)
+    except Exception:  # noqa: BLE001 - ending anyway (a signal before the lab was up, say): the runs end with it
+        pass
     finally:
         app.exit(return_code=code)
 
