@@ -11,6 +11,7 @@ import fcntl
 import os
 import re
 import shlex
+import shutil
 import signal
 import struct
 import subprocess
@@ -159,3 +160,37 @@ def test_a_kill_9_of_the_lab_leaves_no_process_behind(tmp_path, long_preset):
         lab.close()
     (run,) = run_dirs(runs)
     assert status(run)["status"] == "interrupted"  # the orphaned training process ended it cleanly
+
+
+TMUX = shutil.which("tmux")
+
+
+@pytest.mark.skipif(TMUX is None, reason="needs tmux")
+def test_quitting_after_a_resize_leaves_nothing_of_the_lab_on_the_terminal(tmp_path):
+    """In tmux, quitting after the window grew used to leave 15 lines of the last frame above the prompt."""
+    socket = f"dltui-test-{os.getpid()}"  # a tmux server of the test's own
+    tmux = [TMUX, "-L", socket]
+    lab = f"{shlex.quote(sys.executable)} -m dltui tui polynomial"
+    env = f"DLTUI_RUNS_DIR={shlex.quote(str(tmp_path / 'runs'))} TERM=xterm-256color"
+    script = f"clear; env -u COLUMNS -u LINES {env} {lab}; echo EXITED=$?; exec sleep 600"  # the pane's size
+    screen = lambda: subprocess.run([*tmux, "capture-pane", "-p"], capture_output=True, text=True).stdout  # noqa: E731
+
+    def wait(cond, what: str) -> None:
+        deadline = time.monotonic() + 120
+        while not cond():
+            assert time.monotonic() < deadline, (
+                f"timed out waiting for {what}: {screen().splitlines()[-3:]!r}"
+            )
+            time.sleep(0.2)
+
+    subprocess.run([*tmux, "new-session", "-d", "-x", "140", "-y", "45", "sh", "-c", script], check=True)
+    try:
+        wait(lambda: "q quit" in screen() and "cpu" in screen().splitlines()[0], "the lab and its device")
+        subprocess.run([*tmux, "resize-window", "-x", "200", "-y", "60"], check=True)
+        wait(lambda: len(screen().splitlines()) >= 60 and "q quit" in screen().splitlines()[-1], "the redraw")
+        subprocess.run([*tmux, "send-keys", "q"], check=True)
+        wait(lambda: "EXITED=" in screen(), "the lab to quit")
+        lines = [line for line in screen().splitlines() if line.strip()]
+        assert lines == ["EXITED=0"]
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)

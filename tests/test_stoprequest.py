@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 from reliability_helpers import finish, lines, preset_file, run_dirs, start, status, wait_for
 
+from dltui.core.rules.errors import BadInput
 from dltui.core.store import lock, stoprequest
 
 
@@ -53,6 +55,16 @@ def test_a_folder_at_the_request_name_is_reported_once_and_stops_nothing(tmp_pat
             f"warning: {run / stoprequest.NAME} is not a file (a folder), so it stops nothing; remove it"
         ]
         assert (run / stoprequest.NAME).is_dir()  # left for its owner to look at
+    finally:
+        held.release()
+
+
+def test_asking_where_a_folder_stands_says_so_in_one_line(tmp_path):
+    run, held = _run_dir(tmp_path, "asker")
+    try:
+        (run / stoprequest.NAME).mkdir()
+        with pytest.raises(BadInput, match="is not a file \\(a folder\\): remove it, then ask again"):
+            stoprequest.request(run)
     finally:
         held.release()
 

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..rules.errors import BadInput
 from .lock import LOCK_NAME
 
 NAME = "stop-request"
@@ -34,7 +35,14 @@ _reported: set[str] = set()  # run folders whose unusable request this process h
 def request(run_dir: Path) -> Path:
     """Ask the run's owner to stop it (the file says who asked); returns the file's path."""
     path = Path(run_dir) / NAME
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISREG(st.st_mode):  # a write would fail (a folder, a link) or block (a FIFO)
+            raise BadInput(f"{path} is not a file ({_kind(st.st_mode)}): remove it, then ask again")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o644)
     try:
         os.write(fd, f"{os.getpid()} {socket.gethostname()} {time.time():.0f}\n".encode())
     finally:
