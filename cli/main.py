@@ -57,9 +57,11 @@ def guarded(fn):
     return wrapper
 
 
-@app.callback()
-def main(ctx: typer.Context) -> None:
-    """Open the lab (the TUI) when no command is given."""
+def main(ctx: typer.Context, runs_dir: Path | None = options.RunsDir) -> None:
+    """Open the lab (the TUI) when no command is given. `dltui --runs-dir DIR CMD` is
+    `DLTUI_RUNS_DIR=DIR dltui CMD`: the command's own --runs-dir, if given too, wins."""
+    if runs_dir is not None:
+        options.use_runs_dir(runs_dir)
     if ctx.invoked_subcommand is None:
         _open_tui(None, None, None)
 
@@ -97,6 +99,7 @@ def _open_tui(preset, runs_dir, data_dir, executors=None) -> None:
     from ..core.export.tensorboard import live_dir
 
     live_dir()  # DLTUI_TENSORBOARD_DIR, if set: checked before the screen opens; the lab's runs write there
+    options.need_terminal("the lab (`dltui`, `dltui tui`)")
     code = run_app(preset=preset, runs_dir=runs_dir, data_dir=data_dir, executors=executors)
     raise typer.Exit(code or 0)
 
@@ -139,7 +142,8 @@ def show_cmd(
     show_run(options.run_named(store, run), log=log)
 
 
-# The commands in the order `dltui --help` lists them.
+# The commands in the order `dltui --help` lists them; the callback (no command: the lab) is guarded too.
+app.callback()(guarded(main))
 app.command("tui")(guarded(tui_cmd))
 app.command("list")(guarded(list_cmd))
 app.command("run")(guarded(run_cmd))

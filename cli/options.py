@@ -10,6 +10,8 @@ Torch-free: `dltui --help` imports this module.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,30 @@ def store(runs_dir: Path | None):
     from ..core.store.folder import RunStore
 
     return RunStore(runs_dir)
+
+
+def use_runs_dir(runs_dir: Path) -> None:
+    """`dltui --runs-dir DIR` (before the command): DIR for every command, and for the processes it starts."""
+    os.environ["DLTUI_RUNS_DIR"] = str(runs_dir)
+
+
+def need_terminal(face: str) -> None:
+    """BadInput unless stdin and stdout are both a terminal: a full-screen face cannot draw into a pipe or
+    read keys from one (it would wait forever)."""
+    missing = [name for name, f in (("stdin", sys.stdin), ("stdout", sys.stdout)) if not _is_tty(f)]
+    if missing:
+        raise BadInput(
+            f"{face} needs a terminal, and {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+            "not one here; run it in a terminal, or use the headless commands "
+            "(`dltui runs`, `dltui show RUN --follow`, `dltui run PRESET`)"
+        )
+
+
+def _is_tty(f) -> bool:
+    try:
+        return f is not None and f.isatty()
+    except (ValueError, OSError):  # closed
+        return False
 
 
 def data_dir(given: Path | None) -> Path:

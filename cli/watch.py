@@ -37,9 +37,11 @@ def watch_cmd(
     from ..tui.app import run_app
 
     store = options.store(runs_dir)
+    ids = watched(store, target)
+    options.need_terminal("`dltui watch`")
     code = run_app(
         runs_dir=store.root,
-        watch=watched(store, target),
+        watch=ids,
         watch_preset=target if target in preset_names() else None,
     )
     raise typer.Exit(code or 0)

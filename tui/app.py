@@ -32,6 +32,7 @@ from ..core.spec.presets import Preset
 from ..core.store.folder import RunStore
 from .form import ParamForm
 from .keys import LAB_KEYS, SharedKeys, help_lines
+from .lab import ending
 from .lab.exporter import Exporter
 from .lab.presetpane import PresetPane, describe, preset_list
 from .lab.rangetest import RangeTest
@@ -324,6 +325,7 @@ def run_app(
     """Open the lab; returns the exit code. `executors` makes where a batch runs (default: a TrainingProcess);
     `watch`: runs to open at once in the past-runs screen, followed live (with `watch_preset`'s runs as they
     start)."""
+    ending.start_tracker()
     app = LabApp(
         preset,
         runs_dir,
@@ -332,5 +334,4 @@ def run_app(
         watch=watch,
         watch_preset=watch_preset,
     )
-    app.run()
-    return app.return_code or 0
+    return ending.run(app)  # SIGTERM and SIGHUP end it as q does, the terminal restored

@@ -2,8 +2,9 @@
 helper process, so that the lab's own process never imports torch and stays small.
 
 One spawned process per lab, started on the first question and kept for the next ones (it has torch
-loaded by then); its output goes nowhere (never over a UI). A BadInput it raises comes back as the
-same BadInput. No textual here.
+loaded by then); its output goes nowhere (never over a UI), and it ends when the lab's process ends, however
+that ends (a kill -9 too): it watches the pipe its parent holds open, which closes only with the parent.
+A BadInput it raises comes back as the same BadInput. No textual here.
 """
 
 from __future__ import annotations
@@ -23,12 +24,30 @@ _POOL: list[ProcessPoolExecutor] = []  # the helper, once started
 
 
 def _quiet() -> None:
-    """In the helper: Ctrl-C is the lab's, and nothing is printed over its screen."""
+    """In the helper: Ctrl-C is the lab's, nothing is printed over its screen, and it ends with the lab."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fd = os.open(os.devnull, os.O_WRONLY)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+    end_with_parent()
+
+
+def end_with_parent() -> None:
+    """In a spawned process: exit at once when the parent process has gone (its end of the spawn pipe is
+    closed by the kernel, whatever killed it), so that no orphan stays (nor multiprocessing's resource
+    tracker, which lasts while any process holds its pipe)."""
+    from multiprocessing.connection import wait
+
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="end-with-parent").start()
 
 
 def _ask(fn: Callable, *args: Any) -> Any:

@@ -26,6 +26,7 @@ __all__ = ["Executor", "Pool", "ExecutorDone", "default_jobs"]
 RUNS_PER_GPU = 4  # default concurrent runs on one GPU for the small models of the presets
 BATCH_S = 0.05  # a training process sends its events in batches at most this often (starts and ends at once)
 TERMINATED_JOIN_S = 1.0  # how long a terminated training process gets to go
+ORPHAN_GRACE_S = 20.0  # how long a training process whose parent died gets to end its run as interrupted
 
 
 class _Batcher:
@@ -90,7 +91,7 @@ def _setup_child(slot: int, jobs: int) -> None:
 
 def _stop_with_parent(stop, q) -> None:
     """If the parent dies (killed, its terminal gone), stop: the runs end as interrupted, nothing waits on
-    it."""
+    it; a process that has not ended ORPHAN_GRACE_S later (still loading its data, say) exits there."""
     import threading
     from multiprocessing import parent_process
     from multiprocessing.connection import wait
@@ -103,6 +104,8 @@ def _stop_with_parent(stop, q) -> None:
         wait([parent.sentinel])
         q.cancel_join_thread()  # nobody reads the queue any more: exit without flushing it
         stop.set()
+        time.sleep(ORPHAN_GRACE_S)
+        os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
 

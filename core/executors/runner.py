@@ -39,7 +39,7 @@ def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:
     """Raise BadInput for anything that would stop a run before its first step."""
     from .. import data
     from ..spec.device import resolve_device
-    from ..spec.memory import check_fits
+    from ..spec.resources import check_fits
     from ..train import losses
     from ..train.hooks import check_names
     from ..train.models import CNN_MIN_SIDE

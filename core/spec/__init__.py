@@ -1,6 +1,7 @@
 """What a run is before it runs: the flat, typed RunConfig and its keys, presets (TOML files, variants,
 sweeps), the table of probes and instruments (probes), the views a preset may name, the device choice and the
-memory check that refuses a model too big.
+resource check that refuses a run whose data or model cannot fit (resources).
 
-May import: core.rules, core.data (the task registry). Torch-free except device (imported lazily).
+May import: core.rules, core.data (the task registry). Torch-free except device and the CUDA query of
+resources (imported lazily).
 """

@@ -98,7 +98,7 @@ def load(name_or_path: str, max_runs: int | None = MAX_RUNS) -> Preset:
         text = files[name_or_path].read_text(encoding="utf-8")
         return parse(text, f"presets/{name_or_path}.toml", max_runs)
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix == ".toml" or _exists(path):
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -120,6 +120,14 @@ def load(name_or_path: str, max_runs: int | None = MAX_RUNS) -> Preset:
         f"unknown preset '{name_or_path}'; {hint}known presets: {', '.join(sorted(files))} "
         "(or a path to a .toml file)"
     )
+
+
+def _exists(path: Path) -> bool:
+    """Whether `path` names something; a name no path can be (too long, say) names nothing."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _need_str(data: dict, key: str, source: str, default: str | None = None) -> str:

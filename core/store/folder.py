@@ -31,6 +31,8 @@ from .atomic import overwrite, write_atomic
 from .files import Damaged, read_config, read_records, read_status, read_summary
 from .safeopen import kind_problem, limit_of
 
+ID_MAX = 150  # the longest id the lab makes (a path's last part may have 255 bytes)
+PRESET_MIN = 24  # a cut preset keeps this much of its name at least
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=,+-]{0,150}$")
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 NO_SPACE = "no space left on device"  # a run failed for this can be resumed once there is room
@@ -109,6 +111,16 @@ def disk_full(e: BaseException) -> bool:
 def safe_part(text: str) -> str:
     """A piece of a run id: only letters, digits and -_.=,+ survive."""
     return re.sub(r"[^A-Za-z0-9_.=,+-]+", "_", text).strip("._-") or "run"
+
+
+def id_parts(preset: str, variant: str, room: int) -> tuple[str, str]:
+    """The preset's and the variant's parts of an id cut to `room` characters together: the preset is cut
+    first, to PRESET_MIN, then the variant (each cut one loses its trailing separators)."""
+    if len(preset) + len(variant) <= room:
+        return preset, variant
+    preset = preset[: max(PRESET_MIN, room - len(variant))]
+    variant = variant[: room - len(preset)]
+    return preset.rstrip("._-") or "run", variant.rstrip("._-") or "run"
 
 
 def validate_run_id(run_id: str) -> str:
@@ -203,11 +215,14 @@ class RunStore:
             ) from None
 
     def new_id(self, preset: str, variant: str) -> str:
+        """`STAMP-PRESET-VARIANT-RAND`, at most ID_MAX characters: long names are cut (the preset's first),
+        never the stamp, the variant's start or the random suffix."""
         now = (
             time.time()
         )  # to the millisecond: ids sort by time, so a listing needs no reads (core/store/index.py)
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"
-        return f"{stamp}-{safe_part(preset)}-{safe_part(variant)}-{secrets.token_hex(2)}"[:150]
+        preset, variant = id_parts(safe_part(preset), safe_part(variant), ID_MAX - len(stamp) - 7)
+        return f"{stamp}-{preset}-{variant}-{secrets.token_hex(2)}"
 
     def create(
         self, preset: str, variant: str, config: dict[str, Any], run_id: str | None = None
