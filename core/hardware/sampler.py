@@ -66,7 +66,7 @@ class Sampler:
         self.stopping.set()
         self.thread.join(STOP_S)
         if not self.thread.is_alive():
-            self._drain()
+            self._drain(probe=False)  # on the caller's thread: never a call that could hang (NVML)
             self.file.close()
 
     # -- the thread ---------------------------------------------------------------------------------------
@@ -82,29 +82,34 @@ class Sampler:
             psutil = proc = None
         wait = min(FIRST_S, self.interval)
         self.busy_s += time.thread_time() - t0
-        while not self.stopping.wait(wait):
+        while True:
+            stopping = self.stopping.wait(wait)
             t0, began = time.thread_time(), time.monotonic()
             try:
                 self._drain()
-                self.file.add(self._sample(psutil, proc))
+                self.file.add(self._sample(psutil, proc))  # at a stop too: a short run's last state
                 self.samples += 1
             except Exception:  # noqa: BLE001 - a sample that fails is skipped; training never sees it
                 pass
             self.busy_s += time.thread_time() - t0
+            if stopping:
+                return
             wait = max(0.0, self.interval - (time.monotonic() - began))
 
-    def _drain(self) -> None:
+    def _drain(self, probe: bool = True) -> None:
         while self.queue:
             kind, args = self.queue.popleft()
             if kind == "use":
-                self._use(*args)
+                self._use(*args, probe=probe)
             elif kind == "epoch":
                 epoch, peak, t = args
                 self.file.add(Epoch(t, epoch, self.host, self.pid, peak, self.rss_peak))
                 self.rss_peak = self.rss  # the next epoch's peak starts from where the memory is now
 
-    def _use(self, device: str, cuda: list[CudaDevice], note: str, info: dict[str, Any]) -> None:
-        if cuda:
+    def _use(self, device: str, cuda: list[CudaDevice], note: str, info: dict[str, Any], probe: bool) -> None:
+        if not probe:
+            self.note = note or "the run ended before its GPU was sampled"
+        elif cuda:
             self._open_gpus(cuda)
         elif note:
             self.note = note
