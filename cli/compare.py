@@ -111,6 +111,7 @@ def compare_table(infos, records, names, metric: str):
     from rich.table import Table
 
     from ..core.rules.numbers import fmt, pct, seconds
+    from .hardware import compare_cells
 
     show = pct if "acc" in metric else fmt
     name = metric.replace("_", " ")
@@ -123,6 +124,8 @@ def compare_table(infos, records, names, metric: str):
         f"best {name}",
         "best at epoch",
         "time",
+        "samples/s",
+        "peak memory",
         "run id",
     ):
         t.add_column(col, justify="left" if col in ("run", "status", "run id") else "right", overflow="fold")
@@ -139,6 +142,7 @@ def compare_table(infos, records, names, metric: str):
             show(best),
             str(at if at is not None else "-"),
             seconds(dur),
+            *compare_cells(info),
             info.run_id,
         )
     return t
