@@ -125,7 +125,7 @@ def compare_table(infos, records, names, metric: str):
         "best at epoch",
         "time",
         "samples/s",
-        "peak memory",
+        "peak mem",
         "run id",
     ):
         t.add_column(col, justify="left" if col in ("run", "status", "run id") else "right", overflow="fold")
