@@ -256,3 +256,36 @@ def test_a_crowded_cpu_is_said_and_a_run_s_first_seconds_never_are():
     assert advice.advise(early, early.samples[-1].t) == []
     idle = trace("gpu-idle-loop-bound")
     assert advice.advise(idle, end_of(idle) + 3600) == []  # an old trace: nothing about now
+
+
+# -- the faces ----------------------------------------------------------------------------------------------
+
+
+def test_the_lab_strip_is_one_line_small_and_says_more_big(tmp_path):
+    """tui/lab/hardware.py's text for a run beside another on its GPU: small, one line with the sharing;
+    big, the GPU line, the host line, the sharing and the advice of an idle GPU."""
+    import shutil
+
+    from dltui.tui.lab.hardware import strip_text
+
+    for rid, name in (("a", "gpu-idle-loop-bound"), ("b", "gpu-busy")):
+        (tmp_path / rid).mkdir()
+        shutil.copy(TRACES / f"{name}.jsonl", tmp_path / rid / record.FILE)
+    now = end_of(trace("gpu-busy"))
+    small = strip_text(tmp_path, "a", ["a", "b"], 60, False, now)
+    assert "\n" not in small.plain and small.plain.startswith("GPU0 ") and "shared with 1 run" in small.plain
+    big = strip_text(tmp_path, "a", ["a", "b"], 138, True, now).plain.splitlines()
+    assert big[0].startswith("GPU0 ") and big[1].startswith("CPU ") and "host gpu-box-1" in big[1]
+    assert any("GPU shared with 1 other run" in line for line in big)
+    assert any(line.startswith("GPU0 was busy") for line in big)
+    assert strip_text(tmp_path, "a", [], 138, True, now).plain.count("busy") == 0  # ended: no advice
+    assert strip_text(tmp_path, "missing", [], 80, False, now).plain == ""  # no samples: out of sight
+
+
+def test_show_and_compare_print_the_hardware(cli, runs_dir):
+    assert cli("run", "toy2d", "-v", "gmm", "--epochs", "2").exit_code == 0
+    shown = cli("show", "latest").output
+    assert "hardware (" in shown and "CPU mean" in shown and "RSS peak" in shown
+    assert "CPU figures only" in shown  # this machine's quiet note, and no traceback
+    compared = cli("compare", "latest", "latest").output
+    assert "samples/s" in compared and "peak mem" in compared
