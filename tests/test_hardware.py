@@ -104,6 +104,7 @@ def test_the_no_driver_path_runs_for_real_and_is_quiet(tmp_path):
         Nvml().start()
     assert "CPU figures only" in str(e.value) or "not installed" in str(e.value)
     s = Sampler(tmp_path, interval=0.05).start()
+    assert len(read_hardware(tmp_path).samples) == 1  # the first sample is written as the sampler starts
     s.use("cpu", [], "", threads=1, why="small ops")
     wait_for(lambda: s.samples >= 3)
     s.stop()
@@ -167,6 +168,7 @@ def test_a_run_writes_hardware_and_chooses_its_threads(cli, runs_dir):
     (folder,) = runs_dir.iterdir()
     hw = read_hardware(folder)
     assert hw.samples and hw.info.threads == 1 and "small ops" in hw.info.why
+    assert hw.samples[0].t < hw.epochs[0].t  # sampled from the run's start, before its first epoch ends
     assert [e.epoch for e in hw.epochs] == [1, 2, 3]
     status = json.loads((folder / "status.json").read_text())
     assert status["device_name"] == "cpu, 1 threads"

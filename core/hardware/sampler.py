@@ -47,7 +47,22 @@ class Sampler:
         self.thread = threading.Thread(target=self._loop, name="dltui-hardware", daemon=True)
 
     def start(self) -> Sampler:
+        """Take the first sample now, on the caller's thread (psutil only: /proc reads that cannot hang; the
+        process's CPU % over its life so far), then sample on the thread. Torch's import holds the GIL for a
+        second or more while loading its libraries, so a first sample left to the thread could come late."""
         self.started = time.monotonic()
+        try:
+            import psutil
+
+            proc = psutil.Process()
+            s = self._sample(psutil, proc)
+            t = proc.cpu_times()
+            s.cpu = round(100 * (t.user + t.system) / max(1e-3, time.time() - proc.create_time()), 1)
+            s.hcpu = None  # the host's has no count started yet
+            self.file.add(s)
+            self.samples += 1
+        except Exception:  # noqa: BLE001 - no first sample (psutil missing): the thread's come later
+            pass
         self.thread.start()
         return self
 
