@@ -130,6 +130,31 @@ def test_gpu_samples_name_the_run_s_gpu(tmp_path):
     assert "GPU0" in view.strip(hw, 80).line and "87%" in view.strip(hw, 80).line
 
 
+class Dies(FakeNvml):
+    """A GPU source that fails on its third reading (a driver reset, say)."""
+
+    def __init__(self):
+        super().__init__()
+        self.reads = 0
+
+    def read(self):
+        self.reads += 1
+        if self.reads >= 3:
+            raise RuntimeError("NVML went away")
+        return super().read()
+
+
+def test_a_gpu_source_that_dies_is_dropped_with_a_note_and_cpu_samples_go_on(tmp_path):
+    s = Sampler(tmp_path, interval=0.05, gpu_source=Dies()).start()
+    s.use("cuda:0", [CudaDevice(0, UUID_A)], threads=1, why="small ops")
+    wait_for(lambda: s.samples >= 8)
+    s.stop()
+    hw = read_hardware(tmp_path)
+    assert hw.info.note == "GPU figures stopped (RuntimeError); CPU figures only" and hw.info.threads == 1
+    with_gpu = [x for x in hw.samples if x.gpus]
+    assert len(with_gpu) == 2 and hw.samples[-1].gpus == [] and hw.samples[-1].rss > 0
+
+
 class Hangs(FakeNvml):
     """A GPU source whose first call never returns (a stuck NVML call), until the test lets it go."""
 

@@ -130,7 +130,8 @@ class Sampler:
             self.note = note
         else:
             self.note = self._why_no_gpu(device)
-        self.file.add(Info(time.time(), self.host, self.pid, device, self.note, **info))
+        self.info = {"device": device, **info}
+        self.file.add(Info(time.time(), self.host, self.pid, note=self.note, **self.info))
 
     def _why_no_gpu(self, device: str) -> str:
         try:
@@ -165,5 +166,6 @@ class Sampler:
             try:
                 s.gpus = [Gpu(**g) for g in self.gpus.read()]
             except Exception as e:  # noqa: BLE001 - a GPU source that fails is dropped, with why
-                self.open, self.note = False, f"GPU figures stopped ({type(e).__name__})"
+                self.open, self.note = False, f"GPU figures stopped ({type(e).__name__}); CPU figures only"
+                self.file.add(Info(time.time(), self.host, self.pid, note=self.note, **(self.info or {})))
         return s
