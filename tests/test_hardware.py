@@ -196,7 +196,7 @@ def test_a_run_writes_hardware_and_chooses_its_threads(cli, runs_dir):
     assert hw.samples[0].t < hw.epochs[0].t  # sampled from the run's start, before its first epoch ends
     assert [e.epoch for e in hw.epochs] == [1, 2, 3]
     status = json.loads((folder / "status.json").read_text())
-    assert status["device_name"] == "cpu, 1 threads"
+    assert status["device_name"] == "cpu, 1 thread"
 
 
 # -- the file: damage and bounds --------------------------------------------------------------------------

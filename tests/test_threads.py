@@ -53,4 +53,4 @@ def test_runs_started_together_divide_the_cores(cli, runs_dir):
     assert len(infos) == 5
     assert all(i.cores == threads.share(2) and i.threads == 1 and i.why == "--threads" for i in infos)
     for folder in runs_dir.iterdir():
-        assert json.loads((folder / "status.json").read_text())["device_name"] == "cpu, 1 threads"
+        assert json.loads((folder / "status.json").read_text())["device_name"] == "cpu, 1 thread"

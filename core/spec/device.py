@@ -29,14 +29,15 @@ def resolve_device(name: str):
 
 
 def describe(device) -> str:
-    """`cuda:0 NVIDIA H100 80GB HBM3`, `cpu, 2 threads`, `mps`."""
+    """`cuda:0 NVIDIA H100 80GB HBM3`, `cpu, 2 threads`, `cpu, 1 thread`, `mps`."""
     import torch
 
     if device.type == "cuda":
         idx = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{idx} {torch.cuda.get_device_name(idx)}"
     if device.type == "cpu":
-        return f"cpu, {torch.get_num_threads()} threads"
+        n = torch.get_num_threads()
+        return f"cpu, {n} thread{'s' if n != 1 else ''}"
     return str(device)
 
 
