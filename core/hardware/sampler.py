@@ -37,7 +37,6 @@ class Sampler:
         self.stopping = threading.Event()
         self.queue: deque = deque()  # what the training side hands in: ("use", ...), ("epoch", ...), ...
         self.note = ""  # why there are no GPU figures, once known
-        self.nvml_up: bool | None = None  # None: not tried yet
         self.open = False
         self.info: dict[str, Any] | None = None
         self.rss_peak: int | None = None
