@@ -73,7 +73,7 @@ def write_json(path: Path, result: dict[str, Any]) -> None:
 
 def load_cases() -> None:
     """Register every case with the harness: core's, then the TUI's (they import textual; core never)."""
-    from ..core.bench import cases, instruments  # noqa: F401
+    from ..core.bench import cases, instruments, machine  # noqa: F401
     from ..tui.bench import lab, scale, watch  # noqa: F401
 
 

@@ -120,6 +120,7 @@ def compare_table(infos, records, names, metric: str):
     from ..core.readout.columns import PRIORITY, Column, fitted
     from ..core.rules.numbers import metric as shown
     from ..core.rules.numbers import metric_name, seconds
+    from .hardware import compare_cells
 
     name = metric_name(metric)
     columns = (
@@ -130,6 +131,8 @@ def compare_table(infos, records, names, metric: str):
         Column("best", f"best {name}", numeric=True),
         Column("at", "at epoch", PRIORITY["secondary"], numeric=True),
         Column("time", "time", PRIORITY["secondary"], numeric=True),
+        Column("rate", "samples/s", PRIORITY["secondary"], numeric=True),
+        Column("peak", "peak mem", PRIORITY["secondary"], numeric=True),
         Column("run_id", "run id", PRIORITY["id"]),
     )
     rows = []
@@ -147,6 +150,7 @@ def compare_table(infos, records, names, metric: str):
                 shown(metric, best),
                 str(at if at is not None else "-"),
                 seconds(dur),
+                *compare_cells(info),
                 info.run_id,
             )
         )

@@ -74,9 +74,12 @@ def tui_cmd(
     address: str | None = options.Address,
     gpus_per_run: float | None = options.GpusPerRun,
     cpus_per_run: float | None = options.CpusPerRun,
+    threads: str | None = options.Threads,
 ) -> None:
     """Open the lab with PRESET selected."""
     from . import jobs as jobs_mod
+
+    options.set_threads(threads)
 
     choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run)
     if choice is None:

@@ -55,6 +55,27 @@ CpusPerRun = typer.Option(
 )
 
 
+# How many intra-op threads a run uses (`run` and `tui`).
+Threads = typer.Option(
+    None,
+    "--threads",
+    help="intra-op threads per run [default: auto, chosen by the run's work: 1 for small ops, more for large "
+    "ones, within its share of the cores]",
+)
+
+
+def set_threads(raw: str | None) -> None:
+    """--threads N checked (BadInput if it is not a whole number >= 1 or auto) and handed to every run this
+    command starts, the training processes included (DLTUI_THREADS)."""
+    if raw is None or raw.strip() == "auto":
+        return
+    import os
+
+    from ..core.spec.threads import THREADS_ENV, parse
+
+    os.environ[THREADS_ENV] = str(parse(raw.strip()))
+
+
 def preset(default: Any = ...) -> Any:
     """The PRESET argument: required unless `default` is given."""
     return typer.Argument(default, help="a preset name (see `dltui list`) or a path to your own .toml")

@@ -52,6 +52,7 @@ def run_cmd(
     address: str | None = options.Address,
     gpus_per_run: float | None = options.GpusPerRun,
     cpus_per_run: float | None = options.CpusPerRun,
+    threads: str | None = options.Threads,
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume
     RUN)."""
@@ -59,6 +60,7 @@ def run_cmd(
     from ..core.export.tensorboard import live_dir
     from . import jobs as jobs_mod
 
+    options.set_threads(threads)
     live_dir(tensorboard)  # checked before any run; the training processes find it in the environment
     choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run, jobs)
     if resume is not None:

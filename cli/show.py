@@ -60,3 +60,13 @@ def show_run(run, log: bool = False) -> None:
         out.write("no epochs recorded yet\n")
     out.flush()
     out_console().print(run_card(run))
+    show_hardware(run)
+
+
+def show_hardware(run) -> None:
+    """The run's mean utilisation and peak memory (cli/hardware.py), under its card."""
+    from .hardware import show_lines
+
+    console = out_console()
+    for line in show_lines(run):
+        console.print(line)

@@ -140,6 +140,21 @@ def follow_show(store, info, log: bool) -> int:
             highlight=False,
             markup=False,
         )
+        follow_strip(info, data.status)
         sys.stdout.flush()
 
     return follow_runs(store, [info], {info.run_id: info.status.get("variant", info.run_id)}, draw)
+
+
+def follow_strip(info, status: str) -> None:
+    """The run's hardware strip under `show --follow`'s plots: one line in a small terminal, more in a big
+    one (as the lab)."""
+    import shutil
+
+    from .console import out_console
+    from .hardware import strip_lines
+
+    cols, rows = shutil.get_terminal_size()
+    console = out_console()
+    for line in strip_lines(info.path, cols, rows >= 40 and cols >= 120, status == RunStatus.RUNNING):
+        console.print(line)

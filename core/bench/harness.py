@@ -247,6 +247,33 @@ TABLE: tuple[Entry, ...] = (
     ),
     *(_probe(p) for p in ("sharpness", "update_ratio", "dead_units", "confusion")),
     Entry(
+        "sampler_cost",
+        "bench",
+        "hardware sampler CPU",
+        "%",
+        "the hardware sampler's CPU at 1 Hz, as a share of one core",
+        _always("< 1% of a core", lambda c: c.lab < 1.0),
+    ),
+    Entry(
+        "sampler_throughput",
+        "bench",
+        "sampler on vs off",
+        "steps/s",
+        "training steps/s with the hardware sampler on vs off",
+        _always(">= 0.98x off", lambda c: c.ratio >= 0.98),
+    ),
+    *(
+        Entry(
+            f"neighbours_{name}",
+            "bench",
+            f"{name}: busy neighbours",
+            "steps/s",
+            f"{name}'s steps/s beside one busy-loop process per core vs alone",
+            _always(">= 0.5x alone", lambda c: c.ratio >= 0.5),
+        )
+        for name in ("toy2d", "polynomial", "digits")
+    ),
+    Entry(
         "tui_throughput",
         "bench",
         "TUI throughput",

@@ -84,6 +84,9 @@ def _setup_child(slot: int, jobs: int) -> None:
     """Split the CPU threads between the processes; put this slot on its GPU."""
     import torch
 
+    from ..spec.threads import BUDGET_ENV, share
+
+    os.environ[BUDGET_ENV] = str(share(jobs))  # each run's threads are chosen within its share of the cores
     torch.set_num_threads(max(1, torch.get_num_threads() // jobs))
     if torch.cuda.is_available() and torch.cuda.device_count() > 1:
         torch.cuda.set_device(slot % torch.cuda.device_count())

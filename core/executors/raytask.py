@@ -119,6 +119,7 @@ def run_variant(
     import torch
 
     torch.set_num_threads(max(1, threads))
+    os.environ["DLTUI_THREAD_BUDGET"] = str(max(1, threads))  # the run's fractional CPUs are its share
     outbox, scratch = Outbox(), Path(tempfile.mkdtemp(prefix="dltui-ray-"))
     files = FileWatch(scratch, outbox)
     checkpoint, kept = _unpack(resume, scratch)

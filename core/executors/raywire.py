@@ -22,7 +22,8 @@ EVENTS = {
     "ended": RunEnded,
 }
 KINDS = {cls: kind for kind, cls in EVENTS.items()}
-FILES = ("checkpoint.pt", "best.pt", "traceback.txt")  # what a task's run dir may hold, sent back as bytes
+# what a task's run dir may hold, sent back as bytes (hardware.jsonl, bounded, whole whenever it has grown)
+FILES = ("checkpoint.pt", "best.pt", "traceback.txt", "hardware.jsonl")
 MAX_FILE_BYTES = 8 << 30
 MAX_DEPTH = 32
 SCALARS = (bool, int, float, str, type(None))

@@ -237,6 +237,16 @@ def train(
 ) -> RunEnded:
     """Run one plan with its task's runner, files in `run_dir`, events to `listeners`; returns how it
     ended."""
+    from .hardwaresink import HardwareSink
+
+    hardware = HardwareSink(p.config, Path(run_dir))  # samples from now; sets the threads at RunStarted
+    try:
+        return _train(p, run_id, run_dir, data_dir, [hardware, *listeners], control, checkpoint, kept)
+    finally:
+        hardware.close()
+
+
+def _train(p, run_id, run_dir, data_dir, listeners, control, checkpoint, kept) -> RunEnded:
     spec = RunSpec(p.config, run_id, p.preset, p.variant, listeners, data_dir, run_dir, control)
     runner = runner_class(p.config).for_run(spec)
     if not isinstance(runner, ConfigRunner):

@@ -30,7 +30,7 @@ def resolve_device(name: str):
 
 
 def describe(device) -> str:
-    """`cuda:0 NVIDIA H100 80GB HBM3`, `cpu, 2 threads`, `mps`."""
+    """`cuda:0 NVIDIA H100 80GB HBM3`, `cpu, 2 threads`, `cpu, 1 thread`, `mps`."""
     import torch
 
     if device.type == "cuda":

@@ -14,11 +14,13 @@ from textual.app import App
 from textual.dom import DOMNode
 from textual.widgets import DataTable, Input
 
+from ...core.rules.status import RunStatus
 from ...core.spec.presets import Preset
 from ..form import Field
 from ..plots import PlotPanel
 from ..tasks import NOTICE_S
 from ..viewkit import RunData, ViewOptions, narrowed, views_for
+from .hardware import HardwareStrip
 from .runcontrol import RunControl
 from .runstable import RunsTable
 from .session import Applied, RunGroup
@@ -38,9 +40,11 @@ class WorkArea:
         self.table = DataTable(id="runs", cursor_type="row")
         self.status_bar = StatusBar(id="status")
         self.runs_table = RunsTable(self.table)
+        self.hardware = HardwareStrip(self.hardware_target, id="hardware")
 
     def widgets(self) -> list:
-        """Top to bottom: the plots, the variant filter (hidden until /), the status line, the runs table."""
+        """Top to bottom: the plots, the variant filter (hidden until /), the status line, the selected run's
+        hardware strip (out of sight until it has samples), the runs table."""
         return [
             self.panel,
             Field(
@@ -49,8 +53,19 @@ class WorkArea:
                 compact=True,
             ),
             self.status_bar,
+            self.hardware,
             self.table,
         ]
+
+    def hardware_target(self):
+        """(runs dir, the selected run's id, the live runs' ids) for the hardware strip."""
+        batch = self.control.batch
+        runs = batch.runs if batch else {}
+        live = [r.run_id for r in runs.values() if r.run_id and r.status == RunStatus.RUNNING]
+        cursor = runs.get(self.runs_table.selected)
+        selected = cursor.run_id if cursor is not None and cursor.run_id else None
+        # no cursor row, or it is on a run not started yet: the first live run
+        return self.control.store.root, selected or next(iter(live), None), live
 
     def mounted(self, screen: DOMNode) -> None:
         self.runs_table.add_columns()

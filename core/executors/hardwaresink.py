@@ -1,0 +1,95 @@
+"""The training side of hardware sampling and thread choice: a listener that every run's runner puts first.
+
+It starts the run's Sampler (core/hardware/sampler.py) before the run builds anything, so the first
+sample comes within a second of the start. At RunStarted, when the model is built, it chooses the run's
+intra-op threads by its work (core/spec/threads.py) and sets them, tells the sampler the run's device and
+the CUDA devices' identities (what torch knows: the sampler never imports torch), and says the threads in
+the run's device name. At each EpochEnded it hands over torch's peak allocated memory of the epoch (CUDA
+only). DLTUI_HARDWARE=0 turns sampling off (the benchmark's "off" figure); the thread choice stays.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..hardware.gpus import cuda_devices
+from ..hardware.sampler import INTERVAL_S, Sampler
+from ..spec import threads as threads_mod
+from ..train.events import EpochEnded, RunStarted
+
+ENV = "DLTUI_HARDWARE"  # "0": no sampler; a number of seconds: its interval
+
+
+class HardwareSink:
+    """A run's sampler and thread choice, as a listener (first of the run's listeners)."""
+
+    def __init__(self, cfg: Any, run_dir: Path):
+        self.cfg = cfg
+        self.device: Any = None
+        self.sampler: Sampler | None = None
+        raw = os.environ.get(ENV, "")
+        if raw != "0":
+            try:
+                interval = float(raw) if raw else INTERVAL_S
+            except ValueError:
+                interval = INTERVAL_S
+            try:
+                self.sampler = Sampler(run_dir, max(0.05, interval)).start()
+            except Exception:  # noqa: BLE001 - no sampler (a run folder it cannot write): training goes on
+                self.sampler = None
+
+    def __call__(self, event: Any) -> None:
+        try:
+            if isinstance(event, RunStarted):
+                self._started(event)
+            elif isinstance(event, EpochEnded) and self.sampler is not None:
+                self.sampler.epoch(int(event.record.get("epoch", 0)), self._peak())
+        except Exception:  # noqa: BLE001 - what the machine beside a run reads never fails the run
+            pass
+
+    def _started(self, event: RunStarted) -> None:
+        import torch
+
+        from ..spec.device import describe
+
+        info = event.info
+        batch = int(info.get("batch_size") or 1)
+        flops = threads_mod.flops_per_step(int(info.get("n_params") or 0), batch, self.cfg.model)
+        limit = threads_mod.budget()
+        n, why = threads_mod.choose(flops, limit, threads_mod.asked())
+        torch.set_num_threads(n)
+        self.device = torch.device(event.device)
+        info["threads"], info["threads_why"] = n, why
+        info["device_name"] = describe(self.device)
+        if self.sampler is None:
+            return
+        cuda, note = [], ""
+        if self.device.type == "cuda":
+            if getattr(torch.version, "hip", None):
+                note = "an AMD GPU: NVML does not see it (CPU figures only)"
+            else:
+                index = self.device.index if self.device.index is not None else torch.cuda.current_device()
+                cuda = cuda_devices(torch, [index])
+                torch.cuda.reset_peak_memory_stats(index)
+        elif self.device.type == "mps":
+            note = "Apple MPS: no GPU figures from NVML (CPU figures only)"
+        self.sampler.use(str(self.device), cuda, note, threads=n, why=why, cores=limit)
+
+    def _peak(self) -> int | None:
+        """torch's peak allocated bytes on the run's CUDA device since the last epoch (then reset)."""
+        if self.device is None or self.device.type != "cuda":
+            return None
+        import torch
+
+        peak = int(torch.cuda.max_memory_allocated(self.device))
+        torch.cuda.reset_peak_memory_stats(self.device)
+        return peak
+
+    def close(self) -> None:
+        if self.sampler is not None:
+            try:
+                self.sampler.stop()
+            except Exception:  # noqa: BLE001 - its last records unwritten (a full disk): the run has ended
+                pass
