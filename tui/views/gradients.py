@@ -16,6 +16,7 @@ from ..viewkit import (
     layer_curves,
     layer_key,
     selected_run,
+    side_by_side,
     snapshots_of,
     view,
 )
@@ -27,13 +28,9 @@ def layer_series(run: RunData, opts: ViewOptions) -> list[tuple[list, list]]:
 
 
 def pair(runs: list[RunData], opts: ViewOptions) -> list[RunData]:
-    """The runs side by side: the first (the baseline, e.g. sigmoid) and the selected one (the preset's focus,
-    e.g. ReLU with He init; the last if the first is selected); just one if that is all there is."""
-    chosen = selected_run(runs, opts)
-    if chosen is None:
-        return []
-    other = runs[0] if chosen is not runs[0] else runs[-1]
-    return [chosen] if other is chosen else [other, chosen]
+    """The runs side by side: every run up to MAX_SIDE (vanishing-gradients' four), else the first (the
+    baseline, e.g. sigmoid) and the selected one (the preset's focus, e.g. ReLU with He init)."""
+    return side_by_side(runs, opts)
 
 
 @view("grad_norm", "gradient norm per layer")
