@@ -75,7 +75,7 @@ def test_no_panel_is_shorter_than_the_floor_at_any_size_they_page_instead():
             assert sorted(seen) == sorted(panel.names)  # every panel focused once, on its page
             return len(page)
 
-    assert asyncio.run(scenario((80, 16))) == 1  # the lab's plot area at 80x24
+    assert asyncio.run(scenario((50, 16))) == 1  # the lab's plot area at 80x24
     assert asyncio.run(scenario((102, 33))) <= 4  # at 140x45
     assert asyncio.run(scenario((162, 48))) >= 3  # at 200x60
 

@@ -201,17 +201,28 @@ def toggled_log(plot: ViewPlot) -> bool:
 PLOT_ROWS = 8  # the floor: no panel has fewer plot rows than this; panels page rather than shrink below it
 FRAME_ROWS = 7  # a panel's rows around its plot: title, two key lines, the frame (2), tick labels, axis label
 PANEL_ROWS = PLOT_ROWS + FRAME_ROWS
-PANEL_COLS = 48  # the narrowest panel: eight ticks' width of plot beside the y tick labels
+PANEL_COLS = 40  # the narrowest panel: six ticks' width of plot beside the y tick labels
 
 
 def grid_for(count: int, width: int, height: int, floor: int = PANEL_ROWS) -> tuple[int, int]:
-    """(columns, rows) of the page of panels that fits `width` x `height` with none under `floor` rows, for
-    `count` panels: as few rows as the columns allow (a panel is taller than it is wide in cells)."""
-    cols = max(1, min(count, width // PANEL_COLS))
-    rows = max(1, min(height // floor, -(-count // cols)))
-    while cols > 1 and (cols - 1) * rows >= count:
-        cols -= 1  # two panels on two free rows: stacked, each as wide as the screen
-    return cols, rows
+    """(columns, rows) of the page of panels for `count` panels in `width` x `height`, none narrower than
+    PANEL_COLS or shorter than `floor` rows: the grid that holds the most of them, and of those the one whose
+    panels look the least thin (a cell is about twice as tall as it is wide)."""
+    options = [
+        (c, r)
+        for c in range(1, max(1, count) + 1)
+        for r in range(1, max(1, count) + 1)
+        if (c == 1 or width // c >= PANEL_COLS)
+        and (r == 1 or height // r >= floor)
+        and (c - 1) * r < count
+        and c * (r - 1) < count
+    ]
+    return max(
+        options, key=lambda g: (min(count, g[0] * g[1]), min(width / g[0], CELL_ASPECT * height / g[1]))
+    )
+
+
+CELL_ASPECT = 2.2  # a terminal cell's height over its width
 
 
 class PlotPanel(Container):

@@ -22,7 +22,7 @@ from ..core.rules.numbers import fmt, is_number
 from ..core.spec.probes import PROBES
 from ..core.spec.views import X_LABELS
 from .plots import Builder, ViewPlot, toggled_log
-from .viewkit import RunData, ViewOptions, paint, selected_run
+from .viewkit import RunData, ViewOptions, paint
 
 REDRAW_S = 0.25
 STEP_FAR = 10  # shift+arrow moves the cursor this many records
@@ -59,9 +59,12 @@ def readout(view_name: str, runs: list[RunData], opts: ViewOptions) -> Text:
     """A line per run: its name in its colour, then each series' value at the cursor."""
     t = Text()
     if opts.cursor is None:
+        t.append(
+            "←/→: a cursor on the plot, to read each run's values; space: hide or show a run", style="dim"
+        )
         return t
     t.append(f"{X_LABELS.get(opts.x, opts.x)} {fmt(opts.cursor)}", style="bold")
-    t.append("   ←/→ move (shift: ×10), space: hide/show the run under the legend's cursor\n", style="dim")
+    t.append("   ←/→ move (shift: ×10), space: hide or show the highlighted run, a: all\n", style="dim")
     keys = view_keys(view_name)
     for run in runs:
         rec = at_cursor(run, opts.x, opts.cursor)
@@ -86,7 +89,8 @@ class ZoomScreen(Screen):
         Binding("a", "all", "all runs"),
     ]
     DEFAULT_CSS = """
-    ZoomScreen #zoom-legend { width: 30; border-left: vkey $panel-lighten-2; }
+    ZoomScreen #zoom-legend { width: 32; height: 1fr; }
+    ZoomScreen Vertical { width: 1fr; }
     ZoomScreen #zoom-readout { height: auto; max-height: 8; padding: 0 1; background: $panel; }
     ZoomScreen ViewPlot { height: 1fr; }
     """
@@ -116,6 +120,8 @@ class ZoomScreen(Screen):
         legend.border_title = "runs (space: show/hide)"
         for run in self.runs():
             legend.add_option((Text.from_ansi(paint("■", run.colour) + " " + run.variant), run.run_id, True))
+        if legend.option_count:
+            legend.highlighted = 0
         legend.focus()
         self.redraw()
         self.set_interval(REDRAW_S, self.redraw)
@@ -124,9 +130,8 @@ class ZoomScreen(Screen):
         self.builder.close()
 
     def visible(self) -> list[RunData]:
-        """The runs the legend leaves checked (a one-run view: the legend's highlighted run, if any)."""
-        runs = [r for r in self.runs() if r.run_id not in self.hidden]
-        return runs
+        """The runs the legend leaves checked (a one-run view draws the legend's highlighted one)."""
+        return [r for r in self.runs() if r.run_id not in self.hidden]
 
     def redraw(self) -> None:
         runs = self.visible()
@@ -172,7 +177,3 @@ class ZoomScreen(Screen):
 
     def action_all(self) -> None:
         self.query_one(SelectionList).select_all()
-
-
-def focused_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:
-    return selected_run(runs, opts)
