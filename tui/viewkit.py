@@ -173,15 +173,18 @@ def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:
 
 
 MAX_SIDE = 4  # a per-run view draws up to this many runs side by side
+SIDE_COLS = 24  # each of them at least this wide
 
 
-def side_by_side(runs: list[RunData], opts: ViewOptions) -> list[RunData]:
-    """The runs a per-run view draws side by side: all of them up to MAX_SIDE, else the first (the baseline)
-    and the selected one (the preset's focus)."""
-    if len(runs) <= MAX_SIDE:
+def side_by_side(runs: list[RunData], opts: ViewOptions, width: int = 100) -> list[RunData]:
+    """The runs a per-run view draws side by side in `width` columns: all of them where they fit (at most
+    MAX_SIDE, each SIDE_COLS wide), else the first (the baseline) and the selected one (the preset's focus),
+    else the selected one alone."""
+    room = max(1, min(MAX_SIDE, width // SIDE_COLS))
+    if len(runs) <= room:
         return list(runs)
     chosen = selected_run(runs, opts)
-    return [r for r in runs if r is runs[0] or r is chosen]
+    return [chosen] if room == 1 or chosen is runs[0] else [runs[0], chosen]
 
 
 def snapshots_of(run: RunData | None, kind: str) -> list[dict[str, Any]]:
@@ -425,9 +428,12 @@ def log_ticks(lo: float, hi: float, most: int) -> list[float]:
     for mantissas in ((1,), (1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
         ticks = [m * 10.0**e for e in range(a, b + 1) for m in mantissas]
         ticks = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+        if len(ticks) >= 3 and mantissas == (1,):  # every step-th decade, 1 among them where it shows
+            step = max(1, math.ceil((math.log10(ticks[-1]) - math.log10(ticks[0])) / (max(3, most) - 1)))
+            picked = [t for t in ticks if round(math.log10(t)) % step == 0]
+            return picked if len(picked) >= 3 else ticks[:: max(1, (len(ticks) - 1) // 2)]
         if len(ticks) >= 3:
-            step = -(-len(ticks) // max(3, most))
-            return ticks[::step] if mantissas == (1,) else ticks[: max(3, most)]
+            return ticks[: max(3, most)]
     return nice_ticks(lo, hi, most)
 
 
@@ -528,7 +534,7 @@ def decade_ticks(plt, axis: str, values: list[float]) -> None:
         ticks = [10.0**e for e in range(math.floor(lo) - 1, math.ceil(hi) + 2)]
     (plt.xticks if axis == "x" else plt.yticks)(
         [math.log10(t) for t in ticks],
-        [tick_label(t) if t < 1e4 else power_of_ten(round(math.log10(t))) for t in ticks],
+        [tick_label(t) if 0.01 <= t < 1e4 else power_of_ten(round(math.log10(t))) for t in ticks],
     )
 
 
@@ -546,7 +552,7 @@ def tick_room(plt, axis: str) -> int:
 
 def power_of_ten(exponent: int) -> str:
     """10**exponent as a tick reads it: 0.01, 0.1, 1, 10, 100 near 1, else 1e-4, 1e+03."""
-    return f"{10.0**exponent:g}" if -2 <= exponent <= 2 else f"1e{exponent:+03d}"
+    return f"{10.0**exponent:g}" if -2 <= exponent <= 2 else f"1e{exponent:+d}".replace("+", "")
 
 
 def robust_top(peaks: list[float]) -> float:

@@ -103,7 +103,10 @@ def _draw_layers(plt, layers: list[tuple[list, list]], hidden: bool = False) -> 
 def draw_update_ratio(plt, runs: list[RunData], opts: ViewOptions) -> None:
     """Each run's log10(‖update‖/‖W‖) per layer with the -3 guide line, up to MAX_SIDE runs side by side (the
     selected one among them); a run whose layers never moved (zero init: no weight, no update) says so."""
-    shown = [(r, layer_curves(r, "update_ratio", opts)) for r in side_by_side(runs, opts)]
+    shown = [
+        (r, layer_curves(r, "update_ratio", opts))
+        for r in side_by_side(runs, opts, getattr(plt, "width", 100))
+    ]
     moved = [(r, layers) for r, layers in shown if any(xs for xs, _ in layers)]
     moved_ids = {r.run_id for r, _ in moved}
     still = [r.variant for r, _ in shown if r.run_id not in moved_ids and _has(r, "update_ratio")]
