@@ -26,7 +26,11 @@ from .viewkit import RunData, ViewOptions, paint
 
 REDRAW_S = 0.25
 STEP_FAR = 10  # shift+arrow moves the cursor this many records
-ONE_RUN_VIEWS = frozenset(("function", "update_ratio", "grad_norms", "regions", "class_acc", "dead_units"))
+ONE_RUN_VIEWS = frozenset(("function", "regions", "class_acc", "dead_units", "confusion", "gradcheck"))
+# the views drawn against the run's x-axis (epoch, step, time): those a cursor reads along
+OVER_TIME = frozenset(
+    ("loss", "accuracy", "sharpness", "update_ratio", "dead_units", "hidden_similarity", "grad_norm")
+)
 
 
 def view_keys(view_name: str) -> tuple[str, ...]:
@@ -158,7 +162,11 @@ class ZoomScreen(Screen):
         return sorted({r[self.opts.x] for run in self.visible() for r in run.records if self.opts.x in r})
 
     def action_cursor(self, steps: int) -> None:
-        """Move the cursor `steps` records along the x-axis (it starts at the last)."""
+        """Move the cursor `steps` records along the x-axis (it starts at the last); only on a view drawn
+        against the x-axis."""
+        if self.plot.view_name not in OVER_TIME:
+            self.notify("this view is not drawn over the epochs: no cursor on it", severity="warning")
+            return
         xs = self.xs()
         if not xs:
             return
