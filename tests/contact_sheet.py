@@ -1,5 +1,6 @@
 """A contact sheet of every preset's main screen after a short scripted run, at 80x24, 140x45 and 200x60:
-one PNG per preset and size under docs/screens/, and docs/contact-sheet.png with them all (a row per preset).
+docs/contact-sheet.png with them all (a row per preset, a column per size), and one full-size PNG per
+preset and size under build/screens/ (not kept in git: look at them there).
 
     PYTHONPATH=. python tests/contact_sheet.py [PRESET ...]
 
@@ -22,7 +23,8 @@ sys.path.insert(0, str(HERE))
 
 SIZES = ((80, 24), (140, 45), (200, 60))
 DOCS = HERE.parent / "docs"
-THUMB_W = 900  # each screen's width on the sheet, in pixels
+THUMB_W = 720  # each screen's width on the sheet, in pixels
+SCREENS = HERE.parent / "build" / "screens"
 
 
 async def shot(name: str, size: tuple[int, int]) -> str:
@@ -55,7 +57,7 @@ async def shot(name: str, size: tuple[int, int]) -> str:
 def png(svg: str) -> bytes:
     import cairosvg
 
-    return cairosvg.svg2png(bytestring=svg.encode(), output_width=THUMB_W * 2)
+    return cairosvg.svg2png(bytestring=svg.encode(), output_width=1800)
 
 
 def sheet(names: list[str], pictures: dict[tuple[str, tuple[int, int]], bytes]) -> bytes:
@@ -74,7 +76,7 @@ def sheet(names: list[str], pictures: dict[tuple[str, tuple[int, int]], bytes]) 
             out.paste(thumbs[(n, s)], (col * THUMB_W, y))
         y += h
     buf = io.BytesIO()
-    out.save(buf, "PNG", optimize=True)
+    out.quantize(256).save(buf, "PNG", optimize=True)  # a terminal's few colours: a small file
     return buf.getvalue()
 
 
@@ -93,11 +95,11 @@ def main(argv: list[str]) -> int:
         write_mnist(Path(data), n_train=1000)
         write_cifar(Path(data))
         pictures = {}
-        (DOCS / "screens").mkdir(parents=True, exist_ok=True)
+        SCREENS.mkdir(parents=True, exist_ok=True)
         for name in names:
             for size in SIZES:
                 pictures[(name, size)] = png(asyncio.run(shot(name, size)))
-                out = DOCS / "screens" / f"{name}-{size[0]}x{size[1]}.png"
+                out = SCREENS / f"{name}-{size[0]}x{size[1]}.png"
                 out.write_bytes(pictures[(name, size)])
                 print(out.relative_to(HERE.parent), flush=True)
     if not argv:

@@ -110,6 +110,7 @@ class ZoomScreen(Screen):
         self.plot.drawn_log = source.drawn_log
         self.hidden: set[str] = set()
         self.one_run = source.view_name in ONE_RUN_VIEWS
+        self.said: tuple | None = None  # what the readout was last written for
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -146,7 +147,10 @@ class ZoomScreen(Screen):
             if at is not None:
                 opts = replace(opts, selected=legend.get_option_at_index(at).value)
         self.plot.draw(runs, opts)
-        self.query_one("#zoom-readout", Static).update(readout(self.plot.view_name, runs, opts))
+        said = (opts.cursor, opts.x, tuple((r.run_id, len(r.records)) for r in runs))
+        if said != self.said:  # the readout looks records up: only when the cursor or the runs moved
+            self.said = said
+            self.query_one("#zoom-readout", Static).update(readout(self.plot.view_name, runs, opts))
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
         chosen = set(event.selection_list.selected)
