@@ -93,7 +93,7 @@ class ZoomScreen(Screen):
         Binding("a", "all", "all runs"),
     ]
     DEFAULT_CSS = """
-    ZoomScreen #zoom-legend { width: 32; height: 1fr; }
+    ZoomScreen #zoom-legend { width: 30%; max-width: 32; min-width: 18; height: 1fr; }
     ZoomScreen Vertical { width: 1fr; }
     ZoomScreen #zoom-readout { height: auto; max-height: 8; padding: 0 1; background: $panel; }
     ZoomScreen ViewPlot { height: 1fr; }
