@@ -170,3 +170,25 @@ def test_escape_from_watching_a_preset_lands_on_that_preset(runs_dir):
     assert LabApp(watch=[], watch_preset="mnist-stratified", device_probe=lambda: CPU).preset.name == (
         "mnist-stratified"
     )
+
+
+async def test_a_regression_run_gets_no_accuracy_panel():
+    """The polynomial with an accuracy view asked for (a preset, or past runs' default views): no empty
+    panel once its runs are known to be regression."""
+    from dataclasses import replace as with_
+
+    from tui_fakes import curve_events, fake_worker
+
+    from dltui.tui.plots import ViewPlot
+
+    app = LabApp(
+        presets=[with_(toy_preset(), views=("loss", "accuracy", "function"))],
+        executor_factory=fake_worker(lambda plans: curve_events(plans[0], 5)),
+        device_probe=lambda: CPU,
+    )
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot, lambda a: a.batch is not None and a.batch.done)
+        shown = [p.view_name for p in app.query(ViewPlot) if p.display]
+        assert shown == ["loss", "function"]

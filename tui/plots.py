@@ -19,6 +19,7 @@ from textual.message import Message
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
+from ..core.data import REGISTRY
 from .viewkit import INSTRUMENT_VIEWS, VIEWS, Drawer, RunData, ViewOptions, measured, picture
 from .views import load_all
 
@@ -26,6 +27,13 @@ load_all()
 MIN_INTERVAL_S = 0.2  # each plot at most 5 times a second
 RECENT_RECORDS = 8  # a hidden instrument panel looks for its probe's value in each run's last records, a tick
 DRAWING = Text("drawing…", style="dim")  # until a plot's first picture is built
+
+
+def classifies(runs: list[RunData]) -> bool:
+    """Whether an accuracy can be drawn: some run is of a classification task (or of a task not known here),
+    or there is no run yet."""
+    tasks = [REGISTRY.get(str(r.config.get("task"))) for r in runs]
+    return not runs or any(t is None or t.kind == "classification" for t in tasks)
 
 
 def known_views(names: list[str] | tuple[str, ...]) -> list[str]:
@@ -270,6 +278,11 @@ class PlotPanel(Container):
         """Show the instrument panels that have data and hide the others (`recent`: a live tick's cheap look,
         at hidden panels only, in each run's last records)."""
         changed = False
+        for plot in list(self.query(ViewPlot))[1:]:
+            if plot.view_name == "accuracy":  # a regression run has no accuracy: no empty panel for it
+                has = classifies(runs)
+                changed |= has == absent(plot)
+                plot.set_class(not has, "-absent")
         for plot in self.optional:
             if recent is not None and not absent(plot):
                 continue
