@@ -306,10 +306,15 @@ class PlotPanel(Container):
             return [], 0, 0
         cols, rows = grid_for(len(shown), self.size.width, self.size.height, self.floor(shown))
         per = cols * rows
+        lead = per - (cols - 1) if cols > 1 and rows > 1 else per  # the first page: the lesson a whole row
         focus = self.focused_plot()
         at = shown.index(focus) if focus in shown else 0
-        first = at - at % per
-        return shown[first : first + per], at // per, -(-len(shown) // per)
+        pages = 1 + -(-max(0, len(shown) - lead) // per)
+        if at < lead:
+            return shown[:lead], 0, pages
+        number = (at - lead) // per + 1
+        start = lead + (number - 1) * per
+        return shown[start : start + per], number, pages
 
     @staticmethod
     def floor(plots: list[ViewPlot]) -> int:
