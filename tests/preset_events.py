@@ -64,6 +64,16 @@ def record(cfg: dict, e: int, rate: float, blows_up: bool, stuck: bool) -> dict:
         rec["class_acc"] = class_acc(cfg, 10)
     if "hidden_similarity" in probes:
         rec["hidden_similarity"] = 1.0 if cfg.get("init") == "zeros" else 0.02 + 0.01 / e
+    hidden = len(cfg.get("hidden") or [])
+    if "sharpness" in probes:  # rises towards 2/lr and hovers there (the edge of stability)
+        rec["sharpness"] = min(2 / cfg["lr"] * (1 + 0.05 * math.sin(e)), 5 + 4 * e)
+    if "update_ratio" in probes:  # zero init with ReLU: nothing moves (the probe writes None)
+        frozen = cfg.get("init") == "zeros" and cfg.get("activation", "relu") == "relu"
+        rec["update_ratio"] = [None if frozen else -3 - 0.2 * i - 0.5 / e for i in range(hidden + 1)]
+    if "dead_units" in probes:
+        rec["dead_units"] = [
+            min(1.0, 0.02 * e * (i + 1) * (cfg.get("activation") == "sigmoid")) for i in range(hidden)
+        ]
     if "layer_grad_norms" in probes:
         n = len(cfg["hidden"]) + 1
         fade = 0.9 if cfg.get("activation") == "sigmoid" else (0.3 if cfg.get("init") != "kaiming" else 0.0)
@@ -100,6 +110,13 @@ def snapshots(cfg: dict, run_id: str, v: str, n: int, index: int) -> list:
                     },
                 )
             )
+    if "confusion" in cfg.get("probes", []):
+        stuck = cfg.get("order") == "stratified"
+        matrix = [
+            [(90 if j == i else 1) if not stuck else (100 if j == 9 else 0) for j in range(10)]
+            for i in range(10)
+        ]
+        out.append(Snapshot(run_id, v, n, "confusion", {"matrix": matrix}))
     if cfg["task"] == "toy2d":
         grid = [i / 5 - 2 for i in range(21)]
         classes = [[int((x * x + y * y) * 1.2) % 3 for x in grid] for y in grid]

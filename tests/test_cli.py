@@ -42,7 +42,7 @@ def test_runs_and_show(cli, runs_dir):
     (run,) = RunStore(runs_dir).list()
     r = cli("show", run.run_id[:20])
     assert r.exit_code == 0
-    assert "loss" in r.stdout and "target (red), learned at epoch" in r.stdout and "epoch 5" in r.stdout
+    assert "loss" in r.stdout and "learned by epoch vs target" in r.stdout and "epoch 5" in r.stdout
     assert "learned, epoch 5" in r.stdout and "y = +6.16 x^4" in r.stdout
 
 

@@ -76,7 +76,7 @@ async def test_select_tune_run_watch_quit(runs_dir, data_dir):
         assert [str(table.get_cell(r, "epoch")) for r in table.rows] == ["30/30"] * 3
         loss = await drawn_text(pilot, "loss")
         assert any(ch in loss for ch in "⠁⠂⠄⡀⢀⣀⠉⠒⠤")  # braille points: the curves
-        assert "lr=0.01: target (red), learned a" in await drawn_text(pilot, "function")  # the focus run
+        assert "lr=0.01: learned by epoch vs target" in await drawn_text(pilot, "function")  # the focus run
         await pilot.press("q")
     assert app.return_code == 0
     assert saved_statuses(runs_dir) == ["finished"] * 3

@@ -68,6 +68,11 @@ def test_mnist_lr_sweep(snap_compare, size):
 
 
 @SIZES
+def test_edge_of_stability(snap_compare, size):
+    assert shot(snap_compare, "edge-of-stability", size)
+
+
+@SIZES
 def test_adam_vs_sgd(snap_compare, size):
     assert shot(snap_compare, "adam-vs-sgd", size)
 

@@ -67,7 +67,7 @@ def test_accuracy_view_draws_percentages():
 def test_function_view_shows_the_selected_run():
     runs = _runs()
     out = _draw("function", runs, ViewOptions(selected=runs[0].run_id))
-    assert "lr=0.1: target (red), learned at epoch 12" in out
+    assert "lr=0.1: learned by epoch vs target" in out
     assert "no snapshot yet" in _draw("function", [RunData("r", "a")], ViewOptions())
 
 

@@ -97,7 +97,7 @@ class LabApp(LiteralNotices, SharedKeys, App):
         # Training processes need multiprocessing's resource tracker, which must start while sys.stderr is
         # still the real one (inside the app it is Textual's capture, which has no file descriptor).
         resource_tracker.ensure_running()
-        self.presets, first = preset_list(preset, presets)
+        self.presets, first = preset_list(preset or watch_preset, presets)  # Esc from watch: its preset
         self.preset: Preset = self.presets[first]
         self.store = RunStore(runs_dir)
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()

@@ -9,6 +9,7 @@ an MNIST preset runs on the bundled digits offline.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from textual import on
@@ -110,6 +111,21 @@ def parse_field(key: str, text: str) -> Any:
         raise BadInput(msg[len(prefix) :] if msg.startswith(prefix) else msg) from None
 
 
+SET_FLAGS = re.compile(r"(?:--set (\w+)=(\S+?)(?=[\s,;)]|$)\s*)+")
+
+
+def lab_words(message: str) -> str:
+    """A message written for the command line, said in the lab's own terms: `--set task=digits --set
+    model=mlp` becomes `task = digits and model = mlp in the form` (the lab has no flags)."""
+
+    def said(m: re.Match) -> str:
+        pairs = re.findall(r"--set (\w+)=(\S+?)(?=[\s,;)]|$)", m.group(0))
+        tail = " " if m.group(0).endswith(" ") else ""
+        return " and ".join(f"{k} = {v}" for k, v in pairs) + " in the form" + tail
+
+    return SET_FLAGS.sub(said, message)
+
+
 class FieldValidator(Validator):
     """Checks one field as you type with the config's own rules."""
 
@@ -160,8 +176,8 @@ class ParamForm(Vertical):
                     tooltip=as_text(tip, newlines=True),
                     compact=True,
                 )
+        yield Static("", id="form-error")  # right under the fields: a short terminal cuts the side bar's end
         yield Static(as_text(self.hint(), newlines=True), id="form-hint")
-        yield Static("", id="form-error")
 
     @on(Input.Changed)
     def field_changed(self) -> None:
@@ -197,7 +213,8 @@ class ParamForm(Vertical):
         for k in self.keys:
             self.query_one(f"#field-{k}", Input).set_class(k in errs, "-invalid")
         # what was typed is in each reason: shown as text, so `[/]` reads `[/]` and ESC reads `\x1b`
-        self.query_one("#form-error", Static).update(
-            as_text("\n".join(f"✗ {r}" for r in errs.values()), newlines=True)
-        )
+        error = self.query_one("#form-error", Static)
+        error.update(as_text("\n".join(f"✗ {lab_words(r)}" for r in errs.values()), newlines=True))
         self.set_class(bool(errs), "-has-errors")
+        if errs:
+            error.scroll_visible(animate=False)  # the whole message in sight, however short the terminal

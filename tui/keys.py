@@ -18,13 +18,13 @@ from textual.binding import Binding
 from ..core.rules.errors import BadInput
 from ..core.spec.views import X_AXES
 from .modals import RunCardScreen
+from .plots import PlotPanel, toggled_log
 from .viewkit import ViewOptions
 
 if TYPE_CHECKING:
     from textual.app import App
 
     from ..core.store.folder import RunStore
-    from .plots import PlotPanel
 
 SMOOTHING = (0.0, 0.6, 0.9, 0.97)  # m cycles through these
 T = TypeVar("T")
@@ -35,6 +35,7 @@ SHARED = {
         Binding("s", "stop", "stop"),
         Binding("v", "next_view", "view"),
         Binding("l", "log", "log y"),
+        Binding("z", "zoom", "zoom"),
         Binding("x", "xaxis", "x axis"),
         Binding("m", "smooth", "smooth"),
         Binding("e", "export", "export"),
@@ -59,7 +60,8 @@ LAB_KEYS = [
     shared("next_view", True),
     Binding("n", "next_run", "run▸"),
     shared("log", True),
-    shared("xaxis", True),
+    shared("zoom", True),
+    shared("xaxis", False),
     shared("smooth", False),
     shared("export", False),
     shared("rerun", False),
@@ -80,6 +82,7 @@ PAST_RUNS_KEYS = [
     Binding("enter", "open", "open", priority=True),
     shared("filter", True),
     shared("log", False),
+    shared("zoom", False),
     shared("xaxis", False),
     shared("next_view", True),
     shared("smooth", False),
@@ -114,8 +117,10 @@ HELP = {
     "next_run": "next run: the one that one-run views show",
     "lrfind": "lr range test of the selected variant (a run; p draws it)",
     "past": "past runs: open, overlay, export saved runs",
-    "log": "log / linear y-axis",
-    "next_view": "next view",
+    "log": "log / linear y-axis of the focused panel (◆); log by default where a curve spans 2 decades",
+    "next_view": "focus the next panel (◆), and the next page of panels where they do not all fit",
+    "zoom": "maximise the focused panel (z again: back): ←/→ read values, space hides a run",
+    "xaxis": "x-axis: epoch, update (step), wall-clock seconds",
 }
 
 
@@ -129,10 +134,6 @@ def help_lines() -> list[tuple[str, str]]:
 def following(values: Sequence[T], current: T) -> T:
     """The value after `current`, round."""
     return values[(values.index(current) + 1) % len(values)]
-
-
-def toggle_log(opts: ViewOptions) -> None:
-    opts.log = not opts.log
 
 
 def next_x(opts: ViewOptions) -> None:
@@ -172,8 +173,20 @@ class SharedKeys:
         raise NotImplementedError
 
     def action_log(self) -> None:
-        toggle_log(self.opts)
-        self.replot()
+        """Log or linear y on the focused panel (the one v moved to, marked ◆)."""
+        plot = self.plot_panel().focused_plot()
+        if plot is not None:
+            plot.ylog = toggled_log(plot)
+            self.replot()
+
+    def action_zoom(self) -> None:
+        """The focused panel over the whole screen (z or escape there comes back)."""
+        from .zoom import ZoomScreen  # its widgets are needed only once z is pressed
+
+        plot = self.plot_panel().focused_plot()
+        if plot is not None and plot.display:
+            panel = self.plot_panel()
+            self.app.push_screen(ZoomScreen(plot, lambda: panel.runs, self.opts))
 
     def action_xaxis(self) -> None:
         next_x(self.opts)

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
+from ..core.data import REGISTRY
 from .viewkit import INSTRUMENT_VIEWS, VIEWS, Drawer, RunData, ViewOptions, measured, picture
 from .views import load_all
 
@@ -26,6 +27,13 @@ load_all()
 MIN_INTERVAL_S = 0.2  # each plot at most 5 times a second
 RECENT_RECORDS = 8  # a hidden instrument panel looks for its probe's value in each run's last records, a tick
 DRAWING = Text("drawing…", style="dim")  # until a plot's first picture is built
+
+
+def classifies(runs: list[RunData]) -> bool:
+    """Whether an accuracy can be drawn: some run is of a classification task (or of a task not known here),
+    or there is no run yet."""
+    tasks = [REGISTRY.get(str(r.config.get("task"))) for r in runs]
+    return not runs or any(t is None or t.kind == "classification" for t in tasks)
 
 
 def known_views(names: list[str] | tuple[str, ...]) -> list[str]:
@@ -76,13 +84,16 @@ def build(
     opts: ViewOptions,
     size: tuple[int, int],
     theme: str,
-) -> Text:
-    """The view's picture at this size and plotext theme (on the build thread), or a short note where
-    plotext cannot draw it (a very small area, say): a view's bug must not end the app."""
+    note: str = "",
+) -> tuple[Text, bool]:
+    """The view's picture at this size and plotext theme (on the build thread), and whether its y-axis came
+    out logarithmic; or a short note where plotext cannot draw it (a very small area, say): a view's bug
+    must not end the app."""
+    drawn: dict = {}
     try:
-        return Text.from_ansi(picture(plot, drawer, runs, opts, *size, theme))
+        return Text.from_ansi(picture(plot, drawer, runs, opts, *size, theme, note, drawn)), drawn["log"]
     except Exception as e:  # noqa: BLE001 - any error of any view becomes the note, on a thread nobody watches
-        return Text(f"{view_name}: cannot draw here ({type(e).__name__})", style="dim")
+        return Text(f"{view_name}: cannot draw here ({type(e).__name__})", style="dim"), False
 
 
 def snapshot(runs: list[RunData]) -> list[RunData]:
@@ -105,9 +116,9 @@ class ViewPlot(PlotextPlot):
     class Built(Message, bubble=False):
         """A picture is ready for `key` (signature, width, height, theme)."""
 
-        def __init__(self, key: tuple, text: Text):
+        def __init__(self, key: tuple, text: Text, log: bool):
             super().__init__()
-            self.key, self.text = key, text
+            self.key, self.text, self.log = key, text, log
 
     def __init__(self, view_name: str, builder: Builder, **kw):
         super().__init__(**kw)
@@ -121,10 +132,15 @@ class ViewPlot(PlotextPlot):
         self.shown: Text | None = None
         self.shown_key: tuple | None = None
         self.building: tuple | None = None  # the key of the build in progress
+        self.note = ""  # on the title line, right: the focus mark, the page (PlotPanel.regrid)
+        self.ylog: bool | None = None  # this panel's y-axis: log, linear, None: log where it spans decades
+        self.drawn_log = False  # whether the picture shown has a log y-axis (l toggles from what is seen)
 
     def draw(self, runs: list[RunData], opts: ViewOptions) -> None:
         """Draw `runs` (in the background); skipped when nothing this view reads has changed."""
         self.stale, self.drawn_at = False, time.monotonic()
+        if self.ylog is not None:
+            opts = replace(opts, log=self.ylog)
         sig = signature(self.view_name, runs, opts)
         if sig == self.sig:
             return
@@ -133,7 +149,8 @@ class ViewPlot(PlotextPlot):
 
     def key(self) -> tuple:
         """What the picture depends on: the data, the size and the plotext theme."""
-        return self.sig, self.size.width, self.size.height, self._get_plotext_theme_name(self.app.theme)
+        theme = self._get_plotext_theme_name(self.app.theme)
+        return self.sig, self.size.width, self.size.height, theme, self.note
 
     @property
     def pending(self) -> bool:
@@ -148,22 +165,28 @@ class ViewPlot(PlotextPlot):
         if self.building is not None or key == self.shown_key or not self.size.area:
             return
         drawer = VIEWS[self.view_name][1]
-        job = partial(build, self._plot, self.view_name, drawer, self.runs, self.opts, key[1:3], key[3])
+        job = partial(build, self._plot, self.view_name, drawer, self.runs, self.opts, key[1:3], *key[3:])
         if self.builder.submit(job, partial(self.post_built, key)):
             self.building = key
 
-    def post_built(self, key: tuple, text: Text) -> None:
+    def post_built(self, key: tuple, built: tuple[Text, bool]) -> None:
         """(On the build thread.) Send the picture to the UI thread; dropped once the plot is gone."""
         try:
-            self.post_message(self.Built(key, text))
+            self.post_message(self.Built(key, *built))
         except RuntimeError:  # unmounted (no app), or the event loop has closed
             pass
 
     def on_view_plot_built(self, msg: Built) -> None:
         self.building = None
-        self.shown, self.shown_key = msg.text, msg.key
+        self.shown, self.shown_key, self.drawn_log = msg.text, msg.key, msg.log
         self.refresh()
         self.request()
+
+    def on_click(self) -> None:
+        """A click focuses the panel (z maximises it, l puts it on a log axis)."""
+        panel = self.parent
+        if isinstance(panel, PlotPanel) and self in panel.query(ViewPlot):
+            panel.focus_on(list(panel.query(ViewPlot)).index(self))
 
     def render(self):
         """The last picture built (a new one is asked for if the size or theme changed)."""
@@ -175,16 +198,61 @@ def signature(view_name: str, runs: list[RunData], opts: ViewOptions) -> tuple:
     """What a view's picture depends on. A drawer marked `reads = "snapshots"` ignores new metric records."""
     snaps_only = getattr(VIEWS[view_name][1], "reads", "") == "snapshots"
     data = tuple((r.run_id, r.status, 0 if snaps_only else len(r.records), len(r.snapshots)) for r in runs)
-    return data, opts.x, opts.log, opts.selected, opts.smooth
+    return data, opts.x, opts.log, opts.selected, opts.smooth, opts.cursor
+
+
+def toggled_log(plot: ViewPlot) -> bool:
+    """The y-axis `l` gives a panel: the other of what it shows."""
+    return not plot.drawn_log
+
+
+PLOT_ROWS = 8  # the floor: no panel has fewer plot rows than this; panels page rather than shrink below it
+FRAME_ROWS = 7  # a panel's rows around its plot: title, two key lines, the frame (2), tick labels, axis label
+PANEL_ROWS = PLOT_ROWS + FRAME_ROWS
+PANEL_COLS = 40  # the narrowest panel: six ticks' width of plot beside the y tick labels
+
+
+def grid_for(count: int, width: int, height: int, floor: int = PANEL_ROWS) -> tuple[int, int]:
+    """(columns, rows) of the page of panels for `count` panels in `width` x `height`, none narrower than
+    PANEL_COLS or shorter than `floor` rows: the grid that holds the most of them, and of those the one whose
+    panels look the least thin (a cell is about twice as tall as it is wide)."""
+    options = [
+        (c, r)
+        for c in range(1, max(1, count) + 1)
+        for r in range(1, max(1, count) + 1)
+        if (c == 1 or width // c >= PANEL_COLS)
+        and (r == 1 or height // r >= floor)
+        and (c - 1) * r < count
+        and c * (r - 1) < count
+    ]
+    return max(
+        options, key=lambda g: (min(count, g[0] * g[1]), min(width / g[0], CELL_ASPECT * height / g[1]))
+    )
+
+
+CELL_ASPECT = 2.2  # a terminal cell's height over its width
 
 
 class PlotPanel(Container):
-    """The plots of the current preset; `show(names)` picks them, `draw()` redraws them all."""
+    """The plots of the current preset; `show(names)` picks them, `draw()` redraws them all.
+
+    The panels shown are laid out on pages: as many as fit with PLOT_ROWS plot rows each at least; `v` moves
+    the focus (the panel z maximises and l puts on a log axis) to the next panel, and to the next page after
+    a page's last. The lesson (the first view) is on the first page, and takes the room a page leaves over.
+    """
+
+    DEFAULT_CSS = """
+    PlotPanel {
+        layout: grid;
+        grid-size: 1 1;
+    }
+    """
 
     def __init__(self, **kw):
         super().__init__(**kw)
         self.names: list[str] = []
-        self.current = 0  # the one view shown on a short terminal
+        self.current = 0  # the focused panel (its index among all the views, shown or not)
+        self.runs: list[RunData] = []  # the runs last drawn (a maximised panel follows them)
         self.builder = Builder()  # the panel's plots are built on one thread, one at a time
 
     async def show(self, names: list[str] | tuple[str, ...]) -> None:
@@ -210,6 +278,11 @@ class PlotPanel(Container):
         """Show the instrument panels that have data and hide the others (`recent`: a live tick's cheap look,
         at hidden panels only, in each run's last records)."""
         changed = False
+        for plot in list(self.query(ViewPlot))[1:]:
+            if plot.view_name == "accuracy":  # a regression run has no accuracy: no empty panel for it
+                has = classifies(runs)
+                changed |= has == absent(plot)
+                plot.set_class(not has, "-absent")
         for plot in self.optional:
             if recent is not None and not absent(plot):
                 continue
@@ -219,20 +292,64 @@ class PlotPanel(Container):
         if changed:
             self.regrid()
 
-    def regrid(self) -> None:
-        """The grid for the panels shown: two columns when more than one; from three on, the first (the
-        lesson) takes a whole row, and so does the last when it would stand alone; the one shown on a short
-        terminal stays one of them."""
+    def on_resize(self) -> None:
+        self.regrid()
+
+    def shown(self) -> list[ViewPlot]:
+        """The panels with something to show (instrument panels without data left out), in order."""
+        return [p for p in self.query(ViewPlot) if not absent(p)]
+
+    def page(self) -> tuple[list[ViewPlot], int, int]:
+        """(the panels on the focused panel's page, its number, how many pages) at the panel's size."""
+        shown = self.shown()
+        if not shown:
+            return [], 0, 0
+        cols, rows = grid_for(len(shown), self.size.width, self.size.height, self.floor(shown))
+        per = cols * rows
+        lead = per - (cols - 1) if cols > 1 and rows > 1 else per  # the first page: the lesson a whole row
+        focus = self.focused_plot()
+        at = shown.index(focus) if focus in shown else 0
+        pages = 1 + -(-max(0, len(shown) - lead) // per)
+        if at < lead:
+            return shown[:lead], 0, pages
+        number = (at - lead) // per + 1
+        start = lead + (number - 1) * per
+        return shown[start : start + per], number, pages
+
+    @staticmethod
+    def floor(plots: list[ViewPlot]) -> int:
+        """The fewest rows a panel among `plots` may have: PANEL_ROWS, or more for a view that needs more
+        (a drawer's `rows`: the confusion matrix's ten classes)."""
+        return max([PANEL_ROWS] + [getattr(VIEWS[p.view_name][1], "rows", 0) for p in plots])
+
+    def focused_plot(self) -> ViewPlot | None:
         plots = list(self.query(ViewPlot))
-        shown = [p for p in plots if not absent(p)]
-        n = len(shown)
-        self.set_class(n > 1, "-multi")
-        self.set_class(n >= 3, "-lead")
-        for plot in plots:
-            plot.set_class(n >= 3 and n % 2 == 0 and plot is shown[-1], "-wide")
+        return plots[self.current] if 0 <= self.current < len(plots) else None
+
+    def regrid(self) -> None:
+        """Lay out the focused panel's page: a grid of the panels on it, the first (the lesson on the first
+        page) spanning the cells the others leave over; every other panel out of sight."""
+        plots = list(self.query(ViewPlot))
         if plots and absent(plots[min(self.current, len(plots) - 1)]):
             self.current = 0
-        self.mark_current()
+        page, number, pages = self.page()
+        if page:
+            cols, rows = grid_for(len(page), self.size.width, self.size.height, self.floor(page))
+            rows = -(-len(page) // cols)
+            self.styles.grid_size_columns, self.styles.grid_size_rows = cols, rows
+        for plot in plots:
+            on = plot in page
+            plot.styles.display = "block" if on else "none"
+            plot.styles.column_span = (cols * rows - len(page) + 1) if on and plot is page[0] else 1
+            note = ""
+            if len(page) > 1 or pages > 1:
+                note = ("◆ " if plot is self.focused_plot() else "") + (
+                    f"v {number + 1}/{pages}" if pages > 1 and plot is page[-1] else ""
+                )
+            plot.note = note.strip()
+            plot.set_class(plot is self.focused_plot(), "-current")
+            if on:
+                plot.refresh()
 
     def on_unmount(self) -> None:
         self.builder.close()
@@ -243,21 +360,22 @@ class PlotPanel(Container):
         return any(p.pending for p in self.query(ViewPlot))
 
     def cycle(self) -> None:
-        """Show the next view where only one fits (a short terminal), skipping hidden instrument panels."""
+        """Focus the next panel shown (the next page after a page's last), skipping hidden instrument
+        panels."""
         plots = list(self.query(ViewPlot))
         for step in range(1, len(plots) + 1):
             i = (self.current + step) % len(plots)
             if not absent(plots[i]):
-                self.current = i
-                self.mark_current()
+                self.focus_on(i)
                 return
 
-    def mark_current(self) -> None:
-        for i, plot in enumerate(self.query(ViewPlot)):
-            plot.set_class(i == self.current, "-current")
+    def focus_on(self, index: int) -> None:
+        self.current = index
+        self.regrid()
 
     def draw(self, runs: list[RunData], opts: ViewOptions) -> None:
         """Redraw every plot now (after a key press or a new batch)."""
+        self.runs = runs
         self.fit(runs)
         for plot in self.query(ViewPlot):
             plot.draw(runs, opts)
@@ -272,6 +390,7 @@ class PlotPanel(Container):
         Each plot is redrawn at most 1 / MIN_INTERVAL_S times a second, only when new data arrived, and
         one a tick, so that the build thread (which takes tens of ms a plot) never falls far behind.
         """
+        self.runs = runs
         now = time.monotonic()
         stale = [p for p in self.query(ViewPlot) if p.stale and now - p.drawn_at >= MIN_INTERVAL_S]
         if stale:

@@ -64,10 +64,26 @@ class ViewOptions:
     filter."""
 
     x: str = "epoch"
-    log: bool = False
+    log: bool | None = None  # None: log where a series spans more than LOG_SPAN (see log_axis)
     selected: str | None = None
     smooth: float = 0.0
     only: str = ""  # words a run's variant must all contain to be drawn (the variant filter); "" draws all
+    cursor: float | None = None  # an x where a maximised panel draws its readout line (tui/zoom.py)
+
+
+LOG_SPAN = 100.0  # a y-axis is logarithmic by default where its positive values span more than two decades
+
+
+def log_axis(opts: ViewOptions, values) -> bool:
+    """Whether a y-axis holding `values` is drawn on a log scale: as `opts.log` says when set, else where
+    they are all positive and span more than LOG_SPAN (a loss from 34 down to 0.005); never with a value
+    at or below 0 (plotext cannot place it)."""
+    finite = [v for v in values if is_finite(v)]
+    if not finite:
+        return bool(opts.log)  # asked for: said in the title, and drawn once there are values
+    if min(finite) <= 0:
+        return False
+    return opts.log if opts.log is not None else max(finite) / min(finite) > LOG_SPAN
 
 
 def narrowed(runs: list[RunData], only: str) -> list[RunData]:
@@ -156,6 +172,21 @@ def selected_run(runs: list[RunData], opts: ViewOptions) -> RunData | None:
     return with_data[-1] if with_data else (runs[-1] if runs else None)
 
 
+MAX_SIDE = 4  # a per-run view draws up to this many runs side by side
+SIDE_COLS = 24  # each of them at least this wide
+
+
+def side_by_side(runs: list[RunData], opts: ViewOptions, width: int = 100) -> list[RunData]:
+    """The runs a per-run view draws side by side in `width` columns: all of them where they fit (at most
+    MAX_SIDE, each SIDE_COLS wide), else the first (the baseline) and the selected one (the preset's focus),
+    else the selected one alone."""
+    room = max(1, min(MAX_SIDE, width // SIDE_COLS))
+    if len(runs) <= room:
+        return list(runs)
+    chosen = selected_run(runs, opts)
+    return [chosen] if room == 1 or chosen is runs[0] else [runs[0], chosen]
+
+
 def snapshots_of(run: RunData | None, kind: str) -> list[dict[str, Any]]:
     """The run's snapshots of one kind, oldest first (none for no run)."""
     return [s for s in (run.snapshots if run else []) if s.get("kind") == kind]
@@ -213,6 +244,11 @@ class Fitted:
         self.panels: list[Fitted] = []
         self.titled = ""
         self.keys: list[tuple[str, Any, str]] = []  # (label, colour, glyph), in the order drawn
+        self.note = ""  # right on the title line: the focus mark and the page (PlotPanel)
+        self.ylog = False
+        self.ticked: set[str] = set()  # the axes the drawer gave ticks to (the others get nice ones)
+        self.limits: dict[str, tuple[float, float]] = {}
+        self.span = {"x": [math.inf, -math.inf], "y": [math.inf, -math.inf]}  # the data drawn
 
     def subplots(self, rows: int, cols: int):
         self.columns = max(1, cols)
@@ -243,7 +279,52 @@ class Fitted:
     def scatter(self, *args, label: str | None = None, **kw):
         return self._drawn(self.plt.scatter, args, label, kw)
 
+    def yscale(self, scale: str = "linear") -> None:
+        self.ylog = scale == "log"
+        self.plt.yscale(scale)
+
+    def xticks(self, *args, **kw):
+        self.ticked.add("x")
+        return self.plt.xticks(*args, **kw)
+
+    def yticks(self, *args, **kw):
+        self.ticked.add("y")
+        return self.plt.yticks(*args, **kw)
+
+    def xlim(self, lo=None, hi=None):
+        if lo is not None and hi is not None:
+            self.limits["x"] = (lo, hi)
+        return self.plt.xlim(lo, hi)
+
+    def ylim(self, lo=None, hi=None):
+        if lo is not None and hi is not None:
+            self.limits["y"] = (lo, hi)
+        return self.plt.ylim(lo, hi)
+
+    def _seen(self, args) -> None:
+        """Widen the drawn data's span by a call's points (plotext's forms: ys, or xs and ys)."""
+        if not args:
+            return
+        xs, ys = (args[0], args[1]) if len(args) > 1 else (range(1, len(args[0]) + 1), args[0])
+        for axis, values in (("x", xs), ("y", ys)):
+            finite = [v for v in values if is_finite(v)]
+            if finite:
+                span = self.span[axis]
+                span[0], span[1] = min(span[0], min(finite)), max(span[1], max(finite))
+
+    def ticks(self, rows: int) -> None:
+        """Ticks on each axis the drawer left to plotext: at least three, at round numbers in plain notation
+        (decades, and 2 and 5 between where few, on a log axis)."""
+        for axis in ("x", "y"):
+            lo, hi = self.limits.get(axis, self.span[axis])
+            if axis in self.ticked or not lo < math.inf:
+                continue
+            room = max(3, (rows - 1) // 2 + 1) if axis == "y" else tick_room(self, "x")
+            values = log_ticks(lo, hi, room) if axis == "y" and self.ylog else nice_ticks(lo, hi, room)
+            (self.plt.xticks if axis == "x" else self.plt.yticks)(values, [tick_label(v) for v in values])
+
     def _drawn(self, draw, args, label, kw):
+        self._seen(args)
         if label:
             marker = kw.get("marker") or "hd"
             self.key(label, kw.get("color"), GLYPHS.get(marker, marker if len(marker) == 1 else SWATCH))
@@ -254,6 +335,9 @@ class Fitted:
         titles = [p.titled for p in self.panels] if self.panels else [self.titled]
         width = self.width // len(titles)
         line = "".join(shorten(t, width - 1).center(width) for t in titles).rstrip()
+        if self.note:
+            room = self.width - len(self.note)
+            line = shorten(line, room - 2).ljust(room) + self.note
         keys = self.keys + [k for p in self.panels for k in p.keys if k not in self.keys]
         return ([line] if line else []) + key_lines(keys, self.width)
 
@@ -262,6 +346,8 @@ class Fitted:
         drawn)."""
         head = self.heading()
         rows = max(1, self.height - len(head))
+        for panel in self.panels or [self]:
+            panel.ticks(rows - AXIS_ROWS_LESS + 2)
         for panel in self.panels:
             panel.plt.plotsize(panel.width, rows)
         self.plt.plotsize(self.width, rows)
@@ -287,16 +373,77 @@ def picture(
     width: int,
     height: int,
     theme: str | None = None,
+    note: str = "",
+    drawn: dict | None = None,
 ) -> str:
     """A view drawn afresh on `plt` (plotext, or a PlotextPlot's figure) at this size: its heading and plot as
-    ANSI text, `height` lines."""
+    ANSI text, `height` lines; `note` goes right on the title line, and `drawn` (when given) is told whether
+    the y-axis came out logarithmic (`log`) and where the cursor line is (`cursor`)."""
     plt.main()  # plotext's module-level clear_figure clears the active panel only: a view's panels would stay
     plt.clear_figure()
     fitted = Fitted(plt, width, height)
+    fitted.note = note
     drawer(fitted, runs, opts)
+    cursor = getattr(opts, "cursor", None)
+    if cursor is not None and not fitted.panels and fitted.span["x"][0] <= opts.cursor:
+        fitted.plt.vline(cursor, CURSOR_COLOUR)
+    if drawn is not None:
+        drawn["log"] = fitted.ylog or any(p.ylog for p in fitted.panels)
     if theme is not None:
         plt.theme(theme)
     return fitted.render()
+
+
+CURSOR_COLOUR = "gray"
+
+
+def nice_ticks(lo: float, hi: float, most: int) -> list[float]:
+    """At least three and at most `most` (when it is 3 or more) ticks at round steps (1, 2 or 5 times
+    a power of ten) within [lo, hi]; a point range is widened around its value."""
+    if not hi > lo:
+        pad = abs(lo) * 0.5 or 1.0
+        lo, hi = lo - pad, hi + pad
+    most = max(3, most)
+    exponent = math.floor(math.log10((hi - lo) / 2))
+    steps = [m * 10.0**e for e in range(exponent + 1, exponent - 3, -1) for m in (5, 2, 1)]
+    best: list[float] = []
+    for step in steps:  # largest first: the first with three ticks, unless too many
+        first = math.ceil(lo / step - 1e-9)
+        ticks = [round((first + i) * step, 12) for i in range(int((hi - lo) / step + 1e-9) + 2)]
+        ticks = [t for t in ticks if lo - 1e-9 * step <= t <= hi + 1e-9 * step]
+        if len(ticks) > most:
+            break
+        best = ticks
+        if len(ticks) >= 3:
+            break
+    return best or [lo, (lo + hi) / 2, hi]
+
+
+def log_ticks(lo: float, hi: float, most: int) -> list[float]:
+    """Ticks on a log axis over [lo, hi] (> 0): the powers of ten in it (every second, third, ... where too
+    many), with 2 and 5 between them where fewer than three; round linear ticks in a range under a decade."""
+    if not (lo > 0 and hi > lo):
+        return nice_ticks(lo, hi, most)
+    a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    for mantissas in ((1,), (1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
+        ticks = [m * 10.0**e for e in range(a, b + 1) for m in mantissas]
+        ticks = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+        if len(ticks) >= 3 and mantissas == (1,):  # every step-th decade, 1 among them where it shows
+            step = max(1, math.ceil((math.log10(ticks[-1]) - math.log10(ticks[0])) / (max(3, most) - 1)))
+            picked = [t for t in ticks if round(math.log10(t)) % step == 0]
+            return picked if len(picked) >= 3 else ticks[:: max(1, (len(ticks) - 1) // 2)]
+        if len(ticks) >= 3:
+            return ticks[: max(3, most)]
+    return nice_ticks(lo, hi, most)
+
+
+def tick_label(v: float) -> str:
+    """A tick's label in plain notation, as short as it reads: 0.001, 0.25, 12, 3000, 1.5e+06 (1e-05)."""
+    if v == 0:
+        return "0"
+    if 1e-4 <= abs(v) < 1e6:
+        return f"{v:.6f}".rstrip("0").rstrip(".")[: 8 if abs(v) < 1 else 12]
+    return f"{v:.2g}".replace("e-0", "e-").replace("e+0", "e+")
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -376,14 +523,19 @@ def layer_key(plt, n: int, hidden: bool = False) -> None:
 
 
 def decade_ticks(plt, axis: str, values: list[float]) -> None:
-    """Ticks at whole powers of ten on an axis that holds log10 values, labelled 1e-4 ... 1 ... 1e+02: at most
-    7, and few enough that each gets its own row (or room for its label) with space between. Two ticks on
-    one row would overwrite each other's label."""
-    lo, hi = math.floor(min(values)), math.ceil(max(values))
-    most = max(2, min(7, tick_room(plt, axis)))
-    step = max(1, math.ceil((hi - lo) / (most - 1)))
-    ticks = [t for t in range(lo, hi + 1) if t % step == 0] or [lo]  # multiples of the step: 1 is one of them
-    (plt.xticks if axis == "x" else plt.yticks)(ticks, [power_of_ten(t) for t in ticks])
+    """Ticks on an axis that holds log10 values, labelled in plain numbers (1e-4 ... 0.01, 0.1, 1 ... 100): at
+    the powers of ten, with 2 and 5 between them where fewer than three decades show (log_ticks); few enough
+    that each gets its own row (or room for its label) with space between. Two ticks on one row would
+    overwrite each other's label."""
+    lo, hi = min(values), max(values)
+    most = max(3, min(7, tick_room(plt, axis)))
+    ticks = log_ticks(10.0**lo, 10.0**hi, most)
+    if len(ticks) < 3:  # a point: the decades around it
+        ticks = [10.0**e for e in range(math.floor(lo) - 1, math.ceil(hi) + 2)]
+    (plt.xticks if axis == "x" else plt.yticks)(
+        [math.log10(t) for t in ticks],
+        [tick_label(t) if 0.01 <= t < 1e4 else power_of_ten(round(math.log10(t))) for t in ticks],
+    )
 
 
 AXIS_ROWS_LESS = 6  # a plot's rows less its canvas's: title, key, frame (2), tick labels, axis label
@@ -400,7 +552,7 @@ def tick_room(plt, axis: str) -> int:
 
 def power_of_ten(exponent: int) -> str:
     """10**exponent as a tick reads it: 0.01, 0.1, 1, 10, 100 near 1, else 1e-4, 1e+03."""
-    return f"{10.0**exponent:g}" if -2 <= exponent <= 2 else f"1e{exponent:+03d}"
+    return f"{10.0**exponent:g}" if -2 <= exponent <= 2 else f"1e{exponent:+d}".replace("+", "")
 
 
 def robust_top(peaks: list[float]) -> float:

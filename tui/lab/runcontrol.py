@@ -23,7 +23,7 @@ from ...core.rules.errors import BadInput
 from ...core.spec.config import from_dict
 from ...core.spec.presets import Preset
 from ...core.store.folder import RunStore
-from ..form import ParamForm
+from ..form import ParamForm, lab_words
 from ..tasks import NOTICE_S, Tasks, failure_text
 from .session import Applied, RunGroup
 
@@ -86,7 +86,7 @@ class RunControl:
         try:
             plans = runner.plan(form.preset, form.overrides())
         except BadInput as e:
-            self.app.notify(str(e), title="cannot run", severity="error")
+            self.app.notify(lab_words(str(e)), title="cannot run", severity="error")
             return
         self.start(form.preset, plans)
 
@@ -164,7 +164,7 @@ class RunControl:
 
     def start_failed(self, err: BaseException) -> None:
         self.starting = False
-        self.app.notify(failure_text(err), title="cannot run", severity="error", timeout=NOTICE_S)
+        self.app.notify(lab_words(failure_text(err)), title="cannot run", severity="error", timeout=NOTICE_S)
         self.on_change()
 
     def stop(self) -> None:

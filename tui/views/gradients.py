@@ -16,6 +16,7 @@ from ..viewkit import (
     layer_curves,
     layer_key,
     selected_run,
+    side_by_side,
     snapshots_of,
     view,
 )
@@ -26,14 +27,10 @@ def layer_series(run: RunData, opts: ViewOptions) -> list[tuple[list, list]]:
     return layer_curves(run, "grad_norm", opts, positive=True)
 
 
-def pair(runs: list[RunData], opts: ViewOptions) -> list[RunData]:
-    """The runs side by side: the first (the baseline, e.g. sigmoid) and the selected one (the preset's focus,
-    e.g. ReLU with He init; the last if the first is selected); just one if that is all there is."""
-    chosen = selected_run(runs, opts)
-    if chosen is None:
-        return []
-    other = runs[0] if chosen is not runs[0] else runs[-1]
-    return [chosen] if other is chosen else [other, chosen]
+def pair(runs: list[RunData], opts: ViewOptions, width: int = 100) -> list[RunData]:
+    """The runs side by side: every run up to MAX_SIDE (vanishing-gradients' four), else the first (the
+    baseline, e.g. sigmoid) and the selected one (the preset's focus, e.g. ReLU with He init)."""
+    return side_by_side(runs, opts, width)
 
 
 @view("grad_norm", "gradient norm per layer")
@@ -42,7 +39,7 @@ def draw_grad_norm(plt, runs: list[RunData], opts: ViewOptions) -> None:
     layer 1 (nearest the input) dark blue to the last layer yellow. Vanishing gradients: the lines fan out
     over orders of magnitude on the left, stay together on the right. Each panel's title is its run and
     layer 1's norm over the last layer's; the key names the layers' colours."""
-    shown = [(r, layer_series(r, opts)) for r in pair(runs, opts)]
+    shown = [(r, layer_series(r, opts)) for r in pair(runs, opts, getattr(plt, "width", 100))]
     shown = [(r, layers) for r, layers in shown if any(xs for xs, _ in layers)]
     if not shown:
         plt.title("gradient norm per layer (no epoch yet)")

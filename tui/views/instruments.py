@@ -17,7 +17,9 @@ from ..viewkit import (
     layer_colour,
     layer_curves,
     layer_key,
+    log_axis,
     selected_run,
+    side_by_side,
     view,
 )
 
@@ -67,7 +69,7 @@ def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
             off += 1
     if off:
         plt.key(f"2/lr above the axis for {off} run{'s' if off > 1 else ''}", GUIDE_COLOUR, "•")
-    if opts.log:
+    if log_axis(opts, [y for _, _, ys in drawn for y in ys] + [g for _, g in guides if g <= top]):
         plt.yscale("log")
     plt.title(
         "sharpness ⣿ (top Hessian eigenvalue) vs 2/lr •: GD is unstable above",
@@ -78,6 +80,11 @@ def draw_sharpness(plt, runs: list[RunData], opts: ViewOptions) -> None:
 
 
 GUIDE_REACH = 3  # a 2/lr line is drawn when at most this many times the highest sharpness (or lowest 2/lr)
+
+
+def _has(run: RunData, key: str) -> bool:
+    """Whether the run's last records hold `key` (measured, if only as None: nothing moved)."""
+    return any(key in rec for rec in run.records[-3:])
 
 
 def _positive(v: Any) -> bool:
@@ -94,30 +101,40 @@ def _draw_layers(plt, layers: list[tuple[list, list]], hidden: bool = False) -> 
 
 @view("update_ratio")
 def draw_update_ratio(plt, runs: list[RunData], opts: ViewOptions) -> None:
-    """The selected run's log10(‖update‖/‖W‖) per layer, with the -3 guide line."""
-    run = selected_run(runs, opts)
-    layers = layer_curves(run, "update_ratio", opts) if run else []
-    xs = [x for lx, _ in layers for x in lx]
-    if not xs:
+    """Each run's log10(‖update‖/‖W‖) per layer with the -3 guide line, up to MAX_SIDE runs side by side (the
+    selected one among them); a run whose layers never moved (zero init: no weight, no update) says so."""
+    shown = [
+        (r, layer_curves(r, "update_ratio", opts))
+        for r in side_by_side(runs, opts, getattr(plt, "width", 100))
+    ]
+    moved = [(r, layers) for r, layers in shown if any(xs for xs, _ in layers)]
+    moved_ids = {r.run_id for r, _ in moved}
+    still = [r.variant for r, _ in shown if r.run_id not in moved_ids and _has(r, "update_ratio")]
+    if not moved:
         plt.title(
-            'update/weight ratio (no measurement yet; add "update_ratio" to probes)',
-            "update ratio: none yet (a probe)",
+            f"{', '.join(still)}: no layer moved (weights and updates 0)"
+            if still
+            else 'update/weight ratio (no measurement yet; add "update_ratio" to probes)',
+            "update ratio: no layer moved" if still else "update ratio: none yet (a probe)",
         )
         return
-    _draw_layers(plt, layers)
-    plt.plot(
-        [min(xs), max(xs)],
-        [HEALTHY_RATIO, HEALTHY_RATIO],
-        color=GUIDE_COLOUR,
-        marker="dot",
-        label="1e-3 guide",
-    )
-    plt.title(
-        f"{run.variant}: log10 ‖lr·update‖/‖W‖: ≪ -3 frozen, ≈ -3 healthy, ≳ -1 thrashed",
-        f"{run.variant}: log10 update/weight, ≈ -3 healthy",
-        f"{run.variant}: log10 update/weight",
-    )
-    plt.xlabel(X_LABELS.get(opts.x, opts.x))
+    if len(moved) > 1:
+        plt.subplots(1, len(moved))
+    for i, (run, layers) in enumerate(moved):
+        panel = plt.subplot(1, i + 1) if len(moved) > 1 else plt
+        xs = [x for lx, _ in layers for x in lx]
+        _draw_layers(panel, layers)
+        panel.plot([min(xs), max(xs)], [HEALTHY_RATIO, HEALTHY_RATIO], color=GUIDE_COLOUR, marker="dot")
+        panel.title(
+            f"{run.variant}: log10 ‖lr·update‖/‖W‖: ≪ -3 frozen, ≈ -3 healthy, ≳ -1 thrashed",
+            f"{run.variant}: log10 update/weight, ≈ -3 healthy",
+            f"{run.variant}: log10 update/weight",
+            run.variant,
+        )
+        panel.xlabel(X_LABELS.get(opts.x, opts.x))
+    plt.key("1e-3 guide", GUIDE_COLOUR, "•")
+    if still:
+        plt.key(f"no layer moved: {', '.join(still)}", GUIDE_COLOUR, "·")
 
 
 @view("dead_units")
@@ -169,6 +186,9 @@ def draw_confusion(plt, runs: list[RunData], opts: ViewOptions) -> None:
     )
     plt.xlabel("predicted class")
     plt.ylabel("true class")
+
+
+draw_confusion.rows = 10 + AXIS_ROWS_LESS + 1  # ten classes' rows, the frame, ticks, title, labels
 
 
 def _confusion_rows(shares: list[list[float]], room: int) -> list[int]:

@@ -9,7 +9,7 @@ from ...core.readout.colours import MARKERS, PALETTE, RAW_COLOUR, sequential
 from ...core.rules.numbers import is_finite, is_number
 from ...core.rules.status import RunStatus
 from ...core.spec.views import X_LABELS
-from ..viewkit import RunData, ViewOptions, curve, decade_ticks, robust_top, selected_run, view
+from ..viewkit import RunData, ViewOptions, curve, decade_ticks, log_axis, robust_top, selected_run, view
 
 
 def final_loss(run: RunData, key: str = "train_loss") -> float | None:
@@ -71,7 +71,7 @@ def draw_lr_curve(plt, runs: list[RunData], opts: ViewOptions) -> None:
     optimizers = sorted(set(points) | {opt for opt, _ in bad})
     finite = [y for pts in points.values() for _, y, _ in pts]
     top = _top(runs, finite)
-    ylog = opts.log and all(y > 0 for y in finite)
+    ylog = log_axis(opts, finite)
     fy = (lambda y: math.log10(y)) if ylog else (lambda y: y)
     xs_all: list[float] = []
     for i, opt in enumerate(optimizers):
