@@ -126,10 +126,7 @@ async def test_the_status_line_says_it_in_fewer_words_where_the_full_line_would_
         assert str(bar.render()) == "r: run 2  x: time  smooth 0.6" and bar.size.width >= 28
         await pilot.resize_terminal(140, 45)
         await pilot.pause()
-        assert (
-            str(bar.render())
-            == "toy-poly: press r to run 2 runs   x: wall-clock seconds  smoothed 0.6"
-        )
+        assert str(bar.render()) == "toy-poly: press r to run 2 runs   x: wall-clock seconds  smoothed 0.6"
 
 
 async def test_a_value_typed_over_per_variant_values_says_it_replaces_them():
