@@ -90,14 +90,14 @@ def test_csv_columns_are_the_documented_ones(poly, tmp_path):
     export_runs(RunStore(poly).list(), tmp_path, ["csv"])
     for run in RunStore(poly).list():
         rows = read_csv(tmp_path / f"{run.run_id}.csv")
-        assert len(rows) == EPOCHS
+        assert len(rows) == EPOCHS + 1  # epoch 0 (at init), then each epoch
         cols = list(rows[0])
         assert cols[:3] == ["epoch", "step", "time"]
         assert cols[: len(cols) - 1] == [
             c for c in FIRST_COLUMNS if c in cols
         ]  # the usual ones, in the documented order
         assert cols[-1] == "grad_norm_0"  # one per weighted layer: the polynomial has one
-        assert [int(r["epoch"]) for r in rows] == list(range(1, EPOCHS + 1))
+        assert [int(r["epoch"]) for r in rows] == list(range(0, EPOCHS + 1))
         assert rows[0]["train_acc"] == ""  # a regression records no accuracy: empty cells
         assert float(rows[-1]["test_loss"]) == pytest.approx(run.summary["final_test_loss"])
 

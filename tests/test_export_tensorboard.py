@@ -91,7 +91,7 @@ def test_every_scalar_step_and_wall_time_equals_metrics_jsonl(poly, tmp_path):
         got = scalars(read(out / run.run_id))
         want = expected_polynomial(run)
         assert {t: v for t, v in got.items() if not t.startswith("summary/")} == want
-        assert [s for s, _, _ in got["test_loss"]] == list(range(1, EPOCHS + 1))
+        assert [s for s, _, _ in got["test_loss"]] == list(range(0, EPOCHS + 1))
         assert got["summary/best_epoch"] == [(EPOCHS, run.status["ended"], run.summary["best_epoch"])]
         assert got["summary/final_test_loss"][0][2] == f32(run.summary["final_test_loss"])
 
@@ -319,4 +319,4 @@ def test_the_export_never_imports_torch(poly, tmp_path):
     )
     assert "tensorboardX" in mods and "torch" not in mods
     (folder,) = out.iterdir()
-    assert [e.step for e in read(folder).Scalars("test_loss")] == list(range(1, EPOCHS + 1))
+    assert [e.step for e in read(folder).Scalars("test_loss")] == list(range(0, EPOCHS + 1))
