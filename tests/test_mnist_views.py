@@ -11,9 +11,9 @@ from dltui.tui.views.mnist import class_points, diverged, lr_points
 
 
 def run(i, lr, opt, losses, status="finished", **extra):
+    """A run's records from epoch 0 (at init) on, one per loss."""
     records = [
-        {"epoch": e + 1, "step": 10 * (e + 1), "time": 0.5 * (e + 1), "train_loss": v, **extra}
-        for e, v in enumerate(losses)
+        {"epoch": e, "step": 10 * e, "time": 0.5 * e, "train_loss": v, **extra} for e, v in enumerate(losses)
     ]
     return RunData(f"r{i}", f"{opt},lr={lr}", {"lr": lr, "optimizer": opt}, status, records, index=i)
 
@@ -30,10 +30,11 @@ def test_lr_points_one_curve_per_optimizer_and_diverged_apart():
         run(1, 0.01, "sgd", [2.0, 1.0]),
         run(2, 1.0, "sgd", [2.0, None], status="diverged"),
         run(3, 0.001, "adam", [1.0, 0.2]),
-        run(4, 1.0, "adam", [2.3, 9.0]),  # ended above where it began
+        run(4, 1.0, "adam", [2.3, 9.0]),  # ended well above (over twice) its loss at init
+        run(5, 0.5, "adam", [2.3, 4.0]),  # above, but not well above: a point on the curve
     ]
     curves, bad = lr_points(runs)
-    assert curves == {"sgd": [(0.01, 1.0), (0.1, 0.5)], "adam": [(0.001, 0.2)]}
+    assert curves == {"sgd": [(0.01, 1.0), (0.1, 0.5)], "adam": [(0.001, 0.2), (0.5, 4.0)]}
     assert sorted(bad) == [("adam", 1.0), ("sgd", 1.0)]
 
 
