@@ -72,9 +72,10 @@ def test_lr_curve_marks_running_runs_and_keeps_a_blown_up_loss_off_the_axis():
 
 def test_class_points_put_the_trace_before_each_epoch_end():
     trace = [{"epoch": 0.5, "step": 5, "time": 0.2, "acc": [1.0, 0.0]}]
-    r = run(0, 0.1, "sgd", [1.0], class_acc=[0.2, 0.9], class_acc_trace=trace)
-    assert class_points(r, "epoch") == ([0.5, 1], [[1.0, 0.0], [0.2, 0.9]])
-    assert class_points(r, "step")[0] == [5, 10]
+    r = run(0, 0.1, "sgd", [2.3, 1.0], class_acc=[0.2, 0.9], class_acc_trace=trace)
+    r.records[0].update(class_acc=[0.1, 0.1], class_acc_trace=[])  # at init: no step, no trace
+    assert class_points(r, "epoch") == ([0, 0.5, 1], [[0.1, 0.1], [1.0, 0.0], [0.2, 0.9]])
+    assert class_points(r, "step")[0] == [0, 5, 10]
 
 
 def test_class_acc_draws_one_line_per_class_of_the_selected_run():
