@@ -113,3 +113,11 @@ def test_every_preset_that_lists_a_probe_has_20_points_of_each_by_its_schedule()
                 n = measurements(every[probe], cfg.epochs) if probe in every else cfg.epochs
                 n *= ClassAcc.TRACE_POINTS if probe == "class_acc" else 1  # its points inside each epoch
                 assert n >= 20, (name, probe, n)
+
+
+def test_edge_of_stability_measures_its_sharpness_at_least_100_times_dense_early():
+    for _, cfg in presets.load("edge-of-stability").configs():
+        every = dict(cfg.probe_every)["sharpness"]
+        assert measurements(every, cfg.epochs) >= 100
+        early = [e for e in range(0, 50) if on_schedule(e, every, cfg.epochs)]
+        assert early[:5] == [0, 1, 2, 4, 8] and len(early) >= 8  # the climb starts at once
