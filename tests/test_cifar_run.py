@@ -81,9 +81,9 @@ def test_best_epoch_bookkeeping_and_checkpoint_round_trip(cli, data_dir, runs_di
     runs = run_dirs(runs_dir)
     assert len(runs) == 2
     for run in runs:
-        recs = records(run)
+        init, *recs = records(run)  # epoch 0 (at init), then the trained epochs: the best is one of them
         summary = json.loads((run / "summary.json").read_text())
-        assert [x["epoch"] for x in recs] == [1, 2, 3, 4]
+        assert init["epoch"] == 0 and [x["epoch"] for x in recs] == [1, 2, 3, 4]
         assert all(x[k] is not None for x in recs for k in ("train_loss", "train_acc", "val_loss", "val_acc"))
         vals = [x["val_acc"] for x in recs]
         best = recs[vals.index(max(vals))]  # the first epoch with the highest validation accuracy
@@ -112,7 +112,7 @@ def test_early_stopping_ends_after_patience_epochs_without_a_better_validation_s
     assert r.exit_code == 0, r.output
     (run,) = run_dirs(runs_dir)
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["best_epoch"] == 1 and [x["epoch"] for x in records(run)] == [1, 2, 3]
+    assert summary["best_epoch"] == 1 and [x["epoch"] for x in records(run)] == [0, 1, 2, 3]
     assert "early stop" in summary["reason"]
 
 

@@ -90,14 +90,14 @@ def test_csv_columns_are_the_documented_ones(poly, tmp_path):
     export_runs(RunStore(poly).list(), tmp_path, ["csv"])
     for run in RunStore(poly).list():
         rows = read_csv(tmp_path / f"{run.run_id}.csv")
-        assert len(rows) == EPOCHS
+        assert len(rows) == EPOCHS + 1  # epoch 0 (at init), then each epoch
         cols = list(rows[0])
         assert cols[:3] == ["epoch", "step", "time"]
         assert cols[: len(cols) - 1] == [
             c for c in FIRST_COLUMNS if c in cols
         ]  # the usual ones, in the documented order
         assert cols[-1] == "grad_norm_0"  # one per weighted layer: the polynomial has one
-        assert [int(r["epoch"]) for r in rows] == list(range(1, EPOCHS + 1))
+        assert [int(r["epoch"]) for r in rows] == list(range(0, EPOCHS + 1))
         assert rows[0]["train_acc"] == ""  # a regression records no accuracy: empty cells
         assert float(rows[-1]["test_loss"]) == pytest.approx(run.summary["final_test_loss"])
 
@@ -125,10 +125,10 @@ def test_tidy_csv_is_one_long_table_as_pandas_and_trackio_read_it(poly, tmp_path
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["metrics.csv"]
     rows = read_csv(tmp_path / "out" / "metrics.csv")
     assert list(rows[0]) == TIDY_POLY  # only lr differs between the three runs: the one swept column
-    assert len(rows) == 3 * EPOCHS
+    assert len(rows) == 3 * (EPOCHS + 1)  # epoch 0 (at init), then each epoch
     for row in rows:
         run = runs[row["run"]]
-        rec = run.metrics()[int(row["step"]) - 1]
+        rec = run.metrics()[int(row["step"])]
         assert int(row["step"]) == rec["epoch"] and int(row["updates"]) == rec["step"]
         assert float(row["time"]) == rec["time"]
         assert datetime.fromisoformat(row["timestamp"]).timestamp() == pytest.approx(
@@ -136,10 +136,11 @@ def test_tidy_csv_is_one_long_table_as_pandas_and_trackio_read_it(poly, tmp_path
         )
         assert row["timestamp"].endswith("+00:00")
         assert float(row["config/lr"]) == run.config["lr"] and row["variant"] == run.status["variant"]
-        assert (
-            float(row["test_loss"]) == rec["test_loss"]
-            and float(row["grad_norm/layer1"]) == rec["grad_norm"][0]
-        )
+        assert float(row["test_loss"]) == rec["test_loss"]
+        if rec["epoch"] == 0:  # no step yet: no gradient
+            assert "grad_norm" not in rec and row["grad_norm/layer1"] == ""
+        else:
+            assert float(row["grad_norm/layer1"]) == rec["grad_norm"][0]
 
 
 def test_tidy_swept_columns_are_the_config_keys_that_differ(tmp_path):
@@ -175,7 +176,7 @@ def test_json_holds_config_summary_and_metrics(poly, tmp_path):
         d = strict_json(p)
         assert d["run_id"] == p.stem and d["status"] == "finished"
         assert d["config"]["task"] == "polynomial" and d["config"]["epochs"] == EPOCHS
-        assert d["summary"]["epochs"] == EPOCHS and len(d["metrics"]) == EPOCHS
+        assert d["summary"]["epochs"] == EPOCHS and len(d["metrics"]) == EPOCHS + 1  # epoch 0 too
 
 
 def test_several_runs_get_a_comparison_figure(poly, tmp_path):

@@ -71,9 +71,10 @@ def expected_polynomial(run) -> dict[str, list[tuple[int, float, float]]]:
             ("test_loss", r["test_loss"]),
             ("lr", r["lr"]),
             ("updates", r["step"]),
-            ("grad_norm/layer1", r["grad_norm"][0]),
+            ("grad_norm/layer1", r["grad_norm"][0] if "grad_norm" in r else None),  # none at epoch 0
         ]:
-            out.setdefault(tag, []).append((r["epoch"], wall, f32(value)))
+            if value is not None:
+                out.setdefault(tag, []).append((r["epoch"], wall, f32(value)))
     return out
 
 
@@ -91,7 +92,7 @@ def test_every_scalar_step_and_wall_time_equals_metrics_jsonl(poly, tmp_path):
         got = scalars(read(out / run.run_id))
         want = expected_polynomial(run)
         assert {t: v for t, v in got.items() if not t.startswith("summary/")} == want
-        assert [s for s, _, _ in got["test_loss"]] == list(range(1, EPOCHS + 1))
+        assert [s for s, _, _ in got["test_loss"]] == list(range(0, EPOCHS + 1))
         assert got["summary/best_epoch"] == [(EPOCHS, run.status["ended"], run.summary["best_epoch"])]
         assert got["summary/final_test_loss"][0][2] == f32(run.summary["final_test_loss"])
 
@@ -124,7 +125,7 @@ def test_exporting_again_replaces_the_files_and_leaves_no_temp(poly, tmp_path):
         invoke("export", run.run_id, "--to", out, "-f", "tensorboard", "--runs-dir", poly)
     assert [p.name for p in out.iterdir()] == [run.run_id]
     assert len(list((out / run.run_id).iterdir())) == 1
-    assert len(read(out / run.run_id).Scalars("train_loss")) == EPOCHS  # not twice
+    assert len(read(out / run.run_id).Scalars("train_loss")) == EPOCHS + 1  # not twice (epoch 0 too)
 
 
 def test_lists_dicts_gaps_and_garbage_in_metrics_jsonl(tmp_path):
@@ -241,7 +242,7 @@ def test_the_lab_setting_reaches_training_processes(tmp_path, monkeypatch):
     ids = sorted(x.run_id for x in RunStore(runs).list())
     assert sorted(p.name for p in live.iterdir()) == ids
     for rid in ids:
-        assert [e.step for e in read(live / rid).Scalars("test_loss")] == [1, 2, 3]
+        assert [e.step for e in read(live / rid).Scalars("test_loss")] == [0, 1, 2, 3]
 
 
 def test_tensorboard_files_that_cannot_be_written_never_fail_the_run(tmp_path, monkeypatch, data_dir, capfd):
@@ -251,7 +252,7 @@ def test_tensorboard_files_that_cannot_be_written_never_fail_the_run(tmp_path, m
     (plan,) = [p for p in runner.plan(load("polynomial"), {"epochs": 4}) if p.variant == "lr=0.1"]
     ended = runner.run_one(plan, RunStore(tmp_path / "runs"), data_dir)
     assert ended.status == "finished"
-    assert len(RunStore(tmp_path / "runs").get(ended.run_id).metrics()) == 4
+    assert len(RunStore(tmp_path / "runs").get(ended.run_id).metrics()) == 5  # epoch 0 too
     err = capfd.readouterr().err
     assert err.count("warning: TensorBoard files") == 1 and ended.run_id in err
 
@@ -292,11 +293,11 @@ def test_a_resumed_live_run_shows_each_epoch_once(tmp_path, monkeypatch, runs_di
     assert invoke("run", "--resume", run.name).exit_code == 0
     assert len(list((live / run.name).iterdir())) == 2
     acc = read(live / run.name)
-    assert [e.step for e in acc.Scalars("test_loss")] == [1, 2, 3, 4, 5, 6]
-    resumed_walls = [e.wall_time for e in acc.Scalars("test_loss")][3:]
+    assert [e.step for e in acc.Scalars("test_loss")] == [0, 1, 2, 3, 4, 5, 6]  # epoch 0 (at init) too
+    resumed_walls = [e.wall_time for e in acc.Scalars("test_loss")][4:]
     stored = RunStore(runs_dir).get(run.name)
     assert resumed_walls == [
-        stored.status["started"] + r["time"] for r in stored.metrics()[3:]
+        stored.status["started"] + r["time"] for r in stored.metrics()[4:]
     ]  # the resumed run's epochs
 
 
@@ -319,4 +320,4 @@ def test_the_export_never_imports_torch(poly, tmp_path):
     )
     assert "tensorboardX" in mods and "torch" not in mods
     (folder,) = out.iterdir()
-    assert [e.step for e in read(folder).Scalars("test_loss")] == list(range(1, EPOCHS + 1))
+    assert [e.step for e in read(folder).Scalars("test_loss")] == list(range(0, EPOCHS + 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from torch import nn
 
@@ -42,7 +43,8 @@ def test_mse_on_digits_trains_and_learns():
     ended = t.run()
     assert ended.status == "finished", ended.reason
     losses = [r["train_loss"] for r in t.history]
-    assert losses[-1] < losses[0] <= 0.1  # one-hot MSE starts near 0.1 (10 outputs, targets 0 or 1)
+    # one-hot MSE starts near 0.1 at init (10 outputs near 0, targets 0 or 1), and falls from there
+    assert losses[-1] < losses[1] < losses[0] == pytest.approx(0.1, rel=0.3)
     assert t.history[-1]["test_acc"] > 0.8
 
 

@@ -11,9 +11,9 @@ from dltui.tui.views.mnist import class_points, diverged, lr_points
 
 
 def run(i, lr, opt, losses, status="finished", **extra):
+    """A run's records from epoch 0 (at init) on, one per loss."""
     records = [
-        {"epoch": e + 1, "step": 10 * (e + 1), "time": 0.5 * (e + 1), "train_loss": v, **extra}
-        for e, v in enumerate(losses)
+        {"epoch": e, "step": 10 * e, "time": 0.5 * e, "train_loss": v, **extra} for e, v in enumerate(losses)
     ]
     return RunData(f"r{i}", f"{opt},lr={lr}", {"lr": lr, "optimizer": opt}, status, records, index=i)
 
@@ -30,10 +30,11 @@ def test_lr_points_one_curve_per_optimizer_and_diverged_apart():
         run(1, 0.01, "sgd", [2.0, 1.0]),
         run(2, 1.0, "sgd", [2.0, None], status="diverged"),
         run(3, 0.001, "adam", [1.0, 0.2]),
-        run(4, 1.0, "adam", [2.3, 9.0]),  # ended above where it began
+        run(4, 1.0, "adam", [2.3, 9.0]),  # ended well above (over twice) its loss at init
+        run(5, 0.5, "adam", [2.3, 4.0]),  # above, but not well above: a point on the curve
     ]
     curves, bad = lr_points(runs)
-    assert curves == {"sgd": [(0.01, 1.0), (0.1, 0.5)], "adam": [(0.001, 0.2)]}
+    assert curves == {"sgd": [(0.01, 1.0), (0.1, 0.5)], "adam": [(0.001, 0.2), (0.5, 4.0)]}
     assert sorted(bad) == [("adam", 1.0), ("sgd", 1.0)]
 
 
@@ -71,9 +72,10 @@ def test_lr_curve_marks_running_runs_and_keeps_a_blown_up_loss_off_the_axis():
 
 def test_class_points_put_the_trace_before_each_epoch_end():
     trace = [{"epoch": 0.5, "step": 5, "time": 0.2, "acc": [1.0, 0.0]}]
-    r = run(0, 0.1, "sgd", [1.0], class_acc=[0.2, 0.9], class_acc_trace=trace)
-    assert class_points(r, "epoch") == ([0.5, 1], [[1.0, 0.0], [0.2, 0.9]])
-    assert class_points(r, "step")[0] == [5, 10]
+    r = run(0, 0.1, "sgd", [2.3, 1.0], class_acc=[0.2, 0.9], class_acc_trace=trace)
+    r.records[0].update(class_acc=[0.1, 0.1], class_acc_trace=[])  # at init: no step, no trace
+    assert class_points(r, "epoch") == ([0, 0.5, 1], [[0.1, 0.1], [1.0, 0.0], [0.2, 0.9]])
+    assert class_points(r, "step")[0] == [0, 5, 10]
 
 
 def test_class_acc_draws_one_line_per_class_of_the_selected_run():

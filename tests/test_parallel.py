@@ -56,7 +56,7 @@ def test_jobs_2_runs_every_variant_with_the_same_results_as_one_by_one(cli, tmp_
         assert b[v]["learned_coefficients"] == pytest.approx(a[v]["learned_coefficients"], rel=1e-5)
     for run in two.iterdir():
         assert all((run / f).exists() for f in RUN_FILES), run
-        assert len((run / "metrics.jsonl").read_text().splitlines()) == 6
+        assert len((run / "metrics.jsonl").read_text().splitlines()) == 7  # epoch 0 too
         assert json.loads((run / "status.json").read_text())["status"] == "finished"
     # the summary table lists the runs in the preset's order, as one by one does
     table = r2.output[r2.output.rindex("┃ variant") :] if "┃ variant" in r2.output else r2.output
@@ -173,7 +173,7 @@ def test_a_closed_output_pipe_does_not_stop_a_jobs_run(tmp_path, runs_dir):
     assert proc.wait(timeout=120) == 0, proc.stderr.read()
     runs = run_dirs(runs_dir)
     assert [json.loads((d / "status.json").read_text())["status"] for d in runs] == ["finished", "finished"]
-    assert all(len((d / "metrics.jsonl").read_text().splitlines()) == 30 for d in runs)
+    assert all(len((d / "metrics.jsonl").read_text().splitlines()) == 31 for d in runs)  # epoch 0 too
 
 
 # -- the one loop every driver uses (core/executors/drive.py), on a scripted executor: no processes ----------

@@ -64,7 +64,7 @@ def test_a_sweep_on_ray_is_written_as_the_local_pool_writes_it(local_ray, cli, t
         assert b[v][2]["node"] and "node" not in a[v][2]  # the one difference: where it ran
     run = run_dirs(remote)[0]
     assert cli("show", run.name, "--runs-dir", remote).exit_code == 0
-    assert len(records(run)) == 6
+    assert len(records(run)) == 7  # epoch 0 too
 
 
 def test_a_worker_killed_mid_run_is_sent_again_and_its_curve_joins(local_ray, tmp_path, runs_dir, data_dir):
@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_run_is_sent_again_and_its_curve_joins(local_ray, tm
     finally:
         pool.join(10)
     epochs = [r["epoch"] for r in records(run)]
-    assert epochs == list(range(1, len(epochs) + 1))  # joined: no epoch twice, none missing
+    assert epochs == list(range(len(epochs)))  # joined: no epoch twice, none missing
     steps = [r["step"] for r in records(run)]
     assert steps == [
         4 * e for e in epochs
@@ -212,7 +212,7 @@ def test_a_stop_request_file_ends_that_ray_run_alone_interrupted_and_resumable(l
         assert status(run)["status"] == "interrupted" and status(run)["reason"] == stoprequest.REASON
         assert not (run / stoprequest.NAME).exists()  # the driver took the request away
         epochs = [r["epoch"] for r in records(run)]
-        assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) >= 3
+        assert epochs == list(range(len(epochs))) and len(epochs) >= 4
         _, checkpoint = prepare_resume(
             store.get(run.name), store, tmp_path
         )  # resumable from its kept checkpoint
@@ -242,7 +242,7 @@ def test_a_local_run_stopped_mid_way_goes_on_with_engine_ray_to_the_same_end(
     assert result.exit_code == 0, result.output
     run = runs_dir / stopped.run_id
     assert status(run)["status"] == "finished" and status(run)["node"]
-    assert [r["epoch"] for r in records(run)] == list(range(1, 13))
+    assert [r["epoch"] for r in records(run)] == list(range(0, 13))
     ref = records(tmp_path / "reference" / reference.run_id)
     assert [r["train_loss"] for r in records(run)] == pytest.approx([r["train_loss"] for r in ref], rel=1e-6)
 

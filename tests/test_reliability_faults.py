@@ -33,7 +33,7 @@ def test_divergence_is_a_result_and_the_other_runs_go_on(tmp_path, runs_dir, cli
     recs = records(runs["blows-up"])
     assert 1 < len(recs) < 20 and recs[-1]["train_loss"] is None
     assert all(r["train_loss"] is not None for r in recs[:-1])
-    assert len(records(runs["fine"])) == 20
+    assert len(records(runs["fine"])) == 21  # epoch 0 too
     for path in runs_dir.rglob("*.json*"):
         for line in path.read_text().splitlines():
             if line.strip():
@@ -77,7 +77,7 @@ def test_an_exception_in_a_run_fails_that_run_only(tmp_path, runs_dir, cli, monk
         assert "smaller batch_size" in st["reason"]
     assert "Traceback" in (runs["broken"] / "traceback.txt").read_text()
     assert status(runs["healthy"])["status"] == "finished"
-    assert len(records(runs["healthy"])) == 3
+    assert len(records(runs["healthy"])) == 4  # epoch 0 too
 
 
 def test_an_ended_status_is_never_overwritten(tmp_path):
@@ -111,7 +111,7 @@ def test_a_second_signal_mid_run_ends_it_at_once(tmp_path, runs_dir, cli, monkey
     assert result.exit_code == 130
     [run] = run_dirs(runs_dir)
     assert status(run)["status"] == "interrupted"
-    assert [r["epoch"] for r in records(run)] == [1, 2]
+    assert [r["epoch"] for r in records(run)] == [0, 1, 2]
     strict_json((run / "summary.json").read_text())
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the CLI put the handlers back
 
@@ -127,7 +127,7 @@ def test_readers_skip_a_cut_off_last_line(tmp_path, runs_dir, cli):
     from dltui.core.store.folder import RunStore
 
     info = RunStore(runs_dir).get(run.name)
-    assert [r["epoch"] for r in info.metrics()] == [1, 2, 3, 4]
+    assert [r["epoch"] for r in info.metrics()] == [0, 1, 2, 3, 4]
     assert cli("runs").exit_code == 0
     assert cli("show", run.name).exit_code == 0
     for name in ("config.json", "status.json", "summary.json"):
@@ -154,7 +154,7 @@ def test_resume_drops_lines_after_the_checkpoint_and_cut_off_lines(tmp_path, run
     result = cli("run", "--resume", run.name)
     assert result.exit_code == 0, result.output
     after = records(run)
-    assert [r["epoch"] for r in after] == [1, 2, 3, 4, 5, 6]
+    assert [r["epoch"] for r in after] == [0, 1, 2, 3, 4, 5, 6]
     assert [r["train_loss"] for r in after] == pytest.approx([r["train_loss"] for r in full], rel=1e-6)
     assert status(run)["status"] == "finished"
 

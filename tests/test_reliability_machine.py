@@ -39,7 +39,7 @@ def test_a_full_disk_mid_run_ends_it_failed_and_it_resumes_once_there_is_room(tm
     [after] = (tmp_path / "after").iterdir()
     assert json.loads((after / "status.json").read_text())["status"] == "finished"
     epochs = [json.loads(line)["epoch"] for line in (after / "metrics.jsonl").read_text().splitlines()]
-    assert epochs == list(range(1, 1501))
+    assert epochs == list(range(0, 1501))
 
 
 @needs_tmpfs

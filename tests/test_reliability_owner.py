@@ -45,7 +45,7 @@ def test_a_second_resume_of_a_run_is_refused_while_the_first_holds_it(tmp_path, 
     first.kill()  # kill -9: the OS lock goes with the process
     finish(first)
     epochs = [r["epoch"] for r in records(run)]
-    assert epochs == list(range(1, len(epochs) + 1))
+    assert epochs == list(range(len(epochs)))
 
     third = start("run", "--resume", run.name)
     wait_for(lambda: status(run)["pid"] == third.pid, "the resume after kill -9 to run", third)

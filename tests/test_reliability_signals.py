@@ -37,7 +37,7 @@ def test_signal_ends_the_run_interrupted_with_its_checkpoint(tmp_path, runs_dir,
     assert st["status"] == "interrupted"
     assert signal.Signals(sig).name in st["reason"]
     recs = records(run)
-    assert [r["epoch"] for r in recs] == list(range(1, len(recs) + 1))
+    assert [r["epoch"] for r in recs] == list(range(len(recs)))
     ckpt = load_checkpoint(run)
     # Written at the stop, not by the once-a-second cadence: it holds the last epoch and the one in flight.
     assert ckpt["epoch"] == recs[-1]["epoch"]
@@ -60,7 +60,7 @@ def test_a_second_ctrl_c_exits_at_once_with_readable_files(tmp_path, runs_dir):
     [run] = run_dirs(runs_dir)
     assert status(run)["status"] == "interrupted"
     recs = records(run)
-    assert [r["epoch"] for r in recs] == list(range(1, len(recs) + 1))
+    assert [r["epoch"] for r in recs] == list(range(len(recs)))
     load_checkpoint(run)
 
 
@@ -75,7 +75,7 @@ def test_kill_9_reads_as_crashed_and_resumes_to_the_end(tmp_path, runs_dir, cli)
 
     [run] = run_dirs(runs_dir)
     before = records(run)  # every line whole: at most the epoch in flight is lost
-    assert [r["epoch"] for r in before] == list(range(1, len(before) + 1))
+    assert [r["epoch"] for r in before] == list(range(len(before)))
     assert status(run)["status"] == "running"
     listing = cli("runs")
     assert listing.exit_code == 0 and "crashed" in listing.stdout
@@ -86,8 +86,8 @@ def test_kill_9_reads_as_crashed_and_resumes_to_the_end(tmp_path, runs_dir, cli)
     resumed = cli("run", "--resume", run.name)
     assert resumed.exit_code == 0, resumed.output
     after = records(run)
-    assert [r["epoch"] for r in after] == list(range(1, 13))
-    assert [r["step"] for r in after] == [250 * e for e in range(1, 13)]
+    assert [r["epoch"] for r in after] == list(range(0, 13))
+    assert [r["step"] for r in after] == [250 * e for e in range(0, 13)]
     assert status(run)["status"] == "finished"
     assert strict_json((run / "summary.json").read_text())["epochs"] == 12
 
@@ -104,7 +104,7 @@ def test_resume_after_ctrl_c_continues_mid_epoch_exactly(tmp_path, runs_dir, cli
 
     assert cli("run", "--resume", run.name).exit_code == 0
     resumed = records(run)
-    assert [r["epoch"] for r in resumed] == list(range(1, 9))
+    assert [r["epoch"] for r in resumed] == list(range(0, 9))
     assert status(run)["status"] == "finished"
     assert status(run)["resumed"] == 1
 
@@ -125,7 +125,7 @@ def test_a_closed_output_pipe_does_not_stop_training(tmp_path, runs_dir):
     assert proc.wait(timeout=120) == 0, proc.stderr.read()
     runs = run_dirs(runs_dir)
     assert [status(d)["status"] for d in runs] == ["finished", "finished"]
-    assert all(len(records(d)) == 30 for d in runs)
+    assert all(len(records(d)) == 31 for d in runs)  # epoch 0 too
 
 
 def test_sigterm_with_jobs_ends_every_run_interrupted(tmp_path, runs_dir):

@@ -69,7 +69,7 @@ def test_full_batch_gd_on_digits_settles_at_the_edge_of_stability(lr, monkeypatc
     t = digits_gd(lr, 800)
     assert t.run().status == "finished"
     measured = [(r["epoch"], r["sharpness"]) for r in t.history if r.get("sharpness") is not None]
-    assert len(measured) == 50
+    assert len(measured) == 51 and measured[0][0] == 0  # at init, then about 50 a run
     assert measured[0][1] < 2 / lr  # it starts below the threshold and rises to it
     late = [s for e, s in measured if e > 600]
     settled = sum(late) / len(late)
@@ -113,7 +113,7 @@ def test_a_measurement_waits_until_its_expected_cost_fits_the_budget():
     ctx = ProbeContext(t.model, t.data, t.cfg, t.device, t.optimizer, t.loss_fn, lambda: now[0])
     p = probes_instruments.Sharpness(ctx)
     p.GRACE_S = 0.0
-    assert p.every == 2  # 100 epochs: every other one at most
+    assert p.cadence_every == 2  # 100 epochs: every other one at most
     assert not p.due(1)  # before any training time, even the first does not fit
     assert (
         p.product_s > 0 and p.spent_s > 0

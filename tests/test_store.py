@@ -26,7 +26,7 @@ def test_run_dir_has_the_four_files_in_strict_json(cli, runs_dir):
     assert config["lr"] == 0.1 and config["task"] == "polynomial" and config["epochs"] == 3
     lines = (run.path / "metrics.jsonl").read_text().splitlines()
     records = [_strict(line) for line in lines]
-    assert [r["epoch"] for r in records] == [1, 2, 3]
+    assert [r["epoch"] for r in records] == [0, 1, 2, 3]  # epoch 0: at init
     for key in (
         "epoch",
         "step",

@@ -23,7 +23,8 @@ def test_the_preset_records_eleven_layer_norms_per_epoch_and_sigmoid_vanishes(cl
     assert result.exit_code == 0, result.stdout
     norms = {}
     for run in RunStore(runs_dir).list():
-        records = run.metrics()
+        init, *records = run.metrics()
+        assert init["epoch"] == 0 and "grad_norm" not in init  # at init: no step, no gradient yet
         assert [r["epoch"] for r in records] == [1, 2]
         assert all(len(r["grad_norm"]) == 11 and all(g > 0 for g in r["grad_norm"]) for r in records)
         norms[run.status["variant"]] = records[-1]["grad_norm"]

@@ -45,7 +45,8 @@ class PolyFunction(Probe):
         return lin.weight.detach().view(-1).tolist(), float(lin.bias.detach().item())
 
     def snapshots(self, epoch):
-        if epoch not in self.ctx.cfg.record_epochs and epoch != self.ctx.cfg.epochs:
+        own = epoch in self.ctx.cfg.record_epochs or epoch == self.ctx.cfg.epochs
+        if self.every is None and not own:  # else probe_every's schedule
             return []
         from ..data.polynomial import features
 

@@ -42,8 +42,10 @@ def cadence(epochs: int) -> int:
 class Sharpness(Probe):
     """Record key "sharpness": the top eigenvalue of the training loss's Hessian on a fixed subset.
 
-    About MEASUREMENTS a run, each Lanczos run warm-started from the last eigenvector. Its cost is held
-    within BUDGET of the training time by construction: a measurement that is due waits until the time
+    At init (epoch 0) and then about MEASUREMENTS a run, each Lanczos run warm-started from the last
+    eigenvector; or, where the config's probe_every sets it every N epochs, on exactly that schedule (the
+    trainer asks it only then), whatever it costs. Its cost is otherwise held within BUDGET (or probe_every's
+    share) of the training time by construction: a measurement that is due waits until the time
     spent on them so far plus the next one's expected cost fits in BUDGET of the training time so far
     (or in GRACE_S). So the first (from a random vector, the dearest) comes as early as the budget
     allows, and a short run on large data may get none. Compare it with 2/lr: GD is unstable above it.
@@ -63,9 +65,9 @@ class Sharpness(Probe):
         super().__init__(ctx)
         per_sample = max(1, math.prod(ctx.data.input_shape))
         self.x, self.y = fixed_subset(ctx, min(self.SUBSET, max(1, self.SUBSET_VALUES // per_sample)))
-        self.every = cadence(ctx.cfg.epochs)
+        self.cadence_every = cadence(ctx.cfg.epochs)  # its own rule; `every` is probe_every's
         self.vector: torch.Tensor | None = None
-        self.next_epoch = 1  # the cadence's next epoch; the budget may put the measurement off further
+        self.next_epoch = 0  # the cadence's next epoch; the budget may put the measurement off further
         self.spent_s = 0.0  # seconds the measurements (and the one calibration) took so far
         self.product_s: float | None = None  # seconds of one product, graph share included, as last seen
         self.products = self.COLD_PRODUCTS  # the next measurement's expected products
@@ -88,10 +90,11 @@ class Sharpness(Probe):
     def due(self, epoch: int) -> bool:
         if epoch < self.next_epoch:
             return False
-        return self.spent_s + self.expected_s() <= max(self.BUDGET * self.ctx.clock(), self.GRACE_S)
+        budget = self.budget if self.budget is not None else self.BUDGET
+        return self.spent_s + self.expected_s() <= max(budget * self.ctx.clock(), self.GRACE_S)
 
     def measure(self, epoch: int) -> dict[str, Any]:
-        if not self.due(epoch):
+        if self.every is None and not self.due(epoch):
             return {}
         warm = self.vector is not None
         t = time.perf_counter()
@@ -104,7 +107,7 @@ class Sharpness(Probe):
         self.spent_s += took
         self.product_s = took / (products + 1)
         self.products = products if warm else self.WARM_PRODUCTS
-        self.next_epoch = epoch + self.every
+        self.next_epoch = epoch + self.cadence_every
         if not math.isfinite(value):
             self.vector = None  # a non-finite vector would poison the next start
             self.products = self.COLD_PRODUCTS
@@ -141,6 +144,8 @@ class UpdateRatio(Probe):
     """Record key "update_ratio": log10(‖update‖ / ‖W‖) of each weighted layer's last step at the epoch's
     end. About -3 is healthy; far below, the layer is frozen (vanishing gradients, zero init); near 0
     or above, each step rewrites it (the lr is too high). None where W or the update is all zero."""
+
+    at_init = False  # no step yet, no update
 
     def __init__(self, ctx: ProbeContext):
         super().__init__(ctx)
@@ -211,7 +216,8 @@ class DeadUnits(Probe):
 
 class Confusion(Probe):
     """Snapshots kind "confusion": counts of (true class, predicted class) on the test set, rows true,
-    about MEASUREMENTS times a run and at the last epoch; the last one goes in the summary."""
+    about MEASUREMENTS times a run and at the last epoch (or on probe_every's schedule); the last one goes in
+    the summary."""
 
     CHUNK = 8192
 
@@ -222,7 +228,7 @@ class Confusion(Probe):
                 f"probes: confusion needs a classification task, not task = {ctx.cfg.task}; "
                 "remove it from probes"
             )
-        self.every = cadence(ctx.cfg.epochs)
+        self.cadence_every = cadence(ctx.cfg.epochs)  # its own rule; `every` is probe_every's
         self.last: list[list[int]] | None = None
 
     @torch.no_grad()
@@ -245,7 +251,7 @@ class Confusion(Probe):
         return torch.cat(out)
 
     def snapshots(self, epoch: int) -> list[tuple[str, dict[str, Any]]]:
-        if epoch % self.every and epoch != 1 and epoch != self.ctx.cfg.epochs:
+        if self.every is None and epoch % self.cadence_every and epoch not in (1, self.ctx.cfg.epochs):
             return []
         self.last = self.matrix().tolist()
         return [("confusion", {"matrix": self.last})]

@@ -25,6 +25,8 @@ T = TypeVar("T")
 
 
 def _frozen(v: Any) -> Hashable:
+    if isinstance(v, dict):  # a table (probe_every)
+        return tuple(sorted((k, _frozen(x)) for k, x in v.items()))
     return tuple(_frozen(x) for x in v) if isinstance(v, (list, tuple)) else v
 
 

@@ -98,6 +98,8 @@ class RunningBest:
         self.best: dict[str, tuple[float, Any]] = {}  # metric -> (best value, its epoch)
 
     def add(self, record: dict[str, Any]) -> None:
+        if record.get("epoch") == 0:  # the model as initialised is never the best epoch (bestepoch.py)
+            return
         for metric in SCORES:
             v = record.get(metric)
             if is_number(v):  # as core.rules.bestepoch.best_record counts them

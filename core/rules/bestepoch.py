@@ -1,5 +1,9 @@
 """Which epoch is best, the one rule: validation over test, accuracy over loss; and early stopping on it.
 
+Only a trained epoch can be best: epoch 0 (the model as initialised, recorded before the first step) is
+the curves' start, not a result; no best.pt holds it, and an untrained model that scores as well as a
+trained one (chance accuracy both) says the training did nothing, which the curves show.
+
 The trainer (BestEpoch), the live views (core/readout/tracks.py), `compare` and `show` all pick a run's best
 epoch here.
 """
@@ -31,9 +35,12 @@ def better(value: float, best: float | None, metric: str) -> bool:
 
 
 def best_record(records: Sequence[dict[str, Any]], metric: str) -> dict[str, Any] | None:
-    """The first record with the best value of `metric` (None if no record has it)."""
+    """The first trained epoch's record with the best value of `metric` (None if no record has it; epoch 0
+    never: see the module's docstring)."""
     best = None
     for r in records:
+        if r.get("epoch") == 0:
+            continue
         if is_number(r.get(metric)) and better(r[metric], best[metric] if best else None, metric):
             best = r
     return best
@@ -44,7 +51,9 @@ def best_epoch(records: Sequence[dict[str, Any]], summary: dict[str, Any]) -> in
     that its records have."""
     if summary.get("best_epoch") is not None:
         return summary["best_epoch"]
-    metric = next((k for k in SCORES if any(is_number(r.get(k)) for r in records)), None)
+    metric = next(
+        (k for k in SCORES if any(is_number(r.get(k)) and r.get("epoch") != 0 for r in records)), None
+    )
     best = best_record(records, metric) if metric else None
     return best.get("epoch") if best else None
 
@@ -64,9 +73,9 @@ class BestEpoch:
         self.info: dict[str, Any] = {}
 
     def update(self, record: dict[str, Any], metric: str) -> bool:
-        """Take an epoch's record; True if it is the new best."""
+        """Take an epoch's record; True if it is the new best (epoch 0 never is)."""
         value = record.get(metric)
-        if value is None or not better(value, self.info.get("value"), metric):
+        if value is None or record.get("epoch") == 0 or not better(value, self.info.get("value"), metric):
             return False
         self.info = {"epoch": record["epoch"], "metric": metric, "value": value}
         return True

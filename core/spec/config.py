@@ -15,6 +15,7 @@ from typing import Any
 from ..data import REGISTRY
 from ..rules.errors import BadInput
 from ..rules.numbers import is_number, is_whole
+from .probes import EVERY_ALLOWED, check_every
 
 try:  # Python 3.11+
     import tomllib
@@ -99,6 +100,12 @@ class RunConfig:
     probes: tuple[str, ...] = _f(
         (), 'extra per-epoch measurements, e.g. ["class_acc", "hidden_similarity"]', "str_list"
     )
+    probe_every: tuple[tuple[str, int | str], ...] = _f(
+        (),
+        "when a probe measures, e.g. {sharpness = 5} (every 5 epochs, dense early), "
+        '{update_ratio = "off"}, {sharpness = "10%"} (of the training time); unset: its own rule',
+        "probe_every",
+    )
     checkpoint: bool = _f(True, "save a checkpoint each epoch so the run can be resumed", "bool")
     amp: bool = _f(False, "mixed precision on CUDA (bf16 autocast)", "bool")
     compile: bool = _f(False, "torch.compile the model", "bool")
@@ -109,8 +116,10 @@ class RunConfig:
         return self.seed if self.data_seed < 0 else self.data_seed
 
     def to_dict(self) -> dict[str, Any]:
-        """The config as JSON-friendly values (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """The config as JSON-friendly values (tuples become lists, probe_every a table)."""
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        out["probe_every"] = dict(self.probe_every)
+        return out
 
     def with_overrides(self, values: dict[str, Any], where: str = "--set") -> RunConfig:
         """A copy with `values` applied, each checked."""
@@ -144,6 +153,8 @@ def allowed_of(key: str) -> str:
         return "a list of whole numbers >= 1, e.g. [20,20]"
     if kind == "str_list":
         return 'a list of names, e.g. ["a","b"]'
+    if kind == "probe_every":
+        return EVERY_ALLOWED
     bounds = []
     if "min" in m:
         bounds.append(f">= {m['min']}")
@@ -158,6 +169,8 @@ def allowed_of(key: str) -> str:
 
 
 def _example(key: str) -> str:
+    if key == "probe_every":
+        return "{sharpness=5}"
     d = default_of(key)
     if isinstance(d, tuple):
         return "[" + ",".join(f'"{x}"' if isinstance(x, str) else str(x) for x in d) + "]" if d else "[]"
@@ -184,6 +197,8 @@ def _show(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_show(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 
@@ -242,6 +257,11 @@ def check_value(key: str, value: Any, where: str) -> Any:
         if not isinstance(value, (list, tuple)) or any(not isinstance(v, str) for v in value):
             raise _bad(key, value, where)
         return tuple(value)
+    if kind == "probe_every":
+        try:
+            return check_every(value)
+        except ValueError as e:
+            raise _bad(key, value, where, str(e)) from None
     raise AssertionError(f"unhandled kind {kind}")  # pragma: no cover
 
 

@@ -34,6 +34,7 @@ class ProbeSpec:
     figure: str | None = None  # "module:function" of its report figure, f(run, x) -> Figure or None
     instrument: bool = False  # switched on by a user, with its own view (and figure): see the docstring above
     reading: str = ""  # an instrument's line on the lab's `?` screen: how to read its view
+    budgeted: bool = False  # holds its cost within a share of the training time, which probe_every may set
 
 
 _HERE = "dltui.core.probes"
@@ -88,6 +89,7 @@ PROBES: dict[str, ProbeSpec] = {
         instrument=True,
         reading="sharpness: top Hessian eigenvalue; GD is unstable above 2/lr (dotted), "
         "full batch hovers there",
+        budgeted=True,
     ),
     "update_ratio": ProbeSpec(
         f"{_HERE}.instruments:UpdateRatio",
@@ -128,3 +130,82 @@ PROBE_VIEWS = tuple(
 def titles() -> dict[str, str]:
     """view name -> its title, for the views that draw a probe's data."""
     return {p.view: p.title for p in PROBES.values() if p.view}
+
+
+# -- when a probe measures: the config's `probe_every` ------------------------------------------------------
+# A table from probe name to one of:
+#   N (a whole number >= 1)  every N epochs: at epoch 0 (the model as initialised), at epochs 1, 2, 4, 8, ...
+#                            below N (dense early, where the curves move fastest), at every N-th epoch and at
+#                            the last: the same epochs on any machine, however busy
+#   "off"                    never: the probe is not made, even where the task or the defaults ask for it
+#   "P%" (0 < P <= 100)      within P% of the training time (a probe with a budget only: sharpness)
+# A probe not in the table keeps its own rule: every epoch, or for sharpness a 4% budget (a side view).
+OFF = "off"
+EVERY_ALLOWED = (
+    'a table of probe names, each to a number of epochs >= 1, "off", or a share of the training time '
+    'such as "10%" (' + ", ".join(n for n, p in PROBES.items() if p.budgeted) + " only)"
+)
+
+
+def check_every(value: object) -> tuple[tuple[str, int | str], ...]:
+    """`probe_every` as the config holds it: ((probe, setting), ...) sorted by name. ValueError(why) on a
+    bad one: an unknown probe, a setting that is none of the three forms, a budget for a probe without one."""
+    if not isinstance(value, dict):
+        raise ValueError("not a table")
+    out = []
+    for name, setting in value.items():
+        if name not in PROBES:
+            raise ValueError(f"unknown probe '{name}'; known probes: {', '.join(sorted(PROBES))}")
+        out.append((name, _check_setting(name, setting)))
+    return tuple(sorted(out))
+
+
+def _check_setting(name: str, setting: object) -> int | str:
+    if isinstance(setting, bool):
+        raise ValueError(f"{name} = {str(setting).lower()} is not a setting")
+    if isinstance(setting, float) and setting.is_integer():
+        setting = int(setting)
+    if isinstance(setting, int):
+        if setting < 1:
+            raise ValueError(f"{name} = {setting}: every how many epochs must be >= 1")
+        return setting
+    if setting == OFF:
+        return OFF
+    if isinstance(setting, str) and setting.endswith("%"):
+        if not PROBES[name].budgeted:
+            raise ValueError(f'{name} has no time budget; give it a number of epochs or "off"')
+        if budget_share(setting) is not None:
+            return setting
+    shown = f'"{setting}"' if isinstance(setting, str) else str(setting)
+    raise ValueError(f'{name} = {shown} is none of a number of epochs, "off" or a share such as "10%"')
+
+
+def budget_share(setting: object) -> float | None:
+    """The share of the training time in a "P%" setting (0 < P <= 100), else None."""
+    if not isinstance(setting, str) or not setting.endswith("%"):
+        return None
+    try:
+        share = float(setting[:-1]) / 100
+    except ValueError:
+        return None
+    return share if 0 < share <= 1 else None
+
+
+def setting_of(every: object, name: str) -> int | str | None:
+    """A probe's setting in a config's probe_every ((probe, setting) pairs or a table); None: its own
+    rule."""
+    table = every if isinstance(every, dict) else dict(every or ())
+    return table.get(name)
+
+
+def on_schedule(epoch: int, every: int, last: int) -> bool:
+    """Whether a probe set to `every` N epochs measures at `epoch` of a run of `last` epochs: epoch 0, the
+    powers of two below N, the multiples of N, the last."""
+    if epoch == 0 or epoch == last or epoch % every == 0:
+        return True
+    return epoch < every and epoch & (epoch - 1) == 0
+
+
+def measurements(every: int, last: int) -> int:
+    """How many times a probe set to `every` N epochs measures in a run of `last` epochs (epoch 0 too)."""
+    return sum(on_schedule(e, every, last) for e in range(last + 1))

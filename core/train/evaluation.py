@@ -82,5 +82,14 @@ class Evaluator:
         }
 
 
+def init_record(evaluate: Evaluator, lr: float) -> dict[str, Any]:
+    """Epoch 0's metrics record: the training, test and validation losses and accuracies of the model as
+    initialised, before the first step (the training set is evaluated like the test set, in eval mode).
+    Every curve starts here, and divergence is judged against its train_loss (core/rules/divergence.py)."""
+    d = evaluate.data
+    loss_sum, correct = evaluate(d.train_x, d.train_y)
+    return {"epoch": 0, "step": 0, "time": 0.0, **evaluate.record(loss_sum, correct), "lr": lr}
+
+
 def finite(v: float) -> float | None:
     return v if math.isfinite(v) else None

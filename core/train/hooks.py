@@ -15,16 +15,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..rules.errors import BadInput
-from ..spec.probes import DEFAULT_PROBES, PROBES
+from ..spec.probes import DEFAULT_PROBES, OFF, PROBES, budget_share, on_schedule, setting_of
 
 __all__ = ["DEFAULT_PROBES", "Probe", "ProbeContext", "check_names", "eval_mode", "make"]
 
 
 class Probe:
-    """Base class: override what you need. It sees the run through its `ProbeContext` only."""
+    """Base class: override what you need. It sees the run through its `ProbeContext` only.
+
+    When it measures is the config's `probe_every` (core/spec/probes.py), set by `make`: `every` epochs on a
+    fixed schedule (the trainer calls `measure` and `snapshots` only on it, and the probe measures each time
+    it is called), or its own rule when None (every epoch, or a cadence or time budget of its own, held to
+    `budget` of the training time where one is given)."""
+
+    at_init = True  # measures at epoch 0, the model as initialised (not those that need a step first)
 
     def __init__(self, ctx: ProbeContext):
         self.ctx = ctx
+        self.every: int | None = None
+        self.budget: float | None = None
+
+    def scheduled(self, epoch: int) -> bool:
+        """Whether the trainer asks this probe at `epoch` (its own rule decides further when `every` is
+        None)."""
+        return self.every is None or on_schedule(epoch, self.every, self.ctx.cfg.epochs)
 
     def after_step(self) -> None:
         """Called after each optimizer step (keep it cheap: no host sync)."""
@@ -94,10 +108,17 @@ def check_names(names: tuple[str, ...]) -> None:
 
 
 def make(names: tuple[str, ...], ctx: ProbeContext) -> list[Probe]:
-    """The probes named (in order, repeats dropped), each made with `ctx`."""
+    """The probes named (in order, repeats dropped, those `probe_every` turns off left out), each made with
+    `ctx` and given its schedule."""
     check_names(names)
     out = []
     for name in dict.fromkeys(names):
+        setting = setting_of(ctx.cfg.probe_every, name)
+        if setting == OFF:
+            continue
         mod, cls_name = PROBES[name].probe.split(":")
-        out.append(getattr(importlib.import_module(mod), cls_name)(ctx))
+        probe = getattr(importlib.import_module(mod), cls_name)(ctx)
+        probe.every = setting if isinstance(setting, int) else None
+        probe.budget = budget_share(setting)
+        out.append(probe)
     return out

@@ -23,6 +23,7 @@ from torch import nn
 
 from ..data import TaskData, default_data_dir
 from ..data import build as build_task
+from ..rules import divergence
 from ..rules.bestepoch import BestEpoch, score_key
 from ..spec.config import RunConfig
 from ..spec.device import resolve_device
@@ -31,7 +32,7 @@ from . import hooks as probes_mod
 from . import state as runstate
 from .checkpoint import Checkpoints, load_checkpoint
 from .control import Clock, Control, KeyboardInterruptAfterEnd, Stopped  # noqa: F401 - importable from here too
-from .evaluation import Evaluator
+from .evaluation import Evaluator, init_record
 from .events import EpochEnded, Listener, Progress, RunEnded, RunStarted, Snapshot
 from .factories import PlainSGD, batch_size_for, make_loss, make_optimizer  # noqa: F401 - importable from here too
 from .inflight import EpochOrder, EpochSums, InFlight
@@ -154,8 +155,10 @@ class Trainer:
                 )
             )
             warm_s = fastpath.warm_up(self.model, self.data, self.batch_size, self.fast)
+            if self.resume is None and not any(r.get("epoch") == 0 for r in self.history):
+                record_init(self)  # set-up time, not training: the clock starts after it
             self.setup_s = self.clock.start_training(began, warm_s, resumed=self.resume is not None)
-            life.end(*self._train())
+            life.end(*judged(*self._train(), self.history))
         self.traceback = life.traceback
         if life.stopped:
             life.reason += runstate.save_interrupted(self)
@@ -248,13 +251,14 @@ class Trainer:
         }
         if rec["train_loss"] is not None:
             for p in self.probes:
-                rec.update(p.measure(epoch))
+                if p.scheduled(epoch):
+                    rec.update(p.measure(epoch))
         return rec
 
     # -- at an epoch's end, and resuming ----------------------------------------------------
     def after_epoch(self, record: dict[str, Any]) -> None:
         """The probes' snapshots, the best epoch's weights (best.pt) and, when due, checkpoint.pt."""
-        for p in self.probes:
+        for p in (p for p in self.probes if p.scheduled(record["epoch"])):
             for kind, data in p.snapshots(record["epoch"]):
                 self.emit(Snapshot(self.run_id, self.variant, record["epoch"], kind, data))
         if (
@@ -283,3 +287,24 @@ class Trainer:
         ended = RunEnded(self.run_id, self.variant, status, reason, self.summary(status, reason))
         self.emit(ended)
         return ended
+
+
+def record_init(t: Trainer) -> None:
+    """Epoch 0: the model as initialised, evaluated before the first step (core/train/evaluation.py), with
+    what the probes that measure at init see (their `at_init`, on their schedule); emitted as an epoch."""
+    record = init_record(t.evaluate, t.optimizer.param_groups[0]["lr"])
+    if record["train_loss"] is not None:
+        for p in t.probes:
+            if p.at_init and p.scheduled(0):
+                record.update(p.measure(0))
+    t.history.append(record)
+    t.emit(EpochEnded(t.run_id, t.variant, record))
+
+
+def judged(status: str, reason: str, history: list[dict[str, Any]]) -> tuple[str, str]:
+    """A finished run's status by the divergence rule (core/rules/divergence.py): diverged when its final
+    training loss is well above its loss at init (epoch 0's record); any other end as it was."""
+    if status != "finished" or not history:
+        return status, reason
+    why = divergence.verdict(divergence.init_loss(history), history[-1].get("train_loss"))
+    return ("diverged", why + (f" ({reason})" if reason else "")) if why else (status, reason)

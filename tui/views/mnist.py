@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from ...core.readout.colours import MARKERS, PALETTE, RAW_COLOUR, sequential
+from ...core.rules.divergence import run_diverged
 from ...core.rules.numbers import is_finite, is_number
 from ...core.rules.status import RunStatus
 from ...core.spec.views import X_LABELS
@@ -21,11 +22,9 @@ def final_loss(run: RunData, key: str = "train_loss") -> float | None:
 
 
 def diverged(run: RunData) -> bool:
-    """Diverged: the run says so, its last loss is not finite, or it ended above its first epoch's loss."""
-    if run.status == RunStatus.DIVERGED or (run.records and final_loss(run) is None):
-        return True
-    first = run.records[0].get("train_loss") if run.records else None
-    return is_number(first) and len(run.records) > 1 and final_loss(run) > first
+    """Diverged by the one rule (core/rules/divergence.py): the run says so, its loss is non-finite now, or
+    it finished well above its loss at init. A run still going is never marked on its way."""
+    return run_diverged(run.records, run.status)
 
 
 def lr_points(runs: list[RunData]) -> tuple[dict[str, list[tuple[float, float]]], list[tuple[str, float]]]:
