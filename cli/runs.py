@@ -87,7 +87,7 @@ def cells(r) -> tuple:
         clock(r.started),
         joined(status_text(r.state), f" ({r.problem})" if r.problem else ""),
         r.preset,
-        r.variant,
+        r.variant if r.variant not in (None, "", "?") else r.run_id,  # a damaged row is named by its folder
         "-" if r.epochs is None else str(r.epochs),
         fmt(r.train_loss),
         fmt(r.test_loss),

@@ -75,10 +75,12 @@ def test_run_summary_fits_the_width_with_variants_and_numbers_whole(width):
     assert ("best epoch" in lines[2]) == (width == 140)  # then the secondary figures, at 80
 
 
-@pytest.mark.parametrize("width", [80, 140])
+@pytest.mark.parametrize("width", [80, 140, 200])
 def test_compare_table_fits_the_width_and_never_folds_a_variant(width):
     infos = [
-        SimpleNamespace(run_id=f"{RUN_ID}{i}", state="finished", summary={"duration_s": 3.0})
+        SimpleNamespace(
+            run_id=f"{RUN_ID}{i}", state="finished", summary={"duration_s": 3.0}, path=Path("/nonexistent")
+        )
         for i in range(3)
     ]
     records = {i.run_id: [{"epoch": e, "test_loss": 1.0 / e} for e in range(1, 6)] for i in infos}
@@ -88,7 +90,8 @@ def test_compare_table_fits_the_width_and_never_folds_a_variant(width):
     assert sum("batch=1000 " in line for line in lines) == 1 and not any(
         "batch=10 " in ln for ln in lines[-3:]
     )
-    assert any(RUN_ID in line for line in lines) == (width == 140)
+    assert any(RUN_ID in line for line in lines) == (width == 200)  # the id goes first
+    assert ("samples/s" in lines[2]) == (width > 80)  # then the secondary figures (header row)
 
 
 @pytest.mark.parametrize("width", [80, 140, 160])

@@ -16,6 +16,12 @@ GOOD = "20260101-000000-poly-good-0001"
 BAD = "20260101-000001-poly-bad-0002"
 
 
+@pytest.fixture(autouse=True)
+def wide(monkeypatch):
+    """Wide enough that `runs` keeps the run id column beside a damaged row's long reason."""
+    monkeypatch.setenv("COLUMNS", "300")
+
+
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
     """One finished 3-epoch polynomial run, copied by each test that damages it."""
