@@ -15,7 +15,7 @@ from dltui.core.sweep import grouping
 from dltui.core.train.events import EpochEnded
 
 POLY = dict(task="polynomial", hidden=(), loss="smooth_l1", batch_size=50, n_samples=200, seed=2020)
-DIGITS = dict(task="digits", hidden=(32,), batch_size=64, seed=0)
+DIGITS = dict(task="digits", hidden=(32,), batch_size=64, seed=0, train_size=640)  # 10 steps an epoch
 
 
 def plans_of(base: dict, variants: dict[str, dict]) -> list[runner.RunPlan]:

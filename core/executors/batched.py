@@ -21,6 +21,9 @@ from ..train.events import Listener, RunEnded
 from .runner import RunPlan, RunSpec, StoreSink, _release_gpu_memory, run_one
 
 
+MAX_HEARTBEAT_S = 30.0  # well inside a foreign run's liveness window (core/store/folder.py, 120 s)
+
+
 def _trains(cfg) -> bool:
     """Whether the config's task trains (the gradient check does not); no torch imported."""
     from ..data import REGISTRY
@@ -63,6 +66,8 @@ def run_group(
 
     control = control or Control()
     writers = [store.create(p.preset, p.variant, p.config.to_dict()) for p in group]
+    for w in writers:  # each heartbeat is an fsync: the group beats about once a second, as one run does
+        w.HEARTBEAT_S = min(w.HEARTBEAT_S * len(group), MAX_HEARTBEAT_S)
     with contextlib.ExitStack() as guards:
         for w in writers:
             guards.enter_context(lifecycle.guard(w))

@@ -70,11 +70,11 @@ class StackedMLP:
         return a
 
     @torch.no_grad()
-    def to_models(self, models: list[nn.Module], copies: list[int]) -> None:
-        """Copy `copies[k]`'s weights and last gradients into `models[k]`, its own module (its probes,
-        checkpoints and summary read them there)."""
-        for m, i in zip(models, copies):
-            for p, s in zip(m.parameters(), self.params):
+    def to_models(self, params: list[list[nn.Parameter]], copies: list[int]) -> None:
+        """Copy `copies[k]`'s weights and last gradients into `params[k]`, its own module's parameters (its
+        probes, checkpoints and summary read them there)."""
+        for ps, i in zip(params, copies):
+            for p, s in zip(ps, self.params):
                 p.copy_(s[i].view_as(p))
                 p.grad = None if s.grad is None else s.grad[i].view_as(p).clone()
 

@@ -20,6 +20,7 @@ import torch
 from ..store import stoprequest
 from ..train import fastpath, report
 from ..train import state as runstate
+from ..train.checkpoint import CHECKPOINT_EVERY_S, Checkpoints
 from ..train.control import KeyboardInterruptAfterEnd, Stopped
 from ..train.events import EpochEnded, Progress, RunEnded, RunStarted
 from ..train.inflight import InFlight
@@ -46,6 +47,27 @@ def why_not_batched(t: Trainer) -> str:
 def data_key(cfg) -> tuple:
     """Copies whose configs agree on this build the same data set (only the optimizer's values differ)."""
     return tuple(sorted((k, repr(v)) for k, v in cfg.to_dict().items() if k not in OPTIMIZER_ONLY))
+
+
+class SpacedCheckpoints(Checkpoints):
+    """A copy's checkpoint.pt at most every `every_s` seconds (and always at its last epoch): a group of C
+    copies writes C times as many files as one run alone in the same time, and each write is an fsync, so
+    each copy waits C seconds and the group writes about one a second, as one run does. A stop still
+    checkpoints every copy's epoch in flight."""
+
+    def __init__(self, base: Checkpoints, every_s: float, first_in_s: float):
+        super().__init__(base.dir, base.dir is not None, base.last_epoch)
+        self.every_s = every_s
+        self._last_write = time.perf_counter() - every_s + first_in_s
+
+    def due(self, epoch: int) -> bool:
+        if self.dir is None:
+            return False
+        now = time.perf_counter()
+        if now - self._last_write >= self.every_s or epoch == self.last_epoch:
+            self._last_write = now
+            return True
+        return False
 
 
 class _Clocks:
@@ -107,6 +129,9 @@ class BatchedTrainer:
             others = ", ".join(o.variant for o in self.active if o is not t)
             t.fast.notes.append(f"trained batched, one model of {len(self.active)} copies with {others}")
             t.emit(RunStarted(t.run_id, t.preset, t.variant, t.cfg.to_dict(), str(t.device), report.info(t)))
+        c = len(self.active)
+        for i, t in enumerate(self.active):
+            t.checkpoints = SpacedCheckpoints(t.checkpoints, CHECKPOINT_EVERY_S * c, CHECKPOINT_EVERY_S * i)
         self._stack()
         warm = self._warm_up()
         for t in self.active:
@@ -179,7 +204,7 @@ class BatchedTrainer:
 
     def _hand_back(self, ts: list[Trainer]) -> None:
         idx = [self.active.index(t) for t in ts]
-        self.model.to_models([t.model for t in ts], idx)
+        self.model.to_models([t.fast.params for t in ts], idx)
         self.opt.to_optimizers([t.optimizer for t in ts], idx)
 
     # -- the loop -------------------------------------------------------------------------------
@@ -188,7 +213,6 @@ class BatchedTrainer:
             epoch = self.active[0].epoch + 1
             for t in self.active:
                 t.epoch = epoch
-                t.model.train()
                 t.inflight = InFlight.fresh(t.order.next(), t.device)
             orders = [t.inflight.order for t in self.active]
             self.orders = None if orders[0] is None else torch.stack(orders)
