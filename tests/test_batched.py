@@ -145,3 +145,18 @@ def test_the_cli_says_which_variants_trained_together_and_takes_off(cli, runs_di
     assert r.exit_code == 0 and "batched together" not in r.stdout
     r = cli("run", "polynomial", "--batched", "sometimes")
     assert r.exit_code == 2 and "--batched sometimes: not a mode; use auto" in r.stdout + (r.stderr or "")
+
+
+def test_copies_with_their_own_init_and_epochs_train_together_and_end_on_their_own(data_dir):
+    variants = {
+        "default": dict(epochs=6, lr=0.1),
+        "zeros": dict(init="zeros", epochs=3, lr=0.1),
+        "xavier": dict(init="xavier", epochs=6, lr=0.05, seed=4),
+    }
+    plans = plans_of(DIGITS, variants)
+    assert [len(g) for g in batched.groups(plans)] == [3]
+    store, together, alone = alone_and_batched(plans, data_dir)
+    for b, a in zip(together, alone):
+        assert b.status == "finished" and b.summary["epochs"] == a.summary["epochs"]
+        assert_close(curve(store, b.run_id), curve(store, a.run_id))
+        assert_close(curve(store, b.run_id, "test_acc"), curve(store, a.run_id, "test_acc"))

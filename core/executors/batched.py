@@ -20,7 +20,6 @@ from ..train import lifecycle
 from ..train.events import Listener, RunEnded
 from .runner import RunPlan, RunSpec, StoreSink, _release_gpu_memory, run_one
 
-
 MAX_HEARTBEAT_S = 30.0  # well inside a foreign run's liveness window (core/store/folder.py, 120 s)
 
 

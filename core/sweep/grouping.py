@@ -2,8 +2,9 @@
 configs alone: no torch, nothing built.
 
 Variants go in one group when their configs are equal but for the per-copy values in `PER_COPY` (lr,
-momentum, weight decay, seed, data seed): the same architecture, task, data size, batch size, optimizer,
-loss, epochs, probes and device. Each copy replays its own batch order (its own seed's permutation, or the
+momentum, weight decay, seed, data seed) and those each copy's own trainer applies (`OWN`: init, epochs,
+early stop, recorded epochs, probes, checkpoints): the same architecture, task, data size, batch size,
+optimizer, loss and device. Each copy replays its own batch order (its own seed's permutation, or the
 task's own shuffler), so variants with different seeds batch too; a copy whose seed draws its own data set
 (polynomial, toy2d) brings its own data, of the same shape. A config that cannot be batched at all (`why_not`:
 a CNN, dropout, amp or compile, a task that does not train) runs alone, as before.
@@ -16,6 +17,9 @@ from typing import Any
 
 MODES = ("auto", "off")
 PER_COPY = frozenset({"lr", "momentum", "weight_decay", "seed", "data_seed"})
+# Values each copy's own core/train Trainer applies, not the batched steps: the initial weights (made by the
+# copy's own set-up), when it ends (early stop, epochs: a copy that ends leaves the group), what it records.
+OWN = frozenset({"init", "epochs", "early_stop_patience", "record_epochs", "probes", "checkpoint"})
 MAX_GROUP = 64  # copies in one group at most: past this the step is bound by arithmetic, not overhead
 MEMORY_SHARE = 0.5  # a group may take at most this share of the device's memory (spec.memory's estimate)
 
@@ -45,7 +49,7 @@ def why_not(cfg: Any, trains: bool = True) -> str:
 
 def key(cfg: Any) -> tuple:
     """What copies of one group share: every config value but the per-copy ones."""
-    return tuple(sorted((k, repr(v)) for k, v in cfg.to_dict().items() if k not in PER_COPY))
+    return tuple(sorted((k, repr(v)) for k, v in cfg.to_dict().items() if k not in PER_COPY | OWN))
 
 
 def groups(

@@ -27,10 +27,10 @@ from ..train.inflight import InFlight
 from ..train.lifecycle import RUN_ENDS, ending
 from ..train.trainer import PROGRESS_EVERY_S, Trainer
 from .groupdata import GroupData
-from .grouping import PER_COPY
+from .grouping import OWN, PER_COPY
 from .stacked import StackedMLP, StackedOptimizer, mlp_layers, per_copy_loss
 
-OPTIMIZER_ONLY = PER_COPY - {"seed", "data_seed"}
+OPTIMIZER_ONLY = (PER_COPY | OWN) - {"seed", "data_seed"}  # values that leave the data set as it is
 
 
 def why_not_batched(t: Trainer) -> str:
