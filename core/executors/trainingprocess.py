@@ -17,14 +17,19 @@ from .runner import RunPlan
 
 __all__ = ["TrainingProcess", "ExecutorDone"]
 
+BATCHED_ENV = "DLTUI_BATCHED"  # the lab's switch: auto (the default) or off
+
 
 class TrainingProcess(Pool):
     """One training process running `plans` in order (a Pool of one); variants that can train together as
-    one batched model do, unless `batched` is off."""
+    one batched model do, unless `batched` is off (the lab: DLTUI_BATCHED=off)."""
 
     def __init__(
-        self, plans: list[RunPlan], runs_dir: Path | str, data_dir: Path | str, batched: str = "auto"
+        self, plans: list[RunPlan], runs_dir: Path | str, data_dir: Path | str, batched: str | None = None
     ):
+        from ..sweep.grouping import check_mode
+
+        batched = check_mode(batched or os.environ.get(BATCHED_ENV) or "auto")
         log = (
             Path(tempfile.gettempdir())
             / f"dltui-{os.getuid()}"

@@ -29,7 +29,10 @@ def check_mode(mode: str) -> str:
     from ..rules.errors import BadInput
 
     if mode not in MODES:
-        raise BadInput(f"--batched {mode}: not a mode; use auto (the default: batch what can be) or off")
+        raise BadInput(
+            f"--batched {mode} (or DLTUI_BATCHED): not a mode; "
+            "use auto (the default: batch what can be) or off"
+        )
     return mode
 
 
