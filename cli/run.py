@@ -117,7 +117,7 @@ def _start(name: str, plans: list, store, ddir: Path, choice, jobs: int | None, 
     n_jobs = jobs if jobs is not None else default_jobs(plans)
     if n_jobs > 1:
         pool = Pool(plans, store.root, ddir, n_jobs, batched=batched)
-        intro = f"{name}: {len(plans)} runs, {min(pool.jobs, len(groups))} at a time{together}"
+        intro = f"{name}: {len(plans)} runs, {pool.jobs} at a time{together}"
         return jobs_mod.drive(name, plans, store, jobs_mod.on_executor(pool), intro)
     return jobs_mod.drive(name, plans, store, _in_groups(groups, store, ddir), together.lstrip("; "))
 
