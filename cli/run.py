@@ -112,9 +112,10 @@ def _start(name: str, plans: list, store, ddir: Path, choice, jobs: int | None, 
     from ..core.executors.localpool import Pool, default_jobs
 
     jobs_mod.check_jobs(jobs)
-    groups = make_groups(plans, batched, say=lambda line: print(line, flush=True))
-    together = "".join(f"; {describe(g)}" for g in groups if len(g) > 1)
     n_jobs = jobs if jobs is not None else default_jobs(plans)
+    # the pool's processes make these very groups (core/executors/localpool.py)
+    groups = make_groups(plans, batched, lambda line: print(line, flush=True), min(n_jobs, len(plans)))
+    together = "".join(f"; {describe(g)}" for g in groups if len(g) > 1)
     if n_jobs > 1:
         pool = Pool(plans, store.root, ddir, n_jobs, batched=batched)
         intro = f"{name}: {len(plans)} runs, {pool.jobs} at a time{together}"

@@ -144,7 +144,9 @@ def test_the_cli_says_which_variants_trained_together_and_takes_off(cli, runs_di
     r = cli("run", "polynomial", "--epochs", "3", "--batched", "off")
     assert r.exit_code == 0 and "batched together" not in r.stdout
     r = cli("run", "polynomial", "--batched", "sometimes")
-    assert r.exit_code == 2 and "--batched sometimes (or DLTUI_BATCHED): not a mode; use auto" in r.stdout + (r.stderr or "")
+    assert r.exit_code == 2 and "--batched sometimes (or DLTUI_BATCHED): not a mode; use auto" in r.stdout + (
+        r.stderr or ""
+    )
 
 
 def test_copies_with_their_own_init_and_epochs_train_together_and_end_on_their_own(data_dir):
@@ -160,3 +162,9 @@ def test_copies_with_their_own_init_and_epochs_train_together_and_end_on_their_o
         assert b.status == "finished" and b.summary["epochs"] == a.summary["epochs"]
         assert_close(curve(store, b.run_id), curve(store, a.run_id))
         assert_close(curve(store, b.run_id, "test_acc"), curve(store, a.run_id, "test_acc"))
+
+
+def test_with_two_processes_one_group_is_halved_so_neither_waits():
+    plans = plans_of(DIGITS, {f"lr={i}": dict(lr=0.1 / (i + 1)) for i in range(5)})
+    assert [len(g) for g in batched.groups(plans, jobs=2)] == [3, 2]
+    assert [len(g) for g in batched.groups(plans[:1], jobs=2)] == [1]

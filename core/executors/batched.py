@@ -42,10 +42,11 @@ def _fits(cfg, n: int) -> bool:
 
 
 def groups(
-    plans: list[RunPlan], mode: str = "auto", say: Callable[[str], None] = print
+    plans: list[RunPlan], mode: str = "auto", say: Callable[[str], None] = print, jobs: int = 1
 ) -> list[list[RunPlan]]:
-    """The plans in groups that train together (`mode` off: each alone)."""
-    return grouping.groups(plans, grouping.check_mode(mode), _trains, _fits, say)
+    """The plans in groups that train together (`mode` off: each alone), at least one per process of
+    `jobs` where there are copies enough."""
+    return grouping.groups(plans, grouping.check_mode(mode), _trains, _fits, say, jobs)
 
 
 def run_group(

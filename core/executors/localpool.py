@@ -144,7 +144,7 @@ def _child(
         _setup_child(slot, jobs)
         store = RunStore(runs_dir)
         # every process makes the same groups from the same plans; each claims the next group by its index
-        groups = make_groups(plans, batched, say=lambda line: None)
+        groups = make_groups(plans, batched, say=lambda line: None, jobs=jobs)
         while not stop.is_set():
             i = _claim(counter, len(groups))
             if i is None:

@@ -61,10 +61,12 @@ def groups(
     trains: Callable[[Any], bool] = lambda cfg: True,
     fits: Callable[[Any, int], bool] = lambda cfg, n: True,
     say: Callable[[str], None] = lambda line: None,
+    jobs: int = 1,
 ) -> list[list[Any]]:
     """`plans` (each with a `.config`) in groups, in the order of their first plan: a group of one runs as
     today. `trains(cfg)` says whether the task trains; `fits(cfg, n)` whether n copies fit in memory: a group
-    that does not is split into smaller groups, and `say` gets one line saying so."""
+    that does not is split into smaller groups, and `say` gets one line saying so. With `jobs` processes,
+    the largest groups are halved until every process has one (one group would leave the others idle)."""
     if mode == "off" or len(plans) < 2:
         return [[p] for p in plans]
     out: dict[Any, list[Any]] = {}
@@ -82,7 +84,20 @@ def groups(
                 f"training them in groups of {size}"
             )
         result += [members[i : i + size] for i in range(0, len(members), size)]
-    return result
+    return spread(result, jobs)
+
+
+def spread(groups: list[list[Any]], jobs: int) -> list[list[Any]]:
+    """Halve the largest group (in place in the order) until there are `jobs` groups or none has two."""
+    groups = list(groups)
+    while len(groups) < jobs:
+        i = max(range(len(groups)), key=lambda k: len(groups[k]), default=None)
+        if i is None or len(groups[i]) < 2:
+            break
+        g = groups[i]
+        half = (len(g) + 1) // 2
+        groups[i : i + 1] = [g[:half], g[half:]]
+    return groups
 
 
 def describe(group: Sequence[Any]) -> str:
