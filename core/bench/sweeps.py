@@ -9,7 +9,6 @@ train on MNIST-shaped random digits written as IDX files into the bench's scratc
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import resource
@@ -95,7 +94,8 @@ def _measure(ctx: Context, name: str, mode: str, epochs: int) -> dict[str, Any]:
 
 
 def write_mnist(data_dir: Path, n_train: int, n_test: int) -> None:
-    """MNIST-shaped random digits as the four IDX files (gzipped), where core/data/mnist.py looks."""
+    """MNIST-shaped random digits as the four IDX files, where core/data/mnist.py looks: plain, not .gz,
+    so that the pool's processes do not both decompress them at once."""
     import numpy as np
 
     raw = data_dir / "MNIST" / "raw"
@@ -104,10 +104,10 @@ def write_mnist(data_dir: Path, n_train: int, n_test: int) -> None:
     for prefix, n in (("train", n_train), ("t10k", n_test)):
         images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
         labels = rng.integers(0, 10, n, dtype=np.uint8)
-        with gzip.open(raw / f"{prefix}-images-idx3-ubyte.gz", "wb", compresslevel=1) as f:
-            f.write(struct.pack(">iiii", 2051, n, 28, 28) + images.tobytes())
-        with gzip.open(raw / f"{prefix}-labels-idx1-ubyte.gz", "wb", compresslevel=1) as f:
-            f.write(struct.pack(">ii", 2049, n) + labels.tobytes())
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(
+            struct.pack(">iiii", 2051, n, 28, 28) + images.tobytes()
+        )
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">ii", 2049, n) + labels.tobytes())
 
 
 def case_sweeps(ctx: Context) -> list[Row]:
