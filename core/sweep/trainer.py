@@ -120,6 +120,8 @@ class BatchedTrainer:
             if t.resume is not None:
                 t.inflight = runstate.restore(t, t.resume)
         alone = [t for t in self.all if why_not_batched(t)]
+        if len(alone) == len(self.all) - 1:  # one copy left: no group to train it with
+            alone = list(self.all)
         for t in alone:  # trained one by one, as before (set up again by its own run)
             self.active.remove(t)
             self.ended[t.run_id] = t.run()
