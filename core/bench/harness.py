@@ -47,8 +47,8 @@ class Sizes:
     saved_runs: int = 10_000  # --scale: `dltui runs` and the past-runs screen at this many runs
     scale_timeout_s: float = 1200.0
     watch_seconds: float = 10.0  # --scale: each of a watching case's two measurements
-    sweep_poly_epochs: int = 100  # the sweep rows (core/bench/sweeps.py): each run's epochs
-    sweep_digits_epochs: int = 20
+    sweep_poly_epochs: int = 500  # the sweep rows (core/bench/sweeps.py): each run's epochs (the presets')
+    sweep_digits_epochs: int = 100
     sweep_mnist_epochs: int = 1
     sweep_full_epochs: int = 5
 
