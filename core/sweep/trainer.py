@@ -309,22 +309,31 @@ class BatchedTrainer:
         self._hand_back(list(self.active))
         gone = []
         for i, t in enumerate(self.active):
-            t.inflight = None
-            if test_preds is not None:
-                t.evaluate.test_preds = test_preds[i]
-            rec = {"epoch": epoch, "step": t.step, "time": round(t.clock.elapsed(), 4), **figures[i]}
-            rec["lr"] = t.optimizer.param_groups[0]["lr"]
-            if rec["train_loss"] is not None:
-                for p in t.probes:
-                    rec.update(p.measure(epoch))
-            t.history.append(rec)
-            t.emit(EpochEnded(t.run_id, t.variant, rec))
-            status = judge(t, rec, epoch)
+            try:
+                status = epoch_end(t, i, epoch, figures, test_preds)
+            except Exception as e:  # noqa: BLE001 - one copy's failure (a probe, its files) ends it alone
+                end = ending(e, t.run_id, self.control, resumable=True)
+                t.traceback, status = end.traceback, (end.status, end.reason)
             if status is not None:
                 self._end(t, *status, keep=False)
                 gone.append(t)
         if gone:
             self._drop(gone)
+
+
+def epoch_end(t: Trainer, i: int, epoch: int, figures: list, test_preds) -> tuple[str, str] | None:
+    """One copy's record, probes and end-of-epoch files; how it ends, or None if it goes on."""
+    t.inflight = None
+    if test_preds is not None:
+        t.evaluate.test_preds = test_preds[i]
+    rec = {"epoch": epoch, "step": t.step, "time": round(t.clock.elapsed(), 4), **figures[i]}
+    rec["lr"] = t.optimizer.param_groups[0]["lr"]
+    if rec["train_loss"] is not None:
+        for p in t.probes:
+            rec.update(p.measure(epoch))
+    t.history.append(rec)
+    t.emit(EpochEnded(t.run_id, t.variant, rec))
+    return judge(t, rec, epoch)
 
 
 def judge(t: Trainer, rec: dict[str, Any], epoch: int) -> tuple[str, str] | None:
