@@ -50,6 +50,12 @@ GpusPerRun = typer.Option(
     "--gpus-per-run",
     help="with --engine ray on a CUDA cluster: the GPU share of one run [default 0.25 for MLPs, 1 for CNNs]",
 )
+Batched = typer.Option(
+    "auto",
+    "--batched",
+    help="auto: variants that differ only in lr, momentum, weight decay or seed train together as one "
+    "batched model, each still its own run; off: every variant trains alone",
+)
 CpusPerRun = typer.Option(
     None, "--cpus-per-run", help="with --engine ray: the CPUs one run asks for [default 1]"
 )

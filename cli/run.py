@@ -53,15 +53,18 @@ def run_cmd(
     gpus_per_run: float | None = options.GpusPerRun,
     cpus_per_run: float | None = options.CpusPerRun,
     threads: str | None = options.Threads,
+    batched: str = options.Batched,
 ) -> None:
     """Run every variant of PRESET headless, save each run, and print a summary (or go on with --resume
     RUN)."""
     from ..core.executors import runner
     from ..core.export.tensorboard import live_dir
+    from ..core.sweep.grouping import check_mode
     from . import jobs as jobs_mod
 
     options.set_threads(threads)
     live_dir(tensorboard)  # checked before any run; the training processes find it in the environment
+    check_mode(batched)
     choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run, jobs)
     if resume is not None:
         given = preset is not None or set_ or epochs is not None or device is not None or variant
@@ -70,7 +73,7 @@ def run_cmd(
     name, plans = _plans(preset, set_, epochs, device, variant, yes)
     store, ddir = options.store(runs_dir), options.data_dir(data_dir)
     runner.preflight(plans, store, ddir)
-    raise typer.Exit(_start(name, plans, store, ddir, choice, jobs))
+    raise typer.Exit(_start(name, plans, store, ddir, choice, jobs, batched))
 
 
 def _check_resume_alone(resume: str, others: bool) -> None:
@@ -100,21 +103,40 @@ def _plans(preset, set_, epochs, device, variant, yes) -> tuple[str, list]:
     return p.name, plans
 
 
-def _start(name: str, plans: list, store, ddir: Path, choice, jobs: int | None) -> int:
-    """The plans on Ray (--engine ray), on local processes (jobs > 1), or one by one here; the exit code."""
+def _start(name: str, plans: list, store, ddir: Path, choice, jobs: int | None, batched: str = "auto") -> int:
+    """The plans on Ray (--engine ray: each alone), on local processes (jobs > 1), or one group after another
+    here, variants batched together where they can be (--batched auto); the exit code."""
     from . import jobs as jobs_mod
 
     if choice is not None:
         return jobs_mod.run_on_ray(name, plans, store, ddir, choice)
+    from ..core.executors.batched import groups as make_groups
     from ..core.executors.localpool import Pool, default_jobs
 
     jobs_mod.check_jobs(jobs)
     n_jobs = jobs if jobs is not None else default_jobs(plans)
+    # the pool's processes make these very groups (core/executors/localpool.py)
+    groups = make_groups(plans, batched, lambda line: print(line, flush=True), min(n_jobs, len(plans)))
+    together = "".join(f"; {describe(g)}" for g in groups if len(g) > 1)
     if n_jobs > 1:
-        pool = Pool(plans, store.root, ddir, n_jobs)
-        intro = f"{name}: {len(plans)} runs, {pool.jobs} at a time"
+        pool = Pool(plans, store.root, ddir, n_jobs, batched=batched)
+        intro = f"{name}: {len(plans)} runs, {pool.jobs} at a time{together}"
         return jobs_mod.drive(name, plans, store, jobs_mod.on_executor(pool), intro)
-    return jobs_mod.drive(name, plans, store, jobs_mod.in_order(plans, store, ddir))
+    return jobs_mod.drive(name, plans, store, _in_groups(groups, store, ddir), together.lstrip("; "))
+
+
+def describe(group: list) -> str:
+    from ..core.sweep.grouping import describe as words
+
+    return words(group)
+
+
+def _in_groups(groups: list, store, ddir: Path):
+    """The groups one after another in this process (a group of one: as `jobs.in_order` runs a plan)."""
+    from ..core.executors.batched import run_groups
+    from ..core.executors.drive import Outcome
+
+    return lambda show, control: Outcome(run_groups(groups, store, ddir, [show], control))
 
 
 def resume_run(run_id: str, store, ddir, choice=None) -> int:

@@ -106,7 +106,7 @@ def test_a_second_signal_mid_run_ends_it_at_once(tmp_path, runs_dir, cli, monkey
             signal.raise_signal(signal.SIGINT)  # raises KeyboardInterrupt here
 
     monkeypatch.setattr(engine.Trainer, "after_epoch", after_epoch)
-    result = cli("run", preset_file(tmp_path, {"a": 0.01, "b": 0.01}, epochs=50))
+    result = cli("run", preset_file(tmp_path, {"a": 0.01, "b": 0.01}, epochs=50), "--batched", "off")
 
     assert result.exit_code == 130
     [run] = run_dirs(runs_dir)

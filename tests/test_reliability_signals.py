@@ -25,7 +25,7 @@ def test_signal_ends_the_run_interrupted_with_its_checkpoint(tmp_path, runs_dir,
     """The run in flight ends `interrupted` with the epoch in flight checkpointed; later variants never
     start."""
     preset = preset_file(tmp_path, {"first": 0.01, "second": 0.01})
-    proc = start("run", preset)
+    proc = start("run", preset, "--batched", "off")  # one after the other (batched: test_reliability_worker)
     wait_for(metrics_lines_at_least(runs_dir, 3), "3 epochs in metrics.jsonl", proc)
     proc.send_signal(sig)
     rc, out, err = finish(proc)

@@ -24,7 +24,7 @@ def test_a_signal_to_the_training_process_ends_the_run_interrupted(tmp_path, run
     from dltui.core.spec import presets
 
     plans = runner.plan(presets.load(str(preset_file(tmp_path, {"a": 0.01, "b": 0.01}))))
-    worker = TrainingProcess(plans, runs_dir, data_dir).start()
+    worker = TrainingProcess(plans, runs_dir, data_dir, batched="off").start()  # one run after the other
     try:
         wait_for(metrics_lines_at_least(runs_dir, 3), "3 epochs in metrics.jsonl")
         os.kill(worker.process.pid, sig)
@@ -38,3 +38,27 @@ def test_a_signal_to_the_training_process_ends_the_run_interrupted(tmp_path, run
     st = status(run)
     assert st["status"] == "interrupted" and signal.Signals(sig).name in st["reason"]
     assert load_checkpoint(run)["epoch"] == records(run)[-1]["epoch"]
+
+
+def test_a_signal_to_a_batched_training_process_ends_every_run_of_its_group_interrupted(
+    tmp_path, runs_dir, data_dir
+):
+    from dltui.core.executors import runner
+    from dltui.core.executors.trainingprocess import TrainingProcess
+    from dltui.core.spec import presets
+
+    plans = runner.plan(presets.load(str(preset_file(tmp_path, {"a": 0.01, "b": 0.003}))))
+    worker = TrainingProcess(plans, runs_dir, data_dir).start()  # the lab's default: batched
+    try:
+        wait_for(metrics_lines_at_least(runs_dir, 3), "3 epochs in metrics.jsonl")
+        os.kill(worker.process.pid, signal.SIGTERM)
+        worker.process.join(120)
+        assert worker.process.exitcode == 0
+    finally:
+        worker.join(1)
+    runs = run_dirs(runs_dir)
+    assert len(runs) == 2  # trained together
+    for run in runs:
+        st = status(run)
+        assert st["status"] == "interrupted" and "SIGTERM" in st["reason"]
+        assert load_checkpoint(run)["epoch"] == records(run)[-1]["epoch"]

@@ -295,3 +295,5 @@ register(Case(("full_batch_step",), "full-batch step", case_full_batch))
 register(Case(("polynomial_steps",), "polynomial steps/s", case_polynomial))
 register(Case(("help_startup",), "dltui --help start-up", case_help))
 register(Case(("jobs_speedup",), "--jobs speed-up", case_jobs))
+
+from . import sweeps  # noqa: E402, F401 - its rows register with the harness too

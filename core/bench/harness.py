@@ -47,6 +47,10 @@ class Sizes:
     saved_runs: int = 10_000  # --scale: `dltui runs` and the past-runs screen at this many runs
     scale_timeout_s: float = 1200.0
     watch_seconds: float = 10.0  # --scale: each of a watching case's two measurements
+    sweep_poly_epochs: int = 500  # the sweep rows (core/bench/sweeps.py): each run's epochs (the presets')
+    sweep_digits_epochs: int = 100
+    sweep_mnist_epochs: int = 1
+    sweep_full_epochs: int = 5
 
 
 FULL = Sizes()
@@ -71,6 +75,10 @@ QUICK = Sizes(
     saved_runs=2_000,
     scale_timeout_s=600.0,
     watch_seconds=5.0,
+    sweep_poly_epochs=20,
+    sweep_digits_epochs=2,
+    sweep_mnist_epochs=1,
+    sweep_full_epochs=1,
 )
 
 
@@ -192,6 +200,22 @@ def _probe(name: str) -> Entry:
     )
 
 
+def _sweep(name: str, title: str, speed_up: float | None) -> Entry:
+    """A sweep trained batched vs each variant alone with --jobs 2 (issue 30's goals are for the CPU, at
+    the full sizes; a goal of None is a figure to report: full-batch MNIST is bound by arithmetic)."""
+    text = f">= {speed_up}x faster (CPU)" if speed_up else "report (about 1x on a CPU)"
+    return Entry(
+        name,
+        "bench",
+        f"sweep: {title}",
+        "s",
+        "the sweep batched vs alone with --jobs 2",
+        lambda d, quick: Goal(
+            text, lambda c: c.ratio >= speed_up if speed_up and d == "cpu" and not quick else None
+        ),
+    )
+
+
 STALL = _always("< 50 ms", lambda ms: ms < 50)  # --scale's figures are in ms, the bench's rows in s
 THROUGHPUT = _always(">= 0.9x", lambda ratio: ratio >= 0.9)
 UNDER_HALF_S = _always("< 0.5 s", lambda s: s < 0.5)
@@ -244,6 +268,15 @@ TABLE: tuple[Entry, ...] = (
         "s",
         "the polynomial's runs at once vs one by one",
         _always("< 1x when the device has room", lambda c: None),  # a figure to read, not a promise
+    ),
+    *(
+        _sweep(name, title, goal)
+        for name, title, goal in (
+            ("sweep_polynomial", "polynomial 3 lr x 10 seeds", 5.0),
+            ("sweep_digits", "digits MLP batch 64, 8 lr", 3.0),
+            ("sweep_mnist_minibatch", "MNIST 784-300-10 batch 64, 10 lr", 1.5),
+            ("sweep_mnist_full", "MNIST 784-300-10 full batch, 10 lr", None),
+        )
     ),
     *(_probe(p) for p in ("sharpness", "update_ratio", "dead_units", "confusion")),
     Entry(

@@ -124,6 +124,7 @@ def _child(
     slot: int,
     jobs: int,
     log: str | None = None,
+    batched: str = "off",
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and sets `stop`
     if log:
@@ -131,7 +132,8 @@ def _child(
     _stop_with_parent(stop, q)
     from ..store.folder import RunStore
     from ..train.control import Control
-    from .runner import run_one
+    from .batched import groups as make_groups
+    from .batched import run_group
 
     control = Control(stop=stop, pause=pause)
 
@@ -147,18 +149,22 @@ def _child(
     try:
         _setup_child(slot, jobs)
         store = RunStore(runs_dir)
+        # every process makes the same groups from the same plans; each claims the next group by its index
+        groups = make_groups(plans, batched, say=lambda line: None, jobs=jobs)
         while not stop.is_set():
-            i = _claim(counter, len(plans))
+            i = _claim(counter, len(groups))
             if i is None:
                 break
-            run_one(plans[i], store, Path(data_dir), [_Batcher(q)], control)
+            run_group(groups[i], store, Path(data_dir), [_Batcher(q)], control)
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which stays up
         error = f"{type(e).__name__}: {e}"
     q.put(ExecutorDone(error))
 
 
 class Pool(EventQueue):
-    """`jobs` training processes sharing `plans`; events from all of them on one queue."""
+    """`jobs` training processes sharing `plans`; events from all of them on one queue. With `batched` auto,
+    the plans that can train together as one batched model do (core/executors/batched.py's `groups`, made in
+    each process: the lab's process never imports torch), each group taken by one process."""
 
     def __init__(
         self,
@@ -167,6 +173,7 @@ class Pool(EventQueue):
         data_dir: Path | str,
         jobs: int,
         log: Path | None = None,
+        batched: str = "off",
     ):
         ctx = mp.get_context("spawn")
         self.jobs = max(1, min(jobs, len(plans)))
@@ -188,6 +195,7 @@ class Pool(EventQueue):
                     slot,
                     self.jobs,
                     str(log) if log else None,
+                    batched,
                 ),
                 daemon=True,
             )

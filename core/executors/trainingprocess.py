@@ -17,17 +17,25 @@ from .runner import RunPlan
 
 __all__ = ["TrainingProcess", "ExecutorDone"]
 
+BATCHED_ENV = "DLTUI_BATCHED"  # the lab's switch: auto (the default) or off
+
 
 class TrainingProcess(Pool):
-    """One training process running `plans` in order (a Pool of one)."""
+    """One training process running `plans` in order (a Pool of one); variants that can train together as
+    one batched model do, unless `batched` is off (the lab: DLTUI_BATCHED=off)."""
 
-    def __init__(self, plans: list[RunPlan], runs_dir: Path | str, data_dir: Path | str):
+    def __init__(
+        self, plans: list[RunPlan], runs_dir: Path | str, data_dir: Path | str, batched: str | None = None
+    ):
+        from ..sweep.grouping import check_mode
+
+        batched = check_mode(batched or os.environ.get(BATCHED_ENV) or "auto")
         log = (
             Path(tempfile.gettempdir())
             / f"dltui-{os.getuid()}"
             / f"training-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
         )
-        super().__init__(plans, runs_dir, data_dir, jobs=1, log=log)
+        super().__init__(plans, runs_dir, data_dir, jobs=1, log=log, batched=batched)
 
     @property
     def process(self):

@@ -64,6 +64,7 @@ def run_card(run) -> Table:  # run: core.store.folder.RunInfo
     ):
         if card.get(key) is not None:
             t.add_row(label, _value(key, card[key]))
+    _notes(t, s)
     for k in ("train_loss", "test_loss", "val_loss"):
         if s.get(f"final_{k}") is not None:
             t.add_row(f"final {k.replace('_', ' ')}", fmt(s[f"final_{k}"]))
@@ -89,6 +90,12 @@ def run_card(run) -> Table:  # run: core.store.folder.RunInfo
     if cfg:
         t.add_row("config", ", ".join(f"{k}={v}" for k, v in cfg.items()))
     return t.table
+
+
+def _notes(t: Table, s: dict) -> None:
+    """The run's notes, e.g. which variants trained batched with it."""
+    if isinstance(s.get("notes"), list) and s["notes"]:
+        t.add_row("notes", "; ".join(str(n) for n in s["notes"]))
 
 
 def function_rows(run) -> list[tuple[str, str]]:

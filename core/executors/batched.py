@@ -1,0 +1,97 @@
+"""Variants trained together as one batched model (core/sweep/), each still its own run: its own folder,
+config, metrics, status, checkpoints and summary, written through the same StoreSink as a run trained alone.
+
+`groups` splits a batch of plans into groups (core/sweep/grouping.py: which configs can go together, how many
+fit in memory); `run_group` trains one group (a group of one runs as before, core/executors/runner.py's
+run_one); `run_groups` runs them one after another. The local pool (localpool.py) hands out groups instead
+of plans. The Ray engine runs every variant alone, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from ..rules.status import RunStatus
+from ..store.folder import RunStore
+from ..sweep import grouping
+from ..train import lifecycle
+from ..train.events import Listener, RunEnded
+from .runner import RunPlan, RunSpec, StoreSink, _release_gpu_memory, run_one
+
+MAX_HEARTBEAT_S = 30.0  # well inside a foreign run's liveness window (core/store/folder.py, 120 s)
+
+
+def _trains(cfg) -> bool:
+    """Whether the config's task trains (the gradient check does not); no torch imported."""
+    from ..data import REGISTRY
+
+    return cfg.task in REGISTRY and REGISTRY[cfg.task].kind is not None
+
+
+def _fits(cfg, n: int) -> bool:
+    """Whether n copies of `cfg`'s model fit in MEMORY_SHARE of the device's memory (core/spec/memory.py's
+    estimate: weights, gradients, optimizer state, a step's activations)."""
+    from ..spec.device import resolve_device
+    from ..spec.memory import BYTES, activation_bytes, copies, machine_bytes, min_params
+
+    have = machine_bytes(resolve_device(cfg.device))
+    need = n * (min_params(cfg) * BYTES * copies(cfg) + activation_bytes(cfg))
+    return have is None or need <= have * grouping.MEMORY_SHARE
+
+
+def groups(
+    plans: list[RunPlan], mode: str = "auto", say: Callable[[str], None] = print, jobs: int = 1
+) -> list[list[RunPlan]]:
+    """The plans in groups that train together (`mode` off: each alone), at least one per process of
+    `jobs` where there are copies enough."""
+    return grouping.groups(plans, grouping.check_mode(mode), _trains, _fits, say, jobs)
+
+
+def run_group(
+    group: list[RunPlan],
+    store: RunStore,
+    data_dir: Path,
+    listeners: list[Listener] | None = None,
+    control=None,
+) -> list[RunEnded]:
+    """Make each plan's run dir, train them together, and return how each ended (in the group's order)."""
+    if len(group) == 1:
+        return [run_one(group[0], store, data_dir, listeners, control)]
+    from ..export.tensorboard import sinks as tensorboard_sinks
+    from ..sweep.trainer import BatchedTrainer
+    from ..train.control import Control
+    from ..train.trainer import Trainer
+
+    control = control or Control()
+    writers = [store.create(p.preset, p.variant, p.config.to_dict()) for p in group]
+    for w in writers:  # each heartbeat is an fsync: the group beats about once a second, as one run does
+        w.HEARTBEAT_S = min(w.HEARTBEAT_S * len(group), MAX_HEARTBEAT_S)
+    with contextlib.ExitStack() as guards:
+        for w in writers:
+            guards.enter_context(lifecycle.guard(w))
+        trainers = []
+        for p, w in zip(group, writers):
+            sinks = [StoreSink(w), *tensorboard_sinks(w), *(listeners or [])]
+            spec = RunSpec(p.config, w.run_id, p.preset, p.variant, sinks, data_dir, w.path, control)
+            trainers.append(Trainer.for_run(spec))
+        ended = BatchedTrainer(trainers).run()
+    for t, e in zip(trainers, ended):
+        if e.status == RunStatus.FAILED and t.traceback:
+            (Path(t.run_dir) / "traceback.txt").write_text(t.traceback, encoding="utf-8")
+    if any(e.status == RunStatus.FAILED for e in ended):
+        _release_gpu_memory()
+    return ended
+
+
+def run_groups(
+    groups_: list[list[RunPlan]], store: RunStore, data_dir: Path, listeners: list[Listener], control
+) -> list[RunEnded]:
+    """The groups one after another in this process (stopping when the stop flag is set)."""
+    ended: list[RunEnded] = []
+    for g in groups_:
+        if control is not None and control.stop is not None and control.stop.is_set():
+            break
+        ended += run_group(g, store, data_dir, listeners, control)
+    return ended

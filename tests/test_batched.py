@@ -1,0 +1,170 @@
+"""Sweeps trained as one batched model (core/sweep/, core/executors/batched.py): each variant is still its own
+run, and its numbers are those it gets trained alone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dltui.core.executors import batched, runner
+from dltui.core.spec.config import RunConfig
+from dltui.core.store import stoprequest
+from dltui.core.store.folder import RunStore
+from dltui.core.sweep import grouping
+from dltui.core.train.events import EpochEnded
+
+POLY = dict(task="polynomial", hidden=(), loss="smooth_l1", batch_size=50, n_samples=200, seed=2020)
+DIGITS = dict(task="digits", hidden=(32,), batch_size=64, seed=0, train_size=640)  # 10 steps an epoch
+
+
+def plans_of(base: dict, variants: dict[str, dict]) -> list[runner.RunPlan]:
+    return [runner.RunPlan("batched-test", name, RunConfig(**{**base, **v})) for name, v in variants.items()]
+
+
+def curve(store: RunStore, run_id: str, key: str = "train_loss") -> list[float | None]:
+    lines = (store.root / run_id / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(line)[key] for line in lines]
+
+
+def assert_close(got: list, want: list, rel: float = 1e-4) -> None:
+    assert len(got) == len(want)
+    for epoch, (g, w) in enumerate(zip(got, want), 1):
+        assert g == pytest.approx(w, rel=rel), f"epoch {epoch}: batched {g}, alone {w}"
+
+
+def alone_and_batched(plans, data_dir, listeners=None):
+    store = RunStore(data_dir.parent / "runs")
+    together = batched.run_group(plans, store, data_dir, listeners)
+    alone = [runner.run_one(p, store, data_dir) for p in plans]
+    return store, together, alone
+
+
+@pytest.mark.parametrize(
+    "base, optimizer, rates",
+    [
+        (POLY, dict(optimizer="sgd", momentum=0.9), (3e-3, 1e-3, 3e-4)),
+        (POLY, dict(optimizer="adam"), (1e-2, 3e-3, 1e-3)),
+        (DIGITS, dict(optimizer="sgd", momentum=0.9), (1e-2, 3e-3, 1e-3)),
+        (DIGITS, dict(optimizer="adam"), (3e-3, 1e-3, 3e-4)),
+    ],
+    ids=["polynomial-sgd-momentum", "polynomial-adam", "digits-sgd-momentum", "digits-adam"],
+)
+def test_a_variant_trained_batched_has_the_losses_it_has_alone(base, optimizer, rates, data_dir):
+    """Rates where float32's rounding does not grow chaotically (the polynomial at lr 1e-2 with momentum
+    0.9 amplifies a last-bit difference of a product's summation order past 1e-4 by epoch 50)."""
+    variants = {f"lr={lr}": dict(**optimizer, lr=lr, epochs=50) for lr in rates}
+    variants["seed=1"] = dict(**optimizer, lr=rates[1], epochs=50, seed=1)  # its own init and batch order
+    plans = plans_of(base, variants)
+    store, together, alone = alone_and_batched(plans, data_dir)
+    for b, a in zip(together, alone):
+        assert b.status == a.status == "finished"
+        assert_close(curve(store, b.run_id), curve(store, a.run_id))
+        assert_close(curve(store, b.run_id, "test_loss"), curve(store, a.run_id, "test_loss"))
+        assert b.summary["epochs"] == 50 and b.summary["steps"] == a.summary["steps"]
+        assert "trained batched, one model of 4 copies" in " ".join(b.summary["notes"])
+        # its own folder, with what a run alone has
+        files = {p.name for p in (store.root / b.run_id).iterdir()}
+        assert {"config.json", "status.json", "metrics.jsonl", "summary.json", "checkpoint.pt"} <= files
+
+
+def test_a_diverging_variant_is_marked_and_leaves_its_siblings_untouched(data_dir):
+    variants = {
+        name: dict(loss="mse", lr=lr, epochs=30)
+        for name, lr in (("slow", 1e-4), ("wild", 10.0), ("slower", 3e-5))
+    }
+    plans = plans_of(POLY, variants)
+    store, together, alone = alone_and_batched(plans, data_dir)
+    by = {e.variant: e for e in together}
+    assert by["wild"].status == "diverged" and "non-finite" in by["wild"].reason
+    assert len(curve(store, by["wild"].run_id)) < 30
+    for b, a in zip(together, alone):
+        if b.variant != "wild":
+            assert b.status == "finished"
+            assert_close(curve(store, b.run_id), curve(store, a.run_id))
+
+
+def test_a_stop_request_stops_only_its_own_variant(data_dir):
+    variants = {f"lr={lr}": dict(lr=lr, epochs=300) for lr in (0.003, 0.01, 0.001)}
+    plans = plans_of(POLY, variants)
+    store = RunStore(data_dir.parent / "runs")
+
+    def stop_the_middle_one(event) -> None:
+        if isinstance(event, EpochEnded) and event.variant == "lr=0.01" and event.record["epoch"] == 5:
+            stoprequest.request(store.root / event.run_id)
+
+    together = batched.run_group(plans, store, data_dir, [stop_the_middle_one])
+    alone = [runner.run_one(p, store, data_dir) for p in plans]
+    by = {e.variant: e for e in together}
+    stopped = by["lr=0.01"]
+    assert stopped.status == "interrupted" and "stop request" in stopped.reason
+    assert 5 <= len(curve(store, stopped.run_id)) < 300
+    assert (store.root / stopped.run_id / "checkpoint.pt").exists()  # it can go on with `--resume`
+    for b, a in zip(together, alone):
+        if b is not stopped:
+            assert b.status == "finished"
+            assert_close(curve(store, b.run_id), curve(store, a.run_id))
+    # its checkpoint is one a run alone goes on from, to the very numbers of a run never stopped
+    run = store.claim(stopped.run_id)
+    plan, ckpt = runner.prepare_resume(run, store, data_dir)
+    resumed = runner.resume_one(run, plan, ckpt, store, data_dir)
+    assert resumed.status == "finished"
+    assert_close(curve(store, stopped.run_id), curve(store, alone[1].run_id))
+
+
+def test_variants_group_by_everything_but_their_per_copy_values():
+    plans = plans_of(
+        DIGITS,
+        {
+            "a": dict(lr=0.1),
+            "b": dict(lr=0.01, momentum=0.9, seed=3),
+            "wide": dict(hidden=(64,)),
+            "dropout": dict(dropout=0.5),
+            "c": dict(lr=0.001, weight_decay=1e-4),
+            "wide2": dict(hidden=(64,), lr=0.5),
+        },
+    )
+    names = [[p.variant for p in g] for g in batched.groups(plans)]
+    assert names == [["a", "b", "c"], ["wide", "wide2"], ["dropout"]]
+    assert [[p.variant for p in g] for g in batched.groups(plans, "off")] == [[p.variant] for p in plans]
+
+
+def test_a_group_too_big_for_memory_is_split_with_one_line():
+    plans = plans_of(DIGITS, {f"lr={i}": dict(lr=0.1 / (i + 1)) for i in range(8)})
+    said: list[str] = []
+    groups = grouping.groups(plans, "auto", fits=lambda cfg, n: n <= 3, say=said.append)
+    assert [len(g) for g in groups] == [2, 2, 2, 2]
+    assert len(said) == 1 and "would not fit in memory" in said[0] and "groups of 2" in said[0]
+
+
+def test_the_cli_says_which_variants_trained_together_and_takes_off(cli, runs_dir):
+    r = cli("run", "polynomial", "--epochs", "3")
+    assert r.exit_code == 0, r.stdout
+    assert "batched together (3): lr=0.1, lr=0.01, lr=0.001" in r.stdout
+    r = cli("run", "polynomial", "--epochs", "3", "--batched", "off")
+    assert r.exit_code == 0 and "batched together" not in r.stdout
+    r = cli("run", "polynomial", "--batched", "sometimes")
+    assert r.exit_code == 2 and "--batched sometimes (or DLTUI_BATCHED): not a mode; use auto" in r.stdout + (
+        r.stderr or ""
+    )
+
+
+def test_copies_with_their_own_init_and_epochs_train_together_and_end_on_their_own(data_dir):
+    variants = {
+        "default": dict(epochs=6, lr=0.1),
+        "zeros": dict(init="zeros", epochs=3, lr=0.1),
+        "xavier": dict(init="xavier", epochs=6, lr=0.05, seed=4),
+    }
+    plans = plans_of(DIGITS, variants)
+    assert [len(g) for g in batched.groups(plans)] == [3]
+    store, together, alone = alone_and_batched(plans, data_dir)
+    for b, a in zip(together, alone):
+        assert b.status == "finished" and b.summary["epochs"] == a.summary["epochs"]
+        assert_close(curve(store, b.run_id), curve(store, a.run_id))
+        assert_close(curve(store, b.run_id, "test_acc"), curve(store, a.run_id, "test_acc"))
+
+
+def test_with_two_processes_one_group_is_halved_so_neither_waits():
+    plans = plans_of(DIGITS, {f"lr={i}": dict(lr=0.1 / (i + 1)) for i in range(5)})
+    assert [len(g) for g in batched.groups(plans, jobs=2)] == [3, 2]
+    assert [len(g) for g in batched.groups(plans[:1], jobs=2)] == [1]
