@@ -8,6 +8,7 @@ import json
 import pytest
 
 from dltui.core.executors import batched, runner
+from dltui.core.spec import presets
 from dltui.core.spec.config import RunConfig
 from dltui.core.store import stoprequest
 from dltui.core.store.folder import RunStore
@@ -84,7 +85,8 @@ def test_a_diverging_variant_is_marked_and_leaves_its_siblings_untouched(data_di
             assert_close(curve(store, b.run_id), curve(store, a.run_id))
 
 
-def test_a_stop_request_stops_only_its_own_variant(data_dir):
+def test_a_stop_request_stops_only_its_own_variant(data_dir, monkeypatch):
+    monkeypatch.setattr(stoprequest, "LOOK_S", 0.0)  # seen at the next step, however fast the machine
     variants = {f"lr={lr}": dict(lr=lr, epochs=300) for lr in (0.003, 0.01, 0.001)}
     plans = plans_of(POLY, variants)
     store = RunStore(data_dir.parent / "runs")
@@ -138,10 +140,10 @@ def test_a_group_too_big_for_memory_is_split_with_one_line():
 
 
 def test_the_cli_says_which_variants_trained_together_and_takes_off(cli, runs_dir):
-    r = cli("run", "polynomial", "--epochs", "3")
+    r = cli("run", "edge-of-stability", "--epochs", "2")
     assert r.exit_code == 0, r.stdout
-    assert "batched together (3): lr=0.1, lr=0.01, lr=0.001" in r.stdout
-    r = cli("run", "polynomial", "--epochs", "3", "--batched", "off")
+    assert "batched together (3): lr=0.6, lr=0.8, lr=1.0" in r.stdout
+    r = cli("run", "edge-of-stability", "--epochs", "2", "--batched", "off")
     assert r.exit_code == 0 and "batched together" not in r.stdout
     r = cli("run", "polynomial", "--batched", "sometimes")
     assert r.exit_code == 2 and "--batched sometimes (or DLTUI_BATCHED): not a mode; use auto" in r.stdout + (
@@ -168,3 +170,16 @@ def test_with_two_processes_one_group_is_halved_so_neither_waits():
     plans = plans_of(DIGITS, {f"lr={i}": dict(lr=0.1 / (i + 1)) for i in range(5)})
     assert [len(g) for g in batched.groups(plans, jobs=2)] == [3, 2]
     assert [len(g) for g in batched.groups(plans[:1], jobs=2)] == [1]
+
+
+def test_a_preset_that_says_batched_off_trains_its_variants_one_by_one(cli, runs_dir, tmp_path):
+    """The polynomial holds seed 003's table to the printed digits only one by one: its preset opts out."""
+    r = cli("run", "polynomial", "--epochs", "3")
+    assert r.exit_code == 0 and "batched together" not in r.stdout, r.stdout
+    assert all(len(g) == 1 for g in batched.groups(runner.plan(presets.load("polynomial"))))
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\nbatched = "sometimes"\n[base]\ntask = "polynomial"\n')
+    r = cli("run", str(bad), "--epochs", "1")
+    assert r.exit_code == 2 and 'batched = "sometimes" is not allowed; use "auto"' in r.stdout + (
+        r.stderr or ""
+    )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..rules.status import RunStatus
+from ..store.atomic import write_atomic
 from ..store.folder import RunStore
 from ..sweep import grouping
 from ..train import lifecycle
@@ -31,12 +32,14 @@ def _trains(cfg) -> bool:
 
 
 def _fits(cfg, n: int) -> bool:
-    """Whether n copies of `cfg`'s model fit in MEMORY_SHARE of the device's memory (core/spec/memory.py's
-    estimate: weights, gradients, optimizer state, a step's activations)."""
+    """Whether n copies of `cfg`'s model fit in MEMORY_SHARE of the memory to be had now
+    (core/spec/resources.py's estimate: weights, gradients, optimizer state, a step's activations; a CUDA
+    device's free memory, else the host's available memory)."""
     from ..spec.device import resolve_device
-    from ..spec.memory import BYTES, activation_bytes, copies, machine_bytes, min_params
+    from ..spec.resources import BYTES, activation_bytes, copies, device_free, host_available, min_params
 
-    have = machine_bytes(resolve_device(cfg.device))
+    device = resolve_device(cfg.device)
+    have = device_free(device) if device.type == "cuda" else host_available()
     need = n * (min_params(cfg) * BYTES * copies(cfg) + activation_bytes(cfg))
     return have is None or need <= have * grouping.MEMORY_SHARE
 
@@ -63,6 +66,7 @@ def run_group(
     from ..sweep.trainer import BatchedTrainer
     from ..train.control import Control
     from ..train.trainer import Trainer
+    from .hardwaresink import HardwareSink
 
     control = control or Control()
     writers = [store.create(p.preset, p.variant, p.config.to_dict()) for p in group]
@@ -73,13 +77,15 @@ def run_group(
             guards.enter_context(lifecycle.guard(w))
         trainers = []
         for p, w in zip(group, writers):
-            sinks = [StoreSink(w), *tensorboard_sinks(w), *(listeners or [])]
+            hardware = HardwareSink(p.config, Path(w.path))  # each copy's hardware.jsonl, as a run alone's
+            guards.callback(hardware.close)
+            sinks = [hardware, StoreSink(w), *tensorboard_sinks(w), *(listeners or [])]
             spec = RunSpec(p.config, w.run_id, p.preset, p.variant, sinks, data_dir, w.path, control)
             trainers.append(Trainer.for_run(spec))
         ended = BatchedTrainer(trainers).run()
     for t, e in zip(trainers, ended):
         if e.status == RunStatus.FAILED and t.traceback:
-            (Path(t.run_dir) / "traceback.txt").write_text(t.traceback, encoding="utf-8")
+            write_atomic(Path(t.run_dir) / "traceback.txt", t.traceback)  # never seen half-written
     if any(e.status == RunStatus.FAILED for e in ended):
         _release_gpu_memory()
     return ended

@@ -29,10 +29,12 @@ class RunPlan:
     preset: str
     variant: str
     config: RunConfig
+    alone: bool = False  # never batched with others (its preset says batched = "off")
 
 
 def plan(preset: Preset, overrides: dict[str, Any] | None = None) -> list[RunPlan]:
-    return [RunPlan(preset.name, name, cfg) for name, cfg in preset.configs(overrides)]
+    alone = preset.batched == "off"
+    return [RunPlan(preset.name, name, cfg, alone) for name, cfg in preset.configs(overrides)]
 
 
 def preflight(plans: list[RunPlan], store: RunStore, data_dir: Path) -> None:

@@ -28,6 +28,7 @@ PRESET_KEYS = (
     "seeds",
     "views",
     "focus",
+    "batched",
     "base",
     "variants",
     "sweep",
@@ -60,6 +61,7 @@ class Preset:
     focus: str = (
         ""  # the variant a one-run view shows first: the one that shows the effect (default: the last)
     )
+    batched: str = "auto"  # "off": its variants always train one by one (a seed's numbers to the last digit)
 
     def configs(self, overrides: dict[str, Any] | None = None) -> list[tuple[str, RunConfig]]:
         """(variant name, resolved config) for every variant, with `--set` overrides applied last."""
@@ -204,6 +206,9 @@ def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
         raise BadInput(
             f'{source}: focus = "{focus}" is not a variant; use one of {", ".join(v.name for v in variants)}'
         )
+    batched = _need_str(data, "batched", source, default="auto")
+    if batched not in ("auto", "off"):
+        raise BadInput(f'{source}: batched = "{batched}" is not allowed; use "auto" (the default) or "off"')
     preset = Preset(
         name,
         title,
@@ -216,6 +221,7 @@ def parse(text: str, source: str, max_runs: int | None = MAX_RUNS) -> Preset:
         source,
         sweep,
         focus,
+        batched,
     )
     preset.configs()  # every variant resolves, or BadInput names the first bad one
     return preset

@@ -21,7 +21,7 @@ PER_COPY = frozenset({"lr", "momentum", "weight_decay", "seed", "data_seed"})
 # copy's own set-up), when it ends (early stop, epochs: a copy that ends leaves the group), what it records.
 OWN = frozenset({"init", "epochs", "early_stop_patience", "record_epochs", "probes", "checkpoint"})
 MAX_GROUP = 64  # copies in one group at most: past this the step is bound by arithmetic, not overhead
-MEMORY_SHARE = 0.5  # a group may take at most this share of the device's memory (spec.memory's estimate)
+MEMORY_SHARE = 0.5  # a group may take at most this share of the device's memory (spec.resources' estimate)
 
 
 def check_mode(mode: str) -> str:
@@ -71,7 +71,8 @@ def groups(
         return [[p] for p in plans]
     out: dict[Any, list[Any]] = {}
     for i, p in enumerate(plans):
-        k = key(p.config) if not why_not(p.config, trains(p.config)) else ("alone", i)
+        alone = getattr(p, "alone", False) or why_not(p.config, trains(p.config))
+        k = ("alone", i) if alone else key(p.config)
         out.setdefault(k, []).append(p)
     result: list[list[Any]] = []
     for members in out.values():

@@ -25,7 +25,7 @@ from ..train.control import KeyboardInterruptAfterEnd, Stopped
 from ..train.events import EpochEnded, Progress, RunEnded, RunStarted
 from ..train.inflight import InFlight
 from ..train.lifecycle import RUN_ENDS, ending
-from ..train.trainer import PROGRESS_EVERY_S, Trainer
+from ..train.trainer import PROGRESS_EVERY_S, Trainer, judged, record_init
 from .groupdata import GroupData
 from .grouping import OWN, PER_COPY
 from .stacked import StackedMLP, StackedOptimizer, mlp_layers, per_copy_loss
@@ -137,6 +137,8 @@ class BatchedTrainer:
         self._stack()
         warm = self._warm_up()
         for t in self.active:
+            if t.resume is None and not any(r.get("epoch") == 0 for r in t.history):
+                record_init(t)  # epoch 0, as a run alone records it: each copy before its first step
             t.setup_s = t.clock.start_training(began, warm, resumed=t.resume is not None)
 
     def _stack(self) -> None:
@@ -330,7 +332,8 @@ def epoch_end(t: Trainer, i: int, epoch: int, figures: list, test_preds) -> tupl
     rec["lr"] = t.optimizer.param_groups[0]["lr"]
     if rec["train_loss"] is not None:
         for p in t.probes:
-            rec.update(p.measure(epoch))
+            if p.scheduled(epoch):
+                rec.update(p.measure(epoch))
     t.history.append(rec)
     t.emit(EpochEnded(t.run_id, t.variant, rec))
     return judge(t, rec, epoch)
@@ -345,10 +348,11 @@ def judge(t: Trainer, rec: dict[str, Any], epoch: int) -> tuple[str, str] | None
         )
     t.after_epoch(rec)
     if t.best.stop_after(epoch):
-        return (
+        return judged(
             "finished",
             f"early stop: no better validation score for {t.cfg.early_stop_patience} epochs",
+            t.history,
         )
     if epoch >= t.cfg.epochs:
-        return "finished", ""
+        return judged("finished", "", t.history)  # the one divergence rule: against the loss at init
     return None
