@@ -183,7 +183,7 @@ def test_a_hung_sampler_never_stalls_or_fails_training(tmp_path, monkeypatch, ru
         hung.release.set()
     assert ended.status == "finished"
     (run,) = RunStore(runs_dir).list()
-    assert run.status["status"] == "finished" and len(run.metrics()) == 3
+    assert run.status["status"] == "finished" and [r["epoch"] for r in run.metrics()] == [0, 1, 2, 3]
 
 
 def test_a_run_writes_hardware_and_chooses_its_threads(cli, runs_dir):
@@ -194,7 +194,7 @@ def test_a_run_writes_hardware_and_chooses_its_threads(cli, runs_dir):
     hw = read_hardware(folder)
     assert hw.samples and hw.info.threads == 1 and "small ops" in hw.info.why
     assert hw.samples[0].t < hw.epochs[0].t  # sampled from the run's start, before its first epoch ends
-    assert [e.epoch for e in hw.epochs] == [1, 2, 3]
+    assert [e.epoch for e in hw.epochs] == [0, 1, 2, 3]  # epoch 0: the record at initialisation
     status = json.loads((folder / "status.json").read_text())
     assert status["device_name"] == "cpu, 1 thread"
 

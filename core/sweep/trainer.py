@@ -131,15 +131,30 @@ class BatchedTrainer:
             others = ", ".join(o.variant for o in self.active if o is not t)
             t.fast.notes.append(f"trained batched, one model of {len(self.active)} copies with {others}")
             t.emit(RunStarted(t.run_id, t.preset, t.variant, t.cfg.to_dict(), str(t.device), report.info(t)))
+        self._record_init()
+        if not self.active:
+            return
         c = len(self.active)
         for i, t in enumerate(self.active):
             t.checkpoints = SpacedCheckpoints(t.checkpoints, CHECKPOINT_EVERY_S * c, CHECKPOINT_EVERY_S * i)
         self._stack()
         warm = self._warm_up()
         for t in self.active:
-            if t.resume is None and not any(r.get("epoch") == 0 for r in t.history):
-                record_init(t)  # epoch 0, as a run alone records it: each copy before its first step
             t.setup_s = t.clock.start_training(began, warm, resumed=t.resume is not None)
+
+    def _record_init(self) -> None:
+        """Epoch 0, as a run alone records it: each copy evaluated before its first step. A copy that fails
+        there (its model, its files) ends failed alone, before the group is stacked."""
+        for t in list(self.active):
+            if t.resume is not None or any(r.get("epoch") == 0 for r in t.history):
+                continue
+            try:
+                record_init(t)
+            except Exception as e:  # noqa: BLE001 - one copy's failure ends it alone
+                end = ending(e, t.run_id, self.control, resumable=True)
+                t.traceback = end.traceback
+                self.ended[t.run_id] = t._end(end.status, end.reason)
+                self.active.remove(t)
 
     def _stack(self) -> None:
         ts = self.active
