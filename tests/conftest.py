@@ -24,7 +24,18 @@ def _isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("DLTUI_DATA_DIR", str(data))
     monkeypatch.setenv("DLTUI_OFFLINE", "1")  # tests never try to download
     monkeypatch.setenv("COLUMNS", "160")
+    threads = _torch_threads()
     yield
+    if threads is not None:  # a run in this process sets torch's threads by its work: never for the next test
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _torch_threads() -> int | None:
+    import sys
+
+    return sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
 
 
 @pytest.fixture

@@ -183,7 +183,7 @@ def test_a_metrics_line_nested_deep_is_skipped_and_the_others_kept(runs):
     assert [r["epoch"] for r in RunStore(bad.parent).get(BAD).metrics()] == [1, 2, 3, 5]
 
 
-MAX_RSS_KB = 500 << 10  # a show or an export of a small run takes well under this; the file is 2 GB
+MAX_RSS_KB = 800 << 10  # well under the 2 GB file: a show is ~40 MB, ~520 MB when torch is imported
 
 
 @pytest.mark.parametrize(
