@@ -28,7 +28,8 @@ def lrfind_cmd(
 
     The suggested lr is where the loss, smoothed by a debiased EMA (factor 0.9, as fastai and
     torch-lr-finder smooth it, run forwards then backwards so that it does not lag), falls fastest per
-    decade of lr, after the first 10 steps and before its lowest point (Smith 2017; torch-lr-finder).
+    decade of lr, after the first 10 steps and before its lowest point (of a 9-step running median of the raw
+    loss) (Smith 2017; torch-lr-finder).
     A starting point for the lr, not a verdict: it depends on the batch, the range and how many steps
     the ramp has (docs/reproduction.md compares it with the seeds' own findings)."""
     from ..core.executors import runner

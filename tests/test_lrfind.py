@@ -225,3 +225,28 @@ def test_the_suggestion_lands_within_a_factor_3_of_the_seeds_best_rate(
     suggested = json.loads((run / "summary.json").read_text())["suggested_lr"]
     assert seeds_best / 3 <= suggested <= seeds_best * 3, suggested
     assert f"suggested lr {lr_label(suggested)}" in result.output
+
+
+@pytest.mark.parametrize("tail", [2.37, 2.28])
+def test_a_catapult_spike_does_not_move_the_suggestion(tail):
+    """Full-batch digits catapult at lr ~1 (loss 2 -> 10 -> 1.7) and end noisy near where they began: the
+    lowest point, read on the running median, stays in the trough after the spike whether the last steps end
+    a little above or below the start (it used to flip between 0.03 and 10 with the float path)."""
+    from dltui.core.rules import lrrange
+
+    lrs = [10 ** (-5 + 6 * i / 199) for i in range(200)]
+
+    def loss(lr: float) -> float:
+        if lr < 0.85:
+            return 2.33 - 0.3 * lr
+        if lr < 1.6:
+            return 10.0
+        if lr < 3.0:
+            return 1.75
+        return 2.1 + (0.3 if int(lr * 10) % 2 else -0.3)
+
+    losses = [loss(lr) for lr in lrs]
+    losses[-3:] = [tail] * 3
+    got = lrrange.read(lrs, losses)
+    assert 1.6 <= got["min_loss_lr"] < 3.0
+    assert 2 / 3 <= got["suggested_lr"] <= 6

@@ -13,7 +13,10 @@ EMA is run forwards and then backwards over that: a symmetric smoothing without 
 rule, which cannot wait for later steps, keeps the causal EMA.)
 
 **The rule** (SUGGESTION_RULE, shown by `dltui lrfind --help`): the suggested lr is where the smoothed loss
-falls fastest per decade of lr, among the steps before its lowest point: Smith's (2017) "steepest descent"
+falls fastest per decade of lr, among the steps before its lowest point (read on the raw loss's running
+median of MEDIAN steps, which a spread-out spike cannot move: full-batch digits catapult at lr ~1 to a loss
+of 10 and recover below where they started; the EMA smears that spike over the whole trough and the lowest
+smoothed point then flipped between 0.03 and 10 with the float path): Smith's (2017) "steepest descent"
 and torch-lr-finder's suggestion. The first SKIP_START steps are left out, as torch-lr-finder does: the
 debiased EMA has seen too few steps there to smooth them (the polynomial's first batches, 55 then 22, would
 read as the steepest fall). Its lowest point is reported too, but it is not a rate to train at: the
@@ -29,10 +32,12 @@ from typing import Any
 from .smoothing import ema
 
 SMOOTHING = 0.9  # the EMA's factor, forwards and backwards
+MEDIAN = 9  # the lowest point is read on the loss's running median of this many steps, not on the EMA
 SKIP_START = 10  # steps left out at the start (at most a quarter of them), as torch-lr-finder does
 SUGGESTION_RULE = (
     "suggested lr: where the loss, smoothed by a debiased EMA (0.9, run forwards then backwards), falls "
-    "fastest per decade of lr, after the first 10 steps and before its lowest point"
+    "fastest per decade of lr, after the first 10 steps and before its lowest point (the lowest running "
+    "median of 9 steps of the raw loss)"
 )
 
 
@@ -43,6 +48,16 @@ def smoothed(losses: Sequence[float | None]) -> list[float | None]:
     return ema(forwards[::-1], SMOOTHING)[::-1]
 
 
+def _median(losses: Sequence[float | None], width: int) -> list[float | None]:
+    """Each step's loss as the median of the `width` steps around it: a lucky or unlucky batch (or one step of
+    a catapult) never makes the lowest point alone."""
+    h, out = width // 2, []
+    for i, v in enumerate(losses):
+        near = sorted(x for x in losses[max(0, i - h) : i + h + 1] if x is not None and math.isfinite(x))
+        out.append(near[len(near) // 2] if near and v is not None else None)
+    return out
+
+
 def finite_prefix(lrs: Sequence[float], losses: Sequence[float | None]) -> int:
     """How many steps count: up to the last finite loss (a blow-up to inf or NaN ends the curve)."""
     last = [i for i, v in enumerate(losses) if v is not None and math.isfinite(v)]
@@ -50,8 +65,8 @@ def finite_prefix(lrs: Sequence[float], losses: Sequence[float | None]) -> int:
 
 
 def read(lrs: Sequence[float], losses: Sequence[float | None]) -> dict[str, Any]:
-    """`suggested_lr` (the rule above), `min_loss_lr` (the lowest point of the smoothed loss), both None when
-    fewer than 3 steps have a finite loss or the loss never falls."""
+    """`suggested_lr` (the rule above), `min_loss_lr` (the lowest point of the loss's running median), both
+    None when fewer than 3 steps have a finite loss or the loss never falls."""
     out: dict[str, Any] = {"suggested_lr": None, "min_loss_lr": None}
     n = finite_prefix(lrs, losses)
     if sum(1 for v in losses[:n] if v is not None and math.isfinite(v)) < 3:
@@ -60,7 +75,8 @@ def read(lrs: Sequence[float], losses: Sequence[float | None]) -> dict[str, Any]
     kept = [i for i in range(n) if smooth[i] is not None and lrs[i] > 0]
     if not kept:
         return out
-    low = min(kept, key=lambda i: smooth[i])
+    calm = _median(losses[:n], MEDIAN)
+    low = min(kept, key=lambda i: calm[i] if calm[i] is not None else math.inf)
     out["min_loss_lr"] = lrs[low]
     slopes = []
     skip = min(SKIP_START, len(kept) // 4)
