@@ -23,7 +23,7 @@ from .session import RunGroup
 # In the order shown, each as wide as its content: the table is fitted again when a cell outgrows its column.
 COLUMNS = (
     Column("variant", "variant"),
-    Column("status", "status"),
+    Column("status", "status", width=len("interrupted")),  # its longest word: never cut, never re-laid out
     Column("epoch", "epoch", numeric=True),
     Column("acc", "acc", numeric=True),
     Column("test", "test loss", numeric=True),
