@@ -28,6 +28,7 @@ class HardwareSink:
     def __init__(self, cfg: Any, run_dir: Path):
         self.cfg = cfg
         self.device: Any = None
+        self.threads_before: int | None = None  # torch's threads before this run set them: back at close
         self.sampler: Sampler | None = None
         raw = os.environ.get(ENV, "")
         if raw != "0":
@@ -59,6 +60,8 @@ class HardwareSink:
         flops = threads_mod.flops_per_step(int(info.get("n_params") or 0), batch, self.cfg.model)
         limit = threads_mod.budget()
         n, why = threads_mod.choose(flops, limit, threads_mod.asked())
+        if self.threads_before is None:
+            self.threads_before = torch.get_num_threads()
         torch.set_num_threads(n)
         self.device = torch.device(event.device)
         info["threads"], info["threads_why"] = n, why
@@ -88,6 +91,12 @@ class HardwareSink:
         return peak
 
     def close(self) -> None:
+        if (
+            self.threads_before is not None
+        ):  # the process goes on (the bench, a test, the next group) as it was
+            import torch
+
+            torch.set_num_threads(self.threads_before)
         if self.sampler is not None:
             try:
                 self.sampler.stop()
