@@ -131,7 +131,7 @@ class BatchedTrainer:
             others = ", ".join(o.variant for o in self.active if o is not t)
             t.fast.notes.append(f"trained batched, one model of {len(self.active)} copies with {others}")
             t.emit(RunStarted(t.run_id, t.preset, t.variant, t.cfg.to_dict(), str(t.device), report.info(t)))
-        self._record_init()
+        record_inits(self)
         if not self.active:
             return
         c = len(self.active)
@@ -141,20 +141,6 @@ class BatchedTrainer:
         warm = self._warm_up()
         for t in self.active:
             t.setup_s = t.clock.start_training(began, warm, resumed=t.resume is not None)
-
-    def _record_init(self) -> None:
-        """Epoch 0, as a run alone records it: each copy evaluated before its first step. A copy that fails
-        there (its model, its files) ends failed alone, before the group is stacked."""
-        for t in list(self.active):
-            if t.resume is not None or any(r.get("epoch") == 0 for r in t.history):
-                continue
-            try:
-                record_init(t)
-            except Exception as e:  # noqa: BLE001 - one copy's failure ends it alone
-                end = ending(e, t.run_id, self.control, resumable=True)
-                t.traceback = end.traceback
-                self.ended[t.run_id] = t._end(end.status, end.reason)
-                self.active.remove(t)
 
     def _stack(self) -> None:
         ts = self.active
@@ -371,3 +357,18 @@ def judge(t: Trainer, rec: dict[str, Any], epoch: int) -> tuple[str, str] | None
     if epoch >= t.cfg.epochs:
         return judged("finished", "", t.history)  # the one divergence rule: against the loss at init
     return None
+
+
+def record_inits(bt: BatchedTrainer) -> None:
+    """Epoch 0, as a run alone records it: each copy evaluated before its first step. A copy that fails there
+    (its model, its files) ends failed alone, before the group is stacked."""
+    for t in list(bt.active):
+        if t.resume is not None or any(r.get("epoch") == 0 for r in t.history):
+            continue
+        try:
+            record_init(t)
+        except Exception as e:  # noqa: BLE001 - one copy's failure ends it alone
+            end = ending(e, t.run_id, bt.control, resumable=True)
+            t.traceback = end.traceback
+            bt.ended[t.run_id] = t._end(end.status, end.reason)
+            bt.active.remove(t)
