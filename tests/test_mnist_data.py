@@ -79,6 +79,46 @@ def test_train_size_comes_from_the_header(data_dir, gz):
     assert train_size(cfg(train_size=20), data_dir) == 20
 
 
+def _extract(data_dir, q):
+    try:
+        train_x, _, test_x, _ = mnist.load(data_dir)  # decompresses, then torchvision reads the files
+        q.put(f"{tuple(train_x.shape)} {tuple(test_x.shape)}")
+    except Exception as e:  # noqa: BLE001 - the test reads what went wrong
+        q.put(repr(e))
+
+
+def test_two_processes_decompress_the_gz_files_at_once_and_both_read_them_whole(data_dir):
+    import multiprocessing as mp
+
+    written = write_mnist(data_dir, n_train=3000, gz=True)  # 2.3 MB: long enough for the two to overlap
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_extract, args=(data_dir, q)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(30)
+    assert results == ["(3000, 28, 28) (30, 28, 28)"] * 2
+    raw = data_dir / "MNIST" / "raw"
+    assert sorted(f.name for f in raw.iterdir() if f.name.startswith(".")) == []  # no part files left
+    for name, t in written.items():
+        assert (raw / name).read_bytes() == idx_bytes(t)
+
+
+def test_a_gz_holding_more_than_its_header_says_is_refused_and_leaves_nothing(data_dir):
+    write_mnist(data_dir, gz=True)
+    raw = data_dir / "MNIST" / "raw"
+    name = "t10k-labels-idx1-ubyte"
+    (raw / f"{name}.gz").write_bytes(
+        gzip.compress(idx_bytes(torch.zeros(30, dtype=torch.uint8)) + bytes(10**6))
+    )
+    with pytest.raises(BadInput, match=f"{name}.gz: cannot decompress it .*more than the 38 bytes"):
+        mnist.load(data_dir)
+    assert not (raw / name).exists()
+    assert [f.name for f in raw.iterdir() if f.name.startswith(".")] == []
+
+
 def test_a_file_that_is_not_idx_is_bad_input(data_dir):
     write_mnist(data_dir)
     (data_dir / "MNIST" / "raw" / "train-labels-idx1-ubyte").write_bytes(b"<html>not found</html>")

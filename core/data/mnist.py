@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import math
 import os
 import struct
 from pathlib import Path
@@ -131,19 +132,34 @@ def train_size(cfg, data_dir: Path) -> int:
     return _checked_count(raw, "train-labels-idx1-ubyte") if path else 60000
 
 
-def _extract_gz(raw: Path) -> None:
-    """Decompress any file that is only there as .gz, as torchvision's download does."""
-    from torchvision.datasets.utils import extract_archive
+def _expected_size(path: Path) -> int:
+    """The bytes an IDX file of this header holds: its header, then count x shape of uint8."""
+    _, dims = read_header(path)
+    return 4 + 4 * len(dims) + math.prod(dims)
 
+
+def _extract_gz(raw: Path) -> None:
+    """Decompress any file that is only there as .gz, as torchvision's download does: into a file of this
+    process's own, renamed into place when whole, so that two runs starting at once (`--jobs 2`) never read
+    or write a half-decompressed file; never more bytes than the file's header says it holds."""
     for name in FILES:
-        if not (raw / name).is_file():
-            try:
-                extract_archive(str(raw / f"{name}.gz"), str(raw))
-            except OSError as e:
-                raise BadInput(
-                    f"{raw / name}.gz: cannot decompress it ({e}); "
-                    "decompress it by hand (gunzip) or replace it"
-                ) from None
+        if (raw / name).is_file():
+            continue
+        src = raw / f"{name}.gz"
+        tmp = raw / f".{name}.{os.getpid()}.part"
+        try:
+            limit = _expected_size(src)
+            with gzip.open(src, "rb") as f, open(tmp, "wb") as out:
+                while chunk := f.read(min(1 << 20, limit + 1 - out.tell())):
+                    out.write(chunk)
+                    if out.tell() > limit:
+                        raise OSError(f"it holds more than the {limit:,} bytes its header says")
+            os.replace(tmp, raw / name)
+        except (OSError, EOFError) as e:
+            tmp.unlink(missing_ok=True)
+            raise BadInput(
+                f"{src}: cannot decompress it ({e}); decompress it by hand (gunzip) or replace it"
+            ) from None
 
 
 def load(data_dir: Path):
