@@ -16,6 +16,8 @@ from ..core.readout.safe import joined, text
 
 def show_lines(run) -> list[Text]:
     """`dltui show`: one line of the run's hardware figures, its note (muted) and its advice, if any."""
+    if run.status.get("kind") == "lrfind":
+        return []  # a range test takes a second or less: no sampler runs beside it
     hw = read_hardware(run.path)
     if not hw.samples:
         return [

@@ -119,6 +119,7 @@ def test_lrfind_on_digits_saves_a_run_of_kind_lrfind_and_draws_it(cli, runs_dir)
     )  # digits blows up long before lr 100: it stopped early
     assert summary["suggested_lr"] < summary["diverged_lr"]
     assert f"suggested {lr_label(summary['suggested_lr'])}" in result.output  # marked on the curve
+    assert "hardware:" not in result.output  # no sampler beside a range test: no line saying it is missing
 
 
 def test_the_exported_figure_of_a_range_test_is_loss_against_lr_with_the_suggestion_marked(
