@@ -247,6 +247,35 @@ def test_a_local_run_stopped_mid_way_goes_on_with_engine_ray_to_the_same_end(
     assert [r["train_loss"] for r in records(run)] == pytest.approx([r["train_loss"] for r in ref], rel=1e-6)
 
 
+def test_a_best_pt_swapped_for_a_link_stops_the_ray_resume_with_one_line(tmp_path, runs_dir, data_dir):
+    """The bytes a Ray task resumes from are read through the safe opener: a link is refused, never
+    followed (no Ray needed: the payload is made before any task is sent)."""
+    from dltui.core.executors.runner import run_one
+    from dltui.core.store.folder import RunStore
+    from dltui.core.train.events import EpochEnded
+    from dltui.core.train.trainer import Control
+
+    [p] = plan(presets.load(str(preset_file(tmp_path, {"a": 0.01}, epochs=12))), {"device": "cpu"})
+    control = Control(stop=threading.Event())
+
+    def stop_at_3(ev) -> None:
+        if isinstance(ev, EpochEnded) and ev.record["epoch"] == 3:
+            control.stop.set()
+
+    stopped = run_one(p, RunStore(runs_dir), data_dir, [stop_at_3], control)
+    run = runs_dir / stopped.run_id
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(b"not yours")
+    (run / "best.pt").unlink(missing_ok=True)
+    (run / "best.pt").symlink_to(secret)
+    from dltui.core.executors.raypool import resume_payload
+    from dltui.core.rules.errors import BadInput
+
+    with pytest.raises(BadInput, match="best.pt.*this run cannot be resumed"):
+        resume_payload(run)
+    assert "\n" not in str(pytest.raises(BadInput, resume_payload, run).value)
+
+
 def test_an_address_where_no_ray_answers_is_bad_input(cli, runs_dir):
     result = cli("run", "polynomial", "--engine", "ray", "--address", "127.0.0.1:9")
     assert result.exit_code == 2

@@ -361,6 +361,7 @@ def _fan_out(listeners: list) -> Any:
 def resume_payload(run_dir: Path) -> dict[str, Any] | None:
     """What a task needs to go on with a run from its checkpoint here: its bytes, best.pt, the records
     kept."""
+    from ..store.files import Damaged, read_bytes
     from ..store.folder import read_jsonl
     from ..train.checkpoint import load_checkpoint
 
@@ -369,6 +370,10 @@ def resume_payload(run_dir: Path) -> dict[str, Any] | None:
         return None
     epoch = int(load_checkpoint(path)["epoch"])
     best = run_dir / "best.pt"
+    try:  # through the one safe opener: a regular file, never through a link (load_checkpoint's read too)
+        checkpoint, best_bytes = read_bytes(path), read_bytes(best)
+    except Damaged as e:
+        raise BadInput(f"{e}; this run cannot be resumed, start it again with `dltui run`") from None
     kept = [
         r
         for r in read_jsonl(run_dir / "metrics.jsonl")
@@ -376,8 +381,8 @@ def resume_payload(run_dir: Path) -> dict[str, Any] | None:
     ]
     return {
         "epoch": epoch,
-        "checkpoint": path.read_bytes(),
-        "best": best.read_bytes() if best.exists() else None,
+        "checkpoint": checkpoint,
+        "best": best_bytes,
         "kept": kept,
     }
 
