@@ -219,10 +219,8 @@ def test_a_stop_request_file_ends_that_ray_run_alone_interrupted_and_resumable(l
         assert 3 <= checkpoint["epoch"] <= epochs[-1]
 
 
-def test_a_local_run_stopped_mid_way_goes_on_with_engine_ray_to_the_same_end(
-    local_ray, tmp_path, runs_dir, data_dir, cli
-):
-    """Stopped at epoch 3 here, resumed on Ray: its curve joins and it ends as a run never stopped."""
+def stopped_at_3(tmp_path, runs_dir, data_dir):
+    """A local run of 12 epochs stopped at epoch 3 (interrupted, resumable), and its plan."""
     from dltui.core.executors.runner import run_one
     from dltui.core.store.folder import RunStore
     from dltui.core.train.events import EpochEnded
@@ -235,7 +233,17 @@ def test_a_local_run_stopped_mid_way_goes_on_with_engine_ray_to_the_same_end(
         if isinstance(ev, EpochEnded) and ev.record["epoch"] == 3:
             control.stop.set()
 
-    stopped = run_one(p, RunStore(runs_dir), data_dir, [stop_at_3], control)
+    return run_one(p, RunStore(runs_dir), data_dir, [stop_at_3], control), p
+
+
+def test_a_local_run_stopped_mid_way_goes_on_with_engine_ray_to_the_same_end(
+    local_ray, tmp_path, runs_dir, data_dir, cli
+):
+    """Stopped at epoch 3 here, resumed on Ray: its curve joins and it ends as a run never stopped."""
+    from dltui.core.executors.runner import run_one
+    from dltui.core.store.folder import RunStore
+
+    stopped, p = stopped_at_3(tmp_path, runs_dir, data_dir)
     reference = run_one(p, RunStore(tmp_path / "reference"), data_dir)
     assert stopped.status == "interrupted"
     result = cli("run", "--resume", stopped.run_id, "--engine", "ray")
@@ -250,19 +258,7 @@ def test_a_local_run_stopped_mid_way_goes_on_with_engine_ray_to_the_same_end(
 def test_a_best_pt_swapped_for_a_link_stops_the_ray_resume_with_one_line(tmp_path, runs_dir, data_dir):
     """The bytes a Ray task resumes from are read through the safe opener: a link is refused, never
     followed (no Ray needed: the payload is made before any task is sent)."""
-    from dltui.core.executors.runner import run_one
-    from dltui.core.store.folder import RunStore
-    from dltui.core.train.events import EpochEnded
-    from dltui.core.train.trainer import Control
-
-    [p] = plan(presets.load(str(preset_file(tmp_path, {"a": 0.01}, epochs=12))), {"device": "cpu"})
-    control = Control(stop=threading.Event())
-
-    def stop_at_3(ev) -> None:
-        if isinstance(ev, EpochEnded) and ev.record["epoch"] == 3:
-            control.stop.set()
-
-    stopped = run_one(p, RunStore(runs_dir), data_dir, [stop_at_3], control)
+    stopped, _ = stopped_at_3(tmp_path, runs_dir, data_dir)
     run = runs_dir / stopped.run_id
     secret = tmp_path / "secret.bin"
     secret.write_bytes(b"not yours")
