@@ -137,7 +137,7 @@ def _close(console, name: str, store, ended: list, error: str, stopper, planned:
         _say(
             console,
             summary_table(ended, f"{name}: interrupted"),
-            text(f"runs saved in {store.root}; continue one with `dltui run --resume RUN`"),
+            text(f"runs saved in {store.root}; {how_to_go_on(ended)}"),
         )
         return stopper.exit_code
     _say(
@@ -148,6 +148,15 @@ def _close(console, name: str, store, ended: list, error: str, stopper, planned:
     if error:
         _say(console, text(error, "red"))
     return runner.exit_code([e.status for e in ended] + (["failed"] if error else []))
+
+
+def how_to_go_on(ended: list) -> str:
+    """The command that resumes the runs a stop interrupted: several at once, so that those of a batched sweep
+    train together again."""
+    ids = [e.run_id for e in ended if e.status == "interrupted"]
+    if len(ids) < 2:
+        return "continue one with `dltui run --resume RUN`"
+    return "continue them with `dltui run " + " ".join(f"--resume {r}" for r in ids) + "`"
 
 
 def in_order(plans: list, store, ddir, start_one=None) -> Strategy:
