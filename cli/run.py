@@ -154,6 +154,8 @@ def resume_runs(run_ids: list[str], store, ddir, choice=None, batched: str = "au
     """`dltui run --resume RUN [--resume RUN ...]`: check every run (each claimed, its checkpoint loaded and
     fitted) before any goes on; then each from its last checkpoint, in this process, those that stand at the
     same epoch and step and could train batched (core/sweep/grouping.py) together again."""
+    import dataclasses
+
     from ..core.executors import runner
     from ..core.executors.batched import groups as make_groups
     from . import jobs as jobs_mod
@@ -165,7 +167,8 @@ def resume_runs(run_ids: list[str], store, ddir, choice=None, batched: str = "au
             continue
         seen.add(run.run_id)
         plan, ckpt = runner.prepare_resume(run, store, ddir)
-        todo.append(runner.ResumePlan(plan, run, ckpt, _alone(plan.preset)))
+        p = runner.ResumePlan(plan, run, ckpt)
+        todo.append(dataclasses.replace(p, alone=not p.adoptable or _alone(plan.preset)))
     for p in todo:
         print(f"resuming {p.run.run_id} ({p.run.state}) from {p.where()}", flush=True)
     plans = [p.plan for p in todo]

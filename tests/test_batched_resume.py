@@ -194,3 +194,70 @@ def _checkpoint(run: Path) -> dict:
     import torch
 
     return torch.load(run / "checkpoint.pt", weights_only=True)
+
+
+def test_one_run_that_cannot_go_on_refuses_them_all_and_changes_nothing(cli, runs_dir, data_dir):
+    """Every run is checked before any goes on: a finished one among them is one line, exit 2, and the
+    interrupted ones are left as they were, resumable."""
+    plans = plans_of(DIGITS, {f"lr={lr}": dict(SGD, lr=lr, epochs=2) for lr in (3e-2, 1e-2)})
+    store = RunStore(runs_dir)
+    stopped = batched.run_group(plans, store, data_dir, None, Control(stop=StopAtStep(15)))
+    [done] = batched.run_group(plans[:1], store, data_dir)
+    before = {e.run_id: (store.root / e.run_id / "metrics.jsonl").read_bytes() for e in stopped}
+
+    r = cli("run", "--resume", stopped[0].run_id, "--resume", done.run_id, "--resume", stopped[1].run_id)
+    assert r.exit_code == 2
+    assert f"run {done.run_id} is finished, so there is nothing to resume" in r.output
+    for e in stopped:
+        assert json.loads((store.root / e.run_id / "status.json").read_text())["status"] == "interrupted"
+        assert (store.root / e.run_id / "metrics.jsonl").read_bytes() == before[e.run_id]
+    r = cli("run", "--resume", stopped[0].run_id, "--resume", stopped[1].run_id, "--engine", "ray")
+    assert r.exit_code == 2 and "--engine ray resumes one run at a time" in r.output
+    assert resume(cli, stopped).exit_code == 0
+
+
+def test_a_checkpoint_of_an_older_dltui_without_step_losses_goes_on_alone(cli, runs_dir, data_dir, tmp_path):
+    """Stopped mid-epoch by a dltui that kept only the sums of the epoch so far: the group cannot take that
+    epoch up, so each run goes on alone, still to the numbers of a sweep never stopped."""
+    import torch
+
+    plans = plans_of(DIGITS, {f"lr={lr}": dict(SGD, lr=lr) for lr in (3e-2, 1e-2)})
+    reference = RunStore(tmp_path / "reference")
+    never_stopped = batched.run_group(plans, reference, data_dir)
+    store = RunStore(runs_dir)
+    stopped = batched.run_group(plans, store, data_dir, None, Control(stop=StopAtStep(25)))
+    for e in stopped:
+        path = store.root / e.run_id / "checkpoint.pt"
+        s = torch.load(path, weights_only=True)
+        assert s["partial"]["losses"].shape == (5,) and s["partial"]["preds"].shape == (320,)
+        del s["partial"]["losses"], s["partial"]["preds"]
+        torch.save(s, path)
+
+    r = resume(cli, stopped)
+    assert r.exit_code == 0, r.stdout
+    assert "batched together" not in r.stdout
+    assert_same_curves(store, stopped, reference, never_stopped)
+
+
+def test_runs_resumed_alone_and_stopped_again_mid_epoch_still_regroup(cli, runs_dir, data_dir, tmp_path):
+    """A run that went on alone from a group's checkpoint and was stopped again in the same epoch keeps the
+    whole epoch so far (the group's steps and its own), so the group can still take it up."""
+    plans = plans_of(DIGITS, {f"lr={lr}": dict(SGD, lr=lr) for lr in (3e-2, 1e-2)})
+    reference = RunStore(tmp_path / "reference")
+    never_stopped = batched.run_group(plans, reference, data_dir)
+    store = RunStore(runs_dir)
+    stopped = batched.run_group(plans, store, data_dir, None, Control(stop=StopAtStep(25)))
+    for e in stopped:  # each alone, two steps further: sample 448 of epoch 3
+        run = store.claim(e.run_id)
+        plan, ckpt = runner.prepare_resume(run, store, data_dir)
+        again = runner.resume_one(run, plan, ckpt, store, data_dir, None, Control(stop=StopAtStep(2)))
+        assert again.status == "interrupted"
+        partial = _checkpoint(store.root / e.run_id)["partial"]
+        assert (
+            partial["start"] == 448 and partial["losses"].shape == (7,) and partial["preds"].shape == (448,)
+        )
+
+    r = resume(cli, stopped)
+    assert r.exit_code == 0, r.stdout
+    assert "batched together (2): lr=0.03, lr=0.01" in r.stdout
+    assert_same_curves(store, stopped, reference, never_stopped)

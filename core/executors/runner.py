@@ -177,6 +177,13 @@ class ResumePlan:
         partial = (self.checkpoint or {}).get("partial")
         return self.epoch, None if partial is None else int(partial["start"])
 
+    @property
+    def adoptable(self) -> bool:
+        """Whether a batched group can take up the epoch its stop interrupted (a checkpoint written before
+        each step's loss was kept cannot: such a run goes on alone)."""
+        partial = (self.checkpoint or {}).get("partial")
+        return partial is None or not partial["start"] or "losses" in partial
+
     def where(self) -> str:
         """Where it goes on from, in words."""
         if self.checkpoint is None:
