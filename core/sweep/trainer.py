@@ -42,10 +42,10 @@ def why_not_batched(t: Trainer, at: tuple | None = None) -> str:
         return "a probe of it works after every step"
     ep = t.inflight  # a resumed copy's epoch in flight: the group adopts it with every step's loss so far
     if ep is not None and ep.first:
-        k, classify = ep.first // t.batch_size, t.sums.classify
-        if ep.first % t.batch_size or ep.past_losses is None or ep.past_losses.shape != (k,):
+        losses, preds = ep.past_losses, ep.past_preds
+        if losses is None or losses.shape != (ep.first // t.batch_size,) or not losses.is_floating_point():
             return "its checkpoint of the epoch in flight keeps no step losses"
-        if classify and (ep.past_preds is None or ep.past_preds.shape != (ep.first,)):
+        if t.sums.classify and (preds is None or preds.shape != (ep.first,) or preds.dtype != torch.long):
             return "its checkpoint of the epoch in flight keeps no predictions"
     if at is not None and point(t) != at:
         return "it stands at another epoch or step than the others"
