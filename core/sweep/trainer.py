@@ -241,7 +241,8 @@ class BatchedTrainer:
             same = self.data.shared and all(o is None or torch.equal(o, orders[0]) for o in orders)
             self.per_copy = not self.data.shared or (self.orders is not None and not same)
             if resumed:
-                resumed = adopt_in_flight(self, same)
+                adopt_in_flight(self, same)
+                resumed = False  # the next epochs are fresh
             else:
                 self._train_epoch(same)
             self._after_epoch(epoch)
@@ -344,11 +345,11 @@ class BatchedTrainer:
             self._drop(gone)
 
 
-def adopt_in_flight(bt: BatchedTrainer, same: bool) -> bool:
+def adopt_in_flight(bt: BatchedTrainer, same: bool) -> None:
     """The epoch a stop interrupted, taken up by the group where its copies stopped (all at one sample,
     core/executors' grouping of resumed runs): every step's loss and every prediction so far, as their
     checkpoints kept them, seed the group's epoch, whose steps then go on from that sample, so that its
-    records are those of a group never stopped. Returns False (the next epochs are fresh)."""
+    records are those of a group never stopped."""
     ts, first = bt.active, bt.active[0].inflight.first
     n, bs, dev = bt.data.n, ts[0].batch_size, ts[0].device
     bt.losses = [torch.stack([t.inflight.past_losses[j] for t in ts]).to(dev) for j in range(first // bs)]
@@ -365,7 +366,7 @@ def adopt_in_flight(bt: BatchedTrainer, same: bool) -> bool:
         if asked:
             bt._stop_some(asked, start)
             if not bt.active:
-                return False
+                return
         xb, yb = bt.data.batch(bt.orders, same, start, bs)
         bt._step(xb, yb, start)
         for t in bt.active:
@@ -373,7 +374,6 @@ def adopt_in_flight(bt: BatchedTrainer, same: bool) -> bool:
         if bs < n and time.perf_counter() - last >= PROGRESS_EVERY_S:
             last = time.perf_counter()
             bt._progress(min(start + bs, n))
-    return False
 
 
 def epoch_end(t: Trainer, i: int, epoch: int, figures: list, test_preds) -> tuple[str, str] | None:
