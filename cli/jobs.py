@@ -134,11 +134,8 @@ def _close(console, name: str, store, ended: list, error: str, stopper, planned:
     from .console import summary_table
 
     if stopper.stopped([e.status for e in ended], planned):
-        _say(
-            console,
-            summary_table(ended, f"{name}: interrupted"),
-            text(f"runs saved in {store.root}; continue one with `dltui run --resume RUN`"),
-        )
+        _say(console, summary_table(ended, f"{name}: interrupted"))
+        _say(console, text(f"runs saved in {store.root}; {how_to_go_on(ended)}"), soft_wrap=True)
         return stopper.exit_code
     _say(
         console,
@@ -148,6 +145,15 @@ def _close(console, name: str, store, ended: list, error: str, stopper, planned:
     if error:
         _say(console, text(error, "red"))
     return runner.exit_code([e.status for e in ended] + (["failed"] if error else []))
+
+
+def how_to_go_on(ended: list) -> str:
+    """The command that resumes the runs a stop interrupted: several at once, so that those of a batched sweep
+    train together again (printed soft-wrapped: no line break inside it, so a copy of it pastes whole)."""
+    ids = [e.run_id for e in ended if e.status == "interrupted"]
+    if len(ids) < 2:
+        return "continue one with `dltui run --resume RUN`"
+    return "continue them with `dltui run " + " ".join(f"--resume {r}" for r in ids) + "`"
 
 
 def in_order(plans: list, store, ddir, start_one=None) -> Strategy:
@@ -179,11 +185,11 @@ def _in_plan_order(ended: list, plans: list) -> list:
     return sorted(ended, key=lambda e: order.get(e.variant, len(plans)))
 
 
-def _say(console, *things) -> None:
+def _say(console, *things, soft_wrap: bool = False) -> None:
     """Print the closing lines; a terminal that is gone (SIGHUP, closed pipe) must not turn into a
     traceback."""
     try:
         for thing in things:
-            console.print(thing)
+            console.print(thing, soft_wrap=soft_wrap)
     except OSError:
         pass

@@ -18,7 +18,10 @@ Sets = options.sets(" for every variant, e.g. lr=0.5, batch_size=full, hidden=[2
 Variants = options.variant("run only these variants")
 Epochs = typer.Option(None, "--epochs", "-e", help="short for --set epochs=N")
 Resume = typer.Option(
-    None, "--resume", help="continue an interrupted or crashed RUN from its last checkpoint"
+    None,
+    "--resume",
+    help="continue an interrupted or crashed RUN from its last checkpoint (repeatable: runs of one sweep "
+    "that stand at the same epoch and step train batched together again)",
 )
 Jobs = typer.Option(
     None,
@@ -42,7 +45,7 @@ def run_cmd(
     epochs: int | None = Epochs,
     device: str | None = options.Device,
     variant: list[str] | None = Variants,
-    resume: str | None = Resume,
+    resume: list[str] | None = Resume,
     runs_dir: Path | None = options.RunsDir,
     data_dir: Path | None = options.DataDir,
     jobs: int | None = Jobs,
@@ -66,22 +69,30 @@ def run_cmd(
     live_dir(tensorboard)  # checked before any run; the training processes find it in the environment
     check_mode(batched)
     choice = jobs_mod.engine_choice(engine, address, gpus_per_run, cpus_per_run, jobs)
-    if resume is not None:
+    if resume:
         given = preset is not None or set_ or epochs is not None or device is not None or variant
-        _check_resume_alone(resume, bool(given))
-        raise typer.Exit(resume_run(resume, options.store(runs_dir), options.data_dir(data_dir), choice))
+        _check_resume_alone(resume, bool(given), choice is not None)
+        store, ddir = options.store(runs_dir), options.data_dir(data_dir)
+        raise typer.Exit(resume_runs(resume, store, ddir, choice, batched))
     name, plans = _plans(preset, set_, epochs, device, variant, yes)
     store, ddir = options.store(runs_dir), options.data_dir(data_dir)
     runner.preflight(plans, store, ddir)
     raise typer.Exit(_start(name, plans, store, ddir, choice, jobs, batched))
 
 
-def _check_resume_alone(resume: str, others: bool) -> None:
-    """--resume takes no preset, --set, --epochs, --device or --variant: the run keeps its own."""
+def _check_resume_alone(resume: list[str], others: bool, on_ray: bool = False) -> None:
+    """--resume takes no preset, --set, --epochs, --device or --variant: the run keeps its own; on Ray, one
+    run at a time."""
+    ids = " ".join(f"--resume {r}" for r in resume)
     if others:
         raise BadInput(
-            f"--resume {resume}: a resumed run keeps its own preset and config; drop the other arguments "
-            f"(run `dltui run --resume {resume}` alone)"
+            f"{ids}: a resumed run keeps its own preset and config; drop the other arguments "
+            f"(run `dltui run {ids}` alone)"
+        )
+    if on_ray and len(resume) > 1:
+        raise BadInput(
+            f"{ids}: --engine ray resumes one run at a time; give one --resume RUN, "
+            "or drop --engine ray to resume them together here"
         )
 
 
@@ -139,19 +150,41 @@ def _in_groups(groups: list, store, ddir: Path):
     return lambda show, control: Outcome(run_groups(groups, store, ddir, [show], control))
 
 
-def resume_run(run_id: str, store, ddir, choice=None) -> int:
-    """`dltui run --resume RUN`: check everything, then go on from the run's last checkpoint."""
+def resume_runs(run_ids: list[str], store, ddir, choice=None, batched: str = "auto") -> int:
+    """`dltui run --resume RUN [--resume RUN ...]`: check every run (each claimed, its checkpoint loaded and
+    fitted) before any goes on; then each from its last checkpoint, in this process, those that stand at the
+    same epoch and step and could train batched (core/sweep/grouping.py) together again."""
+    import dataclasses
+
     from ..core.executors import runner
+    from ..core.executors.batched import groups as make_groups
     from . import jobs as jobs_mod
 
-    run = store.claim(run_id)  # locked before its state is read: one process owns a run
-    plan, ckpt = runner.prepare_resume(run, store, ddir)
-    where = f"epoch {ckpt['epoch']}, step {ckpt['step']}" if ckpt else "the start (it had no checkpoint yet)"
-    print(f"resuming {run.run_id} ({run.state}) from {where}", flush=True)
+    todo, seen = [], set()
+    for run_id in run_ids:
+        run = store.claim(run_id)  # locked before its state is read: one process owns a run
+        if run.run_id in seen:
+            continue
+        seen.add(run.run_id)
+        plan, ckpt = runner.prepare_resume(run, store, ddir)
+        p = runner.ResumePlan(plan, run, ckpt)
+        todo.append(dataclasses.replace(p, alone=not p.adoptable or _alone(plan.preset)))
+    for p in todo:
+        print(f"resuming {p.run.run_id} ({p.run.state}) from {p.where()}", flush=True)
+    plans = [p.plan for p in todo]
     if choice is not None:
-        return jobs_mod.run_on_ray(plan.preset, [plan], store, ddir, choice, resume=run)
+        return jobs_mod.run_on_ray(plans[0].preset, plans, store, ddir, choice, resume=todo[0].run)
+    groups = make_groups(todo, batched, lambda line: print(line, flush=True))
+    together = "; ".join(describe(g) for g in groups if len(g) > 1)
+    name = plans[0].preset if len({p.preset for p in plans}) == 1 else "resumed"
+    return jobs_mod.drive(name, plans, store, _in_groups(groups, store, ddir), together)
 
-    def start(pl, store, ddir, listeners, control):
-        return runner.resume_one(run, pl, ckpt, store, ddir, listeners, control)
 
-    return jobs_mod.drive(plan.preset, [plan], store, jobs_mod.in_order([plan], store, ddir, start))
+def _alone(preset: str) -> bool:
+    """Whether a resumed run's preset says batched = "off" (a preset not found, a file: it may batch)."""
+    from ..core.spec import presets
+
+    try:
+        return presets.load(preset).batched == "off"
+    except (BadInput, OSError, ValueError):
+        return False

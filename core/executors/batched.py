@@ -19,7 +19,7 @@ from ..store.folder import RunStore
 from ..sweep import grouping
 from ..train import lifecycle
 from ..train.events import Listener, RunEnded
-from .runner import RunPlan, RunSpec, StoreSink, _release_gpu_memory, run_one
+from .runner import ResumePlan, RunPlan, RunSpec, StoreSink, _release_gpu_memory, resume_one, run_one
 
 MAX_HEARTBEAT_S = 30.0  # well inside a foreign run's liveness window (core/store/folder.py, 120 s)
 
@@ -94,10 +94,58 @@ def run_group(
 def run_groups(
     groups_: list[list[RunPlan]], store: RunStore, data_dir: Path, listeners: list[Listener], control
 ) -> list[RunEnded]:
-    """The groups one after another in this process (stopping when the stop flag is set)."""
+    """The groups one after another in this process (stopping when the stop flag is set); groups of resumed
+    runs (runner.ResumePlan) go on from their checkpoints (resume_group)."""
     ended: list[RunEnded] = []
     for g in groups_:
         if control is not None and control.stop is not None and control.stop.is_set():
             break
-        ended += run_group(g, store, data_dir, listeners, control)
+        go = resume_group if isinstance(g[0], ResumePlan) else run_group
+        ended += go(g, store, data_dir, listeners, control)
+    return ended
+
+
+def resume_group(
+    group: list[ResumePlan],
+    store: RunStore,
+    data_dir: Path,
+    listeners: list[Listener] | None = None,
+    control=None,
+) -> list[RunEnded]:
+    """Resumed runs at one point (core/sweep/grouping.py) trained together again, each in its own folder and
+    from its own checkpoint, as run_group trains new ones; a group of one goes on alone (runner.resume_one).
+    An epoch a stop interrupted is taken up where it stopped (core/sweep/trainer.py's adopt_in_flight)."""
+    if len(group) == 1:
+        p = group[0]
+        return [resume_one(p.run, p.plan, p.checkpoint, store, data_dir, listeners, control)]
+    from ..export.tensorboard import sinks as tensorboard_sinks
+    from ..sweep.trainer import BatchedTrainer
+    from ..train.control import Control
+    from ..train.trainer import Trainer
+    from .hardwaresink import HardwareSink
+
+    control = control or Control()
+    with contextlib.ExitStack() as guards:
+        trainers = []
+        for p in group:
+            w, kept = store.reopen(p.run, p.epoch)  # its metrics cut back to its checkpoint's epoch
+            guards.enter_context(lifecycle.guard(w))
+            w.HEARTBEAT_S = min(w.HEARTBEAT_S * len(group), MAX_HEARTBEAT_S)
+            hardware = HardwareSink(p.config, Path(w.path))
+            guards.callback(hardware.close)
+            sinks = [hardware, StoreSink(w), *tensorboard_sinks(w), *(listeners or [])]
+            t = Trainer.for_run(
+                RunSpec(p.config, w.run_id, p.preset, p.variant, sinks, data_dir, w.path, control)
+            )
+            if p.checkpoint is not None:
+                t.resume_from(p.checkpoint, kept)
+            else:  # it starts over: its epoch-0 record, if it has one, is kept
+                t.history = list(kept)
+            trainers.append(t)
+        ended = BatchedTrainer(trainers).run()
+    for t, e in zip(trainers, ended):
+        if e.status == RunStatus.FAILED and t.traceback:
+            write_atomic(Path(t.run_dir) / "traceback.txt", t.traceback)
+    if any(e.status == RunStatus.FAILED for e in ended):
+        _release_gpu_memory()
     return ended

@@ -144,6 +144,53 @@ def prepare_resume(run: RunInfo, store: RunStore, data_dir: Path) -> tuple[RunPl
     return plan, load_checkpoint(ckpt, plan.config, data_dir, fit_problem)  # checked before anything changes
 
 
+@dataclass(frozen=True)
+class ResumePlan:
+    """A stored run to go on with (prepare_resume's plan and checkpoint, the run claimed): grouped as a plan
+    is (core/sweep/grouping.py), with the point it stands at, so that resumed variants at one epoch and step
+    train together again (core/executors/batched.py's resume_group)."""
+
+    plan: RunPlan
+    run: RunInfo
+    checkpoint: dict[str, Any] | None  # None: it stopped before its first checkpoint, and starts over
+    alone: bool = False  # never batched with others (its preset says batched = "off")
+
+    @property
+    def preset(self) -> str:
+        return self.plan.preset
+
+    @property
+    def variant(self) -> str:
+        return self.plan.variant
+
+    @property
+    def config(self) -> RunConfig:
+        return self.plan.config
+
+    @property
+    def epoch(self) -> int:
+        return int(self.checkpoint["epoch"]) if self.checkpoint else 0
+
+    @property
+    def point(self) -> tuple[int, int | None]:
+        """Its epochs done, and the first sample still to train of the epoch a stop interrupted (None)."""
+        partial = (self.checkpoint or {}).get("partial")
+        return self.epoch, None if partial is None else int(partial["start"])
+
+    @property
+    def adoptable(self) -> bool:
+        """Whether a batched group can take up the epoch its stop interrupted (a checkpoint written before
+        each step's loss was kept cannot: such a run goes on alone)."""
+        partial = (self.checkpoint or {}).get("partial")
+        return partial is None or not partial["start"] or "losses" in partial
+
+    def where(self) -> str:
+        """Where it goes on from, in words."""
+        if self.checkpoint is None:
+            return "the start (it had no checkpoint yet)"
+        return f"epoch {self.checkpoint['epoch']}, step {self.checkpoint['step']}"
+
+
 def resume_one(
     run: RunInfo,
     plan: RunPlan,

@@ -8,6 +8,11 @@ optimizer, loss and device. Each copy replays its own batch order (its own seed'
 task's own shuffler), so variants with different seeds batch too; a copy whose seed draws its own data set
 (polynomial, toy2d) brings its own data, of the same shape. A config that cannot be batched at all (`why_not`:
 a CNN, dropout, amp or compile, a task that does not train) runs alone, as before.
+
+Resumed runs (core/executors/runner.py's ResumePlan) have a `point` too: the epochs their checkpoint holds
+and, if a stop interrupted an epoch, the first sample still to train in it. Only runs at one point go
+together, so an interrupted batched sweep regroups its variants that stand at the same epoch and step; the
+others resume in groups of their own, or alone.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ def groups(
     out: dict[Any, list[Any]] = {}
     for i, p in enumerate(plans):
         alone = getattr(p, "alone", False) or why_not(p.config, trains(p.config))
-        k = ("alone", i) if alone else key(p.config)
+        k = ("alone", i) if alone else (key(p.config), getattr(p, "point", None))  # resumed: where it stands
         out.setdefault(k, []).append(p)
     result: list[list[Any]] = []
     for members in out.values():

@@ -33,15 +33,28 @@ from .stacked import StackedMLP, StackedOptimizer, mlp_layers, per_copy_loss
 OPTIMIZER_ONLY = (PER_COPY | OWN) - {"seed", "data_seed"}  # values that leave the data set as it is
 
 
-def why_not_batched(t: Trainer) -> str:
-    """Why a set-up trainer cannot join a batched group ('' if it can)."""
+def why_not_batched(t: Trainer, at: tuple | None = None) -> str:
+    """Why a set-up trainer cannot join a batched group ('' if it can); given `at`, the group's point (its
+    epoch, and the first sample still to train in an epoch a stop interrupted), a copy elsewhere cannot."""
     if mlp_layers(t.model) is None:
         return "its model is not a plain MLP"
     if t.step_probes:
         return "a probe of it works after every step"
-    if t.inflight is not None:
-        return "it was stopped in the middle of an epoch"
+    ep = t.inflight  # a resumed copy's epoch in flight: the group adopts it with every step's loss so far
+    if ep is not None and ep.first:
+        losses, preds = ep.past_losses, ep.past_preds
+        if losses is None or losses.shape != (ep.first // t.batch_size,) or not losses.is_floating_point():
+            return "its checkpoint of the epoch in flight keeps no step losses"
+        if t.sums.classify and (preds is None or preds.shape != (ep.first,) or preds.dtype != torch.long):
+            return "its checkpoint of the epoch in flight keeps no predictions"
+    if at is not None and point(t) != at:
+        return "it stands at another epoch or step than the others"
     return ""
+
+
+def point(t: Trainer) -> tuple[int, int | None]:
+    """Where a set-up copy goes on from: its epochs done, and the first sample of an interrupted epoch."""
+    return t.epoch, None if t.inflight is None else t.inflight.first
 
 
 def data_key(cfg) -> tuple:
@@ -119,7 +132,9 @@ class BatchedTrainer:
                 shared.setdefault(key, t.data)
             if t.resume is not None:
                 t.inflight = runstate.restore(t, t.resume)
-        alone = [t for t in self.all if why_not_batched(t)]
+        points = [point(t) for t in self.all if not why_not_batched(t)]  # resumed copies: all at one point
+        at = max(points, key=points.count, default=None)
+        alone = [t for t in self.all if why_not_batched(t, at)]
         if len(alone) == len(self.all) - 1:  # one copy left: no group to train it with
             alone = list(self.all)
         for t in alone:  # trained one by one, as before (set up again by its own run)
@@ -214,16 +229,22 @@ class BatchedTrainer:
 
     # -- the loop -------------------------------------------------------------------------------
     def _train(self) -> None:
+        resumed = bool(self.active) and self.active[0].inflight is not None  # stopped mid-epoch: that first
         while self.active:
             epoch = self.active[0].epoch + 1
             for t in self.active:
                 t.epoch = epoch
-                t.inflight = InFlight.fresh(t.order.next(), t.device)
+                if not resumed:
+                    t.inflight = InFlight.fresh(t.order.next(), t.device)
             orders = [t.inflight.order for t in self.active]
             self.orders = None if orders[0] is None else torch.stack(orders)
             same = self.data.shared and all(o is None or torch.equal(o, orders[0]) for o in orders)
             self.per_copy = not self.data.shared or (self.orders is not None and not same)
-            self._train_epoch(same)
+            if resumed:
+                adopt_in_flight(self, same)
+                resumed = False  # the next epochs are fresh
+            else:
+                self._train_epoch(same)
             self._after_epoch(epoch)
 
     def _train_epoch(self, same: bool) -> None:
@@ -322,6 +343,37 @@ class BatchedTrainer:
                 gone.append(t)
         if gone:
             self._drop(gone)
+
+
+def adopt_in_flight(bt: BatchedTrainer, same: bool) -> None:
+    """The epoch a stop interrupted, taken up by the group where its copies stopped (all at one sample,
+    core/executors' grouping of resumed runs): every step's loss and every prediction so far, as their
+    checkpoints kept them, seed the group's epoch, whose steps then go on from that sample, so that its
+    records are those of a group never stopped."""
+    ts, first = bt.active, bt.active[0].inflight.first
+    n, bs, dev = bt.data.n, ts[0].batch_size, ts[0].device
+    bt.losses = [torch.stack([t.inflight.past_losses[j] for t in ts]).to(dev) for j in range(first // bs)]
+    bt.preds = torch.empty((len(ts), n), dtype=torch.long, device=dev) if bt.data.classify else None
+    for i, t in enumerate(ts):
+        if bt.preds is not None and first:
+            bt.preds[i, :first] = t.inflight.past_preds
+        t.inflight = InFlight.fresh(t.inflight.order, dev)  # from sample 0: the group holds the epoch so far
+        t.inflight.start = first
+    clocks, last = _Clocks(bt.active), time.perf_counter()
+    for start in range(first, n, bs):  # as _train_epoch's steps, from `first`
+        bt.control.poll(None, clocks)
+        asked = [t for t in bt.active if stoprequest.asked(t.run_dir)]
+        if asked:
+            bt._stop_some(asked, start)
+            if not bt.active:
+                return
+        xb, yb = bt.data.batch(bt.orders, same, start, bs)
+        bt._step(xb, yb, start)
+        for t in bt.active:
+            t.step += 1
+        if bs < n and time.perf_counter() - last >= PROGRESS_EVERY_S:
+            last = time.perf_counter()
+            bt._progress(min(start + bs, n))
 
 
 def epoch_end(t: Trainer, i: int, epoch: int, figures: list, test_preds) -> tuple[str, str] | None:

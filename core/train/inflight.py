@@ -25,6 +25,10 @@ class InFlight:
     correct: Tensor
     losses: list[Tensor] = field(default_factory=list)  # each step's mean loss, from `first` on
     start: int = 0  # the first sample of the step about to run
+    # What a checkpoint kept of the part before `first` (None if it kept none): each step's mean loss [k] and
+    # the predicted classes of samples 0 to `first` (classification); a batched group adopts the epoch so
+    past_losses: Tensor | None = None
+    past_preds: Tensor | None = None
 
     @classmethod
     def fresh(cls, order: Tensor | None, device: torch.device) -> InFlight:
@@ -37,9 +41,33 @@ class InFlight:
         if partial is None:
             return None
         order = partial["order"].to(device) if partial["order"] is not None else None
+        past = {
+            f"past_{k}": partial[k].to(device) if isinstance(partial.get(k), Tensor) else None
+            for k in ("losses", "preds")
+        }
         return cls(
-            order, int(partial["start"]), partial["loss_sum"].to(device), partial["correct"].to(device)
+            order,
+            int(partial["start"]),
+            partial["loss_sum"].to(device),
+            partial["correct"].to(device),
+            **past,
         )
+
+    def so_far(self, preds: Tensor) -> dict[str, Tensor]:
+        """Each step's mean loss and each sample's predicted class (`preds`: the epoch's buffer, empty for
+        regression) from the epoch's first sample up to `start`, for a checkpoint; {} if the part before
+        `first` is unknown (a checkpoint written before they were kept)."""
+        if self.first and self.past_losses is None:
+            return {}
+        dev = preds.device
+        losses = torch.stack(self.losses).float() if self.losses else torch.zeros(0, device=dev)
+        if self.past_losses is not None:
+            losses = torch.cat([self.past_losses.float().to(losses.device), losses])
+        out = {"losses": losses}
+        if preds.numel():
+            p = preds[self.first : self.start]
+            out["preds"] = p if self.past_preds is None else torch.cat([self.past_preds.to(dev), p])
+        return out
 
 
 class EpochOrder:

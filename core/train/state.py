@@ -2,7 +2,9 @@
 putting it back.
 
 checkpoint.pt: model, optimizer, epoch, step, clock, the shuffling generator, torch's random state, the best
-epoch and, after a stop mid-epoch, the epoch in flight; best.pt: the model, epoch and step only.
+epoch and, after a stop mid-epoch, the epoch in flight (its order, its sums so far, and each step's loss and
+each sample's predicted class so far, which a resumed batched group seeds its epoch with); best.pt: the model,
+epoch and step only.
 """
 
 from __future__ import annotations
@@ -40,7 +42,13 @@ def interrupted_state(t: Trainer) -> dict[str, Any]:
     s = state(t)
     s.update(
         epoch=t.epoch - 1,
-        partial={"start": ep.start, "order": ep.order, "loss_sum": loss_sum, "correct": correct},
+        partial={
+            "start": ep.start,
+            "order": ep.order,
+            "loss_sum": loss_sum,
+            "correct": correct,
+            **ep.so_far(t.sums.preds),  # each step's loss and prediction so far: a batched group adopts them
+        },
     )
     return s
 
