@@ -2,7 +2,8 @@
 biases into [C, out, 1], all of them views into one flat buffer (layer after layer), and so are their
 gradients and the optimizer's state. A step is a hand-written forward and backward in the features × batch
 layout of core/train/mlpstep.py, with no autograd graph, and the update is a handful of ops over the whole
-flat buffer for all copies at once, each copy with its own lr, momentum and weight decay.
+flat buffer for all copies at once, each copy with its own lr, momentum and weight decay (from FUSED_FROM
+parameters a copy, torch's fused SGD or Adam once per copy instead).
 
 When every copy takes the same batch (shared data, same order: a learning-rate sweep), the first layer is one
 matrix product for all copies: the copies' first-layer weights, [C, out, in] in memory, are one
@@ -13,8 +14,9 @@ under autograd.
 
 Measured on this machine's CPU (docs/performance.md, "Sweeps"): batched products were 3-4x faster than
 torch.func (stack_module_state + vmap(grad(functional_call))) for the digits MLP and the polynomial's linear
-model, and as fast for MNIST's 784-300-10; the hand-written step and the one-op update cut the per-step cost
-further (the figures are there).
+model, and as fast for MNIST's 784-300-10. The hand-written step, the one product for a shared first layer
+and the flat update then cut a minibatch group's loop to 0.4-0.5x of that (there, "The batched step without
+autograd").
 
 Copies never mix: every product, every loss and every update is per copy, so a copy whose loss turns
 non-finite leaves the others' numbers as they were. The copies' own modules and torch optimizers
