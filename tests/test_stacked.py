@@ -76,28 +76,27 @@ def test_the_step_gives_each_copy_the_loss_and_gradients_it_has_alone(loss, clas
             torch.testing.assert_close(g[i].view_as(p), p.grad, rtol=1e-4, atol=1e-6)
 
 
-def _torch_step(models, make, grads_of) -> None:
-    for m, opt in zip(models, make):
-        for p, g in zip(m.parameters(), grads_of(m)):
-            p.grad = g.clone()
-        opt.step()
-
-
 @pytest.mark.parametrize("fused_from", [10**9, 0], ids=["flat", "fused-per-copy"])
 @pytest.mark.parametrize(
-    "kind, settings",
+    "kind, settings, ahead",
     [
-        ("sgd", [dict(lr=0.1, momentum=0.9), dict(lr=0.03, momentum=0.0), dict(lr=0.01, momentum=0.5)]),
-        ("sgd", [dict(lr=0.1, momentum=0.9, weight_decay=1e-2), dict(lr=0.05, momentum=0.9)]),
-        ("adam", [dict(lr=1e-2), dict(lr=1e-3, weight_decay=1e-2), dict(lr=3e-3)]),
+        ("sgd", [dict(lr=0.1, momentum=0.9), dict(lr=0.03, momentum=0.0), dict(lr=0.01, momentum=0.5)], 0),
+        ("sgd", [dict(lr=0.1, momentum=0.9, weight_decay=1e-2), dict(lr=0.05, momentum=0.9)], 0),
+        ("adam", [dict(lr=1e-2), dict(lr=1e-3, weight_decay=1e-2), dict(lr=3e-3)], 0),
+        ("adam", [dict(lr=1e-2), dict(lr=1e-3)], 2),
     ],
-    ids=["sgd-momentum-mixed", "sgd-weight-decay", "adam"],
+    ids=["sgd-momentum-mixed", "sgd-weight-decay", "adam", "adam-copies-at-other-steps"],
 )
-def test_the_update_is_torchs_for_each_copy(kind, settings, fused_from, monkeypatch):
+def test_the_update_is_torchs_for_each_copy(kind, settings, ahead, fused_from, monkeypatch):
+    """`ahead`: the first copy took that many steps alone before (a resumed run): its own bias corrections."""
     monkeypatch.setattr(stacked, "FUSED_FROM", fused_from)
     models = copies(len(settings), (6, 8, 3), "relu")
     cls = torch.optim.Adam if kind == "adam" else torch.optim.SGD
     own = [cls(m.parameters(), **s) for m, s in zip(models, settings)]
+    for _ in range(ahead):
+        for p in models[0].parameters():
+            p.grad = torch.randn(p.shape)
+        own[0].step()
     model = StackedMLP(models)
     opt = StackedOptimizer(model, own, kind)
     assert opt.fused == (fused_from == 0)
