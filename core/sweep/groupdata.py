@@ -9,9 +9,10 @@ import torch
 from ..data import TaskData
 from ..train import fastpath
 from ..train.evaluation import EVAL_CHUNK, finite
-from .stacked import StackedMLP, per_copy_loss
+from .stacked import StackedMLP, loss_and_grad
 
 Tensor = torch.Tensor
+EPOCH_GATHER_BYTES = 32 << 20  # an epoch's data in order at most this big is gathered once, not step by step
 
 
 class GroupData:
@@ -19,6 +20,10 @@ class GroupData:
 
     def __init__(self, datas: list[TaskData]):
         self.datas = datas
+        self.orders: Tensor | None = None  # the epoch's sample order of each copy ([C, n]), `epoch` sets it
+        self.same = False
+        self.epoch_x: Tensor | None = None
+        self.epoch_y: Tensor | None = None
         self._stack()
 
     def _stack(self) -> None:
@@ -34,38 +39,67 @@ class GroupData:
             setattr(self, name, v)
 
     def select(self, keep: list[int]) -> None:
+        """Keep only these copies (the others ended), their epoch's orders and batches with them."""
         self.datas = [self.datas[i] for i in keep]
         self._stack()
+        if self.orders is not None:
+            idx = torch.tensor(keep, device=self.orders.device)
+            self.orders = self.orders.index_select(0, idx)
+            if self.epoch_x is not None and not self.same:
+                self.epoch_x, self.epoch_y = (
+                    self.epoch_x.index_select(0, idx),
+                    self.epoch_y.index_select(0, idx),
+                )
 
-    def batch(self, orders: Tensor | None, same: bool, start: int, bs: int) -> tuple[Tensor, Tensor]:
-        """The step's inputs and labels from sample `start`: the whole set (no order: one full batch), one
-        batch for all (`same` order, shared data) or [C, bs, ...] in each copy's order."""
+    def epoch(self, orders: Tensor | None, same: bool) -> None:
+        """Ready the epoch's batches from each copy's sample order ([C, n]; None: one full batch). `same`:
+        every copy has the same order on shared data, so a batch is one for all. Where the epoch's data in
+        order is small (EPOCH_GATHER_BYTES), it is gathered once here, and each step's batch is a slice."""
+        self.orders, self.same = orders, same and self.shared
+        self.epoch_x = self.epoch_y = None
+        if orders is None:
+            return
         x, y = self.train_x, self.train_y
-        if orders is None:
-            return x, y
-        if self.shared:
-            if same:
-                idx = orders[0, start : start + bs]
-                return x.index_select(0, idx), y.index_select(0, idx)
-            idx = orders[:, start : start + bs]
-            c, m = idx.shape
-            flat = idx.reshape(-1)
-            return x.index_select(0, flat).view(c, m, *x.shape[1:]), y.index_select(0, flat).view(
-                c, m, *y.shape[1:]
-            )
-        idx = orders[:, start : start + bs]
-        rows = torch.arange(idx.shape[0], device=idx.device).unsqueeze(1)
-        return x[rows, idx], y[rows, idx]
+        rows = orders.shape[1] * (1 if self.same else orders.shape[0])
+        row = (x[0].numel() * x.element_size()) + (y[0].numel() * y.element_size())
+        if rows * row <= EPOCH_GATHER_BYTES:
+            self.epoch_x, self.epoch_y = self._gather(orders)
 
-    def labels(self, orders: Tensor | None) -> Tensor:
-        """Each copy's training labels in its epoch's order ([C, n])."""
+    def _gather(self, idx: Tensor) -> tuple[Tensor, Tensor]:
+        """The samples at `idx` ([C, m]): [m, ...] for all (`same`), else [C, m, ...] in each copy's order."""
+        x, y = self.train_x, self.train_y
+        if self.same:
+            return x.index_select(0, idx[0]), y.index_select(0, idx[0])
+        c, m = idx.shape
+        if not self.shared:  # each copy's own data: rows of copy i are i·n onwards
+            idx = idx + torch.arange(0, c * self.n, self.n, device=idx.device).unsqueeze(1)
+            x, y = x.flatten(0, 1), y.flatten(0, 1)
+        flat = idx.reshape(-1)
+        return x.index_select(0, flat).view(c, m, *x.shape[1:]), y.index_select(0, flat).view(
+            c, m, *y.shape[1:]
+        )
+
+    def batch(self, start: int, bs: int) -> tuple[Tensor, Tensor]:
+        """The step's inputs and labels from sample `start` of the epoch (`epoch` readied it): the whole set
+        (no order: one full batch), one batch for all (`same`) or [C, bs, ...] in each copy's order."""
+        if self.orders is None:
+            return self.train_x, self.train_y
+        if self.epoch_x is None:
+            return self._gather(self.orders[:, start : start + bs])
+        if self.same:
+            return self.epoch_x[start : start + bs], self.epoch_y[start : start + bs]
+        return self.epoch_x[:, start : start + bs], self.epoch_y[:, start : start + bs]
+
+    def labels(self) -> Tensor:
+        """Each copy's training labels in its epoch's order ([C, n], or [n] for all)."""
         y = self.train_y
-        if orders is None:
-            return y.expand(len(self.datas), *y.shape) if self.shared else y
-        if self.shared:
-            return y.index_select(0, orders.reshape(-1)).view(orders.shape[0], -1, *y.shape[1:])
-        rows = torch.arange(orders.shape[0], device=orders.device).unsqueeze(1)
-        return y[rows, orders]
+        if self.orders is None:
+            return y
+        if self.epoch_y is not None:
+            return self.epoch_y
+        if self.same:
+            return y.index_select(0, self.orders[0])
+        return self._gather(self.orders)[1]
 
     @torch.inference_mode()
     def evaluate(
@@ -85,10 +119,10 @@ class GroupData:
             )
             if self.transform is not None:
                 xb = self.transform(xb)
-            out = model.forward(xb)
-            totals.append(per_copy_loss(loss, out, yb, self.n_classes) * out.shape[1])
+            z = model.logits(xb, not per_copy, hand=model.by_hand)[0]  # [C, out, B]
+            totals.append(loss_and_grad(loss, z, yb, self.n_classes, 1.0, not per_copy, None)[0] * z.shape[2])
             if self.classify:
-                preds.append(out.argmax(-1))
+                preds.append(z.max(1).indices)
         total = totals[0] if len(totals) == 1 else torch.stack(totals).sum(0)
         if not self.classify:
             return total, torch.zeros_like(total), None

@@ -28,7 +28,7 @@ from ..train.lifecycle import RUN_ENDS, ending
 from ..train.trainer import PROGRESS_EVERY_S, Trainer, judged, record_init
 from .groupdata import GroupData
 from .grouping import OWN, PER_COPY
-from .stacked import StackedMLP, StackedOptimizer, mlp_layers, per_copy_loss
+from .stacked import StackedMLP, StackedOptimizer, mlp_layers
 
 OPTIMIZER_ONLY = (PER_COPY | OWN) - {"seed", "data_seed"}  # values that leave the data set as it is
 
@@ -255,15 +255,19 @@ class BatchedTrainer:
         self.losses = []
         cls = self.data.classify
         self.preds = torch.empty((c0, n), dtype=torch.long, device=first.device) if cls else None
-        clocks, last = _Clocks(self.active), time.perf_counter()
+        self.data.epoch(self.orders, same)
+        clocks, last, look = _Clocks(self.active), time.perf_counter(), 0.0
         for start in range(0, n, bs):
             self.control.poll(None, clocks)  # the shared flags: a stop ends every copy
-            asked = [t for t in self.active if stoprequest.asked(t.run_dir)]
-            if asked:
-                self._stop_some(asked, start)
-                if not self.active:
-                    return
-            xb, yb = self.data.batch(self.orders, same, start, bs)
+            now = time.monotonic()
+            if now >= look:  # each copy's stop-request file, at most every LOOK_S (as stoprequest looks)
+                look = now + stoprequest.LOOK_S
+                asked = [t for t in self.active if stoprequest.asked(t.run_dir)]
+                if asked:
+                    self._stop_some(asked, start)
+                    if not self.active:
+                        return
+            xb, yb = self.data.batch(start, bs)
             self._step(xb, yb, start)
             for t in self.active:
                 t.step += 1
@@ -272,35 +276,33 @@ class BatchedTrainer:
                 self._progress(min(start + bs, n))
 
     def _step(self, xb: torch.Tensor, yb: torch.Tensor, start: int) -> None:
-        """One step of every copy: in chunks of MICRO_BATCH_CPU rows on the CPU (as core/train/fastpath.py
-        does), the gradients summed, then the update."""
-        per_copy = self.per_copy
+        """One step of every copy (core/sweep/stacked.py's hand-written forward and backward): in chunks of
+        MICRO_BATCH_CPU rows on the CPU (as core/train/fastpath.py does), the gradients summed, then the
+        update; no host sync."""
+        per_copy, model, d = self.per_copy, self.model, self.data
         m = xb.shape[1] if per_copy else xb.shape[0]
         micro = fastpath.MICRO_BATCH_CPU if xb.device.type == "cpu" else max(m, 1)
-        for p in self.model.params:
-            p.grad = None
         loss_name, total = self.active[0].cfg.loss, None
         for c in range(0, m, micro):
-            x, y = (
-                (xb[:, c : c + micro], yb[:, c : c + micro])
-                if per_copy
-                else (xb[c : c + micro], yb[c : c + micro])
-            )
-            if self.data.transform is not None:
-                x = self.data.transform(x)
-            weight = 1.0 if m <= micro else x.shape[1 if per_copy else 0] / m
-            out = self.model.forward(x)
-            loss = per_copy_loss(loss_name, out, y, self.data.n_classes)
-            (loss.sum() if weight == 1.0 else loss.sum() * weight).backward()
-            part = loss.detach() if weight == 1.0 else loss.detach() * weight
+            if m <= micro:
+                x, y = xb, yb
+            elif per_copy:
+                x, y = xb[:, c : c + micro], yb[:, c : c + micro]
+            else:
+                x, y = xb[c : c + micro], yb[c : c + micro]
+            if d.transform is not None:
+                x = d.transform(x)
+            k = y.shape[1 if per_copy else 0]
+            weight = 1.0 if m <= micro else k / m
+            out, loss = model.train_step(x, y, loss_name, d.n_classes, weight, not per_copy, c == 0)
+            part = loss if weight == 1.0 else loss * weight
             total = part if total is None else total + part
-            if self.preds is not None:
-                k = out.shape[1]
-                torch.argmax(out.detach(), -1, out=self.preds[:, start + c : start + c + k])
+            if self.preds is not None:  # max's indices: argmax over a middle dim is several times slower
+                self.preds[:, start + c : start + c + k].copy_(out.max(1).indices)
         self.losses.append(total)
         self.opt.step()
         for t in self.active:
-            t.inflight.start = min(start + m, self.data.n)
+            t.inflight.start = min(start + m, d.n)
 
     def _sums(self, seen: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Each copy's summed training loss and correct count over the epoch's steps so far ([C] each)."""
@@ -309,7 +311,7 @@ class BatchedTrainer:
         loss_sum = sizes @ torch.stack(self.losses).float() if self.losses else torch.zeros(len(self.active))
         if self.preds is None:
             return loss_sum, torch.zeros_like(loss_sum)
-        labels = self.data.labels(self.orders)[:, :seen]
+        labels = self.data.labels()[..., :seen]
         return loss_sum, (self.preds[:, :seen] == labels).sum(1).float()
 
     def _progress(self, seen: int) -> None:
