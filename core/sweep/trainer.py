@@ -164,8 +164,7 @@ class BatchedTrainer:
         self.data = GroupData([t.data for t in ts])
 
     def _warm_up(self) -> float:
-        """One forward and backward pass, its gradients dropped (core/train/fastpath.py's warm_up,
-        batched)."""
+        """One forward and backward pass, its gradients dropped (core/train/fastpath.py's warm_up)."""
         t0 = time.perf_counter()
         k = min(self.active[0].batch_size, fastpath.MICRO_BATCH_CPU)
         d = self.data
@@ -240,24 +239,24 @@ class BatchedTrainer:
             self.orders = None if orders[0] is None else torch.stack(orders)
             same = self.data.shared and all(o is None or torch.equal(o, orders[0]) for o in orders)
             self.per_copy = not self.data.shared or (self.orders is not None and not same)
-            if resumed:
-                adopt_in_flight(self, same)
-                resumed = False  # the next epochs are fresh
-            else:
-                self._train_epoch(same)
+            first = adopt_in_flight(self) if resumed else 0
+            resumed = False  # the next epochs are fresh
+            self._train_epoch(same, first)
             self._after_epoch(epoch)
 
-    def _train_epoch(self, same: bool) -> None:
-        """The epoch's steps for every copy; a copy's own stop request ends it at the step it comes in."""
-        first = self.active[0]
-        n, bs = self.data.n, first.batch_size
-        c0 = len(self.active)
-        self.losses = []
-        cls = self.data.classify
-        self.preds = torch.empty((c0, n), dtype=torch.long, device=first.device) if cls else None
+    def _train_epoch(self, same: bool, first: int = 0) -> None:
+        """The epoch's steps for every copy, from sample `first` (0, or where a resumed group's epoch stopped:
+        adopt_in_flight seeded its losses and predictions); a copy's own stop request ends it at the step it
+        comes in."""
+        lead = self.active[0]
+        n, bs = self.data.n, lead.batch_size
+        if not first:
+            self.losses = []
+            cls, c0 = self.data.classify, len(self.active)
+            self.preds = torch.empty((c0, n), dtype=torch.long, device=lead.device) if cls else None
         self.data.epoch(self.orders, same)
         clocks, last, look = _Clocks(self.active), time.perf_counter(), 0.0
-        for start in range(0, n, bs):
+        for start in range(first, n, bs):
             self.control.poll(None, clocks)  # the shared flags: a stop ends every copy
             now = time.monotonic()
             if now >= look:  # each copy's stop-request file, at most every LOOK_S (as stoprequest looks)
@@ -347,11 +346,11 @@ class BatchedTrainer:
             self._drop(gone)
 
 
-def adopt_in_flight(bt: BatchedTrainer, same: bool) -> None:
+def adopt_in_flight(bt: BatchedTrainer) -> int:
     """The epoch a stop interrupted, taken up by the group where its copies stopped (all at one sample,
     core/executors' grouping of resumed runs): every step's loss and every prediction so far, as their
-    checkpoints kept them, seed the group's epoch, whose steps then go on from that sample, so that its
-    records are those of a group never stopped."""
+    checkpoints kept them, seed the group's epoch; returns the sample its steps go on from
+    (`_train_epoch`'s `first`), so that its records are those of a group never stopped."""
     ts, first = bt.active, bt.active[0].inflight.first
     n, bs, dev = bt.data.n, ts[0].batch_size, ts[0].device
     bt.losses = [torch.stack([t.inflight.past_losses[j] for t in ts]).to(dev) for j in range(first // bs)]
@@ -361,21 +360,9 @@ def adopt_in_flight(bt: BatchedTrainer, same: bool) -> None:
             bt.preds[i, :first] = t.inflight.past_preds
         t.inflight = InFlight.fresh(t.inflight.order, dev)  # from sample 0: the group holds the epoch so far
         t.inflight.start = first
-    clocks, last = _Clocks(bt.active), time.perf_counter()
-    for start in range(first, n, bs):  # as _train_epoch's steps, from `first`
-        bt.control.poll(None, clocks)
-        asked = [t for t in bt.active if stoprequest.asked(t.run_dir)]
-        if asked:
-            bt._stop_some(asked, start)
-            if not bt.active:
-                return
-        xb, yb = bt.data.batch(bt.orders, same, start, bs)
-        bt._step(xb, yb, start)
-        for t in bt.active:
-            t.step += 1
-        if bs < n and time.perf_counter() - last >= PROGRESS_EVERY_S:
-            last = time.perf_counter()
-            bt._progress(min(start + bs, n))
+    if first == 0:  # stopped before its first step: the epoch starts afresh
+        bt.losses = []
+    return first
 
 
 def epoch_end(t: Trainer, i: int, epoch: int, figures: list, test_preds) -> tuple[str, str] | None:
