@@ -214,3 +214,22 @@ def test_a_group_has_one_sampler_and_each_copy_its_own_hardware_file(data_dir, m
         last[e.variant] = hw.samples[-1].t
     assert {e.variant: e.status for e in together}["wild"] == "diverged"
     assert last["wild"] < min(last["slow"], last["x"])  # not the group's last sample, taken at its end
+
+
+def test_a_copy_s_records_snapshots_and_summary_are_those_of_its_run_alone(data_dir):
+    """Its weights are handed back only when something reads them (a snapshot's epoch, a checkpoint, its
+    end), and its gradient norms are measured for the group at once: every figure is still a run alone's."""
+    base = dict(POLY, optimizer="sgd", momentum=0.9, epochs=20, record_epochs=(0, 5))
+    plans = plans_of(base, {f"lr={lr}": dict(lr=lr) for lr in (3e-3, 1e-3, 3e-4)})
+    store, together, alone = alone_and_batched(plans, data_dir)
+    for b, a in zip(together, alone):
+        got, want = store.get(b.run_id).metrics(), store.get(a.run_id).metrics()
+        assert [list(r) for r in got] == [list(r) for r in want]
+        for key in ("train_loss", "test_loss", "grad_norm"):  # grad_norm from epoch 1 (a step's gradients)
+            assert_close([r[key] for r in got[1:]], [r[key] for r in want[1:]])
+        snaps = [store.get(r.run_id).snapshots() for r in (b, a)]
+        assert [s["epoch"] for s in snaps[0]] == [s["epoch"] for s in snaps[1]] == [5, 20]
+        for s, w in zip(*snaps):
+            assert_close(s["learned"], w["learned"])
+        summaries = [json.loads((store.root / r.run_id / "summary.json").read_text()) for r in (b, a)]
+        assert_close(summaries[0]["learned_coefficients"], summaries[1]["learned_coefficients"])
