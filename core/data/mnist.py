@@ -1,5 +1,6 @@
 """MNIST from torchvision's layout, DATA/MNIST/raw/ (the four IDX files, plain or .gz), as tensors on the
-device.
+device; read here as torchvision reads them, without importing it (over a second of a run's start), which is
+used only to download.
 
 `check` runs before any run dir is made: it downloads when online (and DLTUI_OFFLINE is not set), and
 otherwise says in one line where to put the files and that `--set task=digits` runs offline.
@@ -11,6 +12,7 @@ import contextlib
 import gzip
 import io
 import os
+import shutil
 import struct
 from pathlib import Path
 
@@ -132,28 +134,50 @@ def train_size(cfg, data_dir: Path) -> int:
 
 
 def _extract_gz(raw: Path) -> None:
-    """Decompress any file that is only there as .gz, as torchvision's download does."""
-    from torchvision.datasets.utils import extract_archive
-
+    """Decompress any file that is only there as .gz, as torchvision's download does (here with gzip: no
+    torchvision import); the file appears whole or not at all."""
     for name in FILES:
         if not (raw / name).is_file():
+            tmp = raw / f".{name}.{os.getpid()}.tmp"
             try:
-                extract_archive(str(raw / f"{name}.gz"), str(raw))
-            except OSError as e:
+                with gzip.open(raw / f"{name}.gz", "rb") as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                os.replace(tmp, raw / name)
+            except (OSError, EOFError) as e:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
                 raise BadInput(
                     f"{raw / name}.gz: cannot decompress it ({e}); "
                     "decompress it by hand (gunzip) or replace it"
                 ) from None
 
 
-def load(data_dir: Path):
-    """(train images, train labels, test images, test labels): uint8 N×28×28 and int64, via torchvision."""
-    from torchvision.datasets import MNIST
+def _read_idx(raw: Path, name: str):
+    """One plain IDX file as a tensor (uint8 images N×28×28, or labels as int64), as torchvision's reader
+    gives it, without importing torchvision (its import, torch._dynamo's with it, costs over a second of
+    every MNIST run's start). Its header was checked by `check`."""
+    import torch
 
-    _extract_gz(raw_dir(data_dir))
-    train = MNIST(root=str(data_dir), train=True, download=False)
-    test = MNIST(root=str(data_dir), train=False, download=False)
-    return train.data, train.targets, test.data, test.targets
+    path = raw / name
+    dims = FILES[name][1]
+    data = path.read_bytes()
+    start = 4 * (2 + len(dims))
+    n = struct.unpack(">I", data[4:8])[0]
+    size = n * SIDE * SIDE if dims else n
+    if len(data) < start + size:
+        raise BadInput(
+            f"{path}: shorter than its header says ({len(data)} bytes for {n} samples); "
+            "replace it with the file from the MNIST site"
+        )
+    x = torch.frombuffer(bytearray(data[start : start + size]), dtype=torch.uint8)
+    return x.view(n, *dims) if dims else x.long()
+
+
+def load(data_dir: Path):
+    """(train images, train labels, test images, test labels): uint8 N×28×28 and int64."""
+    raw = raw_dir(data_dir)
+    _extract_gz(raw)
+    return tuple(_read_idx(raw, name) for name in FILES)
 
 
 def build(cfg, device, data_dir: Path) -> TaskData:
