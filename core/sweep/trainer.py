@@ -168,7 +168,7 @@ class BatchedTrainer:
     def _end(self, t: Trainer, status: str, reason: str, keep: bool = True) -> None:
         """End one copy's run (core/train's own end: its summary, from its weights, RunEnded to its
         listeners)."""
-        fresh(self, [t])
+        fresh(self, [t], quiet=True)
         self.ended[t.run_id] = t._end(status, reason)
         if keep:
             self._drop([t])
@@ -393,15 +393,17 @@ def reads_model(t: Trainer, epoch: int) -> bool:
     return any(p.scheduled(epoch) and p.reads_model(epoch) for p in t.probes if not isinstance(p, GradNorm))
 
 
-def fresh(bt: BatchedTrainer, ts: list[Trainer]) -> None:
-    """Hand these copies their weights back where a step has changed them since the last time (a copy whose
-    hand-back fails, in a group that failed, ends with the weights it last had)."""
+def fresh(bt: BatchedTrainer, ts: list[Trainer], quiet: bool = False) -> None:
+    """Hand these copies their weights back where a step has changed them since the last time. `quiet` (a
+    copy's end): where that fails (a group that failed), the copy ends with the weights it last had."""
     stale = [t for t in ts if t in bt.active and bt.handed.get(t.run_id) != t.step]
-    if stale and bt.model is not None:
-        try:
-            bt._hand_back(stale)
-        except Exception:  # noqa: BLE001 - its end is written all the same
-            pass
+    if not stale or bt.model is None:
+        return
+    try:
+        bt._hand_back(stale)
+    except Exception:
+        if not quiet:
+            raise
 
 
 def grad_norms(bt: BatchedTrainer, epoch: int, figures: list[dict]) -> list[dict]:
