@@ -183,3 +183,53 @@ def test_a_preset_that_says_batched_off_trains_its_variants_one_by_one(cli, runs
     assert r.exit_code == 2 and 'batched = "sometimes" is not allowed; use "auto"' in r.stdout + (
         r.stderr or ""
     )
+
+
+def test_a_group_has_one_sampler_and_each_copy_its_own_hardware_file(data_dir, monkeypatch):
+    """One sampler thread for the whole group, as a run alone has; each copy's hardware.jsonl reads as a run
+    alone's (samples, the thread choice, one epoch record per epoch from 0); a copy that diverges gets no
+    record after its end."""
+    import threading
+
+    from dltui.core.hardware.record import read_hardware
+
+    monkeypatch.setenv("DLTUI_HARDWARE", "0.05")  # a sample every 50 ms: several in a short run
+    variants = {
+        name: dict(loss="mse", lr=lr, epochs=40) for name, lr in (("slow", 1e-4), ("wild", 10.0), ("x", 3e-5))
+    }
+    samplers: list[int] = []
+
+    def count(event) -> None:
+        if isinstance(event, EpochEnded):
+            samplers.append(sum(t.name == "dltui-hardware" for t in threading.enumerate()))
+
+    store = RunStore(data_dir.parent / "runs")
+    together = batched.run_group(plans_of(POLY, variants), store, data_dir, [count])
+    assert set(samplers) == {1}
+    last = {}
+    for e in together:
+        hw = read_hardware(store.root / e.run_id)
+        assert [x.epoch for x in hw.epochs] == [r["epoch"] for r in store.get(e.run_id).metrics()]
+        assert hw.samples and hw.info is not None and hw.info.threads >= 1
+        last[e.variant] = hw.samples[-1].t
+    assert {e.variant: e.status for e in together}["wild"] == "diverged"
+    assert last["wild"] < min(last["slow"], last["x"])  # not the group's last sample, taken at its end
+
+
+def test_a_copy_s_records_snapshots_and_summary_are_those_of_its_run_alone(data_dir):
+    """Its weights are handed back only when something reads them (a snapshot's epoch, a checkpoint, its
+    end), and its gradient norms are measured for the group at once: every figure is still a run alone's."""
+    base = dict(POLY, optimizer="sgd", momentum=0.9, epochs=20, record_epochs=(0, 5))
+    plans = plans_of(base, {f"lr={lr}": dict(lr=lr) for lr in (3e-3, 1e-3, 3e-4)})
+    store, together, alone = alone_and_batched(plans, data_dir)
+    for b, a in zip(together, alone):
+        got, want = store.get(b.run_id).metrics(), store.get(a.run_id).metrics()
+        assert [list(r) for r in got] == [list(r) for r in want]
+        for key in ("train_loss", "test_loss", "grad_norm"):  # grad_norm from epoch 1 (a step's gradients)
+            assert_close([r[key] for r in got[1:]], [r[key] for r in want[1:]])
+        snaps = [store.get(r.run_id).snapshots() for r in (b, a)]
+        assert [s["epoch"] for s in snaps[0]] == [s["epoch"] for s in snaps[1]] == [5, 20]
+        for s, w in zip(*snaps):
+            assert_close(s["learned"], w["learned"])
+        summaries = [json.loads((store.root / r.run_id / "summary.json").read_text()) for r in (b, a)]
+        assert_close(summaries[0]["learned_coefficients"], summaries[1]["learned_coefficients"])

@@ -34,3 +34,20 @@ def test_runs_offline_from_the_cli(cli, runs_dir):
     result = cli("run", "mnist-zero-init", "--set", "task=digits", "--epochs", "1", "--variant", "default")
     assert result.exit_code == 0, result.output
     assert len(list(runs_dir.iterdir())) == 1
+
+
+def test_the_images_are_sklearn_s_read_without_importing_it():
+    """Read from the file sklearn bundles (its import costs about 0.8 s of a run's start): the very arrays
+    `load_digits` gives, and sklearn is not imported."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    pixels, labels = digits.load()
+    want = load_digits()
+    assert np.array_equal(pixels, want.data) and np.array_equal(labels, want.target)
+    code = "import sys; from dltui.core.data import digits; digits.load(); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]

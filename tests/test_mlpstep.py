@@ -88,7 +88,10 @@ def test_the_engine_takes_it_on_the_cpu_for_an_mlp_classifier(data_dir):
     assert poly.fast.step.mlp_step is None
     momentum = Trainer(cfg.with_overrides({"momentum": 0.9}), run_id="m", data_dir=data_dir)
     momentum.setup()
-    assert momentum.fast.update == momentum.optimizer.step  # torch's own step where the update is not plain
+    # torch's own step where the update is not plain (without the wrapper that imports torch._dynamo,
+    # unless something in this process has imported it)
+    update = momentum.fast.update
+    assert update == momentum.optimizer.step or update.__module__ == "dltui.core.spec.nodynamo"
 
 
 def test_plain_sgd_steps_like_torchs():

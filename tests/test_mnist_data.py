@@ -177,3 +177,25 @@ def test_a_preset_runs_on_mnist_files_end_to_end(cli, data_dir, runs_dir):
         record = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
         assert record["epoch"] == 1 and len(record["class_acc"]) == 10
         assert json.loads((run / "status.json").read_text())["status"] == "finished"
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzipped"])
+def test_the_files_read_as_torchvision_reads_them_without_importing_it(data_dir, gz):
+    """The four tensors torchvision's MNIST gives, read without importing torchvision (over a second of
+    every MNIST run's start, torch._dynamo's import with it)."""
+    import subprocess
+    import sys
+
+    from torchvision.datasets import MNIST
+
+    write_mnist(data_dir, gz=gz)
+    got = mnist.load(data_dir)
+    train, test = (MNIST(root=str(data_dir), train=t, download=False) for t in (True, False))
+    want = (train.data, train.targets, test.data, test.targets)
+    assert all(g.dtype == w.dtype and torch.equal(g, w) for g, w in zip(got, want))
+    code = (
+        f"import sys; from dltui.core.data import mnist; mnist.load({str(data_dir)!r}); "
+        "print(sorted(m for m in sys.modules if m.startswith('torchvision')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stderr[-2000:]

@@ -220,3 +220,22 @@ def test_a_metrics_line_is_taken_exactly_when_the_hand_written_check_takes_it(li
     assert (got is None) == (expected is None)
     if got is not None:
         assert json.dumps(got) == json.dumps(expected)
+
+
+def test_a_status_write_is_a_heartbeat_and_the_next_beat_waits_its_turn(tmp_path):
+    """Each status write is an fsync: the beat right after one (the first epoch's record after the run's
+    start) writes nothing, and one HEARTBEAT_S later it writes again."""
+    import os
+
+    w = RunStore(tmp_path / "runs").create("p", "v", {"lr": 0.1})
+    path = w.path / "status.json"
+    w.set_status("running", device="cpu")
+    first = os.stat(path).st_ino  # each write replaces the file: a new inode
+    w.append_metrics({"epoch": 0, "train_loss": 1.0})
+    assert os.stat(path).st_ino == first
+    w.HEARTBEAT_S = 0.0
+    w.append_metrics({"epoch": 1, "train_loss": float("nan")})
+    assert os.stat(path).st_ino != first
+    assert json.loads(path.read_text())["epoch"] == 1
+    assert [r["train_loss"] for r in read_jsonl(w.path / "metrics.jsonl")] == [1.0, None]
+    w.close()

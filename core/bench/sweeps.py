@@ -3,7 +3,8 @@ variant alone with `--jobs 2`, measured in one run on this machine, with each si
 
 Each side runs in a fresh Python process (`side`), which drives a local Pool of two training processes
 (core/executors/localpool.py) with `batched` auto or off, and reports its wall time (the processes' start
-included, on both sides) and the largest resident set of any of its training processes. The MNIST rows
+included, on both sides), its training processes' CPU time (steadier than the wall time on a busy machine)
+and the largest resident set of any of its training processes. The MNIST rows
 train on MNIST-shaped random digits written as IDX files into the bench's scratch folder (no download).
 """
 
@@ -76,9 +77,12 @@ def side(args: str) -> None:
     pool = Pool(ps, Path(a["work"]) / f"{a['name']}-{a['mode']}", a["data"], JOBS, batched=a["mode"])
     ended = Drive(pool).run(5.0).ended
     s = time.perf_counter() - t
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = children.ru_maxrss / 1024  # KiB on Linux
+    cpu = children.ru_utime + children.ru_stime  # the training processes' CPU seconds: steadier under load
     bad = [e.status for e in ended if e.status != "finished"]
-    print(json.dumps({"s": s, "peak_mb": peak_mb, "runs": len(ended), "errors": pool.errors + bad}))
+    out = {"s": s, "cpu_s": cpu, "peak_mb": peak_mb, "runs": len(ended), "errors": pool.errors + bad}
+    print(json.dumps(out))
 
 
 def _measure(ctx: Context, name: str, mode: str, epochs: int) -> dict[str, Any]:
@@ -132,8 +136,9 @@ def case_sweeps(ctx: Context) -> list[Row]:
                 reference=alone["s"],
                 ratio=alone["s"] / together["s"],
                 note=f"ratio = speed-up; peak memory of a training process: batched "
-                f"{together['peak_mb']:.0f} MB, alone {alone['peak_mb']:.0f} MB; load {load:.1f} on "
-                f"{os.cpu_count()} cores",
+                f"{together['peak_mb']:.0f} MB, alone {alone['peak_mb']:.0f} MB; CPU time of the training "
+                f"processes: batched {together['cpu_s']:.1f} s, alone {alone['cpu_s']:.1f} s; "
+                f"load {load:.1f} on {os.cpu_count()} cores",
             )
         )
     return rows

@@ -1,5 +1,6 @@
 """MNIST from torchvision's layout, DATA/MNIST/raw/ (the four IDX files, plain or .gz), as tensors on the
-device.
+device; read here as torchvision reads them, without importing it (over a second of a run's start), which is
+used only to download.
 
 `check` runs before any run dir is made: it downloads when online (and DLTUI_OFFLINE is not set), and
 otherwise says in one line where to put the files and that `--set task=digits` runs offline.
@@ -139,9 +140,10 @@ def _expected_size(path: Path) -> int:
 
 
 def _extract_gz(raw: Path) -> None:
-    """Decompress any file that is only there as .gz, as torchvision's download does: into a file of this
-    process's own, renamed into place when whole, so that two runs starting at once (`--jobs 2`) never read
-    or write a half-decompressed file; never more bytes than the file's header says it holds."""
+    """Decompress any file that is only there as .gz, as torchvision's download does (with gzip: no
+    torchvision import): into a file of this process's own, renamed into place when whole, so that two runs
+    starting at once (`--jobs 2`) never read or write a half-decompressed file; never more bytes than the
+    file's header says it holds."""
     for name in FILES:
         if (raw / name).is_file():
             continue
@@ -162,14 +164,32 @@ def _extract_gz(raw: Path) -> None:
             ) from None
 
 
-def load(data_dir: Path):
-    """(train images, train labels, test images, test labels): uint8 N×28×28 and int64, via torchvision."""
-    from torchvision.datasets import MNIST
+def _read_idx(raw: Path, name: str):
+    """One plain IDX file as a tensor (uint8 images N×28×28, or labels as int64), as torchvision's reader
+    gives it, without importing torchvision (its import, torch._dynamo's with it, costs over a second of
+    every MNIST run's start). Its header was checked by `check`."""
+    import torch
 
-    _extract_gz(raw_dir(data_dir))
-    train = MNIST(root=str(data_dir), train=True, download=False)
-    test = MNIST(root=str(data_dir), train=False, download=False)
-    return train.data, train.targets, test.data, test.targets
+    path = raw / name
+    dims = FILES[name][1]
+    data = path.read_bytes()
+    start = 4 * (2 + len(dims))
+    n = struct.unpack(">I", data[4:8])[0]
+    size = n * SIDE * SIDE if dims else n
+    if len(data) < start + size:
+        raise BadInput(
+            f"{path}: shorter than its header says ({len(data)} bytes for {n} samples); "
+            "replace it with the file from the MNIST site"
+        )
+    x = torch.frombuffer(bytearray(data[start : start + size]), dtype=torch.uint8)
+    return x.view(n, *dims) if dims else x.long()
+
+
+def load(data_dir: Path):
+    """(train images, train labels, test images, test labels): uint8 N×28×28 and int64."""
+    raw = raw_dir(data_dir)
+    _extract_gz(raw)
+    return tuple(_read_idx(raw, name) for name in FILES)
 
 
 def build(cfg, device, data_dir: Path) -> TaskData:

@@ -75,10 +75,11 @@ def run_group(
     with contextlib.ExitStack() as guards:
         for w in writers:
             guards.enter_context(lifecycle.guard(w))
+        # one sampler for the group, as a run alone has one: its records in each copy's hardware.jsonl
+        hardware = HardwareSink(group[0].config, [Path(w.path) for w in writers])
+        guards.callback(hardware.close)
         trainers = []
         for p, w in zip(group, writers):
-            hardware = HardwareSink(p.config, Path(w.path))  # each copy's hardware.jsonl, as a run alone's
-            guards.callback(hardware.close)
             sinks = [hardware, StoreSink(w), *tensorboard_sinks(w), *(listeners or [])]
             spec = RunSpec(p.config, w.run_id, p.preset, p.variant, sinks, data_dir, w.path, control)
             trainers.append(Trainer.for_run(spec))

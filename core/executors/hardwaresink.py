@@ -6,30 +6,91 @@ intra-op threads by its work (core/spec/threads.py) and sets them, tells the sam
 the CUDA devices' identities (what torch knows: the sampler never imports torch), and says the threads in
 the run's device name. At each EpochEnded it hands over torch's peak allocated memory of the epoch (CUDA
 only). DLTUI_HARDWARE=0 turns sampling off (the benchmark's "off" figure); the thread choice stays.
+
+A batched group (core/executors/batched.py) has one sink for all its copies, as a run alone has one: one
+sampler thread, each of its records written to every copy's hardware.jsonl (`GroupFiles`), the threads and
+the device told once, one epoch record per epoch; a copy that ends leaves the group's files (its last epoch
+record written first), and the rest get the final sample at the group's end.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 from ..hardware.gpus import cuda_devices
+from ..hardware.record import HardwareFile
 from ..hardware.sampler import INTERVAL_S, Sampler
 from ..spec import threads as threads_mod
-from ..train.events import EpochEnded, RunStarted
+from ..train.events import EpochEnded, RunEnded, RunStarted
 
 ENV = "DLTUI_HARDWARE"  # "0": no sampler; a number of seconds: its interval
 
 
-class HardwareSink:
-    """A run's sampler and thread choice, as a listener (first of the run's listeners)."""
+class GroupFiles:
+    """A batched group's hardware.jsonl files as one (the sampler's `file`): each record goes to every copy
+    still in the group; `leave` closes a copy's file."""
 
-    def __init__(self, cfg: Any, run_dir: Path):
+    def __init__(self, run_dirs: list[Path]):
+        self.files = {Path(d).name: HardwareFile(Path(d)) for d in run_dirs}  # by run id (its folder's name)
+        self.lock = threading.Lock()
+
+    def add(self, rec: Any) -> None:
+        with self.lock:
+            for f in self.files.values():
+                try:
+                    f.add(rec)
+                except Exception:  # noqa: BLE001 - one copy's file (a full disk) never keeps the others'
+                    pass
+
+    def leave(self, run_id: str) -> None:
+        with self.lock:
+            f = self.files.pop(run_id, None)
+        if f is not None:
+            f.close()
+
+    def close(self) -> None:
+        with self.lock:
+            files, self.files = list(self.files.values()), {}
+        for f in files:
+            f.close()
+
+
+class GroupSampler(Sampler):
+    """One sampler for a group's copies: a copy's leaving is queued behind its last epoch record."""
+
+    def __init__(self, run_dirs: list[Path], interval: float):
+        self.group = GroupFiles(run_dirs)
+        super().__init__(Path(run_dirs[0]), interval, file=self.group)
+
+    def leave(self, run_id: str) -> None:
+        self.queue.append(("leave", run_id))
+
+    def _drain(self, probe: bool = True) -> None:
+        while self.queue:
+            kind, args = self.queue[0]
+            if kind != "leave":
+                super()._drain_one(probe)
+                continue
+            self.queue.popleft()
+            self.group.leave(args)
+
+
+class HardwareSink:
+    """A run's sampler and thread choice, as a listener (first of the run's listeners); given several run
+    dirs, a batched group's (see the module's docstring), listening to every copy."""
+
+    def __init__(self, cfg: Any, run_dir: Path | list[Path]):
         self.cfg = cfg
         self.device: Any = None
         self.threads_before: int | None = None  # torch's threads before this run set them: back at close
         self.sampler: Sampler | None = None
+        dirs = run_dir if isinstance(run_dir, list) else [run_dir]
+        self.group = len(dirs) > 1
+        self.chosen: tuple[int, str, str] | None = None  # a group's threads, why, device name: told once
+        self.last_epoch: int | None = None  # a group's last epoch record (one per epoch, not one per copy)
         raw = os.environ.get(ENV, "")
         if raw != "0":
             try:
@@ -37,16 +98,26 @@ class HardwareSink:
             except ValueError:
                 interval = INTERVAL_S
             try:
-                self.sampler = Sampler(run_dir, max(0.05, interval)).start()
+                every = max(0.05, interval)
+                self.sampler = (GroupSampler(dirs, every) if self.group else Sampler(dirs[0], every)).start()
             except Exception:  # noqa: BLE001 - no sampler (a run folder it cannot write): training goes on
                 self.sampler = None
 
     def __call__(self, event: Any) -> None:
         try:
             if isinstance(event, RunStarted):
-                self._started(event)
+                if self.chosen is None:
+                    self._started(event)
+                else:  # a group's next copy: the same model, device and threads
+                    info = event.info
+                    info["threads"], info["threads_why"], info["device_name"] = self.chosen
             elif isinstance(event, EpochEnded) and self.sampler is not None:
-                self.sampler.epoch(int(event.record.get("epoch", 0)), self._peak())
+                epoch = int(event.record.get("epoch", 0))
+                if not self.group or epoch != self.last_epoch:
+                    self.last_epoch = epoch
+                    self.sampler.epoch(epoch, self._peak())
+            elif isinstance(event, RunEnded) and self.group and self.sampler is not None:
+                self.sampler.leave(event.run_id)
         except Exception:  # noqa: BLE001 - what the machine beside a run reads never fails the run
             pass
 
@@ -66,6 +137,8 @@ class HardwareSink:
         self.device = torch.device(event.device)
         info["threads"], info["threads_why"] = n, why
         info["device_name"] = describe(self.device)
+        if self.group:
+            self.chosen = (n, why, info["device_name"])
         if self.sampler is None:
             return
         cuda, note = [], ""

@@ -29,8 +29,8 @@ STOP_S = 0.5  # the longest `stop` waits for the sampler's thread
 class Sampler:
     """Samples the process, the host and the run's GPUs into `run_dir`'s hardware.jsonl until `stop`."""
 
-    def __init__(self, run_dir: Path, interval: float = INTERVAL_S, gpu_source: Any = None):
-        self.file = HardwareFile(run_dir)
+    def __init__(self, run_dir: Path, interval: float = INTERVAL_S, gpu_source: Any = None, file: Any = None):
+        self.file = file if file is not None else HardwareFile(run_dir)  # or any `add`/`close` (a group's)
         self.interval = interval
         self.gpus = gpu_source if gpu_source is not None else Nvml()
         self.host, self.pid = socket.gethostname(), os.getpid()
@@ -112,13 +112,16 @@ class Sampler:
 
     def _drain(self, probe: bool = True) -> None:
         while self.queue:
-            kind, args = self.queue.popleft()
-            if kind == "use":
-                self._use(*args, probe=probe)
-            elif kind == "epoch":
-                epoch, peak, t = args
-                self.file.add(Epoch(t, epoch, self.host, self.pid, peak, self.rss_peak))
-                self.rss_peak = self.rss  # the next epoch's peak starts from where the memory is now
+            self._drain_one(probe)
+
+    def _drain_one(self, probe: bool) -> None:
+        kind, args = self.queue.popleft()
+        if kind == "use":
+            self._use(*args, probe=probe)
+        elif kind == "epoch":
+            epoch, peak, t = args
+            self.file.add(Epoch(t, epoch, self.host, self.pid, peak, self.rss_peak))
+            self.rss_peak = self.rss  # the next epoch's peak starts from where the memory is now
 
     def _use(self, device: str, cuda: list[CudaDevice], note: str, info: dict[str, Any], probe: bool) -> None:
         if not probe:

@@ -30,6 +30,12 @@ class GradNorm(Probe):
         norms = [torch.linalg.vector_norm(w.grad) for w in self.weights if w.grad is not None]
         return {"grad_norm": torch.stack(norms).tolist()} if norms else {}
 
+    @staticmethod
+    def of_stacked(weight_grads: list[torch.Tensor]) -> list[list[float]]:
+        """A batched group's copies' figures at once ([C, ...] gradients of each weighted layer, in order):
+        one host sync for them all."""
+        return torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in weight_grads], 1).tolist()
+
 
 class PolyFunction(Probe):
     """The polynomial's learned vs target curve at `record_epochs`, and its learned coefficients when the
@@ -44,9 +50,12 @@ class PolyFunction(Probe):
         lin = layers[0]
         return lin.weight.detach().view(-1).tolist(), float(lin.bias.detach().item())
 
-    def snapshots(self, epoch):
+    def reads_model(self, epoch):
         own = epoch in self.ctx.cfg.record_epochs or epoch == self.ctx.cfg.epochs
-        if self.every is None and not own:  # else probe_every's schedule
+        return self.every is not None or own  # else probe_every's schedule
+
+    def snapshots(self, epoch):
+        if not self.reads_model(epoch):
             return []
         from ..data.polynomial import features
 

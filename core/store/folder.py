@@ -59,6 +59,15 @@ def dumps(value: Any) -> str:
     return json.dumps(clean(value), allow_nan=False, separators=(",", ":"))
 
 
+def record_line(record: dict[str, Any]) -> str:
+    """`dumps` of a metrics record (its keys are names): as one json call where every number is finite (the
+    common case, about twice as fast), else through `clean`."""
+    try:
+        return json.dumps(record, allow_nan=False, separators=(",", ":"))
+    except (ValueError, TypeError):
+        return dumps(record)
+
+
 def write_json_atomic(path: Path, value: Any) -> None:
     write_atomic(path, json.dumps(clean(value), allow_nan=False, indent=1))
 
@@ -381,6 +390,7 @@ class RunWriter:
             new["ended"] = time.time()
         self._write_status(new)
         self.status = new  # only once it is on disk: a write cut short by a second Ctrl-C is done again
+        self._last_beat = time.time()  # every status write is a heartbeat: the next is due HEARTBEAT_S on
 
     def _write_status(self, new: dict[str, Any]) -> None:
         path = self.path / "status.json"
@@ -394,7 +404,7 @@ class RunWriter:
     def append_metrics(self, record: dict[str, Any]) -> None:
         if self._metrics is None:
             self._metrics = open(self.path / "metrics.jsonl", "a", encoding="utf-8")
-        self._metrics.write(dumps(record) + "\n")
+        self._metrics.write(record_line(record) + "\n")
         self._metrics.flush()
         self.status["epoch"] = record.get("epoch", self.status["epoch"])
         self.beat()

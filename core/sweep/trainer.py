@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from ..probes.defaults import GradNorm
 from ..store import stoprequest
 from ..train import fastpath, report
 from ..train import state as runstate
@@ -31,6 +32,7 @@ from .grouping import OWN, PER_COPY
 from .stacked import StackedMLP, StackedOptimizer, mlp_layers
 
 OPTIMIZER_ONLY = (PER_COPY | OWN) - {"seed", "data_seed"}  # values that leave the data set as it is
+GRAD_NORMS = "_grad_norms"  # a copy's GradNorm figures in its figures, measured for the group at once
 
 
 def why_not_batched(t: Trainer, at: tuple | None = None) -> str:
@@ -73,7 +75,7 @@ class SpacedCheckpoints(Checkpoints):
         self.every_s = every_s
         self._last_write = time.perf_counter() - every_s + first_in_s
 
-    def due(self, epoch: int) -> bool:
+    def _due(self, epoch: int) -> bool:
         if self.dir is None:
             return False
         now = time.perf_counter()
@@ -108,6 +110,7 @@ class BatchedTrainer:
         self.orders: torch.Tensor | None = None  # the epoch's sample order of each copy, [C, n]
         self.preds: torch.Tensor | None = None  # the epoch's predicted classes of each copy, [C, n]
         self.per_copy = False  # whether this epoch's batches differ between copies ([C, B, ...])
+        self.handed: dict[str, int] = {}  # each copy's step when its own weights were last handed back
 
     # -- start and end --------------------------------------------------------------------------
     def run(self) -> list[RunEnded]:
@@ -177,7 +180,9 @@ class BatchedTrainer:
         return time.perf_counter() - t0
 
     def _end(self, t: Trainer, status: str, reason: str, keep: bool = True) -> None:
-        """End one copy's run (core/train's own end: its summary, RunEnded to its listeners)."""
+        """End one copy's run (core/train's own end: its summary, from its weights, RunEnded to its
+        listeners)."""
+        fresh(self, [t], quiet=True)
         self.ended[t.run_id] = t._end(status, reason)
         if keep:
             self._drop([t])
@@ -222,9 +227,12 @@ class BatchedTrainer:
         return runstate.save_interrupted(t)
 
     def _hand_back(self, ts: list[Trainer]) -> None:
+        """These copies' weights, last gradients and optimizer state into their own modules and optimizers
+        (where their probes, checkpoints and summary read them): only when something will (`fresh`)."""
         idx = [self.active.index(t) for t in ts]
         self.model.to_models([t.fast.params for t in ts], idx)
         self.opt.to_optimizers([t.optimizer for t in ts], idx)
+        self.handed.update((t.run_id, t.step) for t in ts)
 
     # -- the loop -------------------------------------------------------------------------------
     def _train(self) -> None:
@@ -331,7 +339,8 @@ class BatchedTrainer:
         n = self.data.n
         loss_sum, correct = self._sums(n)
         figures, test_preds = self.data.records(self.model, self.active[0].cfg.loss, loss_sum, correct)
-        self._hand_back(list(self.active))
+        figures = grad_norms(self, epoch, figures)
+        fresh(self, [t for t in self.active if reads_model(t, epoch)])
         gone = []
         for i, t in enumerate(self.active):
             try:
@@ -371,11 +380,12 @@ def epoch_end(t: Trainer, i: int, epoch: int, figures: list, test_preds) -> tupl
     if test_preds is not None:
         t.evaluate.test_preds = test_preds[i]
     rec = {"epoch": epoch, "step": t.step, "time": round(t.clock.elapsed(), 4), **figures[i]}
+    norms = rec.pop(GRAD_NORMS, None)  # the copy's GradNorm figures, measured for the group at once
     rec["lr"] = t.optimizer.param_groups[0]["lr"]
     if rec["train_loss"] is not None:
         for p in t.probes:
             if p.scheduled(epoch):
-                rec.update(p.measure(epoch))
+                rec.update({"grad_norm": norms} if norms and isinstance(p, GradNorm) else p.measure(epoch))
     t.history.append(rec)
     t.emit(EpochEnded(t.run_id, t.variant, rec))
     return judge(t, rec, epoch)
@@ -413,3 +423,37 @@ def record_inits(bt: BatchedTrainer) -> None:
             t.traceback = end.traceback
             bt.ended[t.run_id] = t._end(end.status, end.reason)
             bt.active.remove(t)
+
+
+def reads_model(t: Trainer, epoch: int) -> bool:
+    """Whether anything at this epoch's end reads the copy's own weights, gradients or optimizer state: its
+    checkpoint.pt due, a best.pt it may write, or a probe on its schedule that says it does (GradNorm's
+    figures come from the stacked gradients: `grad_norms`). Its end reads them too (`_end`)."""
+    if t.checkpoints.pin(epoch) or (t.checkpoints.on and t.data.val_x is not None):
+        return True
+    return any(p.scheduled(epoch) and p.reads_model(epoch) for p in t.probes if not isinstance(p, GradNorm))
+
+
+def fresh(bt: BatchedTrainer, ts: list[Trainer], quiet: bool = False) -> None:
+    """Hand these copies their weights back where a step has changed them since the last time. `quiet` (a
+    copy's end): where that fails (a group that failed), the copy ends with the weights it last had."""
+    stale = [t for t in ts if t in bt.active and bt.handed.get(t.run_id) != t.step]
+    if not stale or bt.model is None:
+        return
+    try:
+        bt._hand_back(stale)
+    except Exception:
+        if not quiet:
+            raise
+
+
+def grad_norms(bt: BatchedTrainer, epoch: int, figures: list[dict]) -> list[dict]:
+    """Each copy's figures with its GradNorm figures (core/probes/defaults.py) under GRAD_NORMS, measured
+    for every copy at once from the stacked gradients (one host sync), when a copy's GradNorm is due."""
+    due = any(isinstance(p, GradNorm) and p.scheduled(epoch) for t in bt.active for p in t.probes)
+    grads = [w.grad for w in bt.model.params[0::2]]  # the weights (each layer's bias follows its weight)
+    if not due or not grads or any(g is None for g in grads):
+        if due:  # no stacked gradients to read: each copy's GradNorm reads its own, handed back
+            fresh(bt, list(bt.active))
+        return figures
+    return [{**f, GRAD_NORMS: n} for f, n in zip(figures, GradNorm.of_stacked(grads))]

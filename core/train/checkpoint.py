@@ -33,14 +33,28 @@ class Checkpoints:
         self.dir = run_dir if enabled else None
         self.last_epoch = last_epoch
         self._last_write = -math.inf
+        self._pinned: tuple[int, bool] | None = None  # (epoch, due) decided ahead by `pin`
 
     @property
     def on(self) -> bool:
         return self.dir is not None
 
+    def pin(self, epoch: int) -> bool:
+        """Decide now whether `epoch` gets a checkpoint.pt, and hold `due(epoch)` to it (a batched group asks
+        before the epoch's end, to hand a copy its weights back only then)."""
+        decided = self._pinned[1] if self._pinned and self._pinned[0] == epoch else self._due(epoch)
+        self._pinned = (epoch, decided)
+        return decided
+
     def due(self, epoch: int) -> bool:
-        """Whether the epoch just ended gets a checkpoint.pt (at most one a second, always the last); marks it
-        done."""
+        """Whether the epoch just ended gets a checkpoint.pt; marks it done."""
+        if self._pinned is not None and self._pinned[0] == epoch:
+            decided, self._pinned = self._pinned[1], None
+            return decided
+        return self._due(epoch)
+
+    def _due(self, epoch: int) -> bool:
+        """At most one a second, always the last."""
         if self.dir is None:
             return False
         now = time.perf_counter()

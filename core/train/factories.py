@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..rules.errors import BadInput
+from ..spec import nodynamo
 from ..spec.config import RunConfig
 
 TINY_MODEL = (
@@ -49,6 +50,7 @@ class PlainSGD(torch.optim.SGD):
 
 
 def make_optimizer(cfg: RunConfig, model: nn.Module, device) -> torch.optim.Optimizer:
+    nodynamo.prepare(cfg.compile and device.type == "cuda")  # torch._dynamo only where the model compiles
     params = list(model.parameters())
     if cfg.optimizer == "sgd" and device.type == "cpu" and cfg.momentum == 0 and cfg.weight_decay == 0:
         return PlainSGD(params, lr=cfg.lr)

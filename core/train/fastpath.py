@@ -7,7 +7,8 @@ hide (docs/performance.md):
 - on the CPU, a step larger than MICRO_BATCH_CPU samples goes in chunks of that size whose gradients add up to
   the step's own, so that the activations stay in the cache instead of being written out and read back;
 - on the CPU, an MLP under cross-entropy trains with a hand-written backward (core/train/mlpstep.py);
-- plain SGD (core/train/factories.py's PlainSGD) updates with one foreach op;
+- plain SGD (core/train/factories.py's PlainSGD) updates with one foreach op, any other optimizer through
+  core/spec/nodynamo.py's `step_of` (its step without the wrapper that imports torch._dynamo);
 - on CUDA, amp (bf16 autocast) and torch.compile when the config asks (elsewhere a note says they are
   ignored).
 """
@@ -24,6 +25,7 @@ import torch
 from torch import nn
 
 from ..data import TaskData
+from ..spec import nodynamo
 from ..spec.config import RunConfig
 from .factories import PlainSGD
 from .mlpstep import MLPStep
@@ -91,7 +93,7 @@ def step_and_update(
     cpu = device.type == "cpu"
     micro = MICRO_BATCH_CPU if cpu else max(batch_size, 1)
     mlp_step = MLPStep.build(model, loss_fn) if cpu else None
-    update = optimizer.plain_step if isinstance(optimizer, PlainSGD) else optimizer.step
+    update = optimizer.plain_step if isinstance(optimizer, PlainSGD) else nodynamo.step_of(optimizer)
     return Step(model, loss_fn, data, autocast, micro, preds, mlp_step), update
 
 

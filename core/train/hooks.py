@@ -47,6 +47,12 @@ class Probe:
         """Values to add to this epoch's metrics record."""
         return {}
 
+    def reads_model(self, epoch: int) -> bool:
+        """Whether `measure` or `snapshots` at this epoch (on the schedule) read the model's weights or
+        gradients: a batched group (core/sweep/trainer.py) hands a copy its weights back only when something
+        does. Say False only where that is sure."""
+        return True
+
     def snapshots(self, epoch: int) -> list[tuple[str, dict[str, Any]]]:
         """(kind, data) pictures of the model to emit at this epoch."""
         return []
