@@ -194,8 +194,10 @@ def test_a_group_has_one_sampler_and_each_copy_its_own_hardware_file(data_dir, m
     from dltui.core.hardware.record import read_hardware
 
     monkeypatch.setenv("DLTUI_HARDWARE", "0.05")  # a sample every 50 ms: several in a short run
+    # 400 epochs: the others train for several samples' time after "wild" diverges in its first epochs
     variants = {
-        name: dict(loss="mse", lr=lr, epochs=40) for name, lr in (("slow", 1e-4), ("wild", 10.0), ("x", 3e-5))
+        name: dict(loss="mse", lr=lr, epochs=400)
+        for name, lr in (("slow", 1e-4), ("wild", 10.0), ("x", 3e-5))
     }
     samplers: list[int] = []
 

@@ -156,7 +156,7 @@ class BatchedTrainer:
         for i, t in enumerate(self.active):
             t.checkpoints = SpacedCheckpoints(t.checkpoints, CHECKPOINT_EVERY_S * c, CHECKPOINT_EVERY_S * i)
         self._stack()
-        warm = self._warm_up()
+        warm = warm_up(self)
         for t in self.active:
             t.setup_s = t.clock.start_training(began, warm, resumed=t.resume is not None)
 
@@ -165,19 +165,6 @@ class BatchedTrainer:
         self.model = StackedMLP([t.model for t in ts])
         self.opt = StackedOptimizer(self.model, [t.optimizer for t in ts], ts[0].cfg.optimizer)
         self.data = GroupData([t.data for t in ts])
-
-    def _warm_up(self) -> float:
-        """One forward and backward pass, its gradients dropped (core/train/fastpath.py's warm_up)."""
-        t0 = time.perf_counter()
-        k = min(self.active[0].batch_size, fastpath.MICRO_BATCH_CPU)
-        d = self.data
-        xb = d.train_x[:k] if d.shared else d.train_x[:, :k]
-        if d.transform is not None:
-            xb = d.transform(xb)
-        self.model.forward(xb).sum().backward()
-        for p in self.model.params:
-            p.grad = None
-        return time.perf_counter() - t0
 
     def _end(self, t: Trainer, status: str, reason: str, keep: bool = True) -> None:
         """End one copy's run (core/train's own end: its summary, from its weights, RunEnded to its
@@ -353,6 +340,20 @@ class BatchedTrainer:
                 gone.append(t)
         if gone:
             self._drop(gone)
+
+
+def warm_up(bt: BatchedTrainer) -> float:
+    """The seconds of one step's forward and backward on a micro-batch (core/train/fastpath.py's warm_up:
+    left out of the training time); its gradients are dropped, the first step writes its own."""
+    t0 = time.perf_counter()
+    d, lead = bt.data, bt.active[0]
+    k = min(lead.batch_size, fastpath.MICRO_BATCH_CPU)
+    x, y = (d.train_x[:k], d.train_y[:k]) if d.shared else (d.train_x[:, :k], d.train_y[:, :k])
+    if d.transform is not None:
+        x = d.transform(x)
+    bt.model.train_step(x, y, lead.cfg.loss, d.n_classes, 1.0, d.shared, True)  # as _step calls it
+    bt.model.has_grad = False
+    return time.perf_counter() - t0
 
 
 def adopt_in_flight(bt: BatchedTrainer) -> int:
