@@ -54,3 +54,29 @@ def test_runs_started_together_divide_the_cores(cli, runs_dir):
     assert all(i.cores == threads.share(2) and i.threads == 1 and i.why == "--threads" for i in infos)
     for folder in runs_dir.iterdir():
         assert json.loads((folder / "status.json").read_text())["device_name"] == "cpu, 1 thread"
+
+
+def test_a_batched_group_takes_threads_by_the_work_of_all_its_copies(tmp_path, monkeypatch):
+    """Ten MNIST copies trained as one batched model are ten copies' work a step: they thread where one
+    copy alone, at batch 64, takes one thread."""
+    import torch
+
+    from dltui.core.executors.hardwaresink import HardwareSink
+    from dltui.core.spec.config import build_config
+    from dltui.core.train.events import RunStarted
+
+    monkeypatch.setenv("DLTUI_HARDWARE", "0")
+    monkeypatch.setenv("DLTUI_THREAD_BUDGET", "4")
+    cfg = build_config([("t", {"task": "mnist", "hidden": [300], "batch_size": 64})])
+    before = torch.get_num_threads()
+    chosen = []
+    for dirs in ([tmp_path / "one"], [tmp_path / f"copy{i}" for i in range(10)]):
+        for d in dirs:
+            d.mkdir()
+        sink = HardwareSink(cfg, dirs if len(dirs) > 1 else dirs[0])
+        info = {"n_params": MNIST_MLP, "batch_size": 64}
+        sink(RunStarted("r", "p", "v", {}, "cpu", info))
+        sink.close()
+        chosen.append(info["threads"])
+    assert chosen[0] == 1 and chosen[1] == 4
+    assert torch.get_num_threads() == before  # given back at close

@@ -88,7 +88,7 @@ class HardwareSink:
         self.threads_before: int | None = None  # torch's threads before this run set them: back at close
         self.sampler: Sampler | None = None
         dirs = run_dir if isinstance(run_dir, list) else [run_dir]
-        self.group = len(dirs) > 1
+        self.group, self.copies = len(dirs) > 1, len(dirs)
         self.chosen: tuple[int, str, str] | None = None  # a group's threads, why, device name: told once
         self.last_epoch: int | None = None  # a group's last epoch record (one per epoch, not one per copy)
         raw = os.environ.get(ENV, "")
@@ -128,7 +128,10 @@ class HardwareSink:
 
         info = event.info
         batch = int(info.get("batch_size") or 1)
-        flops = threads_mod.flops_per_step(int(info.get("n_params") or 0), batch, self.cfg.model)
+        # a group's step is all its copies' work (10 MNIST copies take 2 threads, one copy takes 1)
+        flops = self.copies * threads_mod.flops_per_step(
+            int(info.get("n_params") or 0), batch, self.cfg.model
+        )
         limit = threads_mod.budget()
         n, why = threads_mod.choose(flops, limit, threads_mod.asked())
         if self.threads_before is None:
