@@ -26,7 +26,7 @@ from ..train.control import KeyboardInterruptAfterEnd, Stopped
 from ..train.events import EpochEnded, Progress, RunEnded, RunStarted
 from ..train.inflight import InFlight
 from ..train.lifecycle import RUN_ENDS, ending
-from ..train.trainer import PROGRESS_EVERY_S, Trainer, judged, record_init
+from ..train.trainer import PROGRESS_EVERY_S, Trainer, init_probes, judged
 from .groupdata import GroupData
 from .grouping import OWN, PER_COPY
 from .stacked import StackedMLP, StackedOptimizer, mlp_layers
@@ -149,13 +149,13 @@ class BatchedTrainer:
             others = ", ".join(o.variant for o in self.active if o is not t)
             t.fast.notes.append(f"trained batched, one model of {len(self.active)} copies with {others}")
             t.emit(RunStarted(t.run_id, t.preset, t.variant, t.cfg.to_dict(), str(t.device), report.info(t)))
+        self._stack()
         record_inits(self)
         if not self.active:
             return
         c = len(self.active)
         for i, t in enumerate(self.active):
             t.checkpoints = SpacedCheckpoints(t.checkpoints, CHECKPOINT_EVERY_S * c, CHECKPOINT_EVERY_S * i)
-        self._stack()
         warm = warm_up(self)
         for t in self.active:
             t.setup_s = t.clock.start_training(began, warm, resumed=t.resume is not None)
@@ -412,18 +412,35 @@ def judge(t: Trainer, rec: dict[str, Any], epoch: int) -> tuple[str, str] | None
 
 
 def record_inits(bt: BatchedTrainer) -> None:
-    """Epoch 0, as a run alone records it: each copy evaluated before its first step. A copy that fails there
-    (its model, its files) ends failed alone, before the group is stacked."""
-    for t in list(bt.active):
-        if t.resume is not None or any(r.get("epoch") == 0 for r in t.history):
+    """Epoch 0, as a run alone records it (core/train/evaluation.py's init_record): every copy evaluated
+    before its first step, all at once on the stacked model (one pass over the data for all copies, one host
+    sync), then each copy's probes that measure at init. A copy that fails there (a probe, its files) ends
+    failed alone; the others go on."""
+    todo = [t for t in bt.active if t.resume is None and not any(r.get("epoch") == 0 for r in t.history)]
+    if not todo:
+        return
+    d, loss = bt.data, bt.active[0].cfg.loss
+    train_sum, train_correct, _ = d.evaluate(bt.model, d.train_x, d.train_y, loss)
+    figures, test_preds = d.records(bt.model, loss, train_sum, train_correct)
+    gone = []
+    for i, t in enumerate(bt.active):
+        if t not in todo:
             continue
         try:
-            record_init(t)
+            if test_preds is not None:
+                t.evaluate.test_preds = test_preds[i]
+            rec = {"epoch": 0, "step": 0, "time": 0.0, **figures[i], "lr": t.optimizer.param_groups[0]["lr"]}
+            if rec["train_loss"] is not None:
+                rec.update(init_probes(t))
+            t.history.append(rec)
+            t.emit(EpochEnded(t.run_id, t.variant, rec))
         except Exception as e:  # noqa: BLE001 - one copy's failure ends it alone
             end = ending(e, t.run_id, bt.control, resumable=True)
             t.traceback = end.traceback
-            bt.ended[t.run_id] = t._end(end.status, end.reason)
-            bt.active.remove(t)
+            bt._end(t, end.status, end.reason, keep=False)
+            gone.append(t)
+    if gone:
+        bt._drop(gone)
 
 
 def reads_model(t: Trainer, epoch: int) -> bool:

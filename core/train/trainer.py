@@ -294,11 +294,18 @@ def record_init(t: Trainer) -> None:
     what the probes that measure at init see (their `at_init`, on their schedule); emitted as an epoch."""
     record = init_record(t.evaluate, t.optimizer.param_groups[0]["lr"])
     if record["train_loss"] is not None:
-        for p in t.probes:
-            if p.at_init and p.scheduled(0):
-                record.update(p.measure(0))
+        record.update(init_probes(t))
     t.history.append(record)
     t.emit(EpochEnded(t.run_id, t.variant, record))
+
+
+def init_probes(t: Trainer) -> dict[str, Any]:
+    """What the run's probes that measure at init see at epoch 0 (their `at_init`, on their schedule)."""
+    out: dict[str, Any] = {}
+    for p in t.probes:
+        if p.at_init and p.scheduled(0):
+            out.update(p.measure(0))
+    return out
 
 
 def judged(status: str, reason: str, history: list[dict[str, Any]]) -> tuple[str, str]:
