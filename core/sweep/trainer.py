@@ -469,8 +469,9 @@ def grad_norms(bt: BatchedTrainer, epoch: int, figures: list[dict]) -> list[dict
     """Each copy's figures with its GradNorm figures (core/probes/defaults.py) under GRAD_NORMS, measured
     for every copy at once from the stacked gradients (one host sync), when a copy's GradNorm is due."""
     due = any(isinstance(p, GradNorm) and p.scheduled(epoch) for t in bt.active for p in t.probes)
-    grads = [w.grad for w in bt.model.params[0::2]]  # the weights (each layer's bias follows its weight)
-    if not due or not grads or any(g is None for g in grads):
+    model = bt.model  # its gradients: the last step's, in `grads` (each layer's weight, then its bias)
+    grads = list(model.grads[0::2]) if model.has_grad else []
+    if not due or not grads:
         if due:  # no stacked gradients to read: each copy's GradNorm reads its own, handed back
             fresh(bt, list(bt.active))
         return figures
