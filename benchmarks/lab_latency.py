@@ -117,6 +117,18 @@ class Lab:
         self.wait(lambda s: HELP_MARK not in s, 10, "the keys screen to close", poll=POLL_S)
         return took
 
+    def cpu_share(self, seconds: float) -> float:
+        """The lab process's CPU time over `seconds` (all its threads), as a share of one core."""
+        pid = int(self.command(f"display-message -p -t {self.name} '#{{pane_pid}}'")[0])
+
+        def used() -> float:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        start, t0 = used(), time.monotonic()
+        time.sleep(seconds)
+        return (used() - start) / (time.monotonic() - t0)
+
     def type_epochs(self, epochs: int) -> None:
         """The run's epochs into the form's field (four tabs from the preset list), as a user types them."""
         for _ in range(3):
@@ -213,6 +225,8 @@ def main() -> None:
             lab.wait(lambda s: epoch_of(s, args.epochs) is not None, 60, "the run to start")
             lab.keys("Escape")  # out of the form, so that ? is a key, not a character
             lab.wait(lambda s: (epoch_of(s, args.epochs) or 0) >= args.at, 1800, f"epoch {args.at}", poll=0.5)
+            cpu = lab.cpu_share(5.0)
+            print(f"lab process CPU at epoch {args.at}+, no keys: {cpu:.0%} of a core over 5 s", flush=True)
             first = epoch_of(lab.screen(), args.epochs)
             live = samples(lab, args.samples, alive=lambda: running(lab, args.epochs))
             last = epoch_of(lab.screen(), args.epochs)
