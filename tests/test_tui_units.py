@@ -213,3 +213,13 @@ def test_a_preset_names_the_run_with_the_lesson_and_a_wrong_name_is_refused():
     text = 'name = "p"\nfocus = "nope"\n[base]\ntask = "polynomial"\n[[variants]]\nname = "a"\n'
     with pytest.raises(BadInput, match='focus = "nope" is not a variant; use one of a'):
         parse(text, "p.toml")
+
+
+def test_header_names_the_cores_the_runs_share_not_the_helpers_threads():
+    from dltui.core.spec.threads import cores
+    from dltui.tui.lab.status import runs_device
+
+    n = cores()
+    assert runs_device("cpu, 2 threads") == f"cpu, {n} core{'s' if n != 1 else ''}"
+    assert runs_device("cpu, 1 thread") == f"cpu, {n} core{'s' if n != 1 else ''}"
+    assert runs_device("cuda:0 NVIDIA H100 80GB HBM3") == "cuda:0 NVIDIA H100 80GB HBM3"  # a GPU as named

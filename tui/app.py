@@ -38,11 +38,11 @@ from .lab.presetpane import PresetPane, describe, preset_list
 from .lab.rangetest import RangeTest
 from .lab.runcontrol import RunControl
 from .lab.session import RunGroup
-from .lab.status import FINDING_DEVICE, DeviceHeader, LiteralNotices
+from .lab.status import FINDING_DEVICE, DeviceHeader, LiteralNotices, runs_device
 from .lab.workarea import WorkArea
 from .modals import HelpScreen
 from .pastruns.screen import PastRunsScreen
-from .plots import PlotPanel
+from .plots import InputClock, PlotPanel
 from .tasks import Tasks
 from .viewkit import RunData, ViewOptions
 
@@ -59,10 +59,10 @@ SHORT = 32  # rows below which one plot is shown at a time
 
 def probe_device() -> str:
     """The device `auto` picks here, described; asked of the helper process (the lab never imports torch)."""
-    return checker.device_name("auto")
+    return runs_device(checker.device_name("auto"))
 
 
-class LabApp(LiteralNotices, SharedKeys, App):
+class LabApp(InputClock, LiteralNotices, SharedKeys, App):
     """Presets on the left, their parameters and description; live plots and the runs table on the right."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too

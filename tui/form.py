@@ -9,6 +9,7 @@ an MNIST preset runs on the bundled digits offline.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -126,6 +127,33 @@ def lab_words(message: str) -> str:
     return SET_FLAGS.sub(said, message)
 
 
+BATCHED = "batched"  # the form's one field that is no config key: how the lab trains the variants
+MODES = ("auto", "off")
+BATCHED_ENV = "DLTUI_BATCHED"  # the lab's default where a preset does not say off (as for `dltui run`)
+BATCHED_TIP = (
+    "auto: the variants that differ only in lr, momentum, weight decay or seed train together as one "
+    "batched model, each still its own run; off: every variant trains alone (as `dltui run --batched`). "
+    'A preset that says batched = "off" trains one by one either way.'
+)
+
+
+def batched_default(preset: Preset) -> str:
+    """The batched field's start: off where the preset says off, else DLTUI_BATCHED where set, else auto."""
+    if preset.batched == "off":
+        return "off"
+    env = os.environ.get(BATCHED_ENV, "").strip()
+    return env if env in MODES else "auto"
+
+
+class ModeValidator(Validator):
+    """The batched field: auto or off."""
+
+    def validate(self, value: str) -> ValidationResult:
+        if value.strip() in ("", *MODES):
+            return self.success()
+        return self.failure(f"batched = {value.strip()} is not a mode; use auto or off")
+
+
 class FieldValidator(Validator):
     """Checks one field as you type with the config's own rules."""
 
@@ -158,6 +186,7 @@ class ParamForm(Vertical):
         self.keys = form_keys(preset)
         self.initial = initial_values(preset, self.keys)
         self.differ = per_variant(preset, self.keys)
+        self.batched_start = batched_default(preset)
 
     def compose(self) -> ComposeResult:
         for k in self.keys:
@@ -176,6 +205,16 @@ class ParamForm(Vertical):
                     tooltip=as_text(tip, newlines=True),
                     compact=True,
                 )
+        with Horizontal(classes="field"):
+            yield Label(BATCHED, classes="key")
+            yield Field(
+                self.batched_start,
+                id=f"field-{BATCHED}",
+                validators=[ModeValidator()],
+                validate_on=["changed", "submitted"],
+                tooltip=BATCHED_TIP,
+                compact=True,
+            )
         yield Static("", id="form-error")  # right under the fields: a short terminal cuts the side bar's end
         yield Static(as_text(self.hint(), newlines=True), id="form-hint")
 
@@ -201,7 +240,14 @@ class ParamForm(Vertical):
                     parse_field(k, text)
                 except BadInput as e:
                     out[k] = str(e)
+        mode = self.query_one(f"#field-{BATCHED}", Input).value.strip()
+        if mode not in ("", *MODES):
+            out[BATCHED] = f"batched = {mode} is not a mode; use auto (train together what can) or off"
         return out
+
+    def batched(self) -> str:
+        """The batched field's mode (empty: as it started)."""
+        return self.query_one(f"#field-{BATCHED}", Input).value.strip() or self.batched_start
 
     def overrides(self) -> dict[str, Any]:
         """The fields changed from their start, as config values (call only when `errors()` is empty)."""
@@ -210,7 +256,7 @@ class ParamForm(Vertical):
     def show_errors(self) -> None:
         """Mark the bad fields and say why under the form."""
         errs = self.errors()
-        for k in self.keys:
+        for k in [*self.keys, BATCHED]:
             self.query_one(f"#field-{k}", Input).set_class(k in errs, "-invalid")
         # what was typed is in each reason: shown as text, so `[/]` reads `[/]` and ESC reads `\x1b`
         error = self.query_one("#form-error", Static)

@@ -19,7 +19,9 @@ KEYS_PROSE = (
     "m: smoothing off/0.6/0.9/0.97 (causal, debiased; the raw curve stays in grey).\n"
     "e: PNG+CSV of the runs to ./exports/<time>/. R: same config again. i: run card.\n"
     "In past runs: space marks, enter overlays, e exports the marked runs;\n"
-    "l x m v i R s act there as here."
+    "l x m v i R s act there as here.\n"
+    "The form's batched field: auto trains the variants that differ only in lr, momentum,\n"
+    "weight decay or seed as one batched model (each still its own run); off: one by one."
 )
 
 

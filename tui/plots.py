@@ -6,6 +6,7 @@ of its data, its size and theme to its panel's build thread and shows the last p
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Callable
@@ -13,9 +14,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 
+from rich.console import Console
+from rich.segment import Segment
 from rich.text import Text
+from textual import events
 from textual.containers import Container
 from textual.message import Message
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
@@ -25,6 +30,8 @@ from .views import load_all
 
 load_all()
 MIN_INTERVAL_S = 0.2  # each plot at most 5 times a second
+REST = 2.0  # after a live build, the build thread rests twice as long as it took: it holds the GIL <= 1/3
+INPUT_S = 0.3  # no live build starts this long after a key press or a click: its answer has the GIL alone
 RECENT_RECORDS = 8  # a hidden instrument panel looks for its probe's value in each run's last records, a tick
 DRAWING = Text("drawing…", style="dim")  # until a plot's first picture is built
 
@@ -53,6 +60,9 @@ class Builder:
     def __init__(self):
         self.pool: ThreadPoolExecutor | None = None
         self.closed = False
+        self.running = 0  # builds asked for and not yet ended
+        self.took = 0.0  # how long the last build took, and when it ended (time.monotonic)
+        self.ended = -math.inf
 
     def submit(self, job: Callable[[], Text], done: Callable[[Text], None]) -> bool:
         """Run `job` on the build thread and hand its picture to `done` there; False once closed."""
@@ -60,8 +70,23 @@ class Builder:
             return False
         if self.pool is None:
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="dltui-plots")
-        self.pool.submit(job).add_done_callback(lambda f: deliver(f, done))
+        self.running += 1
+        self.pool.submit(self.timed, job).add_done_callback(lambda f: deliver(f, done))
         return True
+
+    def timed(self, job: Callable[[], Text]) -> Text:
+        start = time.monotonic()
+        try:
+            return job()
+        finally:
+            self.ended = time.monotonic()
+            self.took, self.running = self.ended - start, self.running - 1
+
+    def rested(self, now: float) -> bool:
+        """Whether a live build may start: none is going, and the thread has rested REST times the last
+        build's time. Python threads share one interpreter lock: a plot built without rest would slow the
+        UI thread's every answer by as much as the build took, however short the frame."""
+        return self.running <= 0 and now - self.ended >= REST * self.took
 
     def close(self) -> None:
         """Drop the builds not started; one in progress ends on its own (its picture goes nowhere)."""
@@ -85,20 +110,50 @@ def build(
     size: tuple[int, int],
     theme: str,
     note: str = "",
-) -> tuple[Text, bool]:
-    """The view's picture at this size and plotext theme (on the build thread), and whether its y-axis came
-    out logarithmic; or a short note where plotext cannot draw it (a very small area, say): a view's bug
-    must not end the app."""
+) -> tuple[Text, bool, list[Strip]]:
+    """The view's picture at this size and plotext theme (on the build thread), whether its y-axis came out
+    logarithmic, and the picture as the lines the screen shows (strips_of); or a short note where plotext
+    cannot draw it (a very small area, say): a view's bug must not end the app."""
     drawn: dict = {}
     try:
-        return Text.from_ansi(picture(plot, drawer, runs, opts, *size, theme, note, drawn)), drawn["log"]
+        text, log = Text.from_ansi(picture(plot, drawer, runs, opts, *size, theme, note, drawn)), drawn["log"]
     except Exception as e:  # noqa: BLE001 - any error of any view becomes the note, on a thread nobody watches
-        return Text(f"{view_name}: cannot draw here ({type(e).__name__})", style="dim"), False
+        text, log = Text(f"{view_name}: cannot draw here ({type(e).__name__})", style="dim"), False
+    return text, log, strips_of(text, size[0])
+
+
+def strips_of(text: Text, width: int) -> list[Strip]:
+    """A picture as the screen's lines, `width` cells each, runs of one style merged into one segment. Made
+    on the build thread: turning thousands of coloured braille cells into segments is most of a frame's
+    cost, so the UI thread (a key's answer, a screen opened over the plots) only copies these out."""
+    console = Console(
+        width=max(1, width),
+        color_system="truecolor",
+        force_terminal=True,
+        file=io.StringIO(),
+        legacy_windows=False,
+    )
+    text = text.copy()
+    text.no_wrap, text.overflow = True, "crop"  # cropped, never wrapped
+    options = console.options.update(width=max(1, width), no_wrap=True, overflow="crop")
+    return [Strip(Segment.simplify(line), width) for line in console.render_lines(text, options, pad=True)]
 
 
 def snapshot(runs: list[RunData]) -> list[RunData]:
     """Copies of the runs' lists (the UI thread appends to them while a build reads them)."""
     return [replace(r, records=list(r.records), snapshots=list(r.snapshots)) for r in runs]
+
+
+class InputClock:
+    """Mixed into an App before Textual's class: `input_at` is when the last key press or click came (live
+    plot builds wait INPUT_S after it, PlotPanel.draw_next)."""
+
+    input_at = -math.inf
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.input_at = time.monotonic()
+        await super().on_event(event)
 
 
 class ViewPlot(PlotextPlot):
@@ -116,9 +171,9 @@ class ViewPlot(PlotextPlot):
     class Built(Message, bubble=False):
         """A picture is ready for `key` (signature, width, height, theme)."""
 
-        def __init__(self, key: tuple, text: Text, log: bool):
+        def __init__(self, key: tuple, text: Text, log: bool, strips: list[Strip]):
             super().__init__()
-            self.key, self.text, self.log = key, text, log
+            self.key, self.text, self.log, self.strips = key, text, log, strips
 
     def __init__(self, view_name: str, builder: Builder, **kw):
         super().__init__(**kw)
@@ -130,6 +185,7 @@ class ViewPlot(PlotextPlot):
         self.stale = False
         self.drawn_at = -math.inf
         self.shown: Text | None = None
+        self.strips: list[Strip] = []  # the picture shown, as the screen's lines (strips_of)
         self.shown_key: tuple | None = None
         self.building: tuple | None = None  # the key of the build in progress
         self.note = ""  # on the title line, right: the focus mark, the page (PlotPanel.regrid)
@@ -169,7 +225,7 @@ class ViewPlot(PlotextPlot):
         if self.builder.submit(job, partial(self.post_built, key)):
             self.building = key
 
-    def post_built(self, key: tuple, built: tuple[Text, bool]) -> None:
+    def post_built(self, key: tuple, built: tuple[Text, bool, list[Strip]]) -> None:
         """(On the build thread.) Send the picture to the UI thread; dropped once the plot is gone."""
         try:
             self.post_message(self.Built(key, *built))
@@ -178,7 +234,7 @@ class ViewPlot(PlotextPlot):
 
     def on_view_plot_built(self, msg: Built) -> None:
         self.building = None
-        self.shown, self.shown_key, self.drawn_log = msg.text, msg.key, msg.log
+        self.shown, self.shown_key, self.drawn_log, self.strips = msg.text, msg.key, msg.log, msg.strips
         self.refresh()
         self.request()
 
@@ -192,6 +248,18 @@ class ViewPlot(PlotextPlot):
         """The last picture built (a new one is asked for if the size or theme changed)."""
         self.request()
         return self.shown if self.shown is not None else DRAWING
+
+    def render_line(self, y: int) -> Strip:
+        """Line `y` of the last picture built, as the build thread made it (a new one is asked for if the
+        size or theme changed): no text is laid out here."""
+        if y == 0:
+            self.request()
+        if self.shown is None:
+            return strips_of(DRAWING, self.size.width)[0] if y == 0 else Strip.blank(self.size.width)
+        if y >= len(self.strips):
+            return Strip.blank(self.size.width)
+        strip = self.strips[y]
+        return strip.crop(0, self.size.width) if strip.cell_length > self.size.width else strip
 
 
 def signature(view_name: str, runs: list[RunData], opts: ViewOptions) -> tuple:
@@ -388,10 +456,16 @@ class PlotPanel(Container):
         """Redraw one stale plot, the one drawn longest ago, if that was at least MIN_INTERVAL_S ago.
 
         Each plot is redrawn at most 1 / MIN_INTERVAL_S times a second, only when new data arrived, and
-        one a tick, so that the build thread (which takes tens of ms a plot) never falls far behind.
+        one a tick, so that the build thread (which takes tens of ms a plot) never falls far behind; none
+        while the build thread rests (Builder.rested), while another screen covers the plots, or just after
+        a key press (INPUT_S).
         """
         self.runs = runs
         now = time.monotonic()
+        if not self.builder.rested(now) or self.app.screen is not self.screen:
+            return  # the last build's rest, or a screen over the plots (the keys, a card): nothing to show
+        if now - getattr(self.app, "input_at", -math.inf) < INPUT_S:
+            return  # a key press is being answered
         stale = [p for p in self.query(ViewPlot) if p.stale and now - p.drawn_at >= MIN_INTERVAL_S]
         if stale:
             self.fit(runs, RECENT_RECORDS)

@@ -263,7 +263,7 @@ class Fitted:
 
     def title(self, text: str, *shorter: str) -> None:
         """The title: the first of `text` and its `shorter` forms that fits, else the last cut with '…'."""
-        room = self.width - 1
+        room = self.width - 1 - (len(self.note) + 2 if self.note else 0)  # the note keeps its place
         self.titled = next(
             (t for t in (text, *shorter) if len(t) <= room), shorten((text, *shorter)[-1], room)
         )
@@ -333,11 +333,11 @@ class Fitted:
     def heading(self) -> list[str]:
         """The lines above the plot: the title (or the panels' titles side by side), then the key."""
         titles = [p.titled for p in self.panels] if self.panels else [self.titled]
-        width = self.width // len(titles)
+        room = self.width - (len(self.note) + 2 if self.note else 0)  # the titles' room beside the note
+        width = room // len(titles)
         line = "".join(shorten(t, width - 1).center(width) for t in titles).rstrip()
         if self.note:
-            room = self.width - len(self.note)
-            line = shorten(line, room - 2).ljust(room) + self.note
+            line = line.ljust(self.width - len(self.note)) + self.note
         keys = self.keys + [k for p in self.panels for k in p.keys if k not in self.keys]
         return ([line] if line else []) + key_lines(keys, self.width)
 

@@ -121,4 +121,6 @@ class LiveRecords:
         return iter(self.kept())
 
     def __getitem__(self, i):
+        if i == -1 and self.count:  # the last record, asked for at every record: no sort of the kept ones
+            return self.store[self.count - 1]
         return self.kept()[i]

@@ -79,6 +79,9 @@ class HardwareStrip(Static):
         super().__init__("", **kw)
         self.target = target
         self.busy = False
+        self.shown = Text()  # the text on screen, and its lines
+        self.lines = 0
+        self.tall: bool | None = None  # the terminal was big enough for several lines at the last tick
 
     def on_mount(self) -> None:
         self.display = False
@@ -89,13 +92,16 @@ class HardwareStrip(Static):
             return  # the last read is still going (a slow disk): never two at once
         root, selected, live = self.target()
         if selected is None:
-            self.display = False
+            self.display, self.shown, self.lines = False, Text(), 0
             return
         size = self.app.size
         tall = size.width >= TALL[0] and size.height >= TALL[1]
-        self.styles.max_height = 8 if tall else 1  # one line in a small terminal, cut rather than wrapped
-        self.styles.text_wrap = "wrap" if tall else "nowrap"
-        self.styles.text_overflow = "ellipsis"
+        if tall != self.tall:  # one line in a small terminal, cut rather than wrapped
+            self.tall = tall
+            self.styles.max_height = 8 if tall else 1
+            self.styles.text_wrap = "wrap" if tall else "nowrap"
+            self.styles.text_overflow = "ellipsis"
+            self.shown = Text()  # drawn again at its new height
         width = max(20, (self.size.width or size.width) - 2)
         self.busy = True
         self.run_worker(
@@ -116,6 +122,14 @@ class HardwareStrip(Static):
             pass
 
     def _show(self, text: Text) -> None:
+        """The new text, if it differs from the one shown; the layout is asked for only when the strip's
+        height changes (a relayout of the screen resizes the plots and rebuilds their pictures: once a second,
+        that cost every key press its answer's time)."""
         self.busy = False
+        if text == self.shown:
+            return
+        width = max(1, self.content_region.width or self.app.size.width)
+        lines = len(text.wrap(self.app.console, width)) if text.plain else 0
         self.display = bool(text.plain)
-        self.update(text)
+        self.update(text, layout=lines != self.lines)
+        self.shown, self.lines = text, lines

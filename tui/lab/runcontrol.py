@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -88,7 +89,7 @@ class RunControl:
         except BadInput as e:
             self.app.notify(lab_words(str(e)), title="cannot run", severity="error")
             return
-        self.start(form.preset, plans)
+        self.start(form.preset, plans, form.batched())
 
     def rerun(self, run_id: str) -> None:
         """Run `run_id` again with its exact config (from its config.json): a new run id, the same names."""
@@ -139,16 +140,21 @@ class RunControl:
         self.forget()
         await self.on_batch(self.batch)
 
-    def start(self, preset: Preset, plans: list[runner.RunPlan]) -> None:
+    def start(self, preset: Preset, plans: list[runner.RunPlan], batched: str | None = None) -> None:
+        """Check and start `plans` in a thread; `batched` (auto, off: the form's field) goes to a training
+        process that takes it (a Ray pool trains every run alone)."""
         self.starting = True
         self.on_change()
-        self.tasks.start("start", self.check_and_start, preset, plans)
+        self.tasks.start("start", self.check_and_start, preset, plans, batched)
 
-    def check_and_start(self, preset: Preset, plans: list[runner.RunPlan]) -> tuple[RunGroup, Any]:
+    def check_and_start(
+        self, preset: Preset, plans: list[runner.RunPlan], batched: str | None = None
+    ) -> tuple[RunGroup, Any]:
         """In a thread: check everything a user could get wrong, then start the training process."""
         checker.preflight(plans, self.store.root, self.data_dir)
+        extra = {"batched": batched} if batched is not None and takes_batched(self.executor_factory) else {}
         return RunGroup(preset.name, plans), self.executor_factory(
-            plans, self.store.root, self.data_dir
+            plans, self.store.root, self.data_dir, **extra
         ).start()
 
     async def started(self, result: tuple[RunGroup, Any]) -> None:
@@ -218,3 +224,11 @@ class RunControl:
         if self.executor is not None:
             self.executor.stop()
             self.executor.join(1)
+
+
+def takes_batched(factory: Callable[..., Any]) -> bool:
+    """Whether an executor factory takes `batched` (a TrainingProcess does; a Ray pool trains runs alone)."""
+    try:
+        return "batched" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False

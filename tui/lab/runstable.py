@@ -16,8 +16,9 @@ from typing import Any
 from textual.widgets import DataTable
 
 from ...core.readout.colours import run_label, status_text
-from ...core.readout.columns import PRIORITY, TEXTUAL_PER_COLUMN, Column, fit
+from ...core.readout.columns import PRIORITY, Column
 from ...core.readout.safe import text
+from ..columnfit import FittedColumns
 from .session import RunGroup
 
 # In the order shown, each as wide as its content: the table is fitted again when a cell outgrows its column.
@@ -46,11 +47,12 @@ ROW_FIELDS = (
 TABLE_S = 0.25  # the runs table is rewritten at most 4 times a second
 
 
-class RunsTable:
+class RunsTable(FittedColumns):
     """The table widget, the batch it lists, and the rows with news not yet shown."""
 
     def __init__(self, table: DataTable):
         self.table = table
+        self.columns = COLUMNS
         self.batch: RunGroup | None = None
         self.stale: set[str] = set()  # rows with news not yet shown
         self.flushed_at = 0.0
@@ -58,6 +60,7 @@ class RunsTable:
         self.shown: list[Column] = list(COLUMNS)  # the columns the width leaves (see `refit`)
         self.width = 0  # the width they were fitted to
         self.paused = False  # the batch's pause as the rows last showed it
+        self.written: dict[tuple[str, str], Any] = {}  # (variant, column) -> the cell in the table
 
     @property
     def selected(self) -> str | None:
@@ -71,34 +74,11 @@ class RunsTable:
         if self.batch is not None and variant is not None:
             self.batch.selected = variant
 
-    def add_columns(self) -> None:
-        """Once the table is mounted (a column's width is measured on the app's console); from then on the
-        columns are fitted again whenever the layout changes (a resize, the side bar narrowing)."""
-        self.refit(force=True)
-        self.table.screen.screen_layout_refresh_signal.subscribe(
-            self.table, lambda _: self.table.call_later(self.refit)
-        )
-
-    def refit(self, force: bool = False, grown: bool = False) -> None:
-        """The columns the table's width leaves, by the one column policy; rebuilt only when they change.
-        `grown`: the same width, but cells have grown (a column may have to go)."""
-        width = self.table.size.width - 1  # the vertical scrollbar's cell
-        if width <= 0:  # not laid out yet: every column, until the first layout fits them
-            if not self.table.columns:
-                self.rebuild(list(COLUMNS))
-            return
-        if width == self.width and not force and not grown:
-            return
-        self.width = width
-        rows = [self.cells(v, COLUMNS) for v in self.batch.runs] if self.batch else []
-        shown = [COLUMNS[i] for i in fit(COLUMNS, rows, width, TEXTUAL_PER_COLUMN, 0)]
-        if shown == self.shown and self.table.columns and not force:
-            return
-        self.rebuild(shown)
+    def fit_rows(self) -> list[list[Any]]:
+        return [self.cells(v, COLUMNS) for v in self.batch.runs] if self.batch else []
 
     def rebuild(self, shown: list[Column]) -> None:
         """The table with these columns, its rows anew."""
-        self.shown = shown
         self.table.clear(columns=True)
         for c in shown:
             self.table.add_column(text(c.label), key=c.key, width=c.width)
@@ -119,8 +99,11 @@ class RunsTable:
         batch = self.batch
         self.table.clear()
         self.stale.clear()
+        self.written.clear()
         for run in batch.list() if batch else []:
-            self.table.add_row(*self.cells(run.variant), key=run.variant)
+            cells = self.cells(run.variant)
+            self.written.update(((run.variant, c.key), v) for c, v in zip(self.shown, cells))
+            self.table.add_row(*cells, key=run.variant)
         self.selected = None
         if batch is not None and focus in batch.runs:
             self.table.move_cursor(row=list(batch.runs).index(focus))  # its highlight selects it
@@ -150,6 +133,9 @@ class RunsTable:
             if variant not in self.table.rows:
                 continue
             for c, value in zip(self.shown, self.cells(variant)):
+                if self.written.get((variant, c.key)) == value:
+                    continue  # unchanged: no repaint, and no width to measure again
+                self.written[(variant, c.key)] = value
                 self.table.update_cell(
                     variant, c.key, value, update_width=c.width is None and bool(value.plain)
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from rich.text import Text
@@ -11,6 +12,7 @@ from textual.widgets import Static
 from ...core.rules.outside import visible
 from ...core.rules.status import RunStatus
 from ...core.spec.presets import Preset
+from ...core.spec.threads import cores
 from ...core.spec.views import X_LABELS
 from ..tasks import Tasks
 from ..viewkit import ViewOptions
@@ -82,11 +84,26 @@ class StatusBar(Static):
         self.short = Text()
 
     def show(self, full: Text, short: Text) -> None:
+        if (full, short) == (self.full, self.short):
+            return  # no repaint for the same words
         self.full, self.short = full, short
         self.refresh()  # one fixed line: no layout
 
     def render(self) -> Text:
         return self.full if self.full.cell_len <= self.size.width else self.short
+
+
+CPU_THREADS = re.compile(r"^cpu, \d+ threads?$")
+
+
+def runs_device(name: str) -> str:
+    """The device as the runs will have it, from the helper process's description: on the CPU, the cores
+    the runs share, not the helper's own thread count (each run picks its threads by its work,
+    core/spec/threads.py; a run's own count comes with its start, DeviceHeader.found)."""
+    if CPU_THREADS.match(name):
+        n = cores()
+        return f"cpu, {n} core{'s' if n != 1 else ''}"
+    return name
 
 
 class DeviceHeader:

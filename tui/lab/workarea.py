@@ -41,6 +41,7 @@ class WorkArea:
         self.status_bar = StatusBar(id="status")
         self.runs_table = RunsTable(self.table)
         self.hardware = HardwareStrip(self.hardware_target, id="hardware")
+        self.status_stale = False  # the status line has news not shown yet (redraw shows it)
 
     def widgets(self) -> list:
         """Top to bottom: the plots, the variant filter (hidden until /), the status line, the selected run's
@@ -108,15 +109,21 @@ class WorkArea:
         if applied.done:
             self.runs_table.flush()
             self.replot()  # the final picture, every plot at once
-        self.update_status()
+        if applied.done or applied.notices or applied.device:
+            self.update_status()
+        else:
+            self.status_stale = True  # the pace's news: shown with the table's next rows (redraw)
 
     def redraw(self) -> None:
-        """One piece of screen work per tick, so that no frame is long: the table's changed rows (at most
-        TABLE_S apart), or one plot with new data (see PlotPanel.draw_next)."""
+        """One piece of screen work per tick, so that no frame is long: the table's changed rows and the
+        status line (at most TABLE_S apart: one frame for both), or one plot with new data (see
+        PlotPanel.draw_next)."""
         if self.closing:
             return
         if self.runs_table.due:
             self.runs_table.flush()
+            if self.status_stale:
+                self.update_status()
         else:
             self.panel.draw_next(self.shown_runs(), self.opts)
 
@@ -135,6 +142,7 @@ class WorkArea:
         return narrowed(list(runs.values()), self.opts.only)
 
     def update_status(self) -> None:
+        self.status_stale = False
         full, short = (status_line(self.control, self.preset(), self.opts, short=s) for s in (False, True))
         self.status_bar.show(full, short)
 

@@ -17,10 +17,11 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...core.readout.colours import run_label, status_text
-from ...core.readout.columns import PRIORITY, TEXTUAL_PER_COLUMN, Column, fit
+from ...core.readout.columns import PRIORITY, Column
 from ...core.readout.safe import text
 from ...core.rules.numbers import fmt, pct
 from ...core.store.index import Row, listing
+from ..columnfit import FittedColumns
 from ..viewkit import RunData
 from .livetable import LiveTable
 
@@ -70,11 +71,12 @@ def cells(row: Row, marked: bool = False) -> tuple[str, ...]:
     )
 
 
-class Listing:
+class Listing(FittedColumns):
     """The runs listed, the marked ones, the table that shows them and the title over it."""
 
     def __init__(self, table: LiveTable, title: Static, root: Path):
         self.table = table
+        self.columns = COLUMNS
         self.title = title
         self.root = root
         self.rows: list[Row] = []  # every run, newest first, once listed
@@ -91,33 +93,11 @@ class Listing:
         self.width = 0
         title.update(self.title_text())  # the runs dir's path is text from outside: shown as text
 
-    def add_columns(self) -> None:
-        """Once mounted; from then on the columns are fitted again whenever the layout changes."""
-        self.refit(force=True)
-        self.table.screen.screen_layout_refresh_signal.subscribe(
-            self.table, lambda _: self.table.call_later(self.refit)
-        )
-
-    def refit(self, force: bool = False) -> None:
-        """The columns the table's width leaves (the one column policy); the table refilled when they
-        change."""
-        width = self.table.size.width - 1  # the vertical scrollbar's cell
-        if width <= 0:  # not laid out yet: every column, until the first layout fits them
-            if not self.table.columns:
-                self.rebuild(list(COLUMNS))
-            return
-        if width == self.width and not force:
-            return
-        self.width = width
-        rows = [cells(r) for r in (self.matching or self.rows)[:FIT_ROWS]]
-        shown = [COLUMNS[i] for i in fit(COLUMNS, rows, width, TEXTUAL_PER_COLUMN, 0)]
-        if shown == self.shown and self.table.columns and not force:
-            return
-        self.rebuild(shown)
+    def fit_rows(self) -> list[list]:
+        return [cells(r) for r in (self.matching or self.rows)[:FIT_ROWS]]
 
     def rebuild(self, shown: list[Column]) -> None:
         """The table with these columns, its rows added anew (a chunk a tick, as always)."""
-        self.shown = shown
         self.table.clear(columns=True)
         for c in shown:
             self.table.add_column(c.label, key=c.key, width=c.width)
