@@ -62,6 +62,48 @@ def run_group(
     """Make each plan's run dir, train them together, and return how each ended (in the group's order)."""
     if len(group) == 1:
         return [run_one(group[0], store, data_dir, listeners, control)]
+    writers = [store.create(p.preset, p.variant, p.config.to_dict()) for p in group]
+    with contextlib.ExitStack() as guards:
+        for w in writers:
+            guards.enter_context(lifecycle.guard(w))
+        return _together(guards, list(zip(group, writers)), data_dir, listeners, control)
+
+
+def resume_group(
+    group: list[ResumePlan],
+    store: RunStore,
+    data_dir: Path,
+    listeners: list[Listener] | None = None,
+    control=None,
+) -> list[RunEnded]:
+    """Resumed runs at one point (core/sweep/grouping.py) trained together again, each in its own folder and
+    from its own checkpoint, as run_group trains new ones; a group of one goes on alone (runner.resume_one).
+    An epoch a stop interrupted is taken up where it stopped (core/sweep/trainer.py's adopt_in_flight)."""
+    if len(group) == 1:
+        p = group[0]
+        return [resume_one(p.run, p.plan, p.checkpoint, store, data_dir, listeners, control)]
+    kept: dict[str, list] = {}
+
+    def ready(t, p: ResumePlan) -> None:
+        if p.checkpoint is not None:
+            t.resume_from(p.checkpoint, kept[t.run_id])
+        else:  # it starts over: its epoch-0 record, if it has one, is kept
+            t.history = list(kept[t.run_id])
+
+    with contextlib.ExitStack() as guards:
+        items = []
+        for p in group:
+            w, kept_w = store.reopen(p.run, p.epoch)  # its metrics cut back to its checkpoint's epoch
+            guards.enter_context(lifecycle.guard(w))
+            kept[w.run_id] = kept_w
+            items.append((p, w))
+        return _together(guards, items, data_dir, listeners, control, ready)
+
+
+def _together(guards, items: list, data_dir: Path, listeners, control, ready=None) -> list[RunEnded]:
+    """Train (plan, open writer) pairs as one batched model: one sampler for the group, as a run alone has
+    one (its records in each copy's hardware.jsonl), each copy its own sinks; `ready(trainer, plan)`: what a
+    resumed copy takes from its checkpoint before the group starts. A failed copy's traceback.txt after."""
     from ..export.tensorboard import sinks as tensorboard_sinks
     from ..sweep.trainer import BatchedTrainer
     from ..train.control import Control
@@ -69,21 +111,20 @@ def run_group(
     from .hardwaresink import HardwareSink
 
     control = control or Control()
-    writers = [store.create(p.preset, p.variant, p.config.to_dict()) for p in group]
-    for w in writers:  # each heartbeat is an fsync: the group beats about once a second, as one run does
-        w.HEARTBEAT_S = min(w.HEARTBEAT_S * len(group), MAX_HEARTBEAT_S)
-    with contextlib.ExitStack() as guards:
-        for w in writers:
-            guards.enter_context(lifecycle.guard(w))
-        # one sampler for the group, as a run alone has one: its records in each copy's hardware.jsonl
-        hardware = HardwareSink(group[0].config, [Path(w.path) for w in writers])
-        guards.callback(hardware.close)
-        trainers = []
-        for p, w in zip(group, writers):
-            sinks = [hardware, StoreSink(w), *tensorboard_sinks(w), *(listeners or [])]
-            spec = RunSpec(p.config, w.run_id, p.preset, p.variant, sinks, data_dir, w.path, control)
-            trainers.append(Trainer.for_run(spec))
-        ended = BatchedTrainer(trainers).run()
+    for _, w in items:  # each heartbeat is an fsync: the group beats about once a second, as one run does
+        w.HEARTBEAT_S = min(w.HEARTBEAT_S * len(items), MAX_HEARTBEAT_S)
+    hardware = HardwareSink(items[0][0].config, [Path(w.path) for _, w in items])
+    guards.callback(hardware.close)
+    trainers = []
+    for p, w in items:
+        sinks = [hardware, StoreSink(w), *tensorboard_sinks(w), *(listeners or [])]
+        t = Trainer.for_run(
+            RunSpec(p.config, w.run_id, p.preset, p.variant, sinks, data_dir, w.path, control)
+        )
+        if ready is not None:
+            ready(t, p)
+        trainers.append(t)
+    ended = BatchedTrainer(trainers).run()
     for t, e in zip(trainers, ended):
         if e.status == RunStatus.FAILED and t.traceback:
             write_atomic(Path(t.run_dir) / "traceback.txt", t.traceback)  # never seen half-written
@@ -103,50 +144,4 @@ def run_groups(
             break
         go = resume_group if isinstance(g[0], ResumePlan) else run_group
         ended += go(g, store, data_dir, listeners, control)
-    return ended
-
-
-def resume_group(
-    group: list[ResumePlan],
-    store: RunStore,
-    data_dir: Path,
-    listeners: list[Listener] | None = None,
-    control=None,
-) -> list[RunEnded]:
-    """Resumed runs at one point (core/sweep/grouping.py) trained together again, each in its own folder and
-    from its own checkpoint, as run_group trains new ones; a group of one goes on alone (runner.resume_one).
-    An epoch a stop interrupted is taken up where it stopped (core/sweep/trainer.py's adopt_in_flight)."""
-    if len(group) == 1:
-        p = group[0]
-        return [resume_one(p.run, p.plan, p.checkpoint, store, data_dir, listeners, control)]
-    from ..export.tensorboard import sinks as tensorboard_sinks
-    from ..sweep.trainer import BatchedTrainer
-    from ..train.control import Control
-    from ..train.trainer import Trainer
-    from .hardwaresink import HardwareSink
-
-    control = control or Control()
-    with contextlib.ExitStack() as guards:
-        trainers = []
-        for p in group:
-            w, kept = store.reopen(p.run, p.epoch)  # its metrics cut back to its checkpoint's epoch
-            guards.enter_context(lifecycle.guard(w))
-            w.HEARTBEAT_S = min(w.HEARTBEAT_S * len(group), MAX_HEARTBEAT_S)
-            hardware = HardwareSink(p.config, Path(w.path))
-            guards.callback(hardware.close)
-            sinks = [hardware, StoreSink(w), *tensorboard_sinks(w), *(listeners or [])]
-            t = Trainer.for_run(
-                RunSpec(p.config, w.run_id, p.preset, p.variant, sinks, data_dir, w.path, control)
-            )
-            if p.checkpoint is not None:
-                t.resume_from(p.checkpoint, kept)
-            else:  # it starts over: its epoch-0 record, if it has one, is kept
-                t.history = list(kept)
-            trainers.append(t)
-        ended = BatchedTrainer(trainers).run()
-    for t, e in zip(trainers, ended):
-        if e.status == RunStatus.FAILED and t.traceback:
-            write_atomic(Path(t.run_dir) / "traceback.txt", t.traceback)
-    if any(e.status == RunStatus.FAILED for e in ended):
-        _release_gpu_memory()
     return ended
