@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import select
 import shlex
 import shutil
 import signal
@@ -46,8 +47,9 @@ class Lab:
             start_new_session=True,  # a terminal of its own, the shell its session leader
         )
         os.close(slave)
-        self.master, self.out, self.lock = master, bytearray(), threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.master, self.out, self.lock, self.stopped = master, bytearray(), threading.Lock(), False
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         self.pid = self._lab_pid()
 
     def _lab_pid(self) -> int:
@@ -58,7 +60,9 @@ class Lab:
         return psutil.Process(self.shell.pid).children()[0].pid
 
     def _read(self) -> None:
-        while True:
+        while not self.stopped:
+            if not select.select([self.master], [], [], 0.2)[0]:
+                continue
             try:
                 data = os.read(self.master, 65536)
             except OSError:  # EIO: every process that had the terminal is gone
@@ -71,6 +75,15 @@ class Lab:
     def output(self) -> bytes:
         with self.lock:
             return bytes(self.out)
+
+    def hang_up(self) -> None:
+        """Close the terminal's other end, as a window that closes or an SSH session that drops does: the
+        kernel hangs the terminal up (SIGHUP to the lab, and every write to the terminal fails from then on).
+        The reader stops first: a read in flight would keep the terminal open."""
+        self.stopped = True
+        self.reader.join(5)
+        os.close(self.master)
+        self.master = os.open(os.devnull, os.O_RDONLY)  # so that close() has something to close
 
     def press(self, key: bytes) -> None:
         os.write(self.master, key)
@@ -194,3 +207,19 @@ def test_quitting_after_a_resize_leaves_nothing_of_the_lab_on_the_terminal(tmp_p
         assert lines == ["EXITED=0"]
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def test_a_terminal_that_closes_ends_the_lab_and_its_runs(tmp_path, long_preset):
+    """The SSH session drops, the terminal window closes, tmux kills the session: the pty is hung up, the lab
+    gets SIGHUP and every write to its terminal fails from then on. It used to wind the runs down and then
+    never exit (found after `tmux kill-session`: labs left sleeping for hours)."""
+    runs = tmp_path / "runs"
+    lab = Lab(long_preset, runs)
+    try:
+        procs = start_a_batch(lab, runs)
+        lab.hang_up()
+        assert survivors(procs) == []
+    finally:
+        lab.close()
+    (run,) = run_dirs(runs)
+    assert status(run)["status"] == "interrupted"  # the run wound down, resumable

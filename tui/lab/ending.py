@@ -35,12 +35,17 @@ def run(app: Any) -> int:
     return asyncio.run(_run(app)) or 0
 
 
-def clearing(driver_class: type) -> type:
+def clearing(driver_class: type, on_gone: Any = None) -> type:
     """`driver_class` that blanks the alternate screen before it leaves it. A terminal that was resized
     while the lab ran (tmux, for one) keeps the frame's lines that no longer fit the old size and shows them
     on the restored screen, under the prompt; a blank screen leaves nothing to keep."""
 
     class ClearingDriver(driver_class):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if getattr(self, "_file", None) is not None:  # Textual's Linux driver: what its writer writes to
+                self._file = GoneProof(self._file, on_gone)
+
         def stop_application_mode(self) -> None:
             try:
                 self.write(
@@ -54,10 +59,53 @@ def clearing(driver_class: type) -> type:
     return ClearingDriver
 
 
+class GoneProof:
+    """The lab's terminal as the driver's writer thread writes to it. Once the terminal is gone (hung up:
+    EIO; closed: EPIPE), what is written to it is dropped. Textual's writer thread would otherwise die at its
+    first failed write; its queue of 30 writes then fills, and the lab's exit, which waits for the queue
+    (`WriterThread.stop`), waits forever: a closed SSH session or `tmux kill-session` left labs asleep for
+    hours, their runs wound down but the process never gone. A terminal found gone ends the lab as SIGHUP
+    does (`on_gone`): one that closes without a SIGHUP reaching the lab (its session's leader was a shell
+    that does not pass it on) would otherwise leave it training, unseen, with nobody to stop it."""
+
+    def __init__(self, file: Any, on_gone: Any = None):
+        self._file, self.gone, self.on_gone = file, False, on_gone
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self._file.write(text)
+            except OSError:
+                self._went()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._file.flush()
+            except OSError:
+                self._went()
+
+    def _went(self) -> None:
+        self.gone = True
+        if self.on_gone is not None:
+            try:
+                self.on_gone()
+            except RuntimeError:  # the lab's loop already closed: it is ending anyway
+                pass
+
+    def __getattr__(self, name: str) -> Any:  # fileno, isatty, encoding: the terminal's own
+        return getattr(self._file, name)
+
+
 async def _run(app: Any) -> int:
-    app.driver_class = clearing(app.driver_class)
     loop = asyncio.get_running_loop()
     ending: list[int] = []
+
+    def gone() -> None:  # in the driver's writer thread: the lab ends in its loop, as at a SIGHUP
+        loop.call_soon_threadsafe(_on_signal, app, signal.SIGHUP, ending)
+
+    app.driver_class = clearing(app.driver_class, gone)
     for sig in SIGNALS:
         loop.add_signal_handler(sig, _on_signal, app, sig, ending)
     try:
