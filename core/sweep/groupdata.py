@@ -8,7 +8,7 @@ import torch
 
 from ..data import TaskData
 from ..train import fastpath
-from ..train.evaluation import EVAL_CHUNK, finite
+from ..train.evaluation import EVAL_CHUNK, figures
 from .stacked import StackedMLP, loss_and_grad
 
 Tensor = torch.Tensor
@@ -142,19 +142,5 @@ class GroupData:
         if has_val:
             vals += list(self.evaluate(model, self.val_x, self.val_y, loss)[:2])
         host = torch.stack(vals, 1).tolist()  # the epoch's one host sync, for every copy
-        d0 = self.datas[0]
-        n, nt = d0.n_train, int(d0.test_x.shape[0])
-        nv = int(d0.val_x.shape[0]) if has_val else 0
-        out = []
-        for h in host:
-            out.append(
-                {
-                    "train_loss": finite(h[0] / n),
-                    "test_loss": finite(h[2] / nt),
-                    "train_acc": h[1] / n if self.classify else None,
-                    "test_acc": h[3] / nt if self.classify else None,
-                    "val_loss": finite(h[4] / nv) if has_val else None,
-                    "val_acc": (h[5] / nv if self.classify else None) if has_val else None,
-                }
-            )
+        out = [figures(h, self.datas[0], self.classify) for h in host]
         return out, test_preds

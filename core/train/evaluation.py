@@ -70,16 +70,22 @@ class Evaluator:
         if has_val:
             val_loss, val_correct = self(d.val_x, d.val_y)
             vals += [val_loss, val_correct.float()]
-        host = torch.stack(vals).tolist()  # the epoch's one host sync
-        n, nt, nv = d.n_train, int(d.test_x.shape[0]), int(d.val_x.shape[0]) if has_val else 0
-        return {
-            "train_loss": finite(host[0] / n),
-            "test_loss": finite(host[2] / nt),
-            "train_acc": host[1] / n if self.classify else None,
-            "test_acc": host[3] / nt if self.classify else None,
-            "val_loss": finite(host[4] / nv) if has_val else None,
-            "val_acc": (host[5] / nv if self.classify else None) if has_val else None,
-        }
+        return figures(torch.stack(vals).tolist(), d, self.classify)  # the epoch's one host sync
+
+
+def figures(host: list[float], d, classify: bool) -> dict[str, Any]:
+    """An epoch's record figures from its sums read back (`host`: train loss and correct, test loss and
+    correct, then val loss and correct when `d`, the task's data, has a validation split)."""
+    n, nt, has_val = d.n_train, int(d.test_x.shape[0]), d.val_x is not None
+    nv = int(d.val_x.shape[0]) if has_val else 0
+    return {
+        "train_loss": finite(host[0] / n),
+        "test_loss": finite(host[2] / nt),
+        "train_acc": host[1] / n if classify else None,
+        "test_acc": host[3] / nt if classify else None,
+        "val_loss": finite(host[4] / nv) if has_val else None,
+        "val_acc": (host[5] / nv if classify else None) if has_val else None,
+    }
 
 
 def init_record(evaluate: Evaluator, lr: float) -> dict[str, Any]:
