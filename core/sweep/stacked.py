@@ -106,12 +106,6 @@ class StackedMLP:
     def copies(self) -> int:
         return self.layout.copies
 
-    def forward(self, x: Tensor) -> Tensor:
-        """[C, B, out] of a batch shared by all copies ([B, ...]) or one per copy ([C, B, ...]); under
-        autograd when called with grad enabled."""
-        shared = x.dim() == 2 or x.shape[0] != self.copies
-        return self.logits(x, shared, hand=False)[0].transpose(1, 2)
-
     def logits(self, x: Tensor, shared: bool, hand: bool = False) -> tuple[Tensor, list[Tensor]]:
         """([C, out, B], each layer's input): the first layer's `x.flatten(1)` ([B, in]) when `shared`, else
         `x.flatten(2)` ([C, B, in]); the deeper ones' [C, in, B]. `hand`: activations in place (no graph)."""
